@@ -1,0 +1,38 @@
+"""Settings: every knob ZapPool has, with the seed's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WHATSAPP_WEB_URL = "https://web.whatsapp.com/"
+
+
+@dataclass
+class Settings:
+    """Configuration for one ZapPool process; defaults follow the seed's WhatsAppPoolManager."""
+
+    data_dir: Path = PROJECT_ROOT / "dados"
+    # The site the engine opens: the real WhatsApp Web, or the simulator in tests and demos.
+    whatsapp_url: str = WHATSAPP_WEB_URL
+    # Browser choice: an executable path, or a Playwright channel ("msedge", "chrome", "chromium").
+    browser_path: str | None = None
+    browser_channel: str | None = None
+    headless: bool = True
+    # None: a normal desktop user agent for the browser found (headless Chromium's own is refused).
+    user_agent: str | None = None
+    # How long WhatsApp Web may take to load and WA-JS to become ready (the real site can be slow).
+    load_timeout_s: float = 90.0
+    # Every other call into the page (send, look up, codes).
+    call_timeout_s: float = 60.0
+    max_clients: int = 10
+    auto_reconnect: bool = True
+    reconnect_delay_s: float = 5.0
+    health_check_interval_s: float = 60.0
+    extra_browser_args: list[str] = field(default_factory=list)
+
+    @property
+    def sessions_dir(self) -> Path:
+        """Where each client's browser profile lives (the seed's `.wwebjs_auth`)."""
+        return self.data_dir / "sessions"

@@ -1,0 +1,93 @@
+// ZapPool's side of the WhatsApp Web page, installed as an init script so it survives reloads.
+// It forwards WA-JS events to Python through the `__zapEvent` binding, as plain JSON, and runs the
+// engine's calls into window.WPP. The event names come from wpp.py (window.__zapEventNames).
+(() => {
+  if (window.top !== window || window.__zap) return;
+
+  const wid = (w) => (w == null ? null : typeof w === 'string' ? w : w._serialized || String(w));
+  const msgKey = (k) => (k == null ? null : typeof k === 'string' ? k : k._serialized || null);
+
+  // WhatsApp's models are large objects with cycles: take only the fields ZapPool uses.
+  const message = (m) => ({
+    id: msgKey(m.id),
+    fromMe: Boolean(m.id && m.id.fromMe),
+    from: wid(m.from),
+    to: wid(m.to),
+    type: m.type || null,
+    body: m.type === 'chat' ? m.body ?? '' : null,
+    caption: m.caption ?? null,
+    filename: m.filename ?? null,
+    mimetype: m.mimetype ?? null,
+    size: m.size ?? null,
+    t: m.t ?? null,
+    notifyName: m.notifyName ?? null,
+  });
+
+  const SERIALIZERS = {
+    'conn.auth_code_change': (c) => (c ? { type: c.type, ref: c.ref, fullCode: c.fullCode } : null),
+    'chat.new_message': message,
+    'chat.msg_ack_change': (e) => ({ ack: e.ack, chat: wid(e.chat), ids: (e.ids || []).map(msgKey) }),
+  };
+
+  // Plain JSON for return values: Wids become their string form, functions and deep nesting are dropped.
+  const plain = (v, depth = 0) => {
+    if (v == null || typeof v !== 'object') return typeof v === 'function' ? undefined : v;
+    if (typeof v._serialized === 'string') return v._serialized;
+    if (depth > 3) return undefined;
+    if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
+    const out = {};
+    for (const [k, x] of Object.entries(v)) {
+      const p = plain(x, depth + 1);
+      if (p !== undefined) out[k] = p;
+    }
+    return out;
+  };
+
+  const failure = (e) => ({ error: { code: (e && e.code) || 'error', message: String((e && e.message) || e) } });
+  const resolve = (path) => {
+    const [ns, fn] = path.split('.');
+    const f = window.WPP && window.WPP[ns] && window.WPP[ns][fn];
+    if (typeof f !== 'function') throw Object.assign(new Error(`WPP.${path} is not available`), { code: 'wpp_missing' });
+    return f.bind(window.WPP[ns]);
+  };
+  const uploads = new Map();
+
+  window.__zap = {
+    async call(path, args) {
+      try { return { ok: plain(await resolve(path)(...args)) }; } catch (e) { return failure(e); }
+    },
+    async callMany(calls) {
+      const out = [];
+      for (const [path, args] of calls) out.push(await this.call(path, args));
+      return out;
+    },
+    // Large media crosses from Python in base64 chunks and is handed to WA-JS as a File.
+    upload(id, chunk) {
+      const bin = atob(chunk);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      if (!uploads.has(id)) uploads.set(id, []);
+      uploads.get(id).push(bytes);
+      return bytes.length;
+    },
+    async sendFile(path, chatId, id, options) {
+      const parts = uploads.get(id) || [];
+      uploads.delete(id);
+      const file = new File(parts, options.filename || 'file', { type: options.mimetype || 'application/octet-stream' });
+      return this.call(path, [chatId, file, options]);
+    },
+  };
+
+  const hook = () => {
+    const W = window.WPP;
+    if (!W || !W.isReady || typeof W.on !== 'function') return false;
+    for (const name of window.__zapEventNames || []) {
+      W.on(name, (arg) => window.__zapEvent(name, (SERIALIZERS[name] || plain)(arg)));
+    }
+    window.__zapEvent('zap.attached', null);
+    return true;
+  };
+  if (!hook()) {
+    const timer = setInterval(() => { if (hook()) clearInterval(timer); }, 20);
+  }
+})();

@@ -1,0 +1,194 @@
+"""The page driver over `window.WPP` (WA-JS), and the one table of every WPP name the engine uses.
+
+The contract test (tests/test_contract.py) loads the real pinned `wppconnect-wa.js` into Chromium and checks
+that every function below exists there, that every event is declared in WA-JS's `dist/**/eventTypes.d.ts`,
+and that the simulator implements them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import BrowserContext, Page
+
+from ..errors import BrowserClosed, EngineTimeout, WhatsAppError
+from .errors import is_closed_error, map_playwright_errors
+from .wajs import bundle_path
+
+log = logging.getLogger(__name__)
+
+# Every WA-JS function the engine calls, with what it answers (argument shapes from WA-JS's .d.ts).
+WPP_FUNCTIONS: dict[str, str] = {
+    "conn.getAuthCode": "() -> AuthCode {type, ref, fullCode} | null: the QR code on screen",
+    "conn.genLinkDeviceCodeForPhoneNumber": "(phone) -> string: 8-character code to type on the phone",
+    "conn.getMyUserId": "() -> Wid | undefined: the linked phone's id",
+    "conn.isAuthenticated": "() -> boolean: is a phone linked",
+    "conn.isMainReady": "() -> boolean: main screen loaded and synced",
+    "conn.isOnline": "() -> boolean: connected to WhatsApp's servers",
+    "conn.logout": "() -> boolean: unlink this device",
+    "contact.queryExists": "(wid) -> {wid, ...} | null: is the number on WhatsApp, under which id",
+    "chat.sendTextMessage": "(chatId, text, SendMessageOptions) -> SendMessageReturn {id, ack}",
+    "chat.sendFileMessage": "(chatId, File, FileMessageOptions) -> SendMessageReturn {id, ack}",
+}
+
+# Every WA-JS event the engine listens to (WPP.on), with its payload.
+WPP_EVENTS: dict[str, str] = {
+    "conn.auth_code_change": "AuthCode | null: a new QR code (null once none is shown)",
+    "conn.qrcode_idle": "no payload: QR codes ran out; the page waits for a click",
+    "conn.authenticated": "no payload: the phone accepted the QR or pairing code",
+    "conn.main_loaded": "no payload: main screen loaded, still syncing",
+    "conn.main_ready": "no payload: ready to send",
+    "conn.logout": "no payload: the device was unlinked",
+    "conn.logout_reason": "LogoutReason string",
+    "conn.online": "boolean: connection to WhatsApp's servers",
+    "chat.new_message": "MsgModel: a message added to a chat (ours too: id.fromMe)",
+    "chat.msg_ack_change": "{ack, chat, ids}: 1 sent, 2 delivered, 3 read",
+}
+
+# Top-level names of window.WPP the engine relies on.
+WPP_GLOBALS = ("isReady", "on")
+
+ATTACHED = "zap.attached"  # emitted by bridge.js once WPP is ready and listened to (after every load)
+UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
+_BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
+_upload_ids = itertools.count(1)
+
+EventHandler = Callable[[str, Any], None]
+
+
+class WppPage:
+    """One WhatsApp Web tab in one browser profile, driven through window.WPP."""
+
+    def __init__(self, context: BrowserContext, url: str, on_event: EventHandler,
+                 on_closed: Callable[[str], None], call_timeout_s: float):
+        self.context = context
+        self.url = url
+        self._on_event = on_event
+        self._on_closed = on_closed
+        self._call_timeout_s = call_timeout_s
+        self._attached = asyncio.Event()
+        self._closing = False
+        self.expect_logout = False  # set by our own logout(), so its conn.logout event is not news
+        self.page: Page | None = None
+
+    async def open(self, load_timeout_s: float) -> None:
+        """Load WhatsApp Web, inject WA-JS if the page lacks it, and wait until WPP answers."""
+        with map_playwright_errors("opening WhatsApp Web"):
+            await self.context.expose_binding("__zapEvent", self._on_binding)
+            names = json.dumps(list(WPP_EVENTS))
+            await self.context.add_init_script(f"window.__zapEventNames = {names};\n{_BRIDGE_JS}")
+            self.page = self.context.pages[0] if self.context.pages else await self.context.new_page()
+            self.page.on("domcontentloaded", lambda _p: asyncio.ensure_future(self._inject_if_missing()))
+            self.page.on("crash", lambda _p: self._closed("browser_crashed"))
+            self.context.on("close", lambda _c: self._closed("browser_closed"))
+            await self.page.goto(self.url, wait_until="domcontentloaded", timeout=load_timeout_s * 1000)
+        try:
+            await asyncio.wait_for(self._attached.wait(), load_timeout_s)
+        except asyncio.TimeoutError:
+            title = await self._title()
+            raise EngineTimeout(
+                f"WhatsApp Web did not become ready within {load_timeout_s:.0f} s (page: {title!r})",
+                details={"url": self.url, "title": title},
+            ) from None
+
+    async def _title(self) -> str:
+        """The page title, for error messages."""
+        try:
+            return await self.page.title() if self.page else ""
+        except Exception:  # noqa: BLE001 - only decorates an error message
+            return ""
+
+    async def _inject_if_missing(self) -> None:
+        """The real site has no WPP: add the pinned WA-JS bundle (the simulator defines its own)."""
+        page = self.page
+        if page is None or page.is_closed():
+            return
+        try:
+            if await page.evaluate("typeof window.WPP === 'undefined'"):
+                log.debug("[Engine] Injetando WA-JS em %s", page.url)
+                await page.add_script_tag(path=str(bundle_path()))
+        except Exception as exc:  # noqa: BLE001 - a navigation raced us; the next load tries again
+            if not is_closed_error(exc):
+                log.debug("[Engine] WA-JS injection deferred: %s", exc)
+
+    def _on_binding(self, _source: Any, name: str, payload: Any) -> None:
+        """Events from bridge.js, on the engine loop, in the order the page sent them."""
+        if name == ATTACHED:
+            self._attached.set()
+        self._on_event(name, payload)
+
+    def _closed(self, reason: str) -> None:
+        """The browser went away; tell the owner once, unless we closed it ourselves."""
+        if not self._closing:
+            self._closing = True
+            self._on_closed(reason)
+
+    @property
+    def alive(self) -> bool:
+        """True while the page is open and not being closed."""
+        return not self._closing and self.page is not None and not self.page.is_closed()
+
+    async def call(self, name: str, *args: Any, timeout_s: float | None = None) -> Any:
+        """Call WPP.<name>(*args) in the page and return its plain-JSON answer."""
+        (result,) = await self._evaluate("([c]) => window.__zap.callMany(c)", [[[self._checked(name), list(args)]]],
+                                         f"calling WPP.{name}", timeout_s)
+        return self._unwrap(name, result)
+
+    async def call_many(self, *names: str) -> list[Any]:
+        """Call several argument-less WPP functions in one round trip."""
+        calls = [[self._checked(n), []] for n in names]
+        results = await self._evaluate("([c]) => window.__zap.callMany(c)", [calls], "reading WhatsApp state", None)
+        return [self._unwrap(n, r) for n, r in zip(names, results)]
+
+    async def send_file(self, chat_id: str, data: bytes, options: dict[str, Any]) -> Any:
+        """Send media: the bytes cross in chunks, then WA-JS gets a File (no 100 MB JSON string)."""
+        upload_id = f"u{next(_upload_ids)}"
+        for start in range(0, max(len(data), 1), UPLOAD_CHUNK):
+            chunk = base64.b64encode(data[start:start + UPLOAD_CHUNK]).decode("ascii")
+            await self._evaluate("([i, c]) => window.__zap.upload(i, c)", [upload_id, chunk], "uploading media", None)
+        name = self._checked("chat.sendFileMessage")
+        result = await self._evaluate("([p, c, i, o]) => window.__zap.sendFile(p, c, i, o)",
+                                      [name, chat_id, upload_id, options], "sending media", None)
+        return self._unwrap(name, result)
+
+    async def _evaluate(self, script: str, arg: Any, doing: str, timeout_s: float | None) -> Any:
+        """page.evaluate with ZapPool's errors and a timeout on every wait."""
+        if not self.alive:
+            raise BrowserClosed(f"The browser is closed (while {doing})")
+        timeout = timeout_s or self._call_timeout_s
+        with map_playwright_errors(doing):
+            try:
+                return await asyncio.wait_for(self.page.evaluate(script, arg), timeout)
+            except asyncio.TimeoutError:
+                raise EngineTimeout(f"Timed out after {timeout:.0f} s while {doing}") from None
+
+    @staticmethod
+    def _checked(name: str) -> str:
+        """Refuse names missing from the table, so the contract test covers every call."""
+        if name not in WPP_FUNCTIONS:
+            raise ValueError(f"WPP.{name} is not in WPP_FUNCTIONS")
+        return name
+
+    @staticmethod
+    def _unwrap(name: str, result: dict[str, Any]) -> Any:
+        """Turn bridge.js's {ok} / {error} answer into a value or a WhatsAppError."""
+        if "error" in result:
+            err = result["error"]
+            raise WhatsAppError(f"WhatsApp Web refused WPP.{name}: {err['message']}",
+                                details={"wppCode": err["code"], "function": name})
+        return result.get("ok")
+
+    async def close(self) -> None:
+        """Close the browser profile; quiet if it is already gone."""
+        self._closing = True
+        try:
+            await asyncio.wait_for(self.context.close(), 15)
+        except Exception:  # noqa: BLE001 - already closed or crashed
+            log.debug("[Engine] context close failed", exc_info=True)

@@ -1,0 +1,134 @@
+"""ZapPool's own errors: every failure a caller can see is one of these.
+
+    ZapPoolError                  500 internal
+    ├── InvalidInput              422 invalid_input
+    │   ├── InvalidNumber         422 invalid_number
+    │   ├── InvalidText           422 invalid_text
+    │   ├── InvalidMedia          422 invalid_media
+    │   └── InvalidClientId       422 invalid_client_id
+    ├── NotFound                  404 not_found
+    │   └── NumberNotOnWhatsApp   404 number_not_on_whatsapp
+    ├── Conflict                  409 conflict
+    │   └── ClientNotReady        409 client_not_ready
+    └── EngineError               502 engine_error
+        ├── BrowserNotFound       503 browser_not_found
+        ├── BrowserClosed         503 browser_closed
+        ├── EngineTimeout         504 timeout
+        └── WhatsAppError         502 whatsapp_error   (WhatsApp Web refused a call)
+
+Each class carries the HTTP status and a stable machine-readable code, so the REST API and the desktop
+bridge render every error the same way without knowing where it came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ZapPoolError(Exception):
+    """Base of every error ZapPool raises on purpose."""
+
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error envelope shared by REST and the desktop bridge."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidInput(ZapPoolError):
+    """The caller sent something ZapPool cannot act on."""
+
+    status = 422
+    code = "invalid_input"
+
+
+class InvalidNumber(InvalidInput):
+    """A phone number that is not a full international number."""
+
+    code = "invalid_number"
+
+
+class InvalidText(InvalidInput):
+    """Message text that is empty or too long."""
+
+    code = "invalid_text"
+
+
+class InvalidMedia(InvalidInput):
+    """Media that is not valid base64, has no type, or is too big."""
+
+    code = "invalid_media"
+
+
+class InvalidClientId(InvalidInput):
+    """A client id that could not safely name a folder."""
+
+    code = "invalid_client_id"
+
+
+class NotFound(ZapPoolError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class NumberNotOnWhatsApp(NotFound):
+    """WhatsApp says no account uses this number."""
+
+    code = "number_not_on_whatsapp"
+
+
+class Conflict(ZapPoolError):
+    """The request is valid but the current state does not allow it."""
+
+    status = 409
+    code = "conflict"
+
+
+class ClientNotReady(Conflict):
+    """The number is not connected, so it cannot send or look up."""
+
+    code = "client_not_ready"
+
+
+class EngineError(ZapPoolError):
+    """The browser engine failed."""
+
+    status = 502
+    code = "engine_error"
+
+
+class BrowserNotFound(EngineError):
+    """No usable Chromium, Chrome or Edge on this machine."""
+
+    status = 503
+    code = "browser_not_found"
+
+
+class BrowserClosed(EngineError):
+    """The browser or page went away while ZapPool was using it."""
+
+    status = 503
+    code = "browser_closed"
+
+
+class EngineTimeout(EngineError):
+    """A wait on the browser or WhatsApp Web ran out of time."""
+
+    status = 504
+    code = "timeout"
+
+
+class WhatsAppError(EngineError):
+    """WhatsApp Web (through WA-JS) rejected a call; `details.wppCode` holds its own code."""
+
+    code = "whatsapp_error"

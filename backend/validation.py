@@ -1,0 +1,111 @@
+"""Checks on what callers send: phone numbers, message text, media, client ids."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from .errors import InvalidClientId, InvalidMedia, InvalidNumber, InvalidText
+
+MAX_TEXT_CHARS = 65_536
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SEPARATORS = re.compile(r"[\s().\-]")
+
+
+def check_client_id(client_id: str) -> str:
+    """A client id names a folder under dados/: letters, digits, _ and - only, so nothing escapes it."""
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
+        raise InvalidClientId("A client id is 1 to 64 letters, digits, '_' or '-'",
+                              details={"clientId": str(client_id)[:80]})
+    return client_id
+
+
+def normalize_number(raw: str) -> str:
+    """Digits of a full international number ("+55 11 99999-0001", "5511999990001@c.us" -> "5511999990001")."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidNumber("The phone number is empty", details={"to": raw})
+    text = raw.strip()
+    if text.endswith("@c.us"):
+        text = text[: -len("@c.us")]
+    digits = _SEPARATORS.sub("", text).removeprefix("+")
+    if not digits.isdigit():
+        raise InvalidNumber(f"{raw!r} is not a phone number: use digits only, with the country code "
+                            "(e.g. 5511999990001)", details={"to": raw})
+    if not _is_valid_international(digits):
+        raise InvalidNumber(f"{raw!r} is not a valid international number: include the country code "
+                            "(e.g. 55 for Brazil: 5511999990001)", details={"to": raw})
+    return digits
+
+
+def _is_valid_international(digits: str) -> bool:
+    """Valid for libphonenumber, or a Brazilian mobile still registered without its ninth digit."""
+    candidates = [digits]
+    if digits.startswith("55") and len(digits) == 12:
+        candidates.append(digits[:4] + "9" + digits[4:])
+    for candidate in candidates:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse("+" + candidate, None)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def check_text(text: str) -> str:
+    """Message text: not empty, at most 65,536 characters (WhatsApp's own limit)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidText("The message text is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidText(f"The message has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}",
+                          details={"length": len(text), "limit": MAX_TEXT_CHARS})
+    return text
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file to send, as the seed's MessageMedia: base64 data, its type and an optional file name."""
+
+    mimetype: str
+    data: str
+    filename: str | None = None
+
+
+def media_kind(mimetype: str, as_document: bool = False) -> str:
+    """WA-JS's message type for a MIME type: image, video, audio or document."""
+    major = mimetype.split("/", 1)[0].lower()
+    if as_document or major not in ("image", "video", "audio"):
+        return "document"
+    return "audio" if major == "audio" else major
+
+
+def decode_media(media: Media, kind: str) -> bytes:
+    """The media's bytes, refused clearly when they are not base64 or too large for their kind."""
+    if not isinstance(media.mimetype, str) or not re.fullmatch(r"[\w.+-]+/[\w.+-]+", media.mimetype.strip()):
+        raise InvalidMedia("Media needs a MIME type such as image/jpeg", details={"mimetype": media.mimetype})
+    data = media.data
+    if isinstance(data, str) and data.startswith("data:") and "," in data:
+        data = data.split(",", 1)[1]  # accept a data URL as well as bare base64
+    limit = MAX_DOCUMENT_BYTES if kind == "document" else MAX_MEDIA_BYTES
+    if not isinstance(data, str) or len(data) * 3 // 4 > limit + 3:
+        raise InvalidMedia(_too_big(kind, limit) if isinstance(data, str) else "Media data must be base64 text",
+                           details={"limit": limit})
+    try:
+        raw = base64.b64decode(re.sub(r"\s", "", data), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidMedia("Media data is not valid base64") from None
+    if not raw:
+        raise InvalidMedia("Media data is empty")
+    if len(raw) > limit:
+        raise InvalidMedia(_too_big(kind, limit), details={"size": len(raw), "limit": limit})
+    return raw
+
+
+def _too_big(kind: str, limit: int) -> str:
+    """The message for oversized media."""
+    return f"The {kind} is larger than WhatsApp's limit of {limit // (1024 * 1024)} MB"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what ZapPool needs and is missing: Debian's Chromium, Node.js/npm, the pinned WA-JS bundle
+# (npm ci) and a virtual environment with the Python packages. Safe to run again: it skips what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+need_apt=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "missing: ${need_apt[*]}; install them with your system's package manager" >&2; exit 1
+  fi
+  say "apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# WA-JS, exactly as package-lock.json pins it.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.zapool-installed 2>/dev/null)" != "$lock_sum" ]; then
+  say "npm ci (WA-JS bundle)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.zapool-installed
+fi
+
+# Python packages in .venv; reinstalled when pyproject.toml changes.
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "python venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.zapool-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "pip install -e .[test]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+  echo "$want" > "$stamp"
+fi
+say "ok"
