@@ -12,7 +12,7 @@ import io
 import logging
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 
 import qrcode
@@ -80,16 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     elif args.whatsapp_url:
         settings.whatsapp_url = args.whatsapp_url
 
-    stop = threading.Event()
+    # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.
+    received: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
     runtime = EngineRuntime(settings)
     client = WhatsAppClient(args.client_id, runtime, settings)
     client.subscribe(show)
     try:
         print("Inicializando...", flush=True)
         client.initialize()
-        stop.wait()
+        while not received:
+            time.sleep(0.2)
     except ZapPoolError as exc:
         print(f"Erro: {exc.message}", file=sys.stderr)
         return 1

@@ -12,39 +12,22 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .config import Settings
 from .engine import EngineRuntime, WppPage
-from .errors import ClientNotReady, Conflict, EngineError, EngineTimeout, NumberNotOnWhatsApp, ZapPoolError
+from .events import ClientEvent, EventHub, Subscriber, iso, utc_now
+from . import messaging
+from .errors import ClientNotReady, Conflict, EngineError, EngineTimeout, ZapPoolError
 from .qr import QrImage
 from .status import ACTIVE, ClientStatus, Reason, can_move
-from .validation import Media, check_client_id, check_text, decode_media, media_kind, normalize_number
+from .validation import Media, check_client_id, check_text, normalize_number
 
 log = logging.getLogger(__name__)
 S = ClientStatus
 EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status")
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (injectable for tests)."""
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 with milliseconds and Z, as the seed's JSON shows."""
-    return None if moment is None else moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class ClientEvent:
-    """Something that happened to one client, delivered to subscribers on the engine thread."""
-
-    client_id: str
-    name: str
-    data: dict[str, Any]
 
 
 @dataclass
@@ -57,15 +40,6 @@ class ClientMetadata:
     message_count: int = 0
     phone_number: str | None = None
     last_error: str | None = None
-
-
-Subscriber = Callable[[ClientEvent], None]
-
-
-@dataclass
-class _Subscription:
-    callback: Subscriber
-    events: frozenset[str] | None = field(default=None)
 
 
 class WhatsAppClient:
@@ -84,7 +58,7 @@ class WhatsAppClient:
         self.qr: QrImage | None = None
         self.pairing_code: str | None = None
         self._wpp: WppPage | None = None
-        self._subs: list[_Subscription] = []
+        self.events = EventHub(EVENTS)
         self._info_lock = threading.Lock()
         self._op_lock: asyncio.Lock | None = None  # made on the engine loop: serializes connect/disconnect
         self._status_changed: asyncio.Event | None = None
@@ -93,25 +67,15 @@ class WhatsAppClient:
 
     def subscribe(self, callback: Subscriber, events: set[str] | None = None) -> Callable[[], None]:
         """Call `callback(event)` for the named events (all when None); returns the unsubscribe function."""
-        sub = _Subscription(callback, frozenset(events) if events else None)
-        self._subs.append(sub)
-        return lambda: self._subs.remove(sub) if sub in self._subs else None
+        return self.events.subscribe(callback, events)
 
     def on(self, name: str, callback: Subscriber) -> Callable[[], None]:
         """Subscribe to one event by name (qr, code, authenticated, ready, message, ...)."""
-        if name not in EVENTS:
-            raise ValueError(f"unknown event {name!r}; one of {EVENTS}")
-        return self.subscribe(callback, {name})
+        return self.events.subscribe(callback, {name})
 
     def _emit(self, name: str, **data: Any) -> None:
-        """Deliver an event; a failing subscriber is logged and never breaks the client."""
-        event = ClientEvent(self.client_id, name, data)
-        for sub in list(self._subs):
-            if sub.events is None or name in sub.events:
-                try:
-                    sub.callback(event)
-                except Exception:  # noqa: BLE001 - subscribers are someone else's code
-                    log.exception("[Client %s] subscriber failed on %s", self.client_id, name)
+        """Deliver an event to subscribers (on the engine thread: they must not block)."""
+        self.events.emit(ClientEvent(self.client_id, name, data))
 
     # -- status: the only place it changes ------------------------------------------------------------
 
@@ -294,15 +258,27 @@ class WhatsAppClient:
     async def _sync_state(self) -> None:
         """Read where WhatsApp Web stands (after a load or reload) and take the matching status."""
         assert self._wpp is not None
-        authenticated, main_ready = await self._wpp.call_many("conn.isAuthenticated", "conn.isMainReady")
-        if main_ready:
+        if await self._check_ready():
+            return
+        code = await self._wpp.call("conn.getAuthCode")
+        if code and code.get("fullCode"):
+            self._show_qr(code["fullCode"])
+
+    async def _check_ready(self) -> bool:
+        """Linked and main screen up -> ready; linked only -> authenticated. True when linked.
+
+        WA-JS fires conn.main_ready once per page load, on the QR screen too, so no single event means
+        "ready": each of authenticated, main_loaded and main_ready makes the client ask the page.
+        """
+        if self._wpp is None:
+            return False
+        authenticated, loaded, booted = await self._wpp.call_many(
+            "conn.isAuthenticated", "conn.isMainLoaded", "conn.isMainReady")
+        if authenticated and loaded and booted:
             await self._become_ready()
-        elif authenticated:
+        elif authenticated and self.status in (S.INITIALIZING, S.QR_READY):
             self._set_status(S.AUTHENTICATED)
-        else:
-            code = await self._wpp.call("conn.getAuthCode")
-            if code and code.get("fullCode"):
-                self._show_qr(code["fullCode"])
+        return bool(authenticated)
 
     def _on_page_event(self, name: str, payload: Any) -> None:
         """Dispatch one WA-JS event (engine loop, page order)."""
@@ -331,18 +307,20 @@ class WhatsAppClient:
         if self.status in (S.INITIALIZING, S.QR_READY):
             log.info("[Client %s] QR não escaneado: códigos esgotados", self.client_id)
             self._set_status(S.DISCONNECTED, Reason.QR_TIMEOUT)
-            asyncio.ensure_future(self._close_page())
+            self._background(self._close_page(), "closing the browser")
 
     def _on_authenticated(self, _payload: Any) -> None:
         if self._set_status(S.AUTHENTICATED):
             self._emit("authenticated")
+        self._on_main_progress(None)
 
-    def _on_main_ready(self, _payload: Any) -> None:
-        asyncio.ensure_future(self._become_ready())
+    def _on_main_progress(self, _payload: Any) -> None:
+        if self.status in (S.INITIALIZING, S.QR_READY, S.AUTHENTICATED):
+            self._background(self._check_ready(), "readiness check")
 
     async def _become_ready(self) -> None:
         """Main screen ready: learn the phone number and go ready."""
-        if self._wpp is None or self.status == S.READY:
+        if self._wpp is None or self.status not in (S.INITIALIZING, S.QR_READY, S.AUTHENTICATED):
             return
         try:
             my_id = await self._wpp.call("conn.getMyUserId")
@@ -354,8 +332,8 @@ class WhatsAppClient:
             self.metadata.phone_number = phone
             self.metadata.connected_at = self._now()
             self.metadata.last_error = None
-        if self.status == S.QR_READY or self.status == S.INITIALIZING:
-            self._set_status(S.AUTHENTICATED)
+        if self.status in (S.INITIALIZING, S.QR_READY):
+            self._set_status(S.AUTHENTICATED)  # the seed's order, even where WA-JS emits no event
         if self._set_status(S.READY):
             log.info("[Client %s] pronto - Telefone: %s", self.client_id, phone)
             self._emit("ready", phoneNumber=phone)
@@ -365,7 +343,7 @@ class WhatsAppClient:
             return  # logout() is handling it
         log.warning("[Client %s] aparelho desconectado pelo celular", self.client_id)
         self._set_status(S.DISCONNECTED, Reason.LOGGED_OUT)
-        asyncio.ensure_future(self._close_page())
+        self._background(self._close_page(), "closing the browser")
 
     def _on_logout_reason(self, payload: Any) -> None:
         with self._info_lock:
@@ -388,19 +366,24 @@ class WhatsAppClient:
     def _on_attached(self, _payload: Any) -> None:
         # bridge.js says WPP is ready. After the first load this means the page reloaded itself.
         if self.status in ACTIVE and self.status != S.INITIALIZING:
-            asyncio.ensure_future(self._resync())
+            self._background(self._sync_state(), "resync after reload")
 
-    async def _resync(self) -> None:
-        try:
-            await self._sync_state()
-        except EngineError as exc:
-            log.debug("[Client %s] resync failed: %s", self.client_id, exc.message)
+    def _background(self, work: Coroutine[Any, Any, Any], what: str) -> None:
+        """Run page work an event asked for without blocking the event; failures are logged."""
+        async def run() -> None:
+            try:
+                await work
+            except EngineError as exc:
+                log.debug("[Client %s] %s failed: %s", self.client_id, what, exc.message)
+
+        asyncio.ensure_future(run())
 
     _HANDLERS: dict[str, Callable[[WhatsAppClient, Any], None]] = {
         "conn.auth_code_change": _on_auth_code,
         "conn.qrcode_idle": _on_qr_idle,
         "conn.authenticated": _on_authenticated,
-        "conn.main_ready": _on_main_ready,
+        "conn.main_loaded": _on_main_progress,
+        "conn.main_ready": _on_main_progress,
         "conn.logout": _on_logout,
         "conn.logout_reason": _on_logout_reason,
         "conn.online": _on_online,
@@ -412,9 +395,13 @@ class WhatsAppClient:
     def _on_page_closed(self, reason: str) -> None:
         """The browser died or was closed under us (not by ZapPool)."""
         self._wpp = None
-        if self.status in ACTIVE:
+        if self.status not in ACTIVE:
+            return
+        if self.runtime.stopping:
+            reason = Reason.SHUTDOWN
+        else:
             log.warning("[Client %s] navegador fechado (%s)", self.client_id, reason)
-            self._set_status(S.DISCONNECTED, reason)
+        self._set_status(S.DISCONNECTED, reason)
 
     # -- sending and looking up (engine loop) ------------------------------------------------------------
 
@@ -429,49 +416,25 @@ class WhatsAppClient:
     async def check_number_async(self, to: str) -> dict[str, Any]:
         """See check_number()."""
         number = normalize_number(to)
-        found = await self._ready_page().call("contact.queryExists", f"{number}@c.us")
-        wid = found.get("wid") if isinstance(found, dict) else None
-        return {"number": number, "exists": bool(wid), "id": wid}
-
-    async def _chat_id(self, to: str) -> str:
-        """The id WhatsApp knows for a number (Brazilian mobiles may differ by the ninth digit)."""
-        found = await self.check_number_async(to)
-        if not found["exists"]:
-            raise NumberNotOnWhatsApp(f"{found['number']} is not on WhatsApp", details={"to": found["number"]})
-        return found["id"]
+        return await messaging.look_up(self._ready_page(), number)
 
     async def send_message_async(self, to: str, text: str) -> dict[str, Any]:
         """See send_message()."""
         check_text(text)
-        normalize_number(to)
-        page = self._ready_page()
-        chat_id = await self._chat_id(to)
-        sent = await page.call("chat.sendTextMessage", chat_id, text, {"createChat": True, "waitForAck": True})
-        return self._sent(chat_id, sent)
+        number = normalize_number(to)
+        return self._count(await messaging.send_text(self._ready_page(), number, text))
 
     async def send_media_async(self, to: str, media: Media | dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
         """See send_media()."""
-        if isinstance(media, dict):
-            media = Media(mimetype=media.get("mimetype"), data=media.get("data"), filename=media.get("filename"))
-        kind = media_kind(media.mimetype or "", bool(options.get("sendMediaAsDocument")))
-        raw = await asyncio.to_thread(decode_media, media, kind)
-        normalize_number(to)
-        page = self._ready_page()
-        chat_id = await self._chat_id(to)
-        wa_options = {"type": kind, "mimetype": media.mimetype, "createChat": True, "waitForAck": True,
-                      "filename": options.get("filename") or media.filename or None,
-                      "caption": options.get("caption") or None}
-        if kind == "audio" and options.get("sendAudioAsVoice"):
-            wa_options["isPtt"] = True
-        sent = await page.send_file(chat_id, raw, {k: v for k, v in wa_options.items() if v is not None})
-        return self._sent(chat_id, sent, size=len(raw), type=kind)
+        prepared = await asyncio.to_thread(messaging.prepare_media, media, options)  # big base64: off the loop
+        number = normalize_number(to)
+        return self._count(await messaging.send_media(self._ready_page(), number, prepared))
 
-    def _sent(self, chat_id: str, sent: Any, **extra: Any) -> dict[str, Any]:
-        """Count the message and describe it to the caller."""
+    def _count(self, receipt: dict[str, Any]) -> dict[str, Any]:
+        """Count a sent message in the metadata and stamp its time."""
         with self._info_lock:
             self.metadata.message_count += 1
-        sent = sent if isinstance(sent, dict) else {}
-        return {"id": sent.get("id"), "to": chat_id, "ack": sent.get("ack"), "timestamp": iso(self._now()), **extra}
+        return {**receipt, "timestamp": iso(self._now())}
 
     async def request_pairing_code_async(self, phone: str) -> str:
         """See request_pairing_code()."""

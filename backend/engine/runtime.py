@@ -38,6 +38,7 @@ class EngineRuntime:
         self._browser: BrowserChoice | None = None
         self._user_agent: str | None = None
         self._contexts: set[BrowserContext] = set()
+        self.stopping = False  # set while stop() closes every browser, so clients say "shutdown"
 
     # -- the thread and the loop -------------------------------------------------------------------
 
@@ -149,6 +150,7 @@ class EngineRuntime:
         """Close every browser and stop the engine thread; safe to call twice."""
         if self._loop is None or self._thread is None:
             return
+        self.stopping = True
         try:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout)
         except (FutureTimeout, EngineError):
@@ -157,3 +159,4 @@ class EngineRuntime:
         self._thread.join(timeout)
         self._loop = None
         self._thread = None
+        self.stopping = False

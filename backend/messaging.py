@@ -1,0 +1,71 @@
+"""What sending does on the page: find the id WhatsApp knows for a number, then send text or a file.
+
+Inputs arrive already checked (backend/validation.py); these functions only talk to WA-JS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .engine import WppPage
+from .errors import NumberNotOnWhatsApp
+from .validation import Media, decode_media, media_kind
+
+# createChat: WA-JS 4.6.0 makes new chats by itself, but older releases refuse unknown chats without it.
+SEND_OPTIONS = {"createChat": True, "waitForAck": True}
+
+
+async def look_up(page: WppPage, number: str) -> dict[str, Any]:
+    """Is `number` (digits) on WhatsApp, and under which id."""
+    found = await page.call("contact.queryExists", f"{number}@c.us")
+    wid = found.get("wid") if isinstance(found, dict) else None
+    return {"number": number, "exists": bool(wid), "id": wid}
+
+
+async def chat_id(page: WppPage, number: str) -> str:
+    """The id to send to: a Brazilian mobile may be known with or without its ninth digit."""
+    found = await look_up(page, number)
+    if not found["exists"]:
+        raise NumberNotOnWhatsApp(f"{number} is not on WhatsApp", details={"to": number})
+    return found["id"]
+
+
+def _receipt(to: str, sent: Any, **extra: Any) -> dict[str, Any]:
+    """What the caller learns about a sent message."""
+    sent = sent if isinstance(sent, dict) else {}
+    return {"id": sent.get("id"), "to": to, "ack": sent.get("ack"), **extra}
+
+
+async def send_text(page: WppPage, number: str, text: str) -> dict[str, Any]:
+    """Send checked text to a number; returns once WhatsApp has it."""
+    to = await chat_id(page, number)
+    return _receipt(to, await page.call("chat.sendTextMessage", to, text, SEND_OPTIONS))
+
+
+@dataclass(frozen=True)
+class PreparedMedia:
+    """Decoded media and the WA-JS options to send it with."""
+
+    data: bytes
+    options: dict[str, Any]
+
+
+def prepare_media(media: Media | dict[str, Any], options: dict[str, Any]) -> PreparedMedia:
+    """Check and decode media; options as the seed's: caption, filename, sendAudioAsVoice, sendMediaAsDocument."""
+    if isinstance(media, dict):
+        media = Media(mimetype=media.get("mimetype"), data=media.get("data"), filename=media.get("filename"))
+    kind = media_kind(media.mimetype or "", bool(options.get("sendMediaAsDocument")))
+    data = decode_media(media, kind)
+    wa_options = {"type": kind, "mimetype": media.mimetype, **SEND_OPTIONS,
+                  "filename": options.get("filename") or media.filename, "caption": options.get("caption")}
+    if kind == "audio" and options.get("sendAudioAsVoice"):
+        wa_options["isPtt"] = True
+    return PreparedMedia(data, {k: v for k, v in wa_options.items() if v})
+
+
+async def send_media(page: WppPage, number: str, media: PreparedMedia) -> dict[str, Any]:
+    """Send prepared media to a number; returns once WhatsApp has it."""
+    to = await chat_id(page, number)
+    sent = await page.send_file(to, media.data, media.options)
+    return _receipt(to, sent, size=len(media.data), type=media.options["type"])

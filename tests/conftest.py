@@ -1,0 +1,118 @@
+"""Shared fixtures: the WhatsApp Web simulator on a free port, one engine, real clients in temp data dirs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.client import ClientEvent, WhatsAppClient
+from backend.config import Settings
+from backend.engine import EngineRuntime
+from tests.wasim import SimServer
+
+# Short codes and acks so tests run in seconds; the defaults are the real site's (60 s, then 20 s).
+# main_ready_on_qr: like the real WA-JS 4.6.0, conn.main_ready fires once per load, on the QR screen too.
+FAST = {"first_qr_ms": 4000, "qr_ms": 2000, "max_qrs": 6, "ack_delivered_ms": 100, "ack_read_ms": 200,
+        "load_ms": 20, "main_ready_on_qr": True, "require_create_chat": True}
+PHONE = "5511999990001"
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[SimServer]:
+    """One simulator for the whole run; `sim` resets it for each test."""
+    with SimServer(**FAST) as server:
+        yield server
+
+
+@pytest.fixture
+def sim(sim_server: SimServer) -> SimServer:
+    """The simulator, reset: no devices, no messages, network up, fast timings."""
+    sim_server.control.reset()
+    sim_server.control.network(True)
+    sim_server.control.set_numbers(None)
+    sim_server.control.configure(**FAST)
+    return sim_server
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineRuntime]:
+    """One engine thread and Playwright for the run, as in the app."""
+    engine = EngineRuntime(Settings(data_dir=tmp_path_factory.mktemp("engine"), load_timeout_s=20))
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sim: SimServer) -> Settings:
+    """Settings pointing at the simulator, with a fresh dados/ folder."""
+    return Settings(data_dir=tmp_path / "dados", whatsapp_url=sim.url, load_timeout_s=20, call_timeout_s=20)
+
+
+class Recorder:
+    """Collects a client's events so a test can wait for one."""
+
+    def __init__(self, client: WhatsAppClient):
+        self.events: list[ClientEvent] = []
+        self._cond = threading.Condition()
+        client.subscribe(self._add)
+
+    def _add(self, event: ClientEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def named(self, name: str) -> list[ClientEvent]:
+        """Events of one name, oldest first."""
+        with self._cond:
+            return [e for e in self.events if e.name == name]
+
+    def wait_for(self, name: str, where: Callable[[dict[str, Any]], bool] = lambda d: True,
+                 timeout: float = 15) -> ClientEvent:
+        """The first event `name` whose data satisfies `where`, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event in self.events:
+                    if event.name == name and where(event.data):
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {name!r} event in {timeout} s; got {[e.name for e in self.events]}")
+                self._cond.wait(left)
+
+    def statuses(self) -> list[str]:
+        """The statuses the client went through, in order."""
+        return [e.data["status"] for e in self.named("status")]
+
+
+@pytest.fixture
+def make_client(runtime: EngineRuntime, settings: Settings) -> Iterator[Callable[..., tuple[WhatsAppClient, Recorder]]]:
+    """Build clients on the shared engine; all are disconnected after the test."""
+    made: list[WhatsAppClient] = []
+
+    def make(client_id: str = "c1", client_settings: Settings | None = None) -> tuple[WhatsAppClient, Recorder]:
+        client = WhatsAppClient(client_id, runtime, client_settings or settings)
+        made.append(client)
+        return client, Recorder(client)
+
+    yield make
+    for client in made:
+        try:
+            client.disconnect()
+        except Exception:  # noqa: BLE001 - best effort cleanup
+            pass
+
+
+def link(client: WhatsAppClient, rec: Recorder, sim: SimServer, phone: str = PHONE) -> dict[str, Any]:
+    """Initialize a client and scan its QR code as `phone`; returns its info once ready."""
+    info = client.initialize()
+    assert info["status"] == "qr_ready", info
+    code = rec.named("qr")[-1].data["code"]
+    sim.control.scan(code, phone)
+    rec.wait_for("ready")
+    return client.get_info()

@@ -1,0 +1,82 @@
+"""Browser discovery, the user agent, and errors when no browser can be used."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from backend.client import WhatsAppClient
+from backend.config import Settings
+from backend.engine import EngineRuntime
+from backend.engine.browser import discover_browser, user_agent_for
+from backend.errors import BrowserNotFound
+
+
+def test_an_installed_chromium_is_found():
+    choice = discover_browser(None, None, None)
+
+    assert choice.executable_path and choice.executable_path.endswith("chromium")
+    assert choice.source == "installed"
+
+
+def test_a_configured_path_comes_first():
+    choice = discover_browser("/usr/lib/chromium/chromium", None, "/usr/bin/chromium")
+
+    assert (choice.executable_path, choice.source) == ("/usr/lib/chromium/chromium", "configured")
+
+
+def test_playwrights_own_chromium_comes_before_installed_ones(tmp_path):
+    fake_bundled = tmp_path / "chrome"
+    fake_bundled.write_text("")
+
+    choice = discover_browser(None, None, str(fake_bundled))
+
+    assert choice.source == "playwright"
+
+
+def test_a_configured_channel_is_passed_to_playwright():
+    assert discover_browser(None, "msedge", None).launch_options() == {"channel": "msedge"}
+
+
+def test_a_bad_configured_path_says_what_to_install():
+    with pytest.raises(BrowserNotFound) as err:
+        discover_browser("/nao/existe/chrome", None, None)
+
+    assert "apt-get install chromium" in err.value.message and err.value.status == 503
+
+
+def test_no_browser_at_all_says_what_to_install(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+
+    with pytest.raises(BrowserNotFound) as err:
+        discover_browser(None, None, None)
+
+    assert "Chromium" in err.value.message and "Microsoft Edge" in err.value.message
+
+
+def test_user_agent_is_a_normal_chrome_of_the_installed_version():
+    choice = discover_browser(None, None, None)
+    version = subprocess.run([choice.executable_path, "--version"], capture_output=True, text=True).stdout
+    major = re.search(r"(\d+)\.\d+\.\d+\.\d+", version).group(1)
+
+    ua = user_agent_for(choice)
+
+    assert "HeadlessChrome" not in ua
+    assert f"Chrome/{major}.0.0.0 Safari/537.36" in ua
+
+
+def test_client_without_a_browser_ends_in_error_with_the_reason(sim, tmp_path):
+    settings = Settings(data_dir=tmp_path, whatsapp_url=sim.url, browser_path="/nao/existe/chrome")
+    engine = EngineRuntime(settings)
+    client = WhatsAppClient("c1", engine, settings)
+    try:
+        with pytest.raises(BrowserNotFound):
+            client.initialize()
+    finally:
+        engine.stop()
+
+    info = client.get_info()
+    assert (info["status"], info["reason"]) == ("error", "browser_not_found")
+    assert "apt-get install chromium" in info["metadata"]["lastError"]

@@ -1,0 +1,168 @@
+// WhatsApp Web simulator, messages: WPP.chat and WPP.contact (WA-JS 4.6.0 names and shapes).
+// Loaded after wpp.js, whose internals it shares through window.__wasim.
+(() => {
+  'use strict';
+  const { st, api, emit, afterSync, handlers, requireAuth, whenOnline, toWid, newMsgId, Wid, MsgKey, WPPError } = window.__wasim;
+
+  const userWid = (digits) => new Wid(`${digits}@c.us`);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const MEDIA = ['image', 'document', 'audio', 'video', 'sticker'];
+  // WA-JS's defaultSendMessageOptions, plus createChat (false unless asked).
+  const DEFAULTS = { createChat: false, detectMentioned: true, linkPreview: true, markIsRead: true, waitForAck: true, delay: 0 };
+
+  // The server speaks digits; the page hands out Wid and MsgKey objects like WhatsApp's models.
+  function model(w, extra = {}) {
+    const peer = w.fromMe ? w.to : w.from;
+    const msg = {
+      id: new MsgKey({ fromMe: w.fromMe, remote: userWid(peer), id: w.id }),
+      from: userWid(w.from), to: userWid(w.to), body: w.body ?? '', type: w.type, t: w.t,
+      notifyName: w.notifyName || '', isNewMsg: false,
+    };
+    for (const k of ['ack', 'caption', 'filename', 'mimetype', 'size']) if (w[k] != null) msg[k] = w[k];
+    return Object.assign(msg, extra);
+  }
+
+  function chatModel(c) {
+    return { id: userWid(c.id), name: c.name, unreadCount: c.unreadCount, t: c.t, isGroup: false,
+      lastMessage: c.lastMessage ? model(c.lastMessage) : undefined };
+  }
+
+  handlers.message = (ev) => afterSync(() => emit('chat.new_message', model(ev.msg, { isNewMsg: true })));
+  handlers.ack = (ev) => afterSync(() => {
+    const ids = ev.ids.map((k) => new MsgKey({ fromMe: k.fromMe, remote: userWid(k.remote), id: k.id }));
+    emit('chat.msg_ack_change', { ack: ev.ack, chat: userWid(ev.chat), ids });
+  });
+  handlers.unread = (ev) => afterSync(() => {
+    emit('chat.unread_count_changed', { chat: chatModel(ev.chat), unreadCount: ev.unreadCount,
+      previousUnreadCount: ev.previousUnreadCount });
+  });
+
+  // ---- sending ----
+  let uploads = Promise.resolve(); // one at a time and in order, like WhatsApp's send queue
+
+  function userChat(chatId) {
+    const wid = toWid(chatId);
+    if (!wid.isUser()) throw new WPPError('chat_not_found', `Chat not found for ${wid}`, { id: wid });
+    return wid;
+  }
+
+  function messageId(option) {
+    if (option && typeof option === 'object' && typeof option.id === 'string') return option.id;
+    if (typeof option === 'string' && option) return option.split('_').pop();
+    return newMsgId();
+  }
+
+  // Upload when online (the clock icon otherwise); the server's OK is ack 1 (sent).
+  function transmit(key, meta, data, msg) {
+    const job = uploads.then(async () => {
+      for (;;) {
+        await whenOnline();
+        try {
+          return await api.upload(meta, data);
+        } catch (err) {
+          if (err.code !== 'offline') throw err;
+          await sleep(50); // the network event is on its way; whenOnline() holds us next time
+        }
+      }
+    });
+    uploads = job.catch(() => null);
+    return job.then((res) => {
+      msg.ack = 1;
+      emit('chat.msg_ack_change', { ack: 1, chat: key.remote, ids: [key] });
+      return res;
+    });
+  }
+
+  async function send(chatId, meta, data, options) {
+    const opts = { ...DEFAULTS, ...(options || {}) };
+    requireAuth();
+    const to = userChat(chatId);
+    if (opts.delay > 0) await sleep(opts.delay);
+    await api.post('prepare', { to: to.user, createChat: opts.createChat === true, markIsRead: opts.markIsRead !== false });
+    const key = new MsgKey({ fromMe: true, remote: to, id: messageId(opts.messageId) });
+    const wire = { ...meta, id: key.id, fromMe: true, from: st.phone, to: to.user, t: Math.floor(Date.now() / 1000),
+      ack: 0, size: meta.type === 'chat' ? undefined : data.size };
+    const msg = model(wire, { isNewMsg: true });
+    emit('chat.new_message', msg); // WhatsApp adds our own message to the chat before it is sent
+    const sent = transmit(key, { ...meta, id: key.id, to: to.user, body: undefined }, data, msg);
+    const base = { id: key._serialized, from: `${st.phone}@c.us`, to: to._serialized };
+    if (!opts.waitForAck) {
+      sent.catch((err) => console.warn('send failed', err));
+      return { ...base, ack: msg.ack, sendMsgResult: null };
+    }
+    const res = await sent;
+    return { ...base, ack: msg.ack, sendMsgResult: { messageSendResult: 'OK', t: res.t } };
+  }
+
+  async function sendTextMessage(chatId, content, options = {}) {
+    const text = String(content ?? '');
+    return send(chatId, { type: 'chat', body: text }, new Blob([text]), options);
+  }
+
+  async function toBlob(content) {
+    if (content instanceof Blob) return content;
+    if (typeof content === 'string' && /^(data:|https?:|blob:)/.test(content)) {
+      const response = await fetch(content);
+      if (!response.ok) throw new WPPError('invalid_file', `Could not fetch the file (${response.status})`);
+      return response.blob();
+    }
+    throw new WPPError('invalid_file', 'File content must be a data URL, an http(s) URL, a Blob or a File');
+  }
+
+  function mediaType(requested, mimetype, isPtt) {
+    let type = requested || 'auto-detect';
+    if (type === 'auto-detect') {
+      const family = mimetype.split('/')[0];
+      type = ['image', 'video', 'audio'].includes(family) ? family : 'document';
+    }
+    if (!MEDIA.includes(type)) throw new WPPError('invalid_file_type', `Unsupported file type: ${type}`);
+    return type === 'audio' && isPtt ? 'ptt' : type; // a voice note is its own message type
+  }
+
+  async function sendFileMessage(chatId, content, options = {}) {
+    requireAuth();
+    const blob = await toBlob(content);
+    const mimetype = options.mimetype || blob.type || 'application/octet-stream';
+    const type = mediaType(options.type, mimetype, options.isPtt);
+    const filename = options.filename ?? (typeof File !== 'undefined' && blob instanceof File ? blob.name : null);
+    const meta = { type, body: '', caption: options.caption ?? null, filename, mimetype };
+    return send(chatId, meta, blob, options);
+  }
+
+  // ---- reading ----
+  async function list(options = {}) {
+    requireAuth();
+    let chats = (await api.get('chats')).map(chatModel);
+    if (options.onlyWithUnreadMessage) chats = chats.filter((c) => c.unreadCount > 0);
+    if (options.onlyGroups || options.onlyCommunities || options.onlyNewsletter || options.onlyArchived) chats = [];
+    return Number.isInteger(options.count) && options.count >= 0 ? chats.slice(0, options.count) : chats;
+  }
+
+  async function getMessages(chatId, options = {}) {
+    requireAuth();
+    const wid = userChat(chatId);
+    const count = Number.isInteger(options.count) ? options.count : 20;
+    return (await api.get('messages', { chat: wid.user, count })).map((w) => model(w));
+  }
+
+  async function markIsRead(chatId) {
+    requireAuth();
+    const res = await api.post('read', { chat: userChat(chatId).user });
+    return { wid: userWid(res.wid), unreadCount: res.unreadCount };
+  }
+
+  // ---- contacts ----
+  async function queryExists(contactId) {
+    requireAuth();
+    const wid = toWid(contactId);
+    if (!wid.isUser()) return null;
+    await whenOnline(); // the lookup goes to WhatsApp's servers
+    const res = await api.get('exists', { id: wid.user });
+    return res.wid ? { wid: userWid(res.wid), biz: false } : null;
+  }
+
+  Object.assign(window.WPP, {
+    chat: { sendTextMessage, sendFileMessage, list, getMessages, markIsRead },
+    contact: { queryExists, queryWidExists: queryExists },
+  });
+})();
