@@ -47,8 +47,9 @@ class Config:
     load_ms: int = 50
     # Real WA-JS 4.6.0 creates unknown chats itself; the default keeps the stricter createChat rule.
     require_create_chat: bool = True
-    # Real WA-JS 4.6.0 emits conn.main_ready once when the QR screen shows; off by default.
-    main_ready_on_qr: bool = False
+    # Real WA-JS 4.6.0 emits conn.main_ready once per load, on the QR screen too (the default, as the real
+    # site); false gives the simpler order authenticated -> main_loaded -> main_ready after a scan.
+    main_ready_on_qr: bool = True
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply known keys after checking their types; unknown keys are refused."""
