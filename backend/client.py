@@ -45,14 +45,15 @@ class ClientMetadata:
 class WhatsAppClient:
     """One number: its browser profile, its status machine, its metadata and its events."""
 
-    def __init__(self, client_id: str, runtime: EngineRuntime, settings: Settings,
-                 *, now: Callable[[], datetime] = utc_now):
+    def __init__(self, client_id: str, runtime: EngineRuntime, settings: Settings, *, name: str | None = None,
+                 metadata: ClientMetadata | None = None, now: Callable[[], datetime] = utc_now):
         self.client_id = check_client_id(client_id)
+        self.name = name
         self.runtime = runtime
         self.settings = settings
         self.profile_dir = settings.sessions_dir / client_id
         self._now = now
-        self.metadata = ClientMetadata(created_at=now())
+        self.metadata = metadata or ClientMetadata(created_at=now())
         self.status = S.IDLE
         self.reason: str | None = None
         self.qr: QrImage | None = None
@@ -155,11 +156,12 @@ class WhatsAppClient:
         self._run(self.logout_async())
 
     def get_info(self) -> dict[str, Any]:
-        """The seed's shape: clientId, status, phoneNumber, qrCode, metadata, isReady (plus reason)."""
+        """The seed's shape: clientId, status, phoneNumber, qrCode, metadata, isReady (plus name, reason)."""
         with self._info_lock:
             m = self.metadata
             return {
                 "clientId": self.client_id,
+                "name": self.name,
                 "status": self.status.value,
                 "reason": self.reason,
                 "phoneNumber": m.phone_number,
@@ -252,6 +254,26 @@ class WhatsAppClient:
                 self.metadata.phone_number = None
             if self.status != S.IDLE:
                 self._set_status(S.DISCONNECTED, Reason.LOGGED_OUT)
+
+    @property
+    def page_alive(self) -> bool:
+        """True while this client's WhatsApp Web page is open."""
+        wpp = self._wpp
+        return wpp is not None and wpp.alive
+
+    async def health_async(self, timeout_s: float = 10.0) -> bool:
+        """Does this number really work: page alive, WPP answering, and (when ready) linked and online."""
+        wpp = self._wpp
+        if self.status not in ACTIVE or wpp is None or not wpp.alive:
+            return False
+        try:
+            authenticated, booted, online = await asyncio.wait_for(
+                wpp.call_many("conn.isAuthenticated", "conn.isMainReady", "conn.isOnline"), timeout_s)
+        except (EngineError, asyncio.TimeoutError):
+            return False
+        if self.status == S.READY:
+            return bool(authenticated and booted and online)
+        return True  # starting or waiting for a scan: the page answers, nothing more to ask
 
     # -- what the page tells us ---------------------------------------------------------------------------
 

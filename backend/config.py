@@ -29,8 +29,16 @@ class Settings:
     max_clients: int = 10
     auto_reconnect: bool = True
     reconnect_delay_s: float = 5.0
+    reconnect_cap_s: float = 300.0  # the delay doubles after each failed attempt, up to this
     health_check_interval_s: float = 60.0
+    health_check_timeout_s: float = 10.0  # a page that does not answer within this is half-dead
+    restore_on_start: bool = True
     extra_browser_args: list[str] = field(default_factory=list)
+
+    @property
+    def persistence_path(self) -> Path:
+        """The seed's dados/whatsapp-sessions.json."""
+        return self.data_dir / "whatsapp-sessions.json"
 
     @property
     def sessions_dir(self) -> Path:

@@ -108,6 +108,17 @@ def make_client(runtime: EngineRuntime, settings: Settings) -> Iterator[Callable
             pass
 
 
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def link(client: WhatsAppClient, rec: Recorder, sim: SimServer, phone: str = PHONE) -> dict[str, Any]:
     """Initialize a client and scan its QR code as `phone`; returns its info once ready."""
     info = client.initialize()

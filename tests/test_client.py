@@ -17,7 +17,7 @@ from PIL import Image
 from backend.client import WhatsAppClient
 from backend.config import Settings
 from backend.errors import ClientNotReady, Conflict, EngineTimeout, NumberNotOnWhatsApp
-from tests.conftest import PHONE, link
+from tests.conftest import PHONE, link, wait_until
 
 
 def decode_qr(data_url: str) -> str:
@@ -26,17 +26,6 @@ def decode_qr(data_url: str) -> str:
     image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
     (result,) = zxingcpp.read_barcodes(image)
     return result.text
-
-
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_qr_is_the_sites_code_rotates_and_ends_idle(make_client, sim):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +26,30 @@ from .errors import map_playwright_errors
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@contextmanager
+def _driver_in_its_own_process_group() -> Iterator[None]:
+    """Start Playwright's driver outside our process group.
+
+    A terminal's Ctrl+C goes to the whole foreground group: the driver would die at once and take every
+    browser with it, before ZapPool could save state and close them in order. Alone in its group, the
+    driver only stops when ZapPool stops it (or when our end of its pipe closes, if ZapPool is killed).
+    """
+    original = asyncio.create_subprocess_exec
+
+    async def spawn(*args: Any, **kwargs: Any) -> Any:
+        if sys.platform == "win32":
+            kwargs["creationflags"] = kwargs.get("creationflags", 0) | subprocess.CREATE_NEW_PROCESS_GROUP
+        else:
+            kwargs["start_new_session"] = True
+        return await original(*args, **kwargs)
+
+    asyncio.create_subprocess_exec = spawn  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        asyncio.create_subprocess_exec = original  # type: ignore[assignment]
 
 
 class EngineRuntime:
@@ -92,7 +119,7 @@ class EngineRuntime:
         assert self._pw_lock is not None
         async with self._pw_lock:
             if self._playwright is None:
-                with map_playwright_errors("starting Playwright"):
+                with map_playwright_errors("starting Playwright"), _driver_in_its_own_process_group():
                     self._playwright = await async_playwright().start()
                 bundled = self._playwright.chromium.executable_path
                 self._browser = discover_browser(self.settings.browser_path, self.settings.browser_channel,

@@ -1,0 +1,335 @@
+"""WhatsAppPool: many numbers at once, the seed's WhatsAppPoolManager in Python.
+
+The pool owns the clients, the round-robin, the statistics, the sessions file and the supervisor (health check
+and reconnection). Public methods are synchronous and thread-safe; the work that touches browsers runs on the
+engine loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from .client import ClientMetadata, WhatsAppClient
+from .config import Settings
+from .engine import EngineRuntime
+from .errors import ClientNotReady, Conflict, InvalidInput, NotFound, ZapPoolError
+from .events import ClientEvent, EventHub, Subscriber, utc_now
+from .reconnect import RETRYABLE, Supervisor
+from .status import ClientStatus, Reason
+from .store.sessions import SessionStore
+from .validation import Media, check_client_id
+
+log = logging.getLogger(__name__)
+S = ClientStatus
+POOL_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status",
+               "client_added", "client_removed")
+RESTORABLE = frozenset({S.READY.value, S.AUTHENTICATED.value})
+
+
+def _parse_time(text: Any) -> datetime | None:
+    """An ISO timestamp from the sessions file, or None."""
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+
+
+class WhatsAppPool:
+    """Up to `max_clients` WhatsApp numbers, health-checked, reconnected, persisted and restored."""
+
+    def __init__(self, settings: Settings, runtime: EngineRuntime | None = None,
+                 *, now: Callable[[], datetime] = utc_now):
+        self.settings = settings
+        self.runtime = runtime or EngineRuntime(settings)
+        self._owns_runtime = runtime is None
+        self._now = now
+        self._lock = threading.RLock()
+        self._clients: dict[str, WhatsAppClient] = {}
+        self._seq: dict[str, int] = {}  # creation order, for a round-robin that stays fair as clients come and go
+        self._next_seq = 0
+        self._last_sent_seq = -1
+        self._counters = Counter(totalCreated=0, totalConnected=0, totalDisconnected=0)
+        self.events = EventHub(POOL_EVENTS)
+        self.closing = False
+        self.store = SessionStore(settings.persistence_path)
+        self.supervisor = Supervisor(self.clients, interval_s=settings.health_check_interval_s,
+                                     timeout_s=settings.health_check_timeout_s,
+                                     base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
+                                     enabled=settings.auto_reconnect)
+        self._persisted: dict[str, dict[str, Any]] = {}
+        for record in self.store.all():
+            self._load(record)
+
+    # -- registry --------------------------------------------------------------------------------------
+
+    def clients(self) -> list[WhatsAppClient]:
+        """Every client, in creation order."""
+        with self._lock:
+            return list(self._clients.values())
+
+    def get(self, client_id: str) -> WhatsAppClient:
+        """The client with this id, or NotFound."""
+        with self._lock:
+            client = self._clients.get(client_id)
+        if client is None:
+            raise NotFound(f"No client {client_id!r} in the pool", details={"clientId": str(client_id)[:80]})
+        return client
+
+    def _register(self, client: WhatsAppClient) -> None:
+        """Add a client and follow its events."""
+        with self._lock:
+            self._clients[client.client_id] = client
+            self._seq[client.client_id] = self._next_seq
+            self._next_seq += 1
+            self._counters["totalCreated"] += 1
+        client.subscribe(self._on_client_event)
+        self.events.emit(ClientEvent(client.client_id, "client_added", {"info": client.get_info()}))
+
+    def _load(self, record: dict[str, Any]) -> None:
+        """A client from the sessions file: known, not started; restore decides whether to connect it."""
+        try:
+            client_id = check_client_id(record.get("clientId"))
+        except ZapPoolError:
+            log.error("[Pool] registro ignorado (clientId inválido): %r", record.get("clientId"))
+            return
+        meta = record.get("metadata") or {}
+        metadata = ClientMetadata(created_at=_parse_time(meta.get("createdAt")) or self._now(),
+                                  connected_at=_parse_time(meta.get("connectedAt")),
+                                  message_count=int(meta.get("messageCount") or 0),
+                                  phone_number=record.get("phoneNumber"))
+        client = WhatsAppClient(client_id, self.runtime, self.settings, name=record.get("name"),
+                                metadata=metadata, now=self._now)
+        self._persisted[client_id] = record
+        self._register(client)
+
+    def _new_id(self) -> str:
+        """client_<epoch ms>, as the seed; bumped by a millisecond if taken."""
+        stamp = int(time.time() * 1000)
+        with self._lock:
+            while f"client_{stamp}" in self._clients:
+                stamp += 1
+        return f"client_{stamp}"
+
+    def add(self, client_id: str | None = None, name: str | None = None) -> WhatsAppClient:
+        """Create a client (not started): a clear error for a bad or duplicate id or a full pool."""
+        client_id = check_client_id(client_id) if client_id is not None else self._new_id()
+        if name is not None and (not isinstance(name, str) or len(name) > 100):
+            raise InvalidInput("A name is text of at most 100 characters", details={"field": "name"})
+        with self._lock:
+            if client_id in self._clients:
+                raise Conflict(f"A client {client_id!r} already exists", details={"clientId": client_id},
+                               code="client_exists")
+            if len(self._clients) >= self.settings.max_clients:
+                raise Conflict(f"The pool is full ({self.settings.max_clients} clients): remove one first",
+                               details={"maxClients": self.settings.max_clients}, code="pool_full")
+            client = WhatsAppClient(client_id, self.runtime, self.settings, name=name, now=self._now)
+            self._register(client)
+        self._persist(client)
+        return client
+
+    def create_and_initialize(self, client_id: str | None = None, name: str | None = None) -> dict[str, Any]:
+        """The seed's createAndInitialize: add a client and start it; returns once a QR shows or it is ready."""
+        client = self.add(client_id, name)
+        return client.initialize()
+
+    # -- sending ---------------------------------------------------------------------------------------
+
+    def send_message(self, client_id: str, to: str, text: str) -> dict[str, Any]:
+        """Send text through one number; returns once sent."""
+        client = self.get(client_id)
+        receipt = client.send_message(to, text)
+        self._persist(client)
+        return {**receipt, "clientId": client_id}
+
+    def send_media(self, client_id: str, to: str, media: Media | dict[str, Any],
+                   options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send media through one number; returns once sent."""
+        client = self.get(client_id)
+        receipt = client.send_media(to, media, options)
+        self._persist(client)
+        return {**receipt, "clientId": client_id}
+
+    def send_message_auto(self, to: str, text: str) -> dict[str, Any]:
+        """The seed's sendMessageAuto: the next ready number in turn sends it."""
+        return self.send_message(self.pick_ready_client_or_fail(), to, text)
+
+    def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
+        """Round-robin over ready numbers: the first ready one created after the last one used."""
+        with self._lock:
+            ready = sorted((self._seq[c.client_id], c.client_id) for c in self._clients.values()
+                           if c.status == S.READY and c.client_id not in exclude)
+            if not ready:
+                return None
+            seq, client_id = next(((s, c) for s, c in ready if s > self._last_sent_seq), ready[0])
+            self._last_sent_seq = seq
+            return client_id
+
+    def pick_ready_client_or_fail(self) -> str:
+        """pick_ready_client(), or a clear error when no number is ready."""
+        client_id = self.pick_ready_client()
+        if client_id is None:
+            raise ClientNotReady("No connected number: connect one first (scan its QR code)",
+                                 code="no_ready_client")
+        return client_id
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def get_ready_clients(self) -> list[str]:
+        """Ids of the ready clients (the seed's GET /clients)."""
+        return [c.client_id for c in self.clients() if c.status == S.READY]
+
+    def get_all_clients_info(self) -> list[dict[str, Any]]:
+        """get_info() of every client (the seed's GET /clients/all)."""
+        return [c.get_info() for c in self.clients()]
+
+    def get_stats(self) -> dict[str, Any]:
+        """The seed's statistics, with exactly its fields."""
+        clients = self.clients()
+        by_status = Counter(c.status.value for c in clients)
+        with self._lock:
+            counters = dict(self._counters)
+        return {
+            "totalCreated": counters["totalCreated"],
+            "totalConnected": counters["totalConnected"],
+            "totalDisconnected": counters["totalDisconnected"],
+            "totalMessages": sum(c.metadata.message_count for c in clients),
+            "currentClients": len(clients),
+            "maxClients": self.settings.max_clients,
+            "readyClients": by_status.get(S.READY.value, 0),
+            "clientsByStatus": dict(by_status),
+        }
+
+    # -- lifecycle of one client -------------------------------------------------------------------------
+
+    def disconnect(self, client_id: str) -> None:
+        """Close the number's browser; its login stays, so reconnect() needs no scan."""
+        client = self.get(client_id)
+        self.runtime.call(self._quiet(client_id), 5)
+        client.disconnect()
+
+    def reconnect(self, client_id: str) -> dict[str, Any]:
+        """Start the number again (after a disconnect, an error, or to get a fresh QR code)."""
+        client = self.get(client_id)
+        self.runtime.call(self._quiet(client_id), 5)
+        return client.reconnect()
+
+    def logout(self, client_id: str) -> None:
+        """Unlink the number from the phone and delete its browser profile; it stays listed, to link again."""
+        client = self.get(client_id)
+        self.runtime.call(self._quiet(client_id), 5)
+        client.logout()
+        self._persist(client)
+
+    def remove(self, client_id: str) -> None:
+        """The seed's "Remover": log out, delete the profile and forget the number."""
+        self.logout(client_id)
+        with self._lock:
+            self._clients.pop(client_id, None)
+            self._seq.pop(client_id, None)
+        self.store.remove(client_id)
+        self.events.emit(ClientEvent(client_id, "client_removed", {}))
+
+    async def _quiet(self, client_id: str) -> None:
+        """The user takes over this client: stop any automatic reconnection of it."""
+        self.supervisor.cancel(client_id)
+
+    # -- health, restore, shutdown ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin the periodic health check, and restore saved sessions if the settings say so."""
+        self.runtime.call(self._start(), 10)
+        if self.settings.restore_on_start:
+            threading.Thread(target=self.restore_persisted_sessions, name="zapool-restore", daemon=True).start()
+
+    async def _start(self) -> None:
+        self.supervisor.start()
+
+    def health_check(self) -> dict[str, int]:
+        """Run a health check now: {"healthy": n, "total": m}."""
+        return self.runtime.call(self.supervisor.health_check(), self.settings.call_timeout_s)
+
+    def restore_persisted_sessions(self) -> dict[str, int]:
+        """Reconnect, in parallel, every saved client that was connected: {"restored": x, "total": y}."""
+        return self.runtime.call(self._restore(), self.settings.load_timeout_s * 2 + 30)
+
+    async def _restore(self) -> dict[str, int]:
+        wanted = [c for c in self.clients() if self._was_connected(self._persisted.get(c.client_id, {}))
+                  and c.status in (S.IDLE, S.DISCONNECTED, S.ERROR)]
+        results = await asyncio.gather(*(c.initialize_async() for c in wanted), return_exceptions=True)
+        restored = sum(1 for c, r in zip(wanted, results) if not isinstance(r, BaseException) and c.status == S.READY)
+        log.info("[Pool] %d/%d sessões restauradas", restored, len(wanted))
+        return {"restored": restored, "total": len(wanted)}
+
+    @staticmethod
+    def _was_connected(record: dict[str, Any]) -> bool:
+        """Ready or authenticated when last saved, or cut off by accident (not on purpose)."""
+        return record.get("status") in RESTORABLE or (
+            record.get("status") == S.DISCONNECTED.value and record.get("reason") in RETRYABLE)
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Stop reconnecting, close every browser, keep the saved state as it was; safe to call twice."""
+        if self.closing:
+            return
+        self.closing = True
+        log.info("[Pool] Encerrando %d clientes...", len(self._clients))
+        try:
+            self.runtime.call(self._shutdown(), timeout_s)
+        except ZapPoolError as exc:
+            log.warning("[Pool] encerramento incompleto: %s", exc.message)
+        if self._owns_runtime:
+            self.runtime.stop(timeout_s)
+
+    async def _shutdown(self) -> None:
+        await self.supervisor.stop()
+        await asyncio.gather(*(c.disconnect_async(Reason.SHUTDOWN) for c in self.clients()),
+                             return_exceptions=True)
+
+    # -- events and persistence ------------------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber, events: set[str] | None = None) -> Callable[[], None]:
+        """Events of every client plus client_added/client_removed; returns the unsubscribe function."""
+        return self.events.subscribe(callback, events)
+
+    def _on_client_event(self, event: ClientEvent) -> None:
+        """Count, log, persist and supervise; then pass the event on (engine loop)."""
+        client = self._clients.get(event.client_id)
+        if client is None:
+            return
+        if event.name == "ready":
+            log.info("[Pool] Cliente %s pronto - Telefone: %s", event.client_id, event.data.get("phoneNumber"))
+            with self._lock:
+                self._counters["totalConnected"] += 1
+        elif event.name == "disconnected":
+            with self._lock:
+                self._counters["totalDisconnected"] += 1
+            if not self.closing and event.data.get("reason") in RETRYABLE:
+                self.supervisor.reconnect_soon(client)
+        elif event.name == "status" and not self.closing:
+            self._persist(client)
+        self.events.emit(event)
+
+    def _persist(self, client: WhatsAppClient) -> None:
+        """Write the client's record (the seed's fields plus name and reason); skipped while shutting down."""
+        if self.closing or client.client_id not in self._clients:
+            return
+        if client.status == S.IDLE and client.client_id in self._persisted:
+            return  # loaded from the file and not started yet: the saved status is still the truth
+        info = client.get_info()
+        record = {
+            "clientId": client.client_id,
+            "name": client.name,
+            "status": info["status"],
+            "reason": info["reason"],
+            "phoneNumber": info["phoneNumber"],
+            "metadata": {key: info["metadata"][key] for key in ("createdAt", "connectedAt", "messageCount")},
+        }
+        self._persisted[client.client_id] = record
+        self.store.save(record)
+

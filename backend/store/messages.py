@@ -1,0 +1,332 @@
+"""MessageStore: dados/messages.db, the durable outbox and the log of every message in and out.
+
+The outbox writes through the methods in the first half (each one short transaction, fsynced on commit);
+the REST API and the pool read through the second half. Schema and records: message_schema.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, PENDING_STATUSES, SENT_STATUSES, ChatSummary,
+                             MessageCounts, MessageRecord, Page, decode_cursor, encode_cursor)
+from .sqlite_db import Database
+
+log = logging.getLogger(__name__)
+SELECT = f"SELECT {COLUMNS} FROM messages"
+MAX_PAGE = 500
+
+
+class MessageStore:
+    """Messages in SQLite (WAL, synchronous=FULL); safe to call from any thread."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time):
+        self.path = path
+        self._clock = clock
+        self._db = Database(path, MIGRATIONS)
+
+    @property
+    def set_aside_as(self) -> Path | None:
+        """Where a damaged messages.db found at start was moved, if it was."""
+        return self._db.set_aside_as
+
+    def close(self) -> None:
+        """Close the database; later calls raise."""
+        self._db.close()
+
+    def _now(self) -> int:
+        """The clock in epoch milliseconds."""
+        return int(self._clock() * 1000)
+
+    def _one(self, sql: str, args: Iterable[Any] = ()) -> MessageRecord | None:
+        """The first row of a read as a record."""
+        row = self._db.read().execute(sql, tuple(args)).fetchone()
+        return MessageRecord.from_row(row) if row else None
+
+    # -- the outbox's writes -----------------------------------------------------------------------------
+
+    def add_outgoing(self, message_id: str, *, client_id: str | None, to_number: str, chat: str, type: str,
+                     body: str | None, media: dict[str, Any] | None = None) -> MessageRecord:
+        """Accept a message: it is on disk, queued, when this returns. client_id None: any ready number."""
+        now = self._now()
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media,"
+                " status, created_at, updated_at) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (message_id, client_id, "auto" if client_id is None else "pinned", chat, to_number, type, body,
+                 json.dumps(media) if media else None, now, now))
+        record = self.get(message_id)
+        assert record is not None
+        return record
+
+    def assign(self, message_id: str, client_id: str) -> bool:
+        """Give a waiting auto-routed message to a number; False if it is no longer waiting for one."""
+        with self._db.write() as conn:
+            cur = conn.execute("UPDATE messages SET client_id = ?, updated_at = ? WHERE id = ? AND "
+                               "status = 'queued' AND routing = 'auto' AND client_id IS NULL",
+                               (client_id, self._now(), message_id))
+            return cur.rowcount == 1
+
+    def release_auto(self, client_id: str) -> int:
+        """Take back the auto-routed messages given to a number that stopped being ready."""
+        with self._db.write() as conn:
+            return conn.execute("UPDATE messages SET client_id = NULL, updated_at = ? WHERE client_id = ? AND "
+                                "status = 'queued' AND routing = 'auto'", (self._now(), client_id)).rowcount
+
+    def claim(self, message_id: str, client_id: str) -> bool:
+        """queued -> sending, by this number, counting an attempt; False if the row was not queued."""
+        with self._db.write() as conn:
+            cur = conn.execute("UPDATE messages SET status = 'sending', client_id = ?, attempts = attempts + 1, "
+                               "updated_at = ? WHERE id = ? AND status = 'queued'",
+                               (client_id, self._now(), message_id))
+            return cur.rowcount == 1
+
+    def mark_sent(self, message_id: str, *, wa_id: str | None, chat: str | None, ack: int | None) -> None:
+        """sending -> sent with WhatsApp's id and the chat id WhatsApp used (ninth digit and all)."""
+        now = self._now()
+        with self._db.write() as conn:
+            conn.execute("UPDATE messages SET status = 'sent', wa_id = ?, chat = coalesce(?, chat), "
+                         "ack = max(coalesce(?, 1), 1), sent_at = ?, updated_at = ?, error_code = NULL, "
+                         "reason = NULL WHERE id = ? AND status = 'sending'",
+                         (wa_id, chat, ack, now, now, message_id))
+
+    def mark_failed(self, message_id: str, code: str, reason: str) -> bool:
+        """A message that will not be sent: failed with why; False if it already finished."""
+        now = self._now()
+        with self._db.write() as conn:
+            cur = conn.execute("UPDATE messages SET status = 'failed', error_code = ?, reason = ?, failed_at = ?,"
+                               " updated_at = ? WHERE id = ? AND status IN ('queued', 'sending')",
+                               (code, reason, now, now, message_id))
+            return cur.rowcount == 1
+
+    def retry_later(self, message_id: str, *, next_attempt_at: int, code: str, reason: str,
+                    uncount: bool = False, possible_duplicate: bool = False, release: bool = False) -> None:
+        """sending -> queued after a transient error; `release` gives an auto-routed one back to routing."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = ?, reason = ?, "
+                "attempts = attempts - ?, possible_duplicate = possible_duplicate OR ?, updated_at = ?, "
+                "client_id = CASE WHEN ? AND routing = 'auto' THEN NULL ELSE client_id END "
+                "WHERE id = ? AND status = 'sending'",
+                (next_attempt_at, code, reason, int(uncount), int(possible_duplicate), self._now(),
+                 int(release), message_id))
+
+    def recover_in_flight(self) -> list[MessageRecord]:
+        """After a crash: rows left `sending` may be out already; queue them again, flagged possible_duplicate."""
+        with self._db.write() as conn:
+            ids = [row[0] for row in conn.execute("SELECT id FROM messages WHERE status = 'sending'")]
+            conn.execute("UPDATE messages SET status = 'queued', possible_duplicate = 1, next_attempt_at = 0, "
+                         "updated_at = ?, client_id = CASE WHEN routing = 'auto' THEN NULL ELSE client_id END "
+                         "WHERE status = 'sending'", (self._now(),))
+            # Routing decisions were only good for the numbers that were ready before the restart.
+            conn.execute("UPDATE messages SET client_id = NULL WHERE status = 'queued' AND routing = 'auto' "
+                         "AND client_id IS NOT NULL")
+        return [r for r in (self.get(i) for i in ids) if r is not None]
+
+    def apply_acks(self, acks: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+        """Apply (client_id, wa_id, ack) forward only (2 delivered, 3 read); returns those with no row yet."""
+        unmatched = []
+        now = self._now()
+        with self._db.write() as conn:
+            for client_id, wa_id, ack in acks:
+                row = conn.execute("SELECT status, ack FROM messages WHERE client_id = ? AND wa_id = ?",
+                                   (client_id, wa_id)).fetchone()
+                if row is None:
+                    unmatched.append((client_id, wa_id, ack))
+                elif row["status"] in SENT_STATUSES and ack > (row["ack"] or 0) and ack in ACK_STATUS:
+                    self._advance(conn, client_id, wa_id, ack, now)
+        return unmatched
+
+    @staticmethod
+    def _advance(conn: Any, client_id: str, wa_id: str, ack: int, now: int) -> None:
+        """Move an outgoing row to the status of a higher ack, stamping the times it skipped."""
+        status = ACK_STATUS[ack]
+        conn.execute("UPDATE messages SET ack = ?, status = ?, updated_at = ?, "
+                     "delivered_at = CASE WHEN ? >= 2 THEN coalesce(delivered_at, ?) END, "
+                     "read_at = CASE WHEN ? >= 3 THEN coalesce(read_at, ?) END "
+                     "WHERE client_id = ? AND wa_id = ?",
+                     (ack, status, now, ack, now, ack, now, client_id, wa_id))
+
+    def add_incoming(self, items: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Log (client_id, message id, WhatsApp message dict) as received; repeats are ignored. Returns added."""
+        now, added = self._now(), 0
+        with self._db.write() as conn:
+            for client_id, message_id, msg in items:
+                cur = conn.execute(
+                    "INSERT INTO messages (id, direction, client_id, chat, sender, type, body, media, status, "
+                    "wa_id, notify_name, wa_t, created_at, updated_at) "
+                    "VALUES (?, 'in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (client_id, wa_id) WHERE wa_id IS NOT NULL DO NOTHING",
+                    (message_id, client_id, msg.get("from") or "unknown", msg.get("from"), msg.get("type") or "chat",
+                     msg.get("body") if msg.get("body") is not None else msg.get("caption"), _incoming_media(msg),
+                     msg.get("id"), msg.get("notifyName"), _int_or_none(msg.get("t")), now, now))
+                added += cur.rowcount
+        return added
+
+    def mark_chat_read(self, client_id: str, chat: str) -> int:
+        """Mark the incoming messages of a chat read; returns how many were unread."""
+        now = self._now()
+        with self._db.write() as conn:
+            return conn.execute("UPDATE messages SET status = 'read', read_at = ?, updated_at = ? WHERE chat = ? "
+                                "AND client_id = ? AND direction = 'in' AND status = 'received'",
+                                (now, now, chat, client_id)).rowcount
+
+    # -- the outbox's reads --------------------------------------------------------------------------------
+
+    def next_for_client(self, client_id: str) -> MessageRecord | None:
+        """The oldest queued message of a number (its own and auto-routed ones given to it)."""
+        return self._one(f"{SELECT} WHERE status = 'queued' AND client_id = ? ORDER BY seq LIMIT 1", (client_id,))
+
+    def next_auto(self, now_ms: int) -> MessageRecord | None:
+        """The oldest auto-routed message waiting for a number whose retry time has come."""
+        return self._one(f"{SELECT} WHERE status = 'queued' AND client_id IS NULL AND next_attempt_at <= ? "
+                         "ORDER BY seq LIMIT 1", (now_ms,))
+
+    def auto_due_at(self) -> int | None:
+        """When the next auto-routed message waiting for a number may be tried (epoch ms), None if none waits."""
+        row = self._db.read().execute("SELECT min(next_attempt_at) FROM messages "
+                                      "WHERE status = 'queued' AND client_id IS NULL").fetchone()
+        return row[0]
+
+    def pending_clients(self) -> list[str]:
+        """Numbers with messages queued for them."""
+        rows = self._db.read().execute("SELECT DISTINCT client_id FROM messages WHERE status = 'queued' "
+                                       "AND client_id IS NOT NULL").fetchall()
+        return [row[0] for row in rows]
+
+    def pending_ids(self) -> set[str]:
+        """Ids of every message not finished yet (their media files must stay)."""
+        rows = self._db.read().execute("SELECT id FROM messages WHERE status = 'queued' UNION ALL "
+                                       "SELECT id FROM messages WHERE status = 'sending'").fetchall()
+        return {row[0] for row in rows}
+
+    # -- reads for the API ----------------------------------------------------------------------------------
+
+    def get(self, message_id: str) -> MessageRecord | None:
+        """One message by ZapPool's id."""
+        return self._one(f"{SELECT} WHERE id = ?", (message_id,))
+
+    def list_messages(self, *, client_id: str | None = None, chat: str | None = None, direction: str | None = None,
+                      since: int | None = None, until: int | None = None, cursor: str | None = None,
+                      limit: int = 50) -> Page:
+        """Messages newest first, filtered; since/until are epoch ms (until exclusive)."""
+        where, args = _message_filters(client_id, chat, direction, since, until)
+        if cursor:
+            moment, seq = decode_cursor(cursor)
+            where.append("(created_at, seq) < (?, ?)")
+            args += [moment, _int_key(seq)]
+        limit = _check_limit(limit)
+        sql = f"{SELECT} {_where(where)} ORDER BY created_at DESC, seq DESC LIMIT ?"
+        rows = self._db.read().execute(sql, (*args, limit + 1)).fetchall()
+        items = [MessageRecord.from_row(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items, encode_cursor(items[-1].created_at, items[-1].seq) if more else None)
+
+    def chat_messages(self, client_id: str, chat: str, *, cursor: str | None = None, limit: int = 50) -> Page:
+        """The messages of one conversation of one number, newest first."""
+        return self.list_messages(client_id=client_id, chat=chat, cursor=cursor, limit=limit)
+
+    def list_chats(self, client_id: str, *, cursor: str | None = None, limit: int = 50) -> Page:
+        """A number's conversations, most recent first, each with its last message and unread count."""
+        where, args = ["c.client_id = ?"], [client_id]
+        if cursor:
+            moment, chat = decode_cursor(cursor)
+            where.append("(c.last_at, c.chat) < (?, ?)")
+            args += [moment, chat]
+        limit = _check_limit(limit)
+        cols = ", ".join(f"m.{c.strip()}" for c in COLUMNS.split(","))
+        sql = (f"SELECT c.client_id AS c_client, c.chat AS c_chat, c.last_at AS c_last_at, c.unread AS c_unread, "
+               f"c.total AS c_total, {cols} FROM chats c LEFT JOIN messages m ON m.seq = c.last_seq "
+               f"{_where(where)} ORDER BY c.last_at DESC, c.chat DESC LIMIT ?")
+        rows = self._db.read().execute(sql, (*args, limit + 1)).fetchall()
+        items = [_chat_summary(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items, encode_cursor(items[-1].last_at, items[-1].chat) if more else None)
+
+    def counts(self) -> dict[str, MessageCounts]:
+        """Per number: sent, received, pending, failed ('' holds auto-routed messages not yet given one)."""
+        rows = self._db.read().execute("SELECT client_id, direction, status, n FROM message_counts "
+                                       "WHERE n > 0").fetchall()
+        tallies: dict[str, dict[str, int]] = {}
+        for client_id, direction, status, n in rows:
+            tally = tallies.setdefault(client_id, {"sent": 0, "received": 0, "pending": 0, "failed": 0})
+            tally[_bucket(direction, status)] += n
+        return {client_id: MessageCounts(**tally) for client_id, tally in tallies.items()}
+
+    def totals(self) -> MessageCounts:
+        """All numbers together (totalMessages is `sent`)."""
+        per_client = self.counts().values()
+        return MessageCounts(*(sum(getattr(c, f) for c in per_client) for f in ("sent", "received", "pending",
+                                                                                 "failed")))
+
+
+def _bucket(direction: str, status: str) -> str:
+    """Which count a (direction, status) adds to."""
+    if direction == "in":
+        return "received"
+    if status in SENT_STATUSES:
+        return "sent"
+    return "pending" if status in PENDING_STATUSES else "failed"
+
+
+def _message_filters(client_id: str | None, chat: str | None, direction: str | None, since: int | None,
+                     until: int | None) -> tuple[list[str], list[Any]]:
+    """WHERE terms and their arguments for list_messages."""
+    where: list[str] = []
+    args: list[Any] = []
+    if direction not in (None, "in", "out"):
+        raise InvalidInput("direction is 'in' or 'out'", details={"direction": direction})
+    for term, value in (("client_id = ?", client_id), ("chat = ?", chat), ("direction = ?", direction),
+                        ("created_at >= ?", since), ("created_at < ?", until)):
+        if value is not None:
+            where.append(term)
+            args.append(value)
+    return where, args
+
+
+def _where(terms: list[str]) -> str:
+    """A WHERE clause, or nothing."""
+    return "WHERE " + " AND ".join(terms) if terms else ""
+
+
+def _check_limit(limit: int) -> int:
+    """A page size from 1 to MAX_PAGE."""
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit is a whole number from 1 to {MAX_PAGE}", details={"limit": limit})
+    return limit
+
+
+def _int_key(key: str) -> int:
+    """The seq part of a message cursor."""
+    try:
+        return int(key)
+    except ValueError:
+        raise InvalidInput("The cursor is not one this server gave out") from None
+
+
+def _int_or_none(value: Any) -> int | None:
+    """An int, or None for anything else."""
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def _incoming_media(msg: dict[str, Any]) -> str | None:
+    """JSON for the media fields of an incoming message (the bytes stay in WhatsApp)."""
+    if not msg.get("mimetype"):
+        return None
+    return json.dumps({"mimetype": msg.get("mimetype"), "filename": msg.get("filename"), "size": msg.get("size")})
+
+
+def _chat_summary(row: Any) -> ChatSummary:
+    """A chats row joined with its last message."""
+    values = dict(row)
+    last = None
+    if values["id"] is not None:  # LEFT JOIN: a chat whose last message was deleted has none
+        last = MessageRecord.from_row({k: values[k] for k in COLUMNS.replace(" ", "").split(",")})
+    return ChatSummary(values["c_client"], values["c_chat"], values["c_last_at"], values["c_unread"],
+                       values["c_total"], last)
