@@ -1,8 +1,8 @@
-"""ZapPool's entry point: arguments -> Settings -> engine -> client.
+"""ZapPool's entry point: arguments -> Settings -> engine -> pool.
 
-This first version links one WhatsApp number from the terminal: it prints the QR code, logs the status
-and incoming messages, and closes the browser cleanly on Ctrl+C. The pool, the REST API and the desktop
-windows build on the same pieces.
+Until the REST API and the desktop windows arrive, the terminal is the interface: ZapPool restores the numbers
+that were connected, starts the one named by --client-id if it is not connected, prints QR codes to scan, logs
+what happens, and on Ctrl+C or SIGTERM closes every browser in order and keeps the saved state.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import qrcode
 
-from backend.client import ClientEvent, WhatsAppClient
 from backend.config import Settings
-from backend.engine import EngineRuntime
 from backend.errors import ZapPoolError
+from backend.events import ClientEvent
+from backend.pool import WhatsAppPool
 
 log = logging.getLogger("zapool")
 
@@ -29,11 +29,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="zapool", description="ZapPool: many WhatsApp numbers, one desktop.")
     parser.add_argument("--data", type=Path, help="data folder (default: dados/ beside app.py)")
-    parser.add_argument("--client-id", default="principal", help="id of the number to link (names its folder)")
+    parser.add_argument("--client-id", default="principal", help="number to connect if it is not (names its folder)")
     parser.add_argument("--whatsapp-url", help="WhatsApp Web address (default: the real site)")
     parser.add_argument("--simulator", action="store_true",
                         help="start the bundled WhatsApp Web simulator and use it: try ZapPool with no phone")
     parser.add_argument("--browser", help="path of the Chromium, Chrome or Edge executable to use")
+    parser.add_argument("--no-restore", action="store_true", help="do not reconnect saved sessions at start")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser.parse_args(argv)
 
@@ -49,26 +50,51 @@ def print_qr(code: str) -> None:
 
 def show(event: ClientEvent) -> None:
     """Tell the person at the terminal what happened."""
+    who = event.client_id
     if event.name == "qr":
-        print("Escaneie com o WhatsApp do celular (Aparelhos conectados > Conectar um aparelho):", flush=True)
+        print(f"[{who}] Escaneie com o WhatsApp do celular (Aparelhos conectados > Conectar um aparelho):",
+              flush=True)
         print_qr(event.data["code"])
     elif event.name == "ready":
-        print(f"Conectado ✓ Telefone: {event.data['phoneNumber']}", flush=True)
+        print(f"[{who}] Conectado ✓ Telefone: {event.data['phoneNumber']}", flush=True)
     elif event.name == "message":
         msg = event.data["message"]
-        print(f"Mensagem de {msg['from']}: {msg.get('body') or msg.get('caption') or '[' + str(msg['type']) + ']'}",
-              flush=True)
+        text = msg.get("body") or msg.get("caption") or f"[{msg['type']}]"
+        print(f"[{who}] Mensagem de {msg['from']}: {text}", flush=True)
     elif event.name == "disconnected":
-        print(f"Desconectado ({event.data['reason']})", flush=True)
+        print(f"[{who}] Desconectado ({event.data['reason']})", flush=True)
+
+
+def build_settings(args: argparse.Namespace) -> Settings:
+    """Settings from the command line."""
+    settings = Settings(browser_path=args.browser, restore_on_start=not args.no_restore)
+    if args.data:
+        settings.data_dir = args.data.resolve()
+    if args.whatsapp_url:
+        settings.whatsapp_url = args.whatsapp_url
+    return settings
+
+
+def run(pool: WhatsAppPool, client_id: str, received: list[int]) -> None:
+    """Restore, make sure the chosen number is started, then wait for a signal."""
+    pool.start()
+    if pool.settings.restore_on_start:
+        pool.restore_persisted_sessions()
+    if client_id not in {c.client_id for c in pool.clients()}:
+        print("Inicializando...", flush=True)
+        pool.create_and_initialize(client_id)
+    elif pool.get(client_id).status.value in ("idle", "disconnected", "error"):
+        print("Inicializando...", flush=True)
+        pool.reconnect(client_id)
+    while not received:
+        time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run until Ctrl+C or SIGTERM."""
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    settings = Settings(browser_path=args.browser)
-    if args.data:
-        settings.data_dir = args.data.resolve()
+    settings = build_settings(args)
     simulator = None
     if args.simulator:
         from tests.wasim import SimServer  # shipped with the project for demos and tests
@@ -77,34 +103,25 @@ def main(argv: list[str] | None = None) -> int:
         settings.whatsapp_url = simulator.url
         print(f"Simulador do WhatsApp Web: {simulator.url}  — celular simulado: {simulator.url}_sim/phone",
               flush=True)
-    elif args.whatsapp_url:
-        settings.whatsapp_url = args.whatsapp_url
-
     # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.
     received: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: received.append(signum))
-    runtime = EngineRuntime(settings)
-    client = WhatsAppClient(args.client_id, runtime, settings)
-    client.subscribe(show)
+    pool = WhatsAppPool(settings)
+    pool.subscribe(show)
+    code = 0
     try:
-        print("Inicializando...", flush=True)
-        client.initialize()
-        while not received:
-            time.sleep(0.2)
+        run(pool, args.client_id, received)
     except ZapPoolError as exc:
         print(f"Erro: {exc.message}", file=sys.stderr)
-        return 1
+        code = 1
     finally:
         print("Encerrando...", flush=True)
-        try:
-            client.disconnect()
-        except ZapPoolError:
-            pass
-        runtime.stop()
+        pool.shutdown()
         if simulator is not None:
             simulator.stop()
-    return 0
+        print("Encerrado.", flush=True)
+    return code
 
 
 if __name__ == "__main__":

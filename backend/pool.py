@@ -243,10 +243,8 @@ class WhatsAppPool:
     # -- health, restore, shutdown ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Begin the periodic health check, and restore saved sessions if the settings say so."""
+        """Begin the periodic health check (restoring saved sessions is the caller's choice: see app.py)."""
         self.runtime.call(self._start(), 10)
-        if self.settings.restore_on_start:
-            threading.Thread(target=self.restore_persisted_sessions, name="zapool-restore", daemon=True).start()
 
     async def _start(self) -> None:
         self.supervisor.start()
