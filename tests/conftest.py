@@ -31,7 +31,8 @@ def sim_server() -> Iterator[SimServer]:
 
 @pytest.fixture
 def sim(sim_server: SimServer) -> SimServer:
-    """The simulator, reset: no devices, no messages, network up, fast timings."""
+    """The simulator, reset: no devices, no messages, network up, fast timings, no tab left from before."""
+    sim_server.control.wait_for(lambda s: not s["sessions"], timeout=15)
     sim_server.control.reset()
     sim_server.control.network(True)
     sim_server.control.set_numbers(None)

@@ -35,6 +35,12 @@ def finish(proc: subprocess.Popen, sig: int, *, group: bool) -> tuple[int, str, 
     return proc.returncode, out, time.monotonic() - started
 
 
+def saved_statuses(data: Path) -> list[str]:
+    """Statuses in the sessions file ([] while it does not exist yet)."""
+    path = data / "whatsapp-sessions.json"
+    return [s["status"] for s in json.loads(path.read_text())["sessions"]] if path.exists() else []
+
+
 def chromium_left(data: Path) -> str:
     """Command lines of Chromium processes still running on this data folder."""
     return subprocess.run(["pgrep", "-af", f"user-data-dir={data}"], capture_output=True, text=True).stdout
@@ -48,8 +54,7 @@ def test_signal_stops_cleanly_and_a_restart_restores_without_a_scan(sim, tmp_pat
         state = sim.control.wait_for(lambda s: s["sessions"] and s["sessions"][0]["qr"], timeout=30)
         first_session = state["sessions"][0]["id"]
         sim.control.scan(state["sessions"][0]["qr"], "5511999990001")
-        wait_until(lambda: json.loads((data / "whatsapp-sessions.json").read_text())["sessions"][0]["status"]
-                   == "ready", timeout=20, what="ready saved")
+        wait_until(lambda: saved_statuses(data) == ["ready"], timeout=20, what="ready saved")
     finally:
         code, out, took = finish(first, sig, group=True)
 
