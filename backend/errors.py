@@ -6,10 +6,13 @@
     │   ├── InvalidText           422 invalid_text
     │   ├── InvalidMedia          422 invalid_media
     │   └── InvalidClientId       422 invalid_client_id
+    ├── Unauthorized              401 unauthorized   (no, wrong or revoked credentials)
+    ├── PasswordChangeRequired    403 password_change_required
     ├── NotFound                  404 not_found
     │   └── NumberNotOnWhatsApp   404 number_not_on_whatsapp
     ├── Conflict                  409 conflict
     │   └── ClientNotReady        409 client_not_ready
+    ├── TooManyAttempts           429 too_many_attempts   (details.retryAfter: seconds)
     └── EngineError               502 engine_error
         ├── BrowserNotFound       503 browser_not_found
         ├── BrowserClosed         503 browser_closed
@@ -74,6 +77,20 @@ class InvalidClientId(InvalidInput):
     code = "invalid_client_id"
 
 
+class Unauthorized(ZapPoolError):
+    """No credentials, or credentials ZapPool does not accept (wrong, expired or revoked)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class PasswordChangeRequired(ZapPoolError):
+    """The admin still has the first-run password: nothing but changing it is allowed."""
+
+    status = 403
+    code = "password_change_required"
+
+
 class NotFound(ZapPoolError):
     """The thing asked for does not exist."""
 
@@ -98,6 +115,13 @@ class ClientNotReady(Conflict):
     """The number is not connected, so it cannot send or look up."""
 
     code = "client_not_ready"
+
+
+class TooManyAttempts(ZapPoolError):
+    """Too many failed logins: `details.retryAfter` says how many seconds to wait."""
+
+    status = 429
+    code = "too_many_attempts"
 
 
 class EngineError(ZapPoolError):

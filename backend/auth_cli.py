@@ -1,0 +1,108 @@
+"""API keys and the admin password from the command line, for machines without the desktop app.
+
+    python -m backend.auth_cli [--data DIR] keys create NAME
+    python -m backend.auth_cli [--data DIR] keys list
+    python -m backend.auth_cli [--data DIR] keys revoke ID
+    python -m backend.auth_cli [--data DIR] password [--reset]
+
+The terminal is this tool's interface, so it writes to stdout/stderr (streams passed in, for tests) rather than
+to the log; the log (stderr) still carries warnings such as a damaged auth.json being set aside.
+It may run while ZapPool runs: ZapPool notices the changed auth.json at its next request, so a revoked key
+stops working at once (a password changed here does not end sessions already open in the app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from .auth import AuthService
+from .config import Settings
+from .errors import InvalidInput, ZapPoolError
+
+Prompt = Callable[[str], str]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m backend.auth_cli",
+                                     description="Manage ZapPool's API keys and admin password.")
+    parser.add_argument("--data", type=Path, default=Settings().data_dir,
+                        help="data folder holding auth.json (default: dados/ in the project)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    keys = commands.add_parser("keys", help="create, list or revoke API keys").add_subparsers(
+        dest="action", required=True)
+    keys.add_parser("create", help="create a key; it is shown once").add_argument("name")
+    keys.add_parser("list", help="list keys (never the keys themselves)")
+    keys.add_parser("revoke", help="revoke a key at once").add_argument("id")
+    password = commands.add_parser("password", help="change the admin password")
+    password.add_argument("--reset", action="store_true",
+                          help="set a new password without the current one (for whoever owns the data folder)")
+    return parser.parse_args(argv)
+
+
+def create_key(auth: AuthService, name: str, out: TextIO) -> None:
+    """Create a key and show it, this once."""
+    key_id, plaintext = auth.create_api_key(name)
+    out.write(f"API key created: id {key_id}, name {name.strip()!r}\n\n    {plaintext}\n\n"
+              "Copy it now: it will NOT be shown again (ZapPool keeps only a hash of it).\n"
+              "Send it as the header `X-Api-Key: <key>` or `Authorization: Bearer <key>`.\n")
+
+
+def list_keys(auth: AuthService, out: TextIO) -> None:
+    """One line per key: id, prefix, status, dates, name."""
+    keys = auth.list_api_keys()
+    if not keys:
+        out.write("No API keys. Create one with: python -m backend.auth_cli keys create NAME\n")
+        return
+    out.write(f"{'ID':<14}{'PREFIX':<14}{'STATUS':<9}{'CREATED':<26}{'LAST USED':<26}NAME\n")
+    for key in keys:
+        status = "active" if key.active else "revoked"
+        out.write(f"{key.id:<14}{key.prefix + '…':<14}{status:<9}{key.created_at:<26}"
+                  f"{key.last_used_at or '-':<26}{key.name}\n")
+
+
+def change_password(auth: AuthService, reset: bool, out: TextIO, prompt: Prompt) -> None:
+    """Ask for the passwords without echoing them, then change (or reset) the admin password."""
+    old = None if reset else prompt("Current admin password: ")
+    new = prompt("New admin password (at least 8 characters): ")
+    if prompt("Repeat the new password: ") != new:
+        raise InvalidInput("The two new passwords differ; nothing changed", code="password_mismatch")
+    if old is None:
+        auth.reset_password(new)
+    else:
+        auth.change_password(old, new, username="admin")
+    out.write("Admin password changed.\n")
+
+
+def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+         prompt: Prompt = getpass.getpass) -> int:
+    """Run one command; 0 on success, 1 when ZapPool refused it (the reason goes to `err`)."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    auth = AuthService(args.data)
+    try:
+        if args.command == "password":
+            change_password(auth, args.reset, out, prompt)
+        elif args.action == "create":
+            create_key(auth, args.name, out)
+        elif args.action == "list":
+            list_keys(auth, out)
+        else:
+            info = auth.revoke_api_key(args.id)
+            out.write(f"API key {info.id} ({info.name}) revoked: it stops working now.\n")
+    except ZapPoolError as exc:
+        err.write(f"Error: {exc.message}\n")
+        if exc.code == "password_change_required":
+            err.write("Run first: python -m backend.auth_cli password\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
