@@ -1,0 +1,266 @@
+"""WebhookService: subscriptions, which pool events become webhooks, and the durable, signed deliveries.
+
+Event policy (what a subscription's `events` may name):
+
+    status          a client's status really changed (same status with a new reason: not sent)
+    ready           connected                        } at most one of each per status change,
+    authenticated   the phone accepted the login     } so a flapping page cannot repeat them
+    disconnected    lost the connection (data.reason)}
+    message         an incoming message
+    message_ack     an outgoing message was sent/delivered/read
+    client_added    a number was added to the pool
+    client_removed  a number was removed from the pool
+    qr              explicit only: a QR code to scan, at most one per status change. QR codes rotate every
+                    ~20 s while nobody scans; sending each would flood receivers, so later codes of the same
+                    login screen are not sent: fetch the current one from the API instead.
+    code            explicit only: a pairing code someone asked for (one per request)
+
+`["*"]` means every event above except `qr` and `code`; `["*", "qr"]` adds the QR code.
+
+Delivery: `POST <url>` with the JSON body `{"id": "dlv_...", "event": "...", "clientId": "...", "data": {...},
+"timestamp": "2025-01-01T12:00:00.000Z"}` (`data` is the pool event's data; `timestamp` is when it was
+published) and the headers Content-Type: application/json, X-ZapPool-Event, X-ZapPool-Delivery (the body's
+id: dedupe with it, delivery is at least once), X-ZapPool-Signature (`sha256=` + hex HMAC-SHA256 of the exact
+body bytes, keyed with the webhook's secret), X-ZapPool-Timestamp (Unix seconds when this attempt was sent;
+the signed time is the body's) and X-ZapPool-Attempt. urllib title-cases header names on the wire
+(X-Zappool-Signature); HTTP header names are case-insensitive, so receivers must not depend on the case.
+Retries and their limits: webhook_delivery.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import Conflict, InvalidInput, NotFound
+from .events import ClientEvent, iso
+from .store.webhooks import DeliveryRecord, NewDelivery, WebhookRecord, WebhookStore
+from .webhook_checks import check_events, check_secret, check_url
+from .webhook_delivery import DeliveryPolicy, Dispatcher, Transport, urllib_transport
+
+log = logging.getLogger(__name__)
+WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message", "message_ack", "client_added",
+                  "client_removed", "qr", "code")
+EXPLICIT_ONLY = frozenset({"qr", "code"})
+DEFAULT_EVENTS = frozenset(WEBHOOK_EVENTS) - EXPLICIT_ONLY
+ONCE_PER_STATUS = frozenset({"qr", "ready", "authenticated", "disconnected"})
+MAX_WEBHOOKS = 50
+MAX_PAGE = 200
+
+
+class StatusGate:
+    """Decides which pool events are worth a webhook: real status changes, state events once per change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status: dict[str, str] = {}
+        self._sent: dict[str, set[str]] = {}
+
+    def allow(self, event: ClientEvent) -> bool:
+        """True when the event should be delivered; remembers what it let through."""
+        if event.name not in WEBHOOK_EVENTS:
+            return False
+        with self._lock:
+            if event.name == "status":
+                return self._status_changed(event.client_id, event.data)
+            if event.name == "client_removed":
+                self._status.pop(event.client_id, None)
+                self._sent.pop(event.client_id, None)
+            if event.name in ONCE_PER_STATUS:
+                sent = self._sent.setdefault(event.client_id, set())
+                if event.name in sent:
+                    return False
+                sent.add(event.name)
+            return True
+
+    def _status_changed(self, client_id: str, data: dict[str, Any]) -> bool:
+        """A status event that changes the status opens a new period for the once-per-status events."""
+        status = data.get("status")
+        if status == data.get("previous") or status == self._status.get(client_id):
+            return False
+        self._status[client_id] = str(status)
+        self._sent[client_id] = set()
+        return True
+
+
+class WebhookService:
+    """Webhook subscriptions and their deliveries; `publish()` is the pool's event subscriber."""
+
+    def __init__(self, location: Path, *, http_timeout_s: float = 10, max_attempts: int = 8,
+                 base_delay_s: float = 2, cap_delay_s: float = 600, concurrency: int = 4,
+                 retention_days: float = 7, clock: Callable[[], float] = time.time,
+                 rng: Callable[[], float] = random.random, transport: Transport = urllib_transport):
+        """`location`: the data folder (webhooks.db goes inside) or a path ending in .db."""
+        location = Path(location)
+        self.path = location if location.suffix == ".db" else location / "webhooks.db"
+        self._clock = clock
+        self._store = WebhookStore(self.path, clock=clock)
+        policy = DeliveryPolicy(http_timeout_s, max_attempts, base_delay_s, cap_delay_s, max(1, concurrency),
+                                max(1, concurrency // 2), retention_days * 86_400)
+        self._dispatcher = Dispatcher(self._store, policy, transport=transport, clock=clock, rng=rng)
+        self._gate = StatusGate()
+        self._lock = threading.Lock()
+        self._subs: list[tuple[str, frozenset[str]]] = []
+        self._refresh()
+        self._started = False
+
+    @property
+    def set_aside_as(self) -> Path | None:
+        """Where a damaged webhooks.db found at start was moved, if it was."""
+        return self._store.set_aside_as
+
+    def start(self) -> None:
+        """Start sending: deliveries left from the last run go first."""
+        if not self._started:
+            self._started = True
+            self._dispatcher.start()
+            log.info("[Webhooks] %d webhook(s) ativo(s)", len(self._subs))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop sending (unsent deliveries stay on disk for the next start) and close the store."""
+        if self._started:
+            self._started = False
+            self._dispatcher.stop(timeout)
+        self._store.close()
+
+    # -- subscriptions ---------------------------------------------------------------------------------
+
+    def add(self, url: Any, events: Any = None, secret: Any = None) -> dict[str, Any]:
+        """Subscribe `url` to `events` (default ["*"]); the answer holds the secret, the only time it is shown."""
+        url = check_url(url)
+        names = check_events(events, WEBHOOK_EVENTS)
+        secret = check_secret(secret) if secret is not None else secrets.token_urlsafe(32)
+        with self._lock:
+            if len(self._subs) >= MAX_WEBHOOKS:
+                raise Conflict(f"At most {MAX_WEBHOOKS} webhooks", details={"maxWebhooks": MAX_WEBHOOKS},
+                               code="too_many_webhooks")
+            record = self._store.add_webhook("wh_" + secrets.token_hex(8), url, names, secret)
+            self._refresh()
+        log.info("[Webhooks] webhook %s criado para %s (%s)", record.id, url.split("?", 1)[0], ",".join(names))
+        return {**_webhook_dict(record), "secret": secret}
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every webhook, oldest first; secrets appear only as a hint."""
+        return [_webhook_dict(record) for record in self._store.webhooks()]
+
+    def get(self, webhook_id: Any) -> dict[str, Any]:
+        """One webhook (NotFound if there is none)."""
+        return _webhook_dict(self._require(webhook_id))
+
+    def remove(self, webhook_id: Any) -> None:
+        """Delete a webhook, its secret and its deliveries, queued ones included (NotFound if there is none)."""
+        with self._lock:
+            if not isinstance(webhook_id, str) or not self._store.delete_webhook(webhook_id):
+                raise _not_found(webhook_id)
+            self._refresh()
+        log.info("[Webhooks] webhook %s removido", webhook_id)
+
+    def deliveries(self, webhook_id: Any, limit: Any = 50, cursor: Any = None) -> dict[str, Any]:
+        """A webhook's deliveries, newest first: {"items": [...], "nextCursor": str | None}."""
+        self._require(webhook_id)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}", details={"field": "limit"})
+        before = _decode_cursor(cursor) if cursor not in (None, "") else None
+        rows = self._store.deliveries(webhook_id, limit=limit + 1, before_seq=before)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"items": [_delivery_dict(row) for row in rows],
+                "nextCursor": _encode_cursor(rows[-1].seq) if more else None}
+
+    def _require(self, webhook_id: Any) -> WebhookRecord:
+        """The webhook or NotFound."""
+        record = self._store.get_webhook(webhook_id) if isinstance(webhook_id, str) else None
+        if record is None:
+            raise _not_found(webhook_id)
+        return record
+
+    def _refresh(self) -> None:
+        """Reload the in-memory copy of the subscriptions, so publish() needs no read (under self._lock)."""
+        subs = []
+        for record in self._store.webhooks():
+            if record.active:
+                names = set(record.events)
+                if "*" in names:
+                    names = (names - {"*"}) | DEFAULT_EVENTS
+                subs.append((record.id, frozenset(names)))
+        self._subs = subs
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def publish(self, event: ClientEvent) -> int:
+        """Queue one delivery per matching webhook and wake the sender; returns how many. No network here."""
+        try:
+            if not self._gate.allow(event):
+                return 0
+            targets = [hook_id for hook_id, names in self._subs if event.name in names]
+            if not targets:
+                return 0
+            stamp = iso(datetime.fromtimestamp(self._clock(), timezone.utc))
+            self._store.enqueue([_new_delivery(hook_id, event, stamp) for hook_id in targets])
+        except Exception:  # noqa: BLE001 - runs on the engine thread: a webhook problem must not reach it
+            log.exception("[Webhooks] evento %s de %s não enfileirado", event.name, event.client_id)
+            return 0
+        self._dispatcher.wake()
+        return len(targets)
+
+
+def _new_delivery(webhook_id: str, event: ClientEvent, stamp: str | None) -> NewDelivery:
+    """A delivery row with its final body (ASCII JSON, so the bytes signed are the bytes stored)."""
+    delivery_id = "dlv_" + uuid.uuid4().hex
+    body = {"id": delivery_id, "event": event.name, "clientId": event.client_id, "data": event.data,
+            "timestamp": stamp}
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=True, default=str)
+    return NewDelivery(delivery_id, webhook_id, event.name, event.client_id, payload)
+
+
+def _webhook_dict(record: WebhookRecord) -> dict[str, Any]:
+    """The API's view of a webhook: the secret only as its last four characters."""
+    return {"id": record.id, "url": record.url, "events": record.events, "active": record.active,
+            "createdAt": _iso_ms(record.created_at), "secretHint": "…" + record.secret[-4:]}
+
+
+def _delivery_dict(row: DeliveryRecord) -> dict[str, Any]:
+    """The API's view of a delivery, with the body that was (or will be) sent."""
+    return {"id": row.id, "webhookId": row.webhook_id, "event": row.event, "clientId": row.client_id,
+            "status": row.status, "attempts": row.attempts,
+            "nextAttemptAt": _iso_ms(row.next_attempt_at) if row.status == "pending" else None,
+            "lastStatusCode": row.last_status_code, "lastError": row.last_error,
+            "createdAt": _iso_ms(row.created_at), "deliveredAt": _iso_ms(row.delivered_at),
+            "payload": json.loads(row.payload)}
+
+
+def _iso_ms(ms: int | None) -> str | None:
+    """Epoch milliseconds as ISO 8601 with Z."""
+    return None if ms is None else iso(datetime.fromtimestamp(ms / 1000, timezone.utc))
+
+
+def _not_found(webhook_id: Any) -> NotFound:
+    """The error for an unknown webhook id."""
+    return NotFound(f"No webhook {str(webhook_id)[:80]!r}", details={"webhookId": str(webhook_id)[:80]})
+
+
+def _encode_cursor(seq: int) -> str:
+    """An opaque cursor: the position of the last delivery shown."""
+    return base64.urlsafe_b64encode(f"d{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Any) -> int:
+    """The position inside a cursor; InvalidInput when this server did not make it."""
+    try:
+        raw = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode()
+        if raw.startswith("d") and raw[1:].isdigit():
+            return int(raw[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidInput("The cursor is not one this server gave out", details={"field": "cursor"})
