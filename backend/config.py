@@ -33,6 +33,10 @@ class Settings:
     health_check_interval_s: float = 60.0
     health_check_timeout_s: float = 10.0  # a page that does not answer within this is half-dead
     restore_on_start: bool = True
+    # Pacing per number: at least this long between two sends, plus up to send_jitter_s at random, so a
+    # burst does not look like a bot to WhatsApp. 0 and 0 for tests and benchmarks.
+    send_interval_s: float = 1.0
+    send_jitter_s: float = 1.0
     extra_browser_args: list[str] = field(default_factory=list)
 
     @property

@@ -1,8 +1,8 @@
 """WhatsAppPool: many numbers at once, the seed's WhatsAppPoolManager in Python.
 
-The pool owns the clients, the round-robin, the statistics, the sessions file and the supervisor (health check
-and reconnection). Public methods are synchronous and thread-safe; the work that touches browsers runs on the
-engine loop.
+The pool owns the clients, the round-robin, the statistics, the sessions file, the supervisor (health check
+and reconnection) and the outbox (every message goes through it: on disk before it is sent, paced per number).
+Public methods are synchronous and thread-safe; the work that touches browsers runs on the engine loop.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from .config import Settings
 from .engine import EngineRuntime
 from .errors import ClientNotReady, Conflict, InvalidInput, NotFound, ZapPoolError
 from .events import ClientEvent, EventHub, Subscriber, utc_now
+from .outbox import Outbox
 from .reconnect import RETRYABLE, Supervisor
 from .status import ClientStatus, Reason
+from .store.message_schema import MessageRecord
+from .store.messages import MessageStore
 from .store.sessions import SessionStore
 from .validation import Media, check_client_id
 
@@ -63,9 +66,12 @@ class WhatsAppPool:
                                      timeout_s=settings.health_check_timeout_s,
                                      base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
                                      enabled=settings.auto_reconnect)
+        self.outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), self, settings.data_dir,
+                             pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s)
         self._persisted: dict[str, dict[str, Any]] = {}
         for record in self.store.all():
             self._load(record)
+        self.outbox.start()  # sends what a crash left queued as soon as its number is ready
 
     # -- registry --------------------------------------------------------------------------------------
 
@@ -100,9 +106,10 @@ class WhatsAppPool:
             log.error("[Pool] registro ignorado (clientId inválido): %r", record.get("clientId"))
             return
         meta = record.get("metadata") or {}
+        sent = self.outbox.counts().get(client_id)
         metadata = ClientMetadata(created_at=_parse_time(meta.get("createdAt")) or self._now(),
                                   connected_at=_parse_time(meta.get("connectedAt")),
-                                  message_count=int(meta.get("messageCount") or 0),
+                                  message_count=sent.sent if sent else 0,  # the message log is the truth
                                   phone_number=record.get("phoneNumber"))
         client = WhatsAppClient(client_id, self.runtime, self.settings, name=record.get("name"),
                                 metadata=metadata, now=self._now)
@@ -139,26 +146,58 @@ class WhatsAppPool:
         client = self.add(client_id, name)
         return client.initialize()
 
-    # -- sending ---------------------------------------------------------------------------------------
+    # -- sending (through the outbox) ------------------------------------------------------------------
 
     def send_message(self, client_id: str, to: str, text: str) -> dict[str, Any]:
-        """Send text through one number; returns once sent."""
-        client = self.get(client_id)
-        receipt = client.send_message(to, text)
-        self._persist(client)
-        return {**receipt, "clientId": client_id}
+        """Send text through one number; returns once sent (the seed's meaning)."""
+        self.get(client_id)
+        return self._receipt(self.outbox.send_text_and_wait(client_id, to, text))
 
     def send_media(self, client_id: str, to: str, media: Media | dict[str, Any],
                    options: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send media through one number; returns once sent."""
-        client = self.get(client_id)
-        receipt = client.send_media(to, media, options)
-        self._persist(client)
-        return {**receipt, "clientId": client_id}
+        self.get(client_id)
+        if isinstance(media, Media):
+            media = {"mimetype": media.mimetype, "data": media.data, "filename": media.filename}
+        return self._receipt(self.outbox.send_media_and_wait(client_id, to, media, options))
 
     def send_message_auto(self, to: str, text: str) -> dict[str, Any]:
         """The seed's sendMessageAuto: the next ready number in turn sends it."""
-        return self.send_message(self.pick_ready_client_or_fail(), to, text)
+        if not self.any_ready_client():
+            raise ClientNotReady("No connected number: connect one first (scan its QR code)",
+                                 code="no_ready_client")
+        return self._receipt(self.outbox.send_text_and_wait(None, to, text))
+
+    @staticmethod
+    def _receipt(record: MessageRecord) -> dict[str, Any]:
+        """What a caller learns about a sent message: the log's record."""
+        return record.to_dict()
+
+    # The outbox's Sender: how it reaches the numbers.
+
+    def client_ready(self, client_id: str) -> bool:
+        """Is that number connected now."""
+        with self._lock:
+            client = self._clients.get(client_id)
+        return client is not None and client.status == S.READY
+
+    def any_ready_client(self) -> bool:
+        """Is some number connected now (without moving the round-robin)."""
+        return any(c.status == S.READY for c in self.clients())
+
+    def deliver_text(self, client_id: str, to: str, text: str) -> dict[str, Any]:
+        """Send now through the client (called by the outbox's worker for that number)."""
+        client = self.get(client_id)
+        receipt = client.send_message(to, text)
+        self._persist(client)
+        return receipt
+
+    def deliver_media(self, client_id: str, to: str, media: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        """Send media now through the client (called by the outbox's worker for that number)."""
+        client = self.get(client_id)
+        receipt = client.send_media(to, media, options)
+        self._persist(client)
+        return receipt
 
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """Round-robin over ready numbers: the first ready one created after the last one used."""
@@ -170,14 +209,6 @@ class WhatsAppPool:
             seq, client_id = next(((s, c) for s, c in ready if s > self._last_sent_seq), ready[0])
             self._last_sent_seq = seq
             return client_id
-
-    def pick_ready_client_or_fail(self) -> str:
-        """pick_ready_client(), or a clear error when no number is ready."""
-        client_id = self.pick_ready_client()
-        if client_id is None:
-            raise ClientNotReady("No connected number: connect one first (scan its QR code)",
-                                 code="no_ready_client")
-        return client_id
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -199,7 +230,7 @@ class WhatsAppPool:
             "totalCreated": counters["totalCreated"],
             "totalConnected": counters["totalConnected"],
             "totalDisconnected": counters["totalDisconnected"],
-            "totalMessages": sum(c.metadata.message_count for c in clients),
+            "totalMessages": self.outbox.totals().sent,
             "currentClients": len(clients),
             "maxClients": self.settings.max_clients,
             "readyClients": by_status.get(S.READY.value, 0),
@@ -234,6 +265,7 @@ class WhatsAppPool:
             self._clients.pop(client_id, None)
             self._seq.pop(client_id, None)
         self.store.remove(client_id)
+        self.outbox.forget_client(client_id)
         self.events.emit(ClientEvent(client_id, "client_removed", {}))
 
     async def _quiet(self, client_id: str) -> None:
@@ -277,6 +309,7 @@ class WhatsAppPool:
             return
         self.closing = True
         log.info("[Pool] Encerrando %d clientes...", len(self._clients))
+        self.outbox.stop(timeout_s / 2)  # stop taking work; what is in flight finishes or waits for next start
         try:
             self.runtime.call(self._shutdown(), timeout_s)
         except ZapPoolError as exc:
@@ -304,6 +337,11 @@ class WhatsAppPool:
             log.info("[Pool] Cliente %s pronto - Telefone: %s", event.client_id, event.data.get("phoneNumber"))
             with self._lock:
                 self._counters["totalConnected"] += 1
+            self.outbox.wake(event.client_id)
+        elif event.name == "message_ack":
+            self.outbox.record_ack(event.client_id, event.data["id"], event.data["ack"])
+        elif event.name == "message":
+            self.outbox.record_incoming(event.client_id, event.data["message"])
         elif event.name == "disconnected":
             with self._lock:
                 self._counters["totalDisconnected"] += 1

@@ -31,7 +31,7 @@ def make_pool(runtime, settings) -> Iterator[Callable[..., WhatsAppPool]]:
 
     def make(**overrides) -> WhatsAppPool:
         values = {"reconnect_delay_s": 0.2, "health_check_interval_s": 3600, "restore_on_start": False,
-                  **overrides}
+                  "send_interval_s": 0, "send_jitter_s": 0, **overrides}
         pool = WhatsAppPool(Settings(**{**settings.__dict__, **values}), runtime)
         made.append(pool)
         return pool
@@ -339,3 +339,62 @@ def test_shutdown_closes_every_browser_and_keeps_the_saved_state(sim, settings):
     assert took < 10
     saved = json.loads(settings.persistence_path.read_text())["sessions"]
     assert [s["status"] for s in saved] == ["ready", "ready"], "the restart will restore both"
+
+
+# -- the outbox inside the pool ------------------------------------------------------------------------------
+
+def test_messages_go_through_the_log_with_acks_and_replies(make_pool, sim):
+    pool = make_pool()
+    connect(pool, sim, "vendas", PHONES[0])
+
+    sent = pool.send_message("vendas", "5511988887777", "Pedido confirmado")
+    sim.control.incoming(PHONES[0], "5511988887777", "Obrigado!")
+
+    assert sent["status"] in ("sent", "delivered", "read") and sent["clientId"] == "vendas"
+    wait_until(lambda: pool.outbox.get(sent["id"]).status == "read", what="read ack recorded")
+    wait_until(lambda: pool.outbox.list_messages(client_id="vendas", direction="in").items, what="reply logged")
+    (reply,) = pool.outbox.list_messages(client_id="vendas", direction="in").items
+    assert reply.body == "Obrigado!"
+    assert pool.get_stats()["totalMessages"] == 1
+
+
+def test_message_count_comes_from_the_log(make_pool, sim, settings):
+    first = make_pool()
+    connect(first, sim, "vendas", PHONES[0])
+    first.send_message("vendas", "5511988887777", "um")
+    first.send_message("vendas", "5511988887777", "dois")
+    first.shutdown()
+    doc = json.loads(settings.persistence_path.read_text())
+    doc["sessions"][0]["metadata"]["messageCount"] = 99  # a stale or edited file does not count
+    settings.persistence_path.write_text(json.dumps(doc))
+
+    second = make_pool()
+
+    assert second.get("vendas").get_info()["metadata"]["messageCount"] == 2
+    assert second.get_stats()["totalMessages"] == 2
+
+
+def test_message_for_a_disconnected_number_waits_then_goes(make_pool, sim):
+    pool = make_pool()
+    connect(pool, sim, "vendas", PHONES[0])
+    pool.disconnect("vendas")
+
+    message_id = pool.outbox.enqueue_text("vendas", "5511988887777", "quando voltar")
+    time.sleep(0.5)
+    assert pool.outbox.get(message_id).status == "queued"
+    pool.reconnect("vendas")
+
+    wait_until(lambda: pool.outbox.get(message_id).status in ("sent", "delivered", "read"), what="sent")
+    assert [m["text"] for m in sim.control.sent(PHONES[0])] == ["quando voltar"]
+
+
+def test_removing_a_number_fails_what_was_queued_for_it(make_pool, sim):
+    pool = make_pool()
+    connect(pool, sim, "vendas", PHONES[0])
+    pool.disconnect("vendas")
+    message_id = pool.outbox.enqueue_text("vendas", "5511988887777", "nunca")
+
+    pool.remove("vendas")
+
+    record = pool.outbox.get(message_id)
+    assert record.status == "failed" and "removed" in record.reason

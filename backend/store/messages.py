@@ -105,6 +105,27 @@ class MessageStore:
                                (code, reason, now, now, message_id))
             return cur.rowcount == 1
 
+    def cancel_queued(self, message_id: str, code: str, reason: str) -> bool:
+        """Give up on a message nobody has tried to send yet; False if it is already being sent or done."""
+        now = self._now()
+        with self._db.write() as conn:
+            cur = conn.execute("UPDATE messages SET status = 'failed', error_code = ?, reason = ?, failed_at = ?,"
+                               " updated_at = ? WHERE id = ? AND status = 'queued'",
+                               (code, reason, now, now, message_id))
+            return cur.rowcount == 1
+
+    def fail_queued_for(self, client_id: str, code: str, reason: str) -> list[MessageRecord]:
+        """A number is gone: fail the messages queued for it, give its auto-routed ones back to routing."""
+        now = self._now()
+        pinned = "status = 'queued' AND client_id = ? AND routing = 'pinned'"
+        with self._db.write() as conn:
+            ids = [row[0] for row in conn.execute(f"SELECT id FROM messages WHERE {pinned}", (client_id,))]
+            conn.execute(f"UPDATE messages SET status = 'failed', error_code = ?, reason = ?, failed_at = ?, "
+                         f"updated_at = ? WHERE {pinned}", (code, reason, now, now, client_id))
+            conn.execute("UPDATE messages SET client_id = NULL, updated_at = ? WHERE status = 'queued' AND "
+                         "client_id = ? AND routing = 'auto'", (now, client_id))
+        return [r for r in (self.get(i) for i in ids) if r is not None]
+
     def retry_later(self, message_id: str, *, next_attempt_at: int, code: str, reason: str,
                     uncount: bool = False, possible_duplicate: bool = False, release: bool = False) -> None:
         """sending -> queued after a transient error; `release` gives an auto-routed one back to routing."""
@@ -165,7 +186,7 @@ class MessageStore:
                     "ON CONFLICT (client_id, wa_id) WHERE wa_id IS NOT NULL DO NOTHING",
                     (message_id, client_id, msg.get("from") or "unknown", msg.get("from"), msg.get("type") or "chat",
                      msg.get("body") if msg.get("body") is not None else msg.get("caption"), _incoming_media(msg),
-                     msg.get("id"), msg.get("notifyName"), _int_or_none(msg.get("t")), now, now))
+                     msg.get("id"), msg.get("notifyName") or None, _int_or_none(msg.get("t")), now, now))
                 added += cur.rowcount
         return added
 
@@ -199,6 +220,12 @@ class MessageStore:
         rows = self._db.read().execute("SELECT DISTINCT client_id FROM messages WHERE status = 'queued' "
                                        "AND client_id IS NOT NULL").fetchall()
         return [row[0] for row in rows]
+
+    def auto_holders(self) -> set[str]:
+        """Numbers holding an auto-routed message they have not started sending."""
+        rows = self._db.read().execute("SELECT DISTINCT client_id FROM messages WHERE status = 'queued' "
+                                       "AND routing = 'auto' AND client_id IS NOT NULL").fetchall()
+        return {row[0] for row in rows}
 
     def pending_ids(self) -> set[str]:
         """Ids of every message not finished yet (their media files must stay)."""

@@ -48,7 +48,6 @@ class Database:
         """A connection in autocommit mode (transactions are explicit), usable from any thread."""
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         return conn
 
     def _open_checked(self) -> sqlite3.Connection:
@@ -65,6 +64,7 @@ class Database:
 
     def _check(self, conn: sqlite3.Connection) -> None:
         """WAL on, FULL sync, the whole file readable, schema at the current version."""
+        conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
@@ -118,6 +118,7 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
+            conn.execute(f"PRAGMA cache_size = -{self.cache_kib // 2}")
             conn.execute("PRAGMA query_only = 1")
             self._local.conn = conn
             with self._readers_lock:

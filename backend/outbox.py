@@ -1,0 +1,381 @@
+"""The durable outbox: every outgoing message is on disk before it is attempted, then sent paced per number.
+
+    enqueue_text/enqueue_media ──> messages.db (queued) ──> Lane(number) ──> Sender.deliver_* ──> sent
+                 client_id None ──> Router ── pick_ready_client() ──┘            │ acks ──> delivered, read
+                                                                                 └ error ──> retry | failed
+
+The pool implements `Sender` and feeds the outbox what its clients report: `record_ack`, `record_incoming`
+and `wake` when a number becomes ready. After a crash, `start()` queues again whatever was being sent,
+flagged `possible_duplicate` (it may be out already): at most one message per number, the one in flight.
+Threads: see outbox_workers.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import errors
+from .errors import ClientNotReady, Conflict, EngineTimeout, InvalidMedia, NotFound, ZapPoolError
+from .outbox_workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
+from .store.media import MediaFiles
+from .store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
+from .store.messages import MessageStore
+from .validation import Media, check_client_id, check_text, decode_media, media_kind, normalize_number
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    """What the outbox needs from the pool."""
+
+    def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
+    def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
+    def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready numbers
+    def deliver_text(self, client_id: str, to: str, text: str) -> dict: ...  # WhatsAppClient.send_message receipt
+    def deliver_media(self, client_id: str, to: str, media: dict, options: dict) -> dict: ...  # send_media receipt
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A checked message not yet accepted."""
+
+    client_id: str | None
+    number: str
+    type: str
+    body: str | None
+    media: dict[str, Any] | None = None
+    data: bytes | None = None
+
+
+def _error_classes() -> dict[str, type[ZapPoolError]]:
+    """Every ZapPoolError subclass by its code, to raise a stored failure as the error it was."""
+    found: dict[str, type[ZapPoolError]] = {}
+    pending: list[type[ZapPoolError]] = [ZapPoolError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(c for c in cls.__subclasses__() if c.__module__ == errors.__name__)
+    return found
+
+
+class Outbox:
+    """Accepts messages durably and sends them through the pool; also the reader of the message log."""
+
+    def __init__(self, store: MessageStore, sender: Sender, data_dir: Path, *, pacing_s: float = 1.0,
+                 jitter_s: float = 1.0, per_client_pacing: dict[str, tuple[float, float]] | None = None,
+                 max_attempts: int = 5, retry_base_s: float = 2.0, retry_cap_s: float = 60.0,
+                 idle_poll_s: float = 2.0, clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None):
+        self.store = store
+        self.sender = sender
+        self.media = MediaFiles(Path(data_dir) / "media")
+        self._default_pacing = _pacing(pacing_s, jitter_s)
+        self._pacing = {cid: _pacing(*p) for cid, p in (per_client_pacing or {}).items()}
+        self._lanes: dict[str, Lane] = {}
+        self._waiters: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._state = "new"
+        self._events = EventLog(store)
+        self._ctx = Context(store=store, sender=sender, media=self.media, clock=clock, rng=rng or random.Random(),
+                            retry=RetryPolicy(max_attempts, retry_base_s, retry_cap_s), idle_poll_s=idle_poll_s,
+                            pacing_for=self.pacing_for, lane_for=self._lane, kick_router=self._kick_router,
+                            finished=self._finished, events=self._events)
+        self._router = Router(self._ctx)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover what a crash left behind, then start the workers (an Outbox runs once)."""
+        with self._lock:
+            if self._state != "new":
+                return
+            self._state = "starting"  # lanes made meanwhile wait: nothing may claim before the recovery
+        for record in self.store.recover_in_flight():
+            log.warning("[Outbox] mensagem %s para %s estava em envio quando o ZapPool parou: será reenviada "
+                        "(possível duplicata)", record.id, record.to_number)
+        if self.store.set_aside_as is None:  # else the files belong to the messages in the set-aside file
+            self.media.sweep(self.store.pending_ids())
+        for client_id in self.store.pending_clients():
+            self._lane(client_id)
+        with self._lock:
+            if self._state != "starting":
+                return  # stopped meanwhile
+            self._state = "running"
+            workers: list[Worker] = [self._events, self._router, *self._lanes.values()]
+        for worker in workers:
+            worker.start()
+        log.info("[Outbox] iniciado: %d mensagem(ns) na fila", self.store.totals().pending)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop taking work; the message in flight on each number finishes, or is left for the next start."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            running, self._state = self._state == "running", "stopped"
+            senders: list[Worker] = [self._router, *self._lanes.values()]
+        if not running:
+            return True
+        for worker in senders:
+            worker.stop()
+        stopped = all([w.join(deadline - time.monotonic()) for w in senders])  # join every one, not the first
+        self._events.flush(max(0.1, deadline - time.monotonic()))
+        self._events.stop()
+        stopped = self._events.join(deadline - time.monotonic()) and stopped
+        if not stopped:
+            log.warning("[Outbox] parado com envio em andamento: fica como 'sending' e é reenviado no próximo "
+                        "início (possível duplicata)")
+        return stopped
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until the acks and incoming messages reported so far are in the log."""
+        return self._events.flush(timeout)
+
+    # -- accepting -------------------------------------------------------------------------------------
+
+    def enqueue_text(self, client_id: str | None, to: str, text: str) -> str:
+        """Accept a text message (client_id None: any ready number); returns its id at once."""
+        return self._accept(self._draft_text(client_id, to, text))
+
+    def enqueue_media(self, client_id: str | None, to: str, media: dict[str, Any],
+                      options: dict[str, Any] | None = None) -> str:
+        """Accept media {mimetype, data (base64), filename}; options: caption, filename, sendAudioAsVoice, ..."""
+        return self._accept(self._draft_media(client_id, to, media, options))
+
+    def send_text_and_wait(self, client_id: str | None, to: str, text: str, timeout: float = 60.0) -> MessageRecord:
+        """Send and return once WhatsApp has it (the seed's send); raises the failure's error if it failed."""
+        return self._send_and_wait(self._draft_text(client_id, to, text), timeout)
+
+    def send_media_and_wait(self, client_id: str | None, to: str, media: dict[str, Any],
+                            options: dict[str, Any] | None = None, timeout: float = 120.0) -> MessageRecord:
+        """send_text_and_wait for media."""
+        return self._send_and_wait(self._draft_media(client_id, to, media, options), timeout)
+
+    def _draft_text(self, client_id: str | None, to: str, text: str) -> Draft:
+        """Check a text message before accepting it."""
+        if client_id is not None:
+            check_client_id(client_id)
+        return Draft(client_id, normalize_number(to), "chat", check_text(text))
+
+    def _draft_media(self, client_id: str | None, to: str, media: dict[str, Any],
+                     options: dict[str, Any] | None) -> Draft:
+        """Check and decode media before accepting it: bad media is refused here, not failed later."""
+        if client_id is not None:
+            check_client_id(client_id)
+        number = normalize_number(to)
+        options = _media_options(options)
+        if not isinstance(media, dict):
+            raise InvalidMedia("Media is an object: {mimetype, data (base64), filename}")
+        item = Media(mimetype=media.get("mimetype"), data=media.get("data"), filename=media.get("filename"))
+        kind = media_kind(item.mimetype if isinstance(item.mimetype, str) else "",
+                          bool(options.get("sendMediaAsDocument")))
+        data = decode_media(item, kind)
+        if item.filename is not None and not isinstance(item.filename, str):
+            raise InvalidMedia("The file name must be text")
+        meta = {"mimetype": item.mimetype, "filename": options.get("filename") or item.filename,
+                "size": len(data), "options": options}
+        return Draft(client_id, number, kind, options.get("caption"), meta, data)
+
+    def _accept(self, draft: Draft, message_id: str | None = None) -> str:
+        """Write the media file, then the row: once this returns, the message will be sent or failed."""
+        if self._state == "stopped":
+            raise Conflict("The outbox is shutting down: messages are not accepted now")
+        message_id = message_id or uuid.uuid4().hex
+        if draft.data is not None:
+            self.media.write(message_id, draft.data)
+        try:
+            self.store.add_outgoing(message_id, client_id=draft.client_id, to_number=draft.number,
+                                    chat=f"{draft.number}@c.us", type=draft.type, body=draft.body, media=draft.media)
+        except BaseException:
+            self.media.delete(message_id)
+            raise
+        if draft.client_id is None:
+            self._kick_router()
+        else:
+            self._lane(draft.client_id).kick()
+        return message_id
+
+    def _send_and_wait(self, draft: Draft, timeout: float) -> MessageRecord:
+        """Refuse when nothing could send now (as the seed does), else accept and wait for the outcome."""
+        self._require_sender(draft.client_id)
+        message_id = uuid.uuid4().hex
+        done = threading.Event()
+        with self._lock:
+            self._waiters[message_id] = done
+        try:
+            self._accept(draft, message_id)
+            if not done.wait(timeout):
+                self._give_up(message_id, timeout)
+        finally:
+            with self._lock:
+                self._waiters.pop(message_id, None)
+        record = self.get(message_id)
+        if record.status == "failed":
+            raise self._error_of(record)
+        return record
+
+    def _require_sender(self, client_id: str | None) -> None:
+        """ClientNotReady when the number asked for (or every number) cannot send right now."""
+        if client_id is not None and not self.sender.client_ready(client_id):
+            raise ClientNotReady(f"Client {client_id} is not ready", details={"clientId": client_id})
+        if client_id is None and not self.sender.any_ready_client():
+            raise ClientNotReady("No number is ready to send")
+
+    def _give_up(self, message_id: str, timeout: float) -> None:
+        """A synchronous send ran out of time: cancel it if it has not started, else say it may still go."""
+        reason = f"Not sent within {timeout:g} s; cancelled"
+        if self.store.cancel_queued(message_id, EngineTimeout.code, reason):
+            record = self.get(message_id)
+            self._finished(record)
+            raise EngineTimeout(reason, details={"messageId": message_id})
+        record = self.get(message_id)
+        if not record.finished:
+            raise EngineTimeout(f"Still sending after {timeout:g} s: it may yet be sent",
+                                details={"messageId": message_id, "status": record.status})
+
+    _ERRORS = _error_classes()
+
+    def _error_of(self, record: MessageRecord) -> ZapPoolError:
+        """The stored failure as the ZapPoolError it was."""
+        cls = self._ERRORS.get(record.error_code or "", ZapPoolError)
+        return cls(record.reason or "The message was not sent", code=record.error_code,
+                   details={"messageId": record.id, "clientId": record.client_id, "to": record.to_number})
+
+    # -- workers' callbacks ------------------------------------------------------------------------------
+
+    def pacing_for(self, client_id: str) -> Pacing:
+        """The pacing of one number."""
+        return self._pacing.get(client_id, self._default_pacing)
+
+    def set_pacing(self, client_id: str, interval_s: float, jitter_s: float) -> None:
+        """Change one number's pacing (from its next send on)."""
+        self._pacing[client_id] = _pacing(interval_s, jitter_s)
+
+    def _lane(self, client_id: str) -> Lane:
+        """The lane of a number, made (and started, if running) on first use."""
+        with self._lock:
+            lane = self._lanes.get(client_id)
+            if lane is None:
+                lane = self._lanes[client_id] = Lane(client_id, self._ctx)
+                if self._state == "running":
+                    lane.start()
+            return lane
+
+    def _kick_router(self) -> None:
+        """An auto-routed message or a free number appeared."""
+        self._router.kick()
+
+    def _finished(self, record: MessageRecord) -> None:
+        """Sent or failed: drop its media file and wake whoever waits for it."""
+        if record.media is not None:
+            self.media.delete(record.id)
+        with self._lock:
+            done = self._waiters.get(record.id)
+        if done is not None:
+            done.set()
+
+    # -- what the pool reports -------------------------------------------------------------------------
+
+    def record_ack(self, client_id: str, wa_message_id: str, ack: int) -> None:
+        """WhatsApp's ack for a message (2 delivered, 3 read); never moves a message backwards."""
+        if isinstance(wa_message_id, str) and isinstance(ack, int) and not isinstance(ack, bool):
+            self._events.put(("ack", client_id, wa_message_id, ack))
+
+    def record_incoming(self, client_id: str, message: dict[str, Any]) -> None:
+        """Log a message a number received (WhatsAppClient's `message` event)."""
+        if isinstance(message, dict) and not message.get("fromMe"):
+            self._events.put(("in", client_id, uuid.uuid4().hex, message))
+
+    def wake(self, client_id: str) -> None:
+        """A number became ready: its waiting messages (and auto-routed ones) can go."""
+        with self._lock:
+            lane = self._lanes.get(client_id)
+        if lane is not None:
+            lane.kick()
+        self._kick_router()
+
+    def forget_client(self, client_id: str, reason: str | None = None) -> int:
+        """A number was removed: fail what was queued for it (auto-routed ones go elsewhere); returns how many."""
+        with self._lock:
+            lane = self._lanes.pop(client_id, None)
+        if lane is not None:
+            lane.stop()  # a message in flight still finishes
+        why = reason or f"Client {client_id} was removed before sending this message"
+        failed = self.store.fail_queued_for(client_id, NotFound.code, why)
+        for record in failed:
+            self._finished(record)
+        self._kick_router()
+        return len(failed)
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def get(self, message_id: str) -> MessageRecord:
+        """One message by id; NotFound if there is none."""
+        record = self.store.get(message_id)
+        if record is None:
+            raise NotFound(f"No message with id {message_id}", details={"messageId": message_id})
+        return record
+
+    def list_messages(self, *, client_id: str | None = None, chat: str | None = None, direction: str | None = None,
+                      since: int | None = None, until: int | None = None, cursor: str | None = None,
+                      limit: int = 50) -> Page:
+        """Messages newest first, filtered; since/until in epoch ms; pass `next_cursor` back for more."""
+        return self.store.list_messages(client_id=client_id, chat=chat, direction=direction, since=since,
+                                        until=until, cursor=cursor, limit=limit)
+
+    def list_chats(self, client_id: str, *, cursor: str | None = None, limit: int = 50) -> Page:
+        """A number's conversations, most recent first (items are ChatSummary)."""
+        return self.store.list_chats(client_id, cursor=cursor, limit=limit)
+
+    def chat_messages(self, client_id: str, chat: str, *, cursor: str | None = None, limit: int = 50) -> Page:
+        """The messages of one conversation, newest first."""
+        return self.store.chat_messages(client_id, chat, cursor=cursor, limit=limit)
+
+    def counts(self) -> dict[str, MessageCounts]:
+        """Per number: sent (the seed's messageCount), received, pending, failed."""
+        return self.store.counts()
+
+    def totals(self) -> MessageCounts:
+        """All numbers together (the seed's totalMessages is `sent`)."""
+        return self.store.totals()
+
+    def mark_chat_read(self, client_id: str, chat: str) -> int:
+        """Mark a conversation's incoming messages read."""
+        return self.store.mark_chat_read(client_id, chat)
+
+
+MEDIA_OPTIONS: dict[str, type] = {"caption": str, "filename": str, "sendAudioAsVoice": bool,
+                                  "sendMediaAsDocument": bool}
+
+
+def _media_options(options: Any) -> dict[str, Any]:
+    """The send options WhatsAppClient.send_media knows, type-checked; others are dropped, as the client does."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidMedia("Media options are an object: {caption, filename, sendAudioAsVoice, sendMediaAsDocument}")
+    checked = {}
+    for key, kind in MEDIA_OPTIONS.items():
+        value = options.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise InvalidMedia(f"The media option {key} must be {'text' if kind is str else 'true or false'}",
+                               details={key: str(value)[:80]})
+        if value is not None:
+            checked[key] = value
+    return checked
+
+
+def _pacing(interval_s: float, jitter_s: float) -> Pacing:
+    """A checked Pacing."""
+    if interval_s < 0 or jitter_s < 0:
+        raise ValueError("pacing and jitter are seconds >= 0")
+    return Pacing(float(interval_s), float(jitter_s))
+
+
+__all__ = ["ChatSummary", "MessageCounts", "MessageRecord", "Outbox", "Page", "Pacing", "Sender"]

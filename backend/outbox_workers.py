@@ -1,0 +1,355 @@
+"""The outbox's threads: one lane per number (pacing, sending, retries), the router, the event log.
+
+A lane sends its number's queue strictly in order, one message at a time: WhatsAppClient's send methods
+block until WhatsApp has the message, and order matters to whoever reads the chat. The router hands
+auto-routed messages to ready numbers one at a time, at send time, so a number that goes down holds at most
+one of them (and gives it back). The event log writes acks and incoming messages off the engine thread,
+which delivers them and must not wait for a disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import queue
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import (BrowserClosed, ClientNotReady, EngineTimeout, InvalidInput, InvalidMedia, NotFound,
+                     ZapPoolError)
+from .store.media import MediaFiles
+from .store.message_schema import MessageRecord
+from .store.messages import MessageStore
+
+if TYPE_CHECKING:
+    from .outbox import Sender
+
+log = logging.getLogger(__name__)
+
+# Errors that will not go away by trying again.
+PERMANENT = (InvalidInput, NotFound)
+# Errors after which the message may have reached WhatsApp anyway: a retry may send it twice.
+AMBIGUOUS = (EngineTimeout, BrowserClosed)
+ERROR_PAUSE_S = 1.0
+EARLY_ACKS_KEPT = 10_000
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Per-number gap between sends: `interval_s` plus a random 0..`jitter_s`, so bursts look human."""
+
+    interval_s: float = 1.0
+    jitter_s: float = 1.0
+
+    def gap(self, rng: random.Random) -> float:
+        """The wait before this number's next send."""
+        return self.interval_s + (rng.uniform(0, self.jitter_s) if self.jitter_s > 0 else 0.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Transient failures: exponential backoff with jitter, then failed after `max_attempts`."""
+
+    max_attempts: int = 5
+    base_s: float = 2.0
+    cap_s: float = 60.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds before attempt `attempt + 1`: half of the doubled delay fixed, half random."""
+        full = min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
+        return full / 2 + rng.uniform(0, full / 2)
+
+
+@dataclass
+class Context:
+    """What the workers share; built by Outbox."""
+
+    store: MessageStore
+    sender: Sender
+    media: MediaFiles
+    clock: Callable[[], float]
+    rng: random.Random
+    retry: RetryPolicy
+    idle_poll_s: float
+    pacing_for: Callable[[str], Pacing]
+    lane_for: Callable[[str], Lane]
+    kick_router: Callable[[], None]
+    finished: Callable[[MessageRecord], None]
+    events: EventLog
+
+    def ms(self, seconds: float) -> int:
+        """Clock seconds as the store's epoch milliseconds (rounded down: "now")."""
+        return int(seconds * 1000)
+
+    def due_ms(self, seconds: float) -> int:
+        """A future moment in epoch milliseconds, rounded up so a retry never comes early."""
+        return math.ceil(seconds * 1000)
+
+
+class Worker:
+    """A daemon thread that repeats `step()`; step returns how long to sleep, `kick()` cuts the sleep short."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._kick = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the thread (once)."""
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
+
+    def kick(self) -> None:
+        """Something changed: look again now."""
+        self._kick.set()
+
+    def stop(self) -> None:
+        """Finish the current step, then end."""
+        self._stopping = True
+        self._kick.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread to end; True if it did."""
+        if self._thread.ident is not None:
+            self._thread.join(max(0.0, timeout))
+        return not self._thread.is_alive()
+
+    def step(self) -> float:
+        """One unit of work; returns the seconds to sleep before the next."""
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        """Body of the thread: a failing step is logged once, retried after a pause, and its recovery noted."""
+        failing = False
+        while not self._stopping:
+            try:
+                delay = self.step()
+            except ZapPoolError as exc:
+                if exc.code == "store_closed":
+                    return
+                failing, delay = self._failed(failing), ERROR_PAUSE_S
+            except Exception:  # noqa: BLE001 - a worker that dies silently would strand its queue
+                failing, delay = self._failed(failing), ERROR_PAUSE_S
+            else:
+                if failing:
+                    failing = False
+                    log.info("[Outbox] %s voltou a funcionar", self.name)
+            if delay > 0 and not self._stopping:
+                self._kick.wait(delay)
+                self._kick.clear()
+
+    def _failed(self, already: bool) -> bool:
+        """Log the exception being handled: in full the first time, briefly while it keeps failing."""
+        if already:
+            log.debug("[Outbox] %s ainda falhando", self.name, exc_info=True)
+        else:
+            log.exception("[Outbox] %s falhou; nova tentativa a cada %.0f s", self.name, ERROR_PAUSE_S)
+        return True
+
+
+class Lane(Worker):
+    """One number's sender: oldest queued message first, paced, only while the number is ready."""
+
+    def __init__(self, client_id: str, ctx: Context):
+        super().__init__(f"outbox-{client_id}")
+        self.client_id = client_id
+        self.ctx = ctx
+        self.next_send_at = 0.0
+        self._parked = False
+
+    def step(self) -> float:
+        """Send the next message if it is due and the number is ready; else how long to wait."""
+        ctx = self.ctx
+        row = ctx.store.next_for_client(self.client_id)
+        if row is None:
+            return ctx.idle_poll_s
+        now = ctx.clock()
+        wait = max(row.next_attempt_at / 1000 - now, self.next_send_at - now)
+        if wait > 0:
+            return wait
+        if not ctx.sender.client_ready(self.client_id):
+            return self._park()
+        if self._parked:
+            self._parked = False
+            log.info("[Outbox] %s pronto de novo: retomando a fila", self.client_id)
+        if ctx.store.claim(row.id, self.client_id):
+            self._send(row)
+        return 0.0
+
+    def _park(self) -> float:
+        """The number is not ready: its pinned messages wait, auto-routed ones go back to the router."""
+        if self.ctx.store.release_auto(self.client_id):
+            self.ctx.kick_router()
+        if not self._parked:
+            self._parked = True
+            log.info("[Outbox] %s não está pronto: mensagens aguardando a reconexão", self.client_id)
+        return self.ctx.idle_poll_s
+
+    def _send(self, row: MessageRecord) -> None:
+        """Deliver a claimed message and record what happened; pace the next one."""
+        ctx = self.ctx
+        if row.routing == "auto":
+            ctx.kick_router()  # this lane can take another auto-routed message now
+        outcome = deliver(ctx, row, self.client_id)
+        if outcome == "not_ready":
+            self.next_send_at = ctx.clock() + ctx.idle_poll_s  # trust client_ready() again only after a pause
+        else:
+            self.next_send_at = ctx.clock() + ctx.pacing_for(self.client_id).gap(ctx.rng)
+
+
+def deliver(ctx: Context, row: MessageRecord, client_id: str) -> str:
+    """One attempt at a claimed message: 'sent', 'failed', 'retry' or 'not_ready'."""
+    try:
+        receipt = _hand_to_client(ctx, row, client_id)
+    except ClientNotReady as exc:
+        # Refused before anything reached the page: not an attempt, and never a duplicate.
+        ctx.store.retry_later(row.id, next_attempt_at=0, code=exc.code, reason=exc.message, uncount=True,
+                              release=True)
+        ctx.kick_router()
+        return "not_ready"
+    except PERMANENT as exc:
+        _fail(ctx, row, exc.code, exc.message)
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 - anything else is worth another try
+        return _transient(ctx, row, exc)
+    ctx.store.mark_sent(row.id, wa_id=receipt.get("id"), chat=receipt.get("to"), ack=receipt.get("ack"))
+    if receipt.get("id"):
+        ctx.events.after_sent(client_id, receipt["id"])
+    log.debug("[Outbox] %s enviada por %s (%s)", row.id, client_id, receipt.get("id"))
+    ctx.finished(row)
+    return "sent"
+
+
+def _hand_to_client(ctx: Context, row: MessageRecord, client_id: str) -> dict[str, Any]:
+    """Call the pool's delivery for text or media."""
+    if row.media is None:
+        return ctx.sender.deliver_text(client_id, row.to_number or "", row.body or "")
+    try:
+        data = ctx.media.read(row.id)
+    except FileNotFoundError:
+        raise InvalidMedia(f"The media file of message {row.id} is missing from {ctx.media.folder}") from None
+    media = {"mimetype": row.media["mimetype"], "data": base64.b64encode(data).decode("ascii"),
+             "filename": row.media.get("filename")}
+    return ctx.sender.deliver_media(client_id, row.to_number or "", media, dict(row.media.get("options") or {}))
+
+
+def _fail(ctx: Context, row: MessageRecord, code: str, reason: str) -> None:
+    """The message will not be sent."""
+    ctx.store.mark_failed(row.id, code, reason)
+    log.warning("[Outbox] mensagem %s para %s falhou: %s", row.id, row.to_number, reason)
+    ctx.finished(row)
+
+
+def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> str:
+    """Back off and retry, or give up after max_attempts."""
+    attempts = row.attempts + 1  # the claim counted this one
+    code = exc.code if isinstance(exc, ZapPoolError) else "internal"
+    reason = exc.message if isinstance(exc, ZapPoolError) else f"{type(exc).__name__}: {exc}"
+    if attempts >= ctx.retry.max_attempts:
+        _fail(ctx, row, code, f"gave up after {attempts} attempts: {reason}")
+        return "failed"
+    delay = ctx.retry.delay(attempts, ctx.rng)
+    ambiguous = isinstance(exc, AMBIGUOUS) or not isinstance(exc, ZapPoolError)
+    ctx.store.retry_later(row.id, next_attempt_at=ctx.due_ms(ctx.clock() + delay), code=code, reason=reason,
+                          possible_duplicate=ambiguous, release=True)
+    log.warning("[Outbox] mensagem %s: %s; nova tentativa em %.1f s (%d/%d)", row.id, reason, delay, attempts,
+                ctx.retry.max_attempts)
+    if row.routing == "auto":
+        ctx.kick_router()
+    return "retry"
+
+
+class Router(Worker):
+    """Gives each auto-routed message to the next ready number (the pool's round-robin), when it is due."""
+
+    def __init__(self, ctx: Context):
+        super().__init__("outbox-router")
+        self.ctx = ctx
+        self._stalled = False
+
+    def step(self) -> float:
+        """Route the oldest due message; else how long until one is due."""
+        ctx = self.ctx
+        now = ctx.clock()
+        row = ctx.store.next_auto(ctx.ms(now))
+        if row is None:
+            due = ctx.store.auto_due_at()
+            return ctx.idle_poll_s if due is None else min(ctx.idle_poll_s, max(0.001, due / 1000 - now))
+        busy = frozenset(ctx.store.auto_holders())  # one waiting auto message per number at a time
+        client_id = ctx.sender.pick_ready_client(busy)
+        if client_id is None or client_id in busy:
+            if not self._stalled:
+                self._stalled = True
+                log.info("[Outbox] nenhum número livre e pronto para mensagens sem número definido")
+            return ctx.idle_poll_s
+        self._stalled = False
+        if ctx.store.assign(row.id, client_id):
+            ctx.lane_for(client_id).kick()
+        return 0.0
+
+
+class EventLog(Worker):
+    """Writes acks and incoming messages in batches; acks that beat their message's receipt wait here."""
+
+    def __init__(self, store: MessageStore):
+        super().__init__("outbox-events")
+        self.store = store
+        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._ack_lock = threading.Lock()
+        self._early: OrderedDict[tuple[str, str], int] = OrderedDict()
+
+    def put(self, item: tuple[Any, ...]) -> None:
+        """Queue ('ack', client, wa_id, ack), ('in', client, id, message) or ('flush', Event)."""
+        self._queue.put(item)
+        self.kick()
+
+    def step(self) -> float:
+        """Write whatever has arrived, in one transaction per kind."""
+        batch = []
+        while len(batch) < 1000:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return 1.0
+        try:
+            self._write(batch)
+        finally:
+            for item in batch:
+                if item[0] == "flush":
+                    item[1].set()
+        return 0.0
+
+    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+        """Apply one batch: incoming rows, then acks (unmatched ones kept for after_sent)."""
+        incoming = [item[1:] for item in batch if item[0] == "in"]
+        acks = [item[1:] for item in batch if item[0] == "ack"]
+        if incoming:
+            self.store.add_incoming(incoming)
+        if acks:
+            with self._ack_lock:
+                for client_id, wa_id, ack in self.store.apply_acks(acks):
+                    key = (client_id, wa_id)
+                    self._early[key] = max(ack, self._early.pop(key, 0))
+                    while len(self._early) > EARLY_ACKS_KEPT:  # acks for messages sent from the phone itself
+                        self._early.popitem(last=False)
+
+    def after_sent(self, client_id: str, wa_id: str) -> None:
+        """A message just got its WhatsApp id: apply any ack that arrived before it did."""
+        with self._ack_lock:
+            ack = self._early.pop((client_id, wa_id), None)
+            if ack is not None:
+                self.store.apply_acks([(client_id, wa_id, ack)])
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything queued so far is written."""
+        done = threading.Event()
+        self.put(("flush", done))
+        return done.wait(timeout)
