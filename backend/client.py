@@ -13,7 +13,7 @@ import shutil
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Settings
@@ -27,6 +27,7 @@ from .validation import Media, check_client_id, check_text, normalize_number
 
 log = logging.getLogger(__name__)
 S = ClientStatus
+FIRST_QR_S, NEXT_QR_S = 60, 20  # how long WhatsApp Web shows its first QR code, and each one after
 EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status")
 
 
@@ -57,6 +58,7 @@ class WhatsAppClient:
         self.status = S.IDLE
         self.reason: str | None = None
         self.qr: QrImage | None = None
+        self.qr_shown = 0  # codes shown since the last start: WhatsApp gives the first one longer
         self.pairing_code: str | None = None
         self._wpp: WppPage | None = None
         self.events = EventHub(EVENTS)
@@ -166,6 +168,7 @@ class WhatsAppClient:
                 "reason": self.reason,
                 "phoneNumber": m.phone_number,
                 "qrCode": self.qr.data_url if self.qr else None,
+                "qrExpiresAt": iso(self._qr_expiry()) if self.qr else None,
                 "pairingCode": self.pairing_code,
                 "metadata": {
                     "createdAt": iso(m.created_at),
@@ -176,6 +179,13 @@ class WhatsAppClient:
                 },
                 "isReady": self.status == S.READY,
             }
+
+    def _qr_expiry(self) -> datetime | None:
+        """When WhatsApp will likely replace the QR code: ~60 s after the first, ~20 s after the others."""
+        if self.metadata.last_qr_at is None:
+            return None
+        lifetime = FIRST_QR_S if self.qr_shown <= 1 else NEXT_QR_S
+        return self.metadata.last_qr_at + timedelta(seconds=lifetime)
 
     # -- lifecycle (engine loop) ------------------------------------------------------------------------
 
@@ -193,6 +203,7 @@ class WhatsAppClient:
                 raise Conflict(f"Client {self.client_id} is already {self.status.value}",
                                details={"status": self.status.value})
             self._set_status(S.INITIALIZING)
+            self.qr_shown = 0
             try:
                 await self._open_page()
                 await self._sync_state()
@@ -316,6 +327,7 @@ class WhatsAppClient:
         image.data_url  # render now, on this thread, so every reader gets the finished image
         with self._info_lock:
             self.qr = image
+            self.qr_shown += 1
             self.metadata.last_qr_at = self._now()
         self._set_status(S.QR_READY)
         self._emit("qr", qrCode=image.data_url, code=code)

@@ -1,0 +1,34 @@
+"""The local REST API: a Flask application factory; server.py serves it with waitress.
+
+Blueprints: clients (the seed's endpoints and one number's operations), messages, security (login, API keys,
+the credential check before every view), meta (/health). Views parse input, call ZapPoolService, render JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from ..auth import AuthService
+from ..service import ZapPoolService
+from . import clients, messages, meta, security
+from .errors import register_error_handlers
+
+MAX_BODY_BYTES = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
+
+
+def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the API over a service and an auth service."""
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["zapool.service"] = service
+    register_error_handlers(app)
+    security.install(app, auth)
+    for blueprint in (clients.bp, messages.bp, meta.bp):
+        app.register_blueprint(blueprint)
+    return app

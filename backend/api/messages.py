@@ -1,0 +1,97 @@
+"""Messages: send (queued, or waited for), look one up, list the log, chats for the chat window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from ..errors import InvalidInput
+from .body import field, json_body
+from .clients import svc
+
+bp = Blueprint("messages", __name__)
+WAIT_TIMEOUT_S = 60.0
+
+
+def _payload() -> dict[str, Any]:
+    """The message fields of the body, each checked for its type."""
+    body = json_body()
+    media = field(body, "media", dict)
+    if media is not None:
+        for name in ("data", "mimetype"):
+            field(media, name, str, required=True)
+        for name in ("filename", "caption"):
+            field(media, name, str)
+    return {"to": field(body, "to", str, required=True), "text": field(body, "text", str), "media": media,
+            "clientId": field(body, "clientId", str)}
+
+
+def _send(client_id: str | None) -> tuple[Response, int]:
+    """202 with the accepted message, or (wait=true) 200 once sent; a failure is its error."""
+    wait = request.args.get("wait", "false").lower() in ("1", "true", "yes")
+    record = svc().send(_payload(), client_id, wait=wait, timeout_s=WAIT_TIMEOUT_S)
+    return jsonify(record), 200 if wait else 202
+
+
+@bp.post("/messages")
+def send_message() -> tuple[Response, int]:
+    """Send through `clientId`, or through the next ready number in turn."""
+    return _send(None)
+
+
+@bp.post("/clients/<client_id>/messages")
+def send_message_from(client_id: str) -> tuple[Response, int]:
+    """Send through this number."""
+    return _send(client_id)
+
+
+@bp.get("/messages/<message_id>")
+def get_message(message_id: str) -> Response:
+    """One message: status, ack, reason."""
+    return jsonify(svc().get_message(message_id))
+
+
+def _limit() -> int:
+    """?limit=, 1 to 200 (50 by default)."""
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise InvalidInput("'limit' must be a whole number from 1 to 200", details={"field": "limit"})
+    return int(raw)
+
+
+def _time(name: str) -> int | None:
+    """?since= / ?until= as ISO 8601 or epoch milliseconds, returned in epoch milliseconds."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    if raw.isdigit():
+        return int(raw)
+    try:
+        return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be an ISO 8601 time or epoch milliseconds", details={"field": name}) from None
+
+
+@bp.get("/messages")
+def list_messages() -> Response:
+    """The message log, newest first: ?clientId= &chat= &direction=in|out &since= &until= &cursor= &limit=."""
+    direction = request.args.get("direction")
+    if direction not in (None, "in", "out"):
+        raise InvalidInput("'direction' is 'in' or 'out'", details={"field": "direction"})
+    return jsonify(svc().list_messages(client_id=request.args.get("clientId"), chat=request.args.get("chat"),
+                                       direction=direction, since=_time("since"), until=_time("until"),
+                                       cursor=request.args.get("cursor"), limit=_limit()))
+
+
+@bp.get("/clients/<client_id>/chats")
+def list_chats(client_id: str) -> Response:
+    """A number's conversations, most recent first, with unread counts."""
+    return jsonify(svc().list_chats(client_id, request.args.get("cursor"), _limit()))
+
+
+@bp.get("/clients/<client_id>/chats/<chat_id>/messages")
+def chat_messages(client_id: str, chat_id: str) -> Response:
+    """One conversation, newest first."""
+    return jsonify(svc().chat_messages(client_id, chat_id, request.args.get("cursor"), _limit()))

@@ -1,0 +1,77 @@
+"""Serving the API with waitress, on loopback unless it is safe to listen wider."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+
+from flask import Flask
+from waitress import wasyncore
+from waitress.server import create_server
+
+from ..auth import AuthService
+
+log = logging.getLogger(__name__)
+DEFAULT_THREADS = 16  # each open event stream holds a thread; the rest serve ordinary requests
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.x, ::1 and localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def safe_host(host: str, auth: AuthService) -> str:
+    """`host`, or 127.0.0.1 while the admin password is the default or no API key exists (said in the log)."""
+    if is_loopback(host):
+        return host
+    allowed, why = auth.may_listen_beyond_loopback()
+    if not allowed:
+        log.error("[API] Não vou escutar em %s: %s", host, why)
+        return "127.0.0.1"
+    return host
+
+
+class ApiServer:
+    """waitress in a background thread; `port` is known once constructed (0 picks a free one)."""
+
+    def __init__(self, app: Flask, auth: AuthService, host: str = "127.0.0.1", port: int = 3000,
+                 threads: int = DEFAULT_THREADS):
+        self.app = app
+        self.host = safe_host(host, auth)
+        self._server = create_server(app, host=self.host, port=port, threads=threads, ident="ZapPool")
+        self.port = self._server.effective_port
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="zapool-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ApiServer:
+        """Serve in the background."""
+        self._thread.start()
+        log.info("[API] Escutando em %s", self.url)
+        return self
+
+    def _run(self) -> None:
+        """waitress's loop; closing its sockets from stop() may end it with EBADF, which is not an error."""
+        try:
+            self._server.run()
+        except OSError:
+            if not self._stopping:
+                raise
+
+    def stop(self) -> None:
+        """Stop serving: let the worker threads finish their requests, then close every socket (listener,
+        connections, wake-up pipe) so waitress's loop ends."""
+        self._stopping = True
+        self._server.task_dispatcher.shutdown(timeout=5)
+        wasyncore.close_all(self._server._map)
+        self._thread.join(5)

@@ -1,0 +1,132 @@
+"""The service layer: one method per operation, shared by the REST views and the desktop bridge.
+
+Views and bridge methods stay a few lines: they parse their input, call one method here, and render the result
+(or the ZapPoolError it raises) the same way. Names follow the seed's IPC handlers where it has one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import Conflict, InvalidInput
+from .pool import WhatsAppPool
+from .qr import QrImage
+from .status import ClientStatus
+from .validation import normalize_number
+
+S = ClientStatus
+
+
+class ZapPoolService:
+    """Every operation ZapPool offers on its pool of numbers and their messages."""
+
+    def __init__(self, pool: WhatsAppPool):
+        self.pool = pool
+        self.outbox = pool.outbox
+
+    # -- the seed's handlers ------------------------------------------------------------------------------
+
+    def list_ready_clients(self) -> list[str]:
+        """Ids of the connected numbers (the seed's GET /clients)."""
+        return self.pool.get_ready_clients()
+
+    def list_all_clients_info(self) -> list[dict[str, Any]]:
+        """Every number with its status and metadata (list-all-clients-info)."""
+        return self.pool.get_all_clients_info()
+
+    def get_pool_stats(self) -> dict[str, Any]:
+        """The seed's statistics (get-pool-stats)."""
+        return self.pool.get_stats()
+
+    def disconnect_client(self, client_id: str) -> dict[str, Any]:
+        """Close the number's browser, keeping its login (disconnect-client)."""
+        self.pool.disconnect(client_id)
+        return self.get_client(client_id)
+
+    def reconnect_client(self, client_id: str) -> dict[str, Any]:
+        """Start the number again (reconnect-client)."""
+        return self.pool.reconnect(client_id)
+
+    def logout_client(self, client_id: str) -> dict[str, Any]:
+        """Unlink the number and delete its profile; it stays listed (logout-client)."""
+        self.pool.logout(client_id)
+        return self.get_client(client_id)
+
+    def restore_persisted_sessions(self) -> dict[str, int]:
+        """Reconnect the saved numbers that were connected (restore-persisted-sessions)."""
+        return self.pool.restore_persisted_sessions()
+
+    # -- numbers ------------------------------------------------------------------------------------------
+
+    def create_client(self, client_id: str | None = None, name: str | None = None) -> dict[str, Any]:
+        """Add a number and start it: returns once its QR code shows (or it is ready)."""
+        return self.pool.create_and_initialize(client_id, name)
+
+    def get_client(self, client_id: str) -> dict[str, Any]:
+        """One number's info."""
+        return self.pool.get(client_id).get_info()
+
+    def remove_client(self, client_id: str) -> None:
+        """The seed's "Remover": log out, delete the profile, forget the number."""
+        self.pool.remove(client_id)
+
+    def current_qr(self, client_id: str) -> tuple[QrImage, dict[str, Any]]:
+        """The QR code a number shows now, with its info; Conflict when it is not waiting for a scan."""
+        client = self.pool.get(client_id)
+        qr = client.qr
+        if client.status != S.QR_READY or qr is None:
+            raise Conflict(f"Client {client_id} is {client.status.value}: there is no QR code to scan",
+                           details={"status": client.status.value}, code="no_qr_code")
+        return qr, client.get_info()
+
+    def request_pairing_code(self, client_id: str, phone: str) -> dict[str, Any]:
+        """Link by phone number instead of a QR code: the code to type on the phone."""
+        code = self.pool.get(client_id).request_pairing_code(phone)
+        return {"clientId": client_id, "code": code, "phoneNumber": normalize_number(phone)}
+
+    def check_number(self, client_id: str, number: str) -> dict[str, Any]:
+        """Is the number on WhatsApp, and under which id (asked through one connected number)."""
+        return self.pool.get(client_id).check_number(number)
+
+    # -- messages -----------------------------------------------------------------------------------------
+
+    def send(self, payload: dict[str, Any], client_id: str | None = None, *, wait: bool = False,
+             timeout_s: float = 60.0) -> dict[str, Any]:
+        """Accept a text or media message (round-robin when no client); wait=True returns once sent or failed."""
+        client_id = client_id if client_id is not None else payload.get("clientId")
+        if client_id is not None:
+            self.pool.get(client_id)
+        to, text, media = payload.get("to"), payload.get("text"), payload.get("media")
+        if (text is None) == (media is None):
+            raise InvalidInput("Send either text or media", details={"field": "text"})
+        if media is not None:
+            options = {"caption": media.get("caption"), "filename": media.get("filename")}
+            if wait:
+                return self.outbox.send_media_and_wait(client_id, to, media, options, timeout_s).to_dict()
+            message_id = self.outbox.enqueue_media(client_id, to, media, options)
+        else:
+            if wait:
+                return self.outbox.send_text_and_wait(client_id, to, text, timeout_s).to_dict()
+            message_id = self.outbox.enqueue_text(client_id, to, text)
+        return self.outbox.get(message_id).to_dict()
+
+    def get_message(self, message_id: str) -> dict[str, Any]:
+        """One message: status, ack, reason."""
+        return self.outbox.get(message_id).to_dict()
+
+    def list_messages(self, **filters: Any) -> dict[str, Any]:
+        """Messages, newest first, filtered by client, chat, direction and time; cursor pagination."""
+        page = self.outbox.list_messages(**filters)
+        return {"items": [m.to_dict() for m in page.items], "nextCursor": page.next_cursor}
+
+    def list_chats(self, client_id: str, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """A number's conversations, most recent first, with unread counts."""
+        self.pool.get(client_id)
+        page = self.outbox.list_chats(client_id, cursor=cursor, limit=limit)
+        return {"items": [c.to_dict() for c in page.items], "nextCursor": page.next_cursor}
+
+    def chat_messages(self, client_id: str, chat: str, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """One conversation's messages, newest first (for the chat window)."""
+        self.pool.get(client_id)
+        page = self.outbox.chat_messages(client_id, chat, cursor=cursor, limit=limit)
+        return {"items": [m.to_dict() for m in page.items], "nextCursor": page.next_cursor}

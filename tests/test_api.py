@@ -1,0 +1,338 @@
+"""The REST API through a real waitress server on a free port, over a real pool on the simulator."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from backend.api import create_app
+from backend.api.server import ApiServer, safe_host
+from backend.auth import AuthService
+from backend.config import Settings
+from backend.passwords import ScryptParams
+from backend.pool import WhatsAppPool
+from backend.service import ZapPoolService
+from tests.conftest import wait_until
+
+PHONE = "5511999990001"
+FAST_SCRYPT = ScryptParams(n=2 ** 10, r=8, p=1)  # real scrypt, cheaper: tests log in many times
+
+
+@dataclass
+class Reply:
+    """One HTTP answer."""
+
+    status: int
+    headers: Any
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Api:
+    """A tiny HTTP client for the server under test."""
+
+    def __init__(self, base: str, key: str | None):
+        self.base = base
+        self.key = key
+
+    def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+             headers: dict[str, str] | None = None, key: str | None = "default") -> Reply:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        key = self.key if key == "default" else key
+        if key:
+            request.add_header("X-Api-Key", key)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return Reply(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.headers, err.read())
+
+
+@dataclass
+class Stack:
+    """Everything a test needs: pool, auth, server, a client with a valid key."""
+
+    pool: WhatsAppPool
+    auth: AuthService
+    server: ApiServer
+    api: Api
+    key_id: str
+
+
+@pytest.fixture
+def stack(runtime, settings) -> Iterator[Stack]:
+    """A pool on the simulator, an API key, and the API on a free port."""
+    pool = WhatsAppPool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
+    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth.reset_password("senha-forte-123")
+    key_id, key = auth.create_api_key("testes")
+    server = ApiServer(create_app(ZapPoolService(pool), auth), auth, port=0).start()
+    yield Stack(pool, auth, server, Api(server.url, key), key_id)
+    server.stop()
+    pool.shutdown()
+
+
+def connect(stack: Stack, sim, client_id: str = "vendas", phone: str = PHONE) -> dict:
+    """POST /clients, scan the QR the API serves, wait until ready."""
+    created = stack.api.call("POST", "/clients", {"clientId": client_id})
+    assert created.status == 201, created.body
+    code = stack.api.call("GET", f"/clients/{client_id}/qr", headers={"Accept": "application/json"}).json["code"]
+    sim.control.scan(code, phone)
+    wait_until(lambda: stack.api.call("GET", f"/clients/{client_id}").json["status"] == "ready", what="ready")
+    return stack.api.call("GET", f"/clients/{client_id}").json
+
+
+# -- the envelope, pinned -------------------------------------------------------------------------------------
+
+def test_every_error_has_the_same_envelope(stack, sim):
+    missing = stack.api.call("GET", "/clients/nao-existe")
+    malformed = stack.api.call("POST", "/clients", raw=b"{not json")
+    wrong_type = stack.api.call("POST", "/clients", {"clientId": 123})
+    bad_id = stack.api.call("POST", "/clients", {"clientId": "../../etc"})
+    not_allowed = stack.api.call("PUT", "/stats", {})
+
+    assert missing.status == 404 and missing.json == {"error": {
+        "code": "not_found", "message": "No client 'nao-existe' in the pool", "details": {"clientId": "nao-existe"}}}
+    assert malformed.status == 400 and malformed.json["error"]["code"] == "malformed_json"
+    assert wrong_type.status == 422 and wrong_type.json["error"]["details"] == {"field": "clientId"}
+    assert bad_id.status == 422 and bad_id.json["error"]["code"] == "invalid_client_id"
+    assert not_allowed.status == 405 and set(not_allowed.json["error"]) == {"code", "message", "details"}
+    for reply in (missing, malformed, wrong_type, bad_id, not_allowed):
+        assert reply.headers["Content-Type"] == "application/json"
+        assert b"Traceback" not in reply.body
+
+
+def test_oversized_body_is_refused_with_the_envelope(stack, sim):
+    reply = stack.api.call("POST", "/messages", raw=b"x" * (151 * 1024 * 1024))
+
+    assert reply.status == 413 and reply.json["error"]["code"] == "request_entity_too_large"
+
+
+# -- credentials on every route ---------------------------------------------------------------------------------
+
+def _routes(stack: Stack) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, with sample values for its variables."""
+    app = stack.server.app
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "meta.health", "auth.login"):
+            continue
+        path = rule.rule
+        for arg in rule.arguments:
+            path = path.replace(f"<{arg}>", "x1")
+        routes += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return routes
+
+
+def test_every_route_but_health_needs_credentials(stack, sim):
+    routes = _routes(stack)
+    stack.auth.revoke_api_key(stack.key_id)
+    revoked = stack.api.key
+
+    assert len(routes) >= 25
+    for method, path in routes:
+        for key in (None, "zp_wrong", revoked):
+            reply = stack.api.call(method, path, {} if method != "GET" else None, key=key)
+            assert reply.status == 401, (method, path, key, reply.body)
+            assert reply.json["error"]["code"] == "unauthorized"
+    assert stack.api.call("GET", "/health", key=None).status == 200
+
+
+def test_bearer_token_works_like_the_key_header(stack, sim):
+    reply = stack.api.call("GET", "/stats", key=None, headers={"Authorization": f"Bearer {stack.api.key}"})
+
+    assert reply.status == 200
+
+
+def test_desktop_session_cookie_must_change_password_and_checks_origin(runtime, settings, sim):
+    pool = WhatsAppPool(settings, runtime)
+    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)  # first run: admin/admin
+    server = ApiServer(create_app(ZapPoolService(pool), auth), auth, port=0).start()
+    api = Api(server.url, None)
+    try:
+        login = api.call("POST", "/auth/login", {"username": "admin", "password": "admin"})
+        cookie = login.headers["Set-Cookie"]
+        session = {"Cookie": cookie.split(";")[0]}
+        origin = {**session, "Origin": server.url}
+        blocked = api.call("GET", "/stats", headers=session)
+        changed = api.call("POST", "/auth/password", {"oldPassword": "admin", "newPassword": "uma-senha-boa"},
+                           headers=origin)
+        after = api.call("GET", "/stats", headers=session)
+        cross_site = api.call("POST", "/clients", {"clientId": "x"},
+                              headers={**session, "Origin": "http://evil.example"})
+        wrong = [api.call("POST", "/auth/login", {"username": "admin", "password": f"e{i}"}) for i in range(6)]
+    finally:
+        server.stop()
+        pool.shutdown()
+
+    assert login.status == 200 and login.json == {"username": "admin", "mustChangePassword": True}
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert blocked.status == 403 and blocked.json["error"]["code"] == "password_change_required"
+    assert changed.status == 200 and after.status == 200
+    assert cross_site.status == 403 and cross_site.json["error"]["code"] == "origin_refused"
+    assert [w.status for w in wrong[:5]] == [401] * 5
+    assert wrong[5].status == 429 and int(wrong[5].headers["Retry-After"]) >= 1
+
+
+def test_refuses_to_listen_beyond_loopback_with_default_credentials(settings, caplog):
+    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+
+    with caplog.at_level(logging.ERROR):
+        host = safe_host("0.0.0.0", auth)
+
+    assert host == "127.0.0.1"
+    assert "admin password is still the default" in caplog.text
+
+
+# -- the seed's endpoints and the numbers -----------------------------------------------------------------------
+
+def test_seed_endpoints_have_the_seeds_shapes(stack, sim):
+    connect(stack, sim)
+
+    ready = stack.api.call("GET", "/clients").json
+    everyone = stack.api.call("GET", "/clients/all").json
+    stats = stack.api.call("GET", "/stats").json
+
+    assert ready == ["vendas"]
+    assert {"clientId", "status", "phoneNumber", "qrCode", "metadata", "isReady"} <= set(everyone[0])
+    assert {"createdAt", "lastQRAt", "connectedAt", "messageCount"} <= set(everyone[0]["metadata"])
+    assert set(stats) == {"totalCreated", "totalConnected", "totalDisconnected", "totalMessages",
+                          "currentClients", "maxClients", "readyClients", "clientsByStatus"}
+    assert stats["readyClients"] == 1 and stats["clientsByStatus"] == {"ready": 1}
+
+
+def test_qr_as_png_svg_and_json_then_409_once_linked(stack, sim):
+    stack.api.call("POST", "/clients", {"clientId": "vendas", "name": "Vendas"})
+
+    png = stack.api.call("GET", "/clients/vendas/qr")
+    svg = stack.api.call("GET", "/clients/vendas/qr?format=svg")
+    as_json = stack.api.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json
+    live = sim.control.state()["sessions"][0]["qr"]
+
+    assert png.headers["Content-Type"] == "image/png"
+    (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.body)))
+    assert decoded.text == live == as_json["code"]
+    assert svg.headers["Content-Type"].startswith("image/svg+xml") and b"<svg" in svg.body
+    assert as_json["dataUrl"].startswith("data:image/png;base64,") and as_json["expiresAt"] > as_json["shownAt"]
+    sim.control.scan(live, PHONE)
+    wait_until(lambda: stack.api.call("GET", "/clients/vendas").json["status"] == "ready", what="ready")
+    linked = stack.api.call("GET", "/clients/vendas/qr")
+    assert linked.status == 409 and linked.json["error"]["code"] == "no_qr_code"
+
+
+def test_pairing_code(stack, sim):
+    stack.api.call("POST", "/clients", {"clientId": "vendas"})
+
+    reply = stack.api.call("POST", "/clients/vendas/pairing-code", {"phoneNumber": "+55 11 99999-0002"})
+    sim.control.pair(reply.json["code"])
+
+    assert reply.status == 200 and len(reply.json["code"]) == 8
+    wait_until(lambda: stack.api.call("GET", "/clients/vendas").json["phoneNumber"] == "5511999990002",
+               what="linked by code")
+
+
+def test_disconnect_reconnect_logout_remove(stack, sim, settings):
+    connect(stack, sim)
+
+    down = stack.api.call("POST", "/clients/vendas/disconnect").json
+    up = stack.api.call("POST", "/clients/vendas/reconnect").json
+    out = stack.api.call("POST", "/clients/vendas/logout").json
+    gone = stack.api.call("DELETE", "/clients/vendas")
+
+    assert (down["status"], down["reason"]) == ("disconnected", "manual")
+    assert up["status"] == "ready"
+    assert (out["status"], out["reason"]) == ("disconnected", "logged_out")
+    assert gone.status == 204
+    assert stack.api.call("GET", "/clients/vendas").status == 404
+    assert not (settings.sessions_dir / "vendas").exists()
+
+
+def test_restore_and_number_lookup(stack, sim):
+    sim.control.set_numbers(["554188887777"])
+    connect(stack, sim)
+
+    restored = stack.api.call("POST", "/sessions/restore").json
+    found = stack.api.call("GET", "/clients/vendas/numbers/5541988887777").json
+    unknown = stack.api.call("GET", "/clients/vendas/numbers/5511912345678").json
+    bad = stack.api.call("GET", "/clients/vendas/numbers/abc")
+
+    assert restored == {"restored": 0, "total": 0}, "already connected: nothing to restore"
+    assert found == {"number": "5541988887777", "exists": True, "id": "554188887777@c.us"}
+    assert unknown["exists"] is False
+    assert bad.status == 422 and bad.json["error"]["code"] == "invalid_number"
+
+
+# -- messages --------------------------------------------------------------------------------------------------
+
+def test_send_wait_queue_and_read_back(stack, sim):
+    connect(stack, sim)
+
+    waited = stack.api.call("POST", "/messages?wait=true", {"to": "5511988887777", "text": "Olá"})
+    queued = stack.api.call("POST", "/clients/vendas/messages", {"to": "5511988887777", "text": "Tudo bem?"})
+    media = stack.api.call("POST", "/messages?wait=true", {"to": "5511988887777", "clientId": "vendas", "media": {
+        "data": "JVBERi0xLjQK", "mimetype": "application/pdf", "filename": "pedido.pdf", "caption": "Seu pedido"}})
+
+    assert waited.status == 200 and waited.json["status"] in ("sent", "delivered", "read")
+    assert queued.status == 202 and queued.json["status"] in ("queued", "sending", "sent")
+    assert media.status == 200 and media.json["media"]["filename"] == "pedido.pdf"
+    wait_until(lambda: stack.api.call("GET", f"/messages/{queued.json['id']}").json["status"] == "read",
+               what="read")
+    assert [m["text"] for m in sim.control.sent(PHONE)] == ["Olá", "Tudo bem?", "Seu pedido"]
+    listed = stack.api.call("GET", "/messages?clientId=vendas&direction=out&limit=2").json
+    assert len(listed["items"]) == 2 and listed["nextCursor"]
+    rest = stack.api.call("GET", f"/messages?clientId=vendas&direction=out&cursor={listed['nextCursor']}").json
+    assert len(rest["items"]) == 1
+    chats = stack.api.call("GET", "/clients/vendas/chats").json["items"]
+    assert len(chats) == 1
+    thread = stack.api.call("GET", f"/clients/vendas/chats/{chats[0]['chatId']}/messages").json["items"]
+    assert [m["body"] for m in thread][::-1][:2] == ["Olá", "Tudo bem?"]
+
+
+@pytest.mark.parametrize("body, code, field_name", [
+    ({"to": "5511988887777"}, "invalid_input", "text"),
+    ({"to": "abc", "text": "oi"}, "invalid_number", None),
+    ({"to": "5511988887777", "text": ""}, "invalid_text", None),
+    ({"to": 5511988887777, "text": "oi"}, "invalid_input", "to"),
+    ({"to": "5511988887777", "media": {"data": "@@@", "mimetype": "image/png"}}, "invalid_media", None),
+    ({"to": "5511988887777", "media": {"mimetype": "image/png"}}, "invalid_input", "data"),
+])
+def test_bad_messages_are_refused_with_the_reason(stack, sim, body, code, field_name):
+    connect(stack, sim)
+
+    reply = stack.api.call("POST", "/messages", body)
+
+    assert reply.status == 422 and reply.json["error"]["code"] == code
+    if field_name:
+        assert reply.json["error"]["details"]["field"] == field_name
+    assert stack.api.call("GET", "/messages").json["items"] == []
+
+
+def test_no_ready_number_queues_or_refuses_to_wait_and_unknown_client_is_404(stack, sim):
+    queued = stack.api.call("POST", "/messages", {"to": "5511988887777", "text": "quando houver número"})
+    waited = stack.api.call("POST", "/messages?wait=true", {"to": "5511988887777", "text": "agora"})
+    unknown = stack.api.call("POST", "/clients/fantasma/messages", {"to": "5511988887777", "text": "oi"})
+
+    assert queued.status == 202 and queued.json["status"] == "queued", "kept until a number is ready"
+    assert waited.status == 409 and waited.json["error"]["code"] == "client_not_ready"
+    assert unknown.status == 404
+    connect(stack, sim)
+    wait_until(lambda: stack.api.call("GET", f"/messages/{queued.json['id']}").json["status"] != "queued",
+               what="sent once a number connected")
