@@ -1,8 +1,9 @@
-"""ZapPool's entry point: arguments -> Settings -> engine -> pool.
+"""ZapPool's entry point: arguments -> Settings -> pool -> service -> REST API (waitress) and webhooks.
 
-Until the REST API and the desktop windows arrive, the terminal is the interface: ZapPool restores the numbers
-that were connected, starts the one named by --client-id if it is not connected, prints QR codes to scan, logs
-what happens, and on Ctrl+C or SIGTERM closes every browser in order and keeps the saved state.
+Until the desktop windows arrive, the terminal and the local REST API are the interface: ZapPool restores the
+numbers that were connected, starts the one named by --client-id if it is not connected, prints QR codes to
+scan, serves the API on 127.0.0.1:3000, and on Ctrl+C or SIGTERM closes every browser in order and keeps the
+saved state.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from pathlib import Path
 
 import qrcode
 
+from backend.api import create_app
+from backend.api.server import ApiServer
+from backend.auth import AuthService
 from backend.config import Settings
 from backend.errors import ZapPoolError
 from backend.events import ClientEvent
 from backend.pool import WhatsAppPool
+from backend.service import ZapPoolService
+from backend.webhooks import WebhookService
 
 log = logging.getLogger("zapool")
 
@@ -35,6 +41,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="start the bundled WhatsApp Web simulator and use it: try ZapPool with no phone")
     parser.add_argument("--browser", help="path of the Chromium, Chrome or Edge executable to use")
     parser.add_argument("--no-restore", action="store_true", help="do not reconnect saved sessions at start")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the REST API listens on (beyond 127.0.0.1 only once the admin password "
+                             "is changed and an API key exists)")
+    parser.add_argument("--port", type=int, default=3000, help="port of the REST API (0: any free port)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser.parse_args(argv)
 
@@ -109,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda signum, _frame: received.append(signum))
     pool = WhatsAppPool(settings)
     pool.subscribe(show)
+    webhooks = WebhookService(settings.data_dir)
+    webhooks.start()
+    pool.subscribe(webhooks.publish)
+    auth = AuthService(settings.data_dir)
+    api = ApiServer(create_app(ZapPoolService(pool), auth), auth, args.host, args.port).start()
+    print(f"API REST: {api.url}  (chave: python -m backend.auth_cli keys create NOME)", flush=True)
     code = 0
     try:
         run(pool, args.client_id, received)
@@ -117,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         code = 1
     finally:
         print("Encerrando...", flush=True)
+        api.stop()
         pool.shutdown()
+        webhooks.stop()
         if simulator is not None:
             simulator.stop()
         print("Encerrado.", flush=True)
