@@ -37,6 +37,11 @@ class Settings:
     # burst does not look like a bot to WhatsApp. 0 and 0 for tests and benchmarks.
     send_interval_s: float = 1.0
     send_jitter_s: float = 1.0
+    # A send that fails for a passing reason (timeout, browser gone) is tried again after a delay that
+    # doubles from send_retry_base_s up to send_retry_cap_s; after send_max_attempts tries it is failed.
+    send_max_attempts: int = 5
+    send_retry_base_s: float = 2.0
+    send_retry_cap_s: float = 60.0
     extra_browser_args: list[str] = field(default_factory=list)
 
     @property

@@ -204,8 +204,9 @@ def test_phone_logout_is_not_retried(make_pool, sim):
 
     info = pool.get("vendas").get_info()
     assert (info["status"], info["reason"]) == ("disconnected", "logged_out")
-    assert sim.control.state()["sessions"] == [], "no browser was started again"
-    assert pool.supervisor.attempts("vendas") == 0
+    assert pool.supervisor.attempts("vendas") == 0, "no reconnect loop"
+    sim.control.wait_for(lambda s: s["sessions"] == [], timeout=10)  # the browser closed and stayed closed
+    assert pool.get("vendas").get_info()["status"] == "disconnected"
 
 
 def test_unscanned_qr_ends_disconnected_not_in_a_loop(make_pool, sim):
@@ -213,11 +214,13 @@ def test_unscanned_qr_ends_disconnected_not_in_a_loop(make_pool, sim):
     pool = make_pool(reconnect_delay_s=0.05)
     pool.create_and_initialize("ninguem")
 
-    wait_until(lambda: pool.get("ninguem").status.value == "disconnected", what="codes ran out")
+    wait_until(lambda: pool.get("ninguem").status.value == "disconnected", timeout=20, what="codes ran out")
     time.sleep(1.0)
 
     assert pool.get("ninguem").get_info()["reason"] == "qr_timeout"
-    assert sim.control.state()["sessions"] == []
+    assert pool.supervisor.attempts("ninguem") == 0, "no reconnect loop"
+    sim.control.wait_for(lambda s: s["sessions"] == [], timeout=10)
+    assert pool.get("ninguem").get_info()["status"] == "disconnected"
 
 
 # -- round-robin -------------------------------------------------------------------------------------------
