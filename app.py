@@ -18,14 +18,13 @@ from pathlib import Path
 
 import qrcode
 
-from backend.api import create_app
 from backend.api.server import ApiServer
+from backend.api.wiring import build_api
 from backend.auth import AuthService
 from backend.config import Settings
 from backend.errors import ZapPoolError
 from backend.events import ClientEvent
 from backend.pool import WhatsAppPool
-from backend.service import ZapPoolService
 from backend.webhooks import WebhookService
 
 log = logging.getLogger("zapool")
@@ -121,9 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     pool.subscribe(show)
     webhooks = WebhookService(settings.data_dir)
     webhooks.start()
-    pool.subscribe(webhooks.publish)
     auth = AuthService(settings.data_dir)
-    api = ApiServer(create_app(ZapPoolService(pool), auth), auth, args.host, args.port).start()
+    api = ApiServer(build_api(pool, auth, webhooks), auth, args.host, args.port).start()  # also feeds webhooks
     print(f"API REST: {api.url}  (chave: python -m backend.auth_cli keys create NOME)", flush=True)
     code = 0
     try:

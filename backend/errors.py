@@ -13,6 +13,7 @@
     ├── Conflict                  409 conflict
     │   └── ClientNotReady        409 client_not_ready
     ├── TooManyAttempts           429 too_many_attempts   (details.retryAfter: seconds)
+    ├── Unavailable               503 unavailable         (details.retryAfter, when trying later helps)
     └── EngineError               502 engine_error
         ├── BrowserNotFound       503 browser_not_found
         ├── BrowserClosed         503 browser_closed
@@ -122,6 +123,13 @@ class TooManyAttempts(ZapPoolError):
 
     status = 429
     code = "too_many_attempts"
+
+
+class Unavailable(ZapPoolError):
+    """ZapPool cannot serve this now (too many event streams, shutting down) or was started without it."""
+
+    status = 503
+    code = "unavailable"
 
 
 class EngineError(ZapPoolError):

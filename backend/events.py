@@ -67,3 +67,53 @@ class EventHub:
                 callback(event)
             except Exception:  # noqa: BLE001 - subscribers are someone else's code
                 log.exception("[Events] subscriber failed on %s/%s", event.client_id, event.name)
+
+
+# Outgoing messages: the steps a message_status event announces, in lifecycle order ("failed" ends it too).
+MESSAGE_STEPS = ("queued", "sent", "delivered", "read")
+_STEP_OF = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
+LIFECYCLES_KEPT = 10_000
+
+
+class MessageLifecycle:
+    """Turns the outbox's changed records into ordered `message_status` events, each step once per message.
+
+    The outbox reports a change from whichever thread made it (request, lane, ack writer) and the record is
+    read afterwards, so two reports can arrive out of order or both show a later status. Here each message
+    goes forward only: a report announces every step between the last one announced and the record's
+    status (a send whose delivery ack won the race still shows `sent` first); a report with nothing new is
+    dropped (a retry puts a message back to queued: not a new step). Data: {"status": the step,
+    "message": the record as read, perhaps already further along}.
+    """
+
+    def __init__(self, emit: Callable[[ClientEvent], None], kept: int = LIFECYCLES_KEPT):
+        self._emit = emit
+        self._kept = kept
+        self._lock = threading.RLock()  # held while emitting, so the steps of one message leave in order
+        self._last: dict[str, int] = {}  # message id -> index of the last step announced (insertion-ordered)
+
+    def update(self, record: Any) -> None:
+        """An outgoing MessageRecord changed (the outbox's on_change)."""
+        if getattr(record, "direction", "out") != "out":
+            return
+        with self._lock:
+            last = self._last.get(record.id, -1)
+            if record.status == "failed":
+                steps, done = (["failed"] if last < len(MESSAGE_STEPS) else []), True
+            else:
+                reached = _STEP_OF.get(record.status, -1)
+                steps, done = list(MESSAGE_STEPS[last + 1:reached + 1]), reached == len(MESSAGE_STEPS) - 1
+            if not steps:
+                return
+            self._remember(record.id, len(MESSAGE_STEPS) if done else _STEP_OF[steps[-1]])
+            message = record.to_dict()
+            for step in steps:
+                self._emit(ClientEvent(record.client_id or "", "message_status", {"status": step,
+                                                                                 "message": message}))
+
+    def _remember(self, message_id: str, step: int) -> None:
+        """Keep the last step of recent messages only (a message past `kept` newer ones is forgotten)."""
+        self._last.pop(message_id, None)
+        self._last[message_id] = step
+        while len(self._last) > self._kept:
+            del self._last[next(iter(self._last))]

@@ -83,7 +83,11 @@ class Outbox:
         self._waiters: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._state = "new"
-        self._events = EventLog(store)
+        # Called with the fresh record after a message is queued, sent, failed, delivered or read (the pool
+        # sets it); from the thread that made the change, so it must not block. It may run twice for one
+        # change or see a later status than the one that prompted it: see events.MessageLifecycle.
+        self.on_change: Callable[[MessageRecord], None] | None = None
+        self._events = EventLog(store, on_acked=self._changed_many)
         self._ctx = Context(store=store, sender=sender, media=self.media, clock=clock, rng=rng or random.Random(),
                             retry=RetryPolicy(max_attempts, retry_base_s, retry_cap_s), idle_poll_s=idle_poll_s,
                             pacing_for=self.pacing_for, lane_for=self._lane, kick_router=self._kick_router,
@@ -195,6 +199,7 @@ class Outbox:
         except BaseException:
             self.media.delete(message_id)
             raise
+        self._changed(message_id)
         if draft.client_id is None:
             self._kick_router()
         else:
@@ -272,13 +277,31 @@ class Outbox:
         self._router.kick()
 
     def _finished(self, record: MessageRecord) -> None:
-        """Sent or failed: drop its media file and wake whoever waits for it."""
+        """Sent or failed: drop its media file, tell on_change and wake whoever waits for it."""
         if record.media is not None:
             self.media.delete(record.id)
+        self._changed(record.id)
         with self._lock:
             done = self._waiters.get(record.id)
         if done is not None:
             done.set()
+
+    def _changed(self, message_id: str) -> None:
+        """Hand the message as it is now to on_change; a failing callback is logged, never raised."""
+        callback = self.on_change
+        if callback is None:
+            return
+        try:
+            record = self.store.get(message_id)
+            if record is not None:
+                callback(record)
+        except Exception:  # noqa: BLE001 - a listener's problem must not fail a send
+            log.exception("[Outbox] on_change falhou para a mensagem %s", message_id)
+
+    def _changed_many(self, message_ids: list[str]) -> None:
+        """on_change for each message an ack moved forward."""
+        for message_id in message_ids:
+            self._changed(message_id)
 
     # -- what the pool reports -------------------------------------------------------------------------
 

@@ -297,9 +297,10 @@ class Router(Worker):
 class EventLog(Worker):
     """Writes acks and incoming messages in batches; acks that beat their message's receipt wait here."""
 
-    def __init__(self, store: MessageStore):
+    def __init__(self, store: MessageStore, on_acked: Callable[[list[str]], None] | None = None):
         super().__init__("outbox-events")
         self.store = store
+        self.on_acked = on_acked  # the ids of messages an ack moved forward, once written
         self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._ack_lock = threading.Lock()
         self._early: OrderedDict[tuple[str, str], int] = OrderedDict()
@@ -334,19 +335,28 @@ class EventLog(Worker):
         if incoming:
             self.store.add_incoming(incoming)
         if acks:
+            advanced: list[str] = []
             with self._ack_lock:
-                for client_id, wa_id, ack in self.store.apply_acks(acks):
+                for client_id, wa_id, ack in self.store.apply_acks(acks, advanced=advanced):
                     key = (client_id, wa_id)
                     self._early[key] = max(ack, self._early.pop(key, 0))
                     while len(self._early) > EARLY_ACKS_KEPT:  # acks for messages sent from the phone itself
                         self._early.popitem(last=False)
+            self._report(advanced)
 
     def after_sent(self, client_id: str, wa_id: str) -> None:
         """A message just got its WhatsApp id: apply any ack that arrived before it did."""
+        advanced: list[str] = []
         with self._ack_lock:
             ack = self._early.pop((client_id, wa_id), None)
             if ack is not None:
-                self.store.apply_acks([(client_id, wa_id, ack)])
+                self.store.apply_acks([(client_id, wa_id, ack)], advanced=advanced)
+        self._report(advanced)
+
+    def _report(self, advanced: list[str]) -> None:
+        """Tell on_acked which messages moved forward."""
+        if advanced and self.on_acked is not None:
+            self.on_acked(advanced)
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued so far is written."""

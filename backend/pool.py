@@ -20,7 +20,7 @@ from .client import ClientMetadata, WhatsAppClient
 from .config import Settings
 from .engine import EngineRuntime
 from .errors import ClientNotReady, Conflict, InvalidInput, NotFound, ZapPoolError
-from .events import ClientEvent, EventHub, Subscriber, utc_now
+from .events import ClientEvent, EventHub, MessageLifecycle, Subscriber, utc_now
 from .outbox import Outbox
 from .reconnect import RETRYABLE, Supervisor
 from .status import ClientStatus, Reason
@@ -31,8 +31,9 @@ from .validation import Media, check_client_id
 
 log = logging.getLogger(__name__)
 S = ClientStatus
+# message_status: an outgoing message was queued, sent, delivered, read or failed (from the outbox, not a page).
 POOL_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status",
-               "client_added", "client_removed")
+               "client_added", "client_removed", "message_status")
 RESTORABLE = frozenset({S.READY.value, S.AUTHENTICATED.value})
 
 
@@ -67,7 +68,10 @@ class WhatsAppPool:
                                      base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
                                      enabled=settings.auto_reconnect)
         self.outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), self, settings.data_dir,
-                             pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s)
+                             pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
+                             max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
+                             retry_cap_s=settings.send_retry_cap_s)
+        self.outbox.on_change = MessageLifecycle(self.events.emit).update
         self._persisted: dict[str, dict[str, Any]] = {}
         for record in self.store.all():
             self._load(record)
@@ -325,7 +329,8 @@ class WhatsAppPool:
     # -- events and persistence ------------------------------------------------------------------------------
 
     def subscribe(self, callback: Subscriber, events: set[str] | None = None) -> Callable[[], None]:
-        """Events of every client plus client_added/client_removed; returns the unsubscribe function."""
+        """Events of every client plus client_added/client_removed and the outbox's message_status; returns the
+        unsubscribe function."""
         return self.events.subscribe(callback, events)
 
     def _on_client_event(self, event: ClientEvent) -> None:

@@ -6,23 +6,34 @@ Views and bridge methods stay a few lines: they parse their input, call one meth
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, Unavailable
+from .eventbus import EventBus
 from .pool import WhatsAppPool
 from .qr import QrImage
 from .status import ClientStatus
 from .validation import normalize_number
+from .webhooks import WebhookService
 
 S = ClientStatus
+STARTED_AT = time.time()  # when the backend was loaded: the process's start, near enough for an uptime
 
 
 class ZapPoolService:
     """Every operation ZapPool offers on its pool of numbers and their messages."""
 
-    def __init__(self, pool: WhatsAppPool):
+    def __init__(self, pool: WhatsAppPool, *, webhooks: WebhookService | None = None, bus: EventBus | None = None):
+        """`bus`: an EventBus the caller feeds from the pool (None: one made and fed here). `webhooks`: the
+        WebhookService behind the webhook operations (None: they answer Unavailable)."""
         self.pool = pool
         self.outbox = pool.outbox
+        self.webhooks = webhooks
+        if bus is None:
+            bus = EventBus()
+            pool.subscribe(bus.publish)
+        self.bus = bus
 
     # -- the seed's handlers ------------------------------------------------------------------------------
 
@@ -130,3 +141,45 @@ class ZapPoolService:
         self.pool.get(client_id)
         page = self.outbox.chat_messages(client_id, chat, cursor=cursor, limit=limit)
         return {"items": [m.to_dict() for m in page.items], "nextCursor": page.next_cursor}
+
+    # -- webhooks -----------------------------------------------------------------------------------------
+
+    def _hooks(self) -> WebhookService:
+        """The webhook service, or Unavailable when ZapPool runs without one."""
+        if self.webhooks is None:
+            raise Unavailable("Webhooks are not enabled in this ZapPool", code="webhooks_unavailable")
+        return self.webhooks
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """Every webhook, oldest first (secrets only as a hint)."""
+        return self._hooks().list()
+
+    def add_webhook(self, url: Any, events: Any = None, secret: Any = None) -> dict[str, Any]:
+        """Subscribe a URL to events; the answer holds the secret, the only time it is shown."""
+        return self._hooks().add(url, events, secret)
+
+    def get_webhook(self, webhook_id: str) -> dict[str, Any]:
+        """One webhook."""
+        return self._hooks().get(webhook_id)
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        """Delete a webhook and its deliveries."""
+        self._hooks().remove(webhook_id)
+
+    def webhook_deliveries(self, webhook_id: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        """A webhook's deliveries, newest first; cursor pagination."""
+        return self._hooks().deliveries(webhook_id, limit, cursor)
+
+    # -- monitoring ---------------------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, Any]:
+        """What /metrics shows: each number's status, message counts per number, pool counters, webhooks."""
+        counts = self.outbox.counts()
+        return {
+            "clients": [(c.client_id, c.status.value) for c in self.pool.clients()],
+            "messages": {client_id: c.to_dict() for client_id, c in counts.items()},
+            "stats": self.pool.get_stats(),
+            "webhooks": self.webhooks.delivery_counts() if self.webhooks is not None else None,
+            "events": {"published": self.bus.published},
+            "uptimeSeconds": time.time() - STARTED_AT,
+        }

@@ -178,6 +178,13 @@ class WebhookService:
         return {"items": [_delivery_dict(row) for row in rows],
                 "nextCursor": _encode_cursor(rows[-1].seq) if more else None}
 
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """Per webhook, its deliveries by status (pending, delivering, delivered, failed), for monitoring."""
+        counts: dict[str, dict[str, int]] = {hook_id: {} for hook_id, _ in self._subs}
+        for (hook_id, status), n in self._store.delivery_counts().items():
+            counts.setdefault(hook_id, {})[status] = n
+        return counts
+
     def _require(self, webhook_id: Any) -> WebhookRecord:
         """The webhook or NotFound."""
         record = self._store.get_webhook(webhook_id) if isinstance(webhook_id, str) else None

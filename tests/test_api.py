@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import zxingcpp
@@ -19,62 +14,10 @@ from backend.api import create_app
 from backend.api.server import ApiServer, safe_host
 from backend.auth import AuthService
 from backend.config import Settings
-from backend.passwords import ScryptParams
 from backend.pool import WhatsAppPool
 from backend.service import ZapPoolService
+from tests.api_support import FAST_SCRYPT, PHONE, Api, Stack, connect
 from tests.conftest import wait_until
-
-PHONE = "5511999990001"
-FAST_SCRYPT = ScryptParams(n=2 ** 10, r=8, p=1)  # real scrypt, cheaper: tests log in many times
-
-
-@dataclass
-class Reply:
-    """One HTTP answer."""
-
-    status: int
-    headers: Any
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Api:
-    """A tiny HTTP client for the server under test."""
-
-    def __init__(self, base: str, key: str | None):
-        self.base = base
-        self.key = key
-
-    def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-             headers: dict[str, str] | None = None, key: str | None = "default") -> Reply:
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        key = self.key if key == "default" else key
-        if key:
-            request.add_header("X-Api-Key", key)
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return Reply(response.status, response.headers, response.read())
-        except urllib.error.HTTPError as err:
-            return Reply(err.code, err.headers, err.read())
-
-
-@dataclass
-class Stack:
-    """Everything a test needs: pool, auth, server, a client with a valid key."""
-
-    pool: WhatsAppPool
-    auth: AuthService
-    server: ApiServer
-    api: Api
-    key_id: str
 
 
 @pytest.fixture
@@ -88,16 +31,6 @@ def stack(runtime, settings) -> Iterator[Stack]:
     yield Stack(pool, auth, server, Api(server.url, key), key_id)
     server.stop()
     pool.shutdown()
-
-
-def connect(stack: Stack, sim, client_id: str = "vendas", phone: str = PHONE) -> dict:
-    """POST /clients, scan the QR the API serves, wait until ready."""
-    created = stack.api.call("POST", "/clients", {"clientId": client_id})
-    assert created.status == 201, created.body
-    code = stack.api.call("GET", f"/clients/{client_id}/qr", headers={"Accept": "application/json"}).json["code"]
-    sim.control.scan(code, phone)
-    wait_until(lambda: stack.api.call("GET", f"/clients/{client_id}").json["status"] == "ready", what="ready")
-    return stack.api.call("GET", f"/clients/{client_id}").json
 
 
 # -- the envelope, pinned -------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The local REST API: a Flask application factory; server.py serves it with waitress.
 
-Blueprints: clients (the seed's endpoints and one number's operations), messages, security (login, API keys,
-the credential check before every view), meta (/health). Views parse input, call ZapPoolService, render JSON.
+Blueprints: clients (the seed's endpoints and one number's operations), messages, events (the SSE stream),
+webhooks, metrics (Prometheus), security (login, API keys, the credential check before every view), meta
+(/health). Views parse input, call ZapPoolService, render JSON. wiring.build_api() builds all of it in one call.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ from flask import Flask
 
 from ..auth import AuthService
 from ..service import ZapPoolService
-from . import clients, messages, meta, security
+from . import clients, events, messages, meta, metrics, security, webhooks
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
+DEFAULTS = {
+    "EVENTS_MAX_STREAMS": 8,     # open GET /events streams at once; each holds a waitress thread
+    "EVENTS_KEEPALIVE_S": 15.0,  # a comment line on an idle stream, and a fresh credential check, this often
+}
 
 
 def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the API over a service and an auth service."""
+    """Build the API over a service (its bus feeds /events, its webhooks /webhooks) and an auth service."""
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False, **DEFAULTS)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     if test_config:
@@ -29,6 +34,7 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     app.extensions["zapool.service"] = service
     register_error_handlers(app)
     security.install(app, auth)
-    for blueprint in (clients.bp, messages.bp, meta.bp):
+    events.install(app, service.bus)
+    for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp):
         app.register_blueprint(blueprint)
     return app

@@ -46,3 +46,11 @@ def field(body: dict[str, Any], name: str, kind: type, *, required: bool = False
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InvalidInput(f"'{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}", details={"field": name})
     return value
+
+
+def query_limit(default: int = 50, most: int = 200) -> int:
+    """?limit=, a whole number from 1 to `most`."""
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise InvalidInput(f"'limit' must be a whole number from 1 to {most}", details={"field": "limit"})
+    return int(raw)

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from ..errors import TooManyAttempts, ZapPoolError
+from ..errors import TooManyAttempts, Unavailable, ZapPoolError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ZapPoolError)
     def zapool_error(exc: ZapPoolError) -> tuple[Response, int]:
         response, status = envelope(exc.status, exc.code, exc.message, exc.details)
-        if isinstance(exc, TooManyAttempts) and "retryAfter" in exc.details:
+        if isinstance(exc, (TooManyAttempts, Unavailable)) and "retryAfter" in exc.details:
             response.headers["Retry-After"] = str(int(exc.details["retryAfter"]) + 1)
         return response, status
 

@@ -6,6 +6,7 @@ the app's own origin, so another site open in the same browser cannot act with t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -40,6 +41,23 @@ def _same_origin() -> bool:
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
     parts = urlsplit(source)
     return bool(parts.netloc) and parts.netloc == request.host and parts.scheme == request.scheme
+
+
+def credentials_still_valid() -> Callable[[], bool]:
+    """For a long request (an event stream): a check, callable later, that this request's credentials still
+    hold (the key is not revoked, the session has not ended)."""
+    auth = _auth()
+    key = api_key_from_headers(request.headers)
+    token = None if key else request.cookies.get(SESSION_COOKIE)
+
+    def check() -> bool:
+        try:
+            auth.authenticate(api_key=key, session_token=token)
+        except ZapPoolError:
+            return False
+        return True
+
+    return check
 
 
 def install(app: Flask, auth: AuthService) -> None:

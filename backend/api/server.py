@@ -14,6 +14,7 @@ from ..auth import AuthService
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 16  # each open event stream holds a thread; the rest serve ordinary requests
+FREE_THREADS = 4  # threads left for ordinary requests when every event stream the app allows is open
 
 
 def is_loopback(host: str) -> bool:
@@ -44,6 +45,7 @@ class ApiServer:
                  threads: int = DEFAULT_THREADS):
         self.app = app
         self.host = safe_host(host, auth)
+        threads = max(threads, int(app.config.get("EVENTS_MAX_STREAMS", 0)) + FREE_THREADS)
         self._server = create_server(app, host=self.host, port=port, threads=threads, ident="ZapPool")
         self.port = self._server.effective_port
         self._stopping = False
@@ -69,9 +71,11 @@ class ApiServer:
                 raise
 
     def stop(self) -> None:
-        """Stop serving: let the worker threads finish their requests, then close every socket (listener,
-        connections, wake-up pipe) so waitress's loop ends."""
+        """Stop serving: end the event streams (the app's before_stop hooks), let the worker threads finish
+        their requests, then close every socket (listener, connections, wake-up pipe) so waitress's loop ends."""
         self._stopping = True
+        for hook in self.app.extensions.get("zapool.before_stop", ()):
+            hook()
         self._server.task_dispatcher.shutdown(timeout=5)
         wasyncore.close_all(self._server._map)
         self._thread.join(5)

@@ -150,18 +150,22 @@ class MessageStore:
                          "AND client_id IS NOT NULL")
         return [r for r in (self.get(i) for i in ids) if r is not None]
 
-    def apply_acks(self, acks: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
-        """Apply (client_id, wa_id, ack) forward only (2 delivered, 3 read); returns those with no row yet."""
+    def apply_acks(self, acks: list[tuple[str, str, int]], *,
+                   advanced: list[str] | None = None) -> list[tuple[str, str, int]]:
+        """Apply (client_id, wa_id, ack) forward only (2 delivered, 3 read); returns those with no row yet.
+        `advanced`, when given, receives the ids of the messages an ack moved forward."""
         unmatched = []
         now = self._now()
         with self._db.write() as conn:
             for client_id, wa_id, ack in acks:
-                row = conn.execute("SELECT status, ack FROM messages WHERE client_id = ? AND wa_id = ?",
+                row = conn.execute("SELECT id, status, ack FROM messages WHERE client_id = ? AND wa_id = ?",
                                    (client_id, wa_id)).fetchone()
                 if row is None:
                     unmatched.append((client_id, wa_id, ack))
                 elif row["status"] in SENT_STATUSES and ack > (row["ack"] or 0) and ack in ACK_STATUS:
                     self._advance(conn, client_id, wa_id, ack, now)
+                    if advanced is not None:
+                        advanced.append(row["id"])
         return unmatched
 
     @staticmethod

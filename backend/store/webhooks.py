@@ -249,6 +249,12 @@ class WebhookStore:
         rows = self._db.read().execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
         return [DeliveryRecord.from_row(row) for row in rows]
 
+    def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """How many deliveries each webhook has in each status: {(webhook_id, status): n}."""
+        rows = self._db.read().execute("SELECT webhook_id, status, COUNT(*) FROM deliveries "
+                                       "GROUP BY webhook_id, status").fetchall()
+        return {(row[0], row[1]): row[2] for row in rows}
+
     def get_delivery(self, delivery_id: str) -> DeliveryRecord | None:
         """One delivery, or None."""
         row = self._db.read().execute(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?",

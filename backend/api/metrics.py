@@ -1,0 +1,102 @@
+"""GET /metrics: Prometheus text exposition format 0.0.4 (needs credentials like every other route).
+
+    zapool_client_status{client_id,status}   1 for the number's status, 0 for the others (one-hot)
+    zapool_messages_*{client_id}             from the message log; "(unassigned)": auto-routed, no number yet
+    zapool_pool_messages{kind}               the same, all numbers together
+    zapool_webhook_deliveries{webhook_id,status}  deliveries kept on disk (7 days), when webhooks are on
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app
+
+from ..status import ClientStatus
+from .clients import svc
+
+bp = Blueprint("metrics", __name__)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UNASSIGNED = "(unassigned)"  # client ids are letters, digits, _ and -: this cannot be one
+MESSAGE_KINDS = (("sent", "counter", "Outgoing messages WhatsApp accepted (sent, delivered or read)"),
+                 ("received", "counter", "Incoming messages logged"),
+                 ("failed", "counter", "Outgoing messages that will not be sent"),
+                 ("pending", "gauge", "Outgoing messages queued or being sent"))
+
+
+class Exposition:
+    """Builds the text format: one HELP and TYPE line per family, then its samples."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
+        """A metric family and its samples ({labels}, value)."""
+        self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+        self.lines += [f"{name}{_labels(labels)} {_number(value)}" for labels, value in samples]
+
+    def one(self, name: str, kind: str, help_text: str, value: float) -> None:
+        """A family with a single unlabelled sample."""
+        self.family(name, kind, help_text, [({}, value)])
+
+    def text(self) -> str:
+        """The whole exposition, newline-terminated."""
+        return "\n".join(self.lines) + "\n"
+
+
+def _labels(labels: dict[str, str]) -> str:
+    """{a="x",b="y"}, values escaped; nothing for no labels."""
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items()) + "}"
+
+
+def _escape(value: str) -> str:
+    """A label value as the text format wants it: backslash, double quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    """An int as an int, a float as Python writes it."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def render(snapshot: dict[str, Any], open_streams: int) -> str:
+    """The exposition of ZapPoolService.metrics()."""
+    out = Exposition()
+    clients, stats, messages = snapshot["clients"], snapshot["stats"], snapshot["messages"]
+    out.one("zapool_uptime_seconds", "gauge", "Seconds since ZapPool started", round(snapshot["uptimeSeconds"], 3))
+    out.family("zapool_client_status", "gauge", "1 for the status each number is in, 0 for the others",
+               [({"client_id": cid, "status": s.value}, int(s.value == status))
+                for cid, status in clients for s in ClientStatus])
+    out.one("zapool_clients", "gauge", "Numbers in the pool", stats["currentClients"])
+    out.one("zapool_clients_ready", "gauge", "Numbers connected and ready", stats["readyClients"])
+    out.one("zapool_clients_max", "gauge", "Most numbers the pool takes", stats["maxClients"])
+    out.one("zapool_clients_created_total", "counter", "Numbers added since start", stats["totalCreated"])
+    out.one("zapool_client_connections_total", "counter", "Times a number became ready since start",
+            stats["totalConnected"])
+    out.one("zapool_client_disconnections_total", "counter", "Times a number disconnected since start",
+            stats["totalDisconnected"])
+    ids = list(dict.fromkeys([cid for cid, _ in clients] + sorted(messages)))
+    for kind, metric_type, help_text in MESSAGE_KINDS:
+        name = f"zapool_messages_{kind}_total" if metric_type == "counter" else f"zapool_messages_{kind}"
+        out.family(name, metric_type, f"{help_text}, per number",
+                   [({"client_id": cid or UNASSIGNED}, messages.get(cid, {}).get(kind, 0)) for cid in ids])
+    out.family("zapool_pool_messages", "gauge", "Messages of all numbers together, by kind",
+               [({"kind": kind}, sum(c.get(kind, 0) for c in messages.values())) for kind, _, _ in MESSAGE_KINDS])
+    if snapshot["webhooks"] is not None:
+        out.family("zapool_webhook_deliveries", "gauge", "Webhook deliveries kept, by webhook and status",
+                   [({"webhook_id": hook, "status": status}, by_status.get(status, 0))
+                    for hook, by_status in snapshot["webhooks"].items()
+                    for status in ("pending", "delivering", "delivered", "failed")])
+    out.one("zapool_event_streams", "gauge", "Open GET /events streams", open_streams)
+    out.one("zapool_events_published_total", "counter", "Events published on the event bus since start",
+            snapshot["events"]["published"])
+    return out.text()
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics: numbers' status, message counts, webhook deliveries, uptime."""
+    streams = current_app.extensions["zapool.streams"]
+    return Response(render(svc().metrics(), streams.open_count), content_type=CONTENT_TYPE)

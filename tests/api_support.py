@@ -1,0 +1,194 @@
+"""Test support for the REST API: an HTTP helper, the stack a test runs, linking a number, an SSE reader."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from backend.api.server import ApiServer
+from backend.auth import AuthService
+from backend.passwords import ScryptParams
+from backend.pool import WhatsAppPool
+from tests.conftest import wait_until
+
+PHONE = "5511999990001"
+FAST_SCRYPT = ScryptParams(n=2 ** 10, r=8, p=1)  # real scrypt, cheaper: tests log in many times
+
+
+@dataclass
+class Reply:
+    """One HTTP answer."""
+
+    status: int
+    headers: Any
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Api:
+    """A tiny HTTP client for the server under test."""
+
+    def __init__(self, base: str, key: str | None):
+        self.base = base
+        self.key = key
+
+    def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+             headers: dict[str, str] | None = None, key: str | None = "default") -> Reply:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        key = self.key if key == "default" else key
+        if key:
+            request.add_header("X-Api-Key", key)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return Reply(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.headers, err.read())
+
+
+@dataclass
+class Stack:
+    """Everything a test needs: pool, auth, server, a client with a valid key."""
+
+    pool: WhatsAppPool
+    auth: AuthService
+    server: ApiServer
+    api: Api
+    key_id: str
+
+
+def connect(stack: Stack, sim, client_id: str = "vendas", phone: str = PHONE) -> dict:
+    """POST /clients, scan the QR the API serves, wait until ready."""
+    created = stack.api.call("POST", "/clients", {"clientId": client_id})
+    assert created.status == 201, created.body
+    code = stack.api.call("GET", f"/clients/{client_id}/qr", headers={"Accept": "application/json"}).json["code"]
+    sim.control.scan(code, phone)
+    wait_until(lambda: stack.api.call("GET", f"/clients/{client_id}").json["status"] == "ready", what="ready")
+    return stack.api.call("GET", f"/clients/{client_id}").json
+
+
+class EventStream:
+    """GET /events read by a background thread, frame by frame, as a browser's EventSource would.
+
+    `events` holds each event's JSON with the frame's `id:` line checked against it; `comments` the comment
+    lines (keep-alives); `ended` is set once the server closes the stream.
+    """
+
+    def __init__(self, base: str, path: str = "/events", *, key: str | None = None,
+                 headers: dict[str, str] | None = None, timeout: float = 30.0):
+        parts = urlsplit(base)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        all_headers = {"Accept": "text/event-stream", **({"X-Api-Key": key} if key else {}), **(headers or {})}
+        self.conn.request("GET", path, headers=all_headers)
+        self._sock = self.conn.sock  # getresponse() hands it to the response (waitress says Connection: close)
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.headers = self.response.headers
+        self.events: list[dict[str, Any]] = []
+        self.comments: list[str] = []
+        self.retry: int | None = None
+        self.last_event_id: int | None = None
+        self.ended = threading.Event()
+        self._cond = threading.Condition()
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True, name="sse-reader").start()
+        else:
+            self.body = self.response.read()
+            self.ended.set()
+
+    @property
+    def json(self) -> Any:
+        """The body of a refused stream."""
+        return json.loads(self.body)
+
+    def _read(self) -> None:
+        """Parse frames until the stream ends."""
+        data: list[str] = []
+        frame_id: str | None = None
+        try:
+            while True:
+                raw = self.response.readline()
+                if not raw:
+                    return
+                line = raw.decode().rstrip("\r\n")
+                if line == "":
+                    if frame_id is not None:
+                        self.last_event_id = int(frame_id)  # as EventSource does, even with no data
+                    if data:
+                        self._add(json.loads("\n".join(data)), frame_id)
+                    data, frame_id = [], None
+                elif line.startswith(":"):
+                    with self._cond:
+                        self.comments.append(line[1:].strip())
+                        self._cond.notify_all()
+                else:
+                    name, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if name == "data":
+                        data.append(value)
+                    elif name == "id":
+                        frame_id = value
+                    elif name == "retry":
+                        self.retry = int(value)
+        except (OSError, http.client.HTTPException, ValueError, AttributeError):
+            return
+        finally:
+            self.response.close()  # the last reference to the socket: now the server's next write fails
+            with self._cond:
+                self.ended.set()
+                self._cond.notify_all()
+
+    def _add(self, event: dict[str, Any], frame_id: str | None) -> None:
+        assert frame_id is not None and int(frame_id) == event["id"], (frame_id, event)
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], Any], timeout: float = 20.0,
+                 what: str = "events") -> Any:
+        """Wait until `predicate(events so far)` is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(list(self.events))
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out waiting for {what}; got {[e['type'] for e in self.events]}")
+                self._cond.wait(min(left, 0.5))
+
+    def wait_event(self, type_: str, where: Callable[[dict[str, Any]], bool] = lambda e: True,
+                   timeout: float = 20.0) -> dict[str, Any]:
+        """The first event of a type for which `where(event)` holds."""
+        return self.wait_for(lambda evs: next((e for e in evs if e["type"] == type_ and where(e)), None),
+                             timeout, what=type_)
+
+    def of_type(self, *types: str) -> list[dict[str, Any]]:
+        """The events of these types so far, in order."""
+        with self._cond:
+            return [e for e in self.events if e["type"] in types]
+
+    def close(self) -> None:
+        """Hang up, as a browser tab that is closed (the reader thread closes the socket on its way out)."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
