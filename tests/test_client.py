@@ -24,7 +24,7 @@ def decode_qr(data_url: str) -> str:
     """Read back the text of a QR code image, as a phone camera would."""
     assert data_url.startswith("data:image/png;base64,")
     image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
-    (result,) = zxingcpp.read_barcodes(image)
+    (result,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return result.text
 
 

@@ -125,3 +125,18 @@ def test_engine_injects_the_pinned_bundle_when_the_page_has_no_wpp(runtime, tmp_
         server.shutdown()
     assert version == "4.6.0"
     assert "Not WhatsApp" in message, "the error names the page that failed to load"
+
+
+def test_our_copy_of_playwrights_feature_switches_is_current():
+    # Chromium keeps only the last --disable-features/--enable-features switch: ours replace Playwright's, so
+    # they must carry its list, or its fixes (HTTPS upgrades off, storage partitioning off...) silently vanish.
+    import playwright
+
+    from backend.engine.browser import PLAYWRIGHT_FEATURES_OFF, PLAYWRIGHT_FEATURES_ON
+
+    bundle = (Path(playwright.__file__).parent / "driver/package/lib/coreBundle.js").read_text()
+    block = re.search(r"disabledFeatures = \[(.*?)\]\.filter", bundle, re.S).group(1)
+    enabled = re.search(r"enabledFeatures = \(\) => \[(.*?)\]\.filter", bundle, re.S).group(1)
+
+    assert tuple(re.findall(r'^\s*"(\w+)"', block, re.M)) == PLAYWRIGHT_FEATURES_OFF
+    assert set(re.findall(r'"(\w+)"', enabled)) == set(PLAYWRIGHT_FEATURES_ON)

@@ -80,3 +80,20 @@ def test_client_without_a_browser_ends_in_error_with_the_reason(sim, tmp_path):
     info = client.get_info()
     assert (info["status"], info["reason"]) == ("error", "browser_not_found")
     assert "apt-get install chromium" in info["metadata"]["lastError"]
+
+
+def test_the_browser_really_runs_with_the_memory_flags(make_client, sim, settings):
+    client, rec = make_client("leve")
+    client.initialize()
+    pids = subprocess.run(["pgrep", "-f", f"user-data-dir={settings.sessions_dir / 'leve'}"],
+                          capture_output=True, text=True).stdout.split()
+    cmdlines = [open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0") for pid in pids]
+    (browser_cmd,) = [c for c in cmdlines if not any(a.startswith("--type=") for a in c)]
+
+    disabled = [a for a in browser_cmd if a.startswith("--disable-features=")][-1]  # Chromium keeps the last
+    enabled = [a for a in browser_cmd if a.startswith("--enable-features=")][-1]
+
+    assert "WebUIOmniboxPopup" in disabled and "HttpsUpgrades" in disabled, "ours, with Playwright's kept"
+    assert "NetworkServiceInProcess2" in enabled and "CDPScreenshotNewSurface" in enabled
+    renderers = [c for c in cmdlines if "--type=renderer" in c]
+    assert len(renderers) == 1, "one renderer per number: no spare, no address-bar popup"

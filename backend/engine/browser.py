@@ -12,6 +12,28 @@ from pathlib import Path
 
 from ..errors import BrowserNotFound
 
+# Playwright 1.65.2's own feature switches. Chromium keeps only the last --disable-features/--enable-features,
+# so ours must repeat them; tests/test_contract.py checks this copy against the installed Playwright.
+PLAYWRIGHT_FEATURES_OFF = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints", "NetworkTimeServiceQuerying",
+    "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+PLAYWRIGHT_FEATURES_ON = ("CDPScreenshotNewSurface", "SkipListAccountsWithoutGaiaCookies")
+
+# Memory per number (bench/memory.py, docs/PERFORMANCE.md): 10 ready numbers at 0.51x the PSS of Playwright's
+# defaults. Chromium 156 preloads the address bar's popup WebUI and a spare renderer in every browser (two
+# renderers nobody uses); the network service and the compositor can live in the browser process; then the
+# second zygote and SwiftShader have nothing to do. Each alone saves little; together, ~90 MB per number.
+MEMORY_ARGS = [
+    "--disable-features=" + ",".join(PLAYWRIGHT_FEATURES_OFF + (
+        "SpareRendererForSitePerProcess", "WebUIOmniboxPopup", "WebUIOmniboxAimPopup")),
+    "--enable-features=" + ",".join(PLAYWRIGHT_FEATURES_ON + ("NetworkServiceInProcess2",)),
+    "--in-process-gpu",
+    "--disable-software-rasterizer",
+] + (["--no-unsandboxed-zygote"] if sys.platform.startswith("linux") else [])
+
 # Flags measured on this kind of machine (see GUIDE.md): without the background-networking ones Chromium
 # keeps dialling Google's hosts, which a closed network refuses many times a second.
 CHROMIUM_ARGS = [
@@ -21,6 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--no-default-browser-check",
+    *MEMORY_ARGS,
 ]
 
 INSTALL_HINT = (
