@@ -88,7 +88,7 @@ def test_the_browser_really_runs_with_the_memory_flags(make_client, sim, setting
     pids = subprocess.run(["pgrep", "-f", f"user-data-dir={settings.sessions_dir / 'leve'}"],
                           capture_output=True, text=True).stdout.split()
     cmdlines = [open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0") for pid in pids]
-    (browser_cmd,) = [c for c in cmdlines if not any(a.startswith("--type=") for a in c)]
+    (browser_cmd,) = [c for c in cmdlines if "crashpad" not in c[0] and not any(a.startswith("--type=") for a in c)]
 
     disabled = [a for a in browser_cmd if a.startswith("--disable-features=")][-1]  # Chromium keeps the last
     enabled = [a for a in browser_cmd if a.startswith("--enable-features=")][-1]
