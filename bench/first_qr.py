@@ -73,7 +73,7 @@ def main() -> None:
                 floor.append(f)
                 zapool.append(z)
     mf, mz = statistics.median(floor), statistics.median(zapool)
-    print(f"| measure | runs | median | min | max |\n|---|---|---|---|---|")
+    print("| measure | runs | median | min | max |\n|---|---|---|---|---|")
     print(f"| floor: bare Playwright to getAuthCode() | {len(floor)} | {mf * 1000:.0f} ms | "
           f"{min(floor) * 1000:.0f} ms | {max(floor) * 1000:.0f} ms |")
     print(f"| ZapPool: initialize() to QR data URL | {len(zapool)} | {mz * 1000:.0f} ms | "

@@ -13,6 +13,7 @@ import pytest
 from backend.client import ClientEvent, WhatsAppClient
 from backend.config import Settings
 from backend.engine import EngineRuntime
+from backend.pool import WhatsAppPool
 from tests.wasim import SimServer
 
 # Short codes and acks so tests run in seconds; the defaults are the real site's (60 s, then 20 s).
@@ -107,6 +108,25 @@ def make_client(runtime: EngineRuntime, settings: Settings) -> Iterator[Callable
             client.disconnect()
         except Exception:  # noqa: BLE001 - best effort cleanup
             pass
+
+
+@pytest.fixture
+def make_pool(runtime: EngineRuntime, settings: Settings) -> Iterator[Callable[..., WhatsAppPool]]:
+    """Pools on the shared engine and the test's dados/ (no pacing, no periodic check unless asked); each is
+    shut down after the test."""
+    made: list[WhatsAppPool] = []
+
+    def make(**overrides: Any) -> WhatsAppPool:
+        values = {"reconnect_delay_s": 0.2, "health_check_interval_s": 3600, "restore_on_start": False,
+                  "send_interval_s": 0, "send_jitter_s": 0, **overrides}
+        pool = WhatsAppPool(Settings(**{**settings.__dict__, **values}), runtime)
+        made.append(pool)
+        return pool
+
+    yield make
+    for pool in made:
+        pool.shutdown()
+        pool.outbox.store.close()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

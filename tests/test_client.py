@@ -8,7 +8,6 @@ import io
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 import zxingcpp

@@ -6,7 +6,6 @@ declared in its `.d.ts`; the simulator must implement every one of them.
 
 from __future__ import annotations
 
-import asyncio
 import http.server
 import re
 import threading

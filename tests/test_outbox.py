@@ -21,14 +21,13 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from backend.client import WhatsAppClient
-from backend.config import PROJECT_ROOT, Settings
+from backend.config import PROJECT_ROOT
 from backend.engine import EngineRuntime
 from backend.errors import (ClientNotReady, Conflict, EngineTimeout, InvalidInput, InvalidMedia, InvalidNumber,
                             InvalidText, NumberNotOnWhatsApp, ZapPoolError)
@@ -40,24 +39,6 @@ from tests.conftest import PHONE, wait_until
 PHONE_B = "5511999990002"
 TO = "5511988887777"
 SENT = ("sent", "delivered", "read")
-
-
-@pytest.fixture
-def open_pool(runtime, settings) -> Iterator[Callable[..., WhatsAppPool]]:
-    """Pools on the shared engine and the test's dados/, no pacing unless asked; shut down after the test."""
-    made: list[WhatsAppPool] = []
-
-    def make(**overrides: Any) -> WhatsAppPool:
-        values = {"reconnect_delay_s": 0.2, "health_check_interval_s": 3600, "restore_on_start": False,
-                  "send_interval_s": 0, "send_jitter_s": 0, **overrides}
-        pool = WhatsAppPool(Settings(**{**settings.__dict__, **values}), runtime)
-        made.append(pool)
-        return pool
-
-    yield make
-    for pool in made:
-        pool.shutdown()
-        pool.outbox.store.close()
 
 
 def connect(pool: WhatsAppPool, sim, client_id: str, phone: str = PHONE) -> None:
@@ -107,8 +88,8 @@ def hang_page(runtime: EngineRuntime, client: WhatsAppClient) -> None:
 
 # -- lifecycle, acks, the log ----------------------------------------------------------------------------
 
-def test_lifecycle_queued_sending_sent_delivered_read_with_real_acks(open_pool, sim, monkeypatch):
-    pool = open_pool()
+def test_lifecycle_queued_sending_sent_delivered_read_with_real_acks(make_pool, sim, monkeypatch):
+    pool = make_pool()
     outbox = pool.outbox
     pool.add("vendas")  # not connected yet: the message can only wait
     message_id = outbox.enqueue_text("vendas", "+55 11 98888-7777", "Pedido #1 confirmado ✅")
@@ -138,8 +119,8 @@ def test_lifecycle_queued_sending_sent_delivered_read_with_real_acks(open_pool, 
     assert pool.get_stats()["totalMessages"] == 1
 
 
-def test_incoming_logged_and_chats_show_last_message_and_unread(open_pool, sim):
-    pool = open_pool()
+def test_incoming_logged_and_chats_show_last_message_and_unread(make_pool, sim):
+    pool = make_pool()
     outbox = pool.outbox
     connect(pool, sim, "vendas")
 
@@ -165,8 +146,8 @@ def test_incoming_logged_and_chats_show_last_message_and_unread(open_pool, sim):
 
 # -- failures ---------------------------------------------------------------------------------------------
 
-def test_permanent_failure_fails_at_once_and_bad_input_is_never_accepted(open_pool, sim, settings):
-    pool = open_pool(send_max_attempts=5)
+def test_permanent_failure_fails_at_once_and_bad_input_is_never_accepted(make_pool, sim, settings):
+    pool = make_pool(send_max_attempts=5)
     outbox = pool.outbox
     connect(pool, sim, "vendas")
     sim.control.set_numbers([TO])
@@ -198,8 +179,8 @@ def test_permanent_failure_fails_at_once_and_bad_input_is_never_accepted(open_po
     assert sim.control.sent(PHONE) == []
 
 
-def test_disconnected_number_keeps_its_messages_until_it_reconnects(open_pool, sim):
-    pool = open_pool()
+def test_disconnected_number_keeps_its_messages_until_it_reconnects(make_pool, sim):
+    pool = make_pool()
     outbox = pool.outbox
     connect(pool, sim, "vendas")
     pool.disconnect("vendas")
@@ -223,8 +204,8 @@ def _sending(outbox: Outbox, client_id: str) -> MessageRecord | None:
     return items[0] if items and items[0].status == "sending" else None
 
 
-def test_transient_errors_retry_with_backoff_then_fail_with_the_reason(open_pool, sim, runtime):
-    pool = open_pool(call_timeout_s=1, send_max_attempts=4, send_retry_base_s=0.1, send_retry_cap_s=0.4,
+def test_transient_errors_retry_with_backoff_then_fail_with_the_reason(make_pool, sim, runtime):
+    pool = make_pool(call_timeout_s=1, send_max_attempts=4, send_retry_base_s=0.1, send_retry_cap_s=0.4,
                      reconnect_delay_s=0.1)
     outbox = pool.outbox
     connect(pool, sim, "vendas")
@@ -271,8 +252,8 @@ def test_transient_errors_retry_with_backoff_then_fail_with_the_reason(open_pool
 
 # -- routing and pacing -----------------------------------------------------------------------------------
 
-def test_auto_routing_round_robin_and_reroute_when_a_number_goes_down(open_pool, sim):
-    pool = open_pool()
+def test_auto_routing_round_robin_and_reroute_when_a_number_goes_down(make_pool, sim):
+    pool = make_pool()
     outbox = pool.outbox
     connect(pool, sim, "a", PHONE)
     connect(pool, sim, "b", PHONE_B)
@@ -294,8 +275,8 @@ def test_auto_routing_round_robin_and_reroute_when_a_number_goes_down(open_pool,
     assert all(m["text"] != f"depois {i}" for m in sim.control.sent(PHONE_B) for i in range(4))
 
 
-def test_pacing_spaces_each_numbers_sends(open_pool, sim):
-    pool = open_pool(send_interval_s=0.4, send_jitter_s=0.0)
+def test_pacing_spaces_each_numbers_sends(make_pool, sim):
+    pool = make_pool(send_interval_s=0.4, send_jitter_s=0.0)
     outbox = pool.outbox
     connect(pool, sim, "vendas")
 
@@ -321,8 +302,8 @@ def test_pacing_spaces_each_numbers_sends(open_pool, sim):
 
 # -- media ------------------------------------------------------------------------------------------------
 
-def test_media_waits_on_disk_and_arrives_byte_exact(open_pool, sim, settings):
-    pool = open_pool()
+def test_media_waits_on_disk_and_arrives_byte_exact(make_pool, sim, settings):
+    pool = make_pool()
     outbox = pool.outbox
     pool.add("vendas")  # not connected yet: the media waits on disk
     pdf, png = os.urandom(300_000), os.urandom(70_000)
@@ -386,8 +367,8 @@ def _burst_and_kill(sim, settings, log_path: Path) -> tuple[list[str], int]:
     return [line for line in lines if len(line) == 32], len(_sent_texts(sim))
 
 
-def test_crash_mid_burst_then_restart_sends_every_accepted_message(open_pool, sim, settings, tmp_path):
-    linking = open_pool()
+def test_crash_mid_burst_then_restart_sends_every_accepted_message(make_pool, sim, settings, tmp_path):
+    linking = make_pool()
     connect(linking, sim, "a", PHONE)
     connect(linking, sim, "b", PHONE_B)
     linking.shutdown()  # the sessions file keeps both as ready: the child restores them without a scan
@@ -396,7 +377,7 @@ def test_crash_mid_burst_then_restart_sends_every_accepted_message(open_pool, si
     wait_until(lambda: not any(chromium_pids(settings.sessions_dir / cid) for cid in ("a", "b")), 30,
                what="the dead process's browsers gone")
 
-    pool = open_pool()  # the restart: the outbox queues again what the crash left in flight
+    pool = make_pool()  # the restart: the outbox queues again what the crash left in flight
     outbox = pool.outbox
     assert pool.restore_persisted_sessions() == {"restored": 2, "total": 2}
     wait_until(lambda: outbox.totals().pending == 0, 90, what="the rest of the burst sent")
@@ -418,8 +399,8 @@ def test_crash_mid_burst_then_restart_sends_every_accepted_message(open_pool, si
                                      len(accepted), at_kill, sorted(flagged), sorted(twice))
 
 
-def test_stop_refuses_new_work_and_the_next_start_sends_what_was_left(open_pool, sim):
-    first = open_pool()
+def test_stop_refuses_new_work_and_the_next_start_sends_what_was_left(make_pool, sim):
+    first = make_pool()
     connect(first, sim, "vendas")
     first.disconnect("vendas")
     waiting = first.outbox.enqueue_text("vendas", TO, "fica para depois")
@@ -429,15 +410,15 @@ def test_stop_refuses_new_work_and_the_next_start_sends_what_was_left(open_pool,
         first.outbox.enqueue_text("vendas", TO, "tarde demais")
     first.shutdown()
 
-    second = open_pool()  # a restart on the same dados/
+    second = make_pool()  # a restart on the same dados/
     assert second.outbox.get(waiting).status == "queued"
     assert second.reconnect("vendas")["status"] == "ready"  # disconnected by hand: not restored by itself
     assert wait_status(second.outbox, waiting, *SENT).attempts == 1
     assert [m["text"] for m in sim.control.sent(PHONE)] == ["fica para depois"]
 
 
-def test_removing_a_number_fails_its_queue(open_pool, sim):
-    pool = open_pool()
+def test_removing_a_number_fails_its_queue(make_pool, sim):
+    pool = make_pool()
     outbox = pool.outbox
     pool.add("gone")  # never started: not ready, no browser
     ids = [outbox.enqueue_text("gone", TO, f"para ninguém {i}") for i in range(2)]

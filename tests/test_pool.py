@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,23 +21,6 @@ from backend.reconnect import backoff_delay
 from tests.conftest import wait_until
 
 PHONES = ["5511999990001", "5511999990002", "5511999990003"]
-
-
-@pytest.fixture
-def make_pool(runtime, settings) -> Iterator[Callable[..., WhatsAppPool]]:
-    """Pools on the shared engine and the test's dados/; each is shut down after the test."""
-    made: list[WhatsAppPool] = []
-
-    def make(**overrides) -> WhatsAppPool:
-        values = {"reconnect_delay_s": 0.2, "health_check_interval_s": 3600, "restore_on_start": False,
-                  "send_interval_s": 0, "send_jitter_s": 0, **overrides}
-        pool = WhatsAppPool(Settings(**{**settings.__dict__, **values}), runtime)
-        made.append(pool)
-        return pool
-
-    yield make
-    for pool in made:
-        pool.shutdown()
 
 
 def connect(pool: WhatsAppPool, sim, client_id: str, phone: str) -> dict:
