@@ -2,7 +2,8 @@
 
 Blueprints: clients (the seed's endpoints and one number's operations), messages, events (the SSE stream),
 webhooks, metrics (Prometheus), security (login, API keys, the credential check before every view), meta
-(/health). Views parse input, call ZapPoolService, render JSON. wiring.build_api() builds all of it in one call.
+(/health, and the contract: /openapi.json, /docs). Views parse input, call ZapPoolService, render JSON.
+wiring.build_api() builds all of it in one call.
 """
 
 from __future__ import annotations

@@ -1,0 +1,239 @@
+"""The API's contract: an OpenAPI 3.1 document built from one table of operations, served at /openapi.json.
+
+Every route the app serves has one row in OPERATIONS (tests/test_openapi.py walks app.url_map both ways). A row
+names the view (operationId = the Flask endpoint), its parameters, its JSON body and its answers; errors use the
+one envelope, as shared responses. The shapes themselves are in openapi_schemas.py; docs_page.py renders the
+same document as offline HTML for /docs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__
+from .events import EVENT_TYPES
+from .openapi_schemas import INTEGER, SCHEMAS, STRING, ref
+
+# Shared error answers: (status, description). Each is a component response with the Error envelope.
+ERRORS = {
+    "BadRequest": ("400", "The body is not JSON (code malformed_json)."),
+    "Unauthorized": ("401", "No valid API key or session (code unauthorized)."),
+    "Forbidden": ("403", "The password must be changed first, or a session request came from another origin."),
+    "NotFound": ("404", "No such number, message, webhook or key (code not_found)."),
+    "Conflict": ("409", "The number is not in a state that allows this (e.g. client_not_ready)."),
+    "TooLarge": ("413", "The body is larger than 150 MB."),
+    "Invalid": ("422", "A field or query parameter is missing or of the wrong type; details.field names it."),
+    "TooManyAttempts": ("429", "Too many failed logins; Retry-After says when to try again."),
+    "Internal": ("500", "Unexpected error; ZapPool's log has the details."),
+    "EngineError": ("502", "WhatsApp Web or the browser failed (engine_error, whatsapp_error)."),
+    "Unavailable": ("503", "Not available now (browser missing, too many streams, webhooks off); see Retry-After."),
+    "Timeout": ("504", "WhatsApp Web did not answer in time (code timeout)."),
+}
+AUTHENTICATED = ("Unauthorized", "Forbidden", "Internal")
+ENGINE = ("Conflict", "EngineError", "Unavailable", "Timeout")
+WITH_BODY = ("BadRequest", "TooLarge", "Invalid")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: method, path (OpenAPI form), the Flask endpoint serving it, and what it takes and gives."""
+
+    method: str
+    path: str
+    endpoint: str
+    summary: str
+    ok: dict[str, Any]                     # status -> schema name, None (no body) or a full response object
+    body: str | None = None                # request schema name
+    body_required: bool = True
+    query: tuple[str, ...] = ()            # names in QUERY
+    errors: tuple[str, ...] = ()           # extra ERRORS keys
+    public: bool = False
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+
+QUERY: dict[str, dict[str, Any]] = {
+    "limit": {"schema": {**INTEGER, "minimum": 1, "maximum": 200, "default": 50}, "description": "Page size."},
+    "cursor": {"schema": STRING, "description": "The nextCursor of the previous page."},
+    "wait": {"schema": {"type": "boolean", "default": False},
+             "description": "true: answer 200 once the message is sent (or its error), up to 60 s."},
+    "clientId": {"schema": STRING, "description": "Only this number (GET /events: a comma-separated list)."},
+    "chat": {"schema": STRING, "description": "Only this chat id."},
+    "direction": {"schema": {"type": "string", "enum": ["in", "out"]}, "description": "Incoming or outgoing."},
+    "since": {"schema": STRING, "description": "From this time: ISO 8601 or epoch milliseconds."},
+    "until": {"schema": STRING, "description": "Up to this time: ISO 8601 or epoch milliseconds."},
+    "types": {"schema": STRING, "description": "Comma-separated event types: " + ", ".join(EVENT_TYPES) + "."},
+    "lastEventId": {"schema": {"type": "string", "pattern": "^[0-9]*$"},
+                    "description": "Resume after this event id (or the Last-Event-ID header)."},
+    "format": {"schema": {"type": "string", "enum": ["png", "svg"]}, "description": "Image format (PNG by default)."},
+}
+PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
+               "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
+               "webhook_id": "The webhook's id.", "key_id": "The API key's id."}
+_SSE = {"description": "The event stream: `id: <n>` and `data: {id, type, clientId, data, timestamp}` frames.",
+        "content": {"text/event-stream": {"schema": STRING}}}
+_METRICS = {"description": "Prometheus text exposition format 0.0.4.",
+            "content": {"text/plain": {"schema": STRING}}}
+_QR = {"description": "The QR code: PNG, SVG with ?format=svg, or JSON with Accept: application/json.",
+       "content": {"image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
+                   "image/svg+xml": {"schema": STRING},
+                   "application/json": {"schema": ref("QrCode")}}}
+_DOCUMENT = {"description": "The OpenAPI document.", "content": {"application/json": {"schema": {"type": "object"}}}}
+_HTML = {"description": "This document as HTML.", "content": {"text/html": {"schema": STRING}}}
+_LIST_OF = {name: {"type": "array", "items": ref(item)}
+            for name, item in (("ClientInfoList", "ClientInfo"), ("WebhookList", "Webhook"), ("ApiKeyList", "ApiKey"))}
+_PAGE = ("cursor", "limit")
+_MESSAGES = ("clientId", "chat", "direction", "since", "until") + _PAGE
+
+OPERATIONS: tuple[Op, ...] = (
+    # meta
+    Op("get", "/health", "meta.health", "Is ZapPool up: version and how many numbers are connected.",
+       {"200": "Health"}, public=True, tags=("meta",)),
+    Op("get", "/openapi.json", "meta.openapi", "This contract, as OpenAPI 3.1 JSON.",
+       {"200": _DOCUMENT}, tags=("meta",)),
+    Op("get", "/docs", "meta.docs", "This contract as readable HTML (works offline).", {"200": _HTML}, tags=("meta",)),
+    Op("get", "/metrics", "metrics.metrics", "Prometheus metrics.", {"200": _METRICS}, tags=("meta",)),
+    Op("get", "/events", "events.stream", "Pool events as Server-Sent Events, resumable and filtered.",
+       {"200": _SSE}, query=("clientId", "types", "lastEventId"), errors=("Invalid", "Unavailable"), tags=("events",)),
+    # numbers
+    Op("get", "/clients", "clients.ready_clients", "Ids of the connected numbers (the seed's list of strings).",
+       {"200": {"type": "array", "items": STRING}}, tags=("clients",)),
+    Op("post", "/clients", "clients.create_client", "Add a number and start it; answers once its QR code shows.",
+       {"201": "ClientInfo"}, body="NewClient", body_required=False, errors=WITH_BODY + ENGINE, tags=("clients",)),
+    Op("get", "/clients/all", "clients.all_clients", "Every number with status and metadata (the seed's shape).",
+       {"200": "ClientInfoList"}, tags=("clients",)),
+    Op("get", "/stats", "clients.stats", "The seed's pool statistics.", {"200": "Stats"}, tags=("clients",)),
+    Op("get", "/clients/{client_id}", "clients.get_client", "One number.", {"200": "ClientInfo"}, tags=("clients",)),
+    Op("delete", "/clients/{client_id}", "clients.remove_client", "Log out and delete the number (the seed's Remover).",
+       {"204": None}, errors=ENGINE, tags=("clients",)),
+    Op("post", "/clients/{client_id}/disconnect", "clients.disconnect", "Close the number's browser; its login stays.",
+       {"200": "ClientInfo"}, errors=ENGINE, tags=("clients",)),
+    Op("post", "/clients/{client_id}/reconnect", "clients.reconnect", "Start the number again.",
+       {"200": "ClientInfo"}, errors=ENGINE, tags=("clients",)),
+    Op("post", "/clients/{client_id}/logout", "clients.logout", "Unlink the number from the phone; delete its profile.",
+       {"200": "ClientInfo"}, errors=ENGINE, tags=("clients",)),
+    Op("get", "/clients/{client_id}/qr", "clients.qr", "The QR code to scan.", {"200": _QR}, query=("format",),
+       errors=("Conflict",), tags=("clients",)),
+    Op("post", "/clients/{client_id}/pairing-code", "clients.pairing_code",
+       "Link with a phone number: the 8-character code to type on the phone.", {"200": "PairingCode"},
+       body="PairingRequest", errors=WITH_BODY + ENGINE, tags=("clients",)),
+    Op("post", "/sessions/restore", "clients.restore", "Reconnect the saved numbers that were connected.",
+       {"200": "Restored"}, errors=ENGINE, tags=("clients",)),
+    Op("get", "/clients/{client_id}/numbers/{number}", "clients.check_number",
+       "Is the number on WhatsApp, and under which id.", {"200": "NumberCheck"}, errors=("Invalid",) + ENGINE,
+       tags=("clients",)),
+    # messages
+    Op("post", "/messages", "messages.send_message", "Send through clientId, or the next ready number in turn.",
+       {"202": "Message", "200": "Message"}, body="SendMessage", query=("wait",), errors=WITH_BODY + ENGINE,
+       tags=("messages",), description="202: accepted and queued. 200 (?wait=true): sent."),
+    Op("post", "/clients/{client_id}/messages", "messages.send_message_from", "Send through this number.",
+       {"202": "Message", "200": "Message"}, body="SendMessage", query=("wait",), errors=WITH_BODY + ENGINE,
+       tags=("messages",)),
+    Op("get", "/messages", "messages.list_messages", "The message log, newest first.", {"200": "MessagePage"},
+       query=_MESSAGES, errors=("Invalid",), tags=("messages",)),
+    Op("get", "/messages/{message_id}", "messages.get_message", "One message: status, ack, reason.",
+       {"200": "Message"}, tags=("messages",)),
+    Op("get", "/clients/{client_id}/chats", "messages.list_chats",
+       "A number's conversations, most recent first, with unread counts.", {"200": "ChatPage"}, query=_PAGE,
+       errors=("Invalid",), tags=("messages",)),
+    Op("get", "/clients/{client_id}/chats/{chat_id}/messages", "messages.chat_messages",
+       "One conversation, newest first.", {"200": "MessagePage"}, query=_PAGE, errors=("Invalid",),
+       tags=("messages",)),
+    # webhooks
+    Op("get", "/webhooks", "webhooks.list_webhooks", "Every webhook, oldest first.", {"200": "WebhookList"},
+       errors=("Unavailable",), tags=("webhooks",)),
+    Op("post", "/webhooks", "webhooks.add_webhook", "Subscribe a URL to pool events; the secret is shown once.",
+       {"201": "NewWebhook"}, body="NewWebhookRequest", errors=WITH_BODY + ("Unavailable",), tags=("webhooks",)),
+    Op("get", "/webhooks/{webhook_id}", "webhooks.get_webhook", "One webhook.", {"200": "Webhook"},
+       errors=("Unavailable",), tags=("webhooks",)),
+    Op("delete", "/webhooks/{webhook_id}", "webhooks.remove_webhook",
+       "Delete a webhook with its secret and its deliveries.", {"204": None}, errors=("Unavailable",),
+       tags=("webhooks",)),
+    Op("get", "/webhooks/{webhook_id}/deliveries", "webhooks.deliveries", "A webhook's deliveries, newest first.",
+       {"200": "DeliveryPage"}, query=_PAGE, errors=("Invalid", "Unavailable"), tags=("webhooks",)),
+    # auth
+    Op("post", "/auth/login", "auth.login", "Log in as the admin: sets the zapool_session cookie.",
+       {"200": "Session"}, body="Login", errors=WITH_BODY + ("TooManyAttempts",), public=True, tags=("auth",)),
+    Op("post", "/auth/logout", "auth.logout", "End the session.", {"200": "Ok"}, tags=("auth",)),
+    Op("get", "/auth/me", "auth.me", "Who is calling; whether the password must still be changed.", {"200": "Me"},
+       tags=("auth",)),
+    Op("post", "/auth/password", "auth.change_password", "Change the admin password (required on first run).",
+       {"200": "Ok"}, body="PasswordChange", errors=WITH_BODY + ("TooManyAttempts",), tags=("auth",)),
+    Op("get", "/auth/keys", "auth.list_keys", "API keys (never the key itself).", {"200": "ApiKeyList"},
+       tags=("auth",)),
+    Op("post", "/auth/keys", "auth.create_key", "A new API key, shown in this answer only.", {"201": "NewApiKey"},
+       body="NewApiKeyRequest", errors=WITH_BODY, tags=("auth",)),
+    Op("delete", "/auth/keys/{key_id}", "auth.revoke_key", "Revoke a key: it stops working at once.",
+       {"200": "ApiKey"}, tags=("auth",)),
+)
+
+
+def _response(status: str, spec: Any) -> dict[str, Any]:
+    """A success answer: a schema name, a full response object, an inline schema, or None (no body)."""
+    if spec is None:
+        return {"description": "Done; no body."}
+    if isinstance(spec, dict) and "description" in spec:
+        return spec
+    schema = ref(spec) if isinstance(spec, str) else spec
+    return {"description": f"{status}: {spec if isinstance(spec, str) else 'JSON'}",
+            "content": {"application/json": {"schema": schema}}}
+
+
+def _parameters(op: Op) -> list[dict[str, Any]]:
+    """Path parameters (from the path) and query parameters (from the row)."""
+    names = [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
+    params = [{"name": n, "in": "path", "required": True, "schema": STRING, "description": PATH_PARAMS[n]}
+              for n in names]
+    return params + [{"name": q, "in": "query", "required": False, **QUERY[q]} for q in op.query]
+
+
+def _operation(op: Op) -> dict[str, Any]:
+    """The OpenAPI operation object of a row."""
+    errors = (() if op.public else AUTHENTICATED) + op.errors
+    if "{" in op.path:
+        errors += ("NotFound",)
+    if op.public:
+        errors += ("Internal",)
+    responses = {status: _response(status, spec) for status, spec in sorted(op.ok.items())}
+    for name in sorted(set(errors), key=lambda n: ERRORS[n][0]):
+        responses[ERRORS[name][0]] = {"$ref": f"#/components/responses/{name}"}
+    operation: dict[str, Any] = {"operationId": op.endpoint, "summary": op.summary, "tags": list(op.tags),
+                                 "parameters": _parameters(op), "responses": responses}
+    if op.description:
+        operation["description"] = op.description
+    if op.body:
+        operation["requestBody"] = {"required": op.body_required,
+                                    "content": {"application/json": {"schema": ref(op.body)}}}
+    if op.public:
+        operation["security"] = []
+    return operation
+
+
+def build_document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    error_content = {"application/json": {"schema": ref("Error")}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ZapPool", "version": __version__,
+                 "description": "Many WhatsApp numbers from one desktop: the local REST API. Every JSON error is "
+                                "{\"error\": {\"code\", \"message\", \"details\"}}."},
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
+        "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "meta")],
+        "paths": paths,
+        "components": {
+            "schemas": {**SCHEMAS, **_LIST_OF},
+            "responses": {name: {"description": text, "content": error_content}
+                          for name, (_status, text) in ERRORS.items()},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The API key as a bearer token."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "zapool_session",
+                            "description": "The desktop's login session (POST /auth/login)."},
+            },
+        },
+    }

@@ -1,0 +1,140 @@
+"""The JSON shapes of the REST API as OpenAPI 3.1 component schemas (JSON Schema 2020-12).
+
+Each schema mirrors the function that builds the JSON: Client.get_info(), WhatsAppPool.get_stats(),
+MessageRecord.to_dict(), ChatSummary.to_dict(), the webhook service's views, ApiKeyInfo.to_dict(). Keys are
+all required, since those functions always write every key; a value that may be missing is null instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..status import ClientStatus
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+BOOLEAN: Schema = {"type": "boolean"}
+TIME: Schema = {"type": "string", "format": "date-time"}
+MESSAGE_STATUSES = ["queued", "sending", "sent", "delivered", "read", "failed", "received"]
+DELIVERY_STATUSES = ["pending", "delivering", "delivered", "failed"]
+
+
+def ref(name: str) -> Schema:
+    """A reference to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    """The schema, or null."""
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = (), extra: bool = True,
+        description: str | None = None) -> Schema:
+    """An object whose keys are all required but `optional`; `extra`: more keys may come later."""
+    schema: Schema = {"type": "object", "properties": properties,
+                      "required": [k for k in properties if k not in optional]}
+    if not extra:
+        schema["additionalProperties"] = False
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def page_of(item: str) -> Schema:
+    """A page of a newest-first list: pass nextCursor back as ?cursor= (null: no more)."""
+    return obj({"items": {"type": "array", "items": ref(item)}, "nextCursor": nullable(STRING)}, extra=False,
+               description=f"One page of {item} items; nextCursor is null on the last page.")
+
+
+ERROR = obj({"error": obj({"code": STRING, "message": STRING, "details": {"type": "object"}}, extra=False)},
+            extra=False, description="Every JSON error: a stable code, a readable message, details (may be {}).")
+
+CLIENT_INFO = obj({
+    "clientId": STRING, "name": nullable(STRING),
+    "status": {"type": "string", "enum": [s.value for s in ClientStatus]},
+    "reason": nullable(STRING), "phoneNumber": nullable(STRING),
+    "qrCode": nullable({"type": "string", "description": "the QR code as a data: URL (PNG)"}),
+    "qrExpiresAt": nullable(TIME), "pairingCode": nullable(STRING),
+    "metadata": obj({"createdAt": nullable(TIME), "lastQRAt": nullable(TIME), "connectedAt": nullable(TIME),
+                     "messageCount": INTEGER, "lastError": nullable(STRING)}),
+    "isReady": BOOLEAN,
+}, description="One number: the seed's shape (clientId, status, phoneNumber, qrCode, metadata, isReady).")
+
+STATS = obj({
+    "totalCreated": INTEGER, "totalConnected": INTEGER, "totalDisconnected": INTEGER, "totalMessages": INTEGER,
+    "currentClients": INTEGER, "maxClients": INTEGER, "readyClients": INTEGER,
+    "clientsByStatus": {"type": "object", "additionalProperties": INTEGER},
+}, extra=False, description="The seed's pool statistics, exactly its eight fields.")
+
+MESSAGE = obj({
+    "id": STRING, "clientId": nullable(STRING), "direction": {"type": "string", "enum": ["out", "in"]},
+    "chatId": STRING, "to": nullable(STRING), "from": nullable(STRING), "type": STRING, "body": nullable(STRING),
+    "media": nullable(obj({"mimetype": nullable(STRING), "filename": nullable(STRING), "size": nullable(INTEGER)})),
+    "status": {"type": "string", "enum": MESSAGE_STATUSES}, "ack": nullable(INTEGER), "reason": nullable(STRING),
+    "errorCode": nullable(STRING), "attempts": INTEGER, "possibleDuplicate": BOOLEAN, "autoRouted": BOOLEAN,
+    "waMessageId": nullable(STRING), "notifyName": nullable(STRING), "createdAt": TIME,
+    "sentAt": nullable(TIME), "deliveredAt": nullable(TIME), "readAt": nullable(TIME),
+    "failedAt": nullable(TIME), "updatedAt": TIME,
+}, description="One message of the log, outgoing (with its lifecycle) or incoming.")
+
+CHAT = obj({"clientId": STRING, "chatId": STRING, "lastAt": TIME, "unreadCount": INTEGER, "messageCount": INTEGER,
+            "lastMessage": nullable(ref("Message"))}, description="One conversation of one number.")
+
+WEBHOOK = obj({"id": STRING, "url": {"type": "string", "format": "uri"}, "events": {"type": "array", "items": STRING},
+               "active": BOOLEAN, "createdAt": TIME, "secretHint": STRING},
+              description="A subscription; the secret only as a hint (its last four characters).")
+
+DELIVERY = obj({
+    "id": STRING, "webhookId": STRING, "event": STRING, "clientId": nullable(STRING),
+    "status": {"type": "string", "enum": DELIVERY_STATUSES}, "attempts": INTEGER, "nextAttemptAt": nullable(TIME),
+    "lastStatusCode": nullable(INTEGER), "lastError": nullable(STRING), "createdAt": TIME,
+    "deliveredAt": nullable(TIME), "payload": {"type": "object"},
+}, description="One POST of an event to a webhook, with the body that was (or will be) sent.")
+
+API_KEY = obj({"id": STRING, "name": STRING, "prefix": STRING, "createdAt": STRING, "lastUsedAt": nullable(STRING),
+               "revokedAt": nullable(STRING), "active": BOOLEAN}, description="An API key, never the key itself.")
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": ERROR,
+    "ClientInfo": CLIENT_INFO,
+    "Stats": STATS,
+    "Message": MESSAGE,
+    "MessagePage": page_of("Message"),
+    "Chat": CHAT,
+    "ChatPage": page_of("Chat"),
+    "Webhook": WEBHOOK,
+    "NewWebhook": {"allOf": [ref("Webhook"), obj({"secret": STRING})],
+                   "description": "A webhook just made: the secret is shown this once."},
+    "Delivery": DELIVERY,
+    "DeliveryPage": page_of("Delivery"),
+    "ApiKey": API_KEY,
+    "NewApiKey": obj({"id": STRING, "key": STRING}, description="A key just made: shown this once."),
+    "QrCode": obj({"clientId": STRING, "code": STRING, "dataUrl": STRING, "shownAt": nullable(TIME),
+                   "expiresAt": nullable(TIME)}, description="The QR code as JSON (Accept: application/json)."),
+    "PairingCode": obj({"clientId": STRING, "code": STRING, "phoneNumber": STRING}),
+    "NumberCheck": obj({"number": STRING, "exists": BOOLEAN, "id": nullable(STRING)}),
+    "Restored": obj({"restored": INTEGER, "total": INTEGER}),
+    "Health": obj({"status": {"const": "ok"}, "version": STRING, "clients": INTEGER, "readyClients": INTEGER}),
+    "Session": obj({"username": STRING, "mustChangePassword": BOOLEAN}),
+    "Me": obj({"kind": {"type": "string", "enum": ["api_key", "session"]}, "id": STRING,
+               "mustChangePassword": BOOLEAN}),
+    "Ok": obj({"ok": {"const": True}}),
+    # Request bodies: the fields the views check, with the types they check.
+    "NewClient": obj({"clientId": STRING, "name": STRING}, optional=("clientId", "name")),
+    "MediaBody": obj({"data": {"type": "string", "description": "base64"}, "mimetype": STRING,
+                      "filename": STRING, "caption": STRING}, optional=("filename", "caption")),
+    "SendMessage": {**obj({"to": STRING, "text": STRING, "media": ref("MediaBody"), "clientId": STRING},
+                          optional=("text", "media", "clientId")),
+                    "description": "Either text or media. clientId: send through this number (POST /messages)."},
+    "PairingRequest": obj({"phoneNumber": STRING}),
+    "NewWebhookRequest": obj({"url": STRING, "events": {"type": "array", "items": STRING}, "secret": STRING},
+                             optional=("events", "secret")),
+    "Login": obj({"username": STRING, "password": STRING}),
+    "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
+    "NewApiKeyRequest": obj({"name": STRING}),
+}
