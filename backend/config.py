@@ -42,6 +42,9 @@ class Settings:
     send_max_attempts: int = 5
     send_retry_base_s: float = 2.0
     send_retry_cap_s: float = 60.0
+    # The REST API reads numbers written without a country code as numbers of this region (ISO 3166 code;
+    # None: a country code is required). The Python API (WhatsAppClient) always requires one.
+    default_region: str | None = "BR"
     extra_browser_args: list[str] = field(default_factory=list)
 
     @property

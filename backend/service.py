@@ -92,12 +92,18 @@ class ZapPoolService:
 
     def request_pairing_code(self, client_id: str, phone: str) -> dict[str, Any]:
         """Link by phone number instead of a QR code: the code to type on the phone."""
-        code = self.pool.get(client_id).request_pairing_code(phone)
-        return {"clientId": client_id, "code": code, "phoneNumber": normalize_number(phone)}
+        number = self._number(phone)
+        code = self.pool.get(client_id).request_pairing_code(number)
+        return {"clientId": client_id, "code": code, "phoneNumber": number}
 
     def check_number(self, client_id: str, number: str) -> dict[str, Any]:
         """Is the number on WhatsApp, and under which id (asked through one connected number)."""
-        return self.pool.get(client_id).check_number(number)
+        return self.pool.get(client_id).check_number(self._number(number))
+
+    def _number(self, raw: Any) -> Any:
+        """A number as a person in the configured region writes it, made international (non-text is left for
+        the checks after, which name the field)."""
+        return normalize_number(raw, self.pool.settings.default_region) if isinstance(raw, str) else raw
 
     # -- messages -----------------------------------------------------------------------------------------
 
@@ -107,7 +113,7 @@ class ZapPoolService:
         client_id = client_id if client_id is not None else payload.get("clientId")
         if client_id is not None:
             self.pool.get(client_id)
-        to, text, media = payload.get("to"), payload.get("text"), payload.get("media")
+        to, text, media = self._number(payload.get("to")), payload.get("text"), payload.get("media")
         if (text is None) == (media is None):
             raise InvalidInput("Send either text or media", details={"field": "text"})
         if media is not None:

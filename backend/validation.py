@@ -26,8 +26,12 @@ def check_client_id(client_id: str) -> str:
     return client_id
 
 
-def normalize_number(raw: str) -> str:
-    """Digits of a full international number ("+55 11 99999-0001", "5511999990001@c.us" -> "5511999990001")."""
+def normalize_number(raw: str, default_region: str | None = None) -> str:
+    """Digits of a full international number ("+55 11 99999-0001", "5511999990001@c.us" -> "5511999990001").
+
+    With `default_region` (e.g. "BR"), a number that is not valid with its own country code is also tried as a
+    national number of that region ("(11) 99999-0001" -> "5511999990001"), as a person in that country writes it.
+    """
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidNumber("The phone number is empty", details={"to": raw})
     text = raw.strip()
@@ -37,10 +41,23 @@ def normalize_number(raw: str) -> str:
     if not digits.isdigit():
         raise InvalidNumber(f"{raw!r} is not a phone number: use digits only, with the country code "
                             "(e.g. 5511999990001)", details={"to": raw})
+    if not _is_valid_international(digits) and default_region and not text.startswith("+"):
+        digits = _national(digits, default_region) or digits
     if not _is_valid_international(digits):
         raise InvalidNumber(f"{raw!r} is not a valid international number: include the country code "
                             "(e.g. 55 for Brazil: 5511999990001)", details={"to": raw})
     return digits
+
+
+def _national(digits: str, region: str) -> str | None:
+    """The international digits of a national number of `region`, or None if it is not one."""
+    try:
+        parsed = phonenumbers.parse(digits, region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).removeprefix("+")
 
 
 def _is_valid_international(digits: str) -> bool:

@@ -270,3 +270,16 @@ def test_no_ready_number_queues_or_refuses_to_wait_and_unknown_client_is_404(sta
     connect(stack, sim)
     wait_until(lambda: stack.api.call("GET", f"/messages/{queued.json['id']}").json["status"] != "queued",
                what="sent once a number connected")
+
+
+def test_numbers_written_the_brazilian_way_are_understood(stack, sim):
+    connect(stack, sim)
+
+    sent = stack.api.call("POST", "/messages?wait=true", {"to": "(11) 98888-7777", "text": "oi"})
+    looked_up = stack.api.call("GET", "/clients/vendas/numbers/11988887777").json
+    foreign = stack.api.call("POST", "/messages", {"to": "+99 123", "text": "oi"})
+
+    assert sent.status == 200 and sent.json["to"] == "5511988887777"
+    assert looked_up["number"] == "5511988887777" and looked_up["exists"] is True
+    assert foreign.status == 422 and foreign.json["error"]["code"] == "invalid_number"
+    assert [m["to"] for m in sim.control.sent(PHONE)] == ["5511988887777"]

@@ -66,3 +66,19 @@ def test_media_accepts_a_data_url_and_returns_the_bytes():
 def test_empty_media_is_refused():
     with pytest.raises(InvalidMedia):
         decode_media(Media("image/png", ""), "image")
+
+
+@pytest.mark.parametrize("raw, region, digits", [
+    ("(11) 99999-0001", "BR", "5511999990001"),
+    ("11 99999-0001", "BR", "5511999990001"),
+    ("5511999990001", "BR", "5511999990001"),       # already international: left as it is
+    ("+1 415 555 2671", "BR", "14155552671"),       # a + always means an international number
+    ("(415) 555-2671", "US", "14155552671"),
+])
+def test_a_default_region_reads_national_numbers(raw, region, digits):
+    assert normalize_number(raw, region) == digits
+
+
+def test_without_a_region_a_national_number_is_refused():
+    with pytest.raises(InvalidNumber):
+        normalize_number("(11) 99999-0001")
