@@ -9,15 +9,20 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
+from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.auth import AuthService
+from backend.config import Settings
 from backend.passwords import ScryptParams
 from backend.pool import WhatsAppPool
+from backend.service import ZapPoolService
 from tests.conftest import wait_until
 
 PHONE = "5511999990001"
@@ -192,3 +197,16 @@ class EventStream:
         except OSError:
             pass
         self.conn.close()
+
+
+@pytest.fixture
+def stack(runtime, settings) -> Iterator[Stack]:
+    """A pool on the simulator, an API key, and the API on a free port."""
+    pool = WhatsAppPool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
+    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth.reset_password("senha-forte-123")
+    key_id, key = auth.create_api_key("testes")
+    server = ApiServer(create_app(ZapPoolService(pool), auth), auth, port=0).start()
+    yield Stack(pool, auth, server, Api(server.url, key), key_id)
+    server.stop()
+    pool.shutdown()

@@ -16,6 +16,9 @@ from backend.engine import EngineRuntime
 from backend.pool import WhatsAppPool
 from tests.wasim import SimServer
 
+# The API tests' `stack` fixture lives with their other helpers.
+pytest_plugins = ["tests.api_support"]
+
 # Short codes and acks so tests run in seconds; the defaults are the real site's (60 s, then 20 s).
 # main_ready_on_qr: like the real WA-JS 4.6.0, conn.main_ready fires once per load, on the QR screen too.
 FAST = {"first_qr_ms": 4000, "qr_ms": 2000, "max_qrs": 6, "ack_delivered_ms": 100, "ack_read_ms": 200,

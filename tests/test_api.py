@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 
 import pytest
 import zxingcpp
@@ -13,24 +12,12 @@ from PIL import Image
 from backend.api import create_app
 from backend.api.server import ApiServer, safe_host
 from backend.auth import AuthService
-from backend.config import Settings
 from backend.pool import WhatsAppPool
 from backend.service import ZapPoolService
 from tests.api_support import FAST_SCRYPT, PHONE, Api, Stack, connect
 from tests.conftest import wait_until
 
 
-@pytest.fixture
-def stack(runtime, settings) -> Iterator[Stack]:
-    """A pool on the simulator, an API key, and the API on a free port."""
-    pool = WhatsAppPool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
-    auth.reset_password("senha-forte-123")
-    key_id, key = auth.create_api_key("testes")
-    server = ApiServer(create_app(ZapPoolService(pool), auth), auth, port=0).start()
-    yield Stack(pool, auth, server, Api(server.url, key), key_id)
-    server.stop()
-    pool.shutdown()
 
 
 # -- the envelope, pinned -------------------------------------------------------------------------------------

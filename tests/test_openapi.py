@@ -4,7 +4,6 @@ from a running server match its schemas; /docs renders it as HTML that needs not
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,28 +11,11 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from backend import __version__
-from backend.api import create_app
 from backend.api.openapi import build_document
 from backend.api.security import PUBLIC
-from backend.api.server import ApiServer
-from backend.auth import AuthService
-from backend.config import Settings
-from backend.pool import WhatsAppPool
-from backend.service import ZapPoolService
-from tests.api_support import FAST_SCRYPT, Api, Reply, Stack, connect
+from tests.api_support import Reply, connect
 
 
-@pytest.fixture
-def stack(runtime, settings) -> Iterator[Stack]:
-    """A pool on the simulator, an API key, and the API on a free port."""
-    pool = WhatsAppPool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
-    auth.reset_password("senha-forte-123")
-    key_id, key = auth.create_api_key("testes")
-    server = ApiServer(create_app(ZapPoolService(pool), auth), auth, port=0).start()
-    yield Stack(pool, auth, server, Api(server.url, key), key_id)
-    server.stop()
-    pool.shutdown()
 
 
 def _served(app) -> dict[tuple[str, str], str]:
