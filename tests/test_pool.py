@@ -163,6 +163,8 @@ def test_failing_reconnects_back_off_and_log_once(make_pool, sim, settings, capl
         wait_until(lambda: pool.supervisor.attempts("instavel") >= 3, timeout=30, what="three failed attempts")
         pool.settings.whatsapp_url = sim.url
         wait_until(lambda: pool.get("instavel").status.value == "ready", timeout=30, what="recovered")
+        # The supervisor logs the recovery once reconnect() returns, a moment after the status turns ready.
+        wait_until(lambda: "Cliente instavel recuperado após" in caplog.text, what="the recovery logged")
 
     assert caplog.text.count("Cliente instavel não saudável, tentando reconectar") == 1
     assert caplog.text.count("Cliente instavel recuperado após") == 1
