@@ -108,10 +108,6 @@ class EngineRuntime:
             future.cancel()
             raise EngineTimeout(f"The browser engine did not answer within {timeout:.0f} s") from None
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Schedule `coro` on the loop without waiting (thread-safe)."""
-        asyncio.run_coroutine_threadsafe(coro, self.loop)
-
     # -- Playwright and browsers -------------------------------------------------------------------
 
     async def _ensure_playwright(self) -> Playwright:
