@@ -120,7 +120,7 @@ class AuthService:
     def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time,
                  scrypt: ScryptParams = DEFAULT_SCRYPT, session_idle_s: float = 3600.0,
                  session_max_s: float = 12 * 3600.0):
-        self._store = AccountsStore(Path(data_dir) / AUTH_FILE)
+        self._store = AccountsStore(Path(data_dir) / AUTH_FILE, clock)
         self._clock = clock
         self._scrypt = scrypt
         self._idle_s, self._max_s = session_idle_s, session_max_s

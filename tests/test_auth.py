@@ -323,12 +323,22 @@ def test_corrupt_file_is_set_aside_and_defaults_used(make, tmp_path: Path, conte
     assert any("SEGURANÇA" in r.message and r.levelno == logging.ERROR for r in caplog.records)
 
 
-def test_changes_by_another_process_are_seen(ready: AuthService, make) -> None:
+def test_changes_by_another_process_are_seen_within_a_second(ready: AuthService, make, clock: Clock) -> None:
     key_id, key = ready.create_api_key("erp")
+    assert ready.verify_api_key(key) == key_id
     make().revoke_api_key(key_id)  # as the command line would, while the app runs
+    clock.advance(1.0)
     assert ready.verify_api_key(key) is None
     other_id, other = make().create_api_key("crm")
+    clock.advance(1.0)
     assert ready.verify_api_key(other) == other_id
+
+
+def test_a_change_here_never_overwrites_one_made_by_another_process(ready: AuthService, make) -> None:
+    ready.create_api_key("erp")
+    make().create_api_key("crm")  # the command line, less than a second ago
+    ready.create_api_key("site")  # writes at once: must read the file first, not its copy in memory
+    assert sorted(k.name for k in make().list_api_keys()) == ["crm", "erp", "site"]
 
 
 def test_a_file_damaged_while_running_keeps_the_state_in_memory(ready: AuthService, tmp_path: Path) -> None:
@@ -347,12 +357,13 @@ def run_cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
 
 
-def test_cli_keys_create_list_revoke(ready: AuthService, tmp_path: Path) -> None:
+def test_cli_keys_create_list_revoke(ready: AuthService, tmp_path: Path, clock: Clock) -> None:
     data = tmp_path / "dados"
     created = run_cli(data, "keys", "create", "erp")
     assert created.returncode == 0, created.stderr
     key = next(w for w in created.stdout.split() if w.startswith("zp_"))
     assert created.stdout.count(key) == 1 and "not be shown again" in created.stdout.lower()
+    clock.advance(1.0)  # the running app looks at the file at most once a second
     key_id = ready.verify_api_key(key)
     assert key_id
     listed = run_cli(data, "keys", "list")
@@ -360,6 +371,7 @@ def test_cli_keys_create_list_revoke(ready: AuthService, tmp_path: Path) -> None
     assert "active" in listed.stdout
     revoked = run_cli(data, "keys", "revoke", key_id)
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    clock.advance(1.0)
     assert ready.verify_api_key(key) is None
     assert "revoked" in run_cli(data, "keys", "list").stdout
     missing = run_cli(data, "keys", "revoke", "nope")

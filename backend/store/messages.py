@@ -30,6 +30,7 @@ class MessageStore:
         self.path = path
         self._clock = clock
         self._db = Database(path, MIGRATIONS)
+        self._counts: tuple[int, dict[str, MessageCounts]] = (-1, {})  # (write generation, counts) last read
 
     @property
     def set_aside_as(self) -> Path | None:
@@ -281,14 +282,23 @@ class MessageStore:
         return Page(items, encode_cursor(items[-1].last_at, items[-1].chat) if more else None)
 
     def counts(self) -> dict[str, MessageCounts]:
-        """Per number: sent, received, pending, failed ('' holds auto-routed messages not yet given one)."""
+        """Per number: sent, received, pending, failed ('' holds auto-routed messages not yet given one).
+
+        Read again only after a write: GET /stats and /metrics ask on every request, and a query releases the
+        GIL, which under load costs a request thread far more than the query's few microseconds."""
+        generation, counts = self._counts
+        if generation == self._db.generation:
+            return dict(counts)
+        generation = self._db.generation  # read before the query: a write during it makes the next call re-read
         rows = self._db.read().execute("SELECT client_id, direction, status, n FROM message_counts "
                                        "WHERE n > 0").fetchall()
         tallies: dict[str, dict[str, int]] = {}
         for client_id, direction, status, n in rows:
             tally = tallies.setdefault(client_id, {"sent": 0, "received": 0, "pending": 0, "failed": 0})
             tally[_bucket(direction, status)] += n
-        return {client_id: MessageCounts(**tally) for client_id, tally in tallies.items()}
+        counts = {client_id: MessageCounts(**tally) for client_id, tally in tallies.items()}
+        self._counts = (generation, counts)
+        return dict(counts)
 
     def totals(self) -> MessageCounts:
         """All numbers together (totalMessages is `sent`)."""

@@ -39,6 +39,7 @@ class Database:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self.generation = 0  # committed write transactions so far: lets readers cache until the next one
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = self._open_checked()
 
@@ -110,6 +111,7 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self.generation += 1
 
     def read(self) -> sqlite3.Connection:
         """This thread's reader connection (opened on first use)."""
