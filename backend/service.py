@@ -14,6 +14,7 @@ from .eventbus import EventBus
 from .pool import WhatsAppPool
 from .qr import QrImage
 from .status import ClientStatus
+from .store.preferences import PreferencesStore
 from .validation import normalize_number
 from .webhooks import WebhookService
 
@@ -34,6 +35,7 @@ class ZapPoolService:
             bus = EventBus()
             pool.subscribe(bus.publish)
         self.bus = bus
+        self.preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
 
     # -- the seed's handlers ------------------------------------------------------------------------------
 
@@ -147,6 +149,21 @@ class ZapPoolService:
         self.pool.get(client_id)
         page = self.outbox.chat_messages(client_id, chat, cursor=cursor, limit=limit)
         return {"items": [m.to_dict() for m in page.items], "nextCursor": page.next_cursor}
+
+    def mark_chat_read(self, client_id: str, chat: str) -> dict[str, Any]:
+        """The chat window was opened on a conversation: its incoming messages are read (the unread badge goes)."""
+        self.pool.get(client_id)
+        return {"clientId": client_id, "chatId": chat, "marked": self.outbox.mark_chat_read(client_id, chat)}
+
+    # -- the desktop's preferences ------------------------------------------------------------------------
+
+    def get_preferences(self) -> dict[str, Any]:
+        """Language, notifications on or off, the pool manager's card order."""
+        return self.preferences.get()
+
+    def set_preferences(self, changes: Any) -> dict[str, Any]:
+        """Change some preferences (a bad value changes none); returns them all."""
+        return self.preferences.update(changes)
 
     # -- webhooks -----------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -12,11 +13,14 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from backend.api import create_app
+from backend.api.openapi import build_document
 from backend.api.server import ApiServer
 from backend.auth import AuthService
 from backend.config import Settings
@@ -42,8 +46,44 @@ class Reply:
         return json.loads(self.body)
 
 
+# -- every answer against the contract --------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _contract() -> tuple[dict[str, Any], list[tuple[re.Pattern[str], str]]]:
+    """The OpenAPI document, and a pattern per documented path ({name} matches one segment)."""
+    doc = build_document()
+    patterns = [(re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"), path)
+                for path in doc["paths"]]
+    return doc, patterns
+
+
+def check_against_contract(reply: Reply, method: str, url_path: str) -> None:
+    """The answer's status is documented for its operation and a JSON body matches that answer's schema.
+    Paths the document does not have (unknown URLs, wrong methods) are left to the test's own assertions."""
+    doc, patterns = _contract()
+    path = urlsplit(url_path).path
+    template = next((t for pattern, t in patterns if pattern.match(path) and method.lower() in doc["paths"][t]),
+                    None)
+    if template is None:
+        return
+    responses = doc["paths"][template][method.lower()]["responses"]
+    assert str(reply.status) in responses, (method, template, reply.status, reply.body[:300])
+    response = responses[str(reply.status)]
+    if "$ref" in response:
+        response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    content_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip() if reply.headers else ""
+    if content_type != "application/json":
+        return
+    assert "application/json" in response.get("content", {}), (method, template, reply.status, "JSON not documented")
+    schema = response["content"]["application/json"]["schema"]
+    validator = Draft202012Validator({**schema, "components": doc["components"]},
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(reply.json)]
+    assert not errors, (method, template, reply.status, errors)
+
+
 class Api:
-    """A tiny HTTP client for the server under test."""
+    """A tiny HTTP client for the server under test; every answer is checked against /openapi.json."""
 
     def __init__(self, base: str, key: str | None):
         self.base = base
@@ -62,9 +102,11 @@ class Api:
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return Reply(response.status, response.headers, response.read())
+                reply = Reply(response.status, response.headers, response.read())
         except urllib.error.HTTPError as err:
-            return Reply(err.code, err.headers, err.read())
+            reply = Reply(err.code, err.headers, err.read())
+        check_against_contract(reply, method, path)
+        return reply
 
 
 @dataclass

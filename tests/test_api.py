@@ -53,7 +53,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
     app = stack.server.app
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("static", "meta.health", "auth.login"):
+        if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset"):  # public: no data
             continue
         path = rule.rule
         for arg in rule.arguments:
@@ -62,7 +62,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
     return routes
 
 
-def test_every_route_but_health_needs_credentials(stack, sim):
+def test_every_route_but_health_login_and_the_frontend_files_needs_credentials(stack, sim):
     routes = _routes(stack)
     stack.auth.revoke_api_key(stack.key_id)
     revoked = stack.api.key
@@ -270,3 +270,60 @@ def test_numbers_written_the_brazilian_way_are_understood(stack, sim):
     assert looked_up["number"] == "5511988887777" and looked_up["exists"] is True
     assert foreign.status == 422 and foreign.json["error"]["code"] == "invalid_number"
     assert [m["to"] for m in sim.control.sent(PHONE)] == ["5511988887777"]
+
+
+def test_opening_a_chat_clears_its_unread_count(stack, sim):
+    connect(stack, sim)
+    sim.control.incoming(PHONE, "5521977776666", "oi, tudo bem?")
+    sim.control.incoming(PHONE, "5521977776666", "alguém aí?")
+    wait_until(lambda: [c["unreadCount"] for c in stack.api.call("GET", "/clients/vendas/chats").json["items"]] == [2],
+               what="both messages logged")
+
+    before = stack.api.call("GET", "/clients/vendas/chats").json["items"][0]
+    read = stack.api.call("POST", f"/clients/vendas/chats/{before['chatId']}/read")
+    after = stack.api.call("GET", "/clients/vendas/chats").json["items"][0]
+    unknown = stack.api.call("POST", f"/clients/fantasma/chats/{before['chatId']}/read")
+
+    assert read.status == 200 and read.json["marked"] == 2
+    assert after["unreadCount"] == 0 and after["messageCount"] == 2
+    assert unknown.status == 404
+
+
+def test_preferences_are_checked_kept_and_survive_a_restart(stack, settings):
+    first = stack.api.call("GET", "/preferences").json
+    changed = stack.api.call("PUT", "/preferences", {"language": "en", "cardOrder": ["suporte", "vendas", "suporte"]})
+    refused = [stack.api.call("PUT", "/preferences", body) for body in (
+        {"language": "fr"}, {"notifications": "sim"}, {"cardOrder": "vendas"}, {"theme": "dark"},
+        {"language": "pt-BR", "cardOrder": [1]})]
+    kept = stack.api.call("GET", "/preferences").json
+
+    assert first == {"language": "pt-BR", "notifications": True, "cardOrder": []}
+    assert changed.json == {"language": "en", "notifications": True, "cardOrder": ["suporte", "vendas"]}
+    assert [r.status for r in refused] == [422] * 5
+    assert [r.json["error"]["details"]["field"] for r in refused] == ["language", "notifications", "cardOrder",
+                                                                       "theme", "cardOrder"]
+    assert kept == changed.json, "a refused change changes nothing, not even its valid part"
+    assert ZapPoolService(stack.pool).get_preferences() == kept, "read back from dados/preferences.json"
+
+
+@pytest.mark.parametrize("content", [b"", b"{oops", b"[]", b'{"language": "klingon"}'])
+def test_a_bad_preferences_file_is_set_aside_and_defaults_used(stack, settings, content):
+    path = settings.data_dir / "preferences.json"
+    path.write_bytes(content)
+
+    prefs = ZapPoolService(stack.pool).get_preferences()
+
+    assert prefs["language"] == "pt-BR" and not path.exists()
+    assert [p.read_bytes() for p in settings.data_dir.glob("preferences.json.bad-*")] == [content]
+
+
+def test_the_frontend_is_served_with_a_policy_that_keeps_it_to_this_server(stack):
+    page = stack.api.call("GET", "/", key=None)
+    escapes = [stack.api.call("GET", path, key=None).status
+               for path in ("/ui/../app.py", "/ui/%2e%2e/app.py", "/ui/..%2fapp.py", "/ui/nao-existe.html")]
+
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert b"ZapPool" in page.body
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert escapes == [404, 404, 404, 404]

@@ -2,7 +2,8 @@
 
 Blueprints: clients (the seed's endpoints and one number's operations), messages, events (the SSE stream),
 webhooks, metrics (Prometheus), security (login, API keys, the credential check before every view), meta
-(/health, and the contract: /openapi.json, /docs). Views parse input, call ZapPoolService, render JSON.
+(/health, and the contract: /openapi.json, /docs), ui (the frontend for a browser, and the preferences).
+Views parse input, call ZapPoolService, render JSON.
 wiring.build_api() builds all of it in one call.
 """
 
@@ -14,7 +15,7 @@ from flask import Flask
 
 from ..auth import AuthService
 from ..service import ZapPoolService
-from . import clients, events, messages, meta, metrics, security, webhooks
+from . import clients, events, messages, meta, metrics, security, ui, webhooks
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
@@ -36,6 +37,6 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     register_error_handlers(app)
     security.install(app, auth)
     events.install(app, service.bus)
-    for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp):
+    for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp, ui.bp):
         app.register_blueprint(blueprint)
     return app

@@ -95,3 +95,9 @@ def list_chats(client_id: str) -> Response:
 def chat_messages(client_id: str, chat_id: str) -> Response:
     """One conversation, newest first."""
     return jsonify(svc().chat_messages(client_id, chat_id, request.args.get("cursor"), _limit()))
+
+
+@bp.post("/clients/<client_id>/chats/<chat_id>/read")
+def mark_chat_read(client_id: str, chat_id: str) -> Response:
+    """The conversation was seen: its incoming messages are read, its unread count drops to 0."""
+    return jsonify(svc().mark_chat_read(client_id, chat_id))

@@ -18,7 +18,8 @@ from .openapi_schemas import INTEGER, SCHEMAS, STRING, ref
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
     "BadRequest": ("400", "The body is not JSON (code malformed_json)."),
-    "Unauthorized": ("401", "No valid API key or session (code unauthorized)."),
+    "Unauthorized": ("401", "No valid API key or session (code unauthorized); at login, a wrong username or "
+                            "password (code wrong_credentials)."),
     "Forbidden": ("403", "The password must be changed first, or a session request came from another origin."),
     "NotFound": ("404", "No such number, message, webhook or key (code not_found)."),
     "Conflict": ("409", "The number is not in a state that allows this (e.g. client_not_ready)."),
@@ -70,7 +71,8 @@ QUERY: dict[str, dict[str, Any]] = {
 }
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
-               "webhook_id": "The webhook's id.", "key_id": "The API key's id."}
+               "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
+               "name": "A path inside the frontend folder, e.g. pool.html or js/api.js."}
 _SSE = {"description": "The event stream: `id: <n>` and `data: {id, type, clientId, data, timestamp}` frames.",
         "content": {"text/event-stream": {"schema": STRING}}}
 _METRICS = {"description": "Prometheus text exposition format 0.0.4.",
@@ -80,7 +82,8 @@ _QR = {"description": "The QR code: PNG, SVG with ?format=svg, or JSON with Acce
                    "image/svg+xml": {"schema": STRING},
                    "application/json": {"schema": ref("QrCode")}}}
 _DOCUMENT = {"description": "The OpenAPI document.", "content": {"application/json": {"schema": {"type": "object"}}}}
-_HTML = {"description": "This document as HTML.", "content": {"text/html": {"schema": STRING}}}
+_HTML = {"description": "An HTML page.", "content": {"text/html": {"schema": STRING}}}
+_FILE = {"description": "The file, with its own content type.", "content": {"*/*": {"schema": STRING}}}
 _LIST_OF = {name: {"type": "array", "items": ref(item)}
             for name, item in (("ClientInfoList", "ClientInfo"), ("WebhookList", "Webhook"), ("ApiKeyList", "ApiKey"))}
 _PAGE = ("cursor", "limit")
@@ -140,6 +143,8 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/clients/{client_id}/chats/{chat_id}/messages", "messages.chat_messages",
        "One conversation, newest first.", {"200": "MessagePage"}, query=_PAGE, errors=("Invalid",),
        tags=("messages",)),
+    Op("post", "/clients/{client_id}/chats/{chat_id}/read", "messages.mark_chat_read",
+       "The conversation was seen: its unread count drops to 0.", {"200": "ChatRead"}, tags=("messages",)),
     # webhooks
     Op("get", "/webhooks", "webhooks.list_webhooks", "Every webhook, oldest first.", {"200": "WebhookList"},
        errors=("Unavailable",), tags=("webhooks",)),
@@ -154,7 +159,8 @@ OPERATIONS: tuple[Op, ...] = (
        {"200": "DeliveryPage"}, query=_PAGE, errors=("Invalid", "Unavailable"), tags=("webhooks",)),
     # auth
     Op("post", "/auth/login", "auth.login", "Log in as the admin: sets the zapool_session cookie.",
-       {"200": "Session"}, body="Login", errors=WITH_BODY + ("TooManyAttempts",), public=True, tags=("auth",)),
+       {"200": "Session"}, body="Login", errors=WITH_BODY + ("Unauthorized", "TooManyAttempts"), public=True,
+       tags=("auth",)),
     Op("post", "/auth/logout", "auth.logout", "End the session.", {"200": "Ok"}, tags=("auth",)),
     Op("get", "/auth/me", "auth.me", "Who is calling; whether the password must still be changed.", {"200": "Me"},
        tags=("auth",)),
@@ -166,6 +172,15 @@ OPERATIONS: tuple[Op, ...] = (
        body="NewApiKeyRequest", errors=WITH_BODY, tags=("auth",)),
     Op("delete", "/auth/keys/{key_id}", "auth.revoke_key", "Revoke a key: it stops working at once.",
        {"200": "ApiKey"}, tags=("auth",)),
+    # the desktop's frontend, for a browser
+    Op("get", "/preferences", "ui.get_preferences", "Language, notifications, the pool manager's card order.",
+       {"200": "Preferences"}, tags=("ui",)),
+    Op("put", "/preferences", "ui.set_preferences", "Change some preferences; a bad value changes none.",
+       {"200": "Preferences"}, body="PreferencesChange", errors=WITH_BODY, tags=("ui",)),
+    Op("get", "/", "ui.index", "The desktop app's login page, for a browser.", {"200": _HTML}, public=True,
+       tags=("ui",)),
+    Op("get", "/ui/{name}", "ui.asset", "A file of the desktop app's frontend (page, script, style, image).",
+       {"200": _FILE}, public=True, tags=("ui",)),
 )
 
 
@@ -223,7 +238,7 @@ def build_document() -> dict[str, Any]:
                                 "{\"error\": {\"code\", \"message\", \"details\"}}."},
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
-        "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "meta")],
+        "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "ui", "meta")],
         "paths": paths,
         "components": {
             "schemas": {**SCHEMAS, **_LIST_OF},

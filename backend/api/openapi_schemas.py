@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..status import ClientStatus
+from ..store.preferences import LANGUAGES, MAX_ORDERED
 
 Schema = dict[str, Any]
 
@@ -99,6 +100,12 @@ DELIVERY = obj({
 API_KEY = obj({"id": STRING, "name": STRING, "prefix": STRING, "createdAt": STRING, "lastUsedAt": nullable(STRING),
                "revokedAt": nullable(STRING), "active": BOOLEAN}, description="An API key, never the key itself.")
 
+PREFERENCES: dict[str, Schema] = {
+    "language": {"type": "string", "enum": list(LANGUAGES)}, "notifications": BOOLEAN,
+    "cardOrder": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                  "maxItems": MAX_ORDERED, "description": "Client ids in the order of the pool manager's cards."},
+}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": ERROR,
     "ClientInfo": CLIENT_INFO,
@@ -124,6 +131,9 @@ SCHEMAS: dict[str, Schema] = {
     "Me": obj({"kind": {"type": "string", "enum": ["api_key", "session"]}, "id": STRING,
                "mustChangePassword": BOOLEAN}),
     "Ok": obj({"ok": {"const": True}}),
+    "ChatRead": obj({"clientId": STRING, "chatId": STRING, "marked": INTEGER},
+                    description="marked: how many incoming messages were unread."),
+    "Preferences": obj(PREFERENCES),
     # Request bodies: the fields the views check, with the types they check.
     "NewClient": obj({"clientId": STRING, "name": STRING}, optional=("clientId", "name")),
     "MediaBody": obj({"data": {"type": "string", "description": "base64"}, "mimetype": STRING,
@@ -137,4 +147,6 @@ SCHEMAS: dict[str, Schema] = {
     "Login": obj({"username": STRING, "password": STRING}),
     "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
     "NewApiKeyRequest": obj({"name": STRING}),
+    "PreferencesChange": {**obj(PREFERENCES, optional=tuple(PREFERENCES), extra=False),
+                          "description": "Only the preferences to change."},
 }

@@ -16,7 +16,7 @@ from ..errors import ZapPoolError
 from .body import field, json_body
 
 SESSION_COOKIE = "zapool_session"
-PUBLIC = frozenset({"meta.health", "auth.login"})
+PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset"})
 # Reachable with a first-run session whose password must still be changed.
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.me", "auth.logout"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

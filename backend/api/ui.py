@@ -1,0 +1,55 @@
+"""The frontend (frontend/ folder) for a browser, and the preferences every window reads.
+
+`/` is the login page; every other file is under `/ui/`. The pages are public (they hold no data: everything
+comes through the API with credentials) and carry a Content-Security-Policy that allows this server only, so a
+name or message with HTML in it can never run a script, and nothing is fetched from elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, jsonify, send_from_directory
+
+from .body import json_body
+from .clients import svc
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+bp = Blueprint("ui", __name__)
+
+
+def _page(response: Response) -> Response:
+    """A frontend file with the headers that keep it to this server."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/")
+def index() -> Response:
+    """The login page."""
+    return _page(send_from_directory(FRONTEND, "index.html"))
+
+
+@bp.get("/ui/<path:name>")
+def asset(name: str) -> Response:
+    """A page, script, style sheet or image of the frontend (404 for anything outside frontend/)."""
+    return _page(send_from_directory(FRONTEND, name))
+
+
+@bp.get("/preferences")
+def get_preferences() -> Response:
+    """Language, notifications, the pool manager's card order."""
+    return jsonify(svc().get_preferences())
+
+
+@bp.put("/preferences")
+def set_preferences() -> Response:
+    """Change some preferences; a bad value changes none (422 naming it)."""
+    return jsonify(svc().set_preferences(json_body()))
