@@ -1,9 +1,9 @@
 """ZapPool's entry point: arguments -> Settings -> pool -> service -> REST API (waitress) and webhooks.
 
-Until the desktop windows arrive, the terminal and the local REST API are the interface: ZapPool restores the
-numbers that were connected, starts the one named by --client-id if it is not connected, prints QR codes to
-scan, serves the API on 127.0.0.1:3000, and on Ctrl+C or SIGTERM closes every browser in order and keeps the
-saved state.
+With --headless (until the desktop windows arrive, always) the browser, the terminal and the local REST API are
+the interface: ZapPool restores the numbers that were connected, starts the one named by --client-id if any,
+prints QR codes to scan, serves the API and the app on 127.0.0.1:3000, and on Ctrl+C or SIGTERM closes every
+browser in order and keeps the saved state.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="zapool", description="ZapPool: many WhatsApp numbers, one desktop.")
     parser.add_argument("--data", type=Path, help="data folder (default: dados/ beside app.py)")
-    parser.add_argument("--client-id", default="principal", help="number to connect if it is not (names its folder)")
+    parser.add_argument("--client-id", help="a number to connect at start if it is not (names its folder)")
+    parser.add_argument("--headless", action="store_true",
+                        help="no windows: serve the app at http://127.0.0.1:<port>/ for a browser")
     parser.add_argument("--whatsapp-url", help="WhatsApp Web address (default: the real site)")
     parser.add_argument("--simulator", action="store_true",
                         help="start the bundled WhatsApp Web simulator and use it: try ZapPool with no phone")
@@ -84,17 +86,23 @@ def build_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def run(pool: WhatsAppPool, client_id: str, received: list[int]) -> None:
-    """Restore, make sure the chosen number is started, then wait for a signal."""
-    pool.start()
-    if pool.settings.restore_on_start:
-        pool.restore_persisted_sessions()
+def start_number(pool: WhatsAppPool, client_id: str) -> None:
+    """Make sure the number named on the command line is started (created the first time)."""
     if client_id not in {c.client_id for c in pool.clients()}:
         print("Inicializando...", flush=True)
         pool.create_and_initialize(client_id)
     elif pool.get(client_id).status.value in ("idle", "disconnected", "error"):
         print("Inicializando...", flush=True)
         pool.reconnect(client_id)
+
+
+def run(pool: WhatsAppPool, client_id: str | None, received: list[int]) -> None:
+    """Restore, start the number named on the command line (if any), then wait for a signal."""
+    pool.start()
+    if pool.settings.restore_on_start:
+        pool.restore_persisted_sessions()
+    if client_id is not None:
+        start_number(pool, client_id)
     while not received:
         time.sleep(0.2)
 
@@ -123,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     auth = AuthService(settings.data_dir)
     api = ApiServer(build_api(pool, auth, webhooks), auth, args.host, args.port).start()  # also feeds webhooks
     print(f"API REST: {api.url}  (chave: python -m backend.auth_cli keys create NOME)", flush=True)
+    print(f"Interface: {api.url}/  (no navegador; primeiro acesso: admin / admin)", flush=True)
     code = 0
     try:
         run(pool, args.client_id, received)
