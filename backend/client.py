@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 S = ClientStatus
 FIRST_QR_S, NEXT_QR_S = 60, 20  # how long WhatsApp Web shows its first QR code, and each one after
 EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status")
+READ_TIMEOUT_S = 10.0  # marking a chat read is a courtesy to the contact: never worth a long wait
 
 
 @dataclass
@@ -144,6 +145,10 @@ class WhatsAppClient:
     def request_pairing_code(self, phone: str) -> str:
         """Link by phone number instead of QR: the 8-character code to type on the phone."""
         return self._run(self.request_pairing_code_async(phone))
+
+    def mark_chat_read(self, chat: str) -> None:
+        """Mark a conversation read on WhatsApp itself: the phone's unread badge goes, the contact sees blue ticks."""
+        self._run(self.mark_chat_read_async(chat), READ_TIMEOUT_S)
 
     def disconnect(self) -> None:
         """Close the browser; the login stays in the profile, so reconnect() needs no scan."""
@@ -451,6 +456,10 @@ class WhatsAppClient:
         """See check_number()."""
         number = normalize_number(to)
         return await messaging.look_up(self._ready_page(), number)
+
+    async def mark_chat_read_async(self, chat: str) -> None:
+        """See mark_chat_read()."""
+        await self._ready_page().call("chat.markIsRead", chat, timeout_s=READ_TIMEOUT_S)
 
     async def send_message_async(self, to: str, text: str) -> dict[str, Any]:
         """See send_message()."""

@@ -6,10 +6,12 @@ Views and bridge methods stay a few lines: they parse their input, call one meth
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-from .errors import Conflict, InvalidInput, Unavailable
+from .client import WhatsAppClient
+from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .eventbus import EventBus
 from .pool import WhatsAppPool
 from .qr import QrImage
@@ -18,6 +20,7 @@ from .store.preferences import PreferencesStore
 from .validation import normalize_number
 from .webhooks import WebhookService
 
+log = logging.getLogger(__name__)
 S = ClientStatus
 STARTED_AT = time.time()  # when the backend was loaded: the process's start, near enough for an uptime
 
@@ -151,9 +154,22 @@ class ZapPoolService:
         return {"items": [m.to_dict() for m in page.items], "nextCursor": page.next_cursor}
 
     def mark_chat_read(self, client_id: str, chat: str) -> dict[str, Any]:
-        """The chat window was opened on a conversation: its incoming messages are read (the unread badge goes)."""
-        self.pool.get(client_id)
-        return {"clientId": client_id, "chatId": chat, "marked": self.outbox.mark_chat_read(client_id, chat)}
+        """The chat window was opened on a conversation: its incoming messages are read (the unread badge goes),
+        on WhatsApp too when the number is connected."""
+        client = self.pool.get(client_id)
+        marked = self.outbox.mark_chat_read(client_id, chat)
+        if client.status == S.READY:
+            self._read_on_whatsapp(client, chat)
+        return {"clientId": client_id, "chatId": chat, "marked": marked}
+
+    @staticmethod
+    def _read_on_whatsapp(client: WhatsAppClient, chat: str) -> None:
+        """Tell WhatsApp too (the phone's badge, the contact's blue ticks); best effort: ZapPool's own mark stands."""
+        try:
+            client.mark_chat_read(chat)
+        except ZapPoolError as exc:
+            log.warning("[Pool] conversa %s de %s não marcada como lida no WhatsApp: %s", chat[:80],
+                        client.client_id, exc.message)
 
     # -- the desktop's preferences ------------------------------------------------------------------------
 

@@ -280,12 +280,14 @@ def test_opening_a_chat_clears_its_unread_count(stack, sim):
                what="both messages logged")
 
     before = stack.api.call("GET", "/clients/vendas/chats").json["items"][0]
+    unread_on_phone = sim.sim.mail.chats[PHONE]["5521977776666"].unread
     read = stack.api.call("POST", f"/clients/vendas/chats/{before['chatId']}/read")
     after = stack.api.call("GET", "/clients/vendas/chats").json["items"][0]
     unknown = stack.api.call("POST", f"/clients/fantasma/chats/{before['chatId']}/read")
 
     assert read.status == 200 and read.json["marked"] == 2
     assert after["unreadCount"] == 0 and after["messageCount"] == 2
+    assert (unread_on_phone, sim.sim.mail.chats[PHONE]["5521977776666"].unread) == (2, 0), "read on WhatsApp too"
     assert unknown.status == 404
 
 

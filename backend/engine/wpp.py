@@ -37,6 +37,7 @@ WPP_FUNCTIONS: dict[str, str] = {
     "contact.queryExists": "(wid) -> {wid, ...} | null: is the number on WhatsApp, under which id",
     "chat.sendTextMessage": "(chatId, text, SendMessageOptions) -> SendMessageReturn {id, ack}",
     "chat.sendFileMessage": "(chatId, File, FileMessageOptions) -> SendMessageReturn {id, ack}",
+    "chat.markIsRead": "(chatId) -> {wid, unreadCount}: the chat read on the phone too; sends SEEN (blue ticks)",
 }
 
 # Every WA-JS event the engine listens to (WPP.on), with its payload.
