@@ -14,14 +14,15 @@ from .errors import InvalidClientId, InvalidMedia, InvalidNumber, InvalidText
 MAX_TEXT_CHARS = 65_536
 MAX_MEDIA_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CLIENT_ID_PATTERN = r"(?!all$)[A-Za-z0-9_-]{1,64}"  # "all" would be hidden by GET /clients/all
+CLIENT_ID_RE = re.compile(CLIENT_ID_PATTERN)
 _SEPARATORS = re.compile(r"[\s().\-]")
 
 
 def check_client_id(client_id: str) -> str:
     """A client id names a folder under dados/: letters, digits, _ and - only, so nothing escapes it."""
     if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
-        raise InvalidClientId("A client id is 1 to 64 letters, digits, '_' or '-'",
+        raise InvalidClientId("A client id is 1 to 64 letters, digits, '_' or '-', and not 'all'",
                               details={"clientId": str(client_id)[:80]})
     return client_id
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import pytest
 import zxingcpp
@@ -55,9 +56,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset"):  # public: no data
             continue
-        path = rule.rule
-        for arg in rule.arguments:
-            path = path.replace(f"<{arg}>", "x1")
+        path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", "x1", rule.rule)
         routes += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return routes
 
@@ -329,3 +328,13 @@ def test_the_frontend_is_served_with_a_policy_that_keeps_it_to_this_server(stack
     policy = page.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert escapes == [404, 404, 404, 404]
+
+
+def test_all_is_not_a_client_id_and_a_wrong_method_says_which_are_allowed(stack):
+    named_all = stack.api.call("POST", "/clients", {"clientId": "all"})
+    wrong_method = stack.api.call("DELETE", "/clients/all")
+
+    assert named_all.status == 422 and named_all.json["error"]["code"] == "invalid_client_id"
+    assert wrong_method.status == 405 and wrong_method.json["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["Allow"] and "DELETE" not in wrong_method.headers["Allow"]
+    assert stack.api.call("GET", "/clients/all").json == []

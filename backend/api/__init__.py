@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import BaseConverter
 
 from ..auth import AuthService
 from ..service import ZapPoolService
+from ..validation import CLIENT_ID_PATTERN
 from . import clients, events, messages, meta, metrics, security, ui, webhooks
 from .errors import register_error_handlers
 
@@ -25,9 +27,17 @@ DEFAULTS = {
 }
 
 
+class ClientIdConverter(BaseConverter):
+    """`<client:client_id>`: a valid client id, so /clients/all is never read as the number "all" and a path
+    that could not name a number is a plain 404."""
+
+    regex = CLIENT_ID_PATTERN
+
+
 def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str, Any] | None = None) -> Flask:
     """Build the API over a service (its bus feeds /events, its webhooks /webhooks) and an auth service."""
     app = Flask(__name__)
+    app.url_map.converters["client"] = ClientIdConverter
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False, **DEFAULTS)
     app.json.ensure_ascii = False
     app.json.sort_keys = False

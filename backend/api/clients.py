@@ -41,38 +41,38 @@ def create_client() -> tuple[Response, int]:
     return jsonify(info), 201
 
 
-@bp.get("/clients/<client_id>")
+@bp.get("/clients/<client:client_id>")
 def get_client(client_id: str) -> Response:
     """One number."""
     return jsonify(svc().get_client(client_id))
 
 
-@bp.delete("/clients/<client_id>")
+@bp.delete("/clients/<client:client_id>")
 def remove_client(client_id: str) -> tuple[str, int]:
     """The seed's "Remover": log out and delete."""
     svc().remove_client(client_id)
     return "", 204
 
 
-@bp.post("/clients/<client_id>/disconnect")
+@bp.post("/clients/<client:client_id>/disconnect")
 def disconnect(client_id: str) -> Response:
     """Close the number's browser; its login stays."""
     return jsonify(svc().disconnect_client(client_id))
 
 
-@bp.post("/clients/<client_id>/reconnect")
+@bp.post("/clients/<client:client_id>/reconnect")
 def reconnect(client_id: str) -> Response:
     """Start the number again."""
     return jsonify(svc().reconnect_client(client_id))
 
 
-@bp.post("/clients/<client_id>/logout")
+@bp.post("/clients/<client:client_id>/logout")
 def logout(client_id: str) -> Response:
     """Unlink the number from the phone and delete its profile."""
     return jsonify(svc().logout_client(client_id))
 
 
-@bp.get("/clients/<client_id>/qr")
+@bp.get("/clients/<client:client_id>/qr")
 def qr(client_id: str) -> Response:
     """The QR code to scan: PNG, ?format=svg, or JSON with Accept: application/json."""
     image, info = svc().current_qr(client_id)
@@ -84,7 +84,7 @@ def qr(client_id: str) -> Response:
     return Response(image.png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
-@bp.post("/clients/<client_id>/pairing-code")
+@bp.post("/clients/<client:client_id>/pairing-code")
 def pairing_code(client_id: str) -> Response:
     """Link with a phone number: the 8-character code to type on the phone."""
     return jsonify(svc().request_pairing_code(client_id, field(json_body(), "phoneNumber", str, required=True)))
@@ -96,7 +96,7 @@ def restore() -> Response:
     return jsonify(svc().restore_persisted_sessions())
 
 
-@bp.get("/clients/<client_id>/numbers/<number>")
+@bp.get("/clients/<client:client_id>/numbers/<number>")
 def check_number(client_id: str, number: str) -> Response:
     """Is the number on WhatsApp, and under which id."""
     return jsonify(svc().check_number(client_id, number))

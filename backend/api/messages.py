@@ -41,7 +41,7 @@ def send_message() -> tuple[Response, int]:
     return _send(None)
 
 
-@bp.post("/clients/<client_id>/messages")
+@bp.post("/clients/<client:client_id>/messages")
 def send_message_from(client_id: str) -> tuple[Response, int]:
     """Send through this number."""
     return _send(client_id)
@@ -85,19 +85,19 @@ def list_messages() -> Response:
                                        cursor=request.args.get("cursor"), limit=_limit()))
 
 
-@bp.get("/clients/<client_id>/chats")
+@bp.get("/clients/<client:client_id>/chats")
 def list_chats(client_id: str) -> Response:
     """A number's conversations, most recent first, with unread counts."""
     return jsonify(svc().list_chats(client_id, request.args.get("cursor"), _limit()))
 
 
-@bp.get("/clients/<client_id>/chats/<chat_id>/messages")
+@bp.get("/clients/<client:client_id>/chats/<chat_id>/messages")
 def chat_messages(client_id: str, chat_id: str) -> Response:
     """One conversation, newest first."""
     return jsonify(svc().chat_messages(client_id, chat_id, request.args.get("cursor"), _limit()))
 
 
-@bp.post("/clients/<client_id>/chats/<chat_id>/read")
+@bp.post("/clients/<client:client_id>/chats/<chat_id>/read")
 def mark_chat_read(client_id: str, chat_id: str) -> Response:
     """The conversation was seen: its incoming messages are read, its unread count drops to 0."""
     return jsonify(svc().mark_chat_read(client_id, chat_id))

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 from .events import EVENT_TYPES
-from .openapi_schemas import INTEGER, SCHEMAS, STRING, ref
+from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -73,6 +73,7 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js."}
+PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}}
 _SSE = {"description": "The event stream: `id: <n>` and `data: {id, type, clientId, data, timestamp}` frames.",
         "content": {"text/event-stream": {"schema": STRING}}}
 _METRICS = {"description": "Prometheus text exposition format 0.0.4.",
@@ -128,7 +129,8 @@ OPERATIONS: tuple[Op, ...] = (
        tags=("clients",)),
     # messages
     Op("post", "/messages", "messages.send_message", "Send through clientId, or the next ready number in turn.",
-       {"202": "Message", "200": "Message"}, body="SendMessage", query=("wait",), errors=WITH_BODY + ENGINE,
+       {"202": "Message", "200": "Message"}, body="SendMessage", query=("wait",),
+       errors=WITH_BODY + ENGINE + ("NotFound",),
        tags=("messages",), description="202: accepted and queued. 200 (?wait=true): sent."),
     Op("post", "/clients/{client_id}/messages", "messages.send_message_from", "Send through this number.",
        {"202": "Message", "200": "Message"}, body="SendMessage", query=("wait",), errors=WITH_BODY + ENGINE,
@@ -198,8 +200,8 @@ def _response(status: str, spec: Any) -> dict[str, Any]:
 def _parameters(op: Op) -> list[dict[str, Any]]:
     """Path parameters (from the path) and query parameters (from the row)."""
     names = [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
-    params = [{"name": n, "in": "path", "required": True, "schema": STRING, "description": PATH_PARAMS[n]}
-              for n in names]
+    params = [{"name": n, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(n, STRING),
+               "description": PATH_PARAMS[n]} for n in names]
     return params + [{"name": q, "in": "query", "required": False, **QUERY[q]} for q in op.query]
 
 

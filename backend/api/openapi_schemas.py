@@ -18,6 +18,7 @@ STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
 TIME: Schema = {"type": "string", "format": "date-time"}
+CLIENT_ID = "^(?!all$)[A-Za-z0-9_-]{1,64}$"  # backend.validation.CLIENT_ID_PATTERN, anchored
 MESSAGE_STATUSES = ["queued", "sending", "sent", "delivered", "read", "failed", "received"]
 DELIVERY_STATUSES = ["pending", "delivering", "delivered", "failed"]
 
@@ -44,6 +45,11 @@ def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = (), extra:
     if description:
         schema["description"] = description
     return schema
+
+
+def request_obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
+    """A request body: the views read a null optional field as a missing one, so the schema allows null."""
+    return obj({k: nullable(v) if k in optional else v for k, v in properties.items()}, optional=optional)
 
 
 def page_of(item: str) -> Schema:
@@ -135,15 +141,16 @@ SCHEMAS: dict[str, Schema] = {
                     description="marked: how many incoming messages were unread."),
     "Preferences": obj(PREFERENCES),
     # Request bodies: the fields the views check, with the types they check.
-    "NewClient": obj({"clientId": STRING, "name": STRING}, optional=("clientId", "name")),
-    "MediaBody": obj({"data": {"type": "string", "description": "base64"}, "mimetype": STRING,
+    "NewClient": request_obj({"clientId": {**STRING, "pattern": CLIENT_ID}, "name": STRING},
+                             optional=("clientId", "name")),
+    "MediaBody": request_obj({"data": {"type": "string", "description": "base64"}, "mimetype": STRING,
                       "filename": STRING, "caption": STRING}, optional=("filename", "caption")),
-    "SendMessage": {**obj({"to": STRING, "text": STRING, "media": ref("MediaBody"), "clientId": STRING},
-                          optional=("text", "media", "clientId")),
+    "SendMessage": {**request_obj({"to": STRING, "text": STRING, "media": ref("MediaBody"), "clientId": STRING},
+                                  optional=("text", "media", "clientId")),
                     "description": "Either text or media. clientId: send through this number (POST /messages)."},
     "PairingRequest": obj({"phoneNumber": STRING}),
-    "NewWebhookRequest": obj({"url": STRING, "events": {"type": "array", "items": STRING}, "secret": STRING},
-                             optional=("events", "secret")),
+    "NewWebhookRequest": request_obj({"url": STRING, "events": {"type": "array", "items": STRING},
+                                      "secret": STRING}, optional=("events", "secret")),
     "Login": obj({"username": STRING, "password": STRING}),
     "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
     "NewApiKeyRequest": obj({"name": STRING}),
