@@ -50,10 +50,18 @@ class Reply:
 
 @lru_cache(maxsize=1)
 def _contract() -> tuple[dict[str, Any], list[tuple[re.Pattern[str], str]]]:
-    """The OpenAPI document, and a pattern per documented path ({name} matches one segment)."""
+    """The OpenAPI document, and a pattern per documented path: {name} matches what its parameter's schema
+    allows (one segment by default), so /clients/all is not taken for /clients/{client_id}."""
     doc = build_document()
-    patterns = [(re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"), path)
-                for path in doc["paths"]]
+    patterns = []
+    for path, methods in doc["paths"].items():
+        schemas = {p["name"]: p["schema"] for op in methods.values() for p in op["parameters"] if p["in"] == "path"}
+
+        def segment(match: re.Match[str]) -> str:
+            pattern = schemas.get(match.group(1), {}).get("pattern")
+            return f"(?:{pattern.removeprefix('^').removesuffix('$')})" if pattern else "[^/]+"
+
+        patterns.append((re.compile("^" + re.sub(r"\\\{([^}]+)\\\}", segment, re.escape(path)) + "$"), path))
     return doc, patterns
 
 
