@@ -90,6 +90,14 @@ def check_against_contract(reply: Reply, method: str, url_path: str) -> None:
     assert not errors, (method, template, reply.status, errors)
 
 
+def schema_errors(instance: Any, component: str) -> list[str]:
+    """Where `instance` breaks the document's component schema `component` (empty: it matches)."""
+    doc, _ = _contract()
+    validator = Draft202012Validator({"$ref": f"#/components/schemas/{component}", "components": doc["components"]},
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)]
+
+
 class Api:
     """A tiny HTTP client for the server under test; every answer is checked against /openapi.json."""
 
@@ -142,7 +150,8 @@ class EventStream:
     """GET /events read by a background thread, frame by frame, as a browser's EventSource would.
 
     `events` holds each event's JSON with the frame's `id:` line checked against it; `comments` the comment
-    lines (keep-alives); `ended` is set once the server closes the stream.
+    lines (keep-alives); `ended` is set once the server closes the stream. Every event is checked against the
+    document's Event schema; a mismatch fails the test at its next wait or read of the events.
     """
 
     def __init__(self, base: str, path: str = "/events", *, key: str | None = None,
@@ -156,6 +165,7 @@ class EventStream:
         self.status = self.response.status
         self.headers = self.response.headers
         self.events: list[dict[str, Any]] = []
+        self.off_contract: list[tuple[dict[str, Any], list[str]]] = []
         self.comments: list[str] = []
         self.retry: int | None = None
         self.last_event_id: int | None = None
@@ -211,7 +221,10 @@ class EventStream:
 
     def _add(self, event: dict[str, Any], frame_id: str | None) -> None:
         assert frame_id is not None and int(frame_id) == event["id"], (frame_id, event)
+        errors = schema_errors(event, "Event")
         with self._cond:
+            if errors:
+                self.off_contract.append((event, errors))
             self.events.append(event)
             self._cond.notify_all()
 
@@ -221,6 +234,7 @@ class EventStream:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
+                assert not self.off_contract, self.off_contract
                 value = predicate(list(self.events))
                 if value:
                     return value
@@ -238,6 +252,7 @@ class EventStream:
     def of_type(self, *types: str) -> list[dict[str, Any]]:
         """The events of these types so far, in order."""
         with self._cond:
+            assert not self.off_contract, self.off_contract
             return [e for e in self.events if e["type"] in types]
 
     def close(self) -> None:

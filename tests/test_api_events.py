@@ -19,7 +19,7 @@ from backend.events import ClientEvent, MessageLifecycle
 from backend.pool import WhatsAppPool
 from backend.service import ZapPoolService
 from backend.webhooks import WebhookService
-from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, connect
+from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, connect, schema_errors
 from tests.conftest import wait_until
 from tests.webhook_support import Receiver
 
@@ -329,10 +329,12 @@ def test_webhook_routes_and_a_real_ready_delivery(stack, sim):
     ready = next(h for h in receiver.ok("/hook") if h.json["event"] == "ready")
     assert ready.valid and ready.json["clientId"] == "vendas" and ready.json["data"]["phoneNumber"] == PHONE
     assert all(h.valid for h in receiver.on("/hook"))
+    assert all(not schema_errors(h.json, "WebhookBody") for h in receiver.on("/hook") + receiver.on("/other"))
     assert len(page["items"]) == 2 and page["nextCursor"]
     newest_first = page["items"] + rest["items"]
     assert {d["id"] for d in page["items"]}.isdisjoint(d["id"] for d in rest["items"]) and rest["nextCursor"] is None
     assert any(d["event"] == "ready" and d["status"] == "delivered" for d in newest_first)
+    assert all(not schema_errors(d["payload"], "WebhookBody") for d in newest_first)
     assert newest_first[0]["payload"]["event"] in ("ready", "status")
     assert bad_limit.status == 422
     assert one.status == 200 and one.json["url"] == receiver.url("/hook")

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from backend import __version__
 from backend.api.openapi import build_document
 from backend.api.security import PUBLIC
-from tests.api_support import Reply, connect
+from tests.api_support import Reply, connect, schema_errors
 
 
 
@@ -144,6 +144,11 @@ def test_a_schema_check_catches_a_wrong_shape():
 
     with pytest.raises(AssertionError):
         _check(doc, wrong, "get", "/stats")
+    ready = {"id": 1, "type": "ready", "clientId": "vendas", "data": {"phoneNumber": "5511999990001"},
+             "timestamp": "2026-11-29T12:00:00.000Z"}
+    assert schema_errors(ready, "Event") == []
+    assert schema_errors({**ready, "data": {"phoneNumber": 5511}}, "Event")
+    assert schema_errors({**ready, "type": "lunch"}, "Event")
 
 
 # -- /docs ---------------------------------------------------------------------------------------------------------

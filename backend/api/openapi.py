@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__
 from .events import EVENT_TYPES
+from .openapi_events import EVENT_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
@@ -74,8 +75,9 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js."}
 PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}}
-_SSE = {"description": "The event stream: `id: <n>` and `data: {id, type, clientId, data, timestamp}` frames.",
-        "content": {"text/event-stream": {"schema": STRING}}}
+_SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
+                       "keep-alive comments.",
+        "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}
 _METRICS = {"description": "Prometheus text exposition format 0.0.4.",
             "content": {"text/plain": {"schema": STRING}}}
 _QR = {"description": "The QR code: PNG, SVG with ?format=svg, or JSON with Accept: application/json.",
@@ -242,8 +244,13 @@ def build_document() -> dict[str, Any]:
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "ui", "meta")],
         "paths": paths,
+        "webhooks": {"poolEvent": {"post": {
+            "summary": "A pool event, signed: X-ZapPool-Signature is sha256= + hex HMAC-SHA256 of the body.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("WebhookBody")}}},
+            "responses": {"2XX": {"description": "Received. 408, 429 and 5xx are retried; other answers are not."}},
+        }}},
         "components": {
-            "schemas": {**SCHEMAS, **_LIST_OF},
+            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},
             "securitySchemes": {

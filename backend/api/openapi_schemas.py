@@ -100,7 +100,7 @@ DELIVERY = obj({
     "id": STRING, "webhookId": STRING, "event": STRING, "clientId": nullable(STRING),
     "status": {"type": "string", "enum": DELIVERY_STATUSES}, "attempts": INTEGER, "nextAttemptAt": nullable(TIME),
     "lastStatusCode": nullable(INTEGER), "lastError": nullable(STRING), "createdAt": TIME,
-    "deliveredAt": nullable(TIME), "payload": {"type": "object"},
+    "deliveredAt": nullable(TIME), "payload": ref("WebhookBody"),
 }, description="One POST of an event to a webhook, with the body that was (or will be) sent.")
 
 API_KEY = obj({"id": STRING, "name": STRING, "prefix": STRING, "createdAt": STRING, "lastUsedAt": nullable(STRING),

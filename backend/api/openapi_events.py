@@ -1,0 +1,68 @@
+"""The events' JSON shapes: what each `data:` line of GET /events carries, and the body a webhook receives.
+
+Every event is `{id, type, clientId, data, timestamp}`; `data` depends on `type`. The shapes mirror where each
+event is made: WhatsAppClient._emit calls (qr, code, authenticated, ready, message, message_ack, disconnected,
+status), the pool (client_added, client_removed), MessageLifecycle (message_status) and the stream's own reset.
+An incoming message is the fields bridge.js takes from WhatsApp's message model.
+"""
+
+from __future__ import annotations
+
+from ..events import MESSAGE_STEPS
+from ..status import ClientStatus
+from .openapi_schemas import BOOLEAN, INTEGER, STRING, TIME, Schema, nullable, obj, ref
+
+STATUS: Schema = {"type": "string", "enum": [s.value for s in ClientStatus]}
+
+INCOMING_MESSAGE = obj({
+    "id": nullable(STRING), "fromMe": BOOLEAN, "from": nullable(STRING), "to": nullable(STRING),
+    "type": nullable(STRING), "body": nullable(STRING), "caption": nullable(STRING), "filename": nullable(STRING),
+    "mimetype": nullable(STRING), "size": nullable(INTEGER), "t": nullable(INTEGER), "notifyName": nullable(STRING),
+}, description="A message as WhatsApp Web gave it (body for text, caption/filename/mimetype/size for media).")
+
+# type -> the schema of `data`
+EVENT_DATA: dict[str, Schema] = {
+    "qr": obj({"qrCode": STRING, "code": STRING}, description="A new QR code to scan (data: URL and its text)."),
+    "code": obj({"code": STRING, "phoneNumber": STRING}, description="A pairing code to type on the phone."),
+    "authenticated": obj({}, description="The phone accepted the link; loading chats."),
+    "ready": obj({"phoneNumber": nullable(STRING)}, description="Connected."),
+    "message": obj({"message": ref("IncomingMessage")}, description="A contact wrote to the number."),
+    "message_ack": obj({"id": STRING, "ack": nullable(INTEGER), "chat": nullable(STRING)},
+                       description="WhatsApp's ack of a sent message: 1 sent, 2 delivered, 3 read."),
+    "disconnected": obj({"reason": nullable(STRING)}, description="The number is no longer connected."),
+    "status": obj({"status": STATUS, "previous": STATUS, "reason": nullable(STRING)},
+                  description="Every status change, with the one before."),
+    "client_added": obj({"info": ref("ClientInfo")}, description="A number was added to the pool."),
+    "client_removed": obj({}, description="A number was removed (logged out and forgotten)."),
+    "message_status": obj({"status": {"type": "string", "enum": [*MESSAGE_STEPS, "failed"]},
+                           "message": ref("Message")},
+                          description="An outgoing message reached a step of its life, each step once."),
+    "reset": obj({"reason": {"type": "string", "enum": ["too_old", "unknown_id"]}, "lastEventId": INTEGER,
+                  "oldestEventId": INTEGER},
+                 description="Events were missed (stream only): read the state again, then follow from this id."),
+}
+
+
+def _event(type_: str, data: Schema) -> Schema:
+    """One event type's whole shape."""
+    return obj({"id": INTEGER, "type": {"const": type_}, "clientId": nullable(STRING), "data": data,
+                "timestamp": TIME}, description=data.get("description"))
+
+
+EVENT_SCHEMAS: dict[str, Schema] = {
+    "IncomingMessage": INCOMING_MESSAGE,
+    "Event": {"oneOf": [_event(t, d) for t, d in EVENT_DATA.items()],
+              "description": "One pool event, as a `data:` line of GET /events carries it."},
+}
+
+
+def _webhook_body(type_: str, data: Schema) -> Schema:
+    """The body ZapPool POSTs to a webhook for one event type."""
+    return obj({"id": STRING, "event": {"const": type_}, "clientId": nullable(STRING), "data": data,
+                "timestamp": TIME}, description=data.get("description"))
+
+
+EVENT_SCHEMAS["WebhookBody"] = {
+    "oneOf": [_webhook_body(t, d) for t, d in EVENT_DATA.items() if t != "reset"],
+    "description": "What a webhook receives; `id` is the delivery's (the same on every retry: dedupe with it).",
+}
