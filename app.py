@@ -1,9 +1,12 @@
-"""ZapPool's entry point: arguments -> Settings -> pool -> service -> REST API (waitress) and webhooks.
+"""ZapPool's entry point: arguments -> Settings -> pool -> service -> REST API (waitress) and webhooks -> windows.
 
-With --headless (until the desktop windows arrive, always) the browser, the terminal and the local REST API are
-the interface: ZapPool restores the numbers that were connected, starts the one named by --client-id if any,
-prints QR codes to scan, serves the API and the app on 127.0.0.1:3000, and on Ctrl+C or SIGTERM closes every
-browser in order and keeps the saved state.
+By default ZapPool opens its desktop windows (pywebview: Qt on Linux, Edge WebView2 on Windows, WebKit on macOS)
+over the pages its own server serves, with the js_api bridge into the same service as the REST API; closing the
+main window quits. With --headless, or by itself when this machine cannot show windows (Linux without a display,
+pywebview or Qt missing: one log line says why), the browser, the terminal and the local REST API are the
+interface. Either way ZapPool restores the numbers that were connected, starts the one named by --client-id if
+any, prints QR codes to scan, serves the API and the app on 127.0.0.1:3000, and on Ctrl+C or SIGTERM closes
+every browser in order and keeps the saved state.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,9 +27,11 @@ from backend.api.server import ApiServer
 from backend.api.wiring import build_api
 from backend.auth import AuthService
 from backend.config import Settings
+from backend.desktop.runner import desktop_available, run_windows
 from backend.errors import ZapPoolError
 from backend.events import ClientEvent
 from backend.pool import WhatsAppPool
+from backend.service import ZapPoolService
 from backend.webhooks import WebhookService
 
 log = logging.getLogger("zapool")
@@ -36,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, help="data folder (default: dados/ beside app.py)")
     parser.add_argument("--client-id", help="a number to connect at start if it is not (names its folder)")
     parser.add_argument("--headless", action="store_true",
-                        help="no windows: serve the app at http://127.0.0.1:<port>/ for a browser")
+                        help="no windows: serve the app at http://127.0.0.1:<port>/ for a browser (also the "
+                             "default when this machine cannot show windows)")
     parser.add_argument("--whatsapp-url", help="WhatsApp Web address (default: the real site)")
     parser.add_argument("--simulator", action="store_true",
                         help="start the bundled WhatsApp Web simulator and use it: try ZapPool with no phone")
@@ -96,22 +104,71 @@ def start_number(pool: WhatsAppPool, client_id: str) -> None:
         pool.reconnect(client_id)
 
 
-def run(pool: WhatsAppPool, client_id: str | None, received: list[int]) -> None:
-    """Restore, start the number named on the command line (if any), then wait for a signal."""
+def start_pool(pool: WhatsAppPool, client_id: str | None) -> None:
+    """Begin the health check, restore the saved numbers, start the one named on the command line (if any)."""
     pool.start()
     if pool.settings.restore_on_start:
         pool.restore_persisted_sessions()
     if client_id is not None:
         start_number(pool, client_id)
+
+
+def run(pool: WhatsAppPool, client_id: str | None, received: list[int]) -> None:
+    """Headless: start the pool, then wait for a signal."""
+    start_pool(pool, client_id)
     while not received:
         time.sleep(0.2)
 
 
+def start_in_background(pool: WhatsAppPool, client_id: str | None) -> None:
+    """Desktop: start the pool beside the windows, so they show at once; a failure is logged, the app stays."""
+    def starting() -> None:
+        try:
+            start_pool(pool, client_id)
+        except ZapPoolError as exc:
+            log.error("[Desktop] início do pool falhou: %s", exc.message)
+
+    threading.Thread(target=starting, name="startup", daemon=True).start()
+
+
+def run_desktop(service: ZapPoolService, auth: AuthService, url: str, pool: WhatsAppPool, client_id: str | None,
+                received: list[int]) -> None:
+    """Desktop: the windows on this thread until the main one is closed or a signal arrives."""
+    start_in_background(pool, client_id)
+    if received:
+        return
+    try:
+        run_windows(service, auth, url)
+    except Exception:  # noqa: BLE001 - the GUI failed to start: the pool and the API can still serve
+        log.exception("[Desktop] as janelas falharam; seguindo sem janelas em %s/ (Ctrl+C encerra)", url)
+        while not received:
+            time.sleep(0.2)
+
+
+def want_windows(args: argparse.Namespace) -> bool:
+    """Desktop mode unless --headless or this machine cannot show windows (said in one log line)."""
+    if args.headless:
+        return False
+    available, why = desktop_available()
+    if not available:
+        log.info("[Desktop] sem janelas: %s; modo --headless", why)
+    return available
+
+
+def allow_webengine_as_root() -> None:
+    """QtWebEngine (Chromium) refuses to start as root with its sandbox on: turn it off only then."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_CHROMIUM_FLAGS" not in os.environ:
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run until Ctrl+C or SIGTERM."""
+    """Run until the main window is closed, Ctrl+C or SIGTERM."""
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     settings = build_settings(args)
+    desktop = want_windows(args)
+    if desktop:
+        allow_webengine_as_root()
     simulator = None
     if args.simulator:
         from tests.wasim import SimServer  # shipped with the project for demos and tests
@@ -129,12 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     webhooks = WebhookService(settings.data_dir)
     webhooks.start()
     auth = AuthService(settings.data_dir)
-    api = ApiServer(build_api(pool, auth, webhooks), auth, args.host, args.port).start()  # also feeds webhooks
+    app = build_api(pool, auth, webhooks)  # also feeds webhooks
+    api = ApiServer(app, auth, args.host, args.port).start()
     print(f"API REST: {api.url}  (chave: python -m backend.auth_cli keys create NOME)", flush=True)
-    print(f"Interface: {api.url}/  (no navegador; primeiro acesso: admin / admin)", flush=True)
+    print(f"Interface: {api.url}/  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro acesso: "
+          "admin / admin)", flush=True)
     code = 0
     try:
-        run(pool, args.client_id, received)
+        if desktop:
+            run_desktop(app.extensions["zapool.service"], auth, api.url, pool, args.client_id, received)
+        else:
+            run(pool, args.client_id, received)
     except ZapPoolError as exc:
         print(f"Erro: {exc.message}", file=sys.stderr)
         code = 1

@@ -7,6 +7,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WHATSAPP_WEB_URL = "https://web.whatsapp.com/"
+# The desktop windows' user agent: the server gives their pages the one CSP relaxation pywebview needs.
+DESKTOP_USER_AGENT = "Mozilla/5.0 (compatible; ZapPoolDesktop/1.0; pywebview)"
+DESKTOP_AGENT_MARK = "ZapPoolDesktop/"
 
 
 @dataclass

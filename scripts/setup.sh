@@ -8,6 +8,12 @@ say() { printf '[setup] %s\n' "$*"; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The desktop windows under X11: Qt's xcb platform plugin loads these (offscreen and Wayland do not need them).
+ldconfig_cmd=$(command -v ldconfig || echo /sbin/ldconfig)
+for pkg_lib in libxcb-icccm4:libxcb-icccm.so.4 libxcb-keysyms1:libxcb-keysyms.so.1 \
+               libxcb-cursor0:libxcb-cursor.so.0 libxcb-xinerama0:libxcb-xinerama.so.0; do
+  "$ldconfig_cmd" -p 2>/dev/null | grep -q "${pkg_lib#*:}" || need_apt+=("${pkg_lib%%:*}")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     say "missing: ${need_apt[*]}; install them with your system's package manager" >&2; exit 1

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, jsonify, send_from_directory
+from flask import Blueprint, Response, jsonify, request, send_from_directory
 
+from ..config import DESKTOP_AGENT_MARK
 from .body import json_body
 from .clients import svc
 
@@ -18,13 +19,18 @@ FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
+# pywebview builds window.pywebview.api with `new Function` and runs evaluate_js (the events pushed into the
+# desktop windows) through eval(): the desktop windows' pages, and only they, may eval. Inline scripts and
+# other origins stay refused, so injected markup still cannot run anything.
+DESKTOP_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
 
 bp = Blueprint("ui", __name__)
 
 
 def _page(response: Response) -> Response:
     """A frontend file with the headers that keep it to this server."""
-    response.headers["Content-Security-Policy"] = CSP
+    desktop = DESKTOP_AGENT_MARK in request.headers.get("User-Agent", "")
+    response.headers["Content-Security-Policy"] = DESKTOP_CSP if desktop else CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-cache"

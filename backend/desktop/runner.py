@@ -1,0 +1,125 @@
+"""Running the windows: can this machine show them, and the GUI loop on the main thread until ZapPool closes.
+
+The GUI toolkit owns the main thread while windows are open, and Python runs its signal handlers only between
+bytecodes of the main thread, which Qt's C++ loop may not give it for a long while. So SIGINT and SIGTERM are
+watched through `signal.set_wakeup_fd`: the C-level handler writes the signal's number to a socket at once, a
+watcher thread reads it and closes the windows, webview.start() returns and the caller shuts down as after
+Ctrl+C in --headless.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+from ..auth import AuthService
+from ..config import DESKTOP_USER_AGENT
+from ..service import ZapPoolService
+from .bridge import Bridge, DesktopSession
+from .push import EventPusher
+from .windows import WindowManager, default_gui
+
+log = logging.getLogger(__name__)
+PROBE_TIMEOUT_S = 30.0
+# A Qt application in a child process: if Qt cannot use the display (no X server, a missing xcb library) it
+# aborts, and it is the child that dies, not ZapPool with its numbers.
+PROBE = "import sys\nfrom PyQt6.QtWidgets import QApplication\nQApplication(sys.argv[:1])\n"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def desktop_available() -> tuple[bool, str]:
+    """Whether windows can be shown here; when not, a short reason (in Portuguese, for the log line)."""
+    linux = sys.platform.startswith("linux")
+    if linux and not os.environ.get("QT_QPA_PLATFORM") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)"
+    try:  # imported for real, not just found: a broken install fails here, not with the windows
+        importlib.import_module("webview")
+        if linux:
+            importlib.import_module("PyQt6.QtWebEngineWidgets")
+    except ImportError as exc:
+        return False, f"pywebview/Qt não importável ({exc})"
+    return _probe_qt() if linux else (True, "")
+
+
+def _probe_qt() -> tuple[bool, str]:
+    """Start a Qt application in a child process: (True, "") when the display works for Qt."""
+    try:
+        done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, timeout=PROBE_TIMEOUT_S,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"o Qt não respondeu ({exc})"
+    if done.returncode == 0:
+        return True, ""
+    lines = [ln.strip() for ln in done.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    said = next((ln for ln in lines if "plugin" in ln.lower()), lines[-1] if lines else f"código {done.returncode}")
+    return False, f"o Qt não abre janelas aqui: {said[:200]}"
+
+
+class SignalWatcher:
+    """Calls `on_signal(signum)` from its own thread when SIGINT or SIGTERM arrives, whatever the main thread
+    is doing. The Python-level handlers stay the caller's; this only adds the wake-up."""
+
+    def __init__(self, on_signal: Callable[[int], None]):
+        self._on_signal = on_signal
+        self._reader, self._writer = socket.socketpair()
+        self._writer.setblocking(False)
+        self._previous_fd = -1
+
+    def install(self) -> SignalWatcher:
+        """Start watching (call from the main thread, after the signal handlers are set)."""
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="desktop-signals", daemon=True).start()
+        return self
+
+    def uninstall(self) -> None:
+        """Stop watching; the thread ends."""
+        signal.set_wakeup_fd(self._previous_fd)
+        self._writer.close()  # the reader sees end-of-stream
+
+    def _watch(self) -> None:
+        """Read signal numbers until the writer closes."""
+        with self._reader:
+            while data := self._reader.recv(16):
+                for signum in data:
+                    if signum in STOP_SIGNALS:
+                        self._on_signal(signum)
+
+
+def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
+                on_started: Callable[[WindowManager], None] | None = None) -> None:
+    """Open the main window over ZapPool's server at `base_url` and run the GUI on this thread until the main
+    window is closed or SIGINT/SIGTERM arrives; `on_started(windows)` runs on a thread of its own once the GUI
+    is up. Raises what the GUI raises if it cannot start."""
+    import webview  # noqa: PLC0415 - the GUI toolkit is loaded only when windows really open
+
+    session = DesktopSession(auth)
+    windows = WindowManager(base_url, webview=webview)
+    windows.js_api = Bridge(service, session, windows)
+    pusher = EventPusher(service.bus, windows, allowed=session.active,
+                         notifications_on=lambda: service.get_preferences().get("notifications") is True)
+
+    def closing(signum: int) -> None:
+        log.info("[Desktop] sinal %d recebido: fechando as janelas", signum)
+        windows.close_all()
+
+    watcher = SignalWatcher(closing).install()
+    try:
+        if windows.open_main() is None:
+            return  # a signal came first: nothing to show
+        pusher.start()
+        log.info("[Desktop] janelas abertas (%s)", default_gui() or "padrão do sistema")
+        # The user agent marks the windows' requests: their pages get the CSP that lets pywebview work.
+        webview.start(on_started, (windows,), gui=default_gui(), private_mode=True, user_agent=DESKTOP_USER_AGENT)
+    finally:
+        watcher.uninstall()
+        pusher.stop()
+        session.logout()
+        log.info("[Desktop] janelas fechadas")

@@ -1,0 +1,129 @@
+"""The real windows: pywebview over Qt (offscreen, no X server needed), in processes of their own.
+
+The bridge called from JavaScript in a real window on ZapPool's real page (tests/desktop_smoke.py); app.py
+opening its windows by default and closing them on SIGTERM with the clean shutdown; and the automatic fallback
+to --headless where no window can be shown. Skipped, saying why, only where PyQt6/QtWebEngine is not importable.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from backend.desktop.runner import desktop_available
+from tests.conftest import wait_until
+from tests.test_app import ROOT, Output, chromium_left
+
+QT_ENV = {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_CHROMIUM_FLAGS": "--no-sandbox"}
+NO_DISPLAY = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+
+
+def _qt_missing() -> str | None:
+    """Why Qt's web view cannot be used here, or None."""
+    try:
+        importlib.import_module("PyQt6.QtWebEngineWidgets")
+        importlib.import_module("webview")
+    except ImportError as exc:
+        return f"PyQt6/QtWebEngine not importable: {exc}"
+    return None
+
+
+needs_qt = pytest.mark.skipif(_qt_missing() is not None, reason=_qt_missing() or "")
+
+
+def env(**changes: str | None) -> dict[str, str]:
+    """This process's environment with some variables set (or removed, for None)."""
+    out = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+@needs_qt
+def test_the_bridge_answers_javascript_in_a_real_window(tmp_path):
+    done = subprocess.run([sys.executable, "tests/desktop_smoke.py", str(tmp_path / "dados")], cwd=ROOT,
+                          env=env(**QT_ENV), capture_output=True, text=True, timeout=180)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("SMOKE ")), None)
+    assert done.returncode == 0 and line, done.stdout[-3000:] + done.stderr[-3000:]
+    page = json.loads(line[len("SMOKE "):])["result"]
+
+    assert "script-src 'self' 'unsafe-eval';" in page["csp"], "the window's page, with the desktop's CSP"
+    assert page["before"]["error"]["code"] == "unauthorized"
+    assert page["login"] == {"result": {"username": "admin", "mustChangePassword": True}}
+    assert page["blocked"]["error"]["code"] == "password_change_required"
+    assert page["changed"] == {"result": {"ok": True}}
+    assert page["created"]["result"]["clientId"] == "loja" and page["created"]["result"]["status"] == "qr_ready"
+    stats = page["stats"]["result"]
+    assert (stats["currentClients"], stats["totalCreated"], stats["clientsByStatus"]) == (1, 1, {"qr_ready": 1})
+    assert page["me"] == {"result": {"kind": "session", "id": "admin", "mustChangePassword": False}}
+    assert page["badArguments"]["error"]["code"] == "invalid_input"
+    assert ["client_added", "loja"] in page["events"] and ["qr", "loja"] in page["events"], "pushed into the page"
+
+
+@needs_qt
+def test_app_opens_its_windows_by_default_and_sigterm_closes_them_cleanly(sim, tmp_path):
+    data = tmp_path / "dados"
+    proc = subprocess.Popen([sys.executable, "app.py", "--data", str(data), "--whatsapp-url", sim.url,
+                             "--client-id", "loja", "--port", "0"], cwd=ROOT, env=env(**QT_ENV),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = Output(proc)
+    try:
+        output.wait_for("Interface:")
+        opened = wait_for_line(output, "[Desktop] janelas abertas")
+        sim.control.wait_for(lambda s: s["sessions"] and s["sessions"][0]["qr"], timeout=30)  # pool started too
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    out = output.text()
+
+    assert "janelas do ZapPool" in output.wait_for("Interface:") and "(qt)" in opened
+    assert code == 0, out[-3000:]
+    assert "[Desktop] sinal 15 recebido: fechando as janelas" in out and "Encerrado." in out
+    assert out.index("[Desktop] janelas fechadas") < out.index("Encerrando...")
+    assert chromium_left(data) == ""
+
+
+def test_without_a_display_app_serves_the_browser_instead(sim, tmp_path):
+    proc = subprocess.Popen([sys.executable, "app.py", "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
+                             "--port", "0"], cwd=ROOT, env=env(**dict.fromkeys(NO_DISPLAY)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = Output(proc)
+    try:
+        interface = output.wait_for("Interface:")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    out = output.text()
+
+    assert "no navegador" in interface and code == 0, out[-3000:]
+    assert "[Desktop] sem janelas: sem display (DISPLAY e WAYLAND_DISPLAY vazios); modo --headless" in out
+    assert "janelas abertas" not in out
+
+
+def test_desktop_available_says_why_not(monkeypatch):
+    for name in NO_DISPLAY:
+        monkeypatch.delenv(name, raising=False)
+    assert desktop_available() == (False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)")
+
+    monkeypatch.setenv("DISPLAY", ":987")  # no X server there: Qt aborts in the probe, not in ZapPool
+    available, why = desktop_available()
+    assert available is False and why.startswith(("o Qt não abre janelas aqui", "pywebview/Qt não importável")), why
+
+    if _qt_missing() is None:
+        monkeypatch.delenv("DISPLAY")
+        monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+        assert desktop_available() == (True, "")
+
+
+def wait_for_line(output: Output, text: str, timeout: float = 60) -> str:
+    """The first output line containing `text` (log lines start with a timestamp)."""
+    return wait_until(lambda: next((ln for ln in list(output.lines) if text in ln), None), timeout=timeout, what=text)
