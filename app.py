@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qrcode
 
@@ -33,6 +34,9 @@ from backend.events import ClientEvent
 from backend.pool import WhatsAppPool
 from backend.service import ZapPoolService
 from backend.webhooks import WebhookService
+
+if TYPE_CHECKING:
+    from tests.wasim import SimServer
 
 log = logging.getLogger("zapool")
 
@@ -94,6 +98,16 @@ def build_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def start_simulator(settings: Settings) -> SimServer:
+    """--simulator: the bundled WhatsApp Web simulator on a free port, and the settings pointed at it."""
+    from tests.wasim import SimServer  # shipped with the project for demos and tests
+
+    simulator = SimServer(port=0).start()
+    settings.whatsapp_url = simulator.url
+    print(f"Simulador do WhatsApp Web: {simulator.url}  — celular simulado: {simulator.url}_sim/phone", flush=True)
+    return simulator
+
+
 def start_number(pool: WhatsAppPool, client_id: str) -> None:
     """Make sure the number named on the command line is started (created the first time)."""
     if client_id not in {c.client_id for c in pool.clients()}:
@@ -123,6 +137,7 @@ def run(pool: WhatsAppPool, client_id: str | None, received: list[int]) -> None:
 def start_in_background(pool: WhatsAppPool, client_id: str | None) -> None:
     """Desktop: start the pool beside the windows, so they show at once; a failure is logged, the app stays."""
     def starting() -> None:
+        """The startup thread's work."""
         try:
             start_pool(pool, client_id)
         except ZapPoolError as exc:
@@ -150,7 +165,9 @@ def want_windows(args: argparse.Namespace) -> bool:
     if args.headless:
         return False
     available, why = desktop_available()
-    if not available:
+    if available:
+        allow_webengine_as_root()
+    else:
         log.info("[Desktop] sem janelas: %s; modo --headless", why)
     return available
 
@@ -167,16 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     settings = build_settings(args)
     desktop = want_windows(args)
-    if desktop:
-        allow_webengine_as_root()
-    simulator = None
-    if args.simulator:
-        from tests.wasim import SimServer  # shipped with the project for demos and tests
-
-        simulator = SimServer(port=0).start()
-        settings.whatsapp_url = simulator.url
-        print(f"Simulador do WhatsApp Web: {simulator.url}  — celular simulado: {simulator.url}_sim/phone",
-              flush=True)
+    simulator = start_simulator(settings) if args.simulator else None
     # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.
     received: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

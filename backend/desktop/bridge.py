@@ -40,10 +40,17 @@ ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN = "anyone", "during_password_change", 
 class Windows(Protocol):
     """What the bridge asks of the window manager (windows.WindowManager; a stand-in in tests)."""
 
-    def open_pool_manager(self) -> None: ...
-    def open_qr_window(self, client_id: str) -> None: ...
-    def open_chat_window(self, client_id: str, chat_id: str | None = None) -> None: ...
-    def choose_file(self) -> str | None: ...
+    def open_pool_manager(self) -> None:
+        """Open or focus the pool manager."""
+
+    def open_qr_window(self, client_id: str) -> None:
+        """Open or focus a number's QR window."""
+
+    def open_chat_window(self, client_id: str, chat_id: str | None = None) -> None:
+        """Open or focus a number's chat window."""
+
+    def choose_file(self) -> str | None:
+        """The native open dialog's chosen path, or None."""
 
 
 class DesktopSession:
@@ -100,10 +107,12 @@ class DesktopSession:
 def _operation(access: str = SIGNED_IN) -> Callable[[F], F]:
     """Turn a method into a bridge operation: arguments bound, session checked, result or error enveloped."""
     def decorate(func: F) -> F:
+        """Wrap one method."""
         signature = inspect.signature(func)
 
         @functools.wraps(func)
         def call(self: Bridge, *args: Any, **kwargs: Any) -> Envelope:
+            """What pywebview calls: never raises, always an envelope."""
             try:
                 signature.bind(self, *args, **kwargs)
             except TypeError:

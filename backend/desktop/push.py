@@ -37,7 +37,8 @@ Notifier = Callable[[str, str], Any]
 class Broadcaster(Protocol):
     """Where scripts go: windows.WindowManager."""
 
-    def evaluate_all(self, script: str) -> None: ...
+    def evaluate_all(self, script: str) -> None:
+        """Run `script` in every open window, without waiting."""
 
 
 def event_script(events: list[dict[str, Any]]) -> str:

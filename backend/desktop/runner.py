@@ -107,6 +107,7 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
                          notifications_on=lambda: service.get_preferences().get("notifications") is True)
 
     def closing(signum: int) -> None:
+        """SIGINT or SIGTERM: close the windows, so webview.start() returns."""
         log.info("[Desktop] sinal %d recebido: fechando as janelas", signum)
         windows.close_all()
 

@@ -22,12 +22,12 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import InvalidInput
+from ..events import iso, utc_now
 from ..validation import check_client_id
+from .push import event_script
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 500  # scripts waiting for one window; beyond this it is stuck and gets a reset when it recovers
-RESET_SCRIPT = ("if (window.__zapoolEvent) { window.__zapoolEvent({id: null, type: 'reset', clientId: null, "
-                "data: {reason: 'window_busy'}, timestamp: new Date().toISOString()}); }")
 MAX_CHAT_ID = 200
 
 
@@ -78,7 +78,7 @@ class _Sender:
             self._evaluate(script)
             if self._dropped and self._queue.empty():
                 self._dropped = False
-                self._evaluate(RESET_SCRIPT)
+                self._evaluate(_busy_reset())
 
     def _evaluate(self, script: str) -> None:
         """evaluate_js, whose failure (page loading, window closing) only costs this window these events."""
@@ -86,6 +86,12 @@ class _Sender:
             self.window.evaluate_js(script)
         except Exception as exc:  # noqa: BLE001 - pywebview raises its own and the GUI's errors here
             log.debug("[Desktop] script não executado na janela %s: %s", self.key, exc)
+
+
+def _busy_reset() -> str:
+    """The script telling a window that events were dropped while it did not answer: read the state again."""
+    return event_script([{"id": None, "type": "reset", "clientId": None, "data": {"reason": "window_busy"},
+                          "timestamp": iso(utc_now())}])
 
 
 def _chat_param(chat_id: str | None) -> str | None:
