@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the double-clickable app: build/dist/ZapPool/ (run build/dist/ZapPool/ZapPool, or ZapPool.exe on Windows).
+# Sets up what is missing first (the same setup as start.sh and test.sh), then runs PyInstaller on build/zapool.spec.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/python -m PyInstaller build/zapool.spec --noconfirm --log-level WARN \
+  --workpath build/.work --distpath build/dist
+cp build/zapool.desktop build/dist/ZapPool/ 2>/dev/null || true
+echo "[build] build/dist/ZapPool/ ($(du -sh build/dist/ZapPool | cut -f1))"
