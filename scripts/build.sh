@@ -6,5 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m PyInstaller build/zapool.spec --noconfirm --log-level WARN \
   --workpath build/.work --distpath build/dist
-cp build/zapool.desktop build/dist/ZapPool/ 2>/dev/null || true
 echo "[build] build/dist/ZapPool/ ($(du -sh build/dist/ZapPool | cut -f1))"
