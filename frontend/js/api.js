@@ -1,0 +1,306 @@
+// The one module that knows where it runs: a pywebview window (the js_api bridge) or a browser (the REST API
+// with the login cookie). Every operation of the README's table is here under its api.js name and returns a
+// promise of the result, or rejects with an ApiError {code, message, details} in both modes.
+
+import { EventStream } from './stream.js';
+
+export class ApiError extends Error {
+  constructor(code, message, details = {}, status = 0) {
+    super(message || code);
+    this.name = 'ApiError';
+    this.code = code;
+    this.details = details || {};
+    this.status = status; // HTTP status in the browser; 0 in the desktop
+  }
+}
+
+const LOGIN_PAGES = new Set(['/', '/ui/index.html', '/ui/']);
+const BRIDGE_WAIT_MS = 8000;
+
+// pywebview injects window.pywebview after the page has loaded and fires `pywebviewready` once its channel
+// works, so a script can run first. Waiting is only worth it where a native host is present (Qt's web
+// channel, WebView2, WKWebView/WebKitGTK); a plain browser has none and starts at once.
+function nativeHost() {
+  return Boolean(window.pywebview || window.qt?.webChannelTransport || window.chrome?.webview
+    || window.webkit?.messageHandlers);
+}
+
+function bridgeReady() {
+  const pv = window.pywebview;
+  if (!pv?.api || typeof pv.api.me !== 'function') return false;
+  return pv.platform !== 'qtwebengine' || Boolean(pv._QWebChannel);
+}
+
+async function detectMode() {
+  if (bridgeReady()) return 'desktop';
+  if (!nativeHost()) return 'browser';
+  return new Promise((resolve) => {
+    const done = (mode) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      window.removeEventListener('pywebviewready', onReady);
+      resolve(mode);
+    };
+    const onReady = () => done('desktop');
+    const poll = setInterval(() => bridgeReady() && done('desktop'), 50);
+    const timer = setTimeout(() => done(bridgeReady() ? 'desktop' : 'browser'), BRIDGE_WAIT_MS);
+    window.addEventListener('pywebviewready', onReady);
+  });
+}
+
+const mode = await detectMode();
+
+// -- when the login is gone --------------------------------------------------------------------------------
+
+function onLoginPage() {
+  return LOGIN_PAGES.has(location.pathname);
+}
+
+/** Not logged in (any more), or the first-run password still has to change: back to the login page. */
+function authLost(error) {
+  if ((error.code === 'unauthorized' || error.code === 'password_change_required') && !onLoginPage()) {
+    location.assign('/');
+  }
+}
+
+// -- desktop: the js_api bridge ---------------------------------------------------------------------------
+
+async function bridge(name, ...args) {
+  let reply;
+  try {
+    reply = await window.pywebview.api[name](...args);
+  } catch (err) {
+    throw new ApiError('bridge_failed', String(err?.message || err));
+  }
+  if (reply && typeof reply === 'object' && 'error' in reply && reply.error) {
+    const { code, message, details } = reply.error;
+    const error = new ApiError(code || 'internal', message, details);
+    authLost(error);
+    throw error;
+  }
+  return reply && typeof reply === 'object' && 'result' in reply ? reply.result : reply;
+}
+
+// -- browser: the REST API --------------------------------------------------------------------------------
+
+async function rest(method, path, body, headers = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError('network', String(err?.message || err));
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null; // an answer without JSON: the status alone says what happened
+  }
+  if (response.ok) return data;
+  const envelope = data?.error || { code: `http_${response.status}`, message: response.statusText, details: {} };
+  const details = { ...(envelope.details || {}) };
+  const retry = Number(response.headers.get('Retry-After'));
+  if (retry > 0) details.retryAfter = retry; // the header counts the second being waited in too
+  const error = new ApiError(envelope.code, envelope.message, details, response.status);
+  authLost(error);
+  throw error;
+}
+
+const enc = encodeURIComponent;
+
+/** Open (or bring forward) another page of the app: a named window, so a second click reuses it. */
+function openWindow(url, name, features) {
+  const opened = window.open(url, name, features);
+  if (opened) opened.focus();
+  return opened;
+}
+
+// -- browser: a file picker --------------------------------------------------------------------------------
+
+function readAsBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+// The input is clicked before any await, so the browser sees the person's click and shows its dialog.
+function pickFileInBrowser() {
+  const input = document.createElement('input');
+  input.type = 'file';
+  input.accept = 'image/*,video/*,audio/*,application/pdf,application/*,text/*';
+  input.hidden = true;
+  document.body.append(input);
+  const chosen = new Promise((resolve) => {
+    input.addEventListener('change', () => resolve(input.files[0] || null), { once: true });
+    input.addEventListener('cancel', () => resolve(null), { once: true });
+  });
+  input.click();
+  return chosen.then(async (file) => {
+    input.remove();
+    if (!file) return null;
+    const data = await readAsBase64(file);
+    return { data, mimetype: file.type || 'application/octet-stream', filename: file.name, size: file.size };
+  });
+}
+
+// -- events ----------------------------------------------------------------------------------------------
+
+const handlers = new Set();
+let connection = null; // browser: the shared stream's port, or this page's own EventSource
+
+function deliver(event) {
+  for (const entry of handlers) {
+    const { clientIds, types } = entry;
+    const always = event.type === 'reset';
+    if (!always && clientIds && !clientIds.has(event.clientId)) continue;
+    if (!always && types && !types.has(event.type)) continue;
+    try {
+      entry.handler(event);
+    } catch (err) {
+      console.error('[ZapPool] event handler failed', err);
+    }
+  }
+}
+
+// A stream that (re)opens may have missed events while it was away: a `reset` makes every window read its
+// state again, as the server's own reset does.
+function onStreamMessage(message) {
+  if (message.kind === 'event') {
+    deliver(message.event);
+  } else if (message.kind === 'open') {
+    deliver({ id: null, type: 'reset', clientId: null, data: { reason: 'connected' },
+              timestamp: new Date().toISOString() });
+  } else if (message.kind === 'unauthorized') {
+    authLost(new ApiError('unauthorized', 'Log in again'));
+  }
+  window.dispatchEvent(new CustomEvent('zapool:stream', { detail: message.kind }));
+}
+
+// Browsers allow six connections per server, and an event stream holds one for as long as it lasts: with a
+// stream per window, the seventh window would hang. A SharedWorker holds one stream for all of them.
+function connectStream() {
+  if (connection) return;
+  if (typeof SharedWorker === 'function') {
+    try {
+      const worker = new SharedWorker('/ui/js/events-worker.js', { type: 'module', name: 'zapool-events' });
+      worker.port.onmessage = (m) => onStreamMessage(m.data);
+      worker.port.start();
+      window.addEventListener('pagehide', () => worker.port.postMessage('bye'));
+      connection = worker.port;
+      return;
+    } catch (err) {
+      console.warn('[ZapPool] no shared event stream, this window opens its own', err);
+    }
+  }
+  connection = new EventStream(onStreamMessage);
+}
+
+if (mode === 'desktop') {
+  // The bridge calls this in every open window for every event.
+  window.__zapoolEvent = (event) => deliver(event);
+}
+
+function subscribe(handler, { clientId, types } = {}) {
+  const ids = clientId == null ? null : new Set(Array.isArray(clientId) ? clientId : [clientId]);
+  const entry = { handler, clientIds: ids, types: types ? new Set(types) : null };
+  handlers.add(entry);
+  if (mode === 'browser') connectStream();
+  return () => handlers.delete(entry);
+}
+
+// -- the operations -----------------------------------------------------------------------------------------
+
+const desktop = {
+  login: (u, p) => bridge('login', u, p),
+  logout: () => bridge('logout'),
+  me: () => bridge('me'),
+  changePassword: (o, n) => bridge('change_password', o, n),
+  listAllClientsInfo: () => bridge('list_all_clients_info'),
+  getPoolStats: () => bridge('get_pool_stats'),
+  createClient: ({ clientId = null, name = null } = {}) => bridge('create_client', clientId, name),
+  getClient: (id) => bridge('get_client', id),
+  disconnectClient: (id) => bridge('disconnect_client', id),
+  reconnectClient: (id) => bridge('reconnect_client', id),
+  logoutClient: (id) => bridge('logout_client', id),
+  removeClient: (id) => bridge('remove_client', id),
+  restorePersistedSessions: () => bridge('restore_persisted_sessions'),
+  getQr: (id) => bridge('get_qr', id),
+  requestPairingCode: (id, phone) => bridge('request_pairing_code', id, phone),
+  sendText: (id, to, text) => bridge('send_text', id, to, text),
+  sendMedia: (id, to, media) => bridge('send_media', id, to, media),
+  listChats: (id, cursor = null) => bridge('list_chats', id, cursor),
+  chatMessages: (id, chatId, cursor = null) => bridge('chat_messages', id, chatId, cursor),
+  markChatRead: (id, chatId) => bridge('mark_chat_read', id, chatId),
+  getPreferences: () => bridge('get_preferences'),
+  setPreferences: (changes) => bridge('set_preferences', changes),
+  listApiKeys: () => bridge('list_api_keys'),
+  createApiKey: (name) => bridge('create_api_key', name),
+  revokeApiKey: (keyId) => bridge('revoke_api_key', keyId),
+  openPoolManager: () => bridge('open_pool_manager'),
+  openQrWindow: (id) => bridge('open_qr_window', id),
+  openChatWindow: (id, chatId = null) => bridge('open_chat_window', id, chatId),
+  pickFile: () => bridge('pick_file'),
+};
+
+const cursorQuery = (cursor) => (cursor ? `?cursor=${enc(cursor)}` : '');
+
+const browser = {
+  login: (username, password) => rest('POST', '/auth/login', { username, password }),
+  logout: () => rest('POST', '/auth/logout'),
+  me: () => rest('GET', '/auth/me'),
+  changePassword: (oldPassword, newPassword) => rest('POST', '/auth/password', { oldPassword, newPassword }),
+  listAllClientsInfo: () => rest('GET', '/clients/all'),
+  getPoolStats: () => rest('GET', '/stats'),
+  createClient: ({ clientId, name } = {}) => {
+    const body = {};
+    if (clientId) body.clientId = clientId;
+    if (name) body.name = name;
+    return rest('POST', '/clients', body);
+  },
+  getClient: (id) => rest('GET', `/clients/${enc(id)}`),
+  disconnectClient: (id) => rest('POST', `/clients/${enc(id)}/disconnect`),
+  reconnectClient: (id) => rest('POST', `/clients/${enc(id)}/reconnect`),
+  logoutClient: (id) => rest('POST', `/clients/${enc(id)}/logout`),
+  removeClient: (id) => rest('DELETE', `/clients/${enc(id)}`),
+  restorePersistedSessions: () => rest('POST', '/sessions/restore'),
+  getQr: (id) => rest('GET', `/clients/${enc(id)}/qr`),
+  requestPairingCode: (id, phoneNumber) => rest('POST', `/clients/${enc(id)}/pairing-code`, { phoneNumber }),
+  sendText: (id, to, text) => rest('POST', `/clients/${enc(id)}/messages`, { to, text }),
+  sendMedia: (id, to, { data, mimetype, filename, caption }) => {
+    const media = { data, mimetype };
+    if (filename) media.filename = filename;
+    if (caption) media.caption = caption;
+    return rest('POST', `/clients/${enc(id)}/messages`, { to, media });
+  },
+  listChats: (id, cursor) => rest('GET', `/clients/${enc(id)}/chats${cursorQuery(cursor)}`),
+  chatMessages: (id, chatId, cursor) =>
+    rest('GET', `/clients/${enc(id)}/chats/${enc(chatId)}/messages${cursorQuery(cursor)}`),
+  markChatRead: (id, chatId) => rest('POST', `/clients/${enc(id)}/chats/${enc(chatId)}/read`),
+  getPreferences: () => rest('GET', '/preferences'),
+  setPreferences: (changes) => rest('PUT', '/preferences', changes),
+  listApiKeys: () => rest('GET', '/auth/keys'),
+  createApiKey: (name) => rest('POST', '/auth/keys', { name }),
+  revokeApiKey: (keyId) => rest('DELETE', `/auth/keys/${enc(keyId)}`),
+  // window.open runs before the promise is made, inside the person's click: pop-up blockers allow it.
+  openPoolManager: () => Promise.resolve(void openWindow('/ui/pool.html', 'zapool-pool')),
+  openQrWindow: (id) => Promise.resolve(void openWindow(`/ui/qr.html?client=${enc(id)}`, `zapool-qr-${id}`,
+                                                        'popup,width=460,height=720')),
+  openChatWindow: (id, chatId) => {
+    const chat = chatId ? `&chat=${enc(chatId)}` : '';
+    return Promise.resolve(void openWindow(`/ui/chat.html?client=${enc(id)}${chat}`, `zapool-chat-${id}`,
+                                           'popup,width=980,height=720'));
+  },
+  pickFile: () => pickFileInBrowser(),
+};
+
+export const api = { mode, subscribe, ...(mode === 'desktop' ? desktop : browser) };
+export default api;

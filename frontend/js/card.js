@@ -1,0 +1,89 @@
+// One number's card in the pool manager: built once, then updated in place, so an event changes the badge
+// without rebuilding the list (and without moving the keyboard focus).
+
+import { t } from './i18n.js';
+import { el, formatDate, formatPhone } from './dom.js';
+
+const ACTIVE = new Set(['initializing', 'qr_ready', 'authenticated', 'ready']);
+
+/** The name people gave the number, else its id. */
+export function displayName(info) {
+  return info.name || info.clientId;
+}
+
+/** What the status badge says, with the reason when there is one (disconnected, error). */
+export function statusText(info) {
+  return t(`status.${info.status}`);
+}
+
+/**
+ * A card with its parts; `actions` maps chat/disconnect/reconnect/remove/qr/move to callbacks taking the id.
+ * Returns {root, update(info, unread)}.
+ */
+export function buildCard(info, actions) {
+  const id = info.clientId;
+  const button = (key, extra = {}) => el('button', { type: 'button', class: 'button button-small',
+                                                     dataset: { action: key }, ...extra }, t(`card.${key}`));
+  const parts = {
+    handle: el('button', { type: 'button', class: 'handle', dataset: { action: 'move' } }, '⠿'),
+    title: el('h3', {}),
+    id: el('div', { class: 'card-id' }, id),
+    badge: el('span', { class: 'badge', dataset: { role: 'badge' } }),
+    reason: el('p', { class: 'reason' }),
+    phone: el('dd', { dataset: { role: 'phone' } }),
+    created: el('dd', { dataset: { role: 'created' } }),
+    messages: el('dd', { dataset: { role: 'messages' } }),
+    unread: el('span', { class: 'unread', dataset: { role: 'unread' } }),
+    qr: button('qr'),
+    chat: button('chat'),
+    disconnect: button('disconnect'),
+    reconnect: button('reconnect'),
+    remove: button('remove', { class: 'button button-small button-remove' }),
+    group: el('div', { class: 'actions', role: 'group' }),
+  };
+  parts.group.append(parts.qr, parts.chat, parts.disconnect, parts.reconnect, parts.remove);
+  const root = el('li', { class: 'card', draggable: 'true', dataset: { clientId: id } },
+    el('div', { class: 'card-head' }, parts.handle,
+      el('div', { class: 'card-title' }, parts.title, parts.id), parts.badge),
+    parts.reason,
+    el('dl', { class: 'facts' },
+      el('dt', {}, t('card.phone')), parts.phone,
+      el('dt', {}, t('card.created')), parts.created,
+      el('dt', {}, t('card.messages')), parts.messages,
+      el('dt', {}, t('card.unread')), el('dd', {}, parts.unread)),
+    parts.group);
+
+  for (const key of ['qr', 'chat', 'disconnect', 'reconnect', 'remove']) {
+    parts[key].addEventListener('click', (event) => actions[key](id, event.currentTarget));
+  }
+  parts.handle.addEventListener('keydown', (event) => actions.move(id, event));
+
+  let current = info;
+  function update(next, unread) {
+    current = next || current;
+    const name = displayName(current);
+    root.dataset.status = current.status;
+    parts.title.textContent = name;
+    parts.id.hidden = name === id;
+    parts.badge.className = `badge status-${current.status}`;
+    parts.badge.textContent = statusText(current);
+    const why = ['disconnected', 'error'].includes(current.status) && current.reason;
+    parts.reason.textContent = why ? t(`reason.${current.reason}`) : '';
+    parts.reason.hidden = !why;
+    parts.phone.textContent = formatPhone(current.phoneNumber);
+    parts.created.textContent = formatDate(current.metadata?.createdAt);
+    parts.messages.textContent = String(current.metadata?.messageCount ?? 0);
+    const count = unread ?? Number(parts.unread.dataset.count || 0);
+    parts.unread.textContent = String(count);
+    parts.unread.dataset.count = String(count);
+    parts.qr.hidden = current.status !== 'qr_ready';
+    parts.disconnect.hidden = !ACTIVE.has(current.status);
+    parts.handle.setAttribute('aria-label', t('card.move', { name }));
+    parts.group.setAttribute('aria-label', t('card.actions', { name }));
+    for (const key of ['qr', 'chat', 'disconnect', 'reconnect', 'remove']) {
+      parts[key].setAttribute('aria-label', `${t(`card.${key}`)}: ${name}`);
+    }
+  }
+  update(info, 0);
+  return { root, handle: parts.handle, update, info: () => current };
+}
