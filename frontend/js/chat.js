@@ -70,6 +70,7 @@ function renderChats() {
     button.addEventListener('click', () => openChat(chat.chatId));
     return el('li', {}, button);
   }));
+  if (current) $('#thread-heading').textContent = t('chat.thread', { name: chatName(current) }); // a name learnt
 }
 
 async function loadChats() {
