@@ -10,6 +10,7 @@ import { renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { buildCard, displayName } from './card.js';
 import { READ_CHANNEL } from './chat-read.js';
+import { readUntil } from './sync.js';
 
 const STATUSES = ['ready', 'qr_ready', 'initializing', 'authenticated', 'disconnected', 'error', 'idle'];
 const NEEDS_SCAN = new Set(['logged_out', 'qr_timeout']);
@@ -57,9 +58,11 @@ async function loadClient(id) {
   }
 }
 
-async function loadUnread(id) {
+/** The number's unread messages; `waMessageId`: an incoming message that must be counted already. */
+async function loadUnread(id, waMessageId = null) {
   try {
-    const page = await api.listChats(id);
+    const counted = (p) => !waMessageId || p.items.some((chat) => chat.lastMessage?.waMessageId === waMessageId);
+    const page = await readUntil(() => api.listChats(id), counted);
     unread.set(id, page.items.reduce((sum, chat) => sum + chat.unreadCount, 0));
     paint(id);
   } catch (error) {
@@ -281,7 +284,7 @@ function onEvent(event) {
       }
       return;
     case 'message':
-      later('unread', id, loadUnread, 300);
+      loadUnread(id, event.data.message?.id);
       return;
     case 'message_status':
       later('client', id, loadClient, 200);

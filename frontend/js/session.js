@@ -38,7 +38,11 @@ export async function startPage() {
     const live = $('#live');
     if (live?.dataset.state) showLive(live.dataset.state === 'up' ? 'open' : 'down');
   });
-  if (api.mode === 'desktop') showLive('open'); // the bridge pushes events: nothing to connect to
+  if (api.mode === 'desktop') {
+    showLive('open'); // the bridge pushes events: nothing to connect to
+    // Each desktop window is its own: links that would turn this one into another page are for browsers.
+    for (const node of document.querySelectorAll('[data-browser-only]')) node.hidden = true;
+  }
   for (const button of document.querySelectorAll('[data-action="logout"]')) {
     button.addEventListener('click', async () => {
       try {
