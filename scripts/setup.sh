@@ -41,8 +41,8 @@ fi
 stamp=.venv/.zapool-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  say "pip install -e .[test]"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+  say "pip install -e .[test,build]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,build]"
   echo "$want" > "$stamp"
 fi
 say "ok"
