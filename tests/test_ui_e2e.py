@@ -71,6 +71,12 @@ class Session:
         self.pool: Page | None = None
         self.chat: Page | None = None
         self.vendas = ""  # the first number's client id
+        # Script errors and refusals by the Content-Security-Policy in any window (answers such as 401 or 404
+        # are logged by the browser as failed loads: those are the API saying no, which the pages handle).
+        self.problems: list[str] = []
+        context.on("console", lambda m: m.type == "error" and not m.text.startswith("Failed to load resource")
+                   and self.problems.append(m.text))
+        context.on("weberror", lambda e: self.problems.append(str(e.error)))
 
     def card(self, client_id: str):
         """A number's card in the pool manager."""
@@ -621,3 +627,7 @@ def test_in_the_desktop_api_js_calls_the_bridge_and_takes_pushed_events(session:
         assert page.evaluate("localStorage.getItem('__notes')") is None  # the desktop notifies from Python
     finally:
         context.close()
+
+
+def test_no_window_had_a_script_error_or_a_policy_violation(session: Session):
+    assert session.problems == []

@@ -195,6 +195,8 @@ function connectStream() {
       worker.port.onmessage = (m) => onStreamMessage(m.data);
       worker.port.start();
       window.addEventListener('pagehide', () => worker.port.postMessage('bye'));
+      // A page back from the back/forward cache said goodbye to the stream when it left: start afresh.
+      window.addEventListener('pageshow', (event) => { if (event.persisted) location.reload(); });
       connection = worker.port;
       return;
     } catch (err) {

@@ -2,7 +2,7 @@
 // without rebuilding the list (and without moving the keyboard focus).
 
 import { t } from './i18n.js';
-import { el, formatDate, formatPhone } from './dom.js';
+import { el, formatDate, formatPhone, reasonText } from './dom.js';
 
 const ACTIVE = new Set(['initializing', 'qr_ready', 'authenticated', 'ready']);
 
@@ -68,7 +68,7 @@ export function buildCard(info, actions) {
     parts.badge.className = `badge status-${current.status}`;
     parts.badge.textContent = statusText(current);
     const why = ['disconnected', 'error'].includes(current.status) && current.reason;
-    parts.reason.textContent = why ? t(`reason.${current.reason}`) : '';
+    parts.reason.textContent = why ? reasonText(current.reason) : '';
     parts.reason.hidden = !why;
     parts.phone.textContent = formatPhone(current.phoneNumber);
     parts.created.textContent = formatDate(current.metadata?.createdAt);

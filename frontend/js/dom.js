@@ -49,6 +49,12 @@ export function errorText(error) {
   return t('error.generic', { message: error.message || String(error) });
 }
 
+/** Why a number is disconnected, in words; a reason this page does not know yet is shown as the server says it. */
+export function reasonText(reason) {
+  if (!reason) return '';
+  return has(`reason.${reason}`) ? t(`reason.${reason}`) : String(reason);
+}
+
 /** Show an error from an API call. */
 export function showError(error) {
   console.warn('[ZapPool]', error);

@@ -6,7 +6,7 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { formatPhone } from './dom.js';
+import { formatPhone, reasonText } from './dom.js';
 
 const KEY = 'zapool.notifications';
 const QUIET_REASONS = new Set(['manual', 'shutdown']); // the person did it, or ZapPool is closing
@@ -47,7 +47,7 @@ async function notify(event) {
   if (event.type === 'disconnected') {
     if (QUIET_REASONS.has(event.data?.reason)) return;
     const name = await clientName(event.clientId);
-    const reason = event.data?.reason ? t(`reason.${event.data.reason}`) : '';
+    const reason = reasonText(event.data?.reason);
     new Notification(t('notify.disconnected', { name }), { body: reason, tag: `zapool-${event.clientId}` });
   } else if (event.type === 'message') {
     const message = event.data?.message || {};

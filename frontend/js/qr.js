@@ -5,7 +5,7 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { $, busy, errorText, formatPhone, param, showError } from './dom.js';
+import { $, busy, errorText, formatPhone, param, reasonText, showError } from './dom.js';
 import { showPage, startPage } from './session.js';
 import { displayName } from './card.js';
 
@@ -38,7 +38,7 @@ function show() {
   line.textContent = statusLine(info);
   const failed = status === 'disconnected' || status === 'error';
   $('#reason').hidden = !(failed && reason);
-  $('#reason').textContent = failed && reason ? t(`reason.${reason}`) : '';
+  $('#reason').textContent = failed ? reasonText(reason) : '';
 
   const waiting = status === 'qr_ready';
   $('#qr-block').hidden = !(waiting && info.qrCode);
