@@ -6,10 +6,8 @@
 
 const STRINGS = {
   'pt-BR': {
-    'app.name': 'ZapPool',
     'app.tagline': 'Múltiplas conexões WhatsApp',
     'common.cancel': 'Cancelar',
-    'common.close': 'Fechar',
     'common.back': '← Início',
     'common.logout': 'Sair',
     'common.loading': 'Carregando...',
@@ -25,7 +23,6 @@ const STRINGS = {
     'status.ready': 'Conectado',
     'status.disconnected': 'Desconectado',
     'status.error': 'Erro',
-    'status.connected': 'Conectado ✓',
 
     'reason.manual': 'desconectado por você',
     'reason.logged_out': 'aparelho desvinculado no celular',
@@ -162,7 +159,6 @@ const STRINGS = {
     'chat.removeAttachment': 'Remover anexo',
     'chat.notReady': 'Este número está {status}: as mensagens esperam na fila até ele reconectar.',
     'chat.empty': 'Nenhuma mensagem nesta conversa ainda.',
-    'chat.you': 'Você',
     'chat.media': '[{type}]',
     'ack.queued': 'Na fila',
     'ack.sending': 'Enviando',
@@ -189,10 +185,8 @@ const STRINGS = {
   },
 
   en: {
-    'app.name': 'ZapPool',
     'app.tagline': 'Many WhatsApp connections',
     'common.cancel': 'Cancel',
-    'common.close': 'Close',
     'common.back': '← Home',
     'common.logout': 'Log out',
     'common.loading': 'Loading...',
@@ -208,7 +202,6 @@ const STRINGS = {
     'status.ready': 'Connected',
     'status.disconnected': 'Disconnected',
     'status.error': 'Error',
-    'status.connected': 'Connected ✓',
 
     'reason.manual': 'disconnected by you',
     'reason.logged_out': 'unlinked from the phone',
@@ -345,7 +338,6 @@ const STRINGS = {
     'chat.removeAttachment': 'Remove attachment',
     'chat.notReady': 'This number is {status}: messages wait in the queue until it reconnects.',
     'chat.empty': 'No messages in this chat yet.',
-    'chat.you': 'You',
     'chat.media': '[{type}]',
     'ack.queued': 'Queued',
     'ack.sending': 'Sending',
