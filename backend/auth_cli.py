@@ -5,10 +5,12 @@
     python -m backend.auth_cli [--data DIR] keys revoke ID
     python -m backend.auth_cli [--data DIR] password [--reset]
 
+The built app takes the same commands after `auth`: `ZapPool auth keys create NAME`.
+
 The terminal is this tool's interface, so it writes to stdout/stderr (streams passed in, for tests) rather than
 to the log; the log (stderr) still carries warnings such as a damaged auth.json being set aside.
-It may run while ZapPool runs: ZapPool notices the changed auth.json at its next request, so a revoked key
-stops working at once (a password changed here does not end sessions already open in the app).
+It may run while ZapPool runs: ZapPool notices the changed auth.json within a second, so a revoked key stops
+working then (a password changed here does not end sessions already open in the app).
 """
 
 from __future__ import annotations
@@ -22,18 +24,17 @@ from pathlib import Path
 from typing import TextIO
 
 from .auth import AuthService
-from .config import Settings
+from .paths import default_data_dir
 from .errors import InvalidInput, ZapPoolError
 
 Prompt = Callable[[str], str]
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None, prog: str = "python -m backend.auth_cli") -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m backend.auth_cli",
-                                     description="Manage ZapPool's API keys and admin password.")
-    parser.add_argument("--data", type=Path, default=Settings().data_dir,
-                        help="data folder holding auth.json (default: dados/ in the project)")
+    parser = argparse.ArgumentParser(prog=prog, description="Manage ZapPool's API keys and admin password.")
+    parser.add_argument("--data", type=Path, default=default_data_dir(),
+                        help="data folder holding auth.json (default: ZapPool's, as the app uses)")
     commands = parser.add_subparsers(dest="command", required=True)
     keys = commands.add_parser("keys", help="create, list or revoke API keys").add_subparsers(
         dest="action", required=True)
@@ -81,9 +82,9 @@ def change_password(auth: AuthService, reset: bool, out: TextIO, prompt: Prompt)
 
 
 def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-         prompt: Prompt = getpass.getpass) -> int:
+         prompt: Prompt = getpass.getpass, prog: str = "python -m backend.auth_cli") -> int:
     """Run one command; 0 on success, 1 when ZapPool refused it (the reason goes to `err`)."""
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     auth = AuthService(args.data)
     try:

@@ -8,6 +8,9 @@ A user who double-clicks the app has no terminal, so the file is what they send 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import subprocess
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -50,3 +53,17 @@ def setup_logging(data_dir: Path, level: str = "info", *, console: bool = True) 
     for name in ("waitress", "urllib3", "asyncio", "PIL"):
         logging.getLogger(name).setLevel(quiet)
     return path
+
+
+def open_folder(folder: Path) -> bool:
+    """Show a folder in the system's file manager; False when this machine has none to start (a server)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if sys.platform == "win32":
+        os.startfile(folder)  # type: ignore[attr-defined]  # noqa: S606 - Windows' own way to open a folder
+        return True
+    opener = "open" if sys.platform == "darwin" else shutil.which("xdg-open")
+    if opener is None:
+        return False
+    subprocess.Popen([opener, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+    return True

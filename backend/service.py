@@ -16,6 +16,7 @@ from .eventbus import EventBus
 from .pool import WhatsAppPool
 from .qr import QrImage
 from .status import ClientStatus
+from .logs import log_folder, open_folder
 from .store.preferences import PreferencesStore
 from .validation import normalize_number
 from .webhooks import WebhookService
@@ -180,6 +181,11 @@ class ZapPoolService:
     def set_preferences(self, changes: Any) -> dict[str, Any]:
         """Change some preferences (a bad value changes none); returns them all."""
         return self.preferences.update(changes)
+
+    def open_logs_folder(self) -> dict[str, Any]:
+        """Show the log files' folder in the file manager (this computer's); says where it is either way."""
+        folder = log_folder(self.pool.settings.data_dir)
+        return {"path": str(folder), "opened": open_folder(folder)}
 
     # -- webhooks -----------------------------------------------------------------------------------------
 

@@ -295,16 +295,20 @@ def test_preferences_are_checked_kept_and_survive_a_restart(stack, settings):
     changed = stack.api.call("PUT", "/preferences", {"language": "en", "cardOrder": ["suporte", "vendas", "suporte"]})
     refused = [stack.api.call("PUT", "/preferences", body) for body in (
         {"language": "fr"}, {"notifications": "sim"}, {"cardOrder": "vendas"}, {"theme": "dark"},
-        {"language": "pt-BR", "cardOrder": [1]})]
+        {"language": "pt-BR", "cardOrder": [1]}, {"browserPath": "chromium"})]
     kept = stack.api.call("GET", "/preferences").json
 
-    assert first == {"language": "pt-BR", "notifications": True, "cardOrder": []}
-    assert changed.json == {"language": "en", "notifications": True, "cardOrder": ["suporte", "vendas"]}
-    assert [r.status for r in refused] == [422] * 5
+    assert first == {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None}
+    assert changed.json == {"language": "en", "notifications": True, "cardOrder": ["suporte", "vendas"],
+                            "browserPath": None}
+    assert [r.status for r in refused] == [422] * 6
     assert [r.json["error"]["details"]["field"] for r in refused] == ["language", "notifications", "cardOrder",
-                                                                       "theme", "cardOrder"]
+                                                                       "theme", "cardOrder", "browserPath"]
     assert kept == changed.json, "a refused change changes nothing, not even its valid part"
     assert ZapPoolService(stack.pool).get_preferences() == kept, "read back from dados/preferences.json"
+    chosen = stack.api.call("PUT", "/preferences", {"browserPath": "/usr/bin/chromium"}).json
+    cleared = stack.api.call("PUT", "/preferences", {"browserPath": ""}).json
+    assert chosen["browserPath"] == "/usr/bin/chromium" and cleared["browserPath"] is None
 
 
 @pytest.mark.parametrize("content", [b"", b"{oops", b"[]", b'{"language": "klingon"}'])
@@ -338,3 +342,12 @@ def test_all_is_not_a_client_id_and_a_wrong_method_says_which_are_allowed(stack)
     assert wrong_method.status == 405 and wrong_method.json["error"]["code"] == "method_not_allowed"
     assert "GET" in wrong_method.headers["Allow"] and "DELETE" not in wrong_method.headers["Allow"]
     assert stack.api.call("GET", "/clients/all").json == []
+
+
+def test_the_logs_folder_is_named_and_opened_where_a_file_manager_exists(stack, settings, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # a server with no desktop: nothing to open the folder with
+
+    reply = stack.api.call("POST", "/logs/open")
+
+    assert reply.status == 200 and reply.json == {"path": str(settings.data_dir / "logs"), "opened": False}
+    assert (settings.data_dir / "logs").is_dir()

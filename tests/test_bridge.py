@@ -23,7 +23,7 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     readme = set(re.findall(r"^\| `[^`]+` \| `([a-z_]+)`", table, flags=re.MULTILINE))
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
-    assert len(readme) == 29 and public == readme
+    assert len(readme) == 30 and public == readme
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -193,7 +193,7 @@ def test_api_keys_and_preferences_through_the_bridge(desk):
     assert created["key"].startswith("zp_") and desk.auth.verify_api_key(created["key"]) is None
     assert [(k["id"], k["name"], k["active"]) for k in listed] == [(created["id"], "integração", True)]
     assert revoked["active"] is False
-    assert prefs == {"language": "en", "notifications": True, "cardOrder": ["b", "a"]}
+    assert prefs == {"language": "en", "notifications": True, "cardOrder": ["b", "a"], "browserPath": None}
     assert ok(desk.bridge.get_preferences()) == prefs
 
 

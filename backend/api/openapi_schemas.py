@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..status import ClientStatus
-from ..store.preferences import LANGUAGES, MAX_ORDERED
+from ..store.preferences import LANGUAGES, MAX_ORDERED, MAX_PATH_CHARS
 
 Schema = dict[str, Any]
 
@@ -110,6 +110,8 @@ PREFERENCES: dict[str, Schema] = {
     "language": {"type": "string", "enum": list(LANGUAGES)}, "notifications": BOOLEAN,
     "cardOrder": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64},
                   "maxItems": MAX_ORDERED, "description": "Client ids in the order of the pool manager's cards."},
+    "browserPath": {"type": ["string", "null"], "maxLength": MAX_PATH_CHARS,
+                    "description": "The browser executable to use (null: found by itself); read at start."},
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -140,6 +142,7 @@ SCHEMAS: dict[str, Schema] = {
     "ChatRead": obj({"clientId": STRING, "chatId": STRING, "marked": INTEGER},
                     description="marked: how many incoming messages were unread."),
     "Preferences": obj(PREFERENCES),
+    "LogsFolder": obj({"path": STRING, "opened": BOOLEAN}),
     # Request bodies: the fields the views check, with the types they check.
     "NewClient": request_obj({"clientId": {**STRING, "pattern": CLIENT_ID}, "name": STRING},
                              optional=("clientId", "name")),

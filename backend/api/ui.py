@@ -59,3 +59,9 @@ def get_preferences() -> Response:
 def set_preferences() -> Response:
     """Change some preferences; a bad value changes none (422 naming it)."""
     return jsonify(svc().set_preferences(json_body()))
+
+
+@bp.post("/logs/open")
+def open_logs_folder() -> Response:
+    """Show the log files' folder in this computer's file manager; the answer says where it is."""
+    return jsonify(svc().open_logs_folder())

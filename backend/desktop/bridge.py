@@ -327,6 +327,11 @@ class Bridge:
         """Revoke a key: it stops working at once."""
         return self._session.auth.revoke_api_key(_arg(key_id, "keyId", str)).to_dict()
 
+    @_operation()
+    def open_logs_folder(self) -> dict[str, Any]:
+        """Show the log files' folder in the file manager: `{path, opened}`."""
+        return self._service.open_logs_folder()
+
     # -- windows ------------------------------------------------------------------------------------------
 
     @_operation()

@@ -152,6 +152,13 @@ class EngineRuntime:
         """The browser in use, once Playwright has started."""
         return self._browser
 
+    def ensure_browser(self, timeout_s: float = 60.0) -> BrowserChoice:
+        """Start Playwright and pick the browser now (normally the first number does it); BrowserNotFound
+        says what to install."""
+        self.call(self._ensure_playwright(), timeout_s)
+        assert self._browser is not None  # set by _ensure_playwright, or it raised
+        return self._browser
+
     # -- shutdown ----------------------------------------------------------------------------------
 
     async def _shutdown(self) -> None:

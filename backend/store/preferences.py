@@ -1,6 +1,9 @@
 """dados/preferences.json: what the person at the desktop chose (language, notifications, the cards' order).
 
-    {"version": 1, "language": "pt-BR", "notifications": true, "cardOrder": ["vendas", "suporte"]}
+    {"version": 1, "language": "pt-BR", "notifications": true, "cardOrder": ["vendas", "suporte"],
+     "browserPath": null}
+
+browserPath: the Chromium, Chrome or Edge executable to use (null: found by itself); read at start.
 
 Small, read at start and on every window's load, written atomically on each change. A bad file is set aside and
 the defaults are used: preferences are worth far less than starting.
@@ -21,7 +24,8 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 LANGUAGES = ("pt-BR", "en")
 MAX_ORDERED = 1000  # ids in cardOrder: far beyond any pool, small enough to bound the file
-DEFAULTS: dict[str, Any] = {"language": "pt-BR", "notifications": True, "cardOrder": []}
+MAX_PATH_CHARS = 1024
+DEFAULTS: dict[str, Any] = {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None}
 
 
 def validate(changes: Any) -> dict[str, Any]:
@@ -42,7 +46,20 @@ def validate(changes: Any) -> dict[str, Any]:
             raise InvalidInput(f"'cardOrder' is a list of at most {MAX_ORDERED} client ids",
                                details={"field": "cardOrder"})
         changes = {**changes, "cardOrder": list(dict.fromkeys(order))}  # each id once, first place kept
+    if "browserPath" in changes:
+        changes = {**changes, "browserPath": _browser_path(changes["browserPath"])}
     return dict(changes)
+
+
+def _browser_path(value: Any) -> str | None:
+    """A browser executable's full path ('' or null: find one by itself); InvalidInput otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if (not isinstance(value, str) or len(value) > MAX_PATH_CHARS or "\0" in value
+            or not Path(value.strip()).is_absolute()):
+        raise InvalidInput("'browserPath' is the full path of a Chromium, Chrome or Edge executable, or null",
+                           details={"field": "browserPath"})
+    return value.strip()
 
 
 class PreferencesStore:
