@@ -527,6 +527,25 @@ def test_api_keys_are_created_shown_once_and_revoked(session: Session):
     assert key not in main.content()
 
 
+def test_the_browser_to_use_is_a_setting(session: Session):
+    main = session.main
+    path = main.get_by_label("Navegador usado pelo WhatsApp Web")
+    path.fill("chromium")
+    main.get_by_role("button", name="Salvar", exact=True).click()
+    expect(main.locator(".toast-error")).to_have_text(
+        "Informe o caminho completo do executável do navegador, ou deixe vazio.")
+    path.fill("/usr/bin/chromium")
+    main.get_by_role("button", name="Salvar", exact=True).click()
+    wait_until(lambda: session.api(main, "GET", "/preferences")["body"]["browserPath"] == "/usr/bin/chromium",
+               what="the path saved")
+    main.reload()
+    expect(main.get_by_label("Navegador usado pelo WhatsApp Web")).to_have_value("/usr/bin/chromium")
+    main.get_by_label("Navegador usado pelo WhatsApp Web").fill("")
+    main.get_by_role("button", name="Salvar", exact=True).click()
+    wait_until(lambda: session.api(main, "GET", "/preferences")["body"]["browserPath"] is None,
+               what="back to finding one by itself")
+
+
 # -- restart ---------------------------------------------------------------------------------------------------
 
 def test_after_a_restart_the_card_comes_back_and_its_session_is_restored(session: Session):
@@ -580,6 +599,8 @@ FAKE_BRIDGE = """
     get_pool_stats: { result: { totalCreated: 1, totalConnected: 0, totalDisconnected: 0, totalMessages: 7,
                                 currentClients: 1, maxClients: 10, readyClients: 0, clientsByStatus: { qr_ready: 1 } } },
     list_chats: { result: { items: [], nextCursor: null } },
+    list_api_keys: { result: [] },
+    open_logs_folder: { result: { path: '/home/maria/ZapPool/logs', opened: true } },
     disconnect_client: { error: { code: 'conflict', message: 'Ocupado agora', details: {} } },
   };
   const api = {};
@@ -625,6 +646,12 @@ def test_in_the_desktop_api_js_calls_the_bridge_and_takes_pushed_events(session:
         assert not [url for url in asked if "/events" in url or "/clients" in url or "/auth" in url], asked
         page.wait_for_timeout(300)  # a notification would have been made by now
         assert page.evaluate("localStorage.getItem('__notes')") is None  # the desktop notifies from Python
+
+        page.goto(session.app.url + "/ui/main.html")
+        page.get_by_role("button", name="📂 Abrir pasta de registros").click()
+        expect(page.locator("#logs-path")).to_have_text("Registros em: /home/maria/ZapPool/logs")
+        assert ["open_logs_folder", []] in page.evaluate("window.__calls")
+        expect(page.get_by_role("button", name="Permitir notificações neste navegador")).to_be_hidden()
     finally:
         context.close()
 

@@ -251,6 +251,7 @@ const desktop = {
   openQrWindow: (id) => bridge('open_qr_window', id),
   openChatWindow: (id, chatId = null) => bridge('open_chat_window', id, chatId),
   pickFile: () => bridge('pick_file'),
+  openLogsFolder: () => bridge('open_logs_folder'),
 };
 
 const cursorQuery = (cursor) => (cursor ? `?cursor=${enc(cursor)}` : '');
@@ -302,6 +303,7 @@ const browser = {
                                            'popup,width=980,height=720'));
   },
   pickFile: () => pickFileInBrowser(),
+  openLogsFolder: () => rest('POST', '/logs/open'),
 };
 
 export const api = { mode, subscribe, ...(mode === 'desktop' ? desktop : browser) };

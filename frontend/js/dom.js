@@ -45,6 +45,7 @@ export function errorText(error) {
   if (error.code === 'invalid_input' && error.details?.field === 'newPassword') {
     return t('error.invalid_password', { message: error.message });
   }
+  if (error.code === 'invalid_input' && error.details?.field === 'browserPath') return t('error.browser_path');
   if (error.code && has(`error.${error.code}`)) return t(`error.${error.code}`, { message: error.message });
   return t('error.generic', { message: error.message || String(error) });
 }

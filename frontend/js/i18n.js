@@ -70,6 +70,13 @@ const STRINGS = {
     'settings.allowBrowser': 'Permitir notificações neste navegador',
     'settings.browserBlocked': 'O navegador bloqueou as notificações deste endereço: libere nas configurações do site.',
     'settings.saved': 'Preferência salva.',
+    'system.heading': 'Navegador e registros',
+    'system.browser': 'Navegador usado pelo WhatsApp Web',
+    'system.browserAuto': 'Vazio: o ZapPool escolhe o Chromium, Chrome ou Edge instalado',
+    'system.browserHelp': 'Caminho completo do executável. Vale a partir do próximo início do ZapPool.',
+    'system.save': 'Salvar',
+    'system.openLogs': '📂 Abrir pasta de registros',
+    'system.logsAt': 'Registros em: {path}',
     'keys.heading': 'Chaves de API',
     'keys.intro': 'Programas usam uma chave para chamar a API REST. A chave aparece uma única vez.',
     'keys.name': 'Nome da nova chave',
@@ -182,6 +189,7 @@ const STRINGS = {
     'error.no_qr_code': 'Não há QR code agora.',
     'error.not_found': 'Não encontrado.',
     'error.invalid_password': 'A nova senha não serve: {message}',
+    'error.browser_path': 'Informe o caminho completo do executável do navegador, ou deixe vazio.',
   },
 
   en: {
@@ -249,6 +257,13 @@ const STRINGS = {
     'settings.allowBrowser': 'Allow notifications in this browser',
     'settings.browserBlocked': 'The browser blocks notifications for this address: allow them in the site settings.',
     'settings.saved': 'Preference saved.',
+    'system.heading': 'Browser and logs',
+    'system.browser': 'Browser WhatsApp Web runs in',
+    'system.browserAuto': 'Empty: ZapPool picks the installed Chromium, Chrome or Edge',
+    'system.browserHelp': 'Full path of the executable. Takes effect the next time ZapPool starts.',
+    'system.save': 'Save',
+    'system.openLogs': '📂 Open the logs folder',
+    'system.logsAt': 'Logs are in: {path}',
     'keys.heading': 'API keys',
     'keys.intro': 'Programs use a key to call the REST API. A key is shown only once.',
     'keys.name': 'Name of the new key',
@@ -361,6 +376,7 @@ const STRINGS = {
     'error.no_qr_code': 'There is no QR code now.',
     'error.not_found': 'Not found.',
     'error.invalid_password': 'The new password will not do: {message}',
+    'error.browser_path': 'Give the full path of the browser executable, or leave it empty.',
   },
 };
 

@@ -1,5 +1,5 @@
-// The small settings area of the main screen: language, notifications, API keys (listed, created and shown
-// once, revoked).
+// The small settings area of the main screen: language, notifications, the browser WhatsApp Web runs in and
+// the logs folder, API keys (listed, created and shown once, revoked).
 
 import { api } from './api.js';
 import { setLanguage, t } from './i18n.js';
@@ -74,7 +74,34 @@ function showNewKey(name, key) {
   copy.focus();
 }
 
+function startSystem(prefs) {
+  const input = $('#browser-path');
+  input.value = prefs.browserPath || '';
+  $('#browser-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy($('#browser-save'), async () => {
+      try {
+        const saved = await api.setPreferences({ browserPath: input.value.trim() || null });
+        input.value = saved.browserPath || '';
+        toast(t('settings.saved'), 'ok');
+      } catch (error) {
+        showError(error);
+        input.focus();
+      }
+    });
+  });
+  $('#open-logs').addEventListener('click', (event) => busy(event.currentTarget, async () => {
+    try {
+      const { path } = await api.openLogsFolder();
+      $('#logs-path').textContent = t('system.logsAt', { path }); // said either way: it may be another computer's
+    } catch (error) {
+      showError(error);
+    }
+  }));
+}
+
 export function startSettings(prefs) {
+  startSystem(prefs);
   fillLanguagePicker($('#language'), (lang) => {
     setLanguage(lang);
     save({ language: lang });
