@@ -23,16 +23,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
+from flask import Flask
 
+from backend import auth_cli
 from backend.api.server import ApiServer
 from backend.api.wiring import build_api
 from backend.auth import AuthService
 from backend.config import Settings
-from backend.desktop.runner import desktop_available, run_windows
-from backend.errors import ZapPoolError
+from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
+from backend.desktop.windows import WindowManager
+from backend.desktop_entry import install_desktop_entry
+from backend.errors import BrowserNotFound, ZapPoolError
 from backend.events import ClientEvent
+from backend.instance import InstanceLock, ask_to_show
+from backend.logs import setup_logging
+from backend.paths import default_data_dir
 from backend.pool import WhatsAppPool
-from backend.service import ZapPoolService
+from backend.store.preferences import PreferencesStore
 from backend.webhooks import WebhookService
 
 if TYPE_CHECKING:
@@ -44,7 +51,8 @@ log = logging.getLogger("zapool")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="zapool", description="ZapPool: many WhatsApp numbers, one desktop.")
-    parser.add_argument("--data", type=Path, help="data folder (default: dados/ beside app.py)")
+    parser.add_argument("--data", type=Path,
+                        help="data folder (default: dados/ beside app.py; the built app: the user's data folder)")
     parser.add_argument("--client-id", help="a number to connect at start if it is not (names its folder)")
     parser.add_argument("--headless", action="store_true",
                         help="no windows: serve the app at http://127.0.0.1:<port>/ for a browser (also the "
@@ -58,7 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="address the REST API listens on (beyond 127.0.0.1 only once the admin password "
                              "is changed and an API key exists)")
     parser.add_argument("--port", type=int, default=3000, help="port of the REST API (0: any free port)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                        help="how much goes to the log (the terminal and <data>/logs/zapool.log)")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="Linux: add ZapPool to the desktop's application menu, then exit")
     return parser.parse_args(argv)
 
 
@@ -89,13 +100,33 @@ def show(event: ClientEvent) -> None:
 
 
 def build_settings(args: argparse.Namespace) -> Settings:
-    """Settings from the command line."""
-    settings = Settings(browser_path=args.browser, restore_on_start=not args.no_restore)
-    if args.data:
-        settings.data_dir = args.data.resolve()
+    """Settings from the command line; the browser from the preferences when --browser does not name one."""
+    settings = Settings(browser_path=args.browser, restore_on_start=not args.no_restore,
+                        data_dir=(args.data or default_data_dir()).resolve())
     if args.whatsapp_url:
         settings.whatsapp_url = args.whatsapp_url
+    if not settings.browser_path:
+        settings.browser_path = PreferencesStore(settings.data_dir / "preferences.json").get()["browserPath"]
     return settings
+
+
+def already_running(lock: InstanceLock) -> int:
+    """Another ZapPool holds this data folder: ask it to come forward, say so, and leave everything alone."""
+    running = ask_to_show(lock.data_dir)
+    where = f" em {running.url}/" if running else ""
+    print(f"O ZapPool já está aberto com estes dados ({lock.data_dir}){where}: não abro outro sobre os mesmos "
+          "perfis do navegador.", flush=True)
+    return 0
+
+
+def check_browser(pool: WhatsAppPool) -> str | None:
+    """Pick the browser now rather than at the first number: None, or what to install (also logged)."""
+    try:
+        pool.runtime.ensure_browser()
+    except BrowserNotFound as exc:
+        log.error("[Engine] %s", exc.message)
+        return exc.message
+    return None
 
 
 def start_simulator(settings: Settings) -> SimServer:
@@ -129,6 +160,9 @@ def start_pool(pool: WhatsAppPool, client_id: str | None) -> None:
 
 def run(pool: WhatsAppPool, client_id: str | None, received: list[int]) -> None:
     """Headless: start the pool, then wait for a signal."""
+    problem = check_browser(pool)
+    if problem:
+        print(f"Erro: {problem}", file=sys.stderr, flush=True)
     start_pool(pool, client_id)
     while not received:
         time.sleep(0.2)
@@ -146,18 +180,32 @@ def start_in_background(pool: WhatsAppPool, client_id: str | None) -> None:
     threading.Thread(target=starting, name="startup", daemon=True).start()
 
 
-def run_desktop(service: ZapPoolService, auth: AuthService, url: str, pool: WhatsAppPool, client_id: str | None,
+def run_desktop(app: Flask, auth: AuthService, url: str, pool: WhatsAppPool, client_id: str | None,
                 received: list[int]) -> None:
     """Desktop: the windows on this thread until the main one is closed or a signal arrives."""
     start_in_background(pool, client_id)
     if received:
         return
+
+    def started(windows: WindowManager) -> None:
+        """Once the windows are up: a second launch raises them; a missing browser is said in a dialog."""
+        app.extensions["zapool.on_show"].append(windows.focus_main)
+        problem = check_browser(pool)
+        main = windows.window("main")
+        if problem and main is not None:
+            main.create_confirmation_dialog("ZapPool: navegador não encontrado", problem)
+
     try:
-        run_windows(service, auth, url)
+        run_windows(app.extensions["zapool.service"], auth, url, on_started=started)
     except Exception:  # noqa: BLE001 - the GUI failed to start: the pool and the API can still serve
         log.exception("[Desktop] as janelas falharam; seguindo sem janelas em %s/ (Ctrl+C encerra)", url)
         while not received:
             time.sleep(0.2)
+
+
+def key_command() -> str:
+    """How this ZapPool's API keys are made from a terminal."""
+    return f"{sys.executable} auth" if getattr(sys, "frozen", False) else "python -m backend.auth_cli"
 
 
 def want_windows(args: argparse.Namespace) -> bool:
@@ -180,9 +228,30 @@ def allow_webengine_as_root() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run until the main window is closed, Ctrl+C or SIGTERM."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["auth"]:  # the built app has no `python -m backend.auth_cli`: the same commands, here
+        return auth_cli.main(argv[1:], prog="ZapPool auth")
+    if argv[:1] == [PROBE_QT_FLAG]:  # the built app probing Qt in a child of itself (runner.desktop_available)
+        return probe_qt_here()
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    if args.install_desktop_entry:
+        entry, _icon = install_desktop_entry()
+        print(f"ZapPool adicionado ao menu de aplicativos: {entry}")
+        return 0
     settings = build_settings(args)
+    lock = InstanceLock(settings.data_dir)
+    if not lock.acquire():
+        return already_running(lock)
+    try:
+        return serve(args, settings, lock)
+    finally:
+        lock.release()
+
+
+def serve(args: argparse.Namespace, settings: Settings, lock: InstanceLock) -> int:
+    """Everything from the log file to the clean stop, on a data folder this process holds."""
+    log_file = setup_logging(settings.data_dir, args.log_level)
+    log.info("[ZapPool] dados em %s; log em %s", settings.data_dir, log_file)
     desktop = want_windows(args)
     simulator = start_simulator(settings) if args.simulator else None
     # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.
@@ -195,14 +264,18 @@ def main(argv: list[str] | None = None) -> int:
     webhooks.start()
     auth = AuthService(settings.data_dir)
     app = build_api(pool, auth, webhooks)  # also feeds webhooks
+    app.extensions["zapool.instance"] = lock
+    app.extensions["zapool.on_show"] = [lambda: log.info("[ZapPool] outra inicialização pediu para mostrar o "
+                                                         "ZapPool: ele está em %s/", api.url)]
     api = ApiServer(app, auth, args.host, args.port).start()
-    print(f"API REST: {api.url}  (chave: python -m backend.auth_cli keys create NOME)", flush=True)
+    lock.publish(api.url)
+    print(f"API REST: {api.url}  (chave: {key_command()} keys create NOME)", flush=True)
     print(f"Interface: {api.url}/  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro acesso: "
           "admin / admin)", flush=True)
     code = 0
     try:
         if desktop:
-            run_desktop(app.extensions["zapool.service"], auth, api.url, pool, args.client_id, received)
+            run_desktop(app, auth, api.url, pool, args.client_id, received)
         else:
             run(pool, args.client_id, received)
     except ZapPoolError as exc:

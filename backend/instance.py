@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import secrets
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -101,3 +103,23 @@ def running_instance(data_dir: Path) -> RunningInstance:
         return RunningInstance(int(doc["pid"]), str(doc["url"]), str(doc["token"]))
     except (OSError, ValueError, KeyError, TypeError):
         return RunningInstance(None, None, None)
+
+
+SHOW_PATH = "/instance/show"
+TOKEN_HEADER = "X-ZapPool-Instance"
+
+
+def ask_to_show(data_dir: Path, timeout_s: float = 5.0) -> RunningInstance | None:
+    """A second launch: ask the ZapPool holding `data_dir` to bring its window forward. The running instance
+    when it answered; None when it has not published where it listens yet, or did not answer."""
+    running = running_instance(data_dir)
+    if running.url is None or running.token is None:
+        return None
+    request = urllib.request.Request(running.url + SHOW_PATH, method="POST", data=b"",
+                                     headers={TOKEN_HEADER: running.token})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return running if response.status in (200, 204) else None
+    except (OSError, urllib.error.HTTPError) as exc:
+        log.warning("[Instância] a instância em %s não respondeu: %s", running.url, exc)
+        return None

@@ -1,12 +1,15 @@
-"""Health (no credentials needed), and the API's contract: /openapi.json and its HTML rendering, /docs."""
+"""Health (no credentials needed), the API's contract (/openapi.json and its HTML rendering, /docs), and the
+call a second launch of ZapPool makes to bring this one forward (/instance/show, with the instance token)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
+from ..errors import Unauthorized
+from ..instance import TOKEN_HEADER
 from . import docs_page
 from .clients import svc
 from .openapi import build_document
@@ -38,3 +41,15 @@ def openapi() -> Response:
 def docs() -> Response:
     """The contract as a plain HTML page (no scripts, nothing fetched from elsewhere)."""
     return Response(_docs_html(), mimetype="text/html")
+
+
+@bp.post("/instance/show")
+def show_instance() -> tuple[str, int]:
+    """Another launch on the same data folder asks this ZapPool to come forward (its token proves it can read
+    the data folder); the windows are raised, or the log says where the app is."""
+    lock = current_app.extensions.get("zapool.instance")
+    if lock is None or not lock.matches(request.headers.get(TOKEN_HEADER)):
+        raise Unauthorized("This call needs the token of this ZapPool's data folder")
+    for hook in current_app.extensions.get("zapool.on_show", ()):
+        hook()
+    return "", 204

@@ -99,6 +99,11 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/openapi.json", "meta.openapi", "This contract, as OpenAPI 3.1 JSON.",
        {"200": _DOCUMENT}, tags=("meta",)),
     Op("get", "/docs", "meta.docs", "This contract as readable HTML (works offline).", {"200": _HTML}, tags=("meta",)),
+    Op("post", "/instance/show", "meta.show_instance",
+       "A second launch of ZapPool on the same data folder asks this one to come forward.", {"204": None},
+       public=True, errors=("Unauthorized",), tags=("meta",),
+       description="Needs the header X-ZapPool-Instance: the token this instance wrote to "
+                   "<data>/zapool-instance.json (readable by its user only), not an API key."),
     Op("get", "/metrics", "metrics.metrics", "Prometheus metrics.", {"200": _METRICS}, tags=("meta",)),
     Op("get", "/events", "events.stream", "Pool events as Server-Sent Events, resumable and filtered.",
        {"200": _SSE}, query=("clientId", "types", "lastEventId"), errors=("Invalid", "Unavailable"), tags=("events",)),

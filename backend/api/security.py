@@ -16,7 +16,8 @@ from ..errors import ZapPoolError
 from .body import field, json_body
 
 SESSION_COOKIE = "zapool_session"
-PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset"})
+# meta.show_instance checks its own credential: the data folder's instance token.
+PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset", "meta.show_instance"})
 # Reachable with a first-run session whose password must still be changed.
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.me", "auth.logout"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -31,6 +31,7 @@ PROBE_TIMEOUT_S = 30.0
 # A Qt application in a child process: if Qt cannot use the display (no X server, a missing xcb library) it
 # aborts, and it is the child that dies, not ZapPool with its numbers.
 PROBE = "import sys\nfrom PyQt6.QtWidgets import QApplication\nQApplication(sys.argv[:1])\n"
+PROBE_QT_FLAG = "--probe-qt"  # the built app has no `python -c`: it runs the probe when started with this
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -51,9 +52,9 @@ def desktop_available() -> tuple[bool, str]:
 
 def _probe_qt() -> tuple[bool, str]:
     """Start a Qt application in a child process: (True, "") when the display works for Qt."""
+    command = [sys.executable, PROBE_QT_FLAG] if getattr(sys, "frozen", False) else [sys.executable, "-c", PROBE]
     try:
-        done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, timeout=PROBE_TIMEOUT_S,
-                              check=False)
+        done = subprocess.run(command, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"o Qt não respondeu ({exc})"
     if done.returncode == 0:
@@ -61,6 +62,15 @@ def _probe_qt() -> tuple[bool, str]:
     lines = [ln.strip() for ln in done.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     said = next((ln for ln in lines if "plugin" in ln.lower()), lines[-1] if lines else f"código {done.returncode}")
     return False, f"o Qt não abre janelas aqui: {said[:200]}"
+
+
+def probe_qt_here() -> int:
+    """The probe's body, for the built app started with PROBE_QT_FLAG: 0 when Qt can start here (it aborts
+    the process otherwise)."""
+    from PyQt6.QtWidgets import QApplication  # noqa: PLC0415 - only this child process loads Qt
+
+    QApplication(sys.argv[:1])
+    return 0
 
 
 class SignalWatcher:

@@ -206,6 +206,12 @@ class WindowManager:
 
     # -- using them -------------------------------------------------------------------------------------
 
+    def focus_main(self) -> None:
+        """Bring the main window to the front (a second launch of ZapPool asked for it)."""
+        window = self.window("main")
+        if window is not None:
+            self._focus("main", window)
+
     def window(self, key: str) -> Any:
         """The open pywebview window `key` ("main", "pool", "qr:<id>", "chat:<id>"), or None."""
         with self._lock:

@@ -1,0 +1,108 @@
+"""The double-clickable app (scripts/build.sh -> build/dist/ZapPool/) started as a user would, on the simulator.
+
+The build takes about a minute, so it happens once per run, and only when the app is missing or older than
+the code it packs (a clean CI clone always builds).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.instance import running_instance
+from tests.conftest import wait_until
+from tests.test_app import Output, chromium_left, finish
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "build" / "dist" / "ZapPool" / ("ZapPool.exe" if sys.platform == "win32" else "ZapPool")
+PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "backend", ROOT / "frontend", ROOT / "tests" / "wasim"]
+BUILD_TIMEOUT_S = 900
+
+
+def newest_source() -> float:
+    """The latest modification among the files the app packs."""
+    files = [p for root in PACKED for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file()]
+    return max(p.stat().st_mtime for p in files)
+
+
+@pytest.fixture(scope="module")
+def app_path() -> Path:
+    """The built app, built now if missing or stale."""
+    if not APP.exists() or APP.stat().st_mtime < newest_source():
+        done = subprocess.run(["bash", "scripts/build.sh"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT_S)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return APP
+
+
+class Browser:
+    """A browser's session against the app: the login cookie, and the Origin header its pages send."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json", "Origin": self.base})
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else {}
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+
+@pytest.fixture
+def running(app_path: Path, sim, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Output, str, Path]]:
+    """The built app, headless, on a fresh data folder and the simulator."""
+    data = tmp_path / "dados"
+    proc = subprocess.Popen([str(app_path), "--headless", "--data", str(data), "--whatsapp-url", sim.url,
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output = Output(proc)
+    url = output.wait_for("API REST:", timeout=60).split()[2]
+    yield proc, output, url, data
+    if proc.poll() is None:
+        finish(proc, output, signal.SIGKILL, group=True)
+
+
+def test_the_built_app_serves_links_a_number_and_stops_cleanly(running, sim) -> None:
+    proc, output, url, data = running
+    browser = Browser(url)
+
+    with urllib.request.urlopen(url + "/health", timeout=10) as response:
+        health = json.loads(response.read())
+    page = urllib.request.urlopen(url + "/", timeout=10).read()
+    login = browser.call("POST", "/auth/login", {"username": "admin", "password": "admin"})
+    changed = browser.call("POST", "/auth/password", {"oldPassword": "admin", "newPassword": "senha-forte-123"})
+    created = browser.call("POST", "/clients", {"clientId": "vendas"})
+    code, text, seconds = finish(proc, output, signal.SIGTERM, group=True)
+
+    assert health["status"] == "ok" and b"<html" in page.lower()
+    assert login[0] == 200 and login[1]["mustChangePassword"] is True and changed[0] == 200
+    assert created[0] == 201 and created[1]["status"] == "qr_ready" and created[1]["qrCode"].startswith("data:")
+    assert code == 0 and "Encerrado." in text and seconds < 10
+    assert chromium_left(data) == ""
+    assert (data / "logs" / "zapool.log").stat().st_size > 0
+
+
+def test_a_second_launch_of_the_built_app_leaves_the_first_alone(running, app_path) -> None:
+    proc, output, url, data = running
+    wait_until(lambda: running_instance(data).url == url, what="the instance file")
+
+    second = subprocess.run([str(app_path), "--headless", "--data", str(data), "--port", "0"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert second.returncode == 0 and "já está aberto" in second.stdout and url in second.stdout
+    with urllib.request.urlopen(url + "/health", timeout=10) as response:
+        assert json.loads(response.read())["status"] == "ok", "the first one still serves"
