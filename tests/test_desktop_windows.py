@@ -15,7 +15,7 @@ from backend.desktop.windows import QUEUE_LIMIT
 from backend.eventbus import EventBus
 from backend.validation import MAX_MEDIA_BYTES
 from tests.conftest import wait_until
-from tests.desktop_support import NEW_PASSWORD, OTHER, FakeWebview, error, ok, png_base64, pusher, sign_in
+from tests.desktop_support import NEW_PASSWORD, OTHER, PHONE, FakeWebview, error, ok, png_base64, pusher, sign_in
 
 
 # -- windows --------------------------------------------------------------------------------------------------------
@@ -51,6 +51,25 @@ def test_windows_open_once_each_with_safe_urls_and_closing_the_main_one_closes_a
     assert all(w.destroyed for w in desk.gui.windows) and desk.windows.open_keys() == []
     ok(desk.bridge.open_pool_manager())
     assert len(desk.gui.windows) == 4
+
+
+def test_the_qr_window_closes_itself_once_the_number_is_connected(desk, sim):
+    sign_in(desk)
+    events = pusher(desk, []).start()
+    try:
+        desk.windows.open_main()
+        ok(desk.bridge.create_client("loja_3"))
+        ok(desk.bridge.open_qr_window("loja_3"))
+        qr_window = desk.windows.window("qr:loja_3")
+        sim.control.scan(ok(desk.bridge.get_qr("loja_3"))["code"], PHONE)
+        wait_until(lambda: any(e["type"] == "ready" for e in qr_window.pushed()), what="ready pushed to it")
+        still_open_at_ready = not qr_window.destroyed
+        wait_until(lambda: qr_window.destroyed, timeout=10, what="the QR window closed")
+    finally:
+        events.stop()
+
+    assert still_open_at_ready, "it shows Conectado ✓ first"
+    assert desk.windows.open_keys() == ["main"]
 
 
 def test_pick_file_reads_the_file_the_native_dialog_chose(desk, tmp_path):

@@ -40,6 +40,9 @@ class Broadcaster(Protocol):
     def evaluate_all(self, script: str) -> None:
         """Run `script` in every open window, without waiting."""
 
+    def number_connected(self, client_id: str) -> None:
+        """A number became ready: its QR window has done its job."""
+
 
 def event_script(events: list[dict[str, Any]]) -> str:
     """JavaScript that hands each event to the page's handler, if the page has one."""
@@ -119,6 +122,9 @@ class EventPusher:
             [e.to_dict() for e in batch.events]
         for start in range(0, len(events), PER_SCRIPT):
             self._windows.evaluate_all(event_script(events[start:start + PER_SCRIPT]))
+        for event in events:
+            if event["type"] == "ready" and event.get("clientId"):
+                self._windows.number_connected(event["clientId"])
         if self._notifications_on():
             for event in events:
                 self._maybe_notify(event)

@@ -29,6 +29,7 @@ from .push import event_script
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 500  # scripts waiting for one window; beyond this it is stuck and gets a reset when it recovers
 MAX_CHAT_ID = 200
+QR_CLOSE_DELAY_S = 1.5  # "Conectado ✓" stays this long before the QR window closes
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,23 @@ class WindowManager:
             return None
         chosen = window.create_file_dialog(self._gui().FileDialog.OPEN, allow_multiple=False)
         return str(chosen[0]) if chosen else None
+
+    def number_connected(self, client_id: str) -> None:
+        """Close the number's QR window once "Conectado ✓" has been seen for QR_CLOSE_DELAY_S (the page cannot
+        close itself: pywebview's Qt backend ignores window.close())."""
+        timer = threading.Timer(QR_CLOSE_DELAY_S, self.close, args=(f"qr:{client_id}",))
+        timer.daemon = True
+        timer.start()
+
+    def close(self, key: str) -> None:
+        """Close one window, if open."""
+        window = self.window(key)
+        if window is None:
+            return
+        try:
+            window.destroy()
+        except Exception as exc:  # noqa: BLE001 - already closing: gone either way
+            log.debug("[Desktop] janela %s não fechada: %s", key, exc)
 
     def close_all(self) -> None:
         """Close every window, so webview.start() returns and ZapPool shuts down; nothing opens after."""
