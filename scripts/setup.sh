@@ -8,6 +8,7 @@ say() { printf '[setup] %s\n' "$*"; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v notify-send >/dev/null 2>&1 || need_apt+=(libnotify-bin)  # the desktop's notifications
 # The desktop windows under X11: Qt's xcb platform plugin loads these (offscreen and Wayland do not need them).
 ldconfig_cmd=$(command -v ldconfig || echo /sbin/ldconfig)
 for pkg_lib in libxcb-icccm4:libxcb-icccm.so.4 libxcb-keysyms1:libxcb-keysyms.so.1 \
