@@ -72,3 +72,16 @@ def test_show_needs_the_data_folders_token(sim, tmp_path: Path) -> None:
     finish(proc, output, signal.SIGTERM, group=True)
 
     assert answers == [401, 401, 204]
+
+
+def test_a_missing_browser_is_said_at_start_with_what_to_install(sim, tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "app.py", "--headless", "--data", str(tmp_path / "dados"),
+                             "--whatsapp-url", sim.url, "--port", "0", "--browser", str(tmp_path / "no-browser")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output = Output(proc)
+    said = output.wait_for("Erro:")
+    code, _, _ = finish(proc, output, signal.SIGTERM, group=True)
+
+    assert "is not an executable file" in said and "Install one of: Chromium" in said
+    assert code == 0, "the app stays up (the API answers, the browser can be chosen in the settings)"

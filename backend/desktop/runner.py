@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 
 from ..auth import AuthService
-from ..config import DESKTOP_USER_AGENT
+from ..config import DESKTOP_USER_AGENT, PROJECT_ROOT
 from ..service import ZapPoolService
 from .bridge import Bridge, DesktopSession
 from .push import EventPusher
@@ -33,6 +33,7 @@ PROBE_TIMEOUT_S = 30.0
 PROBE = "import sys\nfrom PyQt6.QtWidgets import QApplication\nQApplication(sys.argv[:1])\n"
 PROBE_QT_FLAG = "--probe-qt"  # the built app has no `python -c`: it runs the probe when started with this
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+ICON = PROJECT_ROOT / "build" / "icon.png"  # the windows' icon (Linux; Windows and macOS take the app's own)
 
 
 def desktop_available() -> tuple[bool, str]:
@@ -128,7 +129,8 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
         pusher.start()
         log.info("[Desktop] janelas abertas (%s)", default_gui() or "padrão do sistema")
         # The user agent marks the windows' requests: their pages get the CSP that lets pywebview work.
-        webview.start(on_started, (windows,), gui=default_gui(), private_mode=True, user_agent=DESKTOP_USER_AGENT)
+        webview.start(on_started, (windows,), gui=default_gui(), private_mode=True, user_agent=DESKTOP_USER_AGENT,
+                      icon=str(ICON) if ICON.exists() else None)
     finally:
         watcher.uninstall()
         pusher.stop()
