@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="address the REST API listens on (beyond 127.0.0.1 only once the admin password "
                              "is changed and an API key exists)")
     parser.add_argument("--port", type=int, default=3000, help="port of the REST API (0: any free port)")
+    parser.add_argument("--send-interval", type=float, default=Settings.send_interval_s, metavar="SECONDS",
+                        help="pacing per number: at least SECONDS between two sends plus up to SECONDS at random "
+                             "(default 1; 0: no pacing, for tests and benchmarks on the simulator)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                         help="how much goes to the log (the terminal and <data>/logs/zapool.log)")
     parser.add_argument("--install-desktop-entry", action="store_true",
@@ -101,8 +104,10 @@ def show(event: ClientEvent) -> None:
 
 def build_settings(args: argparse.Namespace) -> Settings:
     """Settings from the command line; the browser from the preferences when --browser does not name one."""
+    pacing = max(0.0, args.send_interval)
     settings = Settings(browser_path=args.browser, restore_on_start=not args.no_restore,
-                        data_dir=(args.data or default_data_dir()).resolve())
+                        data_dir=(args.data or default_data_dir()).resolve(),
+                        send_interval_s=pacing, send_jitter_s=pacing)
     if args.whatsapp_url:
         settings.whatsapp_url = args.whatsapp_url
     if not settings.browser_path:
