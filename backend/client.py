@@ -434,7 +434,10 @@ class WhatsAppClient:
     def _on_page_closed(self, reason: str) -> None:
         """The browser died or was closed under us (not by ZapPool)."""
         self._wpp = None
-        if self.status not in ACTIVE:
+        # Cut off by the network, the page was going to come back by itself; without it, it never will: say
+        # so (a new reason), so the pool relaunches it instead of waiting for a network that returns to nothing.
+        waiting_for_network = self.status == S.DISCONNECTED and self.reason == Reason.NETWORK
+        if self.status not in ACTIVE and not waiting_for_network:
             return
         if self.runtime.stopping:
             reason = Reason.SHUTDOWN
