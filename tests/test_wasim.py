@@ -446,6 +446,12 @@ def test_chat_list_messages_and_mark_read(linked: Tab, sim: SimServer):
 
 
 def test_the_phone_page_scans_writes_drops_the_network_and_unlinks(browser: Browser, tab: Tab, sim: SimServer):
+    # The phone page is a second page to load and click: give it a code that lives long enough under load
+    # (the server times each code when it shows it: a fresh one now gets the long lifetime).
+    sim.control.configure(first_qr_ms=60_000, qr_ms=60_000, max_qrs=10)
+    seen = len(tab.events)
+    tab.js("WPP.conn.refreshQR()")
+    tab.wait_event("conn.auth_code_change", lambda p: p, after=seen)
     ctx = browser.new_context()
     try:
         phone = ctx.new_page()

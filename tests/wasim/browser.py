@@ -10,6 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Page
 
+from .control import SimError
 from .server import SimServer
 
 # A normal desktop Chrome: WhatsApp Web (and the simulator) refuse "HeadlessChrome".
@@ -75,9 +76,25 @@ class Tab:
         self.wait_event("conn.auth_code_change", lambda p: p)
         return self.js("WPP.conn.getAuthCode().then(c => c && c.fullCode)")
 
-    def link(self, sim: SimServer, phone: str) -> None:
-        """Scan the code on screen as `phone` and wait for conn.main_ready."""
-        sim.control.scan(self.current_code(), phone)
+    def link(self, sim: SimServer, phone: str, timeout: float = 15) -> None:
+        """Scan the code on screen as `phone` and wait for conn.main_ready. As a person would: a code that
+        rotated between reading and scanning is refused, so scan the new one; if the codes ran out, ask for
+        more (under load, the short-lived codes of the fast simulator tests can all go by in a second)."""
+        self.wait_event("conn.auth_code_change", lambda p: p)
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self.js("WPP.conn.getAuthCode().then(c => c && c.fullCode)")
+            try:
+                if code:
+                    sim.control.scan(code, phone)
+                    break
+                self.js("WPP.conn.refreshQR()")
+            except SimError as exc:
+                if exc.status != 404 or time.monotonic() > deadline:
+                    raise
+            if time.monotonic() > deadline:
+                raise AssertionError("no QR code could be scanned in time")
+            self.page.wait_for_timeout(20)
         self.wait_event("conn.main_ready")
 
     def rejection(self, script: str, arg: Any = None) -> dict[str, Any]:
