@@ -27,6 +27,7 @@ from tests.wasim import SimServer
 def crash_round(sim: SimServer, tmp: Path, numbers: int, messages: int, n: int) -> dict:
     """One burst, one kill -9, one restart; what each step showed."""
     data = tmp / f"dados{n}"
+    sim.control.reset()  # the phones' sent lists start empty: each round counts only its own messages
     key = prepare(sim, data, numbers)
     phones = [phone_for(i) for i in range(numbers)]
     app = App(data, sim.url, key).start()
