@@ -6,8 +6,9 @@ crash, which can drop the last commits: a message whose id was already returned 
 (about 0.3 ms on this machine's disk), so anything a call reported as stored is still there after a crash.
 
 Readers never wait for the writer (WAL gives them a snapshot); the writer lock makes every write a short
-`BEGIN IMMEDIATE ... COMMIT`. A file that is not SQLite, or fails `quick_check`, is set aside with a
-timestamp and a new one is started: losing the log is bad, refusing to start is worse.
+`BEGIN IMMEDIATE ... COMMIT`. A file that is not SQLite, fails `quick_check`, or holds another schema is set
+aside with a timestamp and a new one is started: losing the log is bad, refusing to start is worse. A bad -wal
+alone is set aside and the main file kept (sqlite_check.py judges both without changing them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from ..errors import ZapPoolError
 from .atomic import set_aside
+from .sqlite_check import not_a_wal, problem, wal_of
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +54,33 @@ class Database:
         return conn
 
     def _open_checked(self) -> sqlite3.Connection:
-        """Open, check and migrate the file; a damaged file is set aside and a new one started."""
+        """Judge the file as found (read-only: nothing changes before it is set aside), keep the main file when
+        only its -wal is bad, then open, switch to WAL and migrate."""
+        bad_wal = not_a_wal(self.path)
+        if bad_wal:
+            self._set_aside_wal(bad_wal)
+        why = problem(self.path, self.migrations, self.cache_kib)
+        if why and wal_of(self.path).exists():
+            # Another database's WAL (a backup restored over the file, say) is merged page by page: try without it.
+            self._set_aside_wal(f"o banco não passa na verificação com ele ({why})")
+            why = problem(self.path, self.migrations, self.cache_kib)
+        if why:
+            self._set_aside(f"não é um banco SQLite válido ({why})")
         conn = self._connect()
         try:
-            self._check(conn)
-        except sqlite3.DatabaseError as exc:
+            self._prepare(conn)
+        except sqlite3.DatabaseError as exc:  # e.g. a migration this file refuses
             conn.close()
             self._set_aside(f"não é um banco SQLite válido ({exc})")
             conn = self._connect()
-            self._check(conn)
+            self._prepare(conn)
         return conn
 
-    def _check(self, conn: sqlite3.Connection) -> None:
-        """WAL on, FULL sync, the whole file readable, schema at the current version."""
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """WAL on, FULL sync, schema at the current version."""
         conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
-        if problems != ["ok"]:
-            raise sqlite3.DatabaseError("; ".join(problems))
         self._migrate(conn)
 
     def _set_aside(self, why: str) -> None:
@@ -80,6 +90,11 @@ class Database:
             extra = self.path.with_name(self.path.name + suffix)
             if extra.exists():
                 os.replace(extra, self.set_aside_as.with_name(self.set_aside_as.name + suffix))
+
+    def _set_aside_wal(self, why: str) -> None:
+        """Move a bad -wal out of the way; the -shm beside it only indexes that WAL, so it goes too."""
+        set_aside(wal_of(self.path), why)
+        self.path.with_name(self.path.name + "-shm").unlink(missing_ok=True)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Bring the schema to the newest version, one migration per transaction."""
