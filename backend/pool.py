@@ -27,7 +27,7 @@ from .status import ClientStatus, Reason
 from .store.message_schema import MessageRecord
 from .store.messages import MessageStore
 from .store.sessions import SessionStore
-from .validation import Media, check_client_id
+from .validation import CLIENT_ID_RE, Media, check_client_id
 
 log = logging.getLogger(__name__)
 S = ClientStatus
@@ -73,6 +73,8 @@ class WhatsAppPool:
                              retry_cap_s=settings.send_retry_cap_s)
         self.outbox.on_change = MessageLifecycle(self.events.emit).update
         self._persisted: dict[str, dict[str, Any]] = {}
+        if self.store.set_aside_as is not None:
+            self._relist_profiles()
         for record in self.store.all():
             self._load(record)
         self.outbox.start()  # sends what a crash left queued as soon as its number is ready
@@ -119,6 +121,21 @@ class WhatsAppPool:
                                 metadata=metadata, now=self._now)
         self._persisted[client_id] = record
         self._register(client)
+
+    def _relist_profiles(self) -> None:
+        """The sessions file was bad and set aside: list again each number whose browser profile is still in
+        dados/sessions/, as never started. Its login is in the profile, so connecting it needs no scan; its
+        name and phone number come back from WhatsApp then."""
+        folder = self.settings.sessions_dir
+        if not folder.is_dir():
+            return
+        found = sorted(p.name for p in folder.iterdir() if p.is_dir() and CLIENT_ID_RE.fullmatch(p.name))
+        for client_id in found:
+            self.store.save({"clientId": client_id, "name": None, "status": S.IDLE.value, "reason": None,
+                             "phoneNumber": None, "metadata": {}})
+        if found:
+            log.warning("[Pool] %d número(s) listado(s) de novo a partir das pastas de perfil (%s): conecte-os, "
+                        "o login continua no perfil", len(found), ", ".join(found))
 
     def _new_id(self) -> str:
         """client_<epoch ms>, as the seed; bumped by a millisecond if taken."""
