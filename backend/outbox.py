@@ -12,6 +12,7 @@ Threads: see outbox_workers.py.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -183,7 +184,7 @@ class Outbox:
         if item.filename is not None and not isinstance(item.filename, str):
             raise InvalidMedia("The file name must be text")
         meta = {"mimetype": item.mimetype, "filename": options.get("filename") or item.filename,
-                "size": len(data), "options": options}
+                "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "options": options}
         return Draft(client_id, number, kind, options.get("caption"), meta, data)
 
     def _accept(self, draft: Draft, message_id: str | None = None) -> str:

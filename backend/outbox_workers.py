@@ -10,6 +10,7 @@ which delivers them and must not wait for a disk.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import math
 import queue
@@ -230,13 +231,25 @@ def _hand_to_client(ctx: Context, row: MessageRecord, client_id: str) -> dict[st
     """Call the pool's delivery for text or media."""
     if row.media is None:
         return ctx.sender.deliver_text(client_id, row.to_number or "", row.body or "")
+    data = _media_bytes(ctx, row)
+    media = {"mimetype": row.media["mimetype"], "data": base64.b64encode(data).decode("ascii"),
+             "filename": row.media.get("filename")}
+    return ctx.sender.deliver_media(client_id, row.to_number or "", media, dict(row.media.get("options") or {}))
+
+
+def _media_bytes(ctx: Context, row: MessageRecord) -> bytes:
+    """The bytes accepted for a media message, exactly: a file cut short, emptied or overwritten on disk since
+    is refused (InvalidMedia, so the message fails) rather than sent broken to the contact."""
     try:
         data = ctx.media.read(row.id)
     except FileNotFoundError:
         raise InvalidMedia(f"The media file of message {row.id} is missing from {ctx.media.folder}") from None
-    media = {"mimetype": row.media["mimetype"], "data": base64.b64encode(data).decode("ascii"),
-             "filename": row.media.get("filename")}
-    return ctx.sender.deliver_media(client_id, row.to_number or "", media, dict(row.media.get("options") or {}))
+    size, digest = row.media.get("size"), row.media.get("sha256")  # rows from before sha256 have only a size
+    if (isinstance(size, int) and len(data) != size) or (digest and hashlib.sha256(data).hexdigest() != digest):
+        accepted = f"{size:,}" if isinstance(size, int) else "?"
+        raise InvalidMedia(f"The media file of message {row.id} is damaged ({len(data):,} bytes on disk, "
+                           f"{accepted} accepted, or other bytes): it was not sent")
+    return data
 
 
 def _fail(ctx: Context, row: MessageRecord, code: str, reason: str) -> None:
