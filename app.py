@@ -39,7 +39,7 @@ from backend.instance import InstanceLock, ask_to_show
 from backend.logs import setup_logging
 from backend.paths import default_data_dir
 from backend.pool import WhatsAppPool
-from backend.store.preferences import PreferencesStore
+from backend.store.preferences import saved_browser_path
 from backend.webhooks import WebhookService
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def build_settings(args: argparse.Namespace) -> Settings:
     if args.whatsapp_url:
         settings.whatsapp_url = args.whatsapp_url
     if not settings.browser_path:
-        settings.browser_path = PreferencesStore(settings.data_dir / "preferences.json").get()["browserPath"]
+        settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
     return settings
 
 

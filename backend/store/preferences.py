@@ -62,6 +62,17 @@ def _browser_path(value: Any) -> str | None:
     return value.strip()
 
 
+def saved_browser_path(path: Path) -> str | None:
+    """The browser chosen in the preferences, read without changing anything: app.py needs it before the log
+    file is open and before it knows this launch owns the folder, so a bad file is left for PreferencesStore
+    to set aside (and say so) later."""
+    try:
+        doc = json.loads(path.read_bytes())
+        return _browser_path(doc.get("browserPath")) if isinstance(doc, dict) else None
+    except (OSError, ValueError, InvalidInput):
+        return None
+
+
 class PreferencesStore:
     """The preferences of one data folder; safe to call from any thread."""
 
