@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import InvalidInput, NotFound, PasswordChangeRequired, Unauthorized
+from .errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized
 from .passwords import (DEFAULT_PASSWORD, DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password,
                         validate_new_password, verify_password)
 from .store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
@@ -161,9 +161,17 @@ class AuthService:
         with self._hash_lock:
             ok = verify_password(password, admin.password)
             if ok and not self._scrypt.matches(admin.password):
-                self._store.save_admin(replace(self._store.admin(), password=hash_password(password, self._scrypt)))
-                log.info("[Auth] hash da senha atualizado para scrypt n=%d", self._scrypt.n)
+                self._upgrade_hash(password)
         return ok
+
+    def _upgrade_hash(self, password: str) -> None:
+        """Store the password again at today's scrypt costs; on a full disk the old hash stays, and still works."""
+        try:
+            self._store.save_admin(replace(self._store.admin(), password=hash_password(password, self._scrypt)))
+        except StorageFull as exc:
+            log.warning("[Auth] hash da senha não atualizado: %s", exc.message)
+            return
+        log.info("[Auth] hash da senha atualizado para scrypt n=%d", self._scrypt.n)
 
     def must_change_password(self) -> bool:
         """True while the admin password is the first-run default or was flagged for change."""
@@ -280,7 +288,10 @@ class AuthService:
         now = self._clock()
         last = _epoch(found.last_used_at)
         if last is None or now - last >= TOUCH_EVERY_S or now < last:
-            self._store.touch_api_key(found.id, _iso(now))
+            try:
+                self._store.touch_api_key(found.id, _iso(now))
+            except StorageFull as exc:  # a bookkeeping write must not turn every request into a 507
+                log.warning("[Auth] uso da chave %s não registrado: %s", found.id, exc.message)
         return found.id
 
     # -- requests and listening -----------------------------------------------------------------------------

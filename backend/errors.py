@@ -14,6 +14,7 @@
     │   └── ClientNotReady        409 client_not_ready
     ├── TooManyAttempts           429 too_many_attempts   (details.retryAfter: seconds)
     ├── Unavailable               503 unavailable         (details.retryAfter, when trying later helps)
+    ├── StorageFull               507 storage_full        (the data folder's disk is full: nothing was written)
     └── EngineError               502 engine_error
         ├── BrowserNotFound       503 browser_not_found
         ├── BrowserClosed         503 browser_closed
@@ -130,6 +131,13 @@ class Unavailable(ZapPoolError):
 
     status = 503
     code = "unavailable"
+
+
+class StorageFull(ZapPoolError):
+    """The disk holding the data folder is full (or over quota): the write was not made, no file was damaged."""
+
+    status = 507
+    code = "storage_full"
 
 
 class EngineError(ZapPoolError):

@@ -19,7 +19,7 @@ from typing import Any
 from .client import ClientMetadata, WhatsAppClient
 from .config import Settings
 from .engine import EngineRuntime
-from .errors import ClientNotReady, Conflict, InvalidInput, NotFound, ZapPoolError
+from .errors import ClientNotReady, Conflict, InvalidInput, NotFound, StorageFull, ZapPoolError
 from .events import ClientEvent, EventHub, MessageLifecycle, Subscriber, utc_now
 from .outbox import Outbox
 from .reconnect import RETRYABLE, Supervisor
@@ -159,7 +159,11 @@ class WhatsAppPool:
                                details={"maxClients": self.settings.max_clients}, code="pool_full")
             client = WhatsAppClient(client_id, self.runtime, self.settings, name=name, now=self._now)
             self._register(client)
-        self._persist(client)
+        try:
+            self._persist(client, strict=True)
+        except StorageFull:
+            self._unregister(client_id)  # not on disk, so not in the pool: a restart would not know it
+            raise
         return client
 
     def create_and_initialize(self, client_id: str | None = None, name: str | None = None) -> dict[str, Any]:
@@ -282,11 +286,15 @@ class WhatsAppPool:
     def remove(self, client_id: str) -> None:
         """The seed's "Remover": log out, delete the profile and forget the number."""
         self.logout(client_id)
+        self.store.remove(client_id)  # first: on a full disk the number stays listed, logged out, as on disk
+        self._unregister(client_id, then=lambda: self.outbox.forget_client(client_id))
+
+    def _unregister(self, client_id: str, then: Callable[[], Any] = lambda: None) -> None:
+        """Forget a client, do `then`, and say it was removed."""
         with self._lock:
             self._clients.pop(client_id, None)
             self._seq.pop(client_id, None)
-        self.store.remove(client_id)
-        self.outbox.forget_client(client_id)
+        then()
         self.events.emit(ClientEvent(client_id, "client_removed", {}))
 
     async def _quiet(self, client_id: str) -> None:
@@ -351,10 +359,18 @@ class WhatsAppPool:
         return self.events.subscribe(callback, events)
 
     def _on_client_event(self, event: ClientEvent) -> None:
-        """Count, log, persist and supervise; then pass the event on (engine loop)."""
+        """Count, log, persist and supervise; then pass the event on (engine loop), even when the disk is full."""
         client = self._clients.get(event.client_id)
         if client is None:
             return
+        try:
+            self._follow(client, event)
+        except StorageFull as exc:
+            log.error("[Pool] %s: evento %s não registrado: %s", event.client_id, event.name, exc.message)
+        self.events.emit(event)
+
+    def _follow(self, client: WhatsAppClient, event: ClientEvent) -> None:
+        """What the pool itself does with a client's event."""
         if event.name == "ready":
             log.info("[Pool] Cliente %s pronto - Telefone: %s", event.client_id, event.data.get("phoneNumber"))
             with self._lock:
@@ -371,10 +387,11 @@ class WhatsAppPool:
                 self.supervisor.reconnect_soon(client)
         elif event.name == "status" and not self.closing:
             self._persist(client)
-        self.events.emit(event)
 
-    def _persist(self, client: WhatsAppClient) -> None:
-        """Write the client's record (the seed's fields plus name and reason); skipped while shutting down."""
+    def _persist(self, client: WhatsAppClient, *, strict: bool = False) -> None:
+        """Write the client's record (the seed's fields plus name and reason); skipped while shutting down.
+        On a full disk the file keeps the last record written and the log says so; `strict` raises instead
+        (adding a number): after a send, raising would make the outbox send the message again."""
         if self.closing or client.client_id not in self._clients:
             return
         if client.status == S.IDLE and client.client_id in self._persisted:
@@ -388,6 +405,12 @@ class WhatsAppPool:
             "phoneNumber": info["phoneNumber"],
             "metadata": {key: info["metadata"][key] for key in ("createdAt", "connectedAt", "messageCount")},
         }
+        try:
+            self.store.save(record)
+        except StorageFull as exc:
+            if strict:
+                raise
+            log.error("[Pool] estado de %s (%s) não salvo: %s", client.client_id, record["status"], exc.message)
+            return
         self._persisted[client.client_id] = record
-        self.store.save(record)
 

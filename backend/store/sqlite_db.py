@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import ZapPoolError
 from .atomic import set_aside
+from .full import refuse_when_full
 from .sqlite_check import not_a_wal, problem, wal_of
 
 log = logging.getLogger(__name__)
@@ -119,14 +120,25 @@ class Database:
             if self._closed:
                 raise ZapPoolError(f"{self.path.name} is closed", code="store_closed")
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            with refuse_when_full(self.path):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback(conn)
+                    raise
             self.generation += 1
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        """Undo the open transaction. A failed COMMIT (a full disk) may leave it open, and SQLite may already
+        have undone it: either way the connection must be clean for the next write."""
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("[Store] ROLLBACK falhou: %s", exc)
 
     def read(self) -> sqlite3.Connection:
         """This thread's reader connection (opened on first use)."""
