@@ -121,7 +121,38 @@ def decode_media(media: Media, kind: str) -> bytes:
         raise InvalidMedia("Media data is empty")
     if len(raw) > limit:
         raise InvalidMedia(_too_big(kind, limit), details={"size": len(raw), "limit": limit})
+    check_declared_type(media.mimetype.strip(), raw)
     return raw
+
+
+# Formats recognised by their first bytes, with the family each belongs to. Only a contradiction is refused:
+# bytes nobody recognises (or a declared type not checked here) pass, as WhatsApp takes them.
+_SIGNATURES = ((b"%PDF-", "a PDF document", "pdf"), (b"\x89PNG\r\n\x1a\n", "a PNG image", "image"),
+               (b"\xff\xd8\xff", "a JPEG image", "image"), (b"GIF8", "a GIF image", "image"),
+               (b"PK\x03\x04", "a ZIP archive", "archive"), (b"\x7fELF", "a program (ELF)", "program"))
+# Declared type (or its family) -> families its bytes may be.
+_MAY_BE = {"image": {"image"}, "video": {"video"}, "audio": {"audio"}, "application/pdf": {"pdf"}}
+
+
+def _recognise(raw: bytes) -> tuple[str, str] | None:
+    """(what, family) of bytes whose format is certain from their start, or None."""
+    for magic, what, family in _SIGNATURES:
+        if raw.startswith(magic):
+            return what, family
+    offset = int.from_bytes(raw[0x3C:0x40], "little") if raw.startswith(b"MZ") and len(raw) >= 0x40 else -1
+    if 0 < offset <= len(raw) - 4 and raw[offset:offset + 4] == b"PE\0\0":  # "MZ" alone is too common a start
+        return "a Windows program", "program"
+    return None
+
+
+def check_declared_type(mimetype: str, raw: bytes) -> None:
+    """InvalidMedia when the bytes are plainly not what the MIME type says (a program sent as image/jpeg, a PDF
+    as audio/ogg): WhatsApp would show the contact a broken file under a false type."""
+    allowed = _MAY_BE.get(mimetype.lower()) or _MAY_BE.get(mimetype.split("/", 1)[0].lower())
+    found = _recognise(raw) if allowed else None
+    if found and found[1] not in allowed:
+        raise InvalidMedia(f"The data is {found[0]}, not {mimetype}: send it with its real type",
+                           details={"mimetype": mimetype, "detected": found[0]})
 
 
 def _too_big(kind: str, limit: int) -> str:

@@ -31,6 +31,8 @@ def json_body(*, required: bool = True) -> dict[str, Any]:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedJson(f"The body is not valid JSON: {exc}") from None
+    except RecursionError:  # [[[[...: Python's parser gives up past ~1,000 levels; no request needs 10
+        raise MalformedJson("The body's JSON is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidInput("The body must be a JSON object", details={"field": "(body)"})
     return body

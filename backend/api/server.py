@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import threading
 
 from flask import Flask
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import ErrorTask
 
 from ..auth import AuthService
 
@@ -38,6 +41,28 @@ def safe_host(host: str, auth: AuthService) -> str:
     return host
 
 
+class EnvelopeErrorTask(ErrorTask):
+    """waitress's own refusals (a body over the cap, a malformed request line) in the API's JSON envelope."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        message = (f"The body is larger than ZapPool's limit of {self.channel.adj.max_request_body_size:,} bytes"
+                   if error.code == 413 else f"{error.reason}: {error.body}")
+        body = json.dumps({"error": {"code": error.reason.lower().replace(" ", "_"), "message": message,
+                                     "details": {}}}).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class EnvelopeChannel(HTTPChannel):
+    """A connection whose protocol errors answer in the envelope."""
+
+    error_task_class = EnvelopeErrorTask
+
+
 class ApiServer:
     """waitress in a background thread; `port` is known once constructed (0 picks a free one)."""
 
@@ -46,7 +71,11 @@ class ApiServer:
         self.app = app
         self.host = safe_host(host, auth)
         threads = max(threads, int(app.config.get("EVENTS_MAX_STREAMS", 0)) + FREE_THREADS)
-        self._server = create_server(app, host=self.host, port=port, threads=threads, ident="ZapPool")
+        # The body cap is waitress's too: it refuses a declared Content-Length over it before reading a byte,
+        # where Flask would only see the request once waitress had spooled the whole body to a temp file.
+        self._server = create_server(app, host=self.host, port=port, threads=threads, ident="ZapPool",
+                                     max_request_body_size=app.config.get("MAX_CONTENT_LENGTH") or 1 << 30)
+        self._server.channel_class = EnvelopeChannel
         self.port = self._server.effective_port
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="zapool-api", daemon=True)
