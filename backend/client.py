@@ -468,13 +468,18 @@ class WhatsAppClient:
         """See send_message()."""
         check_text(text)
         number = normalize_number(to)
-        return self._count(await messaging.send_text(self._ready_page(), number, text))
+        return self._count(await messaging.send_text(self._ready_page(), number, text, self._offline_but_open))
 
     async def send_media_async(self, to: str, media: Media | dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
         """See send_media()."""
         prepared = await asyncio.to_thread(messaging.prepare_media, media, options)  # big base64: off the loop
         number = normalize_number(to)
-        return self._count(await messaging.send_media(self._ready_page(), number, prepared))
+        return self._count(await messaging.send_media(self._ready_page(), number, prepared, self._offline_but_open))
+
+    def _offline_but_open(self) -> bool:
+        """Cut off by the network with the page open: a send already handed to WhatsApp Web waits in its own
+        queue and goes out when the network returns, so the caller keeps waiting instead of sending it again."""
+        return self.status == S.DISCONNECTED and self.reason == Reason.NETWORK and self.page_alive
 
     def _count(self, receipt: dict[str, Any]) -> dict[str, Any]:
         """Count a sent message in the metadata and stamp its time."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import WppPage
+from .engine import Patience, WppPage
 from .errors import NumberNotOnWhatsApp
 from .validation import Media, decode_media, media_kind
 
@@ -16,16 +16,16 @@ from .validation import Media, decode_media, media_kind
 SEND_OPTIONS = {"createChat": True, "waitForAck": True}
 
 
-async def look_up(page: WppPage, number: str) -> dict[str, Any]:
+async def look_up(page: WppPage, number: str, patience: Patience | None = None) -> dict[str, Any]:
     """Is `number` (digits) on WhatsApp, and under which id."""
-    found = await page.call("contact.queryExists", f"{number}@c.us")
+    found = await page.call("contact.queryExists", f"{number}@c.us", patience=patience)
     wid = found.get("wid") if isinstance(found, dict) else None
     return {"number": number, "exists": bool(wid), "id": wid}
 
 
-async def chat_id(page: WppPage, number: str) -> str:
+async def chat_id(page: WppPage, number: str, patience: Patience | None = None) -> str:
     """The id to send to: a Brazilian mobile may be known with or without its ninth digit."""
-    found = await look_up(page, number)
+    found = await look_up(page, number, patience)
     if not found["exists"]:
         raise NumberNotOnWhatsApp(f"{number} is not on WhatsApp", details={"to": number})
     return found["id"]
@@ -37,10 +37,10 @@ def _receipt(to: str, sent: Any, **extra: Any) -> dict[str, Any]:
     return {"id": sent.get("id"), "to": to, "ack": sent.get("ack"), **extra}
 
 
-async def send_text(page: WppPage, number: str, text: str) -> dict[str, Any]:
-    """Send checked text to a number; returns once WhatsApp has it."""
-    to = await chat_id(page, number)
-    return _receipt(to, await page.call("chat.sendTextMessage", to, text, SEND_OPTIONS))
+async def send_text(page: WppPage, number: str, text: str, patience: Patience | None = None) -> dict[str, Any]:
+    """Send checked text to a number; returns once WhatsApp has it. `patience`: see WppPage._evaluate."""
+    to = await chat_id(page, number, patience)
+    return _receipt(to, await page.call("chat.sendTextMessage", to, text, SEND_OPTIONS, patience=patience))
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ def prepare_media(media: Media | dict[str, Any], options: dict[str, Any]) -> Pre
     return PreparedMedia(data, {k: v for k, v in wa_options.items() if v})
 
 
-async def send_media(page: WppPage, number: str, media: PreparedMedia) -> dict[str, Any]:
-    """Send prepared media to a number; returns once WhatsApp has it."""
-    to = await chat_id(page, number)
-    sent = await page.send_file(to, media.data, media.options)
+async def send_media(page: WppPage, number: str, media: PreparedMedia,
+                     patience: Patience | None = None) -> dict[str, Any]:
+    """Send prepared media to a number; returns once WhatsApp has it. `patience`: see WppPage._evaluate."""
+    to = await chat_id(page, number, patience)
+    sent = await page.send_file(to, media.data, media.options, patience)
     return _receipt(to, sent, size=len(media.data), type=media.options["type"])

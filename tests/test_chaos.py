@@ -8,6 +8,8 @@ process mid-burst is tests/test_outbox.py's test_crash_mid_burst_then_restart_se
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import signal
 import threading
@@ -15,6 +17,7 @@ from collections import Counter
 
 import pytest
 
+from backend import messaging
 from backend.pool import WhatsAppPool
 from backend.webhooks import WebhookService
 from bench.chaos.harness import App, alive, chromium_of, kill_browser, prepare
@@ -121,6 +124,27 @@ def test_network_loss_sends_what_waited_and_relaunches_only_a_browser_that_died(
     launches = [cid for cid, status, _ in seen if status == "initializing"]
     assert launches == ["b"], seen
     assert ("b", "disconnected", "browser_closed") in seen or ("b", "disconnected", "browser_crashed") in seen
+
+
+def test_a_send_caught_by_the_outage_waits_for_the_network_and_goes_out_once(make_pool, sim, runtime):
+    pool = make_pool(call_timeout_s=0.5)
+    connect(pool, sim, "a", PHONE)
+    client = pool.get("a")
+    sim.control.network(False)
+    wait_until(lambda: client.get_info()["reason"] == "network", 10, what="cut off")
+
+    # The moment a send is under way when the network drops: WhatsApp Web holds it in its own queue. Before,
+    # the call timed out, the outbox tried again, and both copies went out once the network came back.
+    page = client._wpp
+    sending = asyncio.run_coroutine_threadsafe(
+        messaging.send_text(page, TO, "pego pela queda", client._offline_but_open), runtime.loop)
+    with pytest.raises(concurrent.futures.TimeoutError):
+        sending.result(timeout=2.0)  # four of its 0.5 s timeouts: still waiting, not failed
+    sim.control.network(True)
+
+    receipt = sending.result(timeout=15)
+    (out,) = sim.control.sent(PHONE)
+    assert out["id"] == receipt["id"] and out["text"] == "pego pela queda"
 
 
 def test_unlinked_and_unscanned_settle_without_retries_and_one_webhook_per_change(make_pool, sim, tmp_path):

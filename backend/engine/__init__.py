@@ -8,6 +8,6 @@ errors.py   Playwright's errors translated to ZapPool's, in one place
 """
 
 from .runtime import EngineRuntime
-from .wpp import WPP_EVENTS, WPP_FUNCTIONS, WppPage
+from .wpp import WPP_EVENTS, WPP_FUNCTIONS, Patience, WppPage
 
-__all__ = ["EngineRuntime", "WppPage", "WPP_EVENTS", "WPP_FUNCTIONS"]
+__all__ = ["EngineRuntime", "Patience", "WppPage", "WPP_EVENTS", "WPP_FUNCTIONS"]

@@ -63,6 +63,7 @@ _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
 
 EventHandler = Callable[[str, Any], None]
+Patience = Callable[[], bool]  # asked when a call's timeout passes: True to keep waiting for the same call
 
 
 class WppPage:
@@ -137,10 +138,11 @@ class WppPage:
         """True while the page is open and not being closed."""
         return not self._closing and self.page is not None and not self.page.is_closed()
 
-    async def call(self, name: str, *args: Any, timeout_s: float | None = None) -> Any:
-        """Call WPP.<name>(*args) in the page and return its plain-JSON answer."""
+    async def call(self, name: str, *args: Any, timeout_s: float | None = None,
+                   patience: Patience | None = None) -> Any:
+        """Call WPP.<name>(*args) in the page and return its plain-JSON answer (see _evaluate for patience)."""
         (result,) = await self._evaluate("([c]) => window.__zap.callMany(c)", [[[self._checked(name), list(args)]]],
-                                         f"calling WPP.{name}", timeout_s)
+                                         f"calling WPP.{name}", timeout_s, patience)
         return self._unwrap(name, result)
 
     async def call_many(self, *names: str) -> list[Any]:
@@ -149,7 +151,8 @@ class WppPage:
         results = await self._evaluate("([c]) => window.__zap.callMany(c)", [calls], "reading WhatsApp state", None)
         return [self._unwrap(n, r) for n, r in zip(names, results)]
 
-    async def send_file(self, chat_id: str, data: bytes, options: dict[str, Any]) -> Any:
+    async def send_file(self, chat_id: str, data: bytes, options: dict[str, Any],
+                        patience: Patience | None = None) -> Any:
         """Send media: the bytes cross in chunks, then WA-JS gets a File (no 100 MB JSON string)."""
         upload_id = f"u{next(_upload_ids)}"
         for start in range(0, max(len(data), 1), UPLOAD_CHUNK):
@@ -157,19 +160,29 @@ class WppPage:
             await self._evaluate("([i, c]) => window.__zap.upload(i, c)", [upload_id, chunk], "uploading media", None)
         name = self._checked("chat.sendFileMessage")
         result = await self._evaluate("([p, c, i, o]) => window.__zap.sendFile(p, c, i, o)",
-                                      [name, chat_id, upload_id, options], "sending media", None)
+                                      [name, chat_id, upload_id, options], "sending media", None, patience)
         return self._unwrap(name, result)
 
-    async def _evaluate(self, script: str, arg: Any, doing: str, timeout_s: float | None) -> Any:
-        """page.evaluate with ZapPool's errors and a timeout on every wait."""
+    async def _evaluate(self, script: str, arg: Any, doing: str, timeout_s: float | None,
+                        patience: Patience | None = None) -> Any:
+        """page.evaluate with ZapPool's errors and a timeout on every wait. When the timeout passes and
+        `patience()` says the wait is expected (WhatsApp Web offline: its own queue sends the message once the
+        network is back), the same call is waited for another timeout, rather than abandoned and tried again,
+        which would send the message twice."""
         if not self.alive:
             raise BrowserClosed(f"The browser is closed (while {doing})")
         timeout = timeout_s or self._call_timeout_s
         with map_playwright_errors(doing):
+            task = asyncio.ensure_future(self.page.evaluate(script, arg))
             try:
-                return await asyncio.wait_for(self.page.evaluate(script, arg), timeout)
-            except asyncio.TimeoutError:
-                raise EngineTimeout(f"Timed out after {timeout:.0f} s while {doing}") from None
+                while True:
+                    try:
+                        return await asyncio.wait_for(asyncio.shield(task), timeout)
+                    except asyncio.TimeoutError:
+                        if patience is None or not patience():
+                            raise EngineTimeout(f"Timed out after {timeout:.0f} s while {doing}") from None
+            finally:
+                task.cancel()  # no-op once it finished
 
     @staticmethod
     def _checked(name: str) -> str:
