@@ -90,6 +90,9 @@ def run(observe: float, first_qr_ms: int, qr_ms: int) -> bool:
             assert status == 201
             log_start = len(app.log())
             took = settle(app, sim)
+            closing = time.monotonic()  # each settled number closes its browser: its tab leaves the simulator
+            sim.control.wait_for(lambda state: not state["sessions"], timeout=30)
+            took["closed"] = time.monotonic() - closing
             settled_log = len(app.log())
             seen = watch(app, sim, observe)
             log_text = app.log()
@@ -115,6 +118,7 @@ def run(observe: float, first_qr_ms: int, qr_ms: int) -> bool:
     print(f"- n0 unlinked -> disconnected (logged_out) after {took['n0']:.2f} s; semscan -> disconnected "
           f"(qr_timeout) after {took['semscan']:.1f} s and {qr_shown} QR codes (codes live {first_qr_ms / 1000:g} s, "
           f"then {qr_ms / 1000:g} s each)")
+    print(f"- both browsers closed (no simulator tab left) {took['closed']:.2f} s after the second settled")
     print(f"- while watched: statuses seen {seen['statuses']}; simulator tabs open at most {seen['most_tabs']}; "
           f"browser launches (reconnect attempts) {launches_after}; final {final}")
     print("\n| number | status changes (log) | `status` webhooks | `disconnected` webhooks | `qr` webhooks | "
