@@ -27,7 +27,7 @@ from backend.auth import AuthService
 from backend.config import Settings
 from backend.pool import WhatsAppPool
 from backend.webhooks import WebhookService
-from tests.api_support import FAST_SCRYPT, Api, Reply
+from tests.api_support import FAST_SCRYPT, Api
 from tests.conftest import wait_until
 
 SIZE_MB = 64
@@ -160,8 +160,6 @@ WRITES: dict[str, tuple[str, str, Callable[[int], object], str]] = {
 def test_a_write_on_a_full_disk_is_refused_clearly_and_works_once_space_is_freed(disk: Disk, zap: Zap,
                                                                                   kind: str) -> None:
     method, path, body, file_name = WRITES[kind]
-    if kind == "a new number":
-        zap.pool.settings.max_clients = 10  # refused for the disk, not for the pool's size
     before = snapshot(zap)
     disk.fill()
     refused = zap.api.call(method, path, body(1))
