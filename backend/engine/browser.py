@@ -43,6 +43,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--no-default-browser-check",
+    # A few minutes after a profile first starts, Chromium launches its on-device AI model service to benchmark
+    # the machine, and keeps that process: ~17 MB PSS per number (bench.chaos.soak). Stating a performance
+    # class (1: "error", no on-device model) skips the benchmark; ZapPool uses no on-device AI.
+    "--optimization-guide-performance-class=1",
     *MEMORY_ARGS,
 ]
 
