@@ -163,6 +163,9 @@ def test_unlinked_and_unscanned_settle_without_retries_and_one_webhook_per_chang
         sim.control.unlink(PHONE)
         wait_until(lambda: [(c.get_info()["status"], c.get_info()["reason"]) for c in pool.clients()]
                    == [("disconnected", "logged_out"), ("disconnected", "qr_timeout")], 20, what="both settled")
+        # The status is set just before its event goes out: wait for both events too, then count from there.
+        wait_until(lambda: {("vendas", "disconnected", "logged_out"), ("semscan", "disconnected", "qr_timeout")}
+                   <= set(seen), what="both status events")
         settled = len(seen)
         sim.control.wait_for(lambda s: s["sessions"] == [], timeout=10)  # both browsers closed
         for _ in range(3):  # what the periodic health check would do, three times over
