@@ -462,9 +462,10 @@ def test_corrupt_or_foreign_messages_db_is_set_aside(tmp_path, caplog):
 
 def test_a_newer_schema_is_refused_not_set_aside(tmp_path):
     path = tmp_path / "messages.db"
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
+    MessageStore(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # as a later ZapPool would leave it: more, not less
+        conn.executescript("ALTER TABLE messages ADD COLUMN later TEXT; CREATE TABLE later (x);"
+                           "PRAGMA user_version = 99;")
 
     with pytest.raises(ZapPoolError) as err:
         MessageStore(path)

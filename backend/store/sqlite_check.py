@@ -51,7 +51,7 @@ def _expected(migrations: list[str], version: int) -> dict[str, list[str]]:
 
 def problem(path: Path, migrations: list[str], cache_kib: int) -> str | None:
     """Why the file (with its WAL) is not a sound database of this schema; None when it is, when it is new or
-    empty, and when a newer ZapPool wrote it (that one is refused, never set aside)."""
+    empty, and when a newer ZapPool wrote it (that one is refused, never set aside: see above)."""
     if not path.exists() or path.stat().st_size == 0:
         return None
     try:
@@ -64,9 +64,14 @@ def problem(path: Path, migrations: list[str], cache_kib: int) -> str | None:
         if found != ["ok"]:
             return "; ".join(found)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        have = _tables(conn)
         if version > len(migrations):
-            return None
-        want, have = _expected(migrations, version), _tables(conn)
+            # A newer ZapPool only adds to the schema: its file still has every table and column of ours. One
+            # without them is another file at a higher version (messages.db where webhooks.db belongs, say).
+            want = _expected(migrations, len(migrations))
+            wrong = sorted(name for name, columns in want.items() if not set(columns) <= set(have.get(name, ())))
+            return f"tabelas de outro arquivo (versão {version}): {', '.join(wrong[:5])}" if wrong else None
+        want = _expected(migrations, version)
         # Version 0 is a file nothing was written to yet: any table in it belongs to another program.
         wrong = sorted(name for name, columns in want.items() if have.get(name) != columns) if want else sorted(have)
         return f"tabelas de outro programa ou de outro arquivo: {', '.join(wrong[:5])}" if wrong else None
