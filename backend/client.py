@@ -20,6 +20,7 @@ from .config import Settings
 from .engine import EngineRuntime, WppPage
 from .events import ClientEvent, EventHub, Subscriber, iso, utc_now
 from . import messaging
+from .messaging import Attempt
 from .errors import ClientNotReady, Conflict, EngineError, EngineTimeout, ZapPoolError
 from .qr import QrImage
 from .status import ACTIVE, ClientStatus, Reason, can_move
@@ -130,13 +131,14 @@ class WhatsAppClient:
         """Start the browser and WhatsApp Web; returns once a QR code is shown or the number is ready."""
         return self._run(self.initialize_async(), self.settings.load_timeout_s * 2)
 
-    def send_message(self, to: str, text: str) -> dict[str, Any]:
-        """Send a text message; returns once WhatsApp has it (ack 1, sent)."""
-        return self._run(self.send_message_async(to, text))
+    def send_message(self, to: str, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
+        """Send a text message; returns once WhatsApp has it (ack 1, sent). `attempt`: see messaging.Attempt."""
+        return self._run(self.send_message_async(to, text, attempt))
 
-    def send_media(self, to: str, media: Media | dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def send_media(self, to: str, media: Media | dict[str, Any], options: dict[str, Any] | None = None,
+                   attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send an image, document, audio or video; options: caption, filename, sendAudioAsVoice, sendMediaAsDocument."""
-        return self._run(self.send_media_async(to, media, options or {}), self.settings.call_timeout_s * 3)
+        return self._run(self.send_media_async(to, media, options or {}, attempt), self.settings.call_timeout_s * 3)
 
     def check_number(self, to: str) -> dict[str, Any]:
         """Is the number on WhatsApp, and under which id."""
@@ -464,17 +466,20 @@ class WhatsAppClient:
         """See mark_chat_read()."""
         await self._ready_page().call("chat.markIsRead", chat, timeout_s=READ_TIMEOUT_S)
 
-    async def send_message_async(self, to: str, text: str) -> dict[str, Any]:
+    async def send_message_async(self, to: str, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
         """See send_message()."""
         check_text(text)
         number = normalize_number(to)
-        return self._count(await messaging.send_text(self._ready_page(), number, text, self._offline_but_open))
+        return self._count(await messaging.send_text(self._ready_page(), number, text, self._offline_but_open,
+                                                     attempt))
 
-    async def send_media_async(self, to: str, media: Media | dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    async def send_media_async(self, to: str, media: Media | dict[str, Any], options: dict[str, Any],
+                               attempt: Attempt = Attempt()) -> dict[str, Any]:
         """See send_media()."""
         prepared = await asyncio.to_thread(messaging.prepare_media, media, options)  # big base64: off the loop
         number = normalize_number(to)
-        return self._count(await messaging.send_media(self._ready_page(), number, prepared, self._offline_but_open))
+        return self._count(await messaging.send_media(self._ready_page(), number, prepared, self._offline_but_open,
+                                                      attempt))
 
     def _offline_but_open(self) -> bool:
         """Cut off by the network with the page open: a send already handed to WhatsApp Web waits in its own
@@ -482,7 +487,8 @@ class WhatsAppClient:
         return self.status == S.DISCONNECTED and self.reason == Reason.NETWORK and self.page_alive
 
     def _count(self, receipt: dict[str, Any]) -> dict[str, Any]:
-        """Count a sent message in the metadata and stamp its time."""
+        """Count a sent message in the metadata and stamp its time (one found already sent too: at start the
+        count is the log's sent messages, and it was `sending` there)."""
         with self._info_lock:
             self.metadata.message_count += 1
         return {**receipt, "timestamp": iso(self._now())}

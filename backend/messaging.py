@@ -5,15 +5,44 @@ Inputs arrive already checked (backend/validation.py); these functions only talk
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .engine import Patience, WppPage
-from .errors import NumberNotOnWhatsApp
+from .errors import EngineTimeout, NumberNotOnWhatsApp
 from .validation import Media, decode_media, media_kind
 
 # createChat: WA-JS 4.6.0 makes new chats by itself, but older releases refuse unknown chats without it.
 SEND_OPTIONS = {"createChat": True, "waitForAck": True}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How the outbox sends one message: under the WhatsApp id it chose (`key_id`, 3EB0...), looking first
+    whether WhatsApp already has it (`look_first`: an earlier attempt may have gone out before a crash or a
+    timeout). Without a key_id WhatsApp Web chooses the id, as it does for a message typed by hand."""
+
+    key_id: str | None = None
+    look_first: bool = False
+
+    def message_key(self, to: str) -> str | None:
+        """The serialized MsgKey WA-JS takes as `messageId`: ours, to this chat."""
+        return f"true_{to}_{self.key_id}" if self.key_id else None
+
+
+async def _send(page: WppPage, to: str, attempt: Attempt, patience: Patience | None,
+                send: Callable[[dict[str, Any]], Awaitable[Any]], **extra: Any) -> dict[str, Any]:
+    """Send under the attempt's id, unless WhatsApp has that message already (then its receipt, not a copy)."""
+    key = attempt.message_key(to)
+    if key and attempt.look_first:
+        found = await page.find_message(key, patience)
+        if found is not None:
+            if (found.get("ack") or 0) < 1:  # still in WhatsApp Web's own queue: it sends it; wait, do not copy
+                raise EngineTimeout(f"Message {key} is waiting in WhatsApp Web's queue", details={"id": key})
+            return _receipt(to, {"id": key, "ack": found["ack"]}, found=True, **extra)
+    options = {**SEND_OPTIONS, "messageId": key} if key else SEND_OPTIONS
+    return _receipt(to, await send(options), **extra)
 
 
 async def look_up(page: WppPage, number: str, patience: Patience | None = None) -> dict[str, Any]:
@@ -37,10 +66,12 @@ def _receipt(to: str, sent: Any, **extra: Any) -> dict[str, Any]:
     return {"id": sent.get("id"), "to": to, "ack": sent.get("ack"), **extra}
 
 
-async def send_text(page: WppPage, number: str, text: str, patience: Patience | None = None) -> dict[str, Any]:
+async def send_text(page: WppPage, number: str, text: str, patience: Patience | None = None,
+                    attempt: Attempt = Attempt()) -> dict[str, Any]:
     """Send checked text to a number; returns once WhatsApp has it. `patience`: see WppPage._evaluate."""
     to = await chat_id(page, number, patience)
-    return _receipt(to, await page.call("chat.sendTextMessage", to, text, SEND_OPTIONS, patience=patience))
+    return await _send(page, to, attempt, patience,
+                       lambda options: page.call("chat.sendTextMessage", to, text, options, patience=patience))
 
 
 @dataclass(frozen=True)
@@ -64,9 +95,10 @@ def prepare_media(media: Media | dict[str, Any], options: dict[str, Any]) -> Pre
     return PreparedMedia(data, {k: v for k, v in wa_options.items() if v})
 
 
-async def send_media(page: WppPage, number: str, media: PreparedMedia,
-                     patience: Patience | None = None) -> dict[str, Any]:
+async def send_media(page: WppPage, number: str, media: PreparedMedia, patience: Patience | None = None,
+                     attempt: Attempt = Attempt()) -> dict[str, Any]:
     """Send prepared media to a number; returns once WhatsApp has it. `patience`: see WppPage._evaluate."""
     to = await chat_id(page, number, patience)
-    sent = await page.send_file(to, media.data, media.options, patience)
-    return _receipt(to, sent, size=len(media.data), type=media.options["type"])
+    return await _send(page, to, attempt, patience,
+                       lambda options: page.send_file(to, media.data, {**media.options, **options}, patience),
+                       size=len(media.data), type=media.options["type"])

@@ -6,7 +6,9 @@
 
 The pool implements `Sender` and feeds the outbox what its clients report: `record_ack`, `record_incoming`
 and `wake` when a number becomes ready. After a crash, `start()` queues again whatever was being sent,
-flagged `possible_duplicate` (it may be out already): at most one message per number, the one in flight.
+flagged `possible_duplicate` (it may be out already): at most one message per number, the one in flight. Its
+number looks for it on WhatsApp under the id chosen before the first attempt (key_id) and sends it only if
+WhatsApp does not have it (messaging.Attempt).
 Threads: see outbox_workers.py.
 """
 
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 
 from . import errors
 from .errors import ClientNotReady, Conflict, EngineTimeout, InvalidMedia, NotFound, ZapPoolError
+from .messaging import Attempt
 from .outbox_workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
 from .store.media import MediaFiles
 from .store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
@@ -40,8 +43,9 @@ class Sender(Protocol):
     def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
     def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready numbers
-    def deliver_text(self, client_id: str, to: str, text: str) -> dict: ...  # WhatsAppClient.send_message receipt
-    def deliver_media(self, client_id: str, to: str, media: dict, options: dict) -> dict: ...  # send_media receipt
+    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt) -> dict: ...  # send_message receipt
+    def deliver_media(self, client_id: str, to: str, media: dict, options: dict,
+                      attempt: Attempt) -> dict: ...  # send_media receipt
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,8 @@ class Outbox:
                 return
             self._state = "starting"  # lanes made meanwhile wait: nothing may claim before the recovery
         for record in self.store.recover_in_flight():
-            log.warning("[Outbox] mensagem %s para %s estava em envio quando o ZapPool parou: será reenviada "
-                        "(possível duplicata)", record.id, record.to_number)
+            log.warning("[Outbox] mensagem %s para %s estava em envio quando o ZapPool parou: %s procura por "
+                        "ela no WhatsApp antes de reenviar", record.id, record.to_number, record.client_id)
         if self.store.set_aside_as is None:  # else the files belong to the messages in the set-aside file
             self.media.sweep(self.store.pending_ids())
         for client_id in self.store.pending_clients():
@@ -134,8 +138,8 @@ class Outbox:
         self._events.stop()
         stopped = self._events.join(deadline - time.monotonic()) and stopped
         if not stopped:
-            log.warning("[Outbox] parado com envio em andamento: fica como 'sending' e é reenviado no próximo "
-                        "início (possível duplicata)")
+            log.warning("[Outbox] parado com envio em andamento: fica como 'sending'; no próximo início é "
+                        "procurado no WhatsApp e reenviado só se não estiver lá")
         return stopped
 
     def flush(self, timeout: float = 5.0) -> bool:

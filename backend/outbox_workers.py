@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (BrowserClosed, ClientNotReady, EngineTimeout, InvalidInput, InvalidMedia, NotFound,
                      ZapPoolError)
+from .messaging import Attempt
 from .store.media import MediaFiles
 from .store.message_schema import MessageRecord
 from .store.messages import MessageStore
@@ -179,8 +180,9 @@ class Lane(Worker):
         if self._parked:
             self._parked = False
             log.info("[Outbox] %s pronto de novo: retomando a fila", self.client_id)
-        if ctx.store.claim(row.id, self.client_id):
-            self._send(row)
+        claimed = ctx.store.claim(row.id, self.client_id)
+        if claimed is not None:
+            self._send(claimed)
         return 0.0
 
     def _park(self) -> float:
@@ -211,7 +213,7 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> str:
     except ClientNotReady as exc:
         # Refused before anything reached the page: not an attempt, and never a duplicate.
         ctx.store.retry_later(row.id, next_attempt_at=0, code=exc.code, reason=exc.message, uncount=True,
-                              release=True)
+                              release=not row.possible_duplicate)
         ctx.kick_router()
         return "not_ready"
     except PERMANENT as exc:
@@ -222,19 +224,27 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> str:
     ctx.store.mark_sent(row.id, wa_id=receipt.get("id"), chat=receipt.get("to"), ack=receipt.get("ack"))
     if receipt.get("id"):
         ctx.events.after_sent(client_id, receipt["id"])
-    log.debug("[Outbox] %s enviada por %s (%s)", row.id, client_id, receipt.get("id"))
+    if receipt.get("found"):
+        log.info("[Outbox] %s já estava no WhatsApp de %s (%s): não foi enviada de novo", row.id, client_id,
+                 receipt.get("id"))
+    else:
+        log.debug("[Outbox] %s enviada por %s (%s)", row.id, client_id, receipt.get("id"))
     ctx.finished(row)
     return "sent"
 
 
 def _hand_to_client(ctx: Context, row: MessageRecord, client_id: str) -> dict[str, Any]:
     """Call the pool's delivery for text or media."""
+    # Every attempt sends under the id chosen at the first claim; one that may be out already (after a crash or
+    # a timeout) is first looked for under it, and not sent again if WhatsApp has it.
+    attempt = Attempt(key_id=row.key_id, look_first=row.possible_duplicate)
     if row.media is None:
-        return ctx.sender.deliver_text(client_id, row.to_number or "", row.body or "")
+        return ctx.sender.deliver_text(client_id, row.to_number or "", row.body or "", attempt)
     data = _media_bytes(ctx, row)
     media = {"mimetype": row.media["mimetype"], "data": base64.b64encode(data).decode("ascii"),
              "filename": row.media.get("filename")}
-    return ctx.sender.deliver_media(client_id, row.to_number or "", media, dict(row.media.get("options") or {}))
+    return ctx.sender.deliver_media(client_id, row.to_number or "", media, dict(row.media.get("options") or {}),
+                                    attempt)
 
 
 def _media_bytes(ctx: Context, row: MessageRecord) -> bytes:
@@ -261,7 +271,7 @@ def _fail(ctx: Context, row: MessageRecord, code: str, reason: str) -> None:
 
 def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> str:
     """Back off and retry, or give up after max_attempts."""
-    attempts = row.attempts + 1  # the claim counted this one
+    attempts = row.attempts  # the row as claimed: this attempt counted
     code = exc.code if isinstance(exc, ZapPoolError) else "internal"
     reason = exc.message if isinstance(exc, ZapPoolError) else f"{type(exc).__name__}: {exc}"
     if attempts >= ctx.retry.max_attempts:
@@ -269,8 +279,9 @@ def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> str:
         return "failed"
     delay = ctx.retry.delay(attempts, ctx.rng)
     ambiguous = isinstance(exc, AMBIGUOUS) or not isinstance(exc, ZapPoolError)
+    # One that may be out already stays with its number, the only one that can look for it before sending again.
     ctx.store.retry_later(row.id, next_attempt_at=ctx.due_ms(ctx.clock() + delay), code=code, reason=reason,
-                          possible_duplicate=ambiguous, release=True)
+                          possible_duplicate=ambiguous, release=not (ambiguous or row.possible_duplicate))
     log.warning("[Outbox] mensagem %s: %s; nova tentativa em %.1f s (%d/%d)", row.id, reason, delay, attempts,
                 ctx.retry.max_attempts)
     if row.routing == "auto":

@@ -21,6 +21,7 @@ from .config import Settings
 from .engine import EngineRuntime
 from .errors import ClientNotReady, Conflict, InvalidInput, NotFound, StorageFull, ZapPoolError
 from .events import ClientEvent, EventHub, MessageLifecycle, Subscriber, utc_now
+from .messaging import Attempt
 from .outbox import Outbox
 from .reconnect import RETRYABLE, Supervisor
 from .status import ClientStatus, Reason
@@ -210,17 +211,18 @@ class WhatsAppPool:
         """Is some number connected now (without moving the round-robin)."""
         return any(c.status == S.READY for c in self.clients())
 
-    def deliver_text(self, client_id: str, to: str, text: str) -> dict[str, Any]:
+    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send now through the client (called by the outbox's worker for that number)."""
         client = self.get(client_id)
-        receipt = client.send_message(to, text)
+        receipt = client.send_message(to, text, attempt)
         self._persist(client)
         return receipt
 
-    def deliver_media(self, client_id: str, to: str, media: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    def deliver_media(self, client_id: str, to: str, media: dict[str, Any], options: dict[str, Any],
+                      attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send media now through the client (called by the outbox's worker for that number)."""
         client = self.get(client_id)
-        receipt = client.send_media(to, media, options)
+        receipt = client.send_media(to, media, options, attempt)
         self._persist(client)
         return receipt
 

@@ -358,6 +358,36 @@ def test_acks_and_our_own_new_message(linked: Tab, sim: SimServer):
     assert [(m["id"], m["ack"]) for m in sim.control.sent(PHONE)] == [(result["id"], 3)]
 
 
+def test_a_chosen_message_id_and_finding_a_message_by_it(linked: Tab, context: BrowserContext, sim: SimServer):
+    chat, key = f"{PEER}@c.us", f"true_{PEER}@c.us_3EB0000011112222AAAA"
+    send = "([to, t, k]) => WPP.chat.sendTextMessage(to, t, {createChat: true, messageId: k})"
+    find = "(k) => WPP.chat.getMessageById(k).then(m => ({id: m.id._serialized, ack: m.ack, body: m.body}))"
+    assert linked.rejection(find, key)["code"] == "chat_not_found", "no chat with that contact yet"
+
+    # WA-JS's checks on messageId: a key of ours, to this very chat.
+    assert linked.rejection(send, [chat, "x", f"false_{PEER}@c.us_3EB0000011112222AAAA"])["code"] == \
+        "message_key_is_not_from_me"
+    assert linked.rejection(send, [chat, "x", "true_5511900001111@c.us_3EB0000011112222AAAA"])["code"] == \
+        "message_key_remote_id_is_not_same_of_chat"
+    assert linked.js(send, [chat, "com id", key])["id"] == key
+    assert [m["id"] for m in sim.control.sent(PHONE)] == [key]
+
+    found = linked.js(find, key)
+    assert found["id"] == key and found["body"] == "com id" and found["ack"] >= 1
+    assert linked.rejection(find, f"true_{PEER}@c.us_3EB0FFFFFFFFFFFFFFFF")["code"] == "msg_not_found"
+    other = Tab(context.new_page(), sim.url).open()  # another page of the same phone finds it in the history
+    other.wait_event("conn.main_ready")
+    assert other.js(find, key)["body"] == "com id"
+
+    sim.control.network(False)  # waiting to go out: found in the page that sent it, with ack 0
+    linked.wait_event("conn.online", lambda up: up is False)
+    waiting = f"true_{PEER}@c.us_3EB0000033334444BBBB"
+    linked.js("([to, k]) => { WPP.chat.sendTextMessage(to, 'na fila', {messageId: k}); }", [chat, waiting])
+    linked.wait_event("chat.new_message", lambda m: m["id"]["_serialized"] == waiting)
+    assert linked.js(find, waiting)["ack"] == 0 and sim.control.sent(PHONE)[-1]["id"] == key
+    sim.control.network(True)
+
+
 def test_ack_steps_can_be_disabled(linked: Tab, sim: SimServer):
     sim.control.configure(ack_delivered_ms=50, ack_read_ms=0)
     linked.js("(to) => WPP.chat.sendTextMessage(to, 'x', {createChat: true})", f"{PEER}@c.us")

@@ -61,6 +61,16 @@
       for (const [path, args] of calls) out.push(await this.call(path, args));
       return out;
     },
+    // A message by its key, or null when WhatsApp has none: WA-JS throws msg_not_found (chat_not_found when
+    // the chat itself does not exist yet, which means the same here).
+    async findMessage(path, key) {
+      try {
+        const m = await resolve(path)(key);
+        return { ok: m ? { ...message(m), ack: m.ack ?? null } : null };
+      } catch (e) {
+        return e && (e.code === 'msg_not_found' || e.code === 'chat_not_found') ? { ok: null } : failure(e);
+      }
+    },
     // Large media crosses from Python in base64 chunks and is handed to WA-JS as a File.
     upload(id, chunk) {
       const bin = atob(chunk);

@@ -37,6 +37,7 @@ WPP_FUNCTIONS: dict[str, str] = {
     "contact.queryExists": "(wid) -> {wid, ...} | null: is the number on WhatsApp, under which id",
     "chat.sendTextMessage": "(chatId, text, SendMessageOptions) -> SendMessageReturn {id, ack}",
     "chat.sendFileMessage": "(chatId, File, FileMessageOptions) -> SendMessageReturn {id, ack}",
+    "chat.getMessageById": "(MsgKey string) -> MsgModel; throws msg_not_found (chat_not_found: no such chat)",
     "chat.markIsRead": "(chatId) -> {wid, unreadCount}: the chat read on the phone too; sends SEEN (blue ticks)",
 }
 
@@ -161,6 +162,13 @@ class WppPage:
         name = self._checked("chat.sendFileMessage")
         result = await self._evaluate("([p, c, i, o]) => window.__zap.sendFile(p, c, i, o)",
                                       [name, chat_id, upload_id, options], "sending media", None, patience)
+        return self._unwrap(name, result)
+
+    async def find_message(self, key: str, patience: Patience | None = None) -> dict[str, Any] | None:
+        """The message with this serialized MsgKey as WhatsApp has it ({id, ack, ...}), None if it has none."""
+        name = self._checked("chat.getMessageById")
+        result = await self._evaluate("([p, k]) => window.__zap.findMessage(p, k)", [name, key],
+                                      "looking for a message", None, patience)
         return self._unwrap(name, result)
 
     async def _evaluate(self, script: str, arg: Any, doing: str, timeout_s: float | None,

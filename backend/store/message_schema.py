@@ -108,11 +108,16 @@ WHEN NEW.direction = 'in' AND OLD.status = 'received' AND NEW.status = 'read' BE
 END;
 """
 
-MIGRATIONS = [SCHEMA_V1]
+# v2: the WhatsApp message id ZapPool chooses before the first attempt (the part after the last "_" of a MsgKey).
+# Every attempt sends with it, so an attempt that may have gone out already (a crash, a timeout) is looked for
+# on WhatsApp under that id before the message is sent again.
+SCHEMA_V2 = "ALTER TABLE messages ADD COLUMN key_id TEXT;"
+
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2]
 
 COLUMNS = ("seq, id, direction, client_id, routing, chat, to_number, sender, type, body, media, status, ack, "
            "wa_id, attempts, possible_duplicate, error_code, reason, notify_name, wa_t, next_attempt_at, "
-           "created_at, updated_at, sent_at, delivered_at, read_at, failed_at")
+           "created_at, updated_at, sent_at, delivered_at, read_at, failed_at, key_id")
 
 # Outgoing statuses in lifecycle order; an ack only ever moves a message forward.
 SENT_STATUSES = ("sent", "delivered", "read")
@@ -159,6 +164,7 @@ class MessageRecord:
     delivered_at: int | None
     read_at: int | None
     failed_at: int | None
+    key_id: str | None = None  # the WhatsApp message id every attempt uses (outgoing, once first claimed)
 
     @classmethod
     def from_row(cls, row: Any) -> MessageRecord:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +22,16 @@ from .sqlite_db import Database
 log = logging.getLogger(__name__)
 SELECT = f"SELECT {COLUMNS} FROM messages"
 MAX_PAGE = 500
+# A message that may be out already stays with the number that may have sent it, which alone can look for it,
+# for this long while that number is down; then it goes back to routing like any other (it may arrive twice).
+HOLD_FOR_CHECK_MS = 10 * 60 * 1000
+# Auto-routed rows a number is holding for that check: release_auto leaves them with it until the hold ends.
+HELD = "possible_duplicate = 1 AND key_id IS NOT NULL AND updated_at > ?"
+
+
+def new_key_id() -> str:
+    """A message id in WhatsApp Web's own form: 3EB0 and 16 upper-case hex digits."""
+    return "3EB0" + secrets.token_hex(8).upper()
 
 
 class MessageStore:
@@ -75,18 +86,24 @@ class MessageStore:
             return cur.rowcount == 1
 
     def release_auto(self, client_id: str) -> int:
-        """Take back the auto-routed messages given to a number that stopped being ready."""
+        """Take back the auto-routed messages given to a number that stopped being ready (but not, for a while,
+        one it may have sent already: see HOLD_FOR_CHECK_MS)."""
+        now = self._now()
         with self._db.write() as conn:
-            return conn.execute("UPDATE messages SET client_id = NULL, updated_at = ? WHERE client_id = ? AND "
-                                "status = 'queued' AND routing = 'auto'", (self._now(), client_id)).rowcount
+            return conn.execute(f"UPDATE messages SET client_id = NULL, updated_at = ? WHERE client_id = ? AND "
+                                f"status = 'queued' AND routing = 'auto' AND NOT ({HELD})",
+                                (now, client_id, now - HOLD_FOR_CHECK_MS)).rowcount
 
-    def claim(self, message_id: str, client_id: str) -> bool:
-        """queued -> sending, by this number, counting an attempt; False if the row was not queued."""
+    def claim(self, message_id: str, client_id: str) -> MessageRecord | None:
+        """queued -> sending, by this number, counting an attempt: the row as claimed, None if it was not
+        queued. The first claim chooses the message's WhatsApp id (key_id), on disk before anything reaches
+        the page."""
         with self._db.write() as conn:
             cur = conn.execute("UPDATE messages SET status = 'sending', client_id = ?, attempts = attempts + 1, "
-                               "updated_at = ? WHERE id = ? AND status = 'queued'",
-                               (client_id, self._now(), message_id))
-            return cur.rowcount == 1
+                               "key_id = coalesce(key_id, ?), updated_at = ? WHERE id = ? AND status = 'queued'",
+                               (client_id, new_key_id(), self._now(), message_id))
+            row = conn.execute(f"{SELECT} WHERE id = ?", (message_id,)).fetchone() if cur.rowcount else None
+        return MessageRecord.from_row(row) if row else None
 
     def mark_sent(self, message_id: str, *, wa_id: str | None, chat: str | None, ack: int | None) -> None:
         """sending -> sent with WhatsApp's id and the chat id WhatsApp used (ninth digit and all)."""
@@ -129,7 +146,8 @@ class MessageStore:
 
     def retry_later(self, message_id: str, *, next_attempt_at: int, code: str, reason: str,
                     uncount: bool = False, possible_duplicate: bool = False, release: bool = False) -> None:
-        """sending -> queued after a transient error; `release` gives an auto-routed one back to routing."""
+        """sending -> queued after a transient error; `release` gives an auto-routed one back to routing (the
+        caller does not release one that may be out already: only its number can look for it)."""
         with self._db.write() as conn:
             conn.execute(
                 "UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = ?, reason = ?, "
@@ -140,15 +158,15 @@ class MessageStore:
                  int(release), message_id))
 
     def recover_in_flight(self) -> list[MessageRecord]:
-        """After a crash: rows left `sending` may be out already; queue them again, flagged possible_duplicate."""
+        """After a crash: rows left `sending` may be out already; queue them again, flagged possible_duplicate,
+        with the number that was sending them (it looks for each on WhatsApp before sending it again)."""
         with self._db.write() as conn:
             ids = [row[0] for row in conn.execute("SELECT id FROM messages WHERE status = 'sending'")]
-            conn.execute("UPDATE messages SET status = 'queued', possible_duplicate = 1, next_attempt_at = 0, "
-                         "updated_at = ?, client_id = CASE WHEN routing = 'auto' THEN NULL ELSE client_id END "
-                         "WHERE status = 'sending'", (self._now(),))
             # Routing decisions were only good for the numbers that were ready before the restart.
             conn.execute("UPDATE messages SET client_id = NULL WHERE status = 'queued' AND routing = 'auto' "
                          "AND client_id IS NOT NULL")
+            conn.execute("UPDATE messages SET status = 'queued', possible_duplicate = 1, next_attempt_at = 0, "
+                         "updated_at = ? WHERE status = 'sending'", (self._now(),))
         return [r for r in (self.get(i) for i in ids) if r is not None]
 
     def apply_acks(self, acks: list[tuple[str, str, int]], *,

@@ -137,7 +137,7 @@ def run(minutes: float, numbers: int, every: float, out_rate: float, in_rate: fl
     print(f"\n- messages: {len(outgoing.accepted)} accepted, all sent {drain:.1f} s after traffic stopped; "
           f"{incoming.written} written to the phones, {received} logged; {len(receiver.hits)} webhook deliveries; "
           f"{ready}/{numbers} ready at the end; clean stop in {took:.1f} s (exit {code})")
-    print(f"- SQLite files at the end (MB; their page caches live in ZapPool's anonymous memory): "
+    print("- SQLite files at the end (MB; their page caches live in ZapPool's anonymous memory): "
           + ", ".join(f"{name} {size:.1f}" for name, size in files.items()))
     print(f"- result: {'PASS' if ok else 'FAIL'}")
     print("\n<details><summary>samples</summary>\n")

@@ -46,11 +46,27 @@
     return wid;
   }
 
-  function messageId(option) {
-    if (option && typeof option === 'object' && typeof option.id === 'string') return option.id;
-    if (typeof option === 'string' && option) return option.split('_').pop();
-    return newMsgId();
+  // MsgKey.fromString: "<fromMe>_<chat>_<id>".
+  function parseKey(value) {
+    if (value instanceof MsgKey) return value;
+    const text = value && typeof value === 'object' ? value._serialized : value;
+    const m = typeof text === 'string' ? /^(true|false)_(.+)_([0-9A-Za-z]+)$/.exec(text) : null;
+    if (!m) throw new WPPError('invalid_message_key', `Invalid message key ${text}`, { id: text });
+    return new MsgKey({ fromMe: m[1] === 'true', remote: toWid(m[2]), id: m[3] });
   }
+
+  // options.messageId, checked as WA-JS checks it: a key of ours, to this very chat.
+  function messageId(option, to) {
+    if (!option) return newMsgId();
+    const key = parseKey(option);
+    if (!key.fromMe) throw new WPPError('message_key_is_not_from_me', 'Message key is not from me', { messageId: key.toString() });
+    if (key.remote._serialized !== to._serialized) {
+      throw new WPPError('message_key_remote_id_is_not_same_of_chat', 'Message key remote ID is not same of chat',
+        { messageId: key.toString() });
+    }
+    return key.id;
+  }
+  const ownMessages = new Map(); // what this page sent, like WhatsApp's MsgStore (ack 0 until the server has it)
 
   // Upload when online (the clock icon otherwise); the server's OK is ack 1 (sent).
   function transmit(key, meta, data, msg) {
@@ -79,10 +95,11 @@
     const to = userChat(chatId);
     if (opts.delay > 0) await sleep(opts.delay);
     await api.post('prepare', { to: to.user, createChat: opts.createChat === true, markIsRead: opts.markIsRead !== false });
-    const key = new MsgKey({ fromMe: true, remote: to, id: messageId(opts.messageId) });
+    const key = new MsgKey({ fromMe: true, remote: to, id: messageId(opts.messageId, to) });
     const wire = { ...meta, id: key.id, fromMe: true, from: st.phone, to: to.user, t: Math.floor(Date.now() / 1000),
       ack: 0, size: meta.type === 'chat' ? undefined : data.size };
     const msg = model(wire, { isNewMsg: true });
+    ownMessages.set(key._serialized, msg);
     emit('chat.new_message', msg); // WhatsApp adds our own message to the chat before it is sent
     const sent = transmit(key, { ...meta, id: key.id, to: to.user, body: undefined }, data, msg);
     const base = { id: key._serialized, from: `${st.phone}@c.us`, to: to._serialized };
@@ -145,6 +162,22 @@
     return (await api.get('messages', { chat: wid.user, count })).map((w) => model(w));
   }
 
+  // A message by key: this page's own first (one still waiting to go out has ack 0), then the chat's history.
+  async function getMessageById(id) {
+    requireAuth();
+    if (Array.isArray(id)) return Promise.all(id.map(getMessageById));
+    const key = parseKey(id);
+    const own = ownMessages.get(key._serialized);
+    if (own && own.ack < 1) return own;
+    if (!(await api.get('chats')).some((c) => c.id === key.remote.user)) {
+      throw new WPPError('chat_not_found', `Chat not found for ${key.remote}`, { id: key.remote._serialized });
+    }
+    const history = await api.get('messages', { chat: key.remote.user, count: -1 });
+    const found = history.find((w) => w.id === key.id && Boolean(w.fromMe) === key.fromMe);
+    if (!found) throw new WPPError('msg_not_found', `Message ${key} not found`, { id: key.toString() });
+    return model(found);
+  }
+
   async function markIsRead(chatId) {
     requireAuth();
     const res = await api.post('read', { chat: userChat(chatId).user });
@@ -162,7 +195,7 @@
   }
 
   Object.assign(window.WPP, {
-    chat: { sendTextMessage, sendFileMessage, list, getMessages, markIsRead },
+    chat: { sendTextMessage, sendFileMessage, list, getMessages, getMessageById, markIsRead },
     contact: { queryExists, queryWidExists: queryExists },
   });
 })();
