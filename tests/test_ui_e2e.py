@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import wait_until
-from tests.ui_support import (CONTACT, PASSWORD, PHONE, PHONE2, SIM_TIMINGS, AppProcess, first_login,
+from tests.ui_support import (CONTACT, PASSWORD, PHONE, PHONE2, SIM_TIMINGS, AppProcess,
                               launch_browser, log_in, read_qr)
 from tests.wasim import SimServer
 
