@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The long part of the reliability suite (docs/RELIABILITY.md): each scenario runs app.py as a child process
-# against the WhatsApp Web simulator with the full numbers, and prints its figures as Markdown. ~50 minutes.
+# against the WhatsApp Web simulator with the full numbers, and prints its figures as Markdown. ~45 minutes.
 #
 #   bash scripts/chaos.sh                      # every scenario, in this order
 #   bash scripts/chaos.sh network phone        # only these
