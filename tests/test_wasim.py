@@ -429,6 +429,7 @@ def test_network_down_holds_sends_until_it_is_back(linked: Tab, context: Browser
     assert sim.control.state()["sessions"][0]["status"] == "offline"
     linked.js("(to) => { window.__done = null; WPP.chat.sendTextMessage(to, 'na fila', {createChat: true})"
               ".then(r => window.__done = r); }", f"{PEER}@c.us")
+    linked.wait_event("chat.new_message", lambda m: m["body"] == "na fila")  # its chat exists now
     quick = linked.js("(to) => WPP.chat.sendTextMessage(to, 'sem esperar', {waitForAck: false})", f"{PEER}@c.us")
     assert quick["ack"] == 0 and quick["sendMsgResult"] is None
     assert sim.control.incoming(PHONE, PEER, "enquanto caído")["delivered"] is False
