@@ -589,3 +589,30 @@ def test_after_a_crash_a_message_whatsapp_has_is_not_sent_again(make_pool, sim, 
     second = pool.outbox.get(waiting)
     assert second.status in SENT and second.wa_id == f"true_{TO}@c.us_3EB0AAAABBBBCCCCDDDD"
     assert (counted, pool.get("vendas").metadata.message_count) == (1, 2), "each sent message counted once"
+
+
+def test_after_a_crash_an_auto_routed_message_waits_for_the_number_that_may_have_sent_it(make_pool, sim, settings):
+    pool = make_pool()
+    connect(pool, sim, "vendas")
+    connect(pool, sim, "suporte", PHONE_B)
+    first = pool.send_message_auto(TO, "roteada antes da queda")
+    sender = first["clientId"]
+    other = ({"vendas", "suporte"} - {sender}).pop()
+    phones = {"vendas": PHONE, "suporte": PHONE_B}
+    for client_id in phones:
+        pool.disconnect(client_id)
+    pool.shutdown()
+    _as_a_crash_leaves_it(settings.data_dir / "messages.db", "roteada antes da queda")
+
+    pool = make_pool()
+    pool.reconnect(other)  # only the other number comes back: it must not send a message that may be out
+    later = pool.send_message_auto(TO, "depois da queda")  # routed after the held one would have been
+    assert later["clientId"] == other
+    held = pool.outbox.get(first["id"])
+    assert held.status == "queued" and held.client_id == sender and held.possible_duplicate
+
+    pool.reconnect(sender)
+    wait_until(lambda: pool.outbox.totals().pending == 0, 60, what="the held one settled")
+    assert [m["text"] for m in sim.control.sent(phones[sender])] == ["roteada antes da queda"]
+    assert [m["text"] for m in sim.control.sent(phones[other])] == ["depois da queda"]
+    assert pool.outbox.get(first["id"]).wa_id == first["waMessageId"], "found on WhatsApp, not sent again"
