@@ -4,10 +4,10 @@ app.py runs with 10 linked numbers, pacing off, and a webhook receiver subscribe
 and `status`. Time is compressed: acks come after 0.1 and 0.3 s instead of the real seconds, and the traffic
 is denser than one office's (2 messages a second posted to the REST API, auto-routed and pinned; 2 a second
 written to the linked phones by 50 contacts). Every 30 s: ZapPool's RSS (and of it the anonymous memory, the
-heaps), threads and open file descriptors (/proc/<pid>), the RSS of Playwright's driver (node, a child of ZapPool), and the PSS summed over every Chromium
-process of the run (bench.procs; the bench is their subreaper), and of it the renderers (the pages) and the
-browser processes. Reported: start, end, max, and the slope of a least-squares line over the whole run and over
-its second half.
+heaps), threads and open file descriptors (/proc/<pid>), the RSS of Playwright's driver (node, a child of
+ZapPool), and the PSS summed over every Chromium process of the run (bench.procs; the bench is their
+subreaper), and of it the renderers (the pages) and the browser processes. Reported: start, end, max, and the
+slope of a least-squares line over the whole run and over its second half.
 
     .venv/bin/python -m bench.chaos.soak --minutes 30
 """
@@ -28,8 +28,8 @@ from tests.wasim import SimServer
 from tests.webhook_support import Receiver
 
 MB = 1024  # /proc figures are in kB
-COLUMNS = (("rss", "ZapPool RSS MB"), ("anon", "of it anon MB"), ("threads", "threads"), ("fds", "fds"), ("driver", "driver RSS MB"),
-           ("pss", "Chromium PSS MB"), ("renderer", "of it renderers MB"), ("browser", "of it browsers MB"),
+COLUMNS = (("rss", "ZapPool RSS MB"), ("anon", "of it anon MB"), ("threads", "threads"), ("fds", "fds"),
+           ("driver", "driver RSS MB"), ("pss", "Chromium PSS MB"), ("renderer", "of it renderers MB"), ("browser", "of it browsers MB"),
            ("procs", "Chromium procs"))
 
 
