@@ -25,25 +25,25 @@ from typing import TYPE_CHECKING
 import qrcode
 from flask import Flask
 
-from backend import auth_cli
 from backend.api.server import ApiServer
 from backend.api.wiring import build_api
-from backend.auth import AuthService
+from backend.auth import cli as auth_cli
+from backend.auth.service import AuthService
 from backend.config import Settings
+from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
 from backend.desktop.windows import WindowManager
-from backend.desktop_entry import install_desktop_entry
 from backend.errors import BrowserNotFound, ZapPoolError
-from backend.events import ClientEvent
-from backend.instance import InstanceLock, ask_to_show
-from backend.logs import setup_logging
-from backend.paths import default_data_dir
-from backend.pool import WhatsAppPool
+from backend.events.hub import ClientEvent
+from backend.host.instance import InstanceLock, ask_to_show
+from backend.host.logs import setup_logging
+from backend.host.paths import default_data_dir
 from backend.store.preferences import saved_browser_path
-from backend.webhooks import WebhookService
+from backend.webhooks.service import WebhookService
+from backend.whatsapp.pool import WhatsAppPool
 
 if TYPE_CHECKING:
-    from tests.wasim import SimServer
+    from wasim import SimServer
 
 log = logging.getLogger("zapool")
 
@@ -136,7 +136,7 @@ def check_browser(pool: WhatsAppPool) -> str | None:
 
 def start_simulator(settings: Settings) -> SimServer:
     """--simulator: the bundled WhatsApp Web simulator on a free port, and the settings pointed at it."""
-    from tests.wasim import SimServer  # shipped with the project for demos and tests
+    from wasim import SimServer  # shipped with the project for demos and tests
 
     simulator = SimServer(port=0).start()
     settings.whatsapp_url = simulator.url
@@ -210,7 +210,7 @@ def run_desktop(app: Flask, auth: AuthService, url: str, pool: WhatsAppPool, cli
 
 def key_command() -> str:
     """How this ZapPool's API keys are made from a terminal."""
-    return f"{sys.executable} auth" if getattr(sys, "frozen", False) else "python -m backend.auth_cli"
+    return f"{sys.executable} auth" if getattr(sys, "frozen", False) else "python -m backend.auth"
 
 
 def want_windows(args: argparse.Namespace) -> bool:
@@ -234,7 +234,7 @@ def allow_webengine_as_root() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run until the main window is closed, Ctrl+C or SIGTERM."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["auth"]:  # the built app has no `python -m backend.auth_cli`: the same commands, here
+    if argv[:1] == ["auth"]:  # the built app has no `python -m backend.auth`: the same commands, here
         return auth_cli.main(argv[1:], prog="ZapPool auth")
     if argv[:1] == [PROBE_QT_FLAG]:  # the built app probing Qt in a child of itself (runner.desktop_available)
         return probe_qt_here()

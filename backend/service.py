@@ -10,16 +10,16 @@ import logging
 import time
 from typing import Any
 
-from .client import WhatsAppClient
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
-from .eventbus import EventBus
-from .pool import WhatsAppPool
-from .qr import QrImage
+from .events.bus import EventBus
+from .host.logs import log_folder, open_folder
 from .status import ClientStatus
-from .logs import log_folder, open_folder
 from .store.preferences import PreferencesStore
 from .validation import normalize_number
-from .webhooks import WebhookService
+from .webhooks.service import WebhookService
+from .whatsapp.client import WhatsAppClient
+from .whatsapp.pool import WhatsAppPool
+from .whatsapp.qr import QrImage
 
 log = logging.getLogger(__name__)
 S = ClientStatus

@@ -24,12 +24,12 @@ from flask import Flask, jsonify
 
 from backend.api.server import ApiServer
 from backend.api.wiring import build_api
-from backend.auth import AuthService
+from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.pool import WhatsAppPool
+from backend.whatsapp.pool import WhatsAppPool
 from bench.restore import link_numbers
 from bench.send import percentile
-from tests.wasim import SimServer
+from wasim import SimServer
 
 CLIENT_THREADS = 8
 

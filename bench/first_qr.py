@@ -19,11 +19,11 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from backend.client import WhatsAppClient
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.engine.browser import CHROMIUM_ARGS, discover_browser, user_agent_for
-from tests.wasim import SimServer
+from backend.whatsapp.client import WhatsAppClient
+from wasim import SimServer
 
 
 async def floor_once(url: str, profile: Path) -> float:

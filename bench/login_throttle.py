@@ -24,8 +24,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from backend.auth import AuthService
-from backend.passwords import LoginThrottle
+from backend.auth.passwords import LoginThrottle
+from backend.auth.service import AuthService
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "a-senha-certa-123"

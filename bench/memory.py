@@ -24,12 +24,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from backend.client import WhatsAppClient
 from backend.config import Settings
 from backend.engine import EngineRuntime
-from tests.wasim import SimServer
-
-from .procs import MB, Sample, become_subreaper, kill_leftovers, measure
+from backend.whatsapp.client import WhatsAppClient
+from bench.procs import MB, Sample, become_subreaper, kill_leftovers, measure
+from wasim import SimServer
 
 # Playwright 1.65's own feature switches (playwright-core chromiumSwitches.ts). Chromium does not merge repeated
 # --enable-features / --disable-features switches (the last one wins, checked on 156), so a flag set that needs

@@ -26,11 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backend.client import WhatsAppClient
 from backend.engine import EngineRuntime
+from backend.whatsapp.client import WhatsAppClient
 from bench.memory import CONFIGS, phone_for, start_fleet, stop_fleet, wait_until
 from bench.procs import become_subreaper, descendants, kind, our_chromium
-from tests.wasim import SimServer
+from wasim import SimServer
 
 CONTACT = "5511988887777"
 VIDEO = os.urandom(5 * 1024 * 1024 + 7)  # crosses the page bridge in two chunks

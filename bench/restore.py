@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from backend.config import Settings
-from backend.pool import WhatsAppPool
-from tests.wasim import SimServer
+from backend.whatsapp.pool import WhatsAppPool
+from wasim import SimServer
 
 
 def link_numbers(sim: SimServer, data_dir: Path, count: int) -> None:

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from backend.config import Settings
-from backend.pool import WhatsAppPool
+from backend.whatsapp.pool import WhatsAppPool
 from bench.restore import link_numbers
-from tests.wasim import SimServer
+from wasim import SimServer
 
 
 def percentile(values: list[float], q: float) -> float:

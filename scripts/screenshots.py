@@ -23,9 +23,8 @@ from PIL import Image  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from tests.conftest import wait_until  # noqa: E402
-from tests.ui_support import (CONTACT, PASSWORD, PHONE, SIM_TIMINGS, AppProcess, first_login,  # noqa: E402
-                              launch_browser, read_qr)
-from tests.wasim import SimServer  # noqa: E402
+from tests.ui_support import CONTACT, PASSWORD, PHONE, SIM_TIMINGS, AppProcess, first_login, launch_browser, read_qr  # noqa: E402
+from wasim import SimServer  # noqa: E402
 
 SIZE = {"width": 1200, "height": 760}
 

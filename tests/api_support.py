@@ -12,8 +12,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,11 +22,11 @@ from jsonschema import Draft202012Validator
 from backend.api import create_app
 from backend.api.openapi import build_document
 from backend.api.server import ApiServer
-from backend.auth import AuthService
+from backend.auth.passwords import ScryptParams
+from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.passwords import ScryptParams
-from backend.pool import WhatsAppPool
 from backend.service import ZapPoolService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.conftest import wait_until
 
 PHONE = "5511999990001"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from backend.client import ClientEvent, WhatsAppClient
 from backend.config import Settings
 from backend.engine import EngineRuntime
-from backend.pool import WhatsAppPool
-from tests.wasim import SimServer
+from backend.whatsapp.client import ClientEvent, WhatsAppClient
+from backend.whatsapp.pool import WhatsAppPool
+from wasim import SimServer
 
 # The API tests' `stack` fixture and the desktop tests' `desk` fixture live with their other helpers.
 pytest_plugins = ["tests.api_support", "tests.desktop_support"]

@@ -22,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.api.server import ApiServer  # noqa: E402
 from backend.api.wiring import build_api  # noqa: E402
-from backend.auth import AuthService  # noqa: E402
+from backend.auth.passwords import ScryptParams  # noqa: E402
+from backend.auth.service import AuthService  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.desktop.runner import run_windows  # noqa: E402
 from backend.desktop.windows import WindowManager  # noqa: E402
-from backend.passwords import ScryptParams  # noqa: E402
-from backend.pool import WhatsAppPool  # noqa: E402
-from tests.wasim import SimServer  # noqa: E402
+from backend.whatsapp.pool import WhatsAppPool  # noqa: E402
+from wasim import SimServer  # noqa: E402
 
 ANSWER_TIMEOUT_S = 90.0
 NEW_PASSWORD = "Senha-forte-123"

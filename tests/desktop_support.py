@@ -21,11 +21,11 @@ from PIL import Image
 
 from backend.api import create_app
 from backend.api.server import ApiServer
-from backend.auth import AuthService
+from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.desktop import Bridge, DesktopSession, EventPusher, WindowManager
-from backend.pool import WhatsAppPool
 from backend.service import ZapPoolService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, PHONE, Api
 from tests.conftest import wait_until
 

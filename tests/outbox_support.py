@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from backend.config import Settings
-from backend.pool import WhatsAppPool
+from backend.whatsapp.pool import WhatsAppPool
 
 BURST_CLIENTS = ("a", "b")
 

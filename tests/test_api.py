@@ -15,14 +15,11 @@ from PIL import Image
 
 from backend.api import create_app
 from backend.api.server import ApiServer, safe_host
-from backend.auth import AuthService
-from backend.pool import WhatsAppPool
+from backend.auth.service import AuthService
 from backend.service import ZapPoolService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, PHONE, Api, Stack, connect
 from tests.conftest import wait_until
-
-
-
 
 # -- the envelope, pinned -------------------------------------------------------------------------------------
 

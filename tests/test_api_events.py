@@ -12,13 +12,14 @@ import pytest
 from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.api.wiring import build_api
-from backend.auth import AuthService
+from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.eventbus import EventBus
-from backend.events import ClientEvent, MessageLifecycle
-from backend.pool import WhatsAppPool
+from backend.events.bus import EventBus
+from backend.events.hub import ClientEvent
+from backend.events.lifecycle import MessageLifecycle
 from backend.service import ZapPoolService
-from backend.webhooks import WebhookService
+from backend.webhooks.service import WebhookService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, connect, schema_errors
 from tests.conftest import wait_until
 from tests.webhook_support import Receiver

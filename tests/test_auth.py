@@ -14,12 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from backend import auth_cli
-from backend.auth import AuthService, api_key_from_headers
+from backend.auth import cli as auth_cli
+from backend.auth.passwords import (
+    DEFAULT_SCRYPT,
+    LoginThrottle,
+    ScryptParams,
+    hash_password,
+    validate_new_password,
+    verify_password,
+)
+from backend.auth.service import AuthService, api_key_from_headers
 from backend.config import PROJECT_ROOT
 from backend.errors import InvalidInput, NotFound, PasswordChangeRequired, TooManyAttempts, Unauthorized
-from backend.passwords import (DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password, validate_new_password,
-                               verify_password)
 
 # Cheap scrypt so the suite stays fast; the real costs are checked separately (test_default_costs).
 FAST = ScryptParams(n=2 ** 10, r=8, p=1)
@@ -353,7 +359,7 @@ def test_a_file_damaged_while_running_keeps_the_state_in_memory(ready: AuthServi
 # -- the command line -----------------------------------------------------------------------------------------
 
 def run_cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "backend.auth_cli", "--data", str(data), *args],
+    return subprocess.run([sys.executable, "-m", "backend.auth", "--data", str(data), *args],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
 
 
@@ -380,7 +386,7 @@ def test_cli_keys_create_list_revoke(ready: AuthService, tmp_path: Path, clock: 
 
 def test_cli_refuses_keys_before_the_password_change(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "dados", "keys", "create", "erp")
-    assert result.returncode == 1 and "auth_cli password" in result.stderr and "zp_" not in result.stdout
+    assert result.returncode == 1 and "backend.auth password" in result.stderr and "zp_" not in result.stdout
 
 
 def test_cli_password(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.instance import running_instance
+from backend.host.instance import running_instance
 from tests.conftest import wait_until
 from tests.test_app import Output, chromium_left, finish
 

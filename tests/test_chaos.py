@@ -18,8 +18,8 @@ from collections import Counter
 import pytest
 
 from backend import messaging
-from backend.pool import WhatsAppPool
-from backend.webhooks import WebhookService
+from backend.webhooks.service import WebhookService
+from backend.whatsapp.pool import WhatsAppPool
 from bench.chaos.harness import App, alive, chromium_of, kill_browser, prepare
 from bench.chaos.traffic import Outgoing, wait_all_sent
 from tests.conftest import PHONE, wait_until

@@ -13,9 +13,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from backend.client import WhatsAppClient
 from backend.config import Settings
 from backend.errors import ClientNotReady, Conflict, EngineTimeout, NumberNotOnWhatsApp
+from backend.whatsapp.client import WhatsAppClient
 from tests.conftest import PHONE, link, wait_until
 
 

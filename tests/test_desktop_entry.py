@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from backend.desktop_entry import install_desktop_entry
+from backend.desktop.entry import install_desktop_entry
 
 
 def test_the_entry_and_icon_are_written_where_the_desktop_looks(tmp_path: Path, monkeypatch) -> None:

@@ -12,11 +12,10 @@ from typing import Any
 
 from backend.desktop import EventPusher
 from backend.desktop.windows import QUEUE_LIMIT
-from backend.eventbus import EventBus
+from backend.events.bus import EventBus
 from backend.validation import MAX_MEDIA_BYTES
 from tests.conftest import wait_until
 from tests.desktop_support import NEW_PASSWORD, OTHER, PHONE, FakeWebview, error, ok, png_base64, pusher, sign_in
-
 
 # -- windows --------------------------------------------------------------------------------------------------------
 

@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 
-from backend.client import WhatsAppClient
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.engine.browser import discover_browser, user_agent_for
 from backend.errors import BrowserNotFound
+from backend.whatsapp.client import WhatsAppClient
 
 
 def test_an_installed_chromium_is_found():

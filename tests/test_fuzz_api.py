@@ -20,10 +20,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from backend.api.openapi import build_document
 from backend.api.server import ApiServer
 from backend.api.wiring import build_api
-from backend.auth import AuthService
+from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.pool import WhatsAppPool
-from backend.webhooks import WebhookService
+from backend.webhooks.service import WebhookService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT
 
 FUZZ_EXAMPLES = int(os.environ.get("ZAPOOL_FUZZ_EXAMPLES", "25"))

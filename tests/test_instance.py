@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backend.instance import InstanceLock, running_instance
+from backend.host.instance import InstanceLock, running_instance
 from tests.conftest import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from backend.instance import running_instance
+from backend.host.instance import running_instance
 from tests.conftest import wait_until
 from tests.test_app import ROOT, Output, finish
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backend import logs
+from backend.host import logs
 
 
 @pytest.fixture

@@ -26,15 +26,24 @@ from typing import Any
 
 import pytest
 
-from backend.client import WhatsAppClient
 from backend.config import PROJECT_ROOT
 from backend.engine import EngineRuntime
-from backend.errors import (ClientNotReady, Conflict, EngineTimeout, InvalidInput, InvalidMedia, InvalidNumber,
-                            InvalidText, NumberNotOnWhatsApp, ZapPoolError)
-from backend.messaging import Attempt
-from backend.outbox import MessageRecord, Outbox
-from backend.pool import WhatsAppPool
+from backend.errors import (
+    ClientNotReady,
+    Conflict,
+    EngineTimeout,
+    InvalidInput,
+    InvalidMedia,
+    InvalidNumber,
+    InvalidText,
+    NumberNotOnWhatsApp,
+    ZapPoolError,
+)
+from backend.outbox.outbox import MessageRecord, Outbox
+from backend.outbox.sender import Attempt
 from backend.store.messages import MessageStore
+from backend.whatsapp.client import WhatsAppClient
+from backend.whatsapp.pool import WhatsAppPool
 from tests.conftest import PHONE, wait_until
 
 PHONE_B = "5511999990002"

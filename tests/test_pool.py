@@ -16,8 +16,8 @@ import pytest
 
 from backend.config import Settings
 from backend.errors import ClientNotReady, Conflict, InvalidClientId, NotFound
-from backend.pool import WhatsAppPool
-from backend.reconnect import backoff_delay
+from backend.whatsapp.pool import WhatsAppPool
+from backend.whatsapp.supervisor import backoff_delay
 from tests.conftest import wait_until
 
 PHONES = ["5511999990001", "5511999990002", "5511999990003"]

@@ -23,10 +23,10 @@ import pytest
 
 from backend.api.server import ApiServer
 from backend.api.wiring import build_api
-from backend.auth import AuthService
+from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.pool import WhatsAppPool
-from backend.webhooks import WebhookService
+from backend.webhooks.service import WebhookService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, Api
 from tests.conftest import wait_until
 

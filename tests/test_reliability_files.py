@@ -20,18 +20,18 @@ from pathlib import Path
 
 import pytest
 
+from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.instance import running_instance
-from backend.outbox import Outbox
-from backend.pool import WhatsAppPool
+from backend.host.instance import running_instance
+from backend.outbox.outbox import Outbox
 from backend.store.messages import MessageStore
 from backend.store.preferences import PreferencesStore
-from backend.auth import AuthService
-from backend.webhooks import WebhookService
+from backend.webhooks.service import WebhookService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, Api
 from tests.conftest import FAST, PHONE, wait_until
 from tests.ui_support import AppProcess
-from tests.wasim import SimServer
+from wasim import SimServer
 
 CONTACT = "5511988887777"
 PASSWORD = "senha-forte-123"

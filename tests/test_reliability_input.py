@@ -24,13 +24,13 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from backend.api.server import ApiServer
 from backend.api.wiring import build_api
-from backend.auth import AuthService
+from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.pool import WhatsAppPool
 from backend.store.messages import MessageStore
 from backend.store.preferences import PreferencesStore
 from backend.store.sessions import SessionStore
-from backend.webhooks import WebhookService
+from backend.webhooks.service import WebhookService
+from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, Api, Stack
 from tests.ui_support import ROOT, AppProcess, launch_browser, log_in
 

@@ -20,9 +20,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import wait_until
-from tests.ui_support import (CONTACT, PASSWORD, PHONE, PHONE2, SIM_TIMINGS, AppProcess,
-                              launch_browser, log_in, read_qr)
-from tests.wasim import SimServer
+from tests.ui_support import CONTACT, PASSWORD, PHONE, PHONE2, SIM_TIMINGS, AppProcess, launch_browser, log_in, read_qr
+from wasim import SimServer
 
 expect.set_options(timeout=15_000)
 HTML_NAME = '<img src=x onerror="window.__pwned=1"><b>Loja</b>'

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
-from tests.wasim import SimError, SimServer
-from tests.wasim.browser import ARGS, UA, Tab, data_url
+from wasim import SimError, SimServer
+from wasim.browser import ARGS, UA, Tab, data_url
 
 FAST = {"first_qr_ms": 600, "qr_ms": 300, "max_qrs": 3, "ack_delivered_ms": 100, "ack_read_ms": 150,
         "load_ms": 50, "require_create_chat": True, "main_ready_on_qr": False}

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.events import ClientEvent
-from backend.webhook_delivery import backoff_s, retry_after_s, sign
-from backend.webhooks import MAX_WEBHOOKS, WebhookService
+from backend.events.hub import ClientEvent
+from backend.webhooks.delivery import backoff_s, retry_after_s, sign
+from backend.webhooks.service import MAX_WEBHOOKS, WebhookService
 from tests.webhook_support import Receiver, free_port, wait_for
 
 # Small delays so retries happen in milliseconds; timeouts stay generous where a test does not need them short.

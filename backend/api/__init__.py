@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
-from ..auth import AuthService
+from ..auth.service import AuthService
 from ..service import ZapPoolService
 from ..validation import CLIENT_ID_PATTERN
 from . import clients, events, messages, meta, metrics, security, ui, webhooks

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from ..clock import iso, utc_now
 from ..errors import InvalidInput, Unavailable
-from ..eventbus import BusEvent, EventBus, sse_frame
-from ..events import iso, utc_now
-from ..pool import POOL_EVENTS
+from ..events.bus import BusEvent, EventBus, sse_frame
+from ..whatsapp.pool import POOL_EVENTS
 from .security import credentials_still_valid
 
 bp = Blueprint("events", __name__)

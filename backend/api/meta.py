@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
 from ..errors import Unauthorized
-from ..instance import TOKEN_HEADER
+from ..host.instance import TOKEN_HEADER
 from . import docs_page
 from .clients import svc
 from .openapi import build_document

@@ -8,7 +8,7 @@ An incoming message is the fields bridge.js takes from WhatsApp's message model.
 
 from __future__ import annotations
 
-from ..events import MESSAGE_STEPS
+from ..events.lifecycle import MESSAGE_STEPS
 from ..status import ClientStatus
 from .openapi_schemas import BOOLEAN, INTEGER, STRING, TIME, Schema, nullable, obj, ref
 

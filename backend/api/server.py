@@ -13,7 +13,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import ErrorTask
 
-from ..auth import AuthService
+from ..auth.service import AuthService
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 16  # each open event stream holds a thread; the rest serve ordinary requests

@@ -13,10 +13,10 @@ from typing import Any
 
 from flask import Flask
 
-from ..auth import AuthService
-from ..pool import WhatsAppPool
+from ..auth.service import AuthService
 from ..service import ZapPoolService
-from ..webhooks import WebhookService
+from ..webhooks.service import WebhookService
+from ..whatsapp.pool import WhatsAppPool
 from . import create_app
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from ..auth import AuthService, Principal
+from ..auth.service import AuthService, Principal
 from ..errors import InvalidInput, InvalidMedia, Unauthorized, ZapPoolError
 from ..service import ZapPoolService
 from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind

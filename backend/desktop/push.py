@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..eventbus import Batch, EventBus
-from ..events import iso, utc_now
+from ..clock import iso, utc_now
+from ..events.bus import Batch, EventBus
 from ..status import Reason
 from .notify import notify
 

@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from ..auth import AuthService
+from ..auth.service import AuthService
 from ..config import DESKTOP_USER_AGENT, PROJECT_ROOT
 from ..service import ZapPoolService
 from .bridge import Bridge, DesktopSession

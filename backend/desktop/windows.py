@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ..clock import iso, utc_now
 from ..errors import InvalidInput
-from ..events import iso, utc_now
 from ..validation import check_client_id
 from .push import event_script
 

@@ -11,7 +11,7 @@ Nothing in it can be replayed: the password is a salted scrypt hash (parameters 
 raised later), each API key only its SHA-256. `"password": null` is the first run: the default password
 `admin`, which must be changed. A missing file is a first run and is not written until something changes.
 A bad file is set aside and ZapPool starts from those defaults: see AccountsStore._load for what that means.
-The command line (backend/auth_cli.py) edits the same file while ZapPool may be running, so calls check the
+The command line (backend/auth/cli.py) edits the same file while ZapPool may be running, so calls check the
 file's identity (inode, size, mtime) and reload it when another process has replaced it: every change checks
 first, reads at most once a second (REFRESH_EVERY_S). Reads run on every API request, and a stat() there costs
 more than its few microseconds: it releases the GIL, and under load the request thread then waits its turn

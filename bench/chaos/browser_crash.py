@@ -16,11 +16,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.chaos.harness import (SIM_TIMINGS, App, alive, duplicates, kill_browser, phone_for, prepare,
-                                 reap_zombies, sent_texts, summary, wait_until)
+from bench.chaos.harness import (
+    SIM_TIMINGS,
+    App,
+    alive,
+    duplicates,
+    kill_browser,
+    phone_for,
+    prepare,
+    reap_zombies,
+    sent_texts,
+    summary,
+    wait_until,
+)
 from bench.chaos.traffic import Outgoing, flagged, wait_all_sent
 from bench.procs import become_subreaper
-from tests.wasim import SimServer
+from wasim import SimServer
 
 
 def crash_round(app: App, sim: SimServer, victim: str, phones: list[str]) -> dict[str, float]:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from backend.auth import AuthService
+from backend.auth.service import AuthService
 from backend.status import ClientStatus
 from bench.procs import descendants, is_chromium, kind
 from bench.restore import link_numbers
-from tests.wasim import SimServer
+from wasim import SimServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SENT = ("sent", "delivered", "read")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bench.chaos.harness import App, phone_for, prepare, reap_zombies, status_changes, wait_until
 from bench.procs import become_subreaper
-from tests.wasim import SimServer
 from tests.webhook_support import Receiver
+from wasim import SimServer
 
 REAL_QR = {"first_qr_ms": 60000, "qr_ms": 20000, "max_qrs": 6, "ack_delivered_ms": 100, "ack_read_ms": 200,
            "load_ms": 20}

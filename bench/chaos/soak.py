@@ -24,8 +24,8 @@ from pathlib import Path
 from bench.chaos.harness import SIM_TIMINGS, App, phone_for, prepare, reap_zombies, wait_until
 from bench.chaos.traffic import Incoming, Outgoing, wait_all_sent
 from bench.procs import become_subreaper, descendants, measure
-from tests.wasim import SimServer
 from tests.webhook_support import Receiver
+from wasim import SimServer
 
 MB = 1024  # /proc figures are in kB
 COLUMNS = (("rss", "ZapPool RSS MB"), ("anon", "of it anon MB"), ("threads", "threads"), ("fds", "fds"),

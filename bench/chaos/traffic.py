@@ -9,7 +9,7 @@ import time
 from collections import Counter
 
 from bench.chaos.harness import CONTACT, SENT, App, wait_until
-from tests.wasim import SimServer
+from wasim import SimServer
 
 
 class Outgoing:

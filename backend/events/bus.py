@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import ClientEvent, iso, utc_now
+from ..clock import iso, utc_now
+from .hub import ClientEvent
 
 DEFAULT_CAPACITY = 1000
 

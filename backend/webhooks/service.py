@@ -43,11 +43,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import Conflict, InvalidInput, NotFound
-from .events import ClientEvent, iso
-from .store.webhooks import DeliveryRecord, NewDelivery, WebhookRecord, WebhookStore
-from .webhook_checks import check_events, check_secret, check_url
-from .webhook_delivery import DeliveryPolicy, Dispatcher, Transport, urllib_transport
+from ..clock import iso
+from ..errors import Conflict, InvalidInput, NotFound
+from ..events.hub import ClientEvent
+from ..store.webhooks import DeliveryRecord, NewDelivery, WebhookRecord, WebhookStore
+from .checks import check_events, check_secret, check_url
+from .delivery import DeliveryPolicy, Dispatcher, Transport, urllib_transport
 
 log = logging.getLogger(__name__)
 WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message", "message_ack", "client_added",

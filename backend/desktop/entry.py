@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from ..config import PROJECT_ROOT
 
 ENTRY = """[Desktop Entry]
 Type=Application

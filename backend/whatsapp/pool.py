@@ -16,19 +16,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ..clock import utc_now
+from ..config import Settings
+from ..engine import EngineRuntime
+from ..errors import ClientNotReady, Conflict, InvalidInput, NotFound, StorageFull, ZapPoolError
+from ..events.hub import ClientEvent, EventHub, Subscriber
+from ..events.lifecycle import MessageLifecycle
+from ..outbox.outbox import Outbox
+from ..outbox.sender import Attempt
+from ..status import ClientStatus, Reason
+from ..store.message_schema import MessageRecord
+from ..store.messages import MessageStore
+from ..store.sessions import SessionStore
+from ..validation import CLIENT_ID_RE, Media, check_client_id
 from .client import ClientMetadata, WhatsAppClient
-from .config import Settings
-from .engine import EngineRuntime
-from .errors import ClientNotReady, Conflict, InvalidInput, NotFound, StorageFull, ZapPoolError
-from .events import ClientEvent, EventHub, MessageLifecycle, Subscriber, utc_now
-from .messaging import Attempt
-from .outbox import Outbox
-from .reconnect import RETRYABLE, Supervisor
-from .status import ClientStatus, Reason
-from .store.message_schema import MessageRecord
-from .store.messages import MessageStore
-from .store.sessions import SessionStore
-from .validation import CLIENT_ID_RE, Media, check_client_id
+from .supervisor import RETRYABLE, Supervisor
 
 log = logging.getLogger(__name__)
 S = ClientStatus

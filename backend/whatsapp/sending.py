@@ -9,26 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Patience, WppPage
-from .errors import EngineTimeout, NumberNotOnWhatsApp
-from .validation import Media, decode_media, media_kind
+from ..engine import Patience, WppPage
+from ..errors import EngineTimeout, NumberNotOnWhatsApp
+from ..outbox.sender import Attempt
+from ..validation import Media, decode_media, media_kind
 
 # createChat: WA-JS 4.6.0 makes new chats by itself, but older releases refuse unknown chats without it.
 SEND_OPTIONS = {"createChat": True, "waitForAck": True}
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """How the outbox sends one message: under the WhatsApp id it chose (`key_id`, 3EB0...), looking first
-    whether WhatsApp already has it (`look_first`: an earlier attempt may have gone out before a crash or a
-    timeout). Without a key_id WhatsApp Web chooses the id, as it does for a message typed by hand."""
-
-    key_id: str | None = None
-    look_first: bool = False
-
-    def message_key(self, to: str) -> str | None:
-        """The serialized MsgKey WA-JS takes as `messageId`: ours, to this chat."""
-        return f"true_{to}_{self.key_id}" if self.key_id else None
 
 
 async def _send(page: WppPage, to: str, attempt: Attempt, patience: Patience | None,

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 MAX_URL = 2048
 MAX_EVENTS = 32

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .config import PROJECT_ROOT
+from ..config import PROJECT_ROOT
 
 APP_NAME = "ZapPool"
 

@@ -1,9 +1,9 @@
 """API keys and the admin password from the command line, for machines without the desktop app.
 
-    python -m backend.auth_cli [--data DIR] keys create NAME
-    python -m backend.auth_cli [--data DIR] keys list
-    python -m backend.auth_cli [--data DIR] keys revoke ID
-    python -m backend.auth_cli [--data DIR] password [--reset]
+    python -m backend.auth [--data DIR] keys create NAME
+    python -m backend.auth [--data DIR] keys list
+    python -m backend.auth [--data DIR] keys revoke ID
+    python -m backend.auth [--data DIR] password [--reset]
 
 The built app takes the same commands after `auth`: `ZapPool auth keys create NAME`.
 
@@ -23,14 +23,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .auth import AuthService
-from .paths import default_data_dir
-from .errors import InvalidInput, ZapPoolError
+from ..errors import InvalidInput, ZapPoolError
+from ..host.paths import default_data_dir
+from .service import AuthService
 
 Prompt = Callable[[str], str]
 
 
-def parse_args(argv: list[str] | None, prog: str = "python -m backend.auth_cli") -> argparse.Namespace:
+def parse_args(argv: list[str] | None, prog: str = "python -m backend.auth") -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog=prog, description="Manage ZapPool's API keys and admin password.")
     parser.add_argument("--data", type=Path, default=default_data_dir(),
@@ -59,7 +59,7 @@ def list_keys(auth: AuthService, out: TextIO) -> None:
     """One line per key: id, prefix, status, dates, name."""
     keys = auth.list_api_keys()
     if not keys:
-        out.write("No API keys. Create one with: python -m backend.auth_cli keys create NAME\n")
+        out.write("No API keys. Create one with: python -m backend.auth keys create NAME\n")
         return
     out.write(f"{'ID':<14}{'PREFIX':<14}{'STATUS':<9}{'CREATED':<26}{'LAST USED':<26}NAME\n")
     for key in keys:
@@ -82,7 +82,7 @@ def change_password(auth: AuthService, reset: bool, out: TextIO, prompt: Prompt)
 
 
 def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-         prompt: Prompt = getpass.getpass, prog: str = "python -m backend.auth_cli") -> int:
+         prompt: Prompt = getpass.getpass, prog: str = "python -m backend.auth") -> int:
     """Run one command; 0 on success, 1 when ZapPool refused it (the reason goes to `err`)."""
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -100,10 +100,7 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO
     except ZapPoolError as exc:
         err.write(f"Error: {exc.message}\n")
         if exc.code == "password_change_required":
-            err.write("Run first: python -m backend.auth_cli password\n")
+            err.write("Run first: python -m backend.auth password\n")
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

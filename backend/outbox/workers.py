@@ -19,17 +19,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import (BrowserClosed, ClientNotReady, EngineTimeout, InvalidInput, InvalidMedia, NotFound,
-                     ZapPoolError)
-from .messaging import Attempt
-from .store.media import MediaFiles
-from .store.message_schema import MessageRecord
-from .store.messages import MessageStore
-
-if TYPE_CHECKING:
-    from .outbox import Sender
+from ..errors import BrowserClosed, ClientNotReady, EngineTimeout, InvalidInput, InvalidMedia, NotFound, ZapPoolError
+from ..store.media import MediaFiles
+from ..store.message_schema import MessageRecord
+from ..store.messages import MessageStore
+from .sender import Attempt, Sender
 
 log = logging.getLogger(__name__)
 

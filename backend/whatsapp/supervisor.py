@@ -14,9 +14,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ZapPoolError
+from ..status import ClientStatus, Reason
 from .client import WhatsAppClient
-from .errors import ZapPoolError
-from .status import ClientStatus, Reason
 
 log = logging.getLogger(__name__)
 S = ClientStatus

@@ -16,15 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .config import Settings
-from .engine import EngineRuntime, WppPage
-from .events import ClientEvent, EventHub, Subscriber, iso, utc_now
-from . import messaging
-from .messaging import Attempt
-from .errors import ClientNotReady, Conflict, EngineError, EngineTimeout, ZapPoolError
+from .. import messaging
+from ..clock import iso, utc_now
+from ..config import Settings
+from ..engine import EngineRuntime, WppPage
+from ..errors import ClientNotReady, Conflict, EngineError, EngineTimeout, ZapPoolError
+from ..events.hub import ClientEvent, EventHub, Subscriber
+from ..outbox.sender import Attempt
+from ..status import ACTIVE, ClientStatus, Reason, can_move
+from ..validation import Media, check_client_id, check_text, normalize_number
 from .qr import QrImage
-from .status import ACTIVE, ClientStatus, Reason, can_move
-from .validation import Media, check_client_id, check_text, normalize_number
 
 log = logging.getLogger(__name__)
 S = ClientStatus

@@ -21,43 +21,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from . import errors
-from .errors import ClientNotReady, Conflict, EngineTimeout, InvalidMedia, NotFound, ZapPoolError
-from .messaging import Attempt
-from .outbox_workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
-from .store.media import MediaFiles
-from .store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
-from .store.messages import MessageStore
-from .validation import Media, check_client_id, check_text, decode_media, media_kind, normalize_number
+from .. import errors
+from ..errors import ClientNotReady, Conflict, EngineTimeout, InvalidMedia, NotFound, ZapPoolError
+from ..store.media import MediaFiles
+from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
+from ..store.messages import MessageStore
+from ..validation import Media, check_client_id, check_text, decode_media, media_kind, normalize_number
+from .sender import Draft, Sender
+from .workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
 
 log = logging.getLogger(__name__)
-
-
-class Sender(Protocol):
-    """What the outbox needs from the pool."""
-
-    def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
-    def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
-    def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready numbers
-    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt) -> dict: ...  # send_message receipt
-    def deliver_media(self, client_id: str, to: str, media: dict, options: dict,
-                      attempt: Attempt) -> dict: ...  # send_media receipt
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A checked message not yet accepted."""
-
-    client_id: str | None
-    number: str
-    type: str
-    body: str | None
-    media: dict[str, Any] | None = None
-    data: bytes | None = None
 
 
 def _error_classes() -> dict[str, type[ZapPoolError]]:

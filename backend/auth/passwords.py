@@ -17,8 +17,8 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-from .errors import InvalidInput, TooManyAttempts
-from .store.accounts import PasswordHash
+from ..errors import InvalidInput, TooManyAttempts
+from ..store.accounts import PasswordHash
 
 log = logging.getLogger(__name__)
 DEFAULT_PASSWORD = "admin"

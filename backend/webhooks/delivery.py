@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timezone
 
-from .errors import ZapPoolError
-from .store.webhooks import DeliveryRecord, WebhookStore
+from ..errors import ZapPoolError
+from ..store.webhooks import DeliveryRecord, WebhookStore
 
 log = logging.getLogger(__name__)
 USER_AGENT = "ZapPool-Webhooks/1"

@@ -1,4 +1,4 @@
-"""Run the simulator by hand: `python -m tests.wasim --port 8900`, then open the printed URLs."""
+"""Run the simulator by hand: `python -m wasim --port 8900`, then open the printed URLs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ TIMINGS = ("first_qr_ms", "qr_ms", "max_qrs", "ack_delivered_ms", "ack_read_ms",
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, serve until Ctrl+C."""
-    parser = argparse.ArgumentParser(prog="python -m tests.wasim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m wasim", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
     for name in TIMINGS:

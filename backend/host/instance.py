@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .store.atomic import write_atomic
+from ..store.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "zapool.lock"

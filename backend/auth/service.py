@@ -2,7 +2,7 @@
 
 One admin user logs in with a password (first run: admin/admin, which must be changed before anything else) and
 gets an in-memory session; programs use API keys, created and revoked from the UI or `python -m
-backend.auth_cli`, shown once and stored hashed. The REST layer calls `authenticate()` on every request but
+backend.auth`, shown once and stored hashed. The REST layer calls `authenticate()` on every request but
 /health, and asks `may_listen_beyond_loopback()` before binding to anything but this computer.
 
 Password hashing, the rules for a new password and the login throttle are in passwords.py; the records in
@@ -22,10 +22,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized
-from .passwords import (DEFAULT_PASSWORD, DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password,
-                        validate_new_password, verify_password)
-from .store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
+from ..errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized
+from ..store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
+from .passwords import (
+    DEFAULT_PASSWORD,
+    DEFAULT_SCRYPT,
+    LoginThrottle,
+    ScryptParams,
+    hash_password,
+    validate_new_password,
+    verify_password,
+)
 
 log = logging.getLogger(__name__)
 AUTH_FILE = "auth.json"
@@ -324,7 +331,7 @@ class AuthService:
                            "until then it listens on 127.0.0.1 only.")
         active = sum(1 for r in self._store.api_keys() if r.active)
         if not active:
-            return False, ("No API key exists: create one (in the app, or `python -m backend.auth_cli keys create "
+            return False, ("No API key exists: create one (in the app, or `python -m backend.auth keys create "
                            "NAME`) before the API listens beyond this computer; until then it listens on "
                            "127.0.0.1 only.")
         return True, f"The admin password has been changed and {active} API key(s) are active."

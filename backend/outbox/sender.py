@@ -1,0 +1,43 @@
+"""What the outbox needs from whoever sends: the Sender protocol, and how one attempt is made (Attempt)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How the outbox sends one message: under the WhatsApp id it chose (`key_id`, 3EB0...), looking first
+    whether WhatsApp already has it (`look_first`: an earlier attempt may have gone out before a crash or a
+    timeout). Without a key_id WhatsApp Web chooses the id, as it does for a message typed by hand."""
+
+    key_id: str | None = None
+    look_first: bool = False
+
+    def message_key(self, to: str) -> str | None:
+        """The serialized MsgKey WA-JS takes as `messageId`: ours, to this chat."""
+        return f"true_{to}_{self.key_id}" if self.key_id else None
+
+
+class Sender(Protocol):
+    """What the outbox needs from the pool."""
+
+    def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
+    def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
+    def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready numbers
+    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt) -> dict: ...  # send_message receipt
+    def deliver_media(self, client_id: str, to: str, media: dict, options: dict,
+                      attempt: Attempt) -> dict: ...  # send_media receipt
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A checked message not yet accepted."""
+
+    client_id: str | None
+    number: str
+    type: str
+    body: str | None
+    media: dict[str, Any] | None = None
+    data: bytes | None = None
