@@ -1,4 +1,6 @@
-"""ZapPool's entry point: arguments -> Settings -> pool -> service -> REST API (waitress) and webhooks -> windows.
+"""ZapPool's entry point and composition root: arguments -> Settings -> engine runtime, stores, outbox, pool ->
+services -> REST API (waitress) and webhooks -> windows. Every part is built here and handed its collaborators;
+constructors start nothing, and `Parts.start()`/`Parts.stop()` start and stop them in order.
 
 By default ZapPool opens its desktop windows (pywebview: Qt on Linux, Edge WebView2 on Windows, WebKit on macOS)
 over the pages its own server serves, with the js_api bridge into the same service as the REST API; closing the
@@ -19,28 +21,37 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
 from flask import Flask
 
+from backend.api import create_app
 from backend.api.server import ApiServer
-from backend.api.wiring import build_api
 from backend.auth import cli as auth_cli
 from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
 from backend.desktop.windows import WindowManager
+from backend.engine import EngineRuntime
 from backend.errors import BrowserNotFound, ZapPoolError
+from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.host.instance import InstanceLock, ask_to_show
 from backend.host.logs import setup_logging
 from backend.host.paths import default_data_dir
-from backend.store.preferences import saved_browser_path
+from backend.outbox.outbox import Outbox
+from backend.service import ZapPoolService
+from backend.store.media import MediaFiles
+from backend.store.messages import MessageStore
+from backend.store.preferences import PreferencesStore, saved_browser_path
+from backend.store.sessions import SessionStore
 from backend.webhooks.service import WebhookService
 from backend.whatsapp.pool import WhatsAppPool
+from backend.whatsapp.saved import SavedNumbers
 
 if TYPE_CHECKING:
     from wasim import SimServer
@@ -115,19 +126,85 @@ def build_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
+    """The pool and what it is given: the numbers saved in whatsapp-sessions.json, and the outbox over
+    messages.db and media/. Nothing runs until pool.start()."""
+    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), MediaFiles(settings.data_dir / "media"),
+                    pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
+                    max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
+                    retry_cap_s=settings.send_retry_cap_s)
+    saved = SavedNumbers(SessionStore(settings.persistence_path), settings.sessions_dir)
+    return WhatsAppPool(settings, runtime, saved, outbox)
+
+
+def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | None = None) -> ZapPoolService:
+    """The service the REST API and the windows share. The pool's events feed its event bus (SSE, the
+    windows) and the webhooks (subscribe those nowhere else: each subscription queues its own deliveries)."""
+    bus = EventBus()
+    pool.subscribe(bus.publish)
+    if webhooks is not None:
+        pool.subscribe(webhooks.publish)
+    preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
+    return ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
+
+
+@dataclass
+class Parts:
+    """What serve() runs, built by assemble(); started and stopped in dependency order."""
+
+    runtime: EngineRuntime
+    pool: WhatsAppPool
+    webhooks: WebhookService
+    auth: AuthService
+    service: ZapPoolService
+    app: Flask
+    api: ApiServer
+
+    def start(self) -> None:
+        """Webhook deliveries, then the pool (saved numbers listed, outbox running), then the API."""
+        self.webhooks.start()
+        self.pool.start()
+        self.api.start()
+
+    def stop(self) -> None:
+        """The API first (no new work), then the numbers, the engine, the webhook deliveries."""
+        self.api.stop()
+        self.pool.shutdown()
+        self.runtime.stop()
+        self.webhooks.stop()
+
+
+def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
+    """Build every part and hand each its collaborators; only the API's port is taken (a busy one fails here,
+    before anything starts)."""
+    runtime = EngineRuntime(settings)
+    pool = build_pool(settings, runtime)
+    pool.subscribe(show)
+    webhooks = WebhookService(settings.data_dir)
+    auth = AuthService(settings.data_dir)
+    service = build_service(pool, auth, webhooks)
+    app = create_app(service, auth)
+    api = ApiServer(app, auth, args.host, args.port)
+    return Parts(runtime, pool, webhooks, auth, service, app, api)
+
+
 def already_running(lock: InstanceLock) -> int:
-    """Another ZapPool holds this data folder: ask it to come forward, say so, and leave everything alone."""
+    """Another ZapPool holds this data folder: ask it to come forward and leave everything alone. 0 when it
+    answered (a second double-click shows the app that is open), 1 when it could not be reached."""
     running = ask_to_show(lock.data_dir)
-    where = f" em {running.url}/" if running else ""
-    print(f"O ZapPool já está aberto com estes dados ({lock.data_dir}){where}: não abro outro sobre os mesmos "
-          "perfis do navegador.", flush=True)
+    if running is None:
+        print(f"Erro: outro ZapPool está usando estes dados ({lock.data_dir}) e não respondeu (ainda iniciando, ou travado): feche-o antes de "
+              "abrir outro sobre os mesmos perfis do navegador.", file=sys.stderr, flush=True)
+        return 1
+    print(f"O ZapPool já está aberto com estes dados ({lock.data_dir}) em {running.url}/: não abro outro sobre os "
+          "mesmos perfis do navegador.", flush=True)
     return 0
 
 
-def check_browser(pool: WhatsAppPool) -> str | None:
+def check_browser(runtime: EngineRuntime) -> str | None:
     """Pick the browser now rather than at the first number: None, or what to install (also logged)."""
     try:
-        pool.runtime.ensure_browser()
+        runtime.ensure_browser()
     except BrowserNotFound as exc:
         log.error("[Engine] %s", exc.message)
         return exc.message
@@ -156,7 +233,7 @@ def start_number(pool: WhatsAppPool, client_id: str) -> None:
 
 def start_pool(pool: WhatsAppPool, client_id: str | None) -> None:
     """Begin the health check, restore the saved numbers, start the one named on the command line (if any)."""
-    pool.start()
+    pool.start_health_checks()
     if pool.settings.restore_on_start:
         pool.restore_persisted_sessions()
     if client_id is not None:
@@ -165,7 +242,7 @@ def start_pool(pool: WhatsAppPool, client_id: str | None) -> None:
 
 def run(pool: WhatsAppPool, client_id: str | None, received: list[int]) -> None:
     """Headless: start the pool, then wait for a signal."""
-    problem = check_browser(pool)
+    problem = check_browser(pool.runtime)
     if problem:
         print(f"Erro: {problem}", file=sys.stderr, flush=True)
     start_pool(pool, client_id)
@@ -185,9 +262,9 @@ def start_in_background(pool: WhatsAppPool, client_id: str | None) -> None:
     threading.Thread(target=starting, name="startup", daemon=True).start()
 
 
-def run_desktop(app: Flask, auth: AuthService, url: str, pool: WhatsAppPool, client_id: str | None,
-                received: list[int]) -> None:
+def run_desktop(parts: Parts, client_id: str | None, received: list[int]) -> None:
     """Desktop: the windows on this thread until the main one is closed or a signal arrives."""
+    pool, app = parts.pool, parts.app
     start_in_background(pool, client_id)
     if received:
         return
@@ -195,15 +272,15 @@ def run_desktop(app: Flask, auth: AuthService, url: str, pool: WhatsAppPool, cli
     def started(windows: WindowManager) -> None:
         """Once the windows are up: a second launch raises them; a missing browser is said in a dialog."""
         app.extensions["zapool.on_show"].append(windows.focus_main)
-        problem = check_browser(pool)
+        problem = check_browser(pool.runtime)
         main = windows.window("main")
         if problem and main is not None:
             main.create_confirmation_dialog("ZapPool: navegador não encontrado", problem)
 
     try:
-        run_windows(app.extensions["zapool.service"], auth, url, on_started=started)
+        run_windows(parts.service, parts.auth, parts.api.url, on_started=started)
     except Exception:  # noqa: BLE001 - the GUI failed to start: the pool and the API can still serve
-        log.exception("[Desktop] as janelas falharam; seguindo sem janelas em %s/ (Ctrl+C encerra)", url)
+        log.exception("[Desktop] as janelas falharam; seguindo sem janelas em %s/ (Ctrl+C encerra)", parts.api.url)
         while not received:
             time.sleep(0.2)
 
@@ -258,41 +335,51 @@ def serve(args: argparse.Namespace, settings: Settings, lock: InstanceLock) -> i
     log_file = setup_logging(settings.data_dir, args.log_level)
     log.info("[ZapPool] dados em %s; log em %s", settings.data_dir, log_file)
     desktop = want_windows(args)
-    simulator = start_simulator(settings) if args.simulator else None
     # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.
     received: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: received.append(signum))
-    pool = WhatsAppPool(settings)
-    pool.subscribe(show)
-    webhooks = WebhookService(settings.data_dir)
-    webhooks.start()
-    auth = AuthService(settings.data_dir)
-    app = build_api(pool, auth, webhooks)  # also feeds webhooks
-    app.extensions["zapool.instance"] = lock
-    app.extensions["zapool.on_show"] = [lambda: log.info("[ZapPool] outra inicialização pediu para mostrar o "
-                                                         "ZapPool: ele está em %s/", api.url)]
-    api = ApiServer(app, auth, args.host, args.port).start()
-    lock.publish(api.url)
-    print(f"API REST: {api.url}  (chave: {key_command()} keys create NOME)", flush=True)
-    print(f"Interface: {api.url}/  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro acesso: "
-          "admin / admin)", flush=True)
+    simulator = start_simulator(settings) if args.simulator else None
+    try:
+        return run_parts(args, settings, lock, desktop, received)
+    except ZapPoolError as exc:  # could not start: one readable line, no traceback
+        print(f"Erro: {exc.message}", file=sys.stderr, flush=True)
+        log.error("[ZapPool] não iniciou: %s", exc.message)
+        return 1
+    finally:
+        if simulator is not None:
+            simulator.stop()
+
+
+def run_parts(args: argparse.Namespace, settings: Settings, lock: InstanceLock, desktop: bool,
+              received: list[int]) -> int:
+    """Build, start, run until asked to stop, stop in order."""
+    parts = assemble(args, settings)
+    if args.browser:  # named on the command line: a wrong path is a mistake to say now, not after starting
+        problem = check_browser(parts.runtime)
+        if problem:
+            parts.runtime.stop()
+            raise BrowserNotFound(problem)
+    parts.app.extensions["zapool.instance"] = lock
+    parts.app.extensions["zapool.on_show"] = [lambda: log.info("[ZapPool] outra inicialização pediu para mostrar "
+                                                               "o ZapPool: ele está em %s/", parts.api.url)]
+    parts.start()
+    lock.publish(parts.api.url)
+    print(f"API REST: {parts.api.url}  (chave: {key_command()} keys create NOME)", flush=True)
+    print(f"Interface: {parts.api.url}/  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro "
+          "acesso: admin / admin)", flush=True)
     code = 0
     try:
         if desktop:
-            run_desktop(app, auth, api.url, pool, args.client_id, received)
+            run_desktop(parts, args.client_id, received)
         else:
-            run(pool, args.client_id, received)
+            run(parts.pool, args.client_id, received)
     except ZapPoolError as exc:
         print(f"Erro: {exc.message}", file=sys.stderr)
         code = 1
     finally:
         print("Encerrando...", flush=True)
-        api.stop()
-        pool.shutdown()
-        webhooks.stop()
-        if simulator is not None:
-            simulator.stop()
+        parts.stop()
         print("Encerrado.", flush=True)
     return code
 

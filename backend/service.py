@@ -10,9 +10,11 @@ import logging
 import time
 from typing import Any
 
+from .auth.service import AuthService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .events.bus import EventBus
 from .host.logs import log_folder, open_folder
+from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore
 from .validation import normalize_number
@@ -29,17 +31,16 @@ STARTED_AT = time.time()  # when the backend was loaded: the process's start, ne
 class ZapPoolService:
     """Every operation ZapPool offers on its pool of numbers and their messages."""
 
-    def __init__(self, pool: WhatsAppPool, *, webhooks: WebhookService | None = None, bus: EventBus | None = None):
-        """`bus`: an EventBus the caller feeds from the pool (None: one made and fed here). `webhooks`: the
-        WebhookService behind the webhook operations (None: they answer Unavailable)."""
+    def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
+                 bus: EventBus, webhooks: WebhookService | None = None):
+        """Everything is given (app.py builds it): `bus` is fed the pool's events by whoever built it;
+        `webhooks` None makes the webhook operations answer Unavailable."""
         self.pool = pool
-        self.outbox = pool.outbox
-        self.webhooks = webhooks
-        if bus is None:
-            bus = EventBus()
-            pool.subscribe(bus.publish)
+        self.outbox = outbox
+        self.preferences = preferences
+        self.auth = auth
         self.bus = bus
-        self.preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
+        self.webhooks = webhooks
 
     # -- the seed's handlers ------------------------------------------------------------------------------
 
@@ -186,6 +187,21 @@ class ZapPoolService:
         """Show the log files' folder in the file manager (this computer's); says where it is either way."""
         folder = log_folder(self.pool.settings.data_dir)
         return {"path": str(folder), "opened": open_folder(folder)}
+
+    # -- API keys ---------------------------------------------------------------------------------------
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        """Every API key (never the key itself)."""
+        return [key.to_dict() for key in self.auth.list_api_keys()]
+
+    def create_api_key(self, name: str) -> dict[str, Any]:
+        """A new API key: {"id", "key"}; the only time the key is shown."""
+        key_id, key = self.auth.create_api_key(name)
+        return {"id": key_id, "key": key}
+
+    def revoke_api_key(self, key_id: str) -> dict[str, Any]:
+        """Revoke a key: it stops working at once."""
+        return self.auth.revoke_api_key(key_id).to_dict()
 
     # -- webhooks -----------------------------------------------------------------------------------------
 

@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, jsonify
 
+from app import build_service
+from backend.api import create_app
 from backend.api.server import ApiServer
-from backend.api.wiring import build_api
 from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.whatsapp.pool import WhatsAppPool
-from bench.restore import link_numbers
+from bench.restore import link_numbers, open_pool
 from bench.send import percentile
 from wasim import SimServer
 
@@ -84,36 +84,36 @@ def main() -> None:
     with SimServer(port=0, ack_delivered_ms=None, ack_read_ms=None) as sim, tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "dados"
         link_numbers(sim, data, 10)
-        pool = WhatsAppPool(Settings(data_dir=data, whatsapp_url=sim.url, send_interval_s=0, send_jitter_s=0))
-        assert pool.restore_persisted_sessions()["restored"] == 10
-        auth = AuthService(data)
-        auth.reset_password("benchmark-senha")
-        _, key = auth.create_api_key("bench")
-        zap = ApiServer(build_api(pool, auth), auth, port=0).start()
-        headers = {"X-Api-Key": key}
-        conn = http.client.HTTPConnection(urlsplit(zap.url).hostname, urlsplit(zap.url).port)
-        conn.request("GET", "/stats", headers=headers)
-        payload = json.loads(conn.getresponse().read())
-        bare = bare_server(payload, auth, zap._server.adj.threads)
-        results: dict[str, list[float]] = {"bare": [], "zapool": []}
-        rps: dict[str, list[float]] = {"bare": [], "zapool": []}
-        for _ in range(args.rounds):
-            for name, server in (("bare", bare), ("zapool", zap)):
-                lat = load(server.url, "/stats", headers, args.seconds)
-                results[name].extend(lat)
-                rps[name].append(len(lat) / args.seconds)
-        sends = []
-        for n in range(args.sends):
-            started = time.perf_counter()
-            conn.request("POST", "/messages?wait=true", body=json.dumps({"to": "5511988887777", "text": f"m{n}"}),
-                         headers={**headers, "Content-Type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200, response.status
-            sends.append(time.perf_counter() - started)
-        zap.stop()
-        bare.stop()
-        pool.shutdown()
+        settings = Settings(data_dir=data, whatsapp_url=sim.url, send_interval_s=0, send_jitter_s=0)
+        with open_pool(settings) as pool:
+            assert pool.restore_persisted_sessions()["restored"] == 10
+            auth = AuthService(data)
+            auth.reset_password("benchmark-senha")
+            _, key = auth.create_api_key("bench")
+            zap = ApiServer(create_app(build_service(pool, auth), auth), auth, port=0).start()
+            headers = {"X-Api-Key": key}
+            conn = http.client.HTTPConnection(urlsplit(zap.url).hostname, urlsplit(zap.url).port)
+            conn.request("GET", "/stats", headers=headers)
+            payload = json.loads(conn.getresponse().read())
+            bare = bare_server(payload, auth, zap._server.adj.threads)
+            results: dict[str, list[float]] = {"bare": [], "zapool": []}
+            rps: dict[str, list[float]] = {"bare": [], "zapool": []}
+            for _ in range(args.rounds):
+                for name, server in (("bare", bare), ("zapool", zap)):
+                    lat = load(server.url, "/stats", headers, args.seconds)
+                    results[name].extend(lat)
+                    rps[name].append(len(lat) / args.seconds)
+            sends = []
+            for n in range(args.sends):
+                started = time.perf_counter()
+                conn.request("POST", "/messages?wait=true", body=json.dumps({"to": "5511988887777", "text": f"m{n}"}),
+                             headers={**headers, "Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                assert response.status == 200, response.status
+                sends.append(time.perf_counter() - started)
+            zap.stop()
+            bare.stop()
     print("| GET /stats | rounds | req/s (median of rounds) | p50 | p99 |\n|---|---|---|---|---|")
     for name in ("bare", "zapool"):
         print(f"| {name} | {args.rounds} | {statistics.median(rps[name]):.0f} | "

@@ -13,33 +13,48 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from app import build_pool
 from backend.config import Settings
+from backend.engine import EngineRuntime
 from backend.whatsapp.pool import WhatsAppPool
 from wasim import SimServer
 
 
+@contextmanager
+def open_pool(settings: Settings) -> Iterator[WhatsAppPool]:
+    """A started pool with its own engine, built as app.py builds it; shut down, engine stopped, on the way out."""
+    engine = EngineRuntime(settings)
+    pool = build_pool(settings, engine)
+    pool.start()
+    try:
+        yield pool
+    finally:
+        pool.shutdown()
+        engine.stop()
+
+
 def link_numbers(sim: SimServer, data_dir: Path, count: int) -> None:
     """Create `count` numbers in a fresh dados/, scan each QR code, wait until all are ready, stop."""
-    pool = WhatsAppPool(Settings(data_dir=data_dir, whatsapp_url=sim.url))
-    for n in range(count):
-        pool.create_and_initialize(f"n{n}")
-        sim.control.scan(pool.get(f"n{n}").qr.code, f"55119999{n:05d}")
-    deadline = time.monotonic() + 120
-    while len(pool.get_ready_clients()) < count and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert len(pool.get_ready_clients()) == count
-    pool.shutdown()
+    with open_pool(Settings(data_dir=data_dir, whatsapp_url=sim.url)) as pool:
+        for n in range(count):
+            pool.create_and_initialize(f"n{n}")
+            sim.control.scan(pool.get(f"n{n}").qr.code, f"55119999{n:05d}")
+        deadline = time.monotonic() + 120
+        while len(pool.get_ready_clients()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(pool.get_ready_clients()) == count
 
 
 def restore_once(sim: SimServer, data_dir: Path) -> tuple[float, dict[str, int]]:
     """A new pool on `data_dir`: seconds until restore_persisted_sessions() returns, and its result."""
-    pool = WhatsAppPool(Settings(data_dir=data_dir, whatsapp_url=sim.url))
-    start = time.perf_counter()
-    result = pool.restore_persisted_sessions()
-    elapsed = time.perf_counter() - start
-    pool.shutdown()
+    with open_pool(Settings(data_dir=data_dir, whatsapp_url=sim.url)) as pool:
+        start = time.perf_counter()
+        result = pool.restore_persisted_sessions()
+        elapsed = time.perf_counter() - start
     return elapsed, result
 
 

@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 from backend.config import Settings
-from backend.whatsapp.pool import WhatsAppPool
-from bench.restore import link_numbers
+from bench.restore import link_numbers, open_pool
 from wasim import SimServer
 
 
@@ -36,24 +35,24 @@ def main() -> None:
     with SimServer(port=0, ack_delivered_ms=None, ack_read_ms=None) as sim, tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "dados"
         link_numbers(sim, data, args.numbers)
-        pool = WhatsAppPool(Settings(data_dir=data, whatsapp_url=sim.url, send_interval_s=0, send_jitter_s=0))
-        assert pool.restore_persisted_sessions()["restored"] == args.numbers
-        accepted: dict[str, float] = {}
-        start = time.time()
-        for n in range(args.messages):
-            accepted[pool.outbox.enqueue_text(None, "5511988887777", f"mensagem {n}")] = time.time()
-        deadline = time.monotonic() + 600
-        while pool.outbox.totals().sent < args.messages and time.monotonic() < deadline:
-            time.sleep(0.2)
-        phones = {c.metadata.phone_number for c in pool.clients()}
-        received = {r["id"]: r["at"] / 1000 for p in phones for r in sim.control.sent(p)}
-        latencies = []
-        for message_id, at in accepted.items():
-            wa_id = pool.outbox.get(message_id).wa_id
-            latencies.append(received[wa_id] - at)
-        elapsed = max(received.values()) - start
-        per_number = sorted(len(sim.control.sent(p)) for p in phones)
-        pool.shutdown()
+        settings = Settings(data_dir=data, whatsapp_url=sim.url, send_interval_s=0, send_jitter_s=0)
+        with open_pool(settings) as pool:
+            assert pool.restore_persisted_sessions()["restored"] == args.numbers
+            accepted: dict[str, float] = {}
+            start = time.time()
+            for n in range(args.messages):
+                accepted[pool.outbox.enqueue_text(None, "5511988887777", f"mensagem {n}")] = time.time()
+            deadline = time.monotonic() + 600
+            while pool.outbox.totals().sent < args.messages and time.monotonic() < deadline:
+                time.sleep(0.2)
+            phones = {c.metadata.phone_number for c in pool.clients()}
+            received = {r["id"]: r["at"] / 1000 for p in phones for r in sim.control.sent(p)}
+            latencies = []
+            for message_id, at in accepted.items():
+                wa_id = pool.outbox.get(message_id).wa_id
+                latencies.append(received[wa_id] - at)
+            elapsed = max(received.values()) - start
+            per_number = sorted(len(sim.control.sent(p)) for p in phones)
     print("| numbers | messages | throughput | latency p50 | latency p99 | per number (min-max) |")
     print("|---|---|---|---|---|---|")
     print(f"| {args.numbers} | {len(latencies)} | {len(latencies) / elapsed:.1f} msg/s | "

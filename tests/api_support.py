@@ -17,17 +17,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 from jsonschema import Draft202012Validator
 
+from app import build_service
 from backend.api import create_app
 from backend.api.openapi import build_document
 from backend.api.server import ApiServer
 from backend.auth.passwords import ScryptParams
 from backend.auth.service import AuthService
 from backend.config import Settings
-from backend.service import ZapPoolService
+from backend.webhooks.service import WebhookService
 from backend.whatsapp.pool import WhatsAppPool
-from tests.conftest import wait_until
+from tests.conftest import running_pool, wait_until
 
 PHONE = "5511999990001"
 FAST_SCRYPT = ScryptParams(n=2 ** 10, r=8, p=1)  # real scrypt, cheaper: tests log in many times
@@ -264,14 +266,20 @@ class EventStream:
         self.conn.close()
 
 
+def api_app(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | None = None,
+            test_config: dict[str, Any] | None = None) -> Flask:
+    """The REST API over `pool` as app.py builds it: a service (its event bus fed by the pool, webhooks too)."""
+    return create_app(build_service(pool, auth, webhooks), auth, test_config)
+
+
 @pytest.fixture
 def stack(runtime, settings) -> Iterator[Stack]:
     """A pool on the simulator, an API key, and the API on a free port."""
-    pool = WhatsAppPool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
+    pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
     auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     key_id, key = auth.create_api_key("testes")
-    server = ApiServer(create_app(ZapPoolService(pool), auth), auth, port=0).start()
+    server = ApiServer(api_app(pool, auth), auth, port=0).start()
     yield Stack(pool, auth, server, Api(server.url, key), key_id)
     server.stop()
     pool.shutdown()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app import build_pool
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.whatsapp.client import ClientEvent, WhatsAppClient
@@ -122,7 +123,7 @@ def make_pool(runtime: EngineRuntime, settings: Settings) -> Iterator[Callable[.
     def make(**overrides: Any) -> WhatsAppPool:
         values = {"reconnect_delay_s": 0.2, "health_check_interval_s": 3600, "restore_on_start": False,
                   "send_interval_s": 0, "send_jitter_s": 0, **overrides}
-        pool = WhatsAppPool(Settings(**{**settings.__dict__, **values}), runtime)
+        pool = running_pool(Settings(**{**settings.__dict__, **values}), runtime)
         made.append(pool)
         return pool
 
@@ -130,6 +131,14 @@ def make_pool(runtime: EngineRuntime, settings: Settings) -> Iterator[Callable[.
     for pool in made:
         pool.shutdown()
         pool.outbox.store.close()
+
+
+def running_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
+    """A pool built as app.py builds it, then started: its saved numbers listed, its outbox sending (shut it
+    down after; the runtime stays the caller's)."""
+    pool = build_pool(settings, runtime)
+    pool.start()
+    return pool
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

@@ -20,14 +20,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app import build_pool, build_service  # noqa: E402
+from backend.api import create_app  # noqa: E402
 from backend.api.server import ApiServer  # noqa: E402
-from backend.api.wiring import build_api  # noqa: E402
 from backend.auth.passwords import ScryptParams  # noqa: E402
 from backend.auth.service import AuthService  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.desktop.runner import run_windows  # noqa: E402
 from backend.desktop.windows import WindowManager  # noqa: E402
-from backend.whatsapp.pool import WhatsAppPool  # noqa: E402
+from backend.engine import EngineRuntime  # noqa: E402
 from wasim import SimServer  # noqa: E402
 
 ANSWER_TIMEOUT_S = 90.0
@@ -80,17 +81,20 @@ def main(data: Path) -> int:
     """Build ZapPool's parts, run the windows, print the page's answer."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     sim = SimServer(port=0, first_qr_ms=20000, load_ms=20).start()
-    pool = WhatsAppPool(Settings(data_dir=data, whatsapp_url=sim.url, load_timeout_s=30, restore_on_start=False))
+    settings = Settings(data_dir=data, whatsapp_url=sim.url, load_timeout_s=30, restore_on_start=False)
+    engine = EngineRuntime(settings)
+    pool = build_pool(settings, engine)
+    pool.start()
     auth = AuthService(data, scrypt=ScryptParams(n=2 ** 10, r=8, p=1))
-    app = build_api(pool, auth)
-    api = ApiServer(app, auth, port=0).start()
+    service = build_service(pool, auth)
+    api = ApiServer(create_app(service, auth), auth, port=0).start()
     answer: dict[str, Any] = {}
     try:
-        run_windows(app.extensions["zapool.service"], auth, api.url,
-                    on_started=lambda windows: drive(windows, answer))
+        run_windows(service, auth, api.url, on_started=lambda windows: drive(windows, answer))
     finally:
         api.stop()
         pool.shutdown()
+        engine.stop()
         sim.stop()
     print("SMOKE " + json.dumps(answer), flush=True)
     return 0 if "result" in answer else 1

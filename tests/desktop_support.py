@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from app import build_service
 from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.auth.service import AuthService
@@ -27,7 +28,7 @@ from backend.desktop import Bridge, DesktopSession, EventPusher, WindowManager
 from backend.service import ZapPoolService
 from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, PHONE, Api
-from tests.conftest import wait_until
+from tests.conftest import running_pool, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_PASSWORD = "Senha-forte-123"
@@ -127,9 +128,9 @@ class Desk:
 
 @pytest.fixture
 def desk(runtime, settings) -> Iterator[Desk]:
-    pool = WhatsAppPool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
+    pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
     auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
-    service = ZapPoolService(pool)
+    service = build_service(pool, auth)
     gui = FakeWebview()
     windows = WindowManager("http://127.0.0.1:9", webview=gui)
     session = DesktopSession(auth)

@@ -16,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from app import build_pool
 from backend.config import Settings
-from backend.whatsapp.pool import WhatsAppPool
+from backend.engine import EngineRuntime
 
 BURST_CLIENTS = ("a", "b")
 
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = Settings(data_dir=args.data, whatsapp_url=args.sim, load_timeout_s=30, call_timeout_s=30,
                         send_interval_s=0, send_jitter_s=0)
-    pool = WhatsAppPool(settings)  # its own engine, as in app.py
+    pool = build_pool(settings, EngineRuntime(settings))  # its own engine, as in app.py
+    pool.start()
     restored = pool.restore_persisted_sessions()
     if pool.get_ready_clients() != list(BURST_CLIENTS):
         raise SystemExit(f"a and b did not come back ready: {restored}, {pool.get_all_clients_info()}")

@@ -13,13 +13,11 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from backend.api import create_app
 from backend.api.server import ApiServer, safe_host
 from backend.auth.service import AuthService
-from backend.service import ZapPoolService
-from backend.whatsapp.pool import WhatsAppPool
-from tests.api_support import FAST_SCRYPT, PHONE, Api, Stack, connect
-from tests.conftest import wait_until
+from backend.store.preferences import PreferencesStore
+from tests.api_support import FAST_SCRYPT, PHONE, Api, Stack, api_app, connect
+from tests.conftest import running_pool, wait_until
 
 # -- the envelope, pinned -------------------------------------------------------------------------------------
 
@@ -92,9 +90,9 @@ def test_bearer_token_works_like_the_key_header(stack, sim):
 
 
 def test_desktop_session_cookie_must_change_password_and_checks_origin(runtime, settings, sim):
-    pool = WhatsAppPool(settings, runtime)
+    pool = running_pool(settings, runtime)
     auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)  # first run: admin/admin
-    server = ApiServer(create_app(ZapPoolService(pool), auth), auth, port=0).start()
+    server = ApiServer(api_app(pool, auth), auth, port=0).start()
     api = Api(server.url, None)
     try:
         login = api.call("POST", "/auth/login", {"username": "admin", "password": "admin"})
@@ -315,7 +313,8 @@ def test_preferences_are_checked_kept_and_survive_a_restart(stack, settings):
     assert [r.json["error"]["details"]["field"] for r in refused] == ["language", "notifications", "cardOrder",
                                                                        "theme", "cardOrder", "browserPath"]
     assert kept == changed.json, "a refused change changes nothing, not even its valid part"
-    assert ZapPoolService(stack.pool).get_preferences() == kept, "read back from dados/preferences.json"
+    assert PreferencesStore(stack.pool.settings.data_dir / "preferences.json").get() == kept, \
+        "read back from dados/preferences.json"
     chosen = stack.api.call("PUT", "/preferences", {"browserPath": "/usr/bin/chromium"}).json
     cleared = stack.api.call("PUT", "/preferences", {"browserPath": ""}).json
     assert chosen["browserPath"] == "/usr/bin/chromium" and cleared["browserPath"] is None
@@ -326,7 +325,7 @@ def test_a_bad_preferences_file_is_set_aside_and_defaults_used(stack, settings, 
     path = settings.data_dir / "preferences.json"
     path.write_bytes(content)
 
-    prefs = ZapPoolService(stack.pool).get_preferences()
+    prefs = PreferencesStore(stack.pool.settings.data_dir / "preferences.json").get()
 
     assert prefs["language"] == "pt-BR" and not path.exists()
     assert [p.read_bytes() for p in settings.data_dir.glob("preferences.json.bad-*")] == [content]

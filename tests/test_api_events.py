@@ -9,19 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from backend.api import create_app
 from backend.api.server import ApiServer
-from backend.api.wiring import build_api
 from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.events.lifecycle import MessageLifecycle
-from backend.service import ZapPoolService
 from backend.webhooks.service import WebhookService
-from backend.whatsapp.pool import WhatsAppPool
-from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, connect, schema_errors
-from tests.conftest import wait_until
+from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, api_app, connect, schema_errors
+from tests.conftest import running_pool, wait_until
 from tests.webhook_support import Receiver
 
 KEEPALIVE_S = 0.3
@@ -32,14 +28,14 @@ OTHER = "5511988887777"
 
 @pytest.fixture
 def stack(runtime, settings) -> Iterator[Stack]:
-    """The app as app.py wires it: pool, webhooks, auth, build_api(), on a free port; short keep-alives."""
-    pool = WhatsAppPool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
+    """The app as app.py wires it: pool, webhooks, auth, api_app() (build_service + create_app), on a free port; short keep-alives."""
+    pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
     webhooks = WebhookService(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)
     webhooks.start()
     auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     key_id, key = auth.create_api_key("testes")
-    app = build_api(pool, auth, webhooks,
+    app = api_app(pool, auth, webhooks,
                     test_config={"EVENTS_KEEPALIVE_S": KEEPALIVE_S, "EVENTS_MAX_STREAMS": MAX_STREAMS})
     server = ApiServer(app, auth, port=0).start()
     yield Stack(pool, auth, server, Api(server.url, key), key_id)
@@ -211,7 +207,7 @@ def test_stream_cap_answers_503_and_frees_a_place_on_hang_up(stack, sim):
 
 
 def test_server_stop_ends_open_streams_at_once(stack, sim):
-    app = create_app(ZapPoolService(stack.pool), stack.auth, {"EVENTS_KEEPALIVE_S": 30})
+    app = api_app(stack.pool, stack.auth, test_config={"EVENTS_KEEPALIVE_S": 30})
     server = ApiServer(app, stack.auth, port=0).start()
     streams = [EventStream(server.url, key=stack.api.key) for _ in range(2)]
     wait_until(lambda: all(s.comments for s in streams), what="greetings")

@@ -15,7 +15,6 @@ from tests.api_support import PHONE
 from tests.conftest import wait_until
 from tests.desktop_support import NEW_PASSWORD, OTHER, ROOT, error, link, ok, png_base64, pusher, sign_in
 
-
 # -- the contract ------------------------------------------------------------------------------------------------
 
 def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to_walk(desk):

@@ -19,12 +19,11 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from backend.api.openapi import build_document
 from backend.api.server import ApiServer
-from backend.api.wiring import build_api
 from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.webhooks.service import WebhookService
-from backend.whatsapp.pool import WhatsAppPool
-from tests.api_support import FAST_SCRYPT
+from tests.api_support import FAST_SCRYPT, api_app
+from tests.conftest import running_pool
 
 FUZZ_EXAMPLES = int(os.environ.get("ZAPOOL_FUZZ_EXAMPLES", "25"))
 
@@ -35,14 +34,14 @@ schema = schemathesis.openapi.from_dict(build_document())
 def server(runtime, sim_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
     """ZapPool's API as app.py builds it (webhooks included) over a pool of at most 2 numbers on the simulator."""
     data = tmp_path_factory.mktemp("fuzz") / "dados"
-    pool = WhatsAppPool(Settings(data_dir=data, whatsapp_url=sim_server.url, max_clients=2, load_timeout_s=20,
+    pool = running_pool(Settings(data_dir=data, whatsapp_url=sim_server.url, max_clients=2, load_timeout_s=20,
                                  call_timeout_s=20), runtime)
     webhooks = WebhookService(data, http_timeout_s=2)
     webhooks.start()
     auth = AuthService(data, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     _, key = auth.create_api_key("fuzz")
-    api = ApiServer(build_api(pool, auth, webhooks), auth, port=0).start()
+    api = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()
     yield api.url, key
     api.stop()
     pool.shutdown()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from backend.host.instance import running_instance
+from backend.host.instance import InstanceLock, running_instance
 from tests.conftest import wait_until
 from tests.test_app import ROOT, Output, finish
 
@@ -74,14 +75,45 @@ def test_show_needs_the_data_folders_token(sim, tmp_path: Path) -> None:
     assert answers == [401, 401, 204]
 
 
-def test_a_missing_browser_is_said_at_start_with_what_to_install(sim, tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "app.py", "--headless", "--data", str(tmp_path / "dados"),
-                             "--whatsapp-url", sim.url, "--port", "0", "--browser", str(tmp_path / "no-browser")],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    output = Output(proc)
-    said = output.wait_for("Erro:")
-    code, _, _ = finish(proc, output, signal.SIGTERM, group=True)
+def start_and_fail(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess:
+    """app.py run with arguments that must stop it before it serves."""
+    return subprocess.run([sys.executable, "app.py", "--headless", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout_s)
 
-    assert "is not an executable file" in said and "Install one of: Chromium" in said
-    assert code == 0, "the app stays up (the API answers, the browser can be chosen in the settings)"
+
+def test_a_browser_named_on_the_command_line_that_is_missing_stops_the_start_in_one_line(sim, tmp_path: Path):
+    done = start_and_fail("--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url, "--port", "0",
+                          "--browser", str(tmp_path / "no-browser"))
+
+    said = [line for line in done.stderr.splitlines() if line.startswith("Erro:")]
+    assert done.returncode == 1
+    assert len(said) == 1 and "is not an executable file" in said[0] and "Install one of: Chromium" in said[0]
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "API REST" not in done.stdout, "nothing was served"
+    assert running_instance(tmp_path / "dados").url is None
+
+
+def test_a_port_in_use_stops_the_start_in_one_line(sim, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = start_and_fail("--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url, "--port", str(port))
+
+    said = [line for line in done.stderr.splitlines() if line.startswith("Erro:")]
+    assert done.returncode == 1
+    assert len(said) == 1 and f"127.0.0.1:{port}" in said[0] and "in use" in said[0]
+    assert "Traceback" not in done.stdout + done.stderr and "Errno" not in done.stdout + done.stderr
+
+
+def test_a_data_folder_held_by_a_zapool_that_does_not_answer_stops_the_start(tmp_path: Path) -> None:
+    data = tmp_path / "dados"
+    holder = InstanceLock(data)
+    assert holder.acquire()  # held, and where it listens never published: a ZapPool stuck while starting
+    try:
+        done = start_and_fail("--data", str(data), "--port", "0", timeout_s=30)
+    finally:
+        holder.release()
+
+    assert done.returncode == 1
+    assert "Erro:" in done.stderr and str(data) in done.stderr and "Traceback" not in done.stderr

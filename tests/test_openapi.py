@@ -16,8 +16,6 @@ from backend.api.security import PUBLIC
 from tests.api_support import Reply, connect, schema_errors
 
 
-
-
 def _served(app) -> dict[tuple[str, str], str]:
     """(method, OpenAPI path) -> endpoint, for every route of the app."""
     served = {}

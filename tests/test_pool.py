@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from backend.config import Settings
+from backend.engine import EngineRuntime
 from backend.errors import ClientNotReady, Conflict, InvalidClientId, NotFound
 from backend.whatsapp.pool import WhatsAppPool
 from backend.whatsapp.supervisor import backoff_delay
-from tests.conftest import wait_until
+from tests.conftest import running_pool, wait_until
 
 PHONES = ["5511999990001", "5511999990002", "5511999990003"]
 
@@ -126,7 +127,7 @@ def test_health_check_runs_by_itself_every_interval(make_pool, sim, caplog):
     pool = make_pool(health_check_interval_s=0.3)
     connect(pool, sim, "ok", PHONES[0])
     with caplog.at_level(logging.INFO):
-        pool.start()
+        pool.start_health_checks()
         wait_until(lambda: caplog.text.count("Health check concluído: 1/1") >= 2, what="two periodic checks")
 
 
@@ -313,7 +314,8 @@ def test_logout_keeps_the_number_listed_without_its_profile(make_pool, sim, sett
 # -- shutdown -----------------------------------------------------------------------------------------------
 
 def test_shutdown_closes_every_browser_and_keeps_the_saved_state(sim, settings):
-    pool = WhatsAppPool(Settings(**{**settings.__dict__, "restore_on_start": False}))  # its own engine
+    engine = EngineRuntime(settings)  # its own engine, as in app.py
+    pool = running_pool(Settings(**{**settings.__dict__, "restore_on_start": False}), engine)
     connect(pool, sim, "a", PHONES[0])
     connect(pool, sim, "b", PHONES[1])
     assert len(chromium_pids(settings.sessions_dir)) > 0
@@ -321,6 +323,7 @@ def test_shutdown_closes_every_browser_and_keeps_the_saved_state(sim, settings):
     started = time.monotonic()
     pool.shutdown()
     took = time.monotonic() - started
+    engine.stop()
 
     assert chromium_pids(settings.sessions_dir) == [], "no Chromium process left behind"
     assert took < 10

@@ -22,13 +22,12 @@ from pathlib import Path
 import pytest
 
 from backend.api.server import ApiServer
-from backend.api.wiring import build_api
 from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.webhooks.service import WebhookService
 from backend.whatsapp.pool import WhatsAppPool
-from tests.api_support import FAST_SCRYPT, Api
-from tests.conftest import wait_until
+from tests.api_support import FAST_SCRYPT, Api, api_app
+from tests.conftest import running_pool, wait_until
 
 SIZE_MB = 64
 JSON_FILES = ("whatsapp-sessions.json", "auth.json", "preferences.json")
@@ -101,14 +100,14 @@ def zap(disk: Disk, tmp_path: Path, runtime, sim) -> Iterator[Zap]:
     data.mkdir()
     (tmp_path / "profiles").mkdir()
     (data / "sessions").symlink_to(tmp_path / "profiles", target_is_directory=True)
-    pool = WhatsAppPool(Settings(data_dir=data, whatsapp_url=sim.url, load_timeout_s=20, call_timeout_s=20,
+    pool = running_pool(Settings(data_dir=data, whatsapp_url=sim.url, load_timeout_s=20, call_timeout_s=20,
                                  send_interval_s=0, send_jitter_s=0), runtime)
     webhooks = WebhookService(data)
     webhooks.start()
     auth = AuthService(data, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     _, key = auth.create_api_key("crm")
-    server = ApiServer(build_api(pool, auth, webhooks), auth, port=0).start()
+    server = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()
     api = Api(server.url, key)
     pool.add("loja", "Loja")
     assert api.call("POST", "/messages", {"to": "5511988887777", "text": "primeira"}).status == 202

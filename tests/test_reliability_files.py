@@ -24,12 +24,12 @@ from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.host.instance import running_instance
 from backend.outbox.outbox import Outbox
+from backend.store.media import MediaFiles
 from backend.store.messages import MessageStore
 from backend.store.preferences import PreferencesStore
 from backend.webhooks.service import WebhookService
-from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, Api
-from tests.conftest import FAST, PHONE, wait_until
+from tests.conftest import FAST, PHONE, running_pool, wait_until
 from tests.ui_support import AppProcess
 from wasim import SimServer
 
@@ -62,7 +62,7 @@ def phone() -> Iterator[SimServer]:
 
 def _link_and_talk(data: Path, phone: SimServer, runtime) -> None:
     """Link `loja`, send one message and receive one, as the app would have."""
-    pool = WhatsAppPool(Settings(data_dir=data, whatsapp_url=phone.url, load_timeout_s=20, call_timeout_s=20,
+    pool = running_pool(Settings(data_dir=data, whatsapp_url=phone.url, load_timeout_s=20, call_timeout_s=20,
                                  send_interval_s=0, send_jitter_s=0, restore_on_start=False), runtime)
     try:
         assert pool.create_and_initialize("loja", "Loja")["status"] == "qr_ready"
@@ -79,7 +79,7 @@ def _link_and_talk(data: Path, phone: SimServer, runtime) -> None:
 
 def _queue_documents(data: Path) -> dict[str, str]:
     """Documents accepted for `loja` while it was away: each waits in messages.db with its bytes in media/."""
-    outbox = Outbox(MessageStore(data / "messages.db"), sender=None, data_dir=data)  # never started: queue only
+    outbox = Outbox(MessageStore(data / "messages.db"), MediaFiles(data / "media"))  # never started: queue only
     try:
         return {how: outbox.enqueue_media("loja", CONTACT, {"mimetype": "application/pdf", "filename": f"{how}.pdf",
                                                             "data": base64.b64encode(raw).decode()})

@@ -4,7 +4,7 @@ Blueprints: clients (the seed's endpoints and one number's operations), messages
 webhooks, metrics (Prometheus), security (login, API keys, the credential check before every view), meta
 (/health, and the contract: /openapi.json, /docs), ui (the frontend for a browser, and the preferences).
 Views parse input, call ZapPoolService, render JSON.
-wiring.build_api() builds all of it in one call.
+app.py builds the service and the auth service and hands them to create_app().
 """
 
 from __future__ import annotations

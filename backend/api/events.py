@@ -24,7 +24,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from ..clock import iso, utc_now
 from ..errors import InvalidInput, Unavailable
 from ..events.bus import BusEvent, EventBus, sse_frame
-from ..whatsapp.pool import POOL_EVENTS
+from ..events.hub import POOL_EVENTS
 from .security import credentials_still_valid
 
 bp = Blueprint("events", __name__)

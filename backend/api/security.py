@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from ..auth.service import AuthService, api_key_from_headers
 from ..errors import ZapPoolError
 from .body import field, json_body
+from .clients import svc
 
 SESSION_COOKIE = "zapool_session"
 # meta.show_instance checks its own credential: the data folder's instance token.
@@ -120,17 +121,16 @@ def change_password() -> Response:
 @bp.get("/keys")
 def list_keys() -> Response:
     """API keys (never the key itself)."""
-    return jsonify([k.to_dict() for k in _auth().list_api_keys()])
+    return jsonify(svc().list_api_keys())
 
 
 @bp.post("/keys")
 def create_key() -> tuple[Response, int]:
     """A new API key, shown in this answer only."""
-    key_id, key = _auth().create_api_key(field(json_body(), "name", str, required=True))
-    return jsonify({"id": key_id, "key": key}), 201
+    return jsonify(svc().create_api_key(field(json_body(), "name", str, required=True))), 201
 
 
 @bp.delete("/keys/<key_id>")
 def revoke_key(key_id: str) -> Response:
     """Revoke a key: it stops working at once."""
-    return jsonify(_auth().revoke_api_key(key_id).to_dict())
+    return jsonify(svc().revoke_api_key(key_id))

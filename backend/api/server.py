@@ -14,6 +14,7 @@ from waitress.server import create_server
 from waitress.task import ErrorTask
 
 from ..auth.service import AuthService
+from ..errors import Unavailable
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 16  # each open event stream holds a thread; the rest serve ordinary requests
@@ -64,7 +65,8 @@ class EnvelopeChannel(HTTPChannel):
 
 
 class ApiServer:
-    """waitress in a background thread; `port` is known once constructed (0 picks a free one)."""
+    """waitress in a background thread. The constructor binds the port (0 picks a free one), so `url` is
+    known before serving and a port in use is an Unavailable error here, before anything else starts."""
 
     def __init__(self, app: Flask, auth: AuthService, host: str = "127.0.0.1", port: int = 3000,
                  threads: int = DEFAULT_THREADS):
@@ -73,8 +75,12 @@ class ApiServer:
         threads = max(threads, int(app.config.get("EVENTS_MAX_STREAMS", 0)) + FREE_THREADS)
         # The body cap is waitress's too: it refuses a declared Content-Length over it before reading a byte,
         # where Flask would only see the request once waitress had spooled the whole body to a temp file.
-        self._server = create_server(app, host=self.host, port=port, threads=threads, ident="ZapPool",
-                                     max_request_body_size=app.config.get("MAX_CONTENT_LENGTH") or 1 << 30)
+        try:
+            self._server = create_server(app, host=self.host, port=port, threads=threads, ident="ZapPool",
+                                         max_request_body_size=app.config.get("MAX_CONTENT_LENGTH") or 1 << 30)
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise Unavailable(f"Cannot listen on {self.host}:{port}: {exc.strerror or exc}",
+                              details={"host": self.host, "port": port}, code="address_unavailable") from None
         self._server.channel_class = EnvelopeChannel
         self.port = self._server.effective_port
         self._stopping = False

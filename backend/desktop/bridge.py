@@ -57,7 +57,7 @@ class DesktopSession:
     """The desktop's one login: the token AuthService gave, checked like REST checks its cookie."""
 
     def __init__(self, auth: AuthService):
-        self.auth = auth  # the bridge reaches API keys through it
+        self.auth = auth
         self._lock = threading.Lock()
         self._token: str | None = None
 
@@ -314,18 +314,17 @@ class Bridge:
     @_operation()
     def list_api_keys(self) -> list[dict[str, Any]]:
         """API keys, never the key itself."""
-        return [key.to_dict() for key in self._session.auth.list_api_keys()]
+        return self._service.list_api_keys()
 
     @_operation()
     def create_api_key(self, name: Any) -> dict[str, Any]:
         """A new API key: `{id, key}`, the key shown this once."""
-        key_id, key = self._session.auth.create_api_key(_arg(name, "name", str))
-        return {"id": key_id, "key": key}
+        return self._service.create_api_key(_arg(name, "name", str))
 
     @_operation()
     def revoke_api_key(self, key_id: Any) -> dict[str, Any]:
         """Revoke a key: it stops working at once."""
-        return self._session.auth.revoke_api_key(_arg(key_id, "keyId", str)).to_dict()
+        return self._service.revoke_api_key(_arg(key_id, "keyId", str))
 
     @_operation()
     def open_logs_folder(self) -> dict[str, Any]:

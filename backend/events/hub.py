@@ -10,6 +10,12 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# What one number's client reports (from its WhatsApp Web page).
+CLIENT_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status")
+# What the pool reports: its clients' events, numbers added and removed, and message_status (an outgoing
+# message was queued, sent, delivered, read or failed: from the outbox, not a page).
+POOL_EVENTS = (*CLIENT_EVENTS, "client_added", "client_removed", "message_status")
+
 
 @dataclass(frozen=True)
 class ClientEvent:

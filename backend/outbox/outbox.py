@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .. import errors
@@ -30,7 +29,7 @@ from ..store.media import MediaFiles
 from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
 from ..store.messages import MessageStore
 from ..validation import Media, check_client_id, check_text, decode_media, media_kind, normalize_number
-from .sender import Draft, Sender
+from .sender import NO_SENDER, Draft, Sender
 from .workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
 
 log = logging.getLogger(__name__)
@@ -50,14 +49,14 @@ def _error_classes() -> dict[str, type[ZapPoolError]]:
 class Outbox:
     """Accepts messages durably and sends them through the pool; also the reader of the message log."""
 
-    def __init__(self, store: MessageStore, sender: Sender, data_dir: Path, *, pacing_s: float = 1.0,
+    def __init__(self, store: MessageStore, media: MediaFiles, *, pacing_s: float = 1.0,
                  jitter_s: float = 1.0, per_client_pacing: dict[str, tuple[float, float]] | None = None,
                  max_attempts: int = 5, retry_base_s: float = 2.0, retry_cap_s: float = 60.0,
                  idle_poll_s: float = 2.0, clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None):
         self.store = store
-        self.sender = sender
-        self.media = MediaFiles(Path(data_dir) / "media")
+        self.sender: Sender = NO_SENDER  # start() gives the real one
+        self.media = media
         self._default_pacing = _pacing(pacing_s, jitter_s)
         self._pacing = {cid: _pacing(*p) for cid, p in (per_client_pacing or {}).items()}
         self._lanes: dict[str, Lane] = {}
@@ -69,7 +68,7 @@ class Outbox:
         # change or see a later status than the one that prompted it: see events.MessageLifecycle.
         self.on_change: Callable[[MessageRecord], None] | None = None
         self._events = EventLog(store, on_acked=self._changed_many)
-        self._ctx = Context(store=store, sender=sender, media=self.media, clock=clock, rng=rng or random.Random(),
+        self._ctx = Context(store=store, sender=self.sender, media=self.media, clock=clock, rng=rng or random.Random(),
                             retry=RetryPolicy(max_attempts, retry_base_s, retry_cap_s), idle_poll_s=idle_poll_s,
                             pacing_for=self.pacing_for, lane_for=self._lane, kick_router=self._kick_router,
                             finished=self._finished, events=self._events)
@@ -77,11 +76,13 @@ class Outbox:
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Recover what a crash left behind, then start the workers (an Outbox runs once)."""
+    def start(self, sender: Sender) -> None:
+        """Recover what a crash left behind, then send through `sender` (the pool) from worker threads (an
+        Outbox runs once)."""
         with self._lock:
             if self._state != "new":
                 return
+            self.sender = self._ctx.sender = sender
             self._state = "starting"  # lanes made meanwhile wait: nothing may claim before the recovery
         for record in self.store.recover_in_flight():
             log.warning("[Outbox] mensagem %s para %s estava em envio quando o ZapPool parou: %s procura por "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import ClientNotReady
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -21,7 +23,7 @@ class Attempt:
 
 
 class Sender(Protocol):
-    """What the outbox needs from the pool."""
+    """What the outbox needs from whoever reaches the numbers (the pool)."""
 
     def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
     def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
@@ -41,3 +43,25 @@ class Draft:
     body: str | None
     media: dict[str, Any] | None = None
     data: bytes | None = None
+
+
+class _NoSender:
+    """The sender of an outbox not started yet: no number is ready, so messages are accepted and wait."""
+
+    def client_ready(self, client_id: str) -> bool:
+        return False
+
+    def any_ready_client(self) -> bool:
+        return False
+
+    def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
+        return None
+
+    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt) -> dict:
+        raise ClientNotReady("The outbox is not started")
+
+    def deliver_media(self, client_id: str, to: str, media: dict, options: dict, attempt: Attempt) -> dict:
+        raise ClientNotReady("The outbox is not started")
+
+
+NO_SENDER: Sender = _NoSender()

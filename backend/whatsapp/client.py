@@ -21,7 +21,7 @@ from ..clock import iso, utc_now
 from ..config import Settings
 from ..engine import EngineRuntime, WppPage
 from ..errors import ClientNotReady, Conflict, EngineError, EngineTimeout, ZapPoolError
-from ..events.hub import ClientEvent, EventHub, Subscriber
+from ..events.hub import CLIENT_EVENTS, ClientEvent, EventHub, Subscriber
 from ..outbox.sender import Attempt
 from ..status import ACTIVE, ClientStatus, Reason, can_move
 from ..validation import Media, check_client_id, check_text, normalize_number
@@ -30,7 +30,6 @@ from .qr import QrImage
 log = logging.getLogger(__name__)
 S = ClientStatus
 FIRST_QR_S, NEXT_QR_S = 60, 20  # how long WhatsApp Web shows its first QR code, and each one after
-EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status")
 READ_TIMEOUT_S = 10.0  # marking a chat read is a courtesy to the contact: never worth a long wait
 
 
@@ -64,7 +63,7 @@ class WhatsAppClient:
         self.qr_shown = 0  # codes shown since the last start: WhatsApp gives the first one longer
         self.pairing_code: str | None = None
         self._wpp: WppPage | None = None
-        self.events = EventHub(EVENTS)
+        self.events = EventHub(CLIENT_EVENTS)
         self._info_lock = threading.Lock()
         self._op_lock: asyncio.Lock | None = None  # made on the engine loop: serializes connect/disconnect
         self._status_changed: asyncio.Event | None = None

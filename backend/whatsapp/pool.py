@@ -1,7 +1,10 @@
 """WhatsAppPool: many numbers at once, the seed's WhatsAppPoolManager in Python.
 
-The pool owns the clients, the round-robin, the statistics, the sessions file, the supervisor (health check
-and reconnection) and the outbox (every message goes through it: on disk before it is sent, paced per number).
+The pool owns the clients, the round-robin, the statistics and the supervisor (health check and
+reconnection). It is given (app.py builds them) the engine runtime, the saved numbers (the sessions file) and
+the outbox: every message goes through it, on disk before it is sent, paced per number, and the pool is the
+outbox's Sender. Building a pool starts nothing; `start()` loads the saved numbers and starts the outbox,
+`start_health_checks()` the supervisor, `shutdown()` stops them.
 Public methods are synchronous and thread-safe; the work that touches browsers runs on the engine loop.
 """
 
@@ -20,42 +23,30 @@ from ..clock import utc_now
 from ..config import Settings
 from ..engine import EngineRuntime
 from ..errors import ClientNotReady, Conflict, InvalidInput, NotFound, StorageFull, ZapPoolError
-from ..events.hub import ClientEvent, EventHub, Subscriber
+from ..events.hub import POOL_EVENTS, ClientEvent, EventHub, Subscriber
 from ..events.lifecycle import MessageLifecycle
 from ..outbox.outbox import Outbox
 from ..outbox.sender import Attempt
 from ..status import ClientStatus, Reason
 from ..store.message_schema import MessageRecord
-from ..store.messages import MessageStore
-from ..store.sessions import SessionStore
-from ..validation import CLIENT_ID_RE, Media, check_client_id
+from ..validation import Media, check_client_id
 from .client import ClientMetadata, WhatsAppClient
+from .saved import SavedNumbers, parse_time
 from .supervisor import RETRYABLE, Supervisor
 
 log = logging.getLogger(__name__)
 S = ClientStatus
-# message_status: an outgoing message was queued, sent, delivered, read or failed (from the outbox, not a page).
-POOL_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status",
-               "client_added", "client_removed", "message_status")
-RESTORABLE = frozenset({S.READY.value, S.AUTHENTICATED.value})
-
-
-def _parse_time(text: Any) -> datetime | None:
-    """An ISO timestamp from the sessions file, or None."""
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
-    except ValueError:
-        return None
 
 
 class WhatsAppPool:
     """Up to `max_clients` WhatsApp numbers, health-checked, reconnected, persisted and restored."""
 
-    def __init__(self, settings: Settings, runtime: EngineRuntime | None = None,
+    def __init__(self, settings: Settings, runtime: EngineRuntime, saved: SavedNumbers, outbox: Outbox,
                  *, now: Callable[[], datetime] = utc_now):
         self.settings = settings
-        self.runtime = runtime or EngineRuntime(settings)
-        self._owns_runtime = runtime is None
+        self.runtime = runtime
+        self.saved = saved
+        self.outbox = outbox
         self._now = now
         self._lock = threading.RLock()
         self._clients: dict[str, WhatsAppClient] = {}
@@ -65,22 +56,11 @@ class WhatsAppPool:
         self._counters = Counter(totalCreated=0, totalConnected=0, totalDisconnected=0)
         self.events = EventHub(POOL_EVENTS)
         self.closing = False
-        self.store = SessionStore(settings.persistence_path)
         self.supervisor = Supervisor(self.clients, interval_s=settings.health_check_interval_s,
                                      timeout_s=settings.health_check_timeout_s,
                                      base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
                                      enabled=settings.auto_reconnect)
-        self.outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), self, settings.data_dir,
-                             pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
-                             max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
-                             retry_cap_s=settings.send_retry_cap_s)
         self.outbox.on_change = MessageLifecycle(self.events.emit).update
-        self._persisted: dict[str, dict[str, Any]] = {}
-        if self.store.set_aside_as is not None:
-            self._relist_profiles()
-        for record in self.store.all():
-            self._load(record)
-        self.outbox.start()  # sends what a crash left queued as soon as its number is ready
 
     # -- registry --------------------------------------------------------------------------------------
 
@@ -116,29 +96,13 @@ class WhatsAppPool:
             return
         meta = record.get("metadata") or {}
         sent = self.outbox.counts().get(client_id)
-        metadata = ClientMetadata(created_at=_parse_time(meta.get("createdAt")) or self._now(),
-                                  connected_at=_parse_time(meta.get("connectedAt")),
+        metadata = ClientMetadata(created_at=parse_time(meta.get("createdAt")) or self._now(),
+                                  connected_at=parse_time(meta.get("connectedAt")),
                                   message_count=sent.sent if sent else 0,  # the message log is the truth
                                   phone_number=record.get("phoneNumber"))
         client = WhatsAppClient(client_id, self.runtime, self.settings, name=record.get("name"),
                                 metadata=metadata, now=self._now)
-        self._persisted[client_id] = record
         self._register(client)
-
-    def _relist_profiles(self) -> None:
-        """The sessions file was bad and set aside: list again each number whose browser profile is still in
-        dados/sessions/, as never started. Its login is in the profile, so connecting it needs no scan; its
-        name and phone number come back from WhatsApp then."""
-        folder = self.settings.sessions_dir
-        if not folder.is_dir():
-            return
-        found = sorted(p.name for p in folder.iterdir() if p.is_dir() and CLIENT_ID_RE.fullmatch(p.name))
-        for client_id in found:
-            self.store.save({"clientId": client_id, "name": None, "status": S.IDLE.value, "reason": None,
-                             "phoneNumber": None, "metadata": {}})
-        if found:
-            log.warning("[Pool] %d número(s) listado(s) de novo a partir das pastas de perfil (%s): conecte-os, "
-                        "o login continua no perfil", len(found), ", ".join(found))
 
     def _new_id(self) -> str:
         """client_<epoch ms>, as the seed; bumped by a millisecond if taken."""
@@ -290,7 +254,7 @@ class WhatsAppPool:
     def remove(self, client_id: str) -> None:
         """The seed's "Remover": log out, delete the profile and forget the number."""
         self.logout(client_id)
-        self.store.remove(client_id)  # first: on a full disk the number stays listed, logged out, as on disk
+        self.saved.forget(client_id)  # first: on a full disk the number stays listed, logged out, as on disk
         self._unregister(client_id, then=lambda: self.outbox.forget_client(client_id))
 
     def _unregister(self, client_id: str, then: Callable[[], Any] = lambda: None) -> None:
@@ -308,7 +272,14 @@ class WhatsAppPool:
     # -- health, restore, shutdown ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Begin the periodic health check (restoring saved sessions is the caller's choice: see app.py)."""
+        """List the saved numbers (known, not started) and start the outbox, which sends what a crash left
+        queued as soon as its number is ready. Restoring them is the caller's choice: see app.py."""
+        for record in self.saved.load():
+            self._load(record)
+        self.outbox.start(self)
+
+    def start_health_checks(self) -> None:
+        """Begin the periodic health check and automatic reconnection."""
         self.runtime.call(self._start(), 10)
 
     async def _start(self) -> None:
@@ -323,21 +294,16 @@ class WhatsAppPool:
         return self.runtime.call(self._restore(), self.settings.load_timeout_s * 2 + 30)
 
     async def _restore(self) -> dict[str, int]:
-        wanted = [c for c in self.clients() if self._was_connected(self._persisted.get(c.client_id, {}))
+        wanted = [c for c in self.clients() if self.saved.was_connected(c.client_id)
                   and c.status in (S.IDLE, S.DISCONNECTED, S.ERROR)]
         results = await asyncio.gather(*(c.initialize_async() for c in wanted), return_exceptions=True)
         restored = sum(1 for c, r in zip(wanted, results) if not isinstance(r, BaseException) and c.status == S.READY)
         log.info("[Pool] %d/%d sessões restauradas", restored, len(wanted))
         return {"restored": restored, "total": len(wanted)}
 
-    @staticmethod
-    def _was_connected(record: dict[str, Any]) -> bool:
-        """Ready or authenticated when last saved, or cut off by accident (not on purpose)."""
-        return record.get("status") in RESTORABLE or (
-            record.get("status") == S.DISCONNECTED.value and record.get("reason") in RETRYABLE)
-
     def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Stop reconnecting, close every browser, keep the saved state as it was; safe to call twice."""
+        """Stop reconnecting, close every browser, keep the saved state as it was; safe to call twice. The
+        engine runtime is not stopped: whoever made it stops it."""
         if self.closing:
             return
         self.closing = True
@@ -347,8 +313,6 @@ class WhatsAppPool:
             self.runtime.call(self._shutdown(), timeout_s)
         except ZapPoolError as exc:
             log.warning("[Pool] encerramento incompleto: %s", exc.message)
-        if self._owns_runtime:
-            self.runtime.stop(timeout_s)
 
     async def _shutdown(self) -> None:
         await self.supervisor.stop()
@@ -393,28 +357,8 @@ class WhatsAppPool:
             self._persist(client)
 
     def _persist(self, client: WhatsAppClient, *, strict: bool = False) -> None:
-        """Write the client's record (the seed's fields plus name and reason); skipped while shutting down.
-        On a full disk the file keeps the last record written and the log says so; `strict` raises instead
-        (adding a number): after a send, raising would make the outbox send the message again."""
+        """Save the client's record, unless shutting down or removed (see SavedNumbers.save; `strict` raises on
+        a full disk, when adding a number: after a send, raising would make the outbox send it again)."""
         if self.closing or client.client_id not in self._clients:
             return
-        if client.status == S.IDLE and client.client_id in self._persisted:
-            return  # loaded from the file and not started yet: the saved status is still the truth
-        info = client.get_info()
-        record = {
-            "clientId": client.client_id,
-            "name": client.name,
-            "status": info["status"],
-            "reason": info["reason"],
-            "phoneNumber": info["phoneNumber"],
-            "metadata": {key: info["metadata"][key] for key in ("createdAt", "connectedAt", "messageCount")},
-        }
-        try:
-            self.store.save(record)
-        except StorageFull as exc:
-            if strict:
-                raise
-            log.error("[Pool] estado de %s (%s) não salvo: %s", client.client_id, record["status"], exc.message)
-            return
-        self._persisted[client.client_id] = record
-
+        self.saved.save(client, strict=strict)

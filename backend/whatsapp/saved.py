@@ -1,0 +1,108 @@
+"""The pool's memory across restarts: each number's record in `whatsapp-sessions.json`, in the seed's shape.
+
+The pool loads the records at start (a number known, not started), writes one when a number's state changes
+and decides from the saved status which numbers to restore. The message count is never taken from here:
+the message log is the truth (the count is written for the seed's shape only).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import StorageFull
+from ..status import ClientStatus
+from ..store.sessions import SessionStore
+from ..validation import CLIENT_ID_RE
+from .client import WhatsAppClient
+from .supervisor import RETRYABLE
+
+log = logging.getLogger(__name__)
+S = ClientStatus
+RESTORABLE = frozenset({S.READY.value, S.AUTHENTICATED.value})
+SAVED_METADATA = ("createdAt", "connectedAt", "messageCount")
+
+
+def parse_time(text: Any) -> datetime | None:
+    """An ISO timestamp from the sessions file, or None."""
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+
+
+class SavedNumbers:
+    """The sessions file as the pool uses it: records to load, to save, to forget."""
+
+    def __init__(self, store: SessionStore, profiles_dir: Path):
+        self.store = store
+        self.profiles_dir = profiles_dir
+        self._saved: dict[str, dict[str, Any]] = {}  # the last record written (or loaded) per number
+
+    def load(self) -> list[dict[str, Any]]:
+        """Every saved record; after a bad file was set aside, the numbers whose profile folders remain."""
+        if self.store.set_aside_as is not None:
+            self._relist_profiles()
+        records = self.store.all()
+        for record in records:
+            if isinstance(record.get("clientId"), str):
+                self._saved[record["clientId"]] = record
+        return records
+
+    def _relist_profiles(self) -> None:
+        """The sessions file was bad and set aside: list again each number whose browser profile is still in
+        dados/sessions/, as never started. Its login is in the profile, so connecting it needs no scan; its
+        name and phone number come back from WhatsApp then."""
+        folder = self.profiles_dir
+        if not folder.is_dir():
+            return
+        found = sorted(p.name for p in folder.iterdir() if p.is_dir() and CLIENT_ID_RE.fullmatch(p.name))
+        for client_id in found:
+            self.store.save({"clientId": client_id, "name": None, "status": S.IDLE.value, "reason": None,
+                             "phoneNumber": None, "metadata": {}})
+        if found:
+            log.warning("[Pool] %d número(s) listado(s) de novo a partir das pastas de perfil (%s): conecte-os, "
+                        "o login continua no perfil", len(found), ", ".join(found))
+
+    def was_connected(self, client_id: str) -> bool:
+        """Ready or authenticated when last saved, or cut off by accident (not on purpose): worth restoring."""
+        record = self._saved.get(client_id, {})
+        return record.get("status") in RESTORABLE or (
+            record.get("status") == S.DISCONNECTED.value and record.get("reason") in RETRYABLE)
+
+    def save(self, client: WhatsAppClient, *, strict: bool = False) -> None:
+        """Write the client's record (the seed's fields plus name and reason). On a full disk the file keeps the
+        last record written and the log says so; `strict` raises instead (adding a number)."""
+        if client.status == S.IDLE and client.client_id in self._saved:
+            return  # loaded from the file and not started yet: the saved status is still the truth
+        record = self.record_of(client)
+        try:
+            self.store.save(record)
+        except StorageFull as exc:
+            if strict:
+                raise
+            log.error("[Pool] estado de %s (%s) não salvo: %s", client.client_id, record["status"], exc.message)
+            return
+        self._saved[client.client_id] = record
+
+    @staticmethod
+    def record_of(client: WhatsAppClient) -> dict[str, Any]:
+        """The record the sessions file keeps for a client."""
+        info = client.get_info()
+        return {
+            "clientId": client.client_id,
+            "name": client.name,
+            "status": info["status"],
+            "reason": info["reason"],
+            "phoneNumber": info["phoneNumber"],
+            "metadata": {key: info["metadata"][key] for key in SAVED_METADATA},
+        }
+
+    def forget(self, client_id: str) -> None:
+        """Remove the number's record (first, when removing: on a full disk the number stays listed)."""
+        self.store.remove(client_id)
+        self._saved.pop(client_id, None)
+
+
