@@ -28,17 +28,8 @@ import pytest
 
 from backend.config import PROJECT_ROOT
 from backend.engine import EngineRuntime
-from backend.errors import (
-    ClientNotReady,
-    Conflict,
-    EngineTimeout,
-    InvalidInput,
-    InvalidMedia,
-    InvalidNumber,
-    InvalidText,
-    NumberNotOnWhatsApp,
-    ZapPoolError,
-)
+from backend.errors import (ClientNotReady, Conflict, EngineTimeout, InvalidInput, InvalidMedia, InvalidNumber,
+                            InvalidText, NumberNotOnWhatsApp, ZapPoolError)
 from backend.outbox.outbox import MessageRecord, Outbox
 from backend.outbox.sender import Attempt
 from backend.store.messages import MessageStore

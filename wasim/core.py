@@ -9,20 +9,8 @@ import threading
 from typing import Any
 
 from .chats import Mailbox
-from .model import (
-    Config,
-    Device,
-    Session,
-    SimFail,
-    b64,
-    new_auth_code,
-    new_device_id,
-    new_pairing_code,
-    new_session_id,
-    ninth_digit_twin,
-    now_ms,
-    valid_phone,
-)
+from .model import (Config, Device, Session, SimFail, b64, new_auth_code, new_device_id, new_pairing_code,
+                    new_session_id, ninth_digit_twin, now_ms, valid_phone)
 from .scheduler import Scheduler
 
 

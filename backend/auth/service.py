@@ -24,15 +24,8 @@ from pathlib import Path
 
 from ..errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized
 from ..store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
-from .passwords import (
-    DEFAULT_PASSWORD,
-    DEFAULT_SCRYPT,
-    LoginThrottle,
-    ScryptParams,
-    hash_password,
-    validate_new_password,
-    verify_password,
-)
+from .passwords import (DEFAULT_PASSWORD, DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password,
+                        validate_new_password, verify_password)
 
 log = logging.getLogger(__name__)
 AUTH_FILE = "auth.json"

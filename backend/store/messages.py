@@ -15,19 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from .message_schema import (
-    ACK_STATUS,
-    COLUMNS,
-    MIGRATIONS,
-    PENDING_STATUSES,
-    SENT_STATUSES,
-    ChatSummary,
-    MessageCounts,
-    MessageRecord,
-    Page,
-    decode_cursor,
-    encode_cursor,
-)
+from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, PENDING_STATUSES, SENT_STATUSES, ChatSummary,
+                             MessageCounts, MessageRecord, Page, decode_cursor, encode_cursor)
 from .sqlite_db import Database
 
 log = logging.getLogger(__name__)

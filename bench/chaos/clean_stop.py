@@ -17,19 +17,8 @@ import signal
 import tempfile
 from pathlib import Path
 
-from bench.chaos.harness import (
-    SIM_TIMINGS,
-    App,
-    check_files,
-    chromium_of,
-    duplicates,
-    phone_for,
-    prepare,
-    reap_zombies,
-    sent_texts,
-    summary,
-    wait_until,
-)
+from bench.chaos.harness import (SIM_TIMINGS, App, check_files, chromium_of, duplicates, phone_for, prepare,
+                                 reap_zombies, sent_texts, summary, wait_until)
 from bench.chaos.traffic import Outgoing, wait_all_sent
 from bench.procs import become_subreaper
 from wasim import SimServer

@@ -18,18 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.chaos.harness import (
-    SIM_TIMINGS,
-    App,
-    duplicates,
-    kill_browser,
-    phone_for,
-    prepare,
-    reap_zombies,
-    sent_texts,
-    status_changes,
-    wait_until,
-)
+from bench.chaos.harness import (SIM_TIMINGS, App, duplicates, kill_browser, phone_for, prepare, reap_zombies,
+                                 sent_texts, status_changes, wait_until)
 from bench.chaos.traffic import Outgoing, flagged, wait_all_sent
 from bench.procs import become_subreaper
 from wasim import SimServer
