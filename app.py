@@ -193,8 +193,9 @@ def already_running(lock: InstanceLock) -> int:
     answered (a second double-click shows the app that is open), 1 when it could not be reached."""
     running = ask_to_show(lock.data_dir)
     if running is None:
-        print(f"Erro: outro ZapPool está usando estes dados ({lock.data_dir}) e não respondeu (ainda iniciando, ou travado): feche-o antes de "
-              "abrir outro sobre os mesmos perfis do navegador.", file=sys.stderr, flush=True)
+        print(f"Erro: outro ZapPool está usando estes dados ({lock.data_dir}) e não respondeu (ainda iniciando, "
+              "ou travado): feche-o antes de abrir outro sobre os mesmos perfis do navegador.", file=sys.stderr,
+              flush=True)
         return 1
     print(f"O ZapPool já está aberto com estes dados ({lock.data_dir}) em {running.url}/: não abro outro sobre os "
           "mesmos perfis do navegador.", flush=True)

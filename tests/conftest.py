@@ -13,7 +13,8 @@ import pytest
 from app import build_pool
 from backend.config import Settings
 from backend.engine import EngineRuntime
-from backend.whatsapp.client import ClientEvent, WhatsAppClient
+from backend.events.hub import ClientEvent
+from backend.whatsapp.client import WhatsAppClient
 from backend.whatsapp.pool import WhatsAppPool
 from wasim import SimServer
 

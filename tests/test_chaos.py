@@ -17,8 +17,8 @@ from collections import Counter
 
 import pytest
 
-from backend import messaging
 from backend.webhooks.service import WebhookService
+from backend.whatsapp import sending
 from backend.whatsapp.pool import WhatsAppPool
 from bench.chaos.harness import App, alive, chromium_of, kill_browser, prepare
 from bench.chaos.traffic import Outgoing, wait_all_sent
@@ -136,13 +136,13 @@ def test_a_send_caught_by_the_outage_waits_for_the_network_and_goes_out_once(mak
     # The moment a send is under way when the network drops: WhatsApp Web holds it in its own queue. Before,
     # the call timed out, the outbox tried again, and both copies went out once the network came back.
     page = client._wpp
-    sending = asyncio.run_coroutine_threadsafe(
-        messaging.send_text(page, TO, "pego pela queda", client._offline_but_open), runtime.loop)
+    in_flight = asyncio.run_coroutine_threadsafe(
+        sending.send_text(page, TO, "pego pela queda", client._offline_but_open), runtime.loop)
     with pytest.raises(concurrent.futures.TimeoutError):
-        sending.result(timeout=2.0)  # four of its 0.5 s timeouts: still waiting, not failed
+        in_flight.result(timeout=2.0)  # four of its 0.5 s timeouts: still waiting, not failed
     sim.control.network(True)
 
-    receipt = sending.result(timeout=15)
+    receipt = in_flight.result(timeout=15)
     (out,) = sim.control.sent(PHONE)
     assert out["id"] == receipt["id"] and out["text"] == "pego pela queda"
 

@@ -8,7 +8,7 @@ The pool implements `Sender` and feeds the outbox what its clients report: `reco
 and `wake` when a number becomes ready. After a crash, `start()` queues again whatever was being sent,
 flagged `possible_duplicate` (it may be out already): at most one message per number, the one in flight. Its
 number looks for it on WhatsApp under the id chosen before the first attempt (key_id) and sends it only if
-WhatsApp does not have it (messaging.Attempt).
+WhatsApp does not have it (sender.Attempt).
 Threads: see outbox_workers.py.
 """
 

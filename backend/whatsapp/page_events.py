@@ -1,0 +1,198 @@
+"""What the page tells us: WA-JS events (through the engine's bridge) turned into the client's status.
+
+A mixin of ClientSession: the handlers run on the engine loop, in page order, and change the state only
+through `_set_status`. WA-JS's event names are the keys of `_HANDLERS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..engine import EngineRuntime, WppPage
+from ..errors import EngineError
+from ..status import ACTIVE, ClientStatus, Reason
+from .qr import QrImage
+
+if TYPE_CHECKING:
+    from .session import ClientMetadata
+
+log = logging.getLogger(__name__)
+S = ClientStatus
+
+
+class PageEvents:
+    """The page's events, handled for the ClientSession that inherits this (its state is declared there)."""
+
+    client_id: str
+    runtime: EngineRuntime
+    status: ClientStatus
+    reason: str | None
+    qr: QrImage | None
+    qr_shown: int
+    metadata: ClientMetadata
+    _wpp: WppPage | None
+    _info_lock: threading.Lock
+    _now: Callable[[], datetime]
+
+    # Defined by ClientSession (declared here so a reader sees what the handlers rely on).
+    def _set_status(self, new: ClientStatus, reason: str | None = None) -> bool: raise NotImplementedError
+    def _emit(self, name: str, **data: Any) -> None: raise NotImplementedError
+    async def _close_page(self) -> None: raise NotImplementedError
+
+
+    async def _sync_state(self) -> None:
+        """Read where WhatsApp Web stands (after a load or reload) and take the matching status."""
+        assert self._wpp is not None
+        if await self._check_ready():
+            return
+        code = await self._wpp.call("conn.getAuthCode")
+        if code and code.get("fullCode"):
+            self._show_qr(code["fullCode"])
+
+    async def _check_ready(self) -> bool:
+        """Linked and main screen up -> ready; linked only -> authenticated. True when linked.
+
+        WA-JS fires conn.main_ready once per page load, on the QR screen too, so no single event means
+        "ready": each of authenticated, main_loaded and main_ready makes the client ask the page.
+        """
+        if self._wpp is None:
+            return False
+        authenticated, loaded, booted = await self._wpp.call_many(
+            "conn.isAuthenticated", "conn.isMainLoaded", "conn.isMainReady")
+        if authenticated and loaded and booted:
+            await self._become_ready()
+        elif authenticated and self.status in (S.INITIALIZING, S.QR_READY):
+            self._set_status(S.AUTHENTICATED)
+        return bool(authenticated)
+
+    def _on_page_event(self, name: str, payload: Any) -> None:
+        """Dispatch one WA-JS event (engine loop, page order)."""
+        handler = self._HANDLERS.get(name)
+        if handler is not None:
+            handler(self, payload)
+
+    def _show_qr(self, code: str) -> None:
+        """A new QR code: render it once, show it, tell subscribers."""
+        if self.status not in (S.INITIALIZING, S.QR_READY) or (self.qr and self.qr.code == code):
+            return
+        image = QrImage(code)
+        image.data_url  # render now, on this thread, so every reader gets the finished image
+        with self._info_lock:
+            self.qr = image
+            self.qr_shown += 1
+            self.metadata.last_qr_at = self._now()
+        self._set_status(S.QR_READY)
+        self._emit("qr", qrCode=image.data_url, code=code)
+
+    def _on_auth_code(self, payload: Any) -> None:
+        if payload and payload.get("fullCode"):
+            self._show_qr(payload["fullCode"])
+
+    def _on_qr_idle(self, _payload: Any) -> None:
+        # WhatsApp stopped rotating codes: nobody is scanning. Free the browser; reconnect() starts over.
+        if self.status in (S.INITIALIZING, S.QR_READY):
+            log.info("[Client %s] QR não escaneado: códigos esgotados", self.client_id)
+            self._set_status(S.DISCONNECTED, Reason.QR_TIMEOUT)
+            self._background(self._close_page(), "closing the browser")
+
+    def _on_authenticated(self, _payload: Any) -> None:
+        if self._set_status(S.AUTHENTICATED):
+            self._emit("authenticated")
+        self._on_main_progress(None)
+
+    def _on_main_progress(self, _payload: Any) -> None:
+        if self.status in (S.INITIALIZING, S.QR_READY, S.AUTHENTICATED):
+            self._background(self._check_ready(), "readiness check")
+
+    async def _become_ready(self) -> None:
+        """Main screen ready: learn the phone number and go ready."""
+        if self._wpp is None or self.status not in (S.INITIALIZING, S.QR_READY, S.AUTHENTICATED):
+            return
+        try:
+            my_id = await self._wpp.call("conn.getMyUserId")
+        except EngineError as exc:
+            log.warning("[Client %s] getMyUserId falhou: %s", self.client_id, exc.message)
+            my_id = None
+        phone = str(my_id).split("@", 1)[0] if my_id else self.metadata.phone_number
+        with self._info_lock:
+            self.metadata.phone_number = phone
+            self.metadata.connected_at = self._now()
+            self.metadata.last_error = None
+        if self.status in (S.INITIALIZING, S.QR_READY):
+            self._set_status(S.AUTHENTICATED)  # the seed's order, even where WA-JS emits no event
+        if self._set_status(S.READY):
+            log.info("[Client %s] pronto - Telefone: %s", self.client_id, phone)
+            self._emit("ready", phoneNumber=phone)
+
+    def _on_logout(self, _payload: Any) -> None:
+        if self._wpp is not None and self._wpp.expect_logout:
+            return  # logout() is handling it
+        log.warning("[Client %s] aparelho desconectado pelo celular", self.client_id)
+        self._set_status(S.DISCONNECTED, Reason.LOGGED_OUT)
+        self._background(self._close_page(), "closing the browser")
+
+    def _on_logout_reason(self, payload: Any) -> None:
+        with self._info_lock:
+            self.metadata.last_error = f"logout: {payload}"
+
+    def _on_online(self, online: Any) -> None:
+        if online is False and self.status == S.READY:
+            self._set_status(S.DISCONNECTED, Reason.NETWORK)
+        elif online is True and self.status == S.DISCONNECTED and self.reason == Reason.NETWORK:
+            self._set_status(S.READY)
+
+    def _on_message(self, msg: Any) -> None:
+        if isinstance(msg, dict) and not msg.get("fromMe"):
+            self._emit("message", message=msg)
+
+    def _on_ack(self, payload: Any) -> None:
+        for msg_id in payload.get("ids") or []:
+            self._emit("message_ack", id=msg_id, ack=payload.get("ack"), chat=payload.get("chat"))
+
+    def _on_attached(self, _payload: Any) -> None:
+        # bridge.js says WPP is ready. After the first load this means the page reloaded itself.
+        if self.status in ACTIVE and self.status != S.INITIALIZING:
+            self._background(self._sync_state(), "resync after reload")
+
+    def _background(self, work: Coroutine[Any, Any, Any], what: str) -> None:
+        """Run page work an event asked for without blocking the event; failures are logged."""
+        async def run() -> None:
+            try:
+                await work
+            except EngineError as exc:
+                log.debug("[Client %s] %s failed: %s", self.client_id, what, exc.message)
+
+        asyncio.ensure_future(run())
+
+    _HANDLERS: dict[str, Callable[[PageEvents, Any], None]] = {
+        "conn.auth_code_change": _on_auth_code,
+        "conn.qrcode_idle": _on_qr_idle,
+        "conn.authenticated": _on_authenticated,
+        "conn.main_loaded": _on_main_progress,
+        "conn.main_ready": _on_main_progress,
+        "conn.logout": _on_logout,
+        "conn.logout_reason": _on_logout_reason,
+        "conn.online": _on_online,
+        "chat.new_message": _on_message,
+        "chat.msg_ack_change": _on_ack,
+        "zap.attached": _on_attached,
+    }
+
+    def _on_page_closed(self, reason: str) -> None:
+        """The browser died or was closed under us (not by ZapPool)."""
+        self._wpp = None
+        # Cut off by the network, the page was going to come back by itself; without it, it never will: say
+        # so (a new reason), so the pool relaunches it instead of waiting for a network that returns to nothing.
+        waiting_for_network = self.status == S.DISCONNECTED and self.reason == Reason.NETWORK
+        if self.status not in ACTIVE and not waiting_for_network:
+            return
+        if self.runtime.stopping:
+            reason = Reason.SHUTDOWN
+        else:
+            log.warning("[Client %s] navegador fechado (%s)", self.client_id, reason)
+        self._set_status(S.DISCONNECTED, reason)
