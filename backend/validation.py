@@ -14,6 +14,9 @@ from .errors import InvalidClientId, InvalidMedia, InvalidNumber, InvalidText
 MAX_TEXT_CHARS = 65_536
 MAX_MEDIA_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+LANGUAGES = ("pt-BR", "en")  # of the windows (the preference `language`)
+MAX_ORDERED = 1000  # ids in the preference cardOrder: far beyond any pool, small enough to bound the file
+MAX_PATH_CHARS = 1024  # the preference browserPath
 CLIENT_ID_PATTERN = r"(?!all$)[A-Za-z0-9_-]{1,64}"  # "all" would be hidden by GET /clients/all
 CLIENT_ID_RE = re.compile(CLIENT_ID_PATTERN)
 _SEPARATORS = re.compile(r"[\s().\-]")

@@ -18,7 +18,7 @@ from backend.events.lifecycle import MessageLifecycle
 from backend.webhooks.service import WebhookService
 from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, api_app, connect, schema_errors
 from tests.conftest import running_pool, wait_until
-from tests.webhook_support import Receiver
+from bench.webhook_receiver import Receiver
 
 KEEPALIVE_S = 0.3
 MAX_STREAMS = 3

@@ -23,7 +23,7 @@ from backend.whatsapp.pool import WhatsAppPool
 from bench.chaos.harness import App, alive, chromium_of, kill_browser, prepare
 from bench.chaos.traffic import Outgoing, wait_all_sent
 from tests.conftest import PHONE, wait_until
-from tests.webhook_support import Receiver
+from bench.webhook_receiver import Receiver
 
 PHONE_B = "5511999990002"
 TO = "5511988887777"

@@ -14,7 +14,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.events.hub import ClientEvent
 from backend.webhooks.delivery import backoff_s, retry_after_s, sign
 from backend.webhooks.service import MAX_WEBHOOKS, WebhookService
-from tests.webhook_support import Receiver, free_port, wait_for
+from bench.webhook_receiver import Receiver, free_port, wait_for
 
 # Small delays so retries happen in milliseconds; timeouts stay generous where a test does not need them short.
 FAST = {"http_timeout_s": 5, "base_delay_s": 0.02, "cap_delay_s": 0.2, "max_attempts": 5}

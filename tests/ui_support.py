@@ -1,4 +1,4 @@
-"""What the UI tests and scripts/screenshots.py share: ZapPool run as a person runs it (app.py in its own
+"""What the UI tests and tests/screenshots.py share: ZapPool run as a person runs it (app.py in its own
 process), the browser the project drives, logging in, and reading a QR code off the screen."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..status import ClientStatus
-from ..store.preferences import LANGUAGES, MAX_ORDERED, MAX_PATH_CHARS
+from ..validation import LANGUAGES, MAX_ORDERED, MAX_PATH_CHARS
 
 Schema = dict[str, Any]
 

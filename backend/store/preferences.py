@@ -18,13 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..validation import LANGUAGES, MAX_ORDERED, MAX_PATH_CHARS
 from .atomic import set_aside, write_atomic
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
-LANGUAGES = ("pt-BR", "en")
-MAX_ORDERED = 1000  # ids in cardOrder: far beyond any pool, small enough to bound the file
-MAX_PATH_CHARS = 1024
 DEFAULTS: dict[str, Any] = {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None}
 
 

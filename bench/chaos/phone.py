@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.chaos.harness import App, phone_for, prepare, reap_zombies, status_changes, wait_until
 from bench.procs import become_subreaper
-from tests.webhook_support import Receiver
+from bench.webhook_receiver import Receiver
 from wasim import SimServer
 
 REAL_QR = {"first_qr_ms": 60000, "qr_ms": 20000, "max_qrs": 6, "ack_delivered_ms": 100, "ack_read_ms": 200,

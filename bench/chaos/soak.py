@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.chaos.harness import SIM_TIMINGS, App, phone_for, prepare, reap_zombies, wait_until
 from bench.chaos.traffic import Incoming, Outgoing, wait_all_sent
 from bench.procs import become_subreaper, descendants, measure
-from tests.webhook_support import Receiver
+from bench.webhook_receiver import Receiver
 from wasim import SimServer
 
 MB = 1024  # /proc figures are in kB

@@ -1,6 +1,6 @@
 """Screenshots of the app's windows for the README, taken from a real run on the WhatsApp Web simulator.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    .venv/bin/python -m tests.screenshots [--out docs/screenshots]
 
 Starts the simulator and `app.py --headless` on a temporary data folder, then plays a short session in headless
 Chromium: log in, connect "Vendas" (the simulated phone scans), chat a little, start "Suporte" and leave it

@@ -1,4 +1,6 @@
-"""Test support for webhooks: a real HTTP receiver that checks signatures, and polling helpers."""
+"""A webhook receiver, as an integration (a CRM) runs one: a real HTTP server that checks signatures.
+
+Used by the webhook tests and the chaos runs; it lives here because nothing outside tests/ imports tests."""
 
 from __future__ import annotations
 
@@ -8,12 +10,12 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.conftest import wait_until
 
 
 @dataclass
@@ -120,7 +122,15 @@ class Receiver:
         return Handler
 
 
-wait_for = wait_until  # the suite's poller, under the name these tests use
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def free_port() -> int:
