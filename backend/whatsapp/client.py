@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import messaging
 from ..clock import iso, utc_now
 from ..config import Settings
 from ..engine import EngineRuntime, WppPage
@@ -25,6 +24,7 @@ from ..events.hub import ClientEvent, EventHub, Subscriber
 from ..outbox.sender import Attempt
 from ..status import ACTIVE, ClientStatus, Reason, can_move
 from ..validation import Media, check_client_id, check_text, normalize_number
+from . import sending as messaging
 from .qr import QrImage
 
 log = logging.getLogger(__name__)
