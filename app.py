@@ -213,10 +213,20 @@ def check_browser(runtime: EngineRuntime) -> str | None:
 
 
 def start_simulator(settings: Settings) -> SimServer:
-    """--simulator: the bundled WhatsApp Web simulator on a free port, and the settings pointed at it."""
-    from wasim import SimServer  # shipped with the project for demos and tests
+    """--simulator: the bundled WhatsApp Web simulator, and the settings pointed at it. Its devices and messages
+    live in <data>/simulator/ and it keeps its address (the login in each browser profile belongs to one
+    origin), so numbers linked in the demo stay linked across restarts, as they do on the real site."""
+    from wasim import DEFAULT_PORT, SimServer, saved_port  # shipped with the project for demos and tests
 
-    simulator = SimServer(port=0).start()
+    state = settings.data_dir / "simulator"
+    wanted = saved_port(state) or DEFAULT_PORT
+    try:
+        simulator = SimServer(port=wanted, state_dir=state).start()
+    except OSError:
+        simulator = SimServer(port=0, state_dir=state).start()
+        print(f"Simulador: a porta {wanted} está ocupada, uso a {simulator.port} desta vez. O login de cada número "
+              f"fica no navegador por endereço: neste os números pedem um novo QR code; com a porta {wanted} livre, "
+              "reinicie e eles voltam conectados.", flush=True)
     settings.whatsapp_url = simulator.url
     print(f"Simulador do WhatsApp Web: {simulator.url}  — celular simulado: {simulator.url}_sim/phone", flush=True)
     return simulator

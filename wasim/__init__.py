@@ -2,5 +2,6 @@
 
 from .control import SimControl, SimError
 from .server import SimServer
+from .store import DEFAULT_PORT, saved_port
 
-__all__ = ["SimControl", "SimError", "SimServer"]
+__all__ = ["DEFAULT_PORT", "SimControl", "SimError", "SimServer", "saved_port"]

@@ -6,7 +6,7 @@ import base64
 import binascii
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .model import MEDIA_TYPES, SimFail, new_msg_id, now_ms, valid_phone
@@ -53,6 +53,19 @@ class Mailbox:
         self.held: dict[str, list[dict[str, Any]]] = {}
         self.generation += 1
 
+    def dump(self) -> dict[str, Any]:
+        """Chats, sent records and held events, JSON-ready (acks still due are not: they stay where they are)."""
+        chats = {phone: [asdict(chat) for chat in by_peer.values()] for phone, by_peer in self.chats.items()}
+        return {"chats": chats, "sent": self.sent, "held": self.held}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take back what dump() gave; new activity sorts above the restored chats."""
+        self.chats = {phone: {c["peer"]: Chat(**c) for c in chats} for phone, chats in data.get("chats", {}).items()}
+        self.sent = data.get("sent", {})
+        self.held = data.get("held", {})
+        top = max((c.seq for by_peer in self.chats.values() for c in by_peer.values()), default=0)
+        self._seq = itertools.count(top + 1)
+
     def _chat(self, phone: str, peer: str, create: bool = True) -> Chat | None:
         """The chat of phone with peer, created on demand."""
         chats = self.chats.setdefault(phone, {})
@@ -82,9 +95,12 @@ class Mailbox:
         targets = [s for s in self.sim.sessions_of(phone) if s.status == "ready"]
         if not targets:
             return
-        for event in self.held.pop(phone, []):
+        held = self.held.pop(phone, [])
+        for event in held:
             for session in targets:
                 session.push(event)
+        if held:
+            self.sim.changed()
 
     def flush_all(self) -> None:
         """Flush every phone (the network came back)."""
@@ -113,6 +129,7 @@ class Mailbox:
                 chat = self._chat(phone, to)
             if mark_read and chat is not None:
                 self._clear_unread(phone, chat)
+            self.sim.changed()
             return {"ok": True}
 
     def record_send(self, sid: Any, meta: dict[str, Any], size: int, sha256: str, text: str | None) -> dict[str, Any]:
@@ -141,6 +158,7 @@ class Mailbox:
             chat.messages.append(wire)
             self._touch(chat, at // 1000)
             self._schedule_acks(phone, record, wire)
+            self.sim.changed()
             return {"ok": True, "t": at // 1000, "ack": 1}
 
     def _schedule_acks(self, phone: str, record: dict[str, Any], wire: dict[str, Any]) -> None:
@@ -159,6 +177,7 @@ class Mailbox:
             record["ack"] = wire["ack"] = ack
             key = {"fromMe": True, "remote": record["to"], "id": wire["id"]}
             self.deliver(phone, {"type": "ack", "ack": ack, "chat": record["to"], "ids": [key]}, keep=False)
+            self.sim.changed()
 
     def sent_by(self, phone: Any) -> list[dict[str, Any]]:
         """Every message a phone sent, oldest first."""
@@ -185,6 +204,7 @@ class Mailbox:
             delivered = self.deliver(to, {"type": "message", "msg": wire}, keep=True)
             self.deliver(to, {"type": "unread", "chat": chat.view(), "unreadCount": chat.unread,
                               "previousUnreadCount": chat.unread - 1}, keep=True)
+            self.sim.changed()
             return {"id": f"false_{sender}@c.us_{wire['id']}", "delivered": delivered}
 
     # --- reading --------------------------------------------------------------------------------------
@@ -216,6 +236,7 @@ class Mailbox:
             if chat is None:
                 raise SimFail(404, f"Chat not found for {peer}@c.us", "chat_not_found")
             self._clear_unread(session.phone or "", chat)
+            self.sim.changed()
             return {"wid": chat.peer, "unreadCount": 0}
 
     def _clear_unread(self, phone: str, chat: Chat) -> None:

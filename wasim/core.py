@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .chats import Mailbox
@@ -26,6 +28,13 @@ class Sim:
         self.network_up = True
         self.numbers: set[str] | None = None
         self.mail = Mailbox(self)
+        # Called (under the lock) after a change a restart must keep; SimServer with a state folder saves then.
+        self.on_change: Callable[[], None] | None = None
+
+    def changed(self) -> None:
+        """Kept state (devices, numbers, messages) changed: let the owner save it, if it keeps any."""
+        if self.on_change is not None:
+            self.on_change()
 
     # --- sessions -------------------------------------------------------------------------------------
 
@@ -153,6 +162,7 @@ class Sim:
         self.devices[device.device_id] = device
         session.phone, session.device_id, session.status = phone, device.device_id, "syncing"
         session.push({"type": "linked", "deviceId": device.device_id, "phone": phone, "secret": b64(device.secret)})
+        self.changed()
         return {"session": session.id, "deviceId": device.device_id, "phone": phone}
 
     def resume(self, sid: Any, device_id: Any, signature: Any) -> dict[str, Any]:
@@ -188,6 +198,7 @@ class Sim:
                 if other.device_id == device_id and other.device_id is not None:
                     other.push({"type": "unlinked", "reason": "user_initiated"})
                     self._forget(other)
+            self.changed()
             return {"ok": True}
 
     def unlink(self, phone: Any, reason: Any = "user_initiated") -> dict[str, Any]:
@@ -204,6 +215,7 @@ class Sim:
             for session in tabs:
                 session.push({"type": "unlinked", "reason": reason})
                 self._forget(session)
+            self.changed()
             return {"devices": len(gone), "sessions": len(tabs)}
 
     @staticmethod
@@ -235,6 +247,7 @@ class Sim:
                 self.numbers = {valid_phone(n, "number") for n in numbers}
             else:
                 raise SimFail(400, "numbers must be a list of digit strings or null")
+            self.changed()
             return {"numbers": sorted(self.numbers) if self.numbers is not None else None}
 
     def configure(self, values: Any) -> dict[str, Any]:
@@ -273,9 +286,28 @@ class Sim:
                 if session.phone is not None:
                     session.push({"type": "unlinked", "reason": "user_initiated"})
                     self._forget(session)
+            self.changed()
             return {"ok": True}
 
     # --- state ----------------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """What a restart keeps, JSON-ready: the devices with their secrets (a stored login signs with it),
+        the numbers on WhatsApp, and the messages. Not the tabs (they reconnect), the network or the config."""
+        with self.lock:
+            devices = [{"deviceId": d.device_id, "phone": d.phone, "secret": b64(d.secret)}
+                       for d in self.devices.values()]
+            numbers = sorted(self.numbers) if self.numbers is not None else None
+            return {"devices": devices, "numbers": numbers, **self.mail.dump()}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take back what dump() gave, before serving."""
+        with self.lock:
+            self.devices = {d["deviceId"]: Device(d["deviceId"], d["phone"], base64.b64decode(d["secret"]))
+                            for d in data.get("devices", [])}
+            numbers = data.get("numbers")
+            self.numbers = set(numbers) if numbers is not None else None
+            self.mail.restore(data)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the control API's GET /_sim/state reports."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import queue
 import select
 import socket
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from .control import SimControl
 from .core import Sim
 from .model import Config, Session, SimFail
+from .store import StateFile
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
-    allow_reuse_address = True
+    # Rebind a port in TIME_WAIT at once (a restart keeps its address). Not on Windows, where SO_REUSEADDR
+    # would let a second server bind a port already being listened on instead of failing.
+    allow_reuse_address = os.name != "nt"
     request_queue_size = 128  # many tabs booting at once must not overflow the listen backlog
 
     def __init__(self, address: tuple[str, int], sim: Sim):
@@ -252,9 +256,14 @@ def _int(value: str | None) -> int | None:
 
 
 class SimServer:
-    """The simulator on a background thread: `with SimServer(port=0) as sim: sim.url, sim.control`."""
+    """The simulator on a background thread: `with SimServer(port=0) as sim: sim.url, sim.control`.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **timings: Any):
+    With `state_dir`, linked devices, numbers and messages are loaded from `state_dir/state.json` and saved
+    there on each change, so a browser profile linked before a restart is still linked after it (if the page
+    is served from the same origin: `saved_port` is the port first served on with this folder).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: Path | None = None, **timings: Any):
         config = Config()
         try:
             config.update(timings)
@@ -264,11 +273,38 @@ class SimServer:
         self._host, self._port = host, port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._state = StateFile(state_dir) if state_dir is not None else None
+        self.saved_port: int | None = None
+        if self._state is not None:
+            self._load()
+
+    def _load(self) -> None:
+        """Restore the saved state and save from now on; a state that does not fit is logged and dropped."""
+        assert self._state is not None
+        data = self._state.load()
+        try:
+            self.sim.restore(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("wasim: %s does not hold a simulator state (%r); starting empty", self._state.path, exc)
+            self.sim.restore({})
+            data = {}
+        port = data.get("port")
+        self.saved_port = port if isinstance(port, int) and not isinstance(port, bool) else None
+        self.sim.on_change = self._save
+
+    def _save(self) -> None:
+        """Write the kept state (the Sim calls this under its lock, so writes keep their order)."""
+        assert self._state is not None
+        self._state.save({"port": self.saved_port, **self.sim.dump()})
 
     def start(self) -> "SimServer":
         """Bind (port 0: a free port) and serve on a daemon thread."""
         self._httpd = _HTTPServer((self._host, self._port), self.sim)
         self._port = self._httpd.server_address[1]
+        if self._state is not None and self.saved_port is None:
+            self.saved_port = self._port  # the first origin served is the one browser profiles will keep
+            with self.sim.lock:
+                self._save()
         self.sim.scheduler.start()
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="wasim-http", daemon=True)
