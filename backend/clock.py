@@ -1,7 +1,8 @@
-"""Time as ZapPool writes it: UTC now (injectable where a test needs another clock) and ISO 8601 with Z."""
+"""Time: UTC now (injectable where a test needs another clock), ISO 8601 with Z, and the one backoff."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 
@@ -13,3 +14,16 @@ def utc_now() -> datetime:
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 with milliseconds and Z, as the seed's JSON shows."""
     return None if moment is None else moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+EQUAL_JITTER = (0.5, 1.0)  # half of each step fixed, half random: never sooner than half the step
+
+
+def backoff_s(failures: int, base_s: float, cap_s: float, draw: Callable[[], float],
+              spread: tuple[float, float] = EQUAL_JITTER) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: base * 2^(failures-1), capped at `cap_s`,
+    times a factor drawn uniformly in `spread` (`draw()` in [0, 1)), so retries from many senders spread out.
+    The outbox's retries, the webhook deliveries and the numbers' reconnections all wait this way."""
+    step = min(cap_s, base_s * 2 ** max(0, failures - 1))
+    low, high = spread
+    return step * (low + (high - low) * draw())

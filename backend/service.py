@@ -17,6 +17,7 @@ from .host.logs import log_folder, open_folder
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore
+from .drafts import Draft, media_draft, text_draft
 from .validation import normalize_number
 from .webhooks.service import WebhookService
 from .whatsapp.client import WhatsAppClient
@@ -120,19 +121,19 @@ class ZapPoolService:
         client_id = client_id if client_id is not None else payload.get("clientId")
         if client_id is not None:
             self.pool.get(client_id)
+        draft = self._draft(client_id, payload)
+        if wait:
+            return self.outbox.send_and_wait(draft, timeout_s).to_dict()
+        return self.outbox.get(self.outbox.enqueue(draft)).to_dict()
+
+    def _draft(self, client_id: str | None, payload: dict[str, Any]) -> Draft:
+        """The message checked once, here: every layer below trusts the Draft."""
         to, text, media = self._number(payload.get("to")), payload.get("text"), payload.get("media")
         if (text is None) == (media is None):
             raise InvalidInput("Send either text or media", details={"field": "text"})
-        if media is not None:
-            options = {"caption": media.get("caption"), "filename": media.get("filename")}
-            if wait:
-                return self.outbox.send_media_and_wait(client_id, to, media, options, timeout_s).to_dict()
-            message_id = self.outbox.enqueue_media(client_id, to, media, options)
-        else:
-            if wait:
-                return self.outbox.send_text_and_wait(client_id, to, text, timeout_s).to_dict()
-            message_id = self.outbox.enqueue_text(client_id, to, text)
-        return self.outbox.get(message_id).to_dict()
+        if media is None:
+            return text_draft(client_id, to, text)
+        return media_draft(client_id, to, media, {"caption": media.get("caption"), "filename": media.get("filename")})
 
     def get_message(self, message_id: str) -> dict[str, Any]:
         """One message: status, ack, reason."""

@@ -1,4 +1,5 @@
-"""Checks on what callers send: phone numbers, message text, media, client ids."""
+"""Checks on what callers send (phone numbers, message text, media, client ids, field types, page sizes),
+made once at the edge: what passes comes out as a typed value the layers below trust."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 
-from .errors import InvalidClientId, InvalidMedia, InvalidNumber, InvalidText
+from .errors import InvalidClientId, InvalidInput, InvalidMedia, InvalidNumber, InvalidText
 
 MAX_TEXT_CHARS = 65_536
 MAX_MEDIA_BYTES = 16 * 1024 * 1024
@@ -30,7 +32,16 @@ def check_client_id(client_id: str) -> str:
     return client_id
 
 
-def normalize_number(raw: str, default_region: str | None = None) -> str:
+class PhoneNumber(str):
+    """The digits of an international number, as normalize_number() made them: checked once, trusted after."""
+
+
+def phone_number(value: str) -> PhoneNumber:
+    """`value` if it is already a checked PhoneNumber, else normalized now (a Python caller's raw string)."""
+    return value if isinstance(value, PhoneNumber) else normalize_number(value)
+
+
+def normalize_number(raw: str, default_region: str | None = None) -> PhoneNumber:
     """Digits of a full international number ("+55 11 99999-0001", "5511999990001@c.us" -> "5511999990001").
 
     With `default_region` (e.g. "BR"), a number that is not valid with its own country code is also tried as a
@@ -50,7 +61,7 @@ def normalize_number(raw: str, default_region: str | None = None) -> str:
     if not _is_valid_international(digits):
         raise InvalidNumber(f"{raw!r} is not a valid international number: include the country code "
                             "(e.g. 55 for Brazil: 5511999990001)", details={"to": raw})
-    return digits
+    return PhoneNumber(digits)
 
 
 def _national(digits: str, region: str) -> str | None:
@@ -161,3 +172,26 @@ def check_declared_type(mimetype: str, raw: bytes) -> None:
 def _too_big(kind: str, limit: int) -> str:
     """The message for oversized media."""
     return f"The {kind} is larger than WhatsApp's limit of {limit // (1024 * 1024)} MB"
+
+
+_TYPE_NAMES = {str: "text", int: "an integer", bool: "true or false", dict: "an object", list: "a list"}
+MAX_PAGE = 200  # items per page of any list, REST's ?limit= and the windows' alike
+
+
+def typed(value: Any, name: str, kind: type, *, required: bool = True, default: Any = None) -> Any:
+    """`value` checked to be a `kind` (None: missing); InvalidInput naming the field `name` otherwise. The one
+    field reader of the REST bodies and the windows' arguments."""
+    if value is None:
+        if required:
+            raise InvalidInput(f"'{name}' is required", details={"field": name})
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InvalidInput(f"'{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}", details={"field": name})
+    return value
+
+
+def check_limit(value: Any, most: int = MAX_PAGE) -> int:
+    """A page size: a whole number from 1 to `most`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise InvalidInput(f"'limit' must be a whole number from 1 to {most}", details={"field": "limit"})
+    return value

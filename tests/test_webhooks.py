@@ -12,7 +12,8 @@ import pytest
 
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.events.hub import ClientEvent
-from backend.webhooks.delivery import backoff_s, retry_after_s, sign
+from backend.clock import backoff_s
+from backend.webhooks.delivery import retry_after_s, sign
 from backend.webhooks.service import MAX_WEBHOOKS, WebhookService
 from bench.webhook_receiver import Receiver, free_port, wait_for
 

@@ -8,9 +8,8 @@ from typing import Any
 from flask import request
 
 from ..errors import InvalidInput, ZapPoolError
+from ..validation import check_limit, typed
 
-_MISSING = object()
-_TYPE_NAMES = {str: "text", int: "an integer", bool: "true or false", dict: "an object", list: "a list"}
 
 
 class MalformedJson(ZapPoolError):
@@ -39,20 +38,11 @@ def json_body(*, required: bool = True) -> dict[str, Any]:
 
 
 def field(body: dict[str, Any], name: str, kind: type, *, required: bool = False, default: Any = None) -> Any:
-    """body[name] checked to be of `kind` (422 naming the field otherwise)."""
-    value = body.get(name, _MISSING)
-    if value is _MISSING or value is None:
-        if required:
-            raise InvalidInput(f"'{name}' is required", details={"field": name})
-        return default
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidInput(f"'{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}", details={"field": name})
-    return value
+    """body[name] checked to be of `kind` (422 naming the field otherwise): validation.typed, as the windows."""
+    return typed(body.get(name), name, kind, required=required, default=default)
 
 
-def query_limit(default: int = 50, most: int = 200) -> int:
-    """?limit=, a whole number from 1 to `most`."""
+def query_limit(default: int = 50) -> int:
+    """?limit=, a whole number from 1 to 200 (validation.check_limit, as the windows)."""
     raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise InvalidInput(f"'limit' must be a whole number from 1 to {most}", details={"field": "limit"})
-    return int(raw)
+    return check_limit(int(raw) if raw.isdigit() else raw)

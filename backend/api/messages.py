@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ..errors import InvalidInput
-from .body import field, json_body
+from .body import field, json_body, query_limit
 from .clients import svc
 
 bp = Blueprint("messages", __name__)
@@ -53,14 +53,6 @@ def get_message(message_id: str) -> Response:
     return jsonify(svc().get_message(message_id))
 
 
-def _limit() -> int:
-    """?limit=, 1 to 200 (50 by default)."""
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise InvalidInput("'limit' must be a whole number from 1 to 200", details={"field": "limit"})
-    return int(raw)
-
-
 def _time(name: str) -> int | None:
     """?since= / ?until= as ISO 8601 or epoch milliseconds, returned in epoch milliseconds."""
     raw = request.args.get(name)
@@ -82,19 +74,19 @@ def list_messages() -> Response:
         raise InvalidInput("'direction' is 'in' or 'out'", details={"field": "direction"})
     return jsonify(svc().list_messages(client_id=request.args.get("clientId"), chat=request.args.get("chat"),
                                        direction=direction, since=_time("since"), until=_time("until"),
-                                       cursor=request.args.get("cursor"), limit=_limit()))
+                                       cursor=request.args.get("cursor"), limit=query_limit()))
 
 
 @bp.get("/clients/<client:client_id>/chats")
 def list_chats(client_id: str) -> Response:
     """A number's conversations, most recent first, with unread counts."""
-    return jsonify(svc().list_chats(client_id, request.args.get("cursor"), _limit()))
+    return jsonify(svc().list_chats(client_id, request.args.get("cursor"), query_limit()))
 
 
 @bp.get("/clients/<client:client_id>/chats/<chat_id>/messages")
 def chat_messages(client_id: str, chat_id: str) -> Response:
     """One conversation, newest first."""
-    return jsonify(svc().chat_messages(client_id, chat_id, request.args.get("cursor"), _limit()))
+    return jsonify(svc().chat_messages(client_id, chat_id, request.args.get("cursor"), query_limit()))
 
 
 @bp.post("/clients/<client:client_id>/chats/<chat_id>/read")

@@ -24,14 +24,13 @@ from typing import Any, Protocol, TypeVar
 from ..auth.service import AuthService, Principal
 from ..errors import InvalidInput, InvalidMedia, Unauthorized, ZapPoolError
 from ..service import ZapPoolService
-from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind
+from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, check_limit, media_kind, typed
 
 log = logging.getLogger(__name__)
 Envelope = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
 INTERNAL: Envelope = {"error": {"code": "internal", "message": "Internal error: see ZapPool's log for details",
                                 "details": {}}}
-_TYPE_NAMES = {str: "text", int: "an integer", dict: "an object"}
 # Who may call an operation, as REST's security.py: anyone (login), a session whose first-run password must
 # still be changed (me, logout, change_password), or a full session (everything else).
 ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN = "anyone", "during_password_change", "signed_in"
@@ -132,22 +131,13 @@ def _operation(access: str = SIGNED_IN) -> Callable[[F], F]:
 
 
 def _arg(value: Any, name: str, kind: type, *, required: bool = True) -> Any:
-    """An argument checked for its type, refused as REST refuses a body field (invalid_input naming it)."""
-    if value is None:
-        if required:
-            raise InvalidInput(f"'{name}' is required", details={"field": name})
-        return None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidInput(f"'{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}", details={"field": name})
-    return value
+    """An argument checked for its type, refused as REST refuses a body field (validation.typed)."""
+    return typed(value, name, kind, required=required)
 
 
 def _limit(value: Any) -> int:
-    """A page size, 1 to 200 (REST's ?limit=)."""
-    limit = _arg(value, "limit", int)
-    if not 1 <= limit <= 200:
-        raise InvalidInput("'limit' must be a whole number from 1 to 200", details={"field": "limit"})
-    return limit
+    """A page size, 1 to 200, checked as REST's ?limit= (validation.check_limit)."""
+    return check_limit(_arg(value, "limit", int))
 
 
 def read_picked_file(path: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ Threads: see outbox_workers.py.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
@@ -24,12 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import errors
-from ..errors import ClientNotReady, Conflict, EngineTimeout, InvalidMedia, NotFound, ZapPoolError
+from ..errors import ClientNotReady, Conflict, EngineTimeout, NotFound, ZapPoolError
 from ..store.media import MediaFiles
 from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
 from ..store.messages import MessageStore
-from ..validation import Media, check_client_id, check_text, decode_media, media_kind, normalize_number
-from .sender import NO_SENDER, Draft, Sender
+from ..drafts import Draft, media_draft, text_draft
+from .sender import NO_SENDER, Sender
 from .workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
 
 log = logging.getLogger(__name__)
@@ -125,48 +124,33 @@ class Outbox:
 
     # -- accepting -------------------------------------------------------------------------------------
 
+    def enqueue(self, draft: Draft) -> str:
+        """Accept a checked message (draft.client_id None: any ready number); returns its id at once."""
+        return self._accept(draft)
+
+    def send_and_wait(self, draft: Draft, timeout: float = 60.0) -> MessageRecord:
+        """Send and return once WhatsApp has it (the seed's send); raises the failure's error if it failed."""
+        return self._send_and_wait(draft, timeout)
+
+    # For Python callers with raw input: each builds the Draft (drafts.py) and goes the same way.
+
     def enqueue_text(self, client_id: str | None, to: str, text: str) -> str:
-        """Accept a text message (client_id None: any ready number); returns its id at once."""
-        return self._accept(self._draft_text(client_id, to, text))
+        """enqueue() of a text message."""
+        return self._accept(text_draft(client_id, to, text))
 
     def enqueue_media(self, client_id: str | None, to: str, media: dict[str, Any],
                       options: dict[str, Any] | None = None) -> str:
-        """Accept media {mimetype, data (base64), filename}; options: caption, filename, sendAudioAsVoice, ..."""
-        return self._accept(self._draft_media(client_id, to, media, options))
+        """enqueue() of media {mimetype, data (base64), filename}; options: caption, filename, sendAudioAsVoice..."""
+        return self._accept(media_draft(client_id, to, media, options))
 
     def send_text_and_wait(self, client_id: str | None, to: str, text: str, timeout: float = 60.0) -> MessageRecord:
-        """Send and return once WhatsApp has it (the seed's send); raises the failure's error if it failed."""
-        return self._send_and_wait(self._draft_text(client_id, to, text), timeout)
+        """send_and_wait() of a text message."""
+        return self._send_and_wait(text_draft(client_id, to, text), timeout)
 
     def send_media_and_wait(self, client_id: str | None, to: str, media: dict[str, Any],
                             options: dict[str, Any] | None = None, timeout: float = 120.0) -> MessageRecord:
-        """send_text_and_wait for media."""
-        return self._send_and_wait(self._draft_media(client_id, to, media, options), timeout)
-
-    def _draft_text(self, client_id: str | None, to: str, text: str) -> Draft:
-        """Check a text message before accepting it."""
-        if client_id is not None:
-            check_client_id(client_id)
-        return Draft(client_id, normalize_number(to), "chat", check_text(text))
-
-    def _draft_media(self, client_id: str | None, to: str, media: dict[str, Any],
-                     options: dict[str, Any] | None) -> Draft:
-        """Check and decode media before accepting it: bad media is refused here, not failed later."""
-        if client_id is not None:
-            check_client_id(client_id)
-        number = normalize_number(to)
-        options = _media_options(options)
-        if not isinstance(media, dict):
-            raise InvalidMedia("Media is an object: {mimetype, data (base64), filename}")
-        item = Media(mimetype=media.get("mimetype"), data=media.get("data"), filename=media.get("filename"))
-        kind = media_kind(item.mimetype if isinstance(item.mimetype, str) else "",
-                          bool(options.get("sendMediaAsDocument")))
-        data = decode_media(item, kind)
-        if item.filename is not None and not isinstance(item.filename, str):
-            raise InvalidMedia("The file name must be text")
-        meta = {"mimetype": item.mimetype, "filename": options.get("filename") or item.filename,
-                "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "options": options}
-        return Draft(client_id, number, kind, options.get("caption"), meta, data)
+        """send_and_wait() of media."""
+        return self._send_and_wait(media_draft(client_id, to, media, options), timeout)
 
     def _accept(self, draft: Draft, message_id: str | None = None) -> str:
         """Write the media file, then the row: once this returns, the message will be sent or failed."""
@@ -353,27 +337,6 @@ class Outbox:
     def mark_chat_read(self, client_id: str, chat: str) -> int:
         """Mark a conversation's incoming messages read."""
         return self.store.mark_chat_read(client_id, chat)
-
-
-MEDIA_OPTIONS: dict[str, type] = {"caption": str, "filename": str, "sendAudioAsVoice": bool,
-                                  "sendMediaAsDocument": bool}
-
-
-def _media_options(options: Any) -> dict[str, Any]:
-    """The send options WhatsAppClient.send_media knows, type-checked; others are dropped, as the client does."""
-    if options is None:
-        return {}
-    if not isinstance(options, dict):
-        raise InvalidMedia("Media options are an object: {caption, filename, sendAudioAsVoice, sendMediaAsDocument}")
-    checked = {}
-    for key, kind in MEDIA_OPTIONS.items():
-        value = options.get(key)
-        if value is not None and not isinstance(value, kind):
-            raise InvalidMedia(f"The media option {key} must be {'text' if kind is str else 'true or false'}",
-                               details={key: str(value)[:80]})
-        if value is not None:
-            checked[key] = value
-    return checked
 
 
 def _pacing(interval_s: float, jitter_s: float) -> Pacing:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from ..drafts import MediaFile
 from ..errors import ClientNotReady
+from ..validation import PhoneNumber
 
 
 @dataclass(frozen=True)
@@ -28,21 +30,10 @@ class Sender(Protocol):
     def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
     def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready numbers
-    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt) -> dict: ...  # send_message receipt
-    def deliver_media(self, client_id: str, to: str, media: dict, options: dict,
+    def deliver_text(self, client_id: str, to: PhoneNumber, text: str,
+                     attempt: Attempt) -> dict: ...  # send_message receipt
+    def deliver_media(self, client_id: str, to: PhoneNumber, media: MediaFile, options: dict,
                       attempt: Attempt) -> dict: ...  # send_media receipt
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A checked message not yet accepted."""
-
-    client_id: str | None
-    number: str
-    type: str
-    body: str | None
-    media: dict[str, Any] | None = None
-    data: bytes | None = None
 
 
 class _NoSender:
@@ -57,10 +48,11 @@ class _NoSender:
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         return None
 
-    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt) -> dict:
+    def deliver_text(self, client_id: str, to: PhoneNumber, text: str, attempt: Attempt) -> dict:
         raise ClientNotReady("The outbox is not started")
 
-    def deliver_media(self, client_id: str, to: str, media: dict, options: dict, attempt: Attempt) -> dict:
+    def deliver_media(self, client_id: str, to: PhoneNumber, media: MediaFile, options: dict,
+                      attempt: Attempt) -> dict:
         raise ClientNotReady("The outbox is not started")
 
 

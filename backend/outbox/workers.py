@@ -9,7 +9,6 @@ which delivers them and must not wait for a disk.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import math
@@ -21,10 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..clock import backoff_s
+from ..drafts import MediaFile
 from ..errors import BrowserClosed, ClientNotReady, EngineTimeout, InvalidInput, InvalidMedia, NotFound, ZapPoolError
 from ..store.media import MediaFiles
 from ..store.message_schema import MessageRecord
 from ..store.messages import MessageStore
+from ..validation import PhoneNumber
 from .sender import Attempt, Sender
 
 log = logging.getLogger(__name__)
@@ -58,9 +60,8 @@ class RetryPolicy:
     cap_s: float = 60.0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds before attempt `attempt + 1`: half of the doubled delay fixed, half random."""
-        full = min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
-        return full / 2 + rng.uniform(0, full / 2)
+        """Seconds before attempt `attempt + 1` (clock.backoff_s: half of the doubled delay fixed, half random)."""
+        return backoff_s(attempt, self.base_s, self.cap_s, rng.random)
 
 
 @dataclass
@@ -234,13 +235,11 @@ def _hand_to_client(ctx: Context, row: MessageRecord, client_id: str) -> dict[st
     # Every attempt sends under the id chosen at the first claim; one that may be out already (after a crash or
     # a timeout) is first looked for under it, and not sent again if WhatsApp has it.
     attempt = Attempt(key_id=row.key_id, look_first=row.possible_duplicate)
+    to = PhoneNumber(row.to_number or "")  # checked when it was accepted
     if row.media is None:
-        return ctx.sender.deliver_text(client_id, row.to_number or "", row.body or "", attempt)
-    data = _media_bytes(ctx, row)
-    media = {"mimetype": row.media["mimetype"], "data": base64.b64encode(data).decode("ascii"),
-             "filename": row.media.get("filename")}
-    return ctx.sender.deliver_media(client_id, row.to_number or "", media, dict(row.media.get("options") or {}),
-                                    attempt)
+        return ctx.sender.deliver_text(client_id, to, row.body or "", attempt)
+    media = MediaFile(_media_bytes(ctx, row), row.media["mimetype"], row.type, row.media.get("filename"))
+    return ctx.sender.deliver_media(client_id, to, media, dict(row.media.get("options") or {}), attempt)
 
 
 def _media_bytes(ctx: Context, row: MessageRecord) -> bytes:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timezone
 
+from ..clock import backoff_s
 from ..errors import ZapPoolError
 from ..store.webhooks import DeliveryRecord, WebhookStore
 
@@ -65,16 +66,6 @@ class DeliveryPolicy:
 def sign(secret: str, body: bytes) -> str:
     """The X-ZapPool-Signature value: `sha256=` and the hex HMAC-SHA256 of the exact body bytes."""
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def backoff_s(attempt: int, base_s: float, cap_s: float, rng: Callable[[], float]) -> float:
-    """Delay after the `attempt`-th failure: base * 2^(attempt-1), capped, with "equal jitter".
-
-    Half of the delay is fixed and half random, so retries from many deliveries spread out but never come
-    sooner than half the exponential step.
-    """
-    delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))
-    return delay / 2 + rng() * delay / 2
 
 
 def retry_after_s(value: str | None, now_s: float) -> float | None:

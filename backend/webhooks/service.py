@@ -47,6 +47,7 @@ from ..clock import iso
 from ..errors import Conflict, InvalidInput, NotFound
 from ..events.hub import ClientEvent
 from ..store.webhooks import DeliveryRecord, NewDelivery, WebhookRecord, WebhookStore
+from ..validation import check_limit
 from .checks import check_events, check_secret, check_url
 from .delivery import DeliveryPolicy, Dispatcher, Transport, urllib_transport
 
@@ -57,7 +58,6 @@ EXPLICIT_ONLY = frozenset({"qr", "code"})
 DEFAULT_EVENTS = frozenset(WEBHOOK_EVENTS) - EXPLICIT_ONLY
 ONCE_PER_STATUS = frozenset({"qr", "ready", "authenticated", "disconnected"})
 MAX_WEBHOOKS = 50
-MAX_PAGE = 200
 
 
 class StatusGate:
@@ -170,8 +170,7 @@ class WebhookService:
     def deliveries(self, webhook_id: Any, limit: Any = 50, cursor: Any = None) -> dict[str, Any]:
         """A webhook's deliveries, newest first: {"items": [...], "nextCursor": str | None}."""
         self._require(webhook_id)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}", details={"field": "limit"})
+        limit = check_limit(limit)
         before = _decode_cursor(cursor) if cursor not in (None, "") else None
         rows = self._store.deliveries(webhook_id, limit=limit + 1, before_seq=before)
         more = len(rows) > limit

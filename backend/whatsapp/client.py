@@ -14,6 +14,7 @@ from typing import Any
 from ..clock import iso
 from ..events.hub import Subscriber
 from ..outbox.sender import Attempt
+from ..drafts import MediaFile
 from ..validation import Media
 from .session import READ_TIMEOUT_S, ClientMetadata, ClientSession, S
 
@@ -47,7 +48,7 @@ class WhatsAppClient(ClientSession):
         """Send a text message; returns once WhatsApp has it (ack 1, sent). `attempt`: see outbox.sender.Attempt."""
         return self._run(self.send_message_async(to, text, attempt))
 
-    def send_media(self, to: str, media: Media | dict[str, Any], options: dict[str, Any] | None = None,
+    def send_media(self, to: str, media: MediaFile | Media | dict[str, Any], options: dict[str, Any] | None = None,
                    attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send an image, document, audio or video; options: caption, filename, sendAudioAsVoice, sendMediaAsDocument."""
         return self._run(self.send_media_async(to, media, options or {}, attempt), self.settings.call_timeout_s * 3)

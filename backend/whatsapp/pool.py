@@ -29,7 +29,8 @@ from ..outbox.outbox import Outbox
 from ..outbox.sender import Attempt
 from ..status import ClientStatus, Reason
 from ..store.message_schema import MessageRecord
-from ..validation import Media, check_client_id
+from ..drafts import MediaFile, media_draft
+from ..validation import Media, PhoneNumber, check_client_id
 from .client import ClientMetadata, WhatsAppClient
 from .saved import SavedNumbers, parse_time
 from .supervisor import RETRYABLE, Supervisor
@@ -147,11 +148,9 @@ class WhatsAppPool:
 
     def send_media(self, client_id: str, to: str, media: Media | dict[str, Any],
                    options: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send media through one number; returns once sent."""
+        """Send media (the seed's MessageMedia: base64) through one number; returns once sent."""
         self.get(client_id)
-        if isinstance(media, Media):
-            media = {"mimetype": media.mimetype, "data": media.data, "filename": media.filename}
-        return self._receipt(self.outbox.send_media_and_wait(client_id, to, media, options))
+        return self._receipt(self.outbox.send_and_wait(media_draft(client_id, to, media, options), 120.0))
 
     def send_message_auto(self, to: str, text: str) -> dict[str, Any]:
         """The seed's sendMessageAuto: the next ready number in turn sends it."""
@@ -177,14 +176,14 @@ class WhatsAppPool:
         """Is some number connected now (without moving the round-robin)."""
         return any(c.status == S.READY for c in self.clients())
 
-    def deliver_text(self, client_id: str, to: str, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
+    def deliver_text(self, client_id: str, to: PhoneNumber, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send now through the client (called by the outbox's worker for that number)."""
         client = self.get(client_id)
         receipt = client.send_message(to, text, attempt)
         self._persist(client)
         return receipt
 
-    def deliver_media(self, client_id: str, to: str, media: dict[str, Any], options: dict[str, Any],
+    def deliver_media(self, client_id: str, to: PhoneNumber, media: MediaFile, options: dict[str, Any],
                       attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send media now through the client (called by the outbox's worker for that number)."""
         client = self.get(client_id)

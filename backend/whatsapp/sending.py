@@ -12,7 +12,7 @@ from typing import Any
 from ..engine import Patience, WppPage
 from ..errors import EngineTimeout, NumberNotOnWhatsApp
 from ..outbox.sender import Attempt
-from ..validation import Media, decode_media, media_kind
+from ..drafts import MediaFile
 
 # createChat: WA-JS 4.6.0 makes new chats by itself, but older releases refuse unknown chats without it.
 SEND_OPTIONS = {"createChat": True, "waitForAck": True}
@@ -69,12 +69,10 @@ class PreparedMedia:
     options: dict[str, Any]
 
 
-def prepare_media(media: Media | dict[str, Any], options: dict[str, Any]) -> PreparedMedia:
-    """Check and decode media; options as the seed's: caption, filename, sendAudioAsVoice, sendMediaAsDocument."""
-    if isinstance(media, dict):
-        media = Media(mimetype=media.get("mimetype"), data=media.get("data"), filename=media.get("filename"))
-    kind = media_kind(media.mimetype or "", bool(options.get("sendMediaAsDocument")))
-    data = decode_media(media, kind)
+def prepare_media(media: MediaFile, options: dict[str, Any]) -> PreparedMedia:
+    """WA-JS's options for checked media; options as the seed's: caption, filename, sendAudioAsVoice,
+    sendMediaAsDocument (already applied to media.kind)."""
+    kind, data = media.kind, media.data
     wa_options = {"type": kind, "mimetype": media.mimetype, **SEND_OPTIONS,
                   "filename": options.get("filename") or media.filename, "caption": options.get("caption")}
     if kind == "audio" and options.get("sendAudioAsVoice"):

@@ -23,7 +23,8 @@ from ..errors import ClientNotReady, Conflict, EngineError, EngineTimeout, ZapPo
 from ..events.hub import CLIENT_EVENTS, ClientEvent, EventHub
 from ..outbox.sender import Attempt
 from ..status import ACTIVE, ClientStatus, Reason, can_move
-from ..validation import Media, check_client_id, check_text, normalize_number
+from ..drafts import MediaFile, decoded_media
+from ..validation import Media, check_client_id, check_text, phone_number
 from . import sending
 from .page_events import PageEvents
 from .qr import QrImage
@@ -223,7 +224,7 @@ class ClientSession(PageEvents):
 
     async def check_number_async(self, to: str) -> dict[str, Any]:
         """See check_number()."""
-        number = normalize_number(to)
+        number = phone_number(to)
         return await sending.look_up(self._ready_page(), number)
 
     async def mark_chat_read_async(self, chat: str) -> None:
@@ -233,15 +234,17 @@ class ClientSession(PageEvents):
     async def send_message_async(self, to: str, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
         """See send_message()."""
         check_text(text)
-        number = normalize_number(to)
+        number = phone_number(to)
         return self._count(await sending.send_text(self._ready_page(), number, text, self._offline_but_open,
                                                      attempt))
 
-    async def send_media_async(self, to: str, media: Media | dict[str, Any], options: dict[str, Any],
+    async def send_media_async(self, to: str, media: MediaFile | Media | dict[str, Any], options: dict[str, Any],
                                attempt: Attempt = Attempt()) -> dict[str, Any]:
-        """See send_media()."""
-        prepared = await asyncio.to_thread(sending.prepare_media, media, options)  # big base64: off the loop
-        number = normalize_number(to)
+        """See send_media(). Media from the outbox is checked bytes already; base64 is decoded off the loop."""
+        if not isinstance(media, MediaFile):
+            media = await asyncio.to_thread(decoded_media, media, bool(options.get("sendMediaAsDocument")))
+        prepared = sending.prepare_media(media, options)
+        number = phone_number(to)
         return self._count(await sending.send_media(self._ready_page(), number, prepared, self._offline_but_open,
                                                       attempt))
 
@@ -259,7 +262,7 @@ class ClientSession(PageEvents):
 
     async def request_pairing_code_async(self, phone: str) -> str:
         """See request_pairing_code()."""
-        number = normalize_number(phone)
+        number = phone_number(phone)
         if self.status != S.QR_READY or self._wpp is None:
             raise Conflict(f"Client {self.client_id} is {self.status.value}: a pairing code needs the login "
                            "screen (status qr_ready)", details={"status": self.status.value})

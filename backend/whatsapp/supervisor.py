@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..clock import backoff_s
 from ..errors import ZapPoolError
 from ..status import ClientStatus, Reason
 from .client import WhatsAppClient
@@ -25,9 +26,12 @@ S = ClientStatus
 RETRYABLE = frozenset({Reason.NETWORK, Reason.BROWSER_CLOSED, Reason.BROWSER_CRASHED, Reason.LOAD_FAILED})
 
 
+RECONNECT_SPREAD = (0.8, 1.2)  # +/-20% around each step
+
+
 def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: Callable[[], float] = random.random) -> float:
-    """Delay before attempt number `attempt` (0-based): base * 2^attempt, capped, with +/-20% jitter."""
-    return min(cap_s, base_s * (2 ** attempt)) * (0.8 + 0.4 * rng())
+    """Delay before reconnection attempt `attempt` (0-based): base * 2^attempt, capped, +/-20% (clock.backoff_s)."""
+    return backoff_s(attempt + 1, base_s, cap_s, rng, RECONNECT_SPREAD)
 
 
 @dataclass
