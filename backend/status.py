@@ -1,4 +1,5 @@
-"""A client's status, as in the seed, with the transitions allowed between them and the reasons given."""
+"""Statuses: a client's, as in the seed, with the transitions allowed and the reasons given; and a message's
+(its status, direction and routing), as the message log stores them."""
 
 from __future__ import annotations
 
@@ -43,6 +44,32 @@ class Reason:
     LOAD_FAILED = "load_failed"        # WhatsApp Web did not load
     BROWSER_NOT_FOUND = "browser_not_found"
     SHUTDOWN = "shutdown"              # ZapPool is closing
+
+
+class MessageStatus(str, Enum):
+    """Where a message stands; the values are what messages.db stores and the API shows."""
+
+    QUEUED = "queued"        # outgoing, accepted, waiting for its number (or any number) and its turn
+    SENDING = "sending"      # handed to the number: after a crash it may be out already (looked for first)
+    SENT = "sent"            # WhatsApp has it (ack 1)
+    DELIVERED = "delivered"  # on the contact's phone (ack 2)
+    READ = "read"            # seen, or a voice note played (ack 3, 4)
+    FAILED = "failed"        # will not be sent; `reason` says why
+    RECEIVED = "received"    # incoming
+
+
+class Direction(str, Enum):
+    """Which way a message went."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class Routing(str, Enum):
+    """Who chose the number that sends an outgoing message."""
+
+    PINNED = "pinned"  # the caller named it
+    AUTO = "auto"      # the round-robin over the ready numbers, at send time
 
 
 def can_move(old: ClientStatus, new: ClientStatus) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ..errors import InvalidInput
+from ..status import Direction
 from .body import field, json_body, query_limit
 from .clients import svc
 
@@ -70,7 +71,7 @@ def _time(name: str) -> int | None:
 def list_messages() -> Response:
     """The message log, newest first: ?clientId= &chat= &direction=in|out &since= &until= &cursor= &limit=."""
     direction = request.args.get("direction")
-    if direction not in (None, "in", "out"):
+    if direction not in (None, *Direction):
         raise InvalidInput("'direction' is 'in' or 'out'", details={"field": "direction"})
     return jsonify(svc().list_messages(client_id=request.args.get("clientId"), chat=request.args.get("chat"),
                                        direction=direction, since=_time("since"), until=_time("until"),

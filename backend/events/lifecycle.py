@@ -6,11 +6,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..status import Direction, MessageStatus
 from .hub import ClientEvent
 
 # Outgoing messages: the steps a message_status event announces, in lifecycle order ("failed" ends it too).
 MESSAGE_STEPS = ("queued", "sent", "delivered", "read")
-_STEP_OF = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
+_STEP_OF = {MessageStatus.QUEUED: 0, MessageStatus.SENDING: 0, MessageStatus.SENT: 1, MessageStatus.DELIVERED: 2,
+            MessageStatus.READ: 3}
 LIFECYCLES_KEPT = 10_000
 
 
@@ -33,11 +35,11 @@ class MessageLifecycle:
 
     def update(self, record: Any) -> None:
         """An outgoing MessageRecord changed (the outbox's on_change)."""
-        if getattr(record, "direction", "out") != "out":
+        if getattr(record, "direction", Direction.OUT) != Direction.OUT:
             return
         with self._lock:
             last = self._last.get(record.id, -1)
-            if record.status == "failed":
+            if record.status == MessageStatus.FAILED:
                 steps, done = (["failed"] if last < len(MESSAGE_STEPS) else []), True
             else:
                 reached = _STEP_OF.get(record.status, -1)

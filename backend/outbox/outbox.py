@@ -20,14 +20,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from .. import errors
+from ..drafts import Draft, media_draft, text_draft
 from ..errors import ClientNotReady, Conflict, EngineTimeout, NotFound, ZapPoolError
+from ..status import MessageStatus
 from ..store.media import MediaFiles
 from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
 from ..store.messages import MessageStore
-from ..drafts import Draft, media_draft, text_draft
 from .sender import NO_SENDER, Sender
 from .workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
 
@@ -43,6 +45,15 @@ def _error_classes() -> dict[str, type[ZapPoolError]]:
         found.setdefault(cls.code, cls)
         pending.extend(c for c in cls.__subclasses__() if c.__module__ == errors.__name__)
     return found
+
+
+class OutboxState(Enum):
+    """An Outbox runs once: new -> starting (recovering what a crash left) -> running -> stopped."""
+
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPED = "stopped"
 
 
 class Outbox:
@@ -61,7 +72,7 @@ class Outbox:
         self._lanes: dict[str, Lane] = {}
         self._waiters: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        self._state = "new"
+        self._state = OutboxState.NEW
         # Called with the fresh record after a message is queued, sent, failed, delivered or read (the pool
         # sets it); from the thread that made the change, so it must not block. It may run twice for one
         # change or see a later status than the one that prompted it: see events.MessageLifecycle.
@@ -79,10 +90,10 @@ class Outbox:
         """Recover what a crash left behind, then send through `sender` (the pool) from worker threads (an
         Outbox runs once)."""
         with self._lock:
-            if self._state != "new":
+            if self._state != OutboxState.NEW:
                 return
             self.sender = self._ctx.sender = sender
-            self._state = "starting"  # lanes made meanwhile wait: nothing may claim before the recovery
+            self._state = OutboxState.STARTING  # lanes made meanwhile wait: nothing may claim before the recovery
         for record in self.store.recover_in_flight():
             log.warning("[Outbox] mensagem %s para %s estava em envio quando o ZapPool parou: %s procura por "
                         "ela no WhatsApp antes de reenviar", record.id, record.to_number, record.client_id)
@@ -91,9 +102,9 @@ class Outbox:
         for client_id in self.store.pending_clients():
             self._lane(client_id)
         with self._lock:
-            if self._state != "starting":
+            if self._state != OutboxState.STARTING:
                 return  # stopped meanwhile
-            self._state = "running"
+            self._state = OutboxState.RUNNING
             workers: list[Worker] = [self._events, self._router, *self._lanes.values()]
         for worker in workers:
             worker.start()
@@ -103,7 +114,7 @@ class Outbox:
         """Stop taking work; the message in flight on each number finishes, or is left for the next start."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            running, self._state = self._state == "running", "stopped"
+            running, self._state = self._state == OutboxState.RUNNING, OutboxState.STOPPED
             senders: list[Worker] = [self._router, *self._lanes.values()]
         if not running:
             return True
@@ -154,7 +165,7 @@ class Outbox:
 
     def _accept(self, draft: Draft, message_id: str | None = None) -> str:
         """Write the media file, then the row: once this returns, the message will be sent or failed."""
-        if self._state == "stopped":
+        if self._state == OutboxState.STOPPED:
             raise Conflict("The outbox is shutting down: messages are not accepted now")
         message_id = message_id or uuid.uuid4().hex
         if draft.data is not None:
@@ -187,7 +198,7 @@ class Outbox:
             with self._lock:
                 self._waiters.pop(message_id, None)
         record = self.get(message_id)
-        if record.status == "failed":
+        if record.status == MessageStatus.FAILED:
             raise self._error_of(record)
         return record
 
@@ -234,7 +245,7 @@ class Outbox:
             lane = self._lanes.get(client_id)
             if lane is None:
                 lane = self._lanes[client_id] = Lane(client_id, self._ctx)
-                if self._state == "running":
+                if self._state == OutboxState.RUNNING:
                     lane.start()
             return lane
 

@@ -18,11 +18,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from ..clock import backoff_s
 from ..drafts import MediaFile
 from ..errors import BrowserClosed, ClientNotReady, EngineTimeout, InvalidInput, InvalidMedia, NotFound, ZapPoolError
+from ..status import Routing
 from ..store.media import MediaFiles
 from ..store.message_schema import MessageRecord
 from ..store.messages import MessageStore
@@ -37,6 +39,15 @@ PERMANENT = (InvalidInput, NotFound)
 AMBIGUOUS = (EngineTimeout, BrowserClosed)
 ERROR_PAUSE_S = 1.0
 EARLY_ACKS_KEPT = 10_000
+
+
+class Outcome(Enum):
+    """What one attempt at a message came to."""
+
+    SENT = "sent"            # WhatsApp has it
+    FAILED = "failed"        # will not be sent
+    RETRY = "retry"          # a transient failure: tried again after a backoff
+    NOT_READY = "not_ready"  # the number was not ready: nothing reached the page, not an attempt
 
 
 @dataclass(frozen=True)
@@ -194,17 +205,17 @@ class Lane(Worker):
     def _send(self, row: MessageRecord) -> None:
         """Deliver a claimed message and record what happened; pace the next one."""
         ctx = self.ctx
-        if row.routing == "auto":
+        if row.routing == Routing.AUTO:
             ctx.kick_router()  # this lane can take another auto-routed message now
         outcome = deliver(ctx, row, self.client_id)
-        if outcome == "not_ready":
+        if outcome == Outcome.NOT_READY:
             self.next_send_at = ctx.clock() + ctx.idle_poll_s  # trust client_ready() again only after a pause
         else:
             self.next_send_at = ctx.clock() + ctx.pacing_for(self.client_id).gap(ctx.rng)
 
 
-def deliver(ctx: Context, row: MessageRecord, client_id: str) -> str:
-    """One attempt at a claimed message: 'sent', 'failed', 'retry' or 'not_ready'."""
+def deliver(ctx: Context, row: MessageRecord, client_id: str) -> Outcome:
+    """One attempt at a claimed message, and what came of it."""
     try:
         receipt = _hand_to_client(ctx, row, client_id)
     except ClientNotReady as exc:
@@ -212,10 +223,10 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> str:
         ctx.store.retry_later(row.id, next_attempt_at=0, code=exc.code, reason=exc.message, uncount=True,
                               release=not row.possible_duplicate)
         ctx.kick_router()
-        return "not_ready"
+        return Outcome.NOT_READY
     except PERMANENT as exc:
         _fail(ctx, row, exc.code, exc.message)
-        return "failed"
+        return Outcome.FAILED
     except Exception as exc:  # noqa: BLE001 - anything else is worth another try
         return _transient(ctx, row, exc)
     ctx.store.mark_sent(row.id, wa_id=receipt.get("id"), chat=receipt.get("to"), ack=receipt.get("ack"))
@@ -227,7 +238,7 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> str:
     else:
         log.debug("[Outbox] %s enviada por %s (%s)", row.id, client_id, receipt.get("id"))
     ctx.finished(row)
-    return "sent"
+    return Outcome.SENT
 
 
 def _hand_to_client(ctx: Context, row: MessageRecord, client_id: str) -> dict[str, Any]:
@@ -264,14 +275,14 @@ def _fail(ctx: Context, row: MessageRecord, code: str, reason: str) -> None:
     ctx.finished(row)
 
 
-def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> str:
+def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> Outcome:
     """Back off and retry, or give up after max_attempts."""
     attempts = row.attempts  # the row as claimed: this attempt counted
     code = exc.code if isinstance(exc, ZapPoolError) else "internal"
     reason = exc.message if isinstance(exc, ZapPoolError) else f"{type(exc).__name__}: {exc}"
     if attempts >= ctx.retry.max_attempts:
         _fail(ctx, row, code, f"gave up after {attempts} attempts: {reason}")
-        return "failed"
+        return Outcome.FAILED
     delay = ctx.retry.delay(attempts, ctx.rng)
     ambiguous = isinstance(exc, AMBIGUOUS) or not isinstance(exc, ZapPoolError)
     # One that may be out already stays with its number, the only one that can look for it before sending again.
@@ -279,9 +290,9 @@ def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> str:
                           possible_duplicate=ambiguous, release=not (ambiguous or row.possible_duplicate))
     log.warning("[Outbox] mensagem %s: %s; nova tentativa em %.1f s (%d/%d)", row.id, reason, delay, attempts,
                 ctx.retry.max_attempts)
-    if row.routing == "auto":
+    if row.routing == Routing.AUTO:
         ctx.kick_router()
-    return "retry"
+    return Outcome.RETRY
 
 
 class Router(Worker):

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidInput
+from ..status import MessageStatus, Routing
 
 SCHEMA_V1 = """
 CREATE TABLE messages (
@@ -120,9 +121,10 @@ COLUMNS = ("seq, id, direction, client_id, routing, chat, to_number, sender, typ
            "created_at, updated_at, sent_at, delivered_at, read_at, failed_at, key_id")
 
 # Outgoing statuses in lifecycle order; an ack only ever moves a message forward.
-SENT_STATUSES = ("sent", "delivered", "read")
-PENDING_STATUSES = ("queued", "sending")
-ACK_STATUS = {1: "sent", 2: "delivered", 3: "read", 4: "read"}  # 4: played (voice notes)
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+PENDING_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
+ACK_STATUS = {1: MessageStatus.SENT, 2: MessageStatus.DELIVERED, 3: MessageStatus.READ,
+              4: MessageStatus.READ}  # 4: played (voice notes)
 
 
 def iso_ms(ms: int | None) -> str | None:
@@ -177,7 +179,7 @@ class MessageRecord:
     @property
     def finished(self) -> bool:
         """Sent (or further along), or failed: the outbox is done with it."""
-        return self.status in SENT_STATUSES or self.status == "failed"
+        return self.status in SENT_STATUSES or self.status == MessageStatus.FAILED
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape the REST API and the desktop show."""
@@ -188,7 +190,7 @@ class MessageRecord:
             "media": {k: media.get(k) for k in ("mimetype", "filename", "size")} if self.media else None,
             "status": self.status, "ack": self.ack, "reason": self.reason, "errorCode": self.error_code,
             "attempts": self.attempts, "possibleDuplicate": self.possible_duplicate,
-            "autoRouted": self.routing == "auto", "waMessageId": self.wa_id, "notifyName": self.notify_name,
+            "autoRouted": self.routing == Routing.AUTO, "waMessageId": self.wa_id, "notifyName": self.notify_name,
             "createdAt": iso_ms(self.created_at), "sentAt": iso_ms(self.sent_at),
             "deliveredAt": iso_ms(self.delivered_at), "readAt": iso_ms(self.read_at),
             "failedAt": iso_ms(self.failed_at), "updatedAt": iso_ms(self.updated_at),

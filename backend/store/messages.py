@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..status import Direction, Routing
 from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, PENDING_STATUSES, SENT_STATUSES, ChatSummary,
                              MessageCounts, MessageRecord, Page, decode_cursor, encode_cursor)
 from .sqlite_db import Database
@@ -71,7 +72,7 @@ class MessageStore:
             conn.execute(
                 "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media,"
                 " status, created_at, updated_at) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (message_id, client_id, "auto" if client_id is None else "pinned", chat, to_number, type, body,
+                (message_id, client_id, Routing.AUTO if client_id is None else Routing.PINNED, chat, to_number, type, body,
                  json.dumps(media) if media else None, now, now))
         record = self.get(message_id)
         assert record is not None
@@ -327,7 +328,7 @@ class MessageStore:
 
 def _bucket(direction: str, status: str) -> str:
     """Which count a (direction, status) adds to."""
-    if direction == "in":
+    if direction == Direction.IN:
         return "received"
     if status in SENT_STATUSES:
         return "sent"
@@ -339,7 +340,7 @@ def _message_filters(client_id: str | None, chat: str | None, direction: str | N
     """WHERE terms and their arguments for list_messages."""
     where: list[str] = []
     args: list[Any] = []
-    if direction not in (None, "in", "out"):
+    if direction not in (None, Direction.IN, Direction.OUT):
         raise InvalidInput("direction is 'in' or 'out'", details={"direction": direction})
     for term, value in (("client_id = ?", client_id), ("chat = ?", chat), ("direction = ?", direction),
                         ("created_at >= ?", since), ("created_at < ?", until)):
