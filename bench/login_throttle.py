@@ -3,7 +3,7 @@
 app.py --headless on a fresh data folder whose password was set with the app's own scrypt costs. First a burst:
 wrong guesses as fast as the answers come. Then a patient guesser who waits out every Retry-After. Last, what
 the throttle's schedule (5 free tries, then locks doubling from 1 s up to 5 minutes) allows over a day,
-computed from backend/passwords.py's constants, not measured.
+computed from backend/auth/passwords.py's constants, not measured.
 
     .venv/bin/python -m bench.login_throttle --burst 20 --patient 10
 """
