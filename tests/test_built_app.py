@@ -23,7 +23,7 @@ from tests.test_app import Output, chromium_left, finish
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "build" / "dist" / "ZapPool" / ("ZapPool.exe" if sys.platform == "win32" else "ZapPool")
-PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "backend", ROOT / "frontend", ROOT / "tests" / "wasim"]
+PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "backend", ROOT / "frontend", ROOT / "wasim"]
 BUILD_TIMEOUT_S = 900
 
 
@@ -106,3 +106,23 @@ def test_a_second_launch_of_the_built_app_leaves_the_first_alone(running, app_pa
     assert second.returncode == 0 and "já está aberto" in second.stdout and url in second.stdout
     with urllib.request.urlopen(url + "/health", timeout=10) as response:
         assert json.loads(response.read())["status"] == "ok", "the first one still serves"
+
+
+def test_the_built_app_runs_the_demo_on_its_bundled_simulator(app_path, tmp_path: Path) -> None:
+    """--simulator in the built app: the simulator ships inside it (not from tests/), and keeps its state in the
+    data folder."""
+    data = tmp_path / "dados"
+    proc = subprocess.Popen([str(app_path), "--headless", "--simulator", "--data", str(data), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = Output(proc)
+    try:
+        sim_url = output.wait_for("Simulador do WhatsApp Web:", timeout=60).split()[4]
+        output.wait_for("API REST:", timeout=60)
+        with urllib.request.urlopen(sim_url + "_sim/phone", timeout=10) as response:
+            phone_page = response.status, response.read()
+    finally:
+        code, text, _ = finish(proc, output, signal.SIGTERM, group=True)
+
+    assert phone_page[0] == 200 and b"<html" in phone_page[1].lower()
+    assert code == 0 and "Encerrado." in text
+    assert (data / "simulator").is_dir(), "the demo keeps its simulator's state in the data folder"
