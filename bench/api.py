@@ -87,7 +87,7 @@ def main() -> None:
         settings = Settings(data_dir=data, whatsapp_url=sim.url, send_interval_s=0, send_jitter_s=0)
         with open_pool(settings) as pool:
             assert pool.restore_persisted_sessions()["restored"] == 10
-            auth = AuthService(data)
+            auth = AuthService.in_folder(data)
             auth.reset_password("benchmark-senha")
             _, key = auth.create_api_key("bench")
             zap = ApiServer(create_app(build_service(pool, auth), auth), auth, port=0).start()

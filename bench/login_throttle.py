@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patient", type=int, default=10)
     args = parser.parse_args(argv)
     data = Path(tempfile.mkdtemp(prefix="zapool-throttle-")) / "dados"
-    AuthService(data).reset_password(PASSWORD)  # the app's own scrypt costs
+    AuthService.in_folder(data).reset_password(PASSWORD)  # the app's own scrypt costs
     proc, url = start_app(data)
     try:
         burst(url, args.burst)

@@ -276,7 +276,7 @@ def api_app(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | No
 def stack(runtime, settings) -> Iterator[Stack]:
     """A pool on the simulator, an API key, and the API on a free port."""
     pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     key_id, key = auth.create_api_key("testes")
     server = ApiServer(api_app(pool, auth), auth, port=0).start()

@@ -85,7 +85,7 @@ def main(data: Path) -> int:
     engine = EngineRuntime(settings)
     pool = build_pool(settings, engine)
     pool.start()
-    auth = AuthService(data, scrypt=ScryptParams(n=2 ** 10, r=8, p=1))
+    auth = AuthService.in_folder(data, scrypt=ScryptParams(n=2 ** 10, r=8, p=1))
     service = build_service(pool, auth)
     api = ApiServer(create_app(service, auth), auth, port=0).start()
     answer: dict[str, Any] = {}

@@ -129,7 +129,7 @@ class Desk:
 @pytest.fixture
 def desk(runtime, settings) -> Iterator[Desk]:
     pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
     service = build_service(pool, auth)
     gui = FakeWebview()
     windows = WindowManager("http://127.0.0.1:9", webview=gui)

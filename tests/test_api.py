@@ -91,7 +91,7 @@ def test_bearer_token_works_like_the_key_header(stack, sim):
 
 def test_desktop_session_cookie_must_change_password_and_checks_origin(runtime, settings, sim):
     pool = running_pool(settings, runtime)
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)  # first run: admin/admin
+    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)  # first run: admin/admin
     server = ApiServer(api_app(pool, auth), auth, port=0).start()
     api = Api(server.url, None)
     try:
@@ -120,7 +120,7 @@ def test_desktop_session_cookie_must_change_password_and_checks_origin(runtime, 
 
 
 def test_refuses_to_listen_beyond_loopback_with_default_credentials(settings, caplog):
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
 
     with caplog.at_level(logging.ERROR):
         host = safe_host("0.0.0.0", auth)

@@ -32,7 +32,7 @@ def stack(runtime, settings) -> Iterator[Stack]:
     pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
     webhooks = WebhookService(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)
     webhooks.start()
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     key_id, key = auth.create_api_key("testes")
     app = api_app(pool, auth, webhooks,

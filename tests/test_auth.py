@@ -11,6 +11,7 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -48,7 +49,7 @@ def clock() -> Clock:
 def make(tmp_path: Path, clock: Clock):
     """A factory of AuthService on the same data folder (a restart is another call)."""
     def factory(**kwargs) -> AuthService:
-        return AuthService(tmp_path / "dados", clock=clock, scrypt=FAST, **kwargs)
+        return AuthService.in_folder(tmp_path / "dados", clock=clock, scrypt=FAST, **kwargs)
     return factory
 
 
@@ -170,7 +171,7 @@ def test_change_by_session_ends_the_other_sessions(make) -> None:
 
 def test_stored_hash_is_upgraded_when_costs_change(make, tmp_path: Path, clock: Clock) -> None:
     make().change_password("admin", NEW, username="admin")
-    stronger = AuthService(tmp_path / "dados", clock=clock, scrypt=ScryptParams(n=2 ** 11))
+    stronger = AuthService.in_folder(tmp_path / "dados", clock=clock, scrypt=ScryptParams(n=2 ** 11))
     assert stronger.check_password("admin", NEW)
     assert json.loads(auth_file(tmp_path).read_text())["admin"]["password"]["n"] == 2 ** 11
     assert make().check_password("admin", NEW)  # old costs still verify a newer hash
@@ -347,7 +348,7 @@ def test_a_file_damaged_while_running_keeps_the_state_in_memory(ready: AuthServi
     assert ready.verify_api_key(key) == key_id and not ready.must_change_password()
     assert list((tmp_path / "dados").glob("auth.json.bad-*"))  # the damaged copy is kept
     ready.create_api_key("crm")  # the next write puts a good file back
-    assert len(AuthService(tmp_path / "dados", scrypt=FAST).list_api_keys()) == 2
+    assert len(AuthService.in_folder(tmp_path / "dados", scrypt=FAST).list_api_keys()) == 2
 
 
 # -- the command line -----------------------------------------------------------------------------------------
@@ -384,7 +385,8 @@ def test_cli_refuses_keys_before_the_password_change(tmp_path: Path) -> None:
 
 
 def test_cli_password(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth_cli, "AuthService", lambda data: AuthService(data, clock=clock, scrypt=FAST))
+    fast = SimpleNamespace(in_folder=lambda data: AuthService.in_folder(data, clock=clock, scrypt=FAST))
+    monkeypatch.setattr(auth_cli, "AuthService", fast)
     data, out, err = tmp_path / "dados", io.StringIO(), io.StringIO()
     answers = iter(["admin", NEW, "typo"])
     assert auth_cli.main(["--data", str(data), "password"], out=out, err=err, prompt=lambda _: next(answers)) == 1
@@ -394,4 +396,4 @@ def test_cli_password(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPa
     answers = iter(["reset by owner", "reset by owner"])
     assert auth_cli.main(["--data", str(data), "password", "--reset"], out=out, err=err,
                          prompt=lambda _: next(answers)) == 0
-    assert AuthService(data, clock=clock, scrypt=FAST).check_password("admin", "reset by owner")
+    assert AuthService.in_folder(data, clock=clock, scrypt=FAST).check_password("admin", "reset by owner")

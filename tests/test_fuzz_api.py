@@ -38,7 +38,7 @@ def server(runtime, sim_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
                                  call_timeout_s=20), runtime)
     webhooks = WebhookService(data, http_timeout_s=2)
     webhooks.start()
-    auth = AuthService(data, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     _, key = auth.create_api_key("fuzz")
     api = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()

@@ -104,7 +104,7 @@ def zap(disk: Disk, tmp_path: Path, runtime, sim) -> Iterator[Zap]:
                                  send_interval_s=0, send_jitter_s=0), runtime)
     webhooks = WebhookService(data)
     webhooks.start()
-    auth = AuthService(data, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     _, key = auth.create_api_key("crm")
     server = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()

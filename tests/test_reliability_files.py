@@ -108,7 +108,7 @@ def saved(runtime, phone: SimServer, tmp_path_factory: pytest.TempPathFactory) -
     data = tmp_path_factory.mktemp("saved") / "dados"
     _link_and_talk(data, phone, runtime)
     documents = _queue_documents(data)
-    auth = AuthService(data, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
     auth.reset_password(PASSWORD)
     _, key = auth.create_api_key("crm")
     hooks = WebhookService(data)

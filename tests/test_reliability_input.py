@@ -47,7 +47,7 @@ def stack(runtime, settings) -> Iterator[Stack]:
     pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
     webhooks = WebhookService(settings.data_dir)
     webhooks.start()
-    auth = AuthService(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     key_id, key = auth.create_api_key("testes")
     server = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()
@@ -296,7 +296,7 @@ CONTACT = "5521955554444"
 
 def _seed(data: Path, password: str) -> None:
     """A data folder whose every name and text holds HTML, as an API caller or a contact could make them."""
-    auth = AuthService(data, scrypt=FAST_SCRYPT)
+    auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
     auth.reset_password(password)
     auth.create_api_key(HTML["key"])
     SessionStore(data / "whatsapp-sessions.json").save(

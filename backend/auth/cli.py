@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO
     """Run one command; 0 on success, 1 when ZapPool refused it (the reason goes to `err`)."""
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    auth = AuthService(args.data)
+    auth = AuthService.in_folder(args.data)
     try:
         if args.command == "password":
             change_password(auth, args.reset, out, prompt)

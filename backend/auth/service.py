@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized
 from ..store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
@@ -117,10 +118,11 @@ def api_key_from_headers(headers: Mapping[str, str]) -> str | None:
 class AuthService:
     """The admin password, login sessions and API keys of one data folder; safe to call from any thread."""
 
-    def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time,
+    def __init__(self, store: AccountsStore, *, clock: Callable[[], float] = time.time,
                  scrypt: ScryptParams = DEFAULT_SCRYPT, session_idle_s: float = 3600.0,
                  session_max_s: float = 12 * 3600.0):
-        self._store = AccountsStore(Path(data_dir) / AUTH_FILE, clock)
+        """`store`: where the password and the keys are kept (auth.json: see in_folder())."""
+        self._store = store
         self._clock = clock
         self._scrypt = scrypt
         self._idle_s, self._max_s = session_idle_s, session_max_s
@@ -128,6 +130,11 @@ class AuthService:
         self._hash_lock = threading.Lock()  # one scrypt at a time: 128 MiB each
         self._sessions_lock = threading.Lock()
         self._sessions: dict[str, Session] = {}  # by SHA-256 of the token, so lookups compare no secrets
+
+    @classmethod
+    def in_folder(cls, data_dir: Path, *, clock: Callable[[], float] = time.time, **options: Any) -> AuthService:
+        """The AuthService of a data folder: its accounts in <data_dir>/auth.json."""
+        return cls(AccountsStore(Path(data_dir) / AUTH_FILE, clock), clock=clock, **options)
 
     @property
     def set_aside_as(self) -> Path | None:

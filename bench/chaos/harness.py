@@ -58,7 +58,7 @@ def prepare(sim: SimServer, data: Path, numbers: int) -> str:
     """A data folder with `numbers` linked numbers (n0, n1, ...) and an API key; returns the key."""
     if numbers:
         link_numbers(sim, data, numbers)
-    auth = AuthService(data)
+    auth = AuthService.in_folder(data)
     auth.reset_password("chaos-admin-password")  # keys need a changed admin password
     _key_id, key = auth.create_api_key("chaos")
     return key
