@@ -15,6 +15,7 @@
     ├── TooManyAttempts           429 too_many_attempts   (details.retryAfter: seconds)
     ├── Unavailable               503 unavailable         (details.retryAfter, when trying later helps)
     ├── StorageFull               507 storage_full        (the data folder's disk is full: nothing was written)
+    ├── StoreClosed               500 store_closed        (a data file used after its owner closed it: stopping)
     └── EngineError               502 engine_error
         ├── BrowserNotFound       503 browser_not_found
         ├── BrowserClosed         503 browser_closed
@@ -138,6 +139,12 @@ class StorageFull(ZapPoolError):
 
     status = 507
     code = "storage_full"
+
+
+class StoreClosed(ZapPoolError):
+    """A data file was used after its owner closed it: ZapPool is stopping. Workers end on it (worker.py)."""
+
+    code = "store_closed"
 
 
 class EngineError(ZapPoolError):

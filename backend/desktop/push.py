@@ -1,9 +1,10 @@
 """Pool events into every open window, and native notifications for what the person should not miss.
 
-One thread follows the event bus as GET /events does (wait for what is after the last id; a gap means events
-were missed, told with a `reset` event so the pages read the state again) and hands each batch to the window
-manager as one script calling `window.__zapoolEvent(event)` per event. The manager delivers it to each window
-on that window's own thread, so a slow or closing window never holds up the others or the bus.
+One worker (backend.worker.Worker) follows the event bus as GET /events does (wait for what is after the last
+id; a gap means events were missed, told with a `reset` event so the pages read the state again) and hands each
+batch to the window manager as one script calling `window.__zapoolEvent(event)` per event. The manager
+delivers it to each window on that window's own thread, so a slow or closing window never holds up the others
+or the bus.
 
 Nothing flows while nobody is logged in: events carry message text, and the login page has no use for them.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -20,10 +20,11 @@ from typing import Any, Protocol
 from ..clock import iso, utc_now
 from ..events.bus import Batch, EventBus
 from ..status import Reason
+from ..worker import Worker
 from .notify import notify
 
 log = logging.getLogger(__name__)
-WAIT_S = 1.0               # how often the thread looks up from the bus, to notice stop()
+WAIT_S = 1.0               # how often the worker looks up from the bus (stop() also wakes it at once)
 PER_SCRIPT = 50            # events per evaluate_js: few round trips, no giant scripts
 NOTIFY_EVERY_S = 2.0       # at most one notification per number and kind this often: a burst is one alert
 QUIET_REASONS = frozenset({Reason.MANUAL, Reason.SHUTDOWN})  # the person did it: nothing to tell them
@@ -73,7 +74,7 @@ def notification_for(event: dict[str, Any]) -> tuple[str, str] | None:
 
 
 class EventPusher:
-    """The thread that follows the bus for the windows; start() once, stop() on the way out."""
+    """The worker that follows the bus for the windows; start() once, stop() on the way out."""
 
     def __init__(self, bus: EventBus, windows: Broadcaster, *, allowed: Callable[[], bool],
                  notifications_on: Callable[[], bool], notifier: Notifier = notify,
@@ -86,33 +87,36 @@ class EventPusher:
         self._notifier = notifier
         self._clock = clock
         self._last_notified: dict[tuple[str, str], float] = {}
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="desktop-events", daemon=True)
+        self._cursor = bus.latest_id
+        # No pause after a failing batch: the step waits on the bus itself, so it cannot spin.
+        self._worker = Worker("desktop-events", self._step, error_pause_s=0.0)
 
     def start(self) -> EventPusher:
         """Follow the bus from now on."""
-        self._thread.start()
+        self._cursor = self._bus.latest_id
+        self._worker.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop following the bus (safe to call twice, or before start)."""
-        self._stopping.set()
-        self._bus.wake()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._worker.stop()
+        self._bus.wake()  # the worker waits on the bus, not on its kick
+        self._worker.join(timeout)
 
-    def _run(self) -> None:
-        """Wait for events and hand them on until stopped; a failure is logged and the loop goes on."""
-        cursor = self._bus.latest_id
-        while not self._stopping.is_set():
-            batch = self._bus.wait(cursor, WAIT_S, stop=self._stopping.is_set)
-            if self._stopping.is_set() or self._bus.closed:
-                return
-            try:
-                self._handle(batch, cursor)
-            except Exception:  # noqa: BLE001 - one bad batch must not end the windows' events
-                log.exception("[Desktop] falha ao entregar eventos às janelas")
-            cursor = batch.last_id
+    def _stopping(self) -> bool:
+        """Checked by the bus under its lock, so a stop() then wake() is never missed."""
+        return self._worker.stopping
+
+    def _step(self) -> float | None:
+        """Wait for events and hand them on; None (the end) once stopped or the bus is closed. A batch that
+        fails is skipped: the worker logs it (once while it keeps failing) and goes on with the next."""
+        cursor = self._cursor
+        batch = self._bus.wait(cursor, WAIT_S, stop=self._stopping)
+        if self._worker.stopping or self._bus.closed:
+            return None
+        self._cursor = batch.last_id
+        self._handle(batch, cursor)
+        return 0.0
 
     def _handle(self, batch: Batch, cursor: int) -> None:
         """Push one batch (a reset first when events were missed) and notify what deserves it."""

@@ -1,4 +1,5 @@
-"""The outbox's threads: one lane per number (pacing, sending, retries), the router, the event log.
+"""The outbox's threads (each a backend.worker.Worker): one lane per number (pacing, sending, retries), the
+router, the event log.
 
 A lane sends its number's queue strictly in order, one message at a time: WhatsAppClient's send methods
 block until WhatsApp has the message, and order matters to whoever reads the chat. The router hands
@@ -29,6 +30,7 @@ from ..store.media import MediaFiles
 from ..store.message_schema import MessageRecord
 from ..store.messages import MessageStore
 from ..validation import PhoneNumber
+from ..worker import Worker
 from .sender import Attempt, Sender
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,6 @@ log = logging.getLogger(__name__)
 PERMANENT = (InvalidInput, NotFound)
 # Errors after which the message may have reached WhatsApp anyway: a retry may send it twice.
 AMBIGUOUS = (EngineTimeout, BrowserClosed)
-ERROR_PAUSE_S = 1.0
 EARLY_ACKS_KEPT = 10_000
 
 
@@ -99,68 +100,6 @@ class Context:
     def due_ms(self, seconds: float) -> int:
         """A future moment in epoch milliseconds, rounded up so a retry never comes early."""
         return math.ceil(seconds * 1000)
-
-
-class Worker:
-    """A daemon thread that repeats `step()`; step returns how long to sleep, `kick()` cuts the sleep short."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self._kick = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        """Start the thread (once)."""
-        if not self._thread.is_alive() and self._thread.ident is None:
-            self._thread.start()
-
-    def kick(self) -> None:
-        """Something changed: look again now."""
-        self._kick.set()
-
-    def stop(self) -> None:
-        """Finish the current step, then end."""
-        self._stopping = True
-        self._kick.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait for the thread to end; True if it did."""
-        if self._thread.ident is not None:
-            self._thread.join(max(0.0, timeout))
-        return not self._thread.is_alive()
-
-    def step(self) -> float:
-        """One unit of work; returns the seconds to sleep before the next."""
-        raise NotImplementedError
-
-    def _run(self) -> None:
-        """Body of the thread: a failing step is logged once, retried after a pause, and its recovery noted."""
-        failing = False
-        while not self._stopping:
-            try:
-                delay = self.step()
-            except ZapPoolError as exc:
-                if exc.code == "store_closed":
-                    return
-                failing, delay = self._failed(failing), ERROR_PAUSE_S
-            except Exception:  # noqa: BLE001 - a worker that dies silently would strand its queue
-                failing, delay = self._failed(failing), ERROR_PAUSE_S
-            else:
-                if failing:
-                    failing = False
-                    log.info("[Outbox] %s voltou a funcionar", self.name)
-            if delay > 0 and not self._stopping:
-                self._kick.wait(delay)
-                self._kick.clear()
-
-    def _failed(self, already: bool) -> bool:
-        """Log the exception being handled: in full the first time, briefly while it keeps failing."""
-        if already:
-            log.debug("[Outbox] %s ainda falhando", self.name, exc_info=True)
-        else:
-            log.exception("[Outbox] %s falhou; nova tentativa a cada %.0f s", self.name, ERROR_PAUSE_S)
-        return True
 
 
 class Lane(Worker):

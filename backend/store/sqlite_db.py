@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ZapPoolError
+from ..errors import StoreClosed, ZapPoolError
 from .atomic import set_aside
 from .full import refuse_when_full
 from .sqlite_check import not_a_wal, problem, wal_of
@@ -123,7 +123,7 @@ class Database:
         """One write transaction under the writer lock; committed (and fsynced) when the block ends."""
         with self._lock:
             if self._closed:
-                raise ZapPoolError(f"{self.path.name} is closed", code="store_closed")
+                raise StoreClosed(f"{self.path.name} is closed")
             conn = self._writer
             with refuse_when_full(self.path):
                 conn.execute("BEGIN IMMEDIATE")
@@ -148,7 +148,7 @@ class Database:
     def read(self) -> sqlite3.Connection:
         """This thread's reader connection (opened on first use)."""
         if self._closed:
-            raise ZapPoolError(f"{self.path.name} is closed", code="store_closed")
+            raise StoreClosed(f"{self.path.name} is closed")
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()

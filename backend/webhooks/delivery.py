@@ -1,7 +1,8 @@
 """Sending webhook deliveries: the HTTP transport, the signature, backoff, and the threads that do the sending.
 
-One dispatcher thread picks due deliveries from the store and hands them to a few sender threads (daemon
-threads: a receiver that hangs can delay a stop by at most `stop()`'s timeout, never the process exit).
+One dispatcher (a backend.worker.Worker: woken when something is queued or finishes, logs a failing pass once)
+picks due deliveries from the store and hands them to a few sender threads (daemon threads: a receiver that
+hangs can delay a stop by at most `stop()`'s timeout, never the process exit).
 The dispatcher claims a row (pending -> delivering) before a sender gets it and only ever picks the oldest
 open row of a lane (webhook, client), so a lane has at most one request in flight and stays in order.
 Outcomes: 2xx delivered; 408, 429, 5xx, no answer or a timeout: retried after an exponential backoff with
@@ -29,6 +30,7 @@ from datetime import timezone
 from ..clock import backoff_s
 from ..errors import ZapPoolError
 from ..store.webhooks import DeliveryRecord, WebhookStore
+from ..worker import Worker
 
 log = logging.getLogger(__name__)
 USER_AGENT = "ZapPool-Webhooks/1"
@@ -130,19 +132,19 @@ def _drain(answer: object, limit: int) -> str:
 
 
 class Dispatcher:
-    """The dispatcher thread and its sender threads over one WebhookStore."""
+    """The dispatcher worker and its sender threads over one WebhookStore."""
 
     def __init__(self, store: WebhookStore, policy: DeliveryPolicy, *, transport: Transport,
                  clock: Callable[[], float], rng: Callable[[], float]):
         self._store, self.policy = store, policy
         self._transport, self._clock, self._rng = transport, clock, rng
-        self._wake = threading.Event()
+        self._loop = Worker("webhooks-dispatcher", self._dispatch, error_pause_s=ERROR_WAIT_S)
         self._stopping = threading.Event()
         self._queue: queue.Queue[DeliveryRecord | None] = queue.Queue()
         self._lock = threading.Lock()
         self._busy: Counter[str] = Counter()   # deliveries in flight per webhook
         self._failing: set[str] = set()        # webhooks whose last attempt failed (log once, not per try)
-        self._threads: list[threading.Thread] = []
+        self._senders: list[threading.Thread] = []
         self._next_prune_ms = 0
 
     def start(self) -> None:
@@ -150,29 +152,28 @@ class Dispatcher:
         recovered = self._store.recover_in_flight()
         if recovered:
             log.info("[Webhooks] %d entrega(s) interrompida(s) voltaram para a fila", recovered)
-        self._threads = [threading.Thread(target=self._run, name="webhooks-dispatcher", daemon=True)]
-        self._threads += [threading.Thread(target=self._send_loop, name=f"webhooks-sender-{i}", daemon=True)
-                          for i in range(self.policy.concurrency)]
-        for thread in self._threads:
+        self._senders = [threading.Thread(target=self._send_loop, name=f"webhooks-sender-{i}", daemon=True)
+                         for i in range(self.policy.concurrency)]
+        self._loop.start()
+        for thread in self._senders:
             thread.start()
 
     def wake(self) -> None:
         """Something was queued or finished: look at the queue now."""
-        self._wake.set()
+        self._loop.kick()
 
     def stop(self, timeout_s: float) -> None:
         """Stop picking, give back what was picked but not sent, wait for requests in flight up to the timeout."""
         self._stopping.set()
-        self._wake.set()
+        self._loop.stop()
         deadline = self._clock() + timeout_s
-        if self._threads:
-            self._threads[0].join(timeout_s)
+        stuck = 0 if self._loop.join(timeout_s) else 1
         self._release_queued()
-        for _ in self._threads[1:]:
+        for _ in self._senders:
             self._queue.put(None)
-        for thread in self._threads[1:]:
+        for thread in self._senders:
             thread.join(max(0.0, deadline - self._clock()))
-        stuck = sum(thread.is_alive() for thread in self._threads)
+        stuck += sum(thread.is_alive() for thread in self._senders)
         if stuck:
             log.warning("[Webhooks] %d envio(s) ainda em curso ao parar; serão refeitos no próximo início", stuck)
 
@@ -186,21 +187,11 @@ class Dispatcher:
             if row is not None:
                 self._store.release(row.id)
 
-    # -- the dispatcher thread -------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        """Pick due deliveries until stopped; sleep until the next one is due or something wakes us."""
-        while not self._stopping.is_set():
-            try:
-                wait_s = self._dispatch()
-            except Exception:  # noqa: BLE001 - one bad pass must not end deliveries for good
-                log.exception("[Webhooks] erro ao buscar entregas")
-                wait_s = ERROR_WAIT_S
-            self._wake.wait(wait_s)
-            self._wake.clear()
+    # -- the dispatcher worker -------------------------------------------------------------------------
 
     def _dispatch(self) -> float:
-        """Claim due lane heads for the free senders; return how long to wait before looking again."""
+        """The dispatcher's step: claim due lane heads for the free senders; return how long to sleep before
+        looking again (a wake() cuts it short; a pass that raises is retried after ERROR_WAIT_S)."""
         now = self._store.now_ms()
         if now >= self._next_prune_ms:
             self._prune(now)
@@ -249,7 +240,7 @@ class Dispatcher:
             finally:
                 with self._lock:
                     self._busy[row.webhook_id] -= 1
-                self._wake.set()
+                self._loop.kick()
 
     def _deliver(self, row: DeliveryRecord) -> None:
         """One attempt: sign, POST, record the outcome."""

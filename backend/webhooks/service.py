@@ -25,6 +25,11 @@ body bytes, keyed with the webhook's secret), X-ZapPool-Timestamp (Unix seconds 
 the signed time is the body's) and X-ZapPool-Attempt. urllib title-cases header names on the wire
 (X-Zappool-Signature); HTTP header names are case-insensitive, so receivers must not depend on the case.
 Retries and their limits: webhook_delivery.py.
+
+Durability: publish() runs on the engine's thread, so it writes nothing: it accepts the deliveries in memory
+and the intake worker writes them to webhooks.db moments later (intake.py). Until then an event is at most
+once: a kill -9 or a power cut in that window loses it; a clean stop() writes everything accepted first. Once
+written, a delivery is at least once, across restarts.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from ..store.webhooks import DeliveryRecord, NewDelivery, WebhookRecord, Webhook
 from ..validation import check_limit
 from .checks import check_events, check_secret, check_url
 from .delivery import DeliveryPolicy, Dispatcher, Transport, urllib_transport
+from .intake import Intake
 
 log = logging.getLogger(__name__)
 WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message", "message_ack", "client_added",
@@ -110,6 +116,7 @@ class WebhookService:
         policy = DeliveryPolicy(http_timeout_s, max_attempts, base_delay_s, cap_delay_s, max(1, concurrency),
                                 max(1, concurrency // 2), retention_days * 86_400)
         self._dispatcher = Dispatcher(self._store, policy, transport=transport, clock=clock, rng=rng)
+        self._intake = Intake(self._store, written=self._dispatcher.wake)
         self._gate = StatusGate()
         self._lock = threading.Lock()
         self._subs: list[tuple[str, frozenset[str]]] = []
@@ -125,14 +132,19 @@ class WebhookService:
         """Start sending: deliveries left from the last run go first."""
         if not self._started:
             self._started = True
+            self._intake.start()  # its first pass writes what publish() accepted before the start
             self._dispatcher.start()
             log.info("[Webhooks] %d webhook(s) ativo(s)", len(self._subs))
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop sending (unsent deliveries stay on disk for the next start) and close the store."""
+        """Stop sending (unsent deliveries stay on disk for the next start), write every event accepted so far,
+        refuse later ones, and close the store."""
         if self._started:
             self._started = False
+            self._intake.stop()
             self._dispatcher.stop(timeout)
+            self._intake.join(timeout)
+        self._intake.close()
         self._store.close()
 
     # -- subscriptions ---------------------------------------------------------------------------------
@@ -172,6 +184,7 @@ class WebhookService:
         self._require(webhook_id)
         limit = check_limit(limit)
         before = _decode_cursor(cursor) if cursor not in (None, "") else None
+        self._write_accepted()
         rows = self._store.deliveries(webhook_id, limit=limit + 1, before_seq=before)
         more = len(rows) > limit
         rows = rows[:limit]
@@ -180,6 +193,7 @@ class WebhookService:
 
     def delivery_counts(self) -> dict[str, dict[str, int]]:
         """Per webhook, its deliveries by status (pending, delivering, delivered, failed), for monitoring."""
+        self._write_accepted()
         counts: dict[str, dict[str, int]] = {hook_id: {} for hook_id, _ in self._subs}
         for (hook_id, status), n in self._store.delivery_counts().items():
             counts.setdefault(hook_id, {})[status] = n
@@ -191,6 +205,15 @@ class WebhookService:
         if record is None:
             raise _not_found(webhook_id)
         return record
+
+    def _write_accepted(self) -> None:
+        """Write what publish() has accepted, so a listing right after an event shows it. Best effort: it waits
+        at most a second for a write the intake worker is making (a listing must not hang on a busy disk), and
+        a failed write stays queued for the worker, which retries it and logs the failure once."""
+        try:
+            self._intake.write(wait_s=1.0)
+        except Exception:  # noqa: BLE001 - a read must not fail over a write it only does as a courtesy
+            log.debug("[Webhooks] entregas aceitas ainda não gravadas", exc_info=True)
 
     def _refresh(self) -> None:
         """Reload the in-memory copy of the subscriptions, so publish() needs no read (under self._lock)."""
@@ -206,7 +229,9 @@ class WebhookService:
     # -- events ----------------------------------------------------------------------------------------
 
     def publish(self, event: ClientEvent) -> int:
-        """Queue one delivery per matching webhook and wake the sender; returns how many. No network here."""
+        """Accept one delivery per matching webhook; returns how many (0 once stopped). It runs on the engine's
+        thread, so no disk and no network here: the bodies are built (the event's data as it is now) and handed
+        to the intake worker, which writes them. At most once until written: see the module docstring."""
         try:
             if not self._gate.allow(event):
                 return 0
@@ -214,12 +239,11 @@ class WebhookService:
             if not targets:
                 return 0
             stamp = iso(datetime.fromtimestamp(self._clock(), timezone.utc))
-            self._store.enqueue([_new_delivery(hook_id, event, stamp) for hook_id in targets])
+            accepted = self._intake.put([_new_delivery(hook_id, event, stamp) for hook_id in targets])
         except Exception:  # noqa: BLE001 - runs on the engine thread: a webhook problem must not reach it
             log.exception("[Webhooks] evento %s de %s não enfileirado", event.name, event.client_id)
             return 0
-        self._dispatcher.wake()
-        return len(targets)
+        return len(targets) if accepted else 0
 
 
 def _new_delivery(webhook_id: str, event: ClientEvent, stamp: str | None) -> NewDelivery:
