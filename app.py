@@ -180,7 +180,7 @@ def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
     runtime = EngineRuntime(settings)
     pool = build_pool(settings, runtime)
     pool.subscribe(show)
-    webhooks = WebhookService(settings.data_dir)
+    webhooks = WebhookService.in_folder(settings.data_dir)
     auth = AuthService.in_folder(settings.data_dir)
     service = build_service(pool, auth, webhooks)
     app = create_app(service, auth)

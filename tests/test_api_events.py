@@ -30,7 +30,7 @@ OTHER = "5511988887777"
 def stack(runtime, settings) -> Iterator[Stack]:
     """The app as app.py wires it: pool, webhooks, auth, api_app() (build_service + create_app), on a free port; short keep-alives."""
     pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    webhooks = WebhookService(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)
+    webhooks = WebhookService.in_folder(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)
     webhooks.start()
     auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")

@@ -151,7 +151,7 @@ def test_unlinked_and_unscanned_settle_without_retries_and_one_webhook_per_chang
     pool = make_pool(reconnect_delay_s=0.05)
     connect(pool, sim, "vendas", PHONE)
     receiver = Receiver()
-    webhooks = WebhookService(tmp_path / "webhooks.db", base_delay_s=0.02, cap_delay_s=0.2)
+    webhooks = WebhookService.in_folder(tmp_path / "webhooks.db", base_delay_s=0.02, cap_delay_s=0.2)
     hook = webhooks.add(receiver.url("/h"), ["*", "qr"])
     receiver.secrets["/h"] = hook["secret"]
     webhooks.start()

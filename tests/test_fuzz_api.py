@@ -36,7 +36,7 @@ def server(runtime, sim_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
     data = tmp_path_factory.mktemp("fuzz") / "dados"
     pool = running_pool(Settings(data_dir=data, whatsapp_url=sim_server.url, max_clients=2, load_timeout_s=20,
                                  call_timeout_s=20), runtime)
-    webhooks = WebhookService(data, http_timeout_s=2)
+    webhooks = WebhookService.in_folder(data, http_timeout_s=2)
     webhooks.start()
     auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")

@@ -102,7 +102,7 @@ def zap(disk: Disk, tmp_path: Path, runtime, sim) -> Iterator[Zap]:
     (data / "sessions").symlink_to(tmp_path / "profiles", target_is_directory=True)
     pool = running_pool(Settings(data_dir=data, whatsapp_url=sim.url, load_timeout_s=20, call_timeout_s=20,
                                  send_interval_s=0, send_jitter_s=0), runtime)
-    webhooks = WebhookService(data)
+    webhooks = WebhookService.in_folder(data)
     webhooks.start()
     auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")

@@ -111,7 +111,7 @@ def saved(runtime, phone: SimServer, tmp_path_factory: pytest.TempPathFactory) -
     auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
     auth.reset_password(PASSWORD)
     _, key = auth.create_api_key("crm")
-    hooks = WebhookService(data)
+    hooks = WebhookService.in_folder(data)
     webhook = hooks.add("http://127.0.0.1:9/crm", ["message"])["id"]
     hooks.stop()
     PreferencesStore(data / "preferences.json").update({"language": "en", "cardOrder": ["loja"]})

@@ -45,7 +45,7 @@ HOSTILE_BODY_IDS = ["../../x", "/etc/passwd", "..\\..\\x", "a\x00b", "x" * 5000,
 def stack(runtime, settings) -> Iterator[Stack]:
     """The API as app.py builds it (webhooks included) over a pool on the simulator, with an API key."""
     pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    webhooks = WebhookService(settings.data_dir)
+    webhooks = WebhookService.in_folder(settings.data_dir)
     webhooks.start()
     auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")

@@ -34,7 +34,7 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., WebhookService]]:
     made: list[WebhookService] = []
 
     def make(start: bool = True, **options: Any) -> WebhookService:
-        service = WebhookService(tmp_path / "dados", **{**FAST, **options})
+        service = WebhookService.in_folder(tmp_path / "dados", **{**FAST, **options})
         made.append(service)
         if start:
             service.start()

@@ -45,7 +45,7 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., WebhookService]]:
     made: list[WebhookService] = []
 
     def make(start: bool = True, **options: Any) -> WebhookService:
-        service = WebhookService(tmp_path / "dados", **{**FAST, **options})
+        service = WebhookService.in_folder(tmp_path / "dados", **{**FAST, **options})
         made.append(service)
         if start:
             service.start()
@@ -370,7 +370,7 @@ def test_a_corrupt_database_is_set_aside_and_a_new_one_started(tmp_path, caplog)
     data.mkdir()
     (data / "webhooks.db").write_bytes(b"this is not sqlite" * 500)
     with caplog.at_level(logging.ERROR):
-        service = WebhookService(data, **FAST)
+        service = WebhookService.in_folder(data, **FAST)
     try:
         assert service.set_aside_as is not None and service.set_aside_as.name.startswith("webhooks.db.bad-")
         assert service.set_aside_as.read_bytes().startswith(b"this is not sqlite")

@@ -104,15 +104,14 @@ class StatusGate:
 class WebhookService:
     """Webhook subscriptions and their deliveries; `publish()` is the pool's event subscriber."""
 
-    def __init__(self, location: Path, *, http_timeout_s: float = 10, max_attempts: int = 8,
+    def __init__(self, store: WebhookStore, *, http_timeout_s: float = 10, max_attempts: int = 8,
                  base_delay_s: float = 2, cap_delay_s: float = 600, concurrency: int = 4,
                  retention_days: float = 7, clock: Callable[[], float] = time.time,
                  rng: Callable[[], float] = random.random, transport: Transport = urllib_transport):
-        """`location`: the data folder (webhooks.db goes inside) or a path ending in .db."""
-        location = Path(location)
-        self.path = location if location.suffix == ".db" else location / "webhooks.db"
+        """`store`: the subscriptions and deliveries (webhooks.db: see in_folder())."""
+        self.path = store.path
         self._clock = clock
-        self._store = WebhookStore(self.path, clock=clock)
+        self._store = store
         policy = DeliveryPolicy(http_timeout_s, max_attempts, base_delay_s, cap_delay_s, max(1, concurrency),
                                 max(1, concurrency // 2), retention_days * 86_400)
         self._dispatcher = Dispatcher(self._store, policy, transport=transport, clock=clock, rng=rng)
@@ -122,6 +121,13 @@ class WebhookService:
         self._subs: list[tuple[str, frozenset[str]]] = []
         self._refresh()
         self._started = False
+
+    @classmethod
+    def in_folder(cls, location: Path, *, clock: Callable[[], float] = time.time, **options: Any) -> WebhookService:
+        """The WebhookService of a data folder (webhooks.db inside it), or of a path ending in .db."""
+        location = Path(location)
+        path = location if location.suffix == ".db" else location / "webhooks.db"
+        return cls(WebhookStore(path, clock=clock), clock=clock, **options)
 
     @property
     def set_aside_as(self) -> Path | None:
