@@ -265,15 +265,19 @@ def test_sessions_file_has_the_seeds_shape_and_follows_every_change(make_pool, s
     connect(pool, sim, "vendas", PHONES[0])
     pool.send_message("vendas", "5511988887777", "oi")
 
-    doc = json.loads(settings.persistence_path.read_text())
+    def saved() -> dict:
+        return json.loads(settings.persistence_path.read_text())
+
+    # Written in the background (never on the engine thread), within moments of each change.
+    wait_until(lambda: saved()["sessions"][0]["metadata"]["messageCount"] == 1, what="the send saved")
+    doc = saved()
     (record,) = doc["sessions"]
     assert set(doc) == {"updatedAt", "sessions"}
     assert record["clientId"] == "vendas" and record["status"] == "ready" and record["phoneNumber"] == PHONES[0]
     assert set(record["metadata"]) == {"createdAt", "connectedAt", "messageCount"}
-    assert record["metadata"]["messageCount"] == 1
 
     pool.disconnect("vendas")
-    assert json.loads(settings.persistence_path.read_text())["sessions"][0]["status"] == "disconnected"
+    wait_until(lambda: saved()["sessions"][0]["status"] == "disconnected", what="the disconnection saved")
     pool.remove("vendas")
     assert json.loads(settings.persistence_path.read_text())["sessions"] == []
     assert not (settings.sessions_dir / "vendas").exists()

@@ -275,6 +275,7 @@ class WhatsAppPool:
         queued as soon as its number is ready. Restoring them is the caller's choice: see app.py."""
         for record in self.saved.load():
             self._load(record)
+        self.saved.start()
         self.outbox.start(self)
 
     def start_health_checks(self) -> None:
@@ -312,6 +313,7 @@ class WhatsAppPool:
             self.runtime.call(self._shutdown(), timeout_s)
         except ZapPoolError as exc:
             log.warning("[Pool] encerramento incompleto: %s", exc.message)
+        self.saved.stop()  # what was queued before closing; the shutdown's own changes are not saved
 
     async def _shutdown(self) -> None:
         await self.supervisor.stop()
@@ -356,8 +358,12 @@ class WhatsAppPool:
             self._persist(client)
 
     def _persist(self, client: WhatsAppClient, *, strict: bool = False) -> None:
-        """Save the client's record, unless shutting down or removed (see SavedNumbers.save; `strict` raises on
-        a full disk, when adding a number: after a send, raising would make the outbox send it again)."""
+        """Save the client's record, unless shutting down or removed: queued (SavedNumbers.save; the engine
+        thread calls this and never waits for a disk), or written now when `strict` (adding a number: a full
+        disk raises StorageFull to the caller)."""
         if self.closing or client.client_id not in self._clients:
             return
-        self.saved.save(client, strict=strict)
+        if strict:
+            self.saved.save_now(client)
+        else:
+            self.saved.save(client)

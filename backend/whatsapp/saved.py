@@ -1,13 +1,18 @@
 """The pool's memory across restarts: each number's record in `whatsapp-sessions.json`, in the seed's shape.
 
-The pool loads the records at start (a number known, not started), writes one when a number's state changes
+The pool loads the records at start (a number known, not started), saves one when a number's state changes
 and decides from the saved status which numbers to restore. The message count is never taken from here:
 the message log is the truth (the count is written for the seed's shape only).
+
+Saving is queued: status changes arrive on the engine thread, which must never wait for a disk, so save()
+keeps the newest record per number and a worker writes them (a burst of changes is one write). A new
+number is written at once (save_now: the caller must know a full disk), and stop() writes what is queued.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,7 @@ from ..errors import StorageFull
 from ..status import ClientStatus
 from ..store.sessions import SessionStore
 from ..validation import CLIENT_ID_RE
+from ..worker import Worker
 from .client import WhatsAppClient
 from .supervisor import RETRYABLE
 
@@ -40,6 +46,20 @@ class SavedNumbers:
         self.store = store
         self.profiles_dir = profiles_dir
         self._saved: dict[str, dict[str, Any]] = {}  # the last record written (or loaded) per number
+        self._queued: dict[str, dict[str, Any]] = {}  # the newest record not written yet, per number
+        self._queue_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer at a time: the worker, save_now, forget, stop
+        self._writer = Worker("sessions-file", self._write_queued)
+
+    def start(self) -> None:
+        """Begin writing queued records in the background."""
+        self._writer.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Write what is queued, then end the writer."""
+        self._write_queued()
+        self._writer.stop()
+        self._writer.join(timeout_s)
 
     def load(self) -> list[dict[str, Any]]:
         """Every saved record; after a bad file was set aside, the numbers whose profile folders remain."""
@@ -72,20 +92,37 @@ class SavedNumbers:
         return record.get("status") in RESTORABLE or (
             record.get("status") == S.DISCONNECTED.value and record.get("reason") in RETRYABLE)
 
-    def save(self, client: WhatsAppClient, *, strict: bool = False) -> None:
-        """Write the client's record (the seed's fields plus name and reason). On a full disk the file keeps the
-        last record written and the log says so; `strict` raises instead (adding a number)."""
+    def save(self, client: WhatsAppClient) -> None:
+        """Queue the client's record (the seed's fields plus name and reason); never touches the disk."""
         if client.status == S.IDLE and client.client_id in self._saved:
             return  # loaded from the file and not started yet: the saved status is still the truth
         record = self.record_of(client)
-        try:
+        with self._queue_lock:
+            self._queued[client.client_id] = record
+        self._writer.kick()
+
+    def save_now(self, client: WhatsAppClient) -> None:
+        """Write the client's record now; StorageFull if the disk is full (adding a number: the caller says so)."""
+        record = self.record_of(client)
+        with self._write_lock:
             self.store.save(record)
-        except StorageFull as exc:
-            if strict:
-                raise
-            log.error("[Pool] estado de %s (%s) não salvo: %s", client.client_id, record["status"], exc.message)
-            return
-        self._saved[client.client_id] = record
+            self._saved[client.client_id] = record
+
+    def _write_queued(self) -> float:
+        """Write every queued record; on a full disk the file keeps the last record written and the log says so
+        (the next change is tried again). Sleeps until the next save() kicks it."""
+        with self._write_lock:
+            with self._queue_lock:
+                batch, self._queued = self._queued, {}
+            for record in batch.values():
+                try:
+                    self.store.save(record)
+                except StorageFull as exc:
+                    log.error("[Pool] estado de %s (%s) não salvo: %s", record["clientId"], record["status"],
+                              exc.message)
+                    continue
+                self._saved[record["clientId"]] = record
+        return 3600.0
 
     @staticmethod
     def record_of(client: WhatsAppClient) -> dict[str, Any]:
@@ -101,8 +138,12 @@ class SavedNumbers:
         }
 
     def forget(self, client_id: str) -> None:
-        """Remove the number's record (first, when removing: on a full disk the number stays listed)."""
-        self.store.remove(client_id)
-        self._saved.pop(client_id, None)
+        """Remove the number's record, and any queued one (first, when removing: on a full disk the number
+        stays listed)."""
+        with self._write_lock:
+            with self._queue_lock:
+                self._queued.pop(client_id, None)
+            self.store.remove(client_id)
+            self._saved.pop(client_id, None)
 
 
