@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,12 @@ import pytest
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.errors import ClientNotReady, Conflict, InvalidClientId, NotFound
+from backend.outbox.outbox import Outbox
+from backend.store.media import MediaFiles
+from backend.store.messages import MessageStore
+from backend.store.sessions import SessionStore
 from backend.whatsapp.pool import WhatsAppPool
+from backend.whatsapp.saved import SavedNumbers
 from backend.whatsapp.supervisor import backoff_delay
 from tests.conftest import running_pool, wait_until
 
@@ -392,3 +398,35 @@ def test_removing_a_number_fails_what_was_queued_for_it(make_pool, sim):
 
     record = pool.outbox.get(message_id)
     assert record.status == "failed" and "removed" in record.reason
+
+
+class WatchedSessionsFile(SessionStore):
+    """The real sessions file, on a slow disk (each write takes 0.2 s), noting which thread writes."""
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.writers: list[str] = []
+
+    def save(self, record: dict) -> None:
+        self.writers.append(threading.current_thread().name)
+        time.sleep(0.2)
+        super().save(record)
+
+
+def test_a_slow_sessions_file_never_holds_up_the_engine_thread(runtime, sim, settings):
+    """Every number's page runs on the engine thread: its status changes are saved by a worker, off it."""
+    watched = WatchedSessionsFile(settings.persistence_path)
+    quick = Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0})
+    outbox = Outbox(MessageStore(quick.data_dir / "messages.db"), MediaFiles(quick.data_dir / "media"))
+    pool = WhatsAppPool(quick, runtime, SavedNumbers(watched, quick.sessions_dir), outbox)
+    pool.start()
+    try:
+        connect(pool, sim, "vendas", PHONES[0])
+        wait_until(lambda: json.loads(settings.persistence_path.read_text())["sessions"][0]["status"] == "ready",
+                   what="ready saved")
+    finally:
+        pool.shutdown()
+        outbox.store.close()
+
+    assert watched.writers, "the file was written"
+    assert "zapool-engine" not in watched.writers, watched.writers
