@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from app import build_pool
+from bench.polling import wait_until  # noqa: F401 - the suite's poller; tests import it from here
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.events.hub import ClientEvent
@@ -140,17 +141,6 @@ def running_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
     pool = build_pool(settings, runtime)
     pool.start()
     return pool
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def link(client: WhatsAppClient, rec: Recorder, sim: SimServer, phone: str = PHONE) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from backend.events.hub import ClientEvent
 from backend.webhooks import intake
 from backend.webhooks.service import WebhookService
 from tests.conftest import wait_until
+from tests.webhook_support import webhook_services
 
 FAST = {"http_timeout_s": 1, "base_delay_s": 0.02, "cap_delay_s": 0.2, "max_attempts": 3}
 NOWHERE = "http://127.0.0.1:9/nada"  # discard port: deliveries are refused and retried, never delivered
@@ -31,18 +31,8 @@ def msg(n: int) -> ClientEvent:
 @pytest.fixture
 def make_service(tmp_path: Path) -> Iterator[Callable[..., WebhookService]]:
     """Services over tmp_path/dados; all stopped at the end."""
-    made: list[WebhookService] = []
-
-    def make(start: bool = True, **options: Any) -> WebhookService:
-        service = WebhookService.in_folder(tmp_path / "dados", **{**FAST, **options})
-        made.append(service)
-        if start:
-            service.start()
-        return service
-
-    yield make
-    for service in made:
-        service.stop(timeout=1)
+    with webhook_services(tmp_path / "dados", FAST) as make:
+        yield make
 
 
 def rows_on_disk(path: Path) -> list[str]:

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from backend.clock import backoff_s
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.events.hub import ClientEvent
-from backend.clock import backoff_s
 from backend.webhooks.delivery import retry_after_s, sign
 from backend.webhooks.service import MAX_WEBHOOKS, WebhookService
 from bench.webhook_receiver import Receiver, free_port, wait_for
+from tests.webhook_support import webhook_services
 
 # Small delays so retries happen in milliseconds; timeouts stay generous where a test does not need them short.
 FAST = {"http_timeout_s": 5, "base_delay_s": 0.02, "cap_delay_s": 0.2, "max_attempts": 5}
@@ -42,18 +43,8 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def make_service(tmp_path: Path) -> Iterator[Callable[..., WebhookService]]:
     """Services over tmp_path/dados with fast retries; all stopped at the end."""
-    made: list[WebhookService] = []
-
-    def make(start: bool = True, **options: Any) -> WebhookService:
-        service = WebhookService.in_folder(tmp_path / "dados", **{**FAST, **options})
-        made.append(service)
-        if start:
-            service.start()
-        return service
-
-    yield make
-    for service in made:
-        service.stop(timeout=1)
+    with webhook_services(tmp_path / "dados", FAST) as make:
+        yield make
 
 
 def subscribe(service: WebhookService, receiver: Receiver, path: str, events: list[str] | None = None,
