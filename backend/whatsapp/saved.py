@@ -88,7 +88,8 @@ class SavedNumbers:
 
     def was_connected(self, client_id: str) -> bool:
         """Ready or authenticated when last saved, or cut off by accident (not on purpose): worth restoring."""
-        record = self._saved.get(client_id, {})
+        with self._queue_lock:  # the newest record counts, written or still queued
+            record = self._queued.get(client_id) or self._saved.get(client_id, {})
         return record.get("status") in RESTORABLE or (
             record.get("status") == S.DISCONNECTED.value and record.get("reason") in RETRYABLE)
 
@@ -113,16 +114,22 @@ class SavedNumbers:
         (the next change is tried again). Sleeps until the next save() kicks it."""
         with self._write_lock:
             with self._queue_lock:
-                batch, self._queued = self._queued, {}
-            for record in batch.values():
-                try:
-                    self.store.save(record)
-                except StorageFull as exc:
-                    log.error("[Pool] estado de %s (%s) não salvo: %s", record["clientId"], record["status"],
-                              exc.message)
-                    continue
-                self._saved[record["clientId"]] = record
+                batch = dict(self._queued)  # stays queued (and seen by was_connected) until written
+            for client_id, record in batch.items():
+                self._write_one(client_id, record)
         return 3600.0
+
+    def _write_one(self, client_id: str, record: dict[str, Any]) -> None:
+        """Write one queued record and take it off the queue, unless a newer one was queued meanwhile."""
+        try:
+            self.store.save(record)
+        except StorageFull as exc:
+            log.error("[Pool] estado de %s (%s) não salvo: %s", client_id, record["status"], exc.message)
+        else:
+            self._saved[client_id] = record
+        with self._queue_lock:
+            if self._queued.get(client_id) is record:
+                del self._queued[client_id]
 
     @staticmethod
     def record_of(client: WhatsAppClient) -> dict[str, Any]:
