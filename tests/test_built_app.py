@@ -23,7 +23,7 @@ from tests.test_app import Output, chromium_left, finish
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "build" / "dist" / "ZapPool" / ("ZapPool.exe" if sys.platform == "win32" else "ZapPool")
-PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "backend", ROOT / "frontend", ROOT / "tests" / "wasim"]
+PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "backend", ROOT / "frontend", ROOT / "wasim"]
 BUILD_TIMEOUT_S = 900
 
 

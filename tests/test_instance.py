@@ -12,7 +12,7 @@ from backend.host.instance import InstanceLock, running_instance
 from tests.conftest import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-HOLD = ("import sys, time; from backend.instance import InstanceLock; lock = InstanceLock(sys.argv[1]); "
+HOLD = ("import sys, time; from backend.host.instance import InstanceLock; lock = InstanceLock(sys.argv[1]); "
         "print('got' if lock.acquire() else 'busy', flush=True); time.sleep(60)")
 
 
