@@ -27,6 +27,23 @@ FAST = {"first_qr_ms": 4000, "qr_ms": 2000, "max_qrs": 6, "ack_delivered_ms": 10
         "load_ms": 20, "main_ready_on_qr": True, "require_create_chat": True}
 PHONE = "5511999990001"
 
+# Fixtures that start Chromium (the shared engine, which every pool, client, stack and desk builds on, and the
+# modules' own Playwright browsers) or another process (app.py, the built app). A test that uses one, however
+# indirectly, gets the marker; tests that start Chromium or a process by themselves are marked where they are.
+BROWSER_FIXTURES = frozenset({"runtime", "playwright", "browser", "browser_page"})
+PROCESS_FIXTURES = frozenset({"app_path", "running", "hostile_app", "session"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `browser` and `process` tests by their fixtures, so `-m "not browser and not process"` leaves the
+    fast ones (see pyproject.toml's markers)."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & PROCESS_FIXTURES:
+            item.add_marker(pytest.mark.process)
+
 
 @pytest.fixture(scope="session")
 def sim_server() -> Iterator[SimServer]:

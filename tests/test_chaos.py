@@ -189,6 +189,7 @@ def test_unlinked_and_unscanned_settle_without_retries_and_one_webhook_per_chang
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+@pytest.mark.process
 def test_signal_with_sends_in_flight_stops_in_time_and_the_restart_sends_the_rest(make_pool, sim, settings, sig):
     data = settings.data_dir
     linking = make_pool()

@@ -368,6 +368,7 @@ def _burst_and_kill(sim, settings, log_path: Path) -> tuple[list[str], int]:
     return [line for line in lines if len(line) == 32], len(_sent_texts(sim))
 
 
+@pytest.mark.process
 def test_crash_mid_burst_then_restart_sends_every_accepted_message(make_pool, sim, settings, tmp_path):
     linking = make_pool()
     connect(linking, sim, "a", PHONE)

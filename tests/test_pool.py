@@ -313,6 +313,7 @@ def test_logout_keeps_the_number_listed_without_its_profile(make_pool, sim, sett
 
 # -- shutdown -----------------------------------------------------------------------------------------------
 
+@pytest.mark.browser
 def test_shutdown_closes_every_browser_and_keeps_the_saved_state(sim, settings):
     engine = EngineRuntime(settings)  # its own engine, as in app.py
     pool = running_pool(Settings(**{**settings.__dict__, "restore_on_start": False}), engine)
