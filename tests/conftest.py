@@ -172,6 +172,26 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def link_number(sim: SimServer, phone: str, client_id: str, *, start: Callable[[], dict[str, Any]],
+                code: Callable[[], str], info: Callable[[], dict[str, Any]], timeout: float = 10.0) -> dict[str, Any]:
+    """Linking a number, whichever door a test uses (the pool, REST, the desktop's bridge): `start` it, which
+    must end on its QR code; scan `code()` on the simulator's phone `phone`; wait until `info()` says ready.
+    Returns that info. The doors differ only in these three calls, so the steps and the wait live here once."""
+    started = start()
+    assert started["status"] == "qr_ready", started
+    sim.control.scan(code(), phone)
+    return wait_until(lambda: (now := info())["status"] == "ready" and now, timeout, what=f"{client_id} ready")
+
+
+def connect(pool: WhatsAppPool, sim: SimServer, client_id: str, phone: str = PHONE) -> dict[str, Any]:
+    """Link a number of `pool` as `phone`: added and started if new, started again (a new QR code) if it is
+    known but logged out or never linked; returns its info once ready."""
+    known = any(c.client_id == client_id for c in pool.clients())
+    return link_number(sim, phone, client_id,
+                       start=lambda: pool.reconnect(client_id) if known else pool.create_and_initialize(client_id),
+                       code=lambda: pool.get(client_id).qr.code, info=lambda: pool.get(client_id).get_info())
+
+
 def link(client: WhatsAppClient, rec: Recorder, sim: SimServer, phone: str = PHONE) -> dict[str, Any]:
     """Initialize a client and scan its QR code as `phone`; returns its info once ready."""
     info = client.initialize()
