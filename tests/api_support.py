@@ -29,7 +29,7 @@ from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.webhooks.service import WebhookService
 from backend.whatsapp.pool import WhatsAppPool
-from tests.conftest import running_pool, wait_until
+from tests.conftest import link_number, running_pool
 
 PHONE = "5511999990001"
 FAST_SCRYPT = ScryptParams(n=2 ** 10, r=8, p=1)  # real scrypt, cheaper: tests log in many times
@@ -139,13 +139,17 @@ class Stack:
 
 
 def connect(stack: Stack, sim, client_id: str = "vendas", phone: str = PHONE) -> dict:
-    """POST /clients, scan the QR the API serves, wait until ready."""
-    created = stack.api.call("POST", "/clients", {"clientId": client_id})
-    assert created.status == 201, created.body
-    code = stack.api.call("GET", f"/clients/{client_id}/qr", headers={"Accept": "application/json"}).json["code"]
-    sim.control.scan(code, phone)
-    wait_until(lambda: stack.api.call("GET", f"/clients/{client_id}").json["status"] == "ready", what="ready")
-    return stack.api.call("GET", f"/clients/{client_id}").json
+    """conftest.connect through the REST API, as an integrator links a number: POST /clients, the QR code
+    GET /clients/{id}/qr serves, GET /clients/{id} until ready (conftest.link_number does the steps)."""
+    def create() -> dict[str, Any]:
+        created = stack.api.call("POST", "/clients", {"clientId": client_id})
+        assert created.status == 201, created.body
+        return created.json
+
+    return link_number(sim, phone, client_id, start=create,
+                       code=lambda: stack.api.call("GET", f"/clients/{client_id}/qr",
+                                                   headers={"Accept": "application/json"}).json["code"],
+                       info=lambda: stack.api.call("GET", f"/clients/{client_id}").json)
 
 
 class EventStream:

@@ -28,6 +28,23 @@ FAST = {"first_qr_ms": 4000, "qr_ms": 2000, "max_qrs": 6, "ack_delivered_ms": 10
         "load_ms": 20, "main_ready_on_qr": True, "require_create_chat": True}
 PHONE = "5511999990001"
 
+# Fixtures that start Chromium (the shared engine, which every pool, client, stack and desk builds on, and the
+# modules' own Playwright browsers) or another process (app.py, the built app). A test that uses one, however
+# indirectly, gets the marker; tests that start Chromium or a process by themselves are marked where they are.
+BROWSER_FIXTURES = frozenset({"runtime", "playwright", "browser", "browser_page"})
+PROCESS_FIXTURES = frozenset({"app_path", "running", "hostile_app", "session"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `browser` and `process` tests by their fixtures, so `-m "not browser and not process"` leaves the
+    fast ones (see pyproject.toml's markers)."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & PROCESS_FIXTURES:
+            item.add_marker(pytest.mark.process)
+
 
 @pytest.fixture(scope="session")
 def sim_server() -> Iterator[SimServer]:
@@ -141,6 +158,26 @@ def running_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
     pool = build_pool(settings, runtime)
     pool.start()
     return pool
+
+
+def link_number(sim: SimServer, phone: str, client_id: str, *, start: Callable[[], dict[str, Any]],
+                code: Callable[[], str], info: Callable[[], dict[str, Any]], timeout: float = 10.0) -> dict[str, Any]:
+    """Linking a number, whichever door a test uses (the pool, REST, the desktop's bridge): `start` it, which
+    must end on its QR code; scan `code()` on the simulator's phone `phone`; wait until `info()` says ready.
+    Returns that info. The doors differ only in these three calls, so the steps and the wait live here once."""
+    started = start()
+    assert started["status"] == "qr_ready", started
+    sim.control.scan(code(), phone)
+    return wait_until(lambda: (now := info())["status"] == "ready" and now, timeout, what=f"{client_id} ready")
+
+
+def connect(pool: WhatsAppPool, sim: SimServer, client_id: str, phone: str = PHONE) -> dict[str, Any]:
+    """Link a number of `pool` as `phone`: added and started if new, started again (a new QR code) if it is
+    known but logged out or never linked; returns its info once ready."""
+    known = any(c.client_id == client_id for c in pool.clients())
+    return link_number(sim, phone, client_id,
+                       start=lambda: pool.reconnect(client_id) if known else pool.create_and_initialize(client_id),
+                       code=lambda: pool.get(client_id).qr.code, info=lambda: pool.get(client_id).get_info())
 
 
 def link(client: WhatsAppClient, rec: Recorder, sim: SimServer, phone: str = PHONE) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from backend.desktop import Bridge, DesktopSession, EventPusher, WindowManager
 from backend.service import ZapPoolService
 from backend.whatsapp.pool import WhatsAppPool
 from tests.api_support import FAST_SCRYPT, PHONE, Api
-from tests.conftest import running_pool, wait_until
+from tests.conftest import link_number, running_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_PASSWORD = "Senha-forte-123"
@@ -162,12 +162,10 @@ def sign_in(desk: Desk) -> None:
 
 
 def link(desk: Desk, sim, client_id: str = "vendas") -> dict[str, Any]:
-    """Create a number through the bridge, scan its QR code, wait until it is ready."""
-    created = ok(desk.bridge.create_client(client_id))
-    assert created["status"] == "qr_ready", created
-    sim.control.scan(ok(desk.bridge.get_qr(client_id))["code"], PHONE)
-    return wait_until(lambda: (info := ok(desk.bridge.get_client(client_id)))["status"] == "ready" and info,
-                      timeout=20, what="ready")
+    """conftest.connect through the window's bridge: create the number, scan its QR code, wait until ready."""
+    return link_number(sim, PHONE, client_id, start=lambda: ok(desk.bridge.create_client(client_id)),
+                       code=lambda: ok(desk.bridge.get_qr(client_id))["code"],
+                       info=lambda: ok(desk.bridge.get_client(client_id)), timeout=20)
 
 
 def pusher(desk: Desk, notes: list[tuple[str, str]], **options: Any) -> EventPusher:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import wait_until
 
+pytestmark = pytest.mark.process  # app.py in a process of its own
 ROOT = Path(__file__).resolve().parents[1]
 
 

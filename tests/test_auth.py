@@ -358,6 +358,7 @@ def run_cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.process
 def test_cli_keys_create_list_revoke(ready: AuthService, tmp_path: Path, clock: Clock) -> None:
     data = tmp_path / "dados"
     created = run_cli(data, "keys", "create", "erp")
@@ -379,6 +380,7 @@ def test_cli_keys_create_list_revoke(ready: AuthService, tmp_path: Path, clock: 
     assert missing.returncode == 1 and "No API key" in missing.stderr
 
 
+@pytest.mark.process
 def test_cli_refuses_keys_before_the_password_change(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "dados", "keys", "create", "erp")
     assert result.returncode == 1 and "backend.auth password" in result.stderr and "zp_" not in result.stdout

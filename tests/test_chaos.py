@@ -22,19 +22,12 @@ from backend.whatsapp import sending
 from backend.whatsapp.pool import WhatsAppPool
 from bench.chaos.harness import App, alive, chromium_of, kill_browser, prepare
 from bench.chaos.traffic import Outgoing, wait_all_sent
-from tests.conftest import PHONE, wait_until
+from tests.conftest import PHONE, connect, wait_until
 from bench.webhook_receiver import Receiver
 
 PHONE_B = "5511999990002"
 TO = "5511988887777"
 SENT = ("sent", "delivered", "read")
-
-
-def connect(pool: WhatsAppPool, sim, client_id: str, phone: str) -> None:
-    """Add a number, scan its QR code as `phone`, wait until it is ready."""
-    assert pool.create_and_initialize(client_id)["status"] == "qr_ready"
-    sim.control.scan(pool.get(client_id).qr.code, phone)
-    wait_until(lambda: pool.get(client_id).status.value == "ready", what=f"{client_id} ready")
 
 
 def texts(sim, *phones: str) -> list[str]:
@@ -189,6 +182,7 @@ def test_unlinked_and_unscanned_settle_without_retries_and_one_webhook_per_chang
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+@pytest.mark.process
 def test_signal_with_sends_in_flight_stops_in_time_and_the_restart_sends_the_rest(make_pool, sim, settings, sig):
     data = settings.data_dir
     linking = make_pool()

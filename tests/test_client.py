@@ -349,6 +349,7 @@ def test_qr_also_comes_as_svg_rendered_once(make_client, sim):
     assert client.qr.svg is svg, "rendered once per code"
 
 
+@pytest.mark.browser
 def test_stopping_the_engine_closes_every_browser(sim, tmp_path):
     from backend.engine import EngineRuntime
 

@@ -80,7 +80,7 @@ def test_the_simulator_implements_every_function(browser_page: Page, sim):
 
 
 def test_the_simulator_emits_every_event():
-    source = "\n".join(p.read_text() for p in (Path(__file__).parent / "wasim" / "static").glob("*.js"))
+    source = "\n".join(p.read_text() for p in (Path(__file__).parents[1] / "wasim" / "static").glob("*.js"))
 
     missing = [name for name in WPP_EVENTS if f"'{name}'" not in source and f'"{name}"' not in source]
 

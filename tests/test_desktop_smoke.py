@@ -49,6 +49,7 @@ def env(**changes: str | None) -> dict[str, str]:
 
 
 @needs_qt
+@pytest.mark.process
 def test_the_bridge_answers_javascript_in_a_real_window(tmp_path):
     done = subprocess.run([sys.executable, "tests/desktop_smoke.py", str(tmp_path / "dados")], cwd=ROOT,
                           env=env(**QT_ENV), capture_output=True, text=True, timeout=180)
@@ -70,6 +71,7 @@ def test_the_bridge_answers_javascript_in_a_real_window(tmp_path):
 
 
 @needs_qt
+@pytest.mark.process
 def test_app_opens_its_windows_by_default_and_sigterm_closes_them_cleanly(sim, tmp_path):
     data = tmp_path / "dados"
     proc = subprocess.Popen([sys.executable, "app.py", "--data", str(data), "--whatsapp-url", sim.url,
@@ -92,6 +94,7 @@ def test_app_opens_its_windows_by_default_and_sigterm_closes_them_cleanly(sim, t
     assert chromium_left(data) == ""
 
 
+@pytest.mark.process
 def test_without_a_display_app_serves_the_browser_instead(sim, tmp_path):
     proc = subprocess.Popen([sys.executable, "app.py", "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
                              "--port", "0"], cwd=ROOT, env=env(**dict.fromkeys(NO_DISPLAY)),

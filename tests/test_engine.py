@@ -57,6 +57,7 @@ def test_no_browser_at_all_says_what_to_install(monkeypatch):
     assert "Chromium" in err.value.message and "Microsoft Edge" in err.value.message
 
 
+@pytest.mark.browser
 def test_user_agent_is_a_normal_chrome_of_the_installed_version():
     choice = discover_browser(None, None, None)
     version = subprocess.run([choice.executable_path, "--version"], capture_output=True, text=True).stdout
@@ -68,6 +69,7 @@ def test_user_agent_is_a_normal_chrome_of_the_installed_version():
     assert f"Chrome/{major}.0.0.0 Safari/537.36" in ua
 
 
+@pytest.mark.browser
 def test_client_without_a_browser_ends_in_error_with_the_reason(sim, tmp_path):
     settings = Settings(data_dir=tmp_path, whatsapp_url=sim.url, browser_path="/nao/existe/chrome")
     engine = EngineRuntime(settings)

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from backend.host.instance import InstanceLock, running_instance
 from tests.conftest import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-HOLD = ("import sys, time; from backend.instance import InstanceLock; lock = InstanceLock(sys.argv[1]); "
+HOLD = ("import sys, time; from backend.host.instance import InstanceLock; lock = InstanceLock(sys.argv[1]); "
         "print('got' if lock.acquire() else 'busy', flush=True); time.sleep(60)")
 
 
@@ -24,6 +26,7 @@ def holder(data: Path) -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.process
 def test_a_second_process_cannot_take_a_held_folder_until_it_is_released(tmp_path: Path) -> None:
     data = tmp_path / "dados"
     first = InstanceLock(data)
@@ -53,6 +56,7 @@ def test_the_instance_file_is_private_and_tokens_are_checked(tmp_path: Path) -> 
     lock.release()
 
 
+@pytest.mark.process
 def test_a_killed_instance_leaves_the_folder_free(tmp_path: Path) -> None:
     data = tmp_path / "dados"
     proc = holder(data)

@@ -10,10 +10,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from backend.host.instance import InstanceLock, running_instance
 from tests.conftest import wait_until
 from tests.test_app import ROOT, Output, finish
 
+pytestmark = pytest.mark.process  # every test here runs app.py
 SECOND_LAUNCH_TIMEOUT_S = 30
 
 

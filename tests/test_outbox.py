@@ -34,21 +34,11 @@ from backend.outbox.outbox import MessageRecord, Outbox
 from backend.outbox.sender import Attempt
 from backend.store.messages import MessageStore
 from backend.whatsapp.client import WhatsAppClient
-from backend.whatsapp.pool import WhatsAppPool
-from tests.conftest import PHONE, wait_until
+from tests.conftest import PHONE, connect, wait_until
 
 PHONE_B = "5511999990002"
 TO = "5511988887777"
 SENT = ("sent", "delivered", "read")
-
-
-def connect(pool: WhatsAppPool, sim, client_id: str, phone: str = PHONE) -> None:
-    """Start a number (added first if new), scan its QR code as `phone`, wait until it is ready."""
-    known = any(c.client_id == client_id for c in pool.clients())
-    info = pool.reconnect(client_id) if known else pool.create_and_initialize(client_id)
-    assert info["status"] == "qr_ready", info
-    sim.control.scan(pool.get(client_id).qr.code, phone)
-    wait_until(lambda: pool.get(client_id).status.value == "ready", what=f"{client_id} ready")
 
 
 def wait_status(outbox: Outbox, message_id: str, *statuses: str, timeout: float = 20) -> MessageRecord:
@@ -368,6 +358,7 @@ def _burst_and_kill(sim, settings, log_path: Path) -> tuple[list[str], int]:
     return [line for line in lines if len(line) == 32], len(_sent_texts(sim))
 
 
+@pytest.mark.process
 def test_crash_mid_burst_then_restart_sends_every_accepted_message(make_pool, sim, settings, tmp_path):
     linking = make_pool()
     connect(linking, sim, "a", PHONE)

@@ -25,23 +25,9 @@ from backend.store.sessions import SessionStore
 from backend.whatsapp.pool import WhatsAppPool
 from backend.whatsapp.saved import SavedNumbers
 from backend.whatsapp.supervisor import backoff_delay
-from tests.conftest import running_pool, wait_until
+from tests.conftest import connect, running_pool, wait_until
 
 PHONES = ["5511999990001", "5511999990002", "5511999990003"]
-
-
-def connect(pool: WhatsAppPool, sim, client_id: str, phone: str) -> dict:
-    """Create a client, scan its QR code as `phone`, wait until ready."""
-    info = pool.create_and_initialize(client_id)
-    assert info["status"] == "qr_ready"
-    sim.control.scan(sim_qr(sim, pool, client_id), phone)
-    wait_until(lambda: pool.get(client_id).status.value == "ready", what=f"{client_id} ready")
-    return pool.get(client_id).get_info()
-
-
-def sim_qr(sim, pool: WhatsAppPool, client_id: str) -> str:
-    """The code the client shows (its QR image encodes exactly this)."""
-    return pool.get(client_id).qr.code
 
 
 def chromium_pids(profile_root: Path) -> list[int]:
@@ -323,6 +309,7 @@ def test_logout_keeps_the_number_listed_without_its_profile(make_pool, sim, sett
 
 # -- shutdown -----------------------------------------------------------------------------------------------
 
+@pytest.mark.browser
 def test_shutdown_closes_every_browser_and_keeps_the_saved_state(sim, settings):
     engine = EngineRuntime(settings)  # its own engine, as in app.py
     pool = running_pool(Settings(**{**settings.__dict__, "restore_on_start": False}), engine)

@@ -329,6 +329,7 @@ def _nothing_ran(page: Page) -> None:
     assert page.locator("img[src=x], script:not([src]), iframe, svg[onload], a[href^=javascript]").count() == 0
 
 
+@pytest.mark.browser
 def test_html_in_names_and_texts_shows_as_text_and_runs_nothing(hostile_app: AppProcess) -> None:
     with sync_playwright() as pw:
         browser = launch_browser(pw)
