@@ -100,6 +100,8 @@ def simulator_url(output: Output) -> str:
     return output.wait_for("Simulador do WhatsApp Web:", timeout=60).split()[4]
 
 
+@pytest.mark.process
+@pytest.mark.browser
 def test_the_demo_brings_a_linked_number_back_after_a_restart_without_a_new_qr(tmp_path: Path):
     data = tmp_path / "dados"
     first, output = start_demo(data, "--client-id", "loja")

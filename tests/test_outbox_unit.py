@@ -25,6 +25,7 @@ import pytest
 
 from backend.errors import (ClientNotReady, Conflict, EngineTimeout, NumberNotOnWhatsApp, WhatsAppError,
                             ZapPoolError)
+from backend.drafts import MediaFile
 from backend.outbox.outbox import MessageRecord, Outbox
 from backend.outbox.sender import Attempt
 from backend.store.media import MediaFiles
@@ -76,7 +77,7 @@ class Delivery:
     text: str
     attempt: Attempt
     at: float
-    media: dict[str, Any] | None = None
+    media: MediaFile | None = None
 
 
 @dataclass
@@ -132,9 +133,9 @@ class FakeSender:
         """A text, as the pool's number would send it."""
         return self._deliver(Delivery(client_id, to, text, attempt, self.clock.now()))
 
-    def deliver_media(self, client_id: str, to: str, media: dict, options: dict, attempt: Attempt) -> dict:
-        """A file (its caption, else its name, stands for it on WhatsApp)."""
-        caption = options.get("caption") or media["filename"]
+    def deliver_media(self, client_id: str, to: str, media: MediaFile, options: dict, attempt: Attempt) -> dict:
+        """A file, as bytes (its caption, else its name, stands for it on WhatsApp)."""
+        caption = options.get("caption") or media.filename
         return self._deliver(Delivery(client_id, to, caption, attempt, self.clock.now(), media=media))
 
     # -- what the test steers and reads --------------------------------------------------------------------
@@ -535,5 +536,6 @@ def test_media_reaches_the_sender_byte_exact_and_its_file_goes_once_sent(make_ri
 
     assert rig.record(message_id, *SENT).body == "Seu pedido"
     (delivery,) = rig.sender.wait_deliveries(1)
-    assert base64.b64decode(delivery.media["data"]) == data and delivery.media["filename"] == "pedido.pdf"
+    assert delivery.media.data == data and delivery.media.filename == "pedido.pdf", "bytes: no base64 on the way"
+    assert (delivery.media.mimetype, delivery.media.kind) == ("application/pdf", "document")
     wait_until(lambda: not rig.outbox.media.path(message_id).exists(), 5, what="the file deleted", every=0.002)
