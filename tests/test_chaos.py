@@ -120,7 +120,7 @@ def test_network_loss_sends_what_waited_and_relaunches_only_a_browser_that_died(
 
 
 def test_a_send_caught_by_the_outage_waits_for_the_network_and_goes_out_once(make_pool, sim, runtime):
-    pool = make_pool(call_timeout_s=0.5)
+    pool = make_pool(call_timeout_s=1.0)  # the answer after the network returns must beat it, on a busy machine too
     connect(pool, sim, "a", PHONE)
     client = pool.get("a")
     sim.control.network(False)
@@ -132,7 +132,7 @@ def test_a_send_caught_by_the_outage_waits_for_the_network_and_goes_out_once(mak
     in_flight = asyncio.run_coroutine_threadsafe(
         sending.send_text(page, TO, "pego pela queda", client._offline_but_open), runtime.loop)
     with pytest.raises(concurrent.futures.TimeoutError):
-        in_flight.result(timeout=2.0)  # four of its 0.5 s timeouts: still waiting, not failed
+        in_flight.result(timeout=2.0)  # two of its 1 s timeouts: still waiting, not failed
     sim.control.network(True)
 
     receipt = in_flight.result(timeout=15)
