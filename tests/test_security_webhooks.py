@@ -295,3 +295,12 @@ def test_a_broken_whsec_secret_is_refused(zapool_at, secret):
     running = zapool_at()
     status, body = running.call("POST", "/webhooks", {"url": "http://127.0.0.1:9/", "secret": secret})
     assert status == 422 and body["error"]["details"]["field"] == "secret"
+
+
+def test_the_openapi_document_names_the_standard_headers(zapool_at):
+    running = zapool_at()
+    request = urllib.request.Request(running.base + "/openapi.json", headers={"X-Api-Key": running.key})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        document = json.loads(answer.read())
+    names = {p["name"] for p in document["webhooks"]["poolEvent"]["post"]["parameters"]}
+    assert {"webhook-id", "webhook-timestamp", "webhook-signature", "X-ZapPool-Signature"} <= names
