@@ -163,7 +163,9 @@ def test_a_made_up_reason_phrase_or_status_line_is_not_repeated(make_service, li
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/", "http://localhost/", "http://10.1.2.3/",
                                  "http://192.168.0.1/admin", "http://169.254.169.254/latest/meta-data/",
                                  "http://[::1]:3000/", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0:3000/",
-                                 "http://100.64.0.1/", "http://[fe80::1]/", "http://[fd00::1]/"])
+                                 "http://100.64.0.1/", "http://[fe80::1]/", "http://[fd00::1]/",
+                                 "http://[64:ff9b::7f00:1]/",
+                                 "http://[2002:a00:1::1]/"])
 def test_listening_wider_refuses_private_targets(zapool_at, url):
     running = zapool_at("--host", "0.0.0.0")
     status, body = running.call("POST", "/webhooks", {"url": url})

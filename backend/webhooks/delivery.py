@@ -8,8 +8,9 @@ The dispatcher claims a row (pending -> delivering) before a sender gets it and 
 open row of a lane (webhook, client), so a lane has at most one request in flight and stays in order.
 Outcomes: 2xx delivered; 408, 429, 5xx, no answer or a timeout: retried after an exponential backoff with
 jitter (or the receiver's Retry-After on 429/503), capped; any other status, redirects included, or a target
-the policy refuses (targets.py): failed at once. lastError keeps a status and ZapPool's own words (transport.py). A row still `delivering` when the process stops is sent again after the restart (at least once:
-receivers dedupe with the webhook-id, the same as X-ZapPool-Delivery).
+the policy refuses (targets.py): failed at once. lastError keeps a status and ZapPool's own words
+(transport.py). A row still `delivering` when the process stops is sent again after the restart (at least
+once: receivers dedupe with the webhook-id, the same as X-ZapPool-Delivery).
 """
 
 from __future__ import annotations

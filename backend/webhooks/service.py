@@ -21,8 +21,8 @@ Delivery: `POST <url>` with the JSON body `{"id": "dlv_...", "event": "...", "cl
 "timestamp": "2025-01-01T12:00:00.000Z"}` (`data` is the pool event's data; `timestamp` is when it was
 published) and the headers Content-Type: application/json, X-ZapPool-Event, X-ZapPool-Delivery (the body's
 id: dedupe with it, delivery is at least once), the Standard Webhooks webhook-id, webhook-timestamp and
-webhook-signature (signing.py: the ones to verify; they refuse replays), X-ZapPool-Signature (`sha256=` + hex HMAC-SHA256 of the exact
-body bytes, keyed with the webhook's secret), X-ZapPool-Timestamp (Unix seconds when this attempt was sent;
+webhook-signature (signing.py: the ones to verify; they refuse replays), X-ZapPool-Signature (`sha256=` + hex
+HMAC-SHA256 of the exact body bytes, keyed with the webhook's secret), X-ZapPool-Timestamp (Unix seconds when this attempt was sent;
 the signed time is the body's) and X-ZapPool-Attempt. urllib title-cases header names on the wire
 (X-Zappool-Signature); HTTP header names are case-insensitive, so receivers must not depend on the case.
 Retries and their limits: webhook_delivery.py.

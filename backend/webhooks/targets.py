@@ -13,8 +13,9 @@ page or a cloud metadata address (169.254.169.254). Then (the policy is "guardin
 
 Refused: every address that is not globally routable (ipaddress's `is_global`: loopback, RFC 1918, link-local,
 CGNAT, unique-local, documentation, unspecified 0.0.0.0 and ::), multicast, and IPv6 forms that carry one
-(::ffff:10.0.0.1). `--allow-private-webhooks` turns the policy off for a CRM on the LAN. While guarding,
-environment proxies (HTTP_PROXY) are not used: the check would see the proxy, not the target.
+(::ffff:10.0.0.1, 6to4, Teredo, NAT64 64:ff9b::a00:1). `--allow-private-webhooks` turns the policy off for a CRM
+on the LAN. While guarding, environment proxies (HTTP_PROXY) are not used: the check would see the proxy, not the
+target.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import urllib.request
 from typing import Any
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix: an IPv4 address in its last 32 bits
 
 
 class TargetRefused(OSError):
@@ -41,6 +43,8 @@ def refused_address(address: IpAddress) -> bool:
     """True for an address a guarded webhook must not reach (not public, or multicast)."""
     if isinstance(address, ipaddress.IPv6Address):
         inner = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if inner is None and address in NAT64:
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if inner is not None and refused_address(inner):
             return True
     return address.is_multicast or not address.is_global
@@ -116,7 +120,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _pinned_connection(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+def _pinned_connection(address: tuple[str, int], timeout: Any = None,
                        source_address: Any = None) -> socket.socket:
     """socket.create_connection, but only to addresses that passed the check (resolved once, here)."""
     host, port = address
