@@ -29,7 +29,7 @@ import qrcode
 from flask import Flask
 
 from backend.api import create_app
-from backend.api.server import ApiServer
+from backend.api.server import ApiServer, is_loopback
 from backend.auth import cli as auth_cli
 from backend.auth.service import AuthService
 from backend.config import Settings
@@ -76,6 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address the REST API listens on (beyond 127.0.0.1 only once the admin password "
                              "is changed and an API key exists)")
+    parser.add_argument("--allow-private-webhooks", action="store_true",
+                        help="with --host beyond loopback, still let webhooks target private, loopback and "
+                             "link-local addresses (refused by default then: a LAN caller could reach them)")
     parser.add_argument("--port", type=int, default=3000, help="port of the REST API (0: any free port)")
     parser.add_argument("--send-interval", type=float, default=Settings.send_interval_s, metavar="SECONDS",
                         help="pacing per number: at least SECONDS between two sends plus up to SECONDS at random "
@@ -185,6 +188,7 @@ def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
     service = build_service(pool, auth, webhooks)
     app = create_app(service, auth)
     api = ApiServer(app, auth, args.host, args.port)
+    webhooks.guard_targets(not is_loopback(api.host) and not args.allow_private_webhooks)
     return Parts(runtime, pool, webhooks, auth, service, app, api)
 
 

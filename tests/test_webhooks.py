@@ -401,4 +401,4 @@ def test_a_transport_that_raises_counts_as_a_failed_attempt(make_service):
     hook = service.add("http://127.0.0.1:9/x", ["message"])
     service.publish(msg("a", 1))
     failed = wait_for(lambda: [d for d in items(service, hook) if d["status"] == "failed"])[0]
-    assert failed["attempts"] == 2 and "RuntimeError: boom" in failed["lastError"]
+    assert failed["attempts"] == 2 and "RuntimeError" in failed["lastError"] and "boom" not in failed["lastError"]

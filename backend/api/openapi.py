@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 from .events import EVENT_TYPES
-from .openapi_events import EVENT_SCHEMAS
+from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
@@ -259,7 +259,13 @@ def build_document() -> dict[str, Any]:
         "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "ui", "meta")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
-            "summary": "A pool event, signed: X-ZapPool-Signature is sha256= + hex HMAC-SHA256 of the body.",
+            "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
+                       "webhook-signature); verify with a standardwebhooks library, which refuses replays.",
+            "description": "Targets: while the API listens beyond loopback, private, loopback and link-local "
+                           "addresses are refused (at creation and at each delivery, every DNS answer checked) "
+                           "unless ZapPool runs with --allow-private-webhooks. A delivery's lastError holds the "
+                           "status and ZapPool's own reason, never the receiver's answer.",
+            "parameters": WEBHOOK_HEADERS,
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("WebhookBody")}}},
             "responses": {"2XX": {"description": "Received. 408, 429 and 5xx are retried; other answers are not."}},
         }}},

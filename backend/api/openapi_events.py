@@ -66,3 +66,27 @@ EVENT_SCHEMAS["WebhookBody"] = {
     "oneOf": [_webhook_body(t, d) for t, d in EVENT_DATA.items() if t != "reset"],
     "description": "What a webhook receives; `id` is the delivery's (the same on every retry: dedupe with it).",
 }
+
+
+def _header(name: str, text: str) -> Schema:
+    """One request header ZapPool sends with a delivery."""
+    return {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+
+
+# The headers of every delivery (backend/webhooks/signing.py): the Standard Webhooks three to verify, and
+# ZapPool's first ones, kept for one release.
+WEBHOOK_HEADERS = [
+    _header("webhook-id", "Standard Webhooks: the delivery's id, the same on every retry (= the body's id): "
+                          "dedupe with it."),
+    _header("webhook-timestamp", "Standard Webhooks: Unix seconds when this attempt was signed; refuse it more "
+                                 "than 5 minutes away from your clock (a replayed delivery)."),
+    _header("webhook-signature", "Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}"
+                                 ".{body}`, keyed with the secret: a `whsec_` secret's base64-decoded bytes (pass it "
+                                 "as is to a standardwebhooks/svix library), any other secret's UTF-8 bytes."),
+    _header("X-ZapPool-Signature", "Deprecated, removed after one release: `sha256=` + hex HMAC-SHA256 of the body "
+                                   "alone, keyed with the secret's text; it does not stop replays."),
+    _header("X-ZapPool-Delivery", "Deprecated: the same as webhook-id."),
+    _header("X-ZapPool-Timestamp", "Deprecated: the same as webhook-timestamp (not covered by X-ZapPool-Signature)."),
+    _header("X-ZapPool-Event", "The event's name (also in the body)."),
+    _header("X-ZapPool-Attempt", "1 for the first attempt, then 2, 3..."),
+]

@@ -152,8 +152,10 @@ SCHEMAS: dict[str, Schema] = {
                                   optional=("text", "media", "clientId")),
                     "description": "Either text or media. clientId: send through this number (POST /messages)."},
     "PairingRequest": obj({"phoneNumber": STRING}),
-    "NewWebhookRequest": request_obj({"url": STRING, "events": {"type": "array", "items": STRING},
-                                      "secret": STRING}, optional=("events", "secret")),
+    "NewWebhookRequest": {**request_obj({"url": STRING, "events": {"type": "array", "items": STRING},
+                                         "secret": STRING}, optional=("events", "secret")),
+                          "description": "secret: left out, one is made (whsec_ + base64 of 32 bytes); given, "
+                                         "whsec_ + base64 of 24-64 bytes, or 16-256 printable ASCII characters."},
     "Login": obj({"username": STRING, "password": STRING}),
     "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
     "NewApiKeyRequest": obj({"name": STRING}),

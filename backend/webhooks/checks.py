@@ -10,8 +10,10 @@ URL decisions:
   log, so a password in it would leak; urllib would not send it as Basic auth anyway. The signature is how a
   receiver knows the call is ours; a token in the path or query string works too (the log drops the query).
 - No fragment: a `#...` never reaches the server, so it is a mistake.
-- Private and loopback hosts are allowed: the CRM or ERP is often on the same machine or network, and only
-  whoever can call the local API (trusted with this machine already) can register a URL.
+- Private and loopback hosts are allowed while the API listens on loopback only: the CRM or ERP is often on the
+  same machine or network, and only whoever can call the local API (trusted with this machine already) can
+  register a URL. Once the API listens wider they are refused, here and at each delivery (targets.py), unless
+  --allow-private-webhooks says otherwise.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import InvalidInput
+from .signing import whsec_problem
+from .targets import TargetPolicy, TargetRefused
 
 MAX_URL = 2048
 MAX_EVENTS = 32
@@ -83,6 +87,19 @@ def _check_host(host: str | None, netloc: str) -> None:
         raise _refuse("url", "url has an invalid host name", url=_excerpt(host))
 
 
+def check_target(url: str, policy: TargetPolicy) -> str:
+    """`url` (already checked by check_url) when the policy lets webhooks reach its host; InvalidInput naming
+    the url field otherwise (the host is resolved: every DNS answer must be allowed)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        policy.check_host(parts.hostname or "", port)
+    except TargetRefused as exc:
+        raise _refuse("url", f"url not allowed: {exc}", url=_excerpt(parts.scheme + "://" + parts.netloc),
+                      reason="private_target") from None
+    return url
+
+
 def check_events(events: Any, known: Sequence[str]) -> list[str]:
     """A non-empty list of known event names (or "*"), duplicates dropped; None means ["*"]."""
     if events is None:
@@ -110,4 +127,7 @@ def check_secret(secret: Any) -> str:
                       length=len(secret))
     if not secret.isascii() or not secret.isprintable() or any(ch.isspace() for ch in secret):
         raise _refuse("secret", "secret must be printable ASCII without spaces")
+    problem = whsec_problem(secret)
+    if problem:
+        raise _refuse("secret", problem)
     return secret

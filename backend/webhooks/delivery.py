@@ -1,4 +1,5 @@
-"""Sending webhook deliveries: the HTTP transport, the signature, backoff, and the threads that do the sending.
+"""Sending webhook deliveries: backoff and the threads that do the sending (the POST: transport.py; the
+signature headers: signing.py).
 
 One dispatcher (a backend.worker.Worker: woken when something is queued or finishes, logs a failing pass once)
 picks due deliveries from the store and hands them to a few sender threads (daemon threads: a receiver that
@@ -6,22 +7,18 @@ hangs can delay a stop by at most `stop()`'s timeout, never the process exit).
 The dispatcher claims a row (pending -> delivering) before a sender gets it and only ever picks the oldest
 open row of a lane (webhook, client), so a lane has at most one request in flight and stays in order.
 Outcomes: 2xx delivered; 408, 429, 5xx, no answer or a timeout: retried after an exponential backoff with
-jitter (or the receiver's Retry-After on 429/503), capped; any other status, redirects included: failed at
-once. A row still `delivering` when the process stops is sent again after the restart (at least once:
-receivers dedupe with the X-ZapPool-Delivery id).
+jitter (or the receiver's Retry-After on 429/503), capped; any other status, redirects included, or a target
+the policy refuses (targets.py): failed at once. lastError keeps a status and ZapPool's own words
+(transport.py). A row still `delivering` when the process stops is sent again after the restart (at least
+once: receivers dedupe with the webhook-id, the same as X-ZapPool-Delivery).
 """
 
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import hmac
-import http.client
 import logging
 import queue
 import threading
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,6 +28,9 @@ from ..clock import backoff_s
 from ..errors import ZapPoolError
 from ..store.webhooks import DeliveryRecord, WebhookStore
 from ..worker import Worker
+from .signing import delivery_headers
+from .signing import legacy_signature as sign  # noqa: F401 - the name the tests and older callers use
+from .transport import Response, Transport
 
 log = logging.getLogger(__name__)
 USER_AGENT = "ZapPool-Webhooks/1"
@@ -38,18 +38,6 @@ IDLE_WAIT_S = 30.0      # the dispatcher re-reads the queue at least this often,
 ERROR_WAIT_S = 1.0      # after an unexpected error in the dispatcher, so it never spins
 PRUNE_EVERY_MS = 3_600_000
 MAX_HEADS = 500
-
-
-@dataclass(frozen=True)
-class Response:
-    """What one attempt got back: an HTTP status, or None when no answer came (then `error` says why)."""
-
-    status: int | None
-    error: str | None = None
-    retry_after: str | None = None
-
-
-Transport = Callable[[str, bytes, dict[str, str], float], Response]
 
 
 @dataclass(frozen=True)
@@ -63,11 +51,6 @@ class DeliveryPolicy:
     concurrency: int = 4
     per_webhook: int = 2       # so one hanging receiver cannot take every sender
     retention_s: float = 7 * 86_400
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The X-ZapPool-Signature value: `sha256=` and the hex HMAC-SHA256 of the exact body bytes."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
 def retry_after_s(value: str | None, now_s: float) -> float | None:
@@ -91,44 +74,6 @@ def verdict(status: int | None) -> str:
     if status is None or status in (408, 429) or status >= 500:
         return "retry"
     return "delivered" if 200 <= status < 300 else "failed"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are answered, not followed: urllib would replay a POST as a GET without the body."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        """Refuse every redirect, so the 3xx surfaces as an HTTPError."""
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def urllib_transport(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Response:
-    """POST with urllib (the standard library: nothing to install); every failure becomes a Response."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with _OPENER.open(request, timeout=timeout_s) as answer:
-            _drain(answer, 65_536)
-            return Response(answer.status)
-    except urllib.error.HTTPError as exc:
-        excerpt = _drain(exc, 200)
-        exc.close()
-        text = f"HTTP {exc.code}" + (f": {excerpt}" if excerpt else "")
-        return Response(exc.code, text, exc.headers.get("Retry-After") if exc.headers else None)
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        # URLError, refused connections and timeouts are OSErrors; ValueError: a URL urllib cannot use.
-        reason = getattr(exc, "reason", None) or exc
-        return Response(None, f"{type(reason).__name__}: {reason}"[:300])
-
-
-def _drain(answer: object, limit: int) -> str:
-    """Read (part of) an answer's body so the connection ends cleanly; a short text excerpt for the log."""
-    try:
-        data = answer.read(limit)  # type: ignore[attr-defined]
-    except (OSError, http.client.HTTPException):
-        return ""
-    return data[:200].decode("utf-8", "replace").strip() if isinstance(data, bytes) else ""
 
 
 class Dispatcher:
@@ -245,19 +190,18 @@ class Dispatcher:
     def _deliver(self, row: DeliveryRecord) -> None:
         """One attempt: sign, POST, record the outcome."""
         body = row.payload.encode("utf-8")
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-ZapPool-Event": row.event,
-                   "X-ZapPool-Delivery": row.id, "X-ZapPool-Signature": sign(row.secret, body),
-                   "X-ZapPool-Timestamp": str(int(self._clock())), "X-ZapPool-Attempt": str(row.attempts)}
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                   **delivery_headers(row.secret, row.id, row.event, row.attempts, int(self._clock()), body)}
         try:
             answer = self._transport(row.url, body, headers, self.policy.http_timeout_s)
         except Exception as exc:  # noqa: BLE001 - a transport bug must not leave the row "delivering"
             log.exception("[Webhooks] transporte falhou em %s", row.id)
-            answer = Response(None, f"{type(exc).__name__}: {exc}"[:300])
+            answer = Response(None, f"{type(exc).__name__} in ZapPool's transport")
         self._record(row, answer)
 
     def _record(self, row: DeliveryRecord, answer: Response) -> None:
         """Store the outcome of an attempt and log changes of a webhook's health once."""
-        outcome = verdict(answer.status)
+        outcome = "failed" if answer.refused else verdict(answer.status)
         error = answer.error or f"HTTP {answer.status}"
         if outcome == "delivered":
             self._store.mark_delivered(row.id, answer.status or 0)

@@ -20,8 +20,9 @@ Event policy (what a subscription's `events` may name):
 Delivery: `POST <url>` with the JSON body `{"id": "dlv_...", "event": "...", "clientId": "...", "data": {...},
 "timestamp": "2025-01-01T12:00:00.000Z"}` (`data` is the pool event's data; `timestamp` is when it was
 published) and the headers Content-Type: application/json, X-ZapPool-Event, X-ZapPool-Delivery (the body's
-id: dedupe with it, delivery is at least once), X-ZapPool-Signature (`sha256=` + hex HMAC-SHA256 of the exact
-body bytes, keyed with the webhook's secret), X-ZapPool-Timestamp (Unix seconds when this attempt was sent;
+id: dedupe with it, delivery is at least once), the Standard Webhooks webhook-id, webhook-timestamp and
+webhook-signature (signing.py: the ones to verify; they refuse replays), X-ZapPool-Signature (`sha256=` + hex
+HMAC-SHA256 of the exact body bytes, keyed with the webhook's secret), X-ZapPool-Timestamp (Unix seconds when this attempt was sent;
 the signed time is the body's) and X-ZapPool-Attempt. urllib title-cases header names on the wire
 (X-Zappool-Signature); HTTP header names are case-insensitive, so receivers must not depend on the case.
 Retries and their limits: webhook_delivery.py.
@@ -53,9 +54,12 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..events.hub import ClientEvent
 from ..store.webhooks import DeliveryRecord, NewDelivery, WebhookRecord, WebhookStore
 from ..validation import check_limit
-from .checks import check_events, check_secret, check_url
-from .delivery import DeliveryPolicy, Dispatcher, Transport, urllib_transport
+from .checks import check_events, check_secret, check_target, check_url
+from .delivery import DeliveryPolicy, Dispatcher
 from .intake import Intake
+from .signing import new_secret
+from .targets import TargetPolicy
+from .transport import HttpTransport, Transport
 
 log = logging.getLogger(__name__)
 WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message", "message_ack", "client_added",
@@ -107,9 +111,13 @@ class WebhookService:
     def __init__(self, store: WebhookStore, *, http_timeout_s: float = 10, max_attempts: int = 8,
                  base_delay_s: float = 2, cap_delay_s: float = 600, concurrency: int = 4,
                  retention_days: float = 7, clock: Callable[[], float] = time.time,
-                 rng: Callable[[], float] = random.random, transport: Transport = urllib_transport):
-        """`store`: the subscriptions and deliveries (webhooks.db: see in_folder())."""
+                 rng: Callable[[], float] = random.random, transport: Transport | None = None,
+                 targets: TargetPolicy | None = None):
+        """`store`: the subscriptions and deliveries (webhooks.db: see in_folder()); `targets`: whether private
+        addresses are refused (off until guard_targets() says the API listens wider)."""
         self.path = store.path
+        self.targets = targets or TargetPolicy()
+        transport = transport or HttpTransport(self.targets)
         self._clock = clock
         self._store = store
         policy = DeliveryPolicy(http_timeout_s, max_attempts, base_delay_s, cap_delay_s, max(1, concurrency),
@@ -134,6 +142,13 @@ class WebhookService:
         """Where a damaged webhooks.db found at start was moved, if it was."""
         return self._store.set_aside_as
 
+    def guard_targets(self, guarding: bool) -> None:
+        """Refuse (True) or allow private, loopback and link-local targets, at creation and at every delivery:
+        app.py turns it on when the API listens beyond loopback, unless --allow-private-webhooks (targets.py)."""
+        self.targets.set_guarding(guarding)
+        if guarding:
+            log.info("[Webhooks] destinos privados, locais e link-local recusados (a API escuta além do loopback)")
+
     def start(self) -> None:
         """Start sending: deliveries left from the last run go first."""
         if not self._started:
@@ -157,9 +172,9 @@ class WebhookService:
 
     def add(self, url: Any, events: Any = None, secret: Any = None) -> dict[str, Any]:
         """Subscribe `url` to `events` (default ["*"]); the answer holds the secret, the only time it is shown."""
-        url = check_url(url)
+        url = check_target(check_url(url), self.targets)
         names = check_events(events, WEBHOOK_EVENTS)
-        secret = check_secret(secret) if secret is not None else secrets.token_urlsafe(32)
+        secret = check_secret(secret) if secret is not None else new_secret()
         with self._lock:
             if len(self._subs) >= MAX_WEBHOOKS:
                 raise Conflict(f"At most {MAX_WEBHOOKS} webhooks", details={"maxWebhooks": MAX_WEBHOOKS},
