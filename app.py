@@ -41,7 +41,7 @@ from backend.errors import BrowserNotFound, ZapPoolError
 from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.host.instance import InstanceLock, ask_to_show
-from backend.host.logs import setup_logging
+from backend.host.logs import printable, setup_logging
 from backend.host.paths import default_data_dir
 from backend.outbox.outbox import Outbox
 from backend.service import ZapPoolService
@@ -97,20 +97,21 @@ def print_qr(code: str) -> None:
 
 
 def show(event: ClientEvent) -> None:
-    """Tell the person at the terminal what happened."""
-    who = event.client_id
+    """Tell the person at the terminal what happened. What a contact or the page wrote goes through printable():
+    an escape sequence in a message must not retitle or redraw the terminal."""
+    who = printable(event.client_id)
     if event.name == "qr":
         print(f"[{who}] Escaneie com o WhatsApp do celular (Aparelhos conectados > Conectar um aparelho):",
               flush=True)
         print_qr(event.data["code"])
     elif event.name == "ready":
-        print(f"[{who}] Conectado ✓ Telefone: {event.data['phoneNumber']}", flush=True)
+        print(f"[{who}] Conectado ✓ Telefone: {printable(event.data['phoneNumber'])}", flush=True)
     elif event.name == "message":
         msg = event.data["message"]
         text = msg.get("body") or msg.get("caption") or f"[{msg['type']}]"
-        print(f"[{who}] Mensagem de {msg['from']}: {text}", flush=True)
+        print(f"[{who}] Mensagem de {printable(msg['from'])}: {printable(text)}", flush=True)
     elif event.name == "disconnected":
-        print(f"[{who}] Desconectado ({event.data['reason']})", flush=True)
+        print(f"[{who}] Desconectado ({printable(event.data['reason'])})", flush=True)
 
 
 def build_settings(args: argparse.Namespace) -> Settings:

@@ -1,0 +1,94 @@
+"""Issue 14, the holes on the user's own machine: what a WhatsApp contact's message can do to the terminal, the
+log and the notifications, who else on the machine can read the data folder, Chromium's sandbox, and where the
+desktop windows may go. Each test sends the attack against the real piece (the real log files, notify-send's
+command line, the real data folder on disk, a real Chromium) and fails on the code before the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import app
+from backend.desktop.notify import notify
+from backend.events.hub import ClientEvent
+from backend.host import logs
+
+# An incoming message as a hostile contact writes it: retitle the terminal (OSC 0), clear the screen, a forged
+# log line after a newline, a carriage return that hides the start of the line, right-to-left override.
+HOSTILE = "oi\x1b]0;PWNED\x07\x1b[2J\n2026-01-01 00:00:00 INFO zapool: [API] admin logado\r\u202eolleh\x9b"
+CONTROLS = ("\x1b", "\x07", "\r", "\u202e", "\x9b")
+
+
+@pytest.fixture
+def restore_root() -> Iterator[None]:
+    """setup_logging() changes the root logger: put it back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+# -- finding 10: control characters never reach the terminal or the log ----------------------------------------
+
+def test_an_incoming_message_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    app.show(ClientEvent("vendas\x1b[31m", "message", {"message": {"from": "5511\x1b]0;x\x07@c.us", "type": "chat",
+                                                                    "body": HOSTILE}}))
+    app.show(ClientEvent("vendas", "disconnected", {"reason": "x\x1b[2Jy"}))
+    out = capsys.readouterr().out
+    assert not any(c in out for c in CONTROLS), out
+    assert out.count("\n") == 2, "one line per event: a newline in a message cannot start a line of its own"
+    assert "oi\\x1b]0;PWNED\\x07" in out and "\\u202eolleh" in out, "the text is still there, escaped, not lost"
+
+
+def test_an_incoming_message_cannot_forge_or_corrupt_log_lines(tmp_path: Path, restore_root: None,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = logs.setup_logging(tmp_path, "info")
+    logging.getLogger("zapool.test").info("[Mensagem] de %s: %s", "Ana\x1b[2J", HOSTILE)
+    try:
+        raise ValueError(HOSTILE)
+    except ValueError:
+        logging.getLogger("zapool.test").exception("[Mensagem] falhou: %s", "x\ry")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    for text in (path.read_text(encoding="utf-8"), capsys.readouterr().err):
+        assert not any(c in text for c in CONTROLS), text
+        assert "INFO zapool: [API] admin logado" not in text.replace("\\n2026", "").split("\n")[1:], \
+            "the forged line is not a line of its own"
+        lines = [line for line in text.splitlines() if line[:4].isdigit()]
+        assert len(lines) == 2, text  # the two records, each one line; the traceback follows the second
+
+
+# -- finding 11: markup from messages never reaches notify-send ------------------------------------------------
+
+@pytest.fixture
+def notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system's notify-send as a script that records its command line (the desktop shows nothing here)."""
+    record = tmp_path / "argv.json"
+    script = tmp_path / "bin" / "notify-send"
+    script.parent.mkdir()
+    script.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv))\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    return record
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="notify-send is Linux's")
+def test_markup_in_a_message_is_shown_as_text_in_the_notification(notify_send: Path) -> None:
+    body = 'Ana: <b>PIX</b> <a href="https://evil.example/">clique</a> <img src="file:///etc/passwd"> & \x1b]0;x\x07'
+    assert notify("Nova mensagem — vendas\x1b[2J", body)
+    argv = json.loads(notify_send.read_text())
+    title, shown = argv[-2], argv[-1]
+    assert "<" not in shown and ">" not in shown, shown
+    assert shown.startswith("Ana: &lt;b&gt;PIX&lt;/b&gt; &lt;a href=") and "&amp;" in shown
+    assert not any(c in title + shown for c in CONTROLS), argv
