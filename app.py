@@ -42,7 +42,7 @@ from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.host.instance import InstanceLock, ask_to_show
 from backend.host.logs import printable, setup_logging
-from backend.host.paths import default_data_dir
+from backend.host.paths import default_data_dir, keep_private
 from backend.outbox.outbox import Outbox
 from backend.service import ZapPoolService
 from backend.store.media import MediaFiles
@@ -333,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ZapPool adicionado ao menu de aplicativos: {entry}")
         return 0
     settings = build_settings(args)
+    keep_private(settings.data_dir)  # before anything writes there: the umask, and what an older run left
     lock = InstanceLock(settings.data_dir)
     if not lock.acquire():
         return already_running(lock)

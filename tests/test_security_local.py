@@ -92,3 +92,54 @@ def test_markup_in_a_message_is_shown_as_text_in_the_notification(notify_send: P
     assert "<" not in shown and ">" not in shown, shown
     assert shown.startswith("Ana: &lt;b&gt;PIX&lt;/b&gt; &lt;a href=") and "&amp;" in shown
     assert not any(c in title + shown for c in CONTROLS), argv
+
+
+# -- finding 4: the data folder is its owner's alone, whatever the umask ---------------------------------------
+
+def loose_entries(data: Path) -> list[str]:
+    """Every file or folder under `data` (and `data` itself) that its group or others may read or enter."""
+    found = [data] + sorted(data.rglob("*"))
+    return [f"{oct(stat.S_IMODE(p.lstat().st_mode))} {p.relative_to(data.parent)}" for p in found
+            if not p.is_symlink() and (p.is_file() or p.is_dir()) and p.lstat().st_mode & 0o077]
+
+
+def an_older_install(data: Path) -> None:
+    """A data folder as ZapPool left it before the fix, under umask 022: 0755 folders, 0644 files."""
+    for folder in ("media", "logs", "sessions/vendas/Default"):
+        (data / folder).mkdir(parents=True)
+    for name in ("media/3f2a", "logs/zapool.log", "sessions/vendas/Default/Cookies", "whatsapp-sessions.json",
+                 "webhooks.db-wal", "preferences.json"):
+        (data / name).write_bytes(b"")
+    for path in [data, *data.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.mark.process
+@pytest.mark.browser
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_the_data_folder_is_readable_by_its_owner_only_whatever_the_umask(tmp_path: Path, sim) -> None:
+    from tests.conftest import wait_until
+    from tests.ui_support import AppProcess
+
+    data = tmp_path / "dados"
+    an_older_install(data)
+    outside = tmp_path / "outside.txt"  # a link in the folder must not lend its mode change to its target
+    outside.write_text("x")
+    outside.chmod(0o644)
+    (data / "link").symlink_to(outside)
+    before = os.umask(0o022)  # a desktop's usual umask: what the running app inherits
+    try:
+        running = AppProcess(data, sim.url).start("--client-id", "vendas", "--no-restore")
+    finally:
+        os.umask(before)
+    try:
+        # A number started: its Chromium profile written, the message log and webhooks opened, the log going.
+        wait_until(lambda: (data / "sessions" / "vendas" / "Default" / "Preferences").exists(), timeout=60,
+                   what="the number's Chromium profile")
+        wait_until(lambda: (data / "messages.db-wal").exists() and (data / "webhooks.db").exists(), timeout=30,
+                   what="the databases")
+        assert loose_entries(data) == [], running.output()[-2000:]
+    finally:
+        assert running.stop() == 0, running.output()[-3000:]
+    assert loose_entries(data) == []
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o644

@@ -16,7 +16,9 @@ import sys
 import traceback
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from ..store.atomic import PRIVATE_FILE, private_folder
 
 LOG_DIR = "logs"
 LOG_FILE = "zapool.log"
@@ -73,6 +75,17 @@ class PrintableFormatter(logging.Formatter):
         return _CONTROLS_BUT_NEWLINE.sub(_escape, super().formatStack(stack_info))
 
 
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """The log file, owner-only (it quotes numbers, names and errors): each file it opens, the first and every
+    one after a rotation, is made 0600 whatever the umask."""
+
+    def _open(self) -> IO[str]:
+        stream = super()._open()
+        if os.name == "posix":
+            os.chmod(self.baseFilename, PRIVATE_FILE)
+        return stream
+
+
 def log_folder(data_dir: Path) -> Path:
     """The folder holding the log files."""
     return Path(data_dir) / LOG_DIR
@@ -84,13 +97,13 @@ def setup_logging(data_dir: Path, level: str = "info", *, console: bool = True) 
     if level not in LEVELS:
         raise ValueError(f"log level is one of {', '.join(LEVELS)}")
     path = log_folder(data_dir) / LOG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(handler)
         handler.close()
-    handlers: list[logging.Handler] = [RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                                           encoding="utf-8")]
+    handlers: list[logging.Handler] = [PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
+                                                                  encoding="utf-8")]
     if console and sys.stderr is not None:  # a windowed (frozen) app on Windows has no stderr
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:
