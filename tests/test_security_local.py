@@ -143,3 +143,43 @@ def test_the_data_folder_is_readable_by_its_owner_only_whatever_the_umask(tmp_pa
         assert running.stop() == 0, running.output()[-3000:]
     assert loose_entries(data) == []
     assert stat.S_IMODE(outside.stat().st_mode) == 0o644
+
+
+# -- finding 9: a link to a conversation does not mark it read -------------------------------------------------
+
+def unread(stack, chat_id: str) -> int:
+    """The conversation's unread count as the REST API reports it (0 once marked read on WhatsApp)."""
+    items = stack.api.call("GET", "/clients/vendas/chats").json["items"]
+    return next((c["unreadCount"] for c in items if c["chatId"] == chat_id), -1)
+
+
+@pytest.mark.browser
+def test_a_link_to_a_conversation_does_not_send_blue_ticks_until_the_person_acts(stack, sim) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.api_support import connect
+    from tests.conftest import wait_until
+    from tests.ui_support import launch_browser, log_in
+
+    connect(stack, sim)
+    contact = "5511988887777"
+    chat_id = f"{contact}@c.us"
+    sim.control.incoming("5511999990001", contact, "Oi, tudo bem?")
+    wait_until(lambda: unread(stack, chat_id) == 1, timeout=20, what="the message, unread")
+    with sync_playwright() as pw:
+        browser = launch_browser(pw)
+        try:
+            page = browser.new_page()
+            log_in(page, stack.server.url, "senha-forte-123")
+            # What a page, a mail or a message could link to: the conversation opens, and stays unread.
+            page.goto(f"{stack.server.url}/ui/chat.html?client=vendas&chat={chat_id}")
+            expect(page.locator(".bubble.in .text").last).to_have_text("Oi, tudo bem?", timeout=15_000)
+            page.wait_for_timeout(2000)  # the old page marked it read right after showing it
+            assert unread(stack, chat_id) == 1, "opening a link sent the contact blue ticks"
+            page.evaluate("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'a'}))")  # a script is no one
+            page.wait_for_timeout(1000)
+            assert unread(stack, chat_id) == 1
+            page.locator("#thread-log").click()  # the person reads it
+            wait_until(lambda: unread(stack, chat_id) == 0, timeout=10, what="the conversation marked read")
+        finally:
+            browser.close()
