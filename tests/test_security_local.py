@@ -211,3 +211,74 @@ def test_a_window_never_shows_a_foreign_page_with_the_bridge(tmp_path: Path) -> 
     # a dropped URL or file is refused outright.
     assert any(url.endswith("/link") for url in handed), handed
     assert not any("dropped" in url or url.startswith("file:") for url in handed), handed
+
+
+# -- finding 5: the WhatsApp browsers run in Chromium's sandbox whenever the machine allows it -----------------
+
+# In a child process: (as root, become `nobody` first, as an ordinary desktop user is), launch the browser the
+# way the engine does (our flags, our launch options) and ask Chromium itself: chrome://sandbox.
+SANDBOX_PROBE = """
+import json, logging, os, sys, tempfile
+import encodings.ascii, encodings.idna, asyncio  # noqa: F401 - loaded while /root's Python is still readable
+from playwright.sync_api import sync_playwright
+from backend.engine.browser import CHROMIUM_ARGS, discover_browser
+logging.basicConfig(level=logging.INFO, format="LOG %(message)s")
+with sync_playwright():
+    pass  # Playwright's Python side fully imported
+if sys.argv[1] == "user" and os.geteuid() == 0:
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+    os.environ["HOME"] = tempfile.mkdtemp()
+choice = discover_browser(None, None, None)
+with sync_playwright() as pw:
+    context = pw.chromium.launch_persistent_context(tempfile.mkdtemp(), headless=True, args=CHROMIUM_ARGS,
+                                                    **choice.launch_options())
+    page = context.new_page()
+    page.goto("chrome://sandbox")
+    print("SANDBOX " + json.dumps(page.inner_text("body")), flush=True)
+    context.close()
+"""
+
+
+def sandbox_probe(who: str) -> tuple[str, str]:
+    """chrome://sandbox's text as the browser ZapPool launches shows it, and the probe's log."""
+    import subprocess
+
+    from tests.ui_support import ROOT
+
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="zapool-sandbox-"))  # pytest's tmp_path is root's alone
+    scratch.chmod(0o777)  # `nobody` makes its profile here
+    try:
+        done = subprocess.run([sys.executable, "-c", SANDBOX_PROBE, who], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120,
+                              env={**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("SANDBOX ")), None)
+    assert done.returncode == 0 and line, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(line[len("SANDBOX "):]), done.stderr
+
+
+@pytest.mark.process
+@pytest.mark.browser
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the namespace sandbox is Linux's")
+def test_an_ordinary_user_s_browsers_are_sandboxed() -> None:
+    if os.geteuid() != 0:  # as root, the probe becomes `nobody`
+        from backend.engine.browser import sandbox_problem
+
+        if sandbox_problem() is not None:
+            pytest.skip(f"this machine allows no sandbox: {sandbox_problem()}")
+    page, _log = sandbox_probe("user")
+    assert "You are adequately sandboxed." in page, page
+    assert "Namespace" in page
+
+
+@pytest.mark.process
+@pytest.mark.browser
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0, reason="root on Linux")
+def test_as_root_the_browsers_still_start_and_the_log_says_they_are_not_sandboxed() -> None:
+    page, log = sandbox_probe("root")
+    assert "You are NOT adequately sandboxed." in page
+    assert "SEM o sandbox do Chromium" in log and "root" in log, log
