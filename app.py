@@ -97,8 +97,7 @@ def print_qr(code: str) -> None:
 
 
 def show(event: ClientEvent) -> None:
-    """Tell the person at the terminal what happened. What a contact or the page wrote goes through printable():
-    an escape sequence in a message must not retitle or redraw the terminal."""
+    """Tell the person at the terminal what happened; a contact's text escaped (no retitling the terminal)."""
     who = printable(event.client_id)
     if event.name == "qr":
         print(f"[{who}] Escaneie com o WhatsApp do celular (Aparelhos conectados > Conectar um aparelho):",
