@@ -145,6 +145,33 @@ def test_the_data_folder_is_readable_by_its_owner_only_whatever_the_umask(tmp_pa
     assert stat.S_IMODE(outside.stat().st_mode) == 0o644
 
 
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_each_store_writes_owner_only_files_even_under_a_loose_umask(tmp_path: Path, restore_root: None) -> None:
+    """The stores as a library (a test, a script) use them, without app.py's umask: still owner-only."""
+    from backend.auth.service import AuthService
+    from backend.store.media import MediaFiles
+    from backend.store.messages import MessageStore
+    from backend.store.webhooks import WebhookStore
+
+    data = tmp_path / "dados"
+    before = os.umask(0o022)
+    try:
+        messages = MessageStore(data / "messages.db")
+        messages.add_incoming([("vendas", "5511988887777@c.us", {"id": "w1", "body": "oi", "from": "x"})])
+        webhooks = WebhookStore(data / "webhooks.db")
+        MediaFiles(data / "media").write("ab12", b"%PDF")
+        AuthService.in_folder(data).reset_password("senha-forte-123")
+        logs.setup_logging(data, "info", console=False)
+        logging.getLogger("zapool.test").info("[Teste] linha")
+        assert (data / "messages.db-wal").exists() and (data / "messages.db-shm").exists()
+        assert loose_entries(data) == []
+    finally:
+        os.umask(before)
+        messages.close()
+        webhooks.close()
+
+
 # -- finding 9: a link to a conversation does not mark it read -------------------------------------------------
 
 def unread(stack, chat_id: str) -> int:
