@@ -266,8 +266,9 @@ with sync_playwright() as pw:
 """
 
 
-def sandbox_probe(who: str) -> tuple[str, str]:
-    """chrome://sandbox's text as the browser ZapPool launches shows it, and the probe's log."""
+def sandbox_probe(who: str, *, refuse_namespaces: bool = False) -> tuple[str, str]:
+    """chrome://sandbox's text as the browser ZapPool launches shows it, and the probe's log. With
+    `refuse_namespaces`, `unshare` fails as in a container whose seccomp policy refuses user namespaces."""
     import subprocess
 
     from tests.ui_support import ROOT
@@ -277,10 +278,16 @@ def sandbox_probe(who: str) -> tuple[str, str]:
 
     scratch = Path(tempfile.mkdtemp(prefix="zapool-sandbox-"))  # pytest's tmp_path is root's alone
     scratch.chmod(0o777)  # `nobody` makes its profile here
+    path = os.environ["PATH"]
+    if refuse_namespaces:
+        (scratch / "unshare").write_text("#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\n"
+                                         "exit 1\n")
+        (scratch / "unshare").chmod(0o755)
+        path = f"{scratch}{os.pathsep}{path}"
     try:
         done = subprocess.run([sys.executable, "-c", SANDBOX_PROBE, who], cwd=ROOT, capture_output=True,
                               text=True, timeout=120,
-                              env={**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)})
+                              env={**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT), "PATH": path})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("SANDBOX ")), None)
@@ -309,3 +316,12 @@ def test_as_root_the_browsers_still_start_and_the_log_says_they_are_not_sandboxe
     page, log = sandbox_probe("root")
     assert "You are NOT adequately sandboxed." in page
     assert "SEM o sandbox do Chromium" in log and "root" in log, log
+
+
+@pytest.mark.process
+@pytest.mark.browser
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the namespace sandbox is Linux's")
+def test_where_namespaces_are_refused_the_browsers_still_start_and_the_log_says_why() -> None:
+    page, log = sandbox_probe("user", refuse_namespaces=True)
+    assert "You are NOT adequately sandboxed." in page
+    assert "SEM o sandbox do Chromium" in log, log

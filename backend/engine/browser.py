@@ -99,6 +99,24 @@ def sandbox_problem() -> str | None:
             continue
         if value == refusing:
             return f"o sistema não permite namespaces de usuário sem privilégio ({path} = {value})"
+    return _namespaces_refused()
+
+
+def _namespaces_refused() -> str | None:
+    """Try the namespaces Chromium's sandbox makes (user, PID, network) in a throwaway process: a container's
+    seccomp policy may refuse them whatever the kernel's switches say, and Chromium would then not start.
+    None when they work, or when util-linux's `unshare` is not there to try (the switches decided)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    try:
+        done = subprocess.run([unshare, "--user", "--pid", "--net", "--fork", "true"], capture_output=True,
+                              timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"não foi possível testar os namespaces de usuário ({exc})"
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip()[:200]
+        return f"o sistema recusa namespaces de usuário sem privilégio (unshare: {said or done.returncode})"
     return None
 
 
