@@ -157,10 +157,10 @@ def test_each_store_writes_owner_only_files_even_under_a_loose_umask(tmp_path: P
     data = tmp_path / "dados"
     before = os.umask(0o022)
     try:
+        MediaFiles(data / "media").write("ab12", b"%PDF")  # first: it makes the data folder too
         messages = MessageStore(data / "messages.db")
         messages.add_incoming([("vendas", "5511988887777@c.us", {"id": "w1", "body": "oi", "from": "x"})])
         webhooks = WebhookStore(data / "webhooks.db")
-        MediaFiles(data / "media").write("ab12", b"%PDF")
         AuthService.in_folder(data).reset_password("senha-forte-123")
         logs.setup_logging(data, "info", console=False)
         logging.getLogger("zapool.test").info("[Teste] linha")

@@ -18,20 +18,27 @@ PRIVATE_FOLDER = 0o700
 
 
 def private_folder(folder: Path) -> Path:
-    """Make `folder` (and any missing parent) owner-only, and return it. An existing folder is fixed too: a
-    folder made by an older ZapPool, or under a looser umask, is 0755."""
-    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
-    if os.name == "posix":
-        os.chmod(folder, PRIVATE_FOLDER)
+    """Make `folder` owner-only, and any missing folder above it, and return it. An existing `folder` is fixed
+    too (one made by an older ZapPool, or under a looser umask, is 0755); existing folders above it are not
+    ZapPool's to change."""
+    for missing in reversed([f for f in (folder, *folder.parents) if not f.exists()]):
+        missing.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+        _chmod(missing, PRIVATE_FOLDER)
+    _chmod(folder, PRIVATE_FOLDER)
     return folder
+
+
+def _chmod(path: Path, mode: int) -> None:
+    """POSIX modes (Windows keeps a user's profile folders to that user by their ACLs)."""
+    if os.name == "posix":
+        os.chmod(path, mode)
 
 
 def private_file(path: Path) -> None:
     """Create `path` empty when missing, and make it owner-only either way (before SQLite opens a database:
     SQLite gives its -wal and -shm files the database's own mode)."""
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
-    if os.name == "posix":
-        os.chmod(path, PRIVATE_FILE)
+    _chmod(path, PRIVATE_FILE)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
