@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreClosed, ZapPoolError
-from .atomic import private_file, private_folder, set_aside
+from .atomic import PRIVATE_FILE, private_file, private_folder, set_aside
 from .full import refuse_when_full
 from .sqlite_check import not_a_wal, problem, wal_of
 
@@ -90,7 +90,7 @@ class Database:
         private_file(self.path)
         for extra in (wal_of(self.path), self.path.with_name(self.path.name + "-shm")):
             if extra.exists() and os.name == "posix":
-                os.chmod(extra, 0o600)
+                os.chmod(extra, PRIVATE_FILE)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """WAL on, FULL sync, schema at the current version."""
