@@ -41,8 +41,8 @@ from backend.errors import BrowserNotFound, ZapPoolError
 from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.host.instance import InstanceLock, ask_to_show
-from backend.host.logs import setup_logging
-from backend.host.paths import default_data_dir
+from backend.host.logs import printable, setup_logging
+from backend.host.paths import default_data_dir, keep_private
 from backend.outbox.outbox import Outbox
 from backend.service import ZapPoolService
 from backend.store.media import MediaFiles
@@ -100,20 +100,20 @@ def print_qr(code: str) -> None:
 
 
 def show(event: ClientEvent) -> None:
-    """Tell the person at the terminal what happened."""
-    who = event.client_id
+    """Tell the person at the terminal what happened; a contact's text escaped (no retitling the terminal)."""
+    who = printable(event.client_id)
     if event.name == "qr":
         print(f"[{who}] Escaneie com o WhatsApp do celular (Aparelhos conectados > Conectar um aparelho):",
               flush=True)
         print_qr(event.data["code"])
     elif event.name == "ready":
-        print(f"[{who}] Conectado ✓ Telefone: {event.data['phoneNumber']}", flush=True)
+        print(f"[{who}] Conectado ✓ Telefone: {printable(event.data['phoneNumber'])}", flush=True)
     elif event.name == "message":
         msg = event.data["message"]
         text = msg.get("body") or msg.get("caption") or f"[{msg['type']}]"
-        print(f"[{who}] Mensagem de {msg['from']}: {text}", flush=True)
+        print(f"[{who}] Mensagem de {printable(msg['from'])}: {printable(text)}", flush=True)
     elif event.name == "disconnected":
-        print(f"[{who}] Desconectado ({event.data['reason']})", flush=True)
+        print(f"[{who}] Desconectado ({printable(event.data['reason'])})", flush=True)
 
 
 def build_settings(args: argparse.Namespace) -> Settings:
@@ -336,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ZapPool adicionado ao menu de aplicativos: {entry}")
         return 0
     settings = build_settings(args)
+    keep_private(settings.data_dir)  # before anything writes there: the umask, and what an older run left
     lock = InstanceLock(settings.data_dir)
     if not lock.acquire():
         return already_running(lock)

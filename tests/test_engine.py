@@ -10,7 +10,7 @@ import pytest
 
 from backend.config import Settings
 from backend.engine import EngineRuntime
-from backend.engine.browser import discover_browser, user_agent_for
+from backend.engine.browser import discover_browser, use_sandbox, user_agent_for
 from backend.errors import BrowserNotFound
 from backend.whatsapp.client import WhatsAppClient
 
@@ -38,7 +38,7 @@ def test_playwrights_own_chromium_comes_before_installed_ones(tmp_path):
 
 
 def test_a_configured_channel_is_passed_to_playwright():
-    assert discover_browser(None, "msedge", None).launch_options() == {"channel": "msedge"}
+    assert discover_browser(None, "msedge", None).launch_options() == {"channel": "msedge", "chromium_sandbox": use_sandbox()}
 
 
 def test_a_bad_configured_path_says_what_to_install():

@@ -1,15 +1,20 @@
 """Native desktop notifications: one function, so each system's way can be added in one place.
 
-Linux: `notify-send` (Debian's libnotify-bin) when it is on PATH. Windows and macOS are not done yet: there the
+Linux: `notify-send` (Debian's libnotify-bin) when it is on PATH. Its body is markup (`<b>`, `<a href>`, `<img>`:
+a contact's message could link or load anything), so the body is escaped; the title is plain text by the
+notification spec. Both lose their control characters, as every line ZapPool logs does. Windows and macOS are not done yet: there the
 call is a logged no-op, so the rest of the app does not care.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import shutil
 import subprocess
 import sys
+
+from ..host.logs import printable
 
 log = logging.getLogger(__name__)
 APP_NAME = "ZapPool"
@@ -31,7 +36,7 @@ def _notify_send(title: str, body: str) -> bool:
         log.debug("[Desktop] notify-send não encontrado: notificação não mostrada (%s)", title)
         return False
     # "--" ends the options: a message starting with "-" is text, never an option of notify-send.
-    command = [exe, f"--app-name={APP_NAME}", "--", title, body]
+    command = [exe, f"--app-name={APP_NAME}", "--", printable(title), html.escape(printable(body), quote=False)]
     try:
         done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -23,6 +23,7 @@ from ..auth.service import AuthService
 from ..config import DESKTOP_USER_AGENT, PROJECT_ROOT
 from ..service import ZapPoolService
 from .bridge import Bridge, DesktopSession
+from .guard import guard_qt_windows
 from .push import EventPusher
 from .windows import WindowManager, default_gui
 
@@ -122,6 +123,8 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
         log.info("[Desktop] sinal %d recebido: fechando as janelas", signum)
         windows.close_all()
 
+    if default_gui() == "qt":  # the bridge only ever in ZapPool's own pages (guard.py)
+        guard_qt_windows(base_url)
     watcher = SignalWatcher(closing).install()
     try:
         if windows.open_main() is None:

@@ -1,7 +1,12 @@
-"""Finding a browser to drive, and a user agent WhatsApp Web accepts from it."""
+"""Finding a browser to drive, a user agent WhatsApp Web accepts from it, and whether it runs in Chromium's
+sandbox: every contact's message, picture and link preview is rendered in these browsers, so they keep the
+sandbox whenever the machine allows it (`sandbox_problem`); when it cannot (ZapPool run as root, user namespaces
+turned off by the kernel or AppArmor), the log says why at start."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
 import shutil
@@ -11,6 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BrowserNotFound
+
+log = logging.getLogger(__name__)
+# Kernel switches that take unprivileged user namespaces (the sandbox's layer on Linux) away: (file, refusing value).
+USERNS_SWITCHES = (("/proc/sys/kernel/unprivileged_userns_clone", "0"), ("/proc/sys/user/max_user_namespaces", "0"),
+                   ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"))
 
 # Playwright 1.65.2's own feature switches. Chromium keeps only the last --disable-features/--enable-features,
 # so ours must repeat them; tests/test_contract.py checks this copy against the installed Playwright.
@@ -64,11 +74,62 @@ class BrowserChoice:
     channel: str | None
     source: str  # why it was chosen: "configured", "playwright", "installed"
 
-    def launch_options(self) -> dict[str, str]:
-        """Keyword arguments for Playwright's launch functions."""
+    def launch_options(self) -> dict[str, str | bool]:
+        """Keyword arguments for Playwright's launch functions: the browser, and the sandbox when this machine
+        allows it (Playwright passes `--no-sandbox` otherwise)."""
+        sandbox: dict[str, str | bool] = {"chromium_sandbox": use_sandbox()}
         if self.executable_path:
-            return {"executable_path": self.executable_path}
-        return {"channel": self.channel} if self.channel else {}
+            return {"executable_path": self.executable_path, **sandbox}
+        return {"channel": self.channel, **sandbox} if self.channel else sandbox
+
+
+def sandbox_problem() -> str | None:
+    """None when Chromium's sandbox can run here; otherwise why not, in Portuguese for the log. Windows and
+    macOS sandbox any user. On Linux, Chromium refuses it to root, and it needs unprivileged user namespaces
+    (a Chromium installed with its setuid helper, chrome-sandbox, could do without; Playwright's and
+    distributions' builds rely on the namespaces)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.geteuid() == 0:
+        return "o ZapPool roda como root, e o Chromium não usa o sandbox como root: rode-o como um usuário comum"
+    for path, refusing in USERNS_SWITCHES:
+        try:
+            value = Path(path).read_bytes().decode("ascii", "replace").strip()
+        except OSError:  # this kernel has no such switch
+            continue
+        if value == refusing:
+            return f"o sistema não permite namespaces de usuário sem privilégio ({path} = {value})"
+    return _namespaces_refused()
+
+
+def _namespaces_refused() -> str | None:
+    """Try the namespaces Chromium's sandbox makes (user, PID, network) in a throwaway process: a container's
+    seccomp policy may refuse them whatever the kernel's switches say, and Chromium would then not start.
+    None when they work, or when util-linux's `unshare` is not there to try (the switches decided)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    try:
+        done = subprocess.run([unshare, "--user", "--pid", "--net", "--fork", "true"], capture_output=True,
+                              timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"não foi possível testar os namespaces de usuário ({exc})"
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip()[:200]
+        return f"o sistema recusa namespaces de usuário sem privilégio (unshare: {said or done.returncode})"
+    return None
+
+
+@functools.cache
+def use_sandbox() -> bool:
+    """Run the browsers in Chromium's sandbox? Decided once per process; when not, the log says why."""
+    problem = sandbox_problem()
+    if problem is None:
+        log.info("[Engine] Navegadores no sandbox do Chromium")
+        return True
+    log.warning("[Engine] Navegadores SEM o sandbox do Chromium (o conteúdo que os contatos enviam é exibido sem "
+                "essa proteção): %s", problem)
+    return False
 
 
 def _installed_candidates() -> list[str]:

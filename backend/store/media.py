@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .atomic import write_atomic
+from .atomic import private_folder, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,7 @@ class MediaFiles:
     """One file per pending media message, named by the message id."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = private_folder(folder)  # a file's bytes are a customer's document: owner-only
 
     def path(self, message_id: str) -> Path:
         """Where a message's bytes live (ids are hex, so they name files safely)."""

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreClosed, ZapPoolError
-from .atomic import set_aside
+from .atomic import PRIVATE_FILE, private_file, private_folder, set_aside
 from .full import refuse_when_full
 from .sqlite_check import not_a_wal, problem, wal_of
 
@@ -48,7 +48,7 @@ class Database:
         self._readers_lock = threading.Lock()
         self._closed = False
         self.generation = 0  # committed write transactions so far: lets readers cache until the next one
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         self._writer = self._open_checked()
 
     # -- opening --------------------------------------------------------------------------------------
@@ -72,15 +72,25 @@ class Database:
             why = problem(self.path, self.migrations, self.cache_kib)
         if why:
             self._set_aside(f"não é um banco SQLite válido ({why})")
+        self._make_private()
         conn = self._connect()
         try:
             self._prepare(conn)
         except sqlite3.DatabaseError as exc:  # e.g. a migration this file refuses
             conn.close()
             self._set_aside(f"não é um banco SQLite válido ({exc})")
+            self._make_private()
             conn = self._connect()
             self._prepare(conn)
         return conn
+
+    def _make_private(self) -> None:
+        """The file owner-only before SQLite opens it (it then makes -wal and -shm with the same mode), and a
+        -wal or -shm an older ZapPool left readable fixed too."""
+        private_file(self.path)
+        for extra in (wal_of(self.path), self.path.with_name(self.path.name + "-shm")):
+            if extra.exists() and os.name == "posix":
+                os.chmod(extra, PRIVATE_FILE)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """WAL on, FULL sync, schema at the current version."""

@@ -1,6 +1,7 @@
 // The chat window of one number (chat.html?client=ID[&chat=CHAT]): its conversations with unread badges, the
 // thread of the open one kept current by events, a box to send text, and files attached through
-// api.pickFile(). Opening a conversation marks it read.
+// api.pickFile(). A conversation is marked read (blue ticks on the contact's phone) only once the person in front
+// of the window has done something in it: a link to chat.html?client=&chat= opens the conversation, unread.
 
 import { api } from './api.js';
 import { t } from './i18n.js';
@@ -18,6 +19,9 @@ let chats = []; // Chat items, most recent first
 let current = param('chat'); // the open conversation's chat id
 let cursor = null; // for older messages of the open conversation
 const thread = new Map(); // messageKey -> message record
+// Set by the first key, click, touch or wheel of a person in this window (never by a script or a link); until
+// then nothing is marked read.
+let acted = false;
 const nodes = new Map(); // messageKey -> <li>
 const names = new Map(); // chat id -> the contact's name, when WhatsApp told it
 let attachment = null; // {data, mimetype, filename, size} chosen to go with the next send
@@ -58,7 +62,7 @@ function renderChats() {
   list.replaceChildren(...chats.map((chat) => {
     rememberName(chat.lastMessage);
     const name = chatName(chat.chatId);
-    const count = chat.chatId === current ? 0 : chat.unreadCount;
+    const count = chat.chatId === current && acted ? 0 : chat.unreadCount;
     const badge = count > 0
       ? el('span', { class: 'unread', dataset: { count: String(count) }, 'aria-label': t('chat.unread', { count }) },
            String(count))
@@ -130,8 +134,14 @@ function showConversation() {
   showClient();
 }
 
+function onPersonActs(event) {
+  if (acted || !event.isTrusted) return;
+  acted = true;
+  markRead().then(() => loadChats()).catch(() => {});
+}
+
 async function markRead() {
-  if (!current || document.visibilityState !== 'visible') return;
+  if (!current || !acted || document.visibilityState !== 'visible') return;
   try {
     const result = await api.markChatRead(CLIENT, current);
     if (result.marked > 0) READ_CHANNEL?.postMessage({ clientId: CLIENT, chatId: current });
@@ -301,6 +311,9 @@ async function start() {
       showError(error);
     }
   }));
+  for (const type of ['pointerdown', 'keydown', 'wheel', 'touchstart']) {
+    document.addEventListener(type, onPersonActs, { capture: true, passive: true });
+  }
   document.addEventListener('visibilitychange', () => markRead().then(() => loadChats()).catch(() => {}));
   window.addEventListener('zapool:language', () => {
     nodes.clear();
