@@ -130,6 +130,13 @@ OPERATIONS: tuple[Op, ...] = (
        {"200": "ClientInfo"}, errors=ENGINE, tags=("clients",)),
     Op("get", "/clients/{client_id}/qr", "clients.qr", "The QR code to scan.", {"200": _QR}, query=("format",),
        errors=("Conflict",), tags=("clients",)),
+    Op("get", "/clients/{client_id}/limits", "clients.get_limits",
+       "The number's pacing and hourly/daily caps, and what it has sent this hour and today.",
+       {"200": "ClientLimits"}, errors=("NotFound",), tags=("clients",)),
+    Op("put", "/clients/{client_id}/limits", "clients.set_limits",
+       "Change the number's pacing and caps: fields left out are kept, null goes back to the default, a cap of 0 "
+       "is no cap. A message over a cap waits queued for the next hour (or local day), never fails.",
+       {"200": "ClientLimits"}, body="LimitsChange", errors=WITH_BODY + ("NotFound",) + WRITES, tags=("clients",)),
     Op("post", "/clients/{client_id}/pairing-code", "clients.pairing_code",
        "Link with a phone number: the 8-character code to type on the phone.", {"200": "PairingCode"},
        body="PairingRequest", errors=WITH_BODY + ENGINE, tags=("clients",)),

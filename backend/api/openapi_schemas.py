@@ -23,6 +23,12 @@ MESSAGE_STATUSES = ["queued", "sending", "sent", "delivered", "read", "failed", 
 DELIVERY_STATUSES = ["pending", "delivering", "delivered", "failed"]
 
 
+# A number's limits (backend.outbox.caps.FIELDS): pacing in seconds, caps in messages per clock hour / local day.
+PACING_S: Schema = {"type": "number", "minimum": 0, "maximum": 3600}
+CAP: Schema = {"type": "integer", "minimum": 0, "maximum": 1_000_000}
+LIMITS: dict[str, Schema] = {"intervalS": PACING_S, "jitterS": PACING_S, "hourlyCap": CAP, "dailyCap": CAP}
+
+
 def ref(name: str) -> Schema:
     """A reference to a component schema."""
     return {"$ref": f"#/components/schemas/{name}"}
@@ -131,6 +137,8 @@ SCHEMAS: dict[str, Schema] = {
     "NewApiKey": obj({"id": STRING, "key": STRING}, description="A key just made: shown this once."),
     "QrCode": obj({"clientId": STRING, "code": STRING, "dataUrl": STRING, "shownAt": nullable(TIME),
                    "expiresAt": nullable(TIME)}, description="The QR code as JSON (Accept: application/json)."),
+    "ClientLimits": obj({"clientId": STRING, **LIMITS, "defaults": obj(LIMITS), "sentThisHour": INTEGER,
+                         "sentToday": INTEGER}),
     "PairingCode": obj({"clientId": STRING, "code": STRING, "phoneNumber": STRING}),
     "NumberCheck": obj({"number": STRING, "exists": BOOLEAN, "id": nullable(STRING)}),
     "Restored": obj({"restored": INTEGER, "total": INTEGER}),
@@ -152,6 +160,8 @@ SCHEMAS: dict[str, Schema] = {
                                   optional=("text", "media", "clientId")),
                     "description": "Either text or media. clientId: send through this number (POST /messages)."},
     "PairingRequest": obj({"phoneNumber": STRING}),
+    "LimitsChange": obj({k: nullable(v) for k, v in LIMITS.items()}, optional=tuple(LIMITS), extra=False,
+                        description="Fields left out are kept; null: back to the default; a cap of 0: no cap."),
     "NewWebhookRequest": request_obj({"url": STRING, "events": {"type": "array", "items": STRING},
                                       "secret": STRING}, optional=("events", "secret")),
     "Login": obj({"username": STRING, "password": STRING}),

@@ -8,14 +8,24 @@ survive restarts. Settings set here persist in messages.db's `client_limits`.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
+from ..errors import InvalidInput
 from ..store.limits import LimitStore, StoredLimits
 
 HOUR_S = 3600.0
 RATE_LIMITED = "rate_limited"  # the error_code a held message shows while it waits for its window
+MAX_PACING_S = 3600.0  # an hour between two sends: more is a number switched off, not paced
+MAX_CAP = 1_000_000
+# REST/window field -> (StoredLimits attribute, number type, most)
+FIELDS: dict[str, tuple[str, type, float]] = {"intervalS": ("interval_s", float, MAX_PACING_S),
+                                               "jitterS": ("jitter_s", float, MAX_PACING_S),
+                                               "hourlyCap": ("hourly_cap", int, MAX_CAP),
+                                               "dailyCap": ("daily_cap", int, MAX_CAP)}
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,11 @@ class Caps:
             self._set[client_id] = limits
         return self.limits_for(client_id)
 
+    def stored(self, client_id: str) -> StoredLimits:
+        """What was set for a number (None fields: the default)."""
+        with self._lock:
+            return self._set.get(client_id, StoredLimits())
+
     def set_pacing(self, client_id: str, interval_s: float, jitter_s: float) -> None:
         """Change only the pacing of a number (Outbox.set_pacing), keeping its caps."""
         with self._lock:
@@ -120,3 +135,30 @@ class Caps:
         when = datetime.fromtimestamp(until).astimezone().isoformat(timespec="minutes")
         return Hold(cap, limit, until, f"{client_id} reached its {cap} cap of {limit} messages: waiting until "
                                        f"{when} to send")
+
+
+def read_limits(changes: Any, current: StoredLimits) -> StoredLimits:
+    """A limits change as the REST API and the windows send it: the fields given replace the current ones,
+    null goes back to the default; anything else (unknown field, wrong type, out of range) is InvalidInput."""
+    if not isinstance(changes, dict):
+        raise InvalidInput("The limits must be a JSON object", details={"field": "(body)"})
+    unknown = sorted(set(changes) - set(FIELDS))
+    if unknown:
+        raise InvalidInput(f"Unknown field '{unknown[0][:40]}': use {', '.join(FIELDS)}",
+                           details={"field": unknown[0][:40]})
+    values = {}
+    for name, value in changes.items():
+        attribute, kind, most = FIELDS[name]
+        values[attribute] = None if value is None else _number(name, value, kind, most)
+    return replace(current, **values)
+
+
+def _number(name: str, value: Any, kind: type, most: float) -> float | int:
+    """One field: a finite number from 0 to `most` (a whole one for caps)."""
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and 0 <= value <= most and (kind is float or whole))
+    if not ok:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise InvalidInput(f"'{name}' must be {what} from 0 to {most:g}", details={"field": name})
+    return kind(value)
