@@ -110,7 +110,9 @@ DELIVERY = obj({
 }, description="One POST of an event to a webhook, with the body that was (or will be) sent.")
 
 API_KEY = obj({"id": STRING, "name": STRING, "prefix": STRING, "createdAt": STRING, "lastUsedAt": nullable(STRING),
-               "revokedAt": nullable(STRING), "active": BOOLEAN}, description="An API key, never the key itself.")
+               "revokedAt": nullable(STRING), "active": BOOLEAN,
+               "ratePerMinute": nullable({**INTEGER, "minimum": 1})},
+              description="An API key, never the key itself; ratePerMinute null: the API's default rate.")
 
 PREFERENCES: dict[str, Schema] = {
     "language": {"type": "string", "enum": list(LANGUAGES)}, "notifications": BOOLEAN,
@@ -167,6 +169,8 @@ SCHEMAS: dict[str, Schema] = {
     "Login": obj({"username": STRING, "password": STRING}),
     "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
     "NewApiKeyRequest": obj({"name": STRING}),
+    "KeyRateChange": obj({"ratePerMinute": nullable({**INTEGER, "minimum": 1, "maximum": 100_000})},
+                         description="Requests a minute this key may make; null: the API's default."),
     "PreferencesChange": {**obj(PREFERENCES, optional=tuple(PREFERENCES), extra=False),
                           "description": "Only the preferences to change."},
 }
