@@ -607,7 +607,7 @@ def test_an_auto_routed_message_skips_a_capped_number_and_waits_only_when_every_
     ids = [rig.outbox.enqueue_text(None, TO, f"auto {i}") for i in range(3)]
     done = [rig.record(i, *SENT) for i in ids[:2]]
     assert sorted(r.client_id for r in done) == ["a", "b"], "the second went to the number not at its cap"
-    rig.looked(None)
-    assert rig.outbox.get(ids[2]).status == "queued"
+    waiting = wait_until(lambda: (r := rig.outbox.get(ids[2])).reason and r, 5, what="a held reason", every=0.002)
+    assert waiting.status == "queued" and waiting.error_code == "rate_limited" and "hourly cap of 1" in waiting.reason
     rig.at(T0 + 3600)
     assert rig.record(ids[2], *SENT).status == "sent"

@@ -261,6 +261,7 @@ class Router(Worker):
         super().__init__("outbox-router")
         self.ctx = ctx
         self._stalled = False
+        self._held: tuple[str, float] | None = None  # (message, window end) last said to be held
 
     def step(self) -> float:
         """Route the oldest due message; else how long until one is due."""
@@ -271,7 +272,9 @@ class Router(Worker):
             due = ctx.store.auto_due_at()
             return ctx.idle_poll_s if due is None else min(ctx.idle_poll_s, max(0.001, due / 1000 - now))
         busy = frozenset(ctx.store.auto_holders())  # one waiting auto message per number at a time
-        client_id = self._pick(busy, now)
+        client_id, hold = self._pick(busy, now)
+        if client_id is None and hold is not None:
+            return self._all_capped(row, hold, now)
         if client_id is None:
             if not self._stalled:
                 self._stalled = True
@@ -283,16 +286,29 @@ class Router(Worker):
         return 0.0
 
 
-    def _pick(self, busy: frozenset[str], now: float) -> str | None:
-        """The next ready number in the pool's round-robin that is neither busy nor at a cap."""
-        skip = set(busy)
+    def _pick(self, busy: frozenset[str], now: float) -> tuple[str | None, tuple[str, Hold] | None]:
+        """The next ready number in the pool's round-robin that is neither busy nor at a cap; else None, with the
+        capped number whose window ends first when caps are why (else None)."""
+        skip, first = set(busy), None
         while True:
             client_id = self.ctx.sender.pick_ready_client(frozenset(skip))
             if client_id is None or client_id in skip:
-                return None
-            if self.ctx.caps.hold_for(client_id, now) is None:
-                return client_id
+                return None, first
+            hold = self.ctx.caps.hold_for(client_id, now)
+            if hold is None:
+                return client_id, None
+            if first is None or hold.until < first[1].until:
+                first = (client_id, hold)
             skip.add(client_id)
+
+    def _all_capped(self, row: MessageRecord, capped: tuple[str, Hold], now: float) -> float:
+        """Every free ready number is at a cap: the message waits, saying so once per window."""
+        client_id, hold = capped
+        if (row.id, hold.until) != self._held and self.ctx.caps.store.note_held(row.id, RATE_LIMITED, hold.reason):
+            self._held = (row.id, hold.until)
+            log.info("[Outbox] mensagem %s sem número definido: todos no limite; %s", row.id, hold.reason)
+            self.ctx.held(client_id, hold, row.id)
+        return min(self.ctx.idle_poll_s, max(0.001, hold.until - now))
 
 
 class EventLog(Worker):
