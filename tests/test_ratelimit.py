@@ -5,6 +5,7 @@ its own rate, and the rate set from the command line (a real process) takes hold
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,13 @@ def test_a_rate_given_on_the_command_line_holds_on_the_running_server(stack: Sta
     first = wait_until(lambda: (r := erp.call("GET", "/stats")).status != 401 and r, 5, what="the new key to work")
     assert first.status == 200 and first.headers["RateLimit-Limit"] == "2"
     assert [erp.call("GET", "/stats").status for _ in range(2)] == [200, 429]
+
+
+def test_a_flooding_key_is_logged_once_not_once_per_refused_request(stack: Stack, caplog):
+    _, key = stack.auth.create_api_key("enchente", rate_per_minute=2)
+    flood = Api(stack.server.url, key)
+    with caplog.at_level(logging.INFO):
+        statuses = [flood.call("GET", "/stats").status for _ in range(40)]
+    assert statuses == [200, 200] + [429] * 38
+    lines = [r.getMessage() for r in caplog.records if "requisições por minuto" in r.getMessage()]
+    assert len(lines) == 1, lines

@@ -62,6 +62,7 @@ class KeyRateLimiter:
         self.default = default_per_minute
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._items: dict[int, RateLimitItem] = {}
+        self._refusing: set[str] = set()  # keys refused since their last allowed request: logged once, not per 429
 
     def _item(self, rate: int) -> RateLimitItem:
         """The `limits` item for `rate` a minute (made once per rate)."""
@@ -78,9 +79,13 @@ class KeyRateLimiter:
         stats = self._limiter.get_window_stats(item, "key", key_id)
         reset_s = max(0, math.ceil(stats.reset_time - time.time()))
         if not allowed:
-            log.warning("[API] chave %s passou de %d requisições por minuto: 429 por %d s", key_id, rate, reset_s)
+            if key_id not in self._refusing:  # a flood must not flood the log as well
+                self._refusing.add(key_id)
+                log.warning("[API] chave %s passou de %d requisições por minuto: 429 até liberar (%d s)", key_id,
+                            rate, reset_s)
             raise RateLimited(f"This API key may make {rate} requests a minute: try again in {reset_s} s",
                               details={"retryAfter": max(0, reset_s - 1), "limit": rate, "keyId": key_id})
+        self._refusing.discard(key_id)
         return Usage(rate, stats.remaining, reset_s)
 
 
