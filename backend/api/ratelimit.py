@@ -22,7 +22,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from ..auth.service import AuthService
-from ..errors import TooManyAttempts, ZapPoolError
+from ..errors import NotFound, TooManyAttempts, ZapPoolError
 from .body import field, json_body
 
 log = logging.getLogger(__name__)
@@ -122,8 +122,10 @@ def install(app: Flask, auth: AuthService) -> None:
 def set_key_rate(key_id: str) -> Response:
     """Set a key's requests a minute (null: the default): only from the owner's logged-in window, so a key
     can never raise its own limit (or another's)."""
+    auth: AuthService = current_app.extensions["zapool.auth"]
+    if not any(key.id == key_id for key in auth.list_api_keys()):  # any caller may list the ids (GET /auth/keys)
+        raise NotFound(f"No API key {key_id[:40]!r}", details={"id": key_id[:40]})
     if g.principal.kind != "session":
         raise SessionRequired("Only the owner's logged-in window may change an API key's rate, not an API key")
     rate = field(json_body(), "ratePerMinute", int)
-    auth: AuthService = current_app.extensions["zapool.auth"]
     return jsonify(auth.set_api_key_rate(key_id, rate).to_dict())
