@@ -611,3 +611,14 @@ def test_an_auto_routed_message_skips_a_capped_number_and_waits_only_when_every_
     assert waiting.status == "queued" and waiting.error_code == "rate_limited" and "hourly cap of 1" in waiting.reason
     rig.at(T0 + 3600)
     assert rig.record(ids[2], *SENT).status == "sent"
+
+
+def test_a_removed_numbers_limits_go_with_it(make_rig):
+    clock = FakeClock(T0)
+    rig = make_rig(clock=clock, hourly_cap=50, daily_cap=250)
+    rig.outbox.set_limits("a", StoredLimits(hourly_cap=1, daily_cap=2, interval_s=9.0))
+    rig.outbox.forget_client("a")
+    assert rig.outbox.caps.limits_for("a") == rig.outbox.caps.defaults
+    rig.outbox.stop(2)
+    again = make_rig(clock=clock, hourly_cap=50, daily_cap=250, whatsapp=rig.sender.whatsapp)
+    assert again.outbox.caps.limits_for("a").hourly_cap == 50, "not back from messages.db either"

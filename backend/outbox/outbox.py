@@ -334,6 +334,7 @@ class Outbox:
             lane.stop()  # a message in flight still finishes
         why = reason or f"Client {client_id} was removed before sending this message"
         failed = self.store.fail_queued_for(client_id, NotFound.code, why)
+        self.caps.forget(client_id)  # a number added later under the same id starts from the defaults
         for record in failed:
             self._finished(record)
         self._kick_router()
