@@ -82,7 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=3000, help="port of the REST API (0: any free port)")
     parser.add_argument("--send-interval", type=float, default=Settings.send_interval_s, metavar="SECONDS",
                         help="pacing per number: at least SECONDS between two sends plus up to SECONDS at random "
-                             "(default 1; 0: no pacing, for tests and benchmarks on the simulator)")
+                             "(default 1; 0: no pacing and no default caps, for tests and benchmarks on the "
+                             "simulator). Each number's own pacing and caps: its settings, or PUT "
+                             "/clients/{id}/limits")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                         help="how much goes to the log (the terminal and <data>/logs/zapool.log)")
     parser.add_argument("--install-desktop-entry", action="store_true",
@@ -134,6 +136,8 @@ def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
     messages.db and media/. Nothing runs until pool.start()."""
     outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), MediaFiles(settings.data_dir / "media"),
                     pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
+                    hourly_cap=settings.send_hourly_cap if settings.send_interval_s > 0 else 0,
+                    daily_cap=settings.send_daily_cap if settings.send_interval_s > 0 else 0,
                     max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
                     retry_cap_s=settings.send_retry_cap_s)
     saved = SavedNumbers(SessionStore(settings.persistence_path), settings.sessions_dir)

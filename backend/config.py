@@ -40,6 +40,14 @@ class Settings:
     # burst does not look like a bot to WhatsApp. 0 and 0 for tests and benchmarks.
     send_interval_s: float = 1.0
     send_jitter_s: float = 1.0
+    # Caps per number (0: none), each settable per number (PUT /clients/{id}/limits). A message over a cap
+    # waits for the next clock hour / local day; it is never failed. 250 a day is the messaging limit Meta gives
+    # a new, unverified business number on its own WhatsApp Business Platform (a tier 1 number gets 1,000): a
+    # number driven through WhatsApp Web should not do more than the official API lets a newcomer do. 50 an
+    # hour spreads that day over at least five hours instead of one burst. With no pacing at all
+    # (send_interval_s 0: tests and benchmarks on the simulator) the default caps are off too (app.build_pool).
+    send_hourly_cap: int = 50
+    send_daily_cap: int = 250
     # A send that fails for a passing reason (timeout, browser gone) is tried again after a delay that
     # doubles from send_retry_base_s up to send_retry_cap_s; after send_max_attempts tries it is failed.
     send_max_attempts: int = 5

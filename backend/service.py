@@ -14,6 +14,7 @@ from .auth.service import AuthService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .events.bus import EventBus
 from .host.logs import log_folder, open_folder
+from .outbox.caps import read_limits
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore
@@ -107,6 +108,22 @@ class ZapPoolService:
     def check_number(self, client_id: str, number: str) -> dict[str, Any]:
         """Is the number on WhatsApp, and under which id (asked through one connected number)."""
         return self.pool.get(client_id).check_number(self._number(number))
+
+    def get_client_limits(self, client_id: str) -> dict[str, Any]:
+        """A number's pacing and caps (effective), the defaults, and what it has sent this hour and today."""
+        self.pool.get(client_id)  # NotFound for a number not in the pool
+        caps = self.outbox.caps
+        hour, day = caps.usage(client_id, time.time())
+        return {"clientId": client_id, **caps.limits_for(client_id).to_dict(), "defaults": caps.defaults.to_dict(),
+                "sentThisHour": hour, "sentToday": day}
+
+    def set_client_limits(self, client_id: str, changes: Any) -> dict[str, Any]:
+        """Change a number's pacing and caps (fields left out are kept, null: the default); kept across restarts."""
+        self.pool.get(client_id)
+        limits = read_limits(changes, self.outbox.caps.stored(client_id))
+        self.outbox.set_limits(client_id, limits)
+        log.info("[API] limites de %s: %s", client_id, self.outbox.caps.limits_for(client_id).to_dict())
+        return self.get_client_limits(client_id)
 
     def _number(self, raw: Any) -> Any:
         """A number as a person in the configured region writes it, made international (non-text is left for

@@ -22,7 +22,7 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     readme = set(re.findall(r"^\| `[^`]+` \| `([a-z_]+)`", table, flags=re.MULTILINE))
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
-    assert len(readme) == 30 and public == readme
+    assert len(readme) == 32 and public == readme
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -168,6 +168,9 @@ def test_refusals_are_the_errors_rest_gives_for_the_same_request(desk, sim):
         (desk.bridge.set_preferences("en"), rest.call("PUT", "/preferences", raw=b'"en"')),
         (desk.bridge.create_api_key(""), rest.call("POST", "/auth/keys", {"name": ""})),
         (desk.bridge.revoke_api_key("nenhuma"), rest.call("DELETE", "/auth/keys/nenhuma")),
+        (desk.bridge.get_client_limits("fantasma"), rest.call("GET", "/clients/fantasma/limits")),
+        (desk.bridge.set_client_limits("fantasma", {"hourlyCap": 5}),
+         rest.call("PUT", "/clients/fantasma/limits", {"hourlyCap": 5})),
         (desk.bridge.change_password("errada", "Outra-senha-456"),
          rest.call("POST", "/auth/password", {"oldPassword": "errada", "newPassword": "Outra-senha-456"})),
     ]
@@ -219,3 +222,17 @@ def test_the_pages_allow_eval_only_in_the_desktop_windows(desk):
     assert "script-src 'self' 'unsafe-eval';" in window.headers["Content-Security-Policy"]
     assert window.headers["Content-Security-Policy"].replace(" 'unsafe-eval'", "") == \
         browser.headers["Content-Security-Policy"], "nothing else relaxed"
+
+
+def test_a_numbers_limits_through_the_bridge_are_checked_as_rest_checks_them(desk):
+    sign_in(desk)
+    desk.pool.add("balcao")
+    key = ok(desk.bridge.create_api_key("comparar limites"))["key"]
+    rest = desk.rest(key)
+    for hostile in ({"hourlyCap": -1}, {"dailyCap": 1.5}, {"jitterS": "1"}, {"x": 1}, ["hourlyCap"], "5"):
+        bridged = error(desk.bridge.set_client_limits("balcao", hostile))
+        reply = rest.call("PUT", "/clients/balcao/limits", hostile)
+        assert (bridged["code"], bridged["details"]) == (reply.json["error"]["code"], reply.json["error"]["details"])
+    saved = ok(desk.bridge.set_client_limits("balcao", {"dailyCap": 100, "intervalS": 3}))
+    assert (saved["dailyCap"], saved["intervalS"], saved["sentToday"]) == (100, 3, 0)
+    assert rest.call("GET", "/clients/balcao/limits").json == ok(desk.bridge.get_client_limits("balcao"))

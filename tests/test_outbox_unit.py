@@ -18,6 +18,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from backend.drafts import MediaFile
 from backend.outbox.outbox import MessageRecord, Outbox
 from backend.outbox.sender import Attempt
 from backend.store.media import MediaFiles
+from backend.store.limits import StoredLimits
 from backend.store.messages import MessageStore
 from tests.conftest import wait_until
 
@@ -539,3 +541,84 @@ def test_media_reaches_the_sender_byte_exact_and_its_file_goes_once_sent(make_ri
     assert delivery.media.data == data and delivery.media.filename == "pedido.pdf", "bytes: no base64 on the way"
     assert (delivery.media.mimetype, delivery.media.kind) == ("application/pdf", "document")
     wait_until(lambda: not rig.outbox.media.path(message_id).exists(), 5, what="the file deleted", every=0.002)
+
+
+# -- per-number caps: a message over a cap waits for the next window, never fails --------------------------------
+
+def test_a_number_at_its_hourly_cap_holds_the_next_message_with_a_reason_until_the_next_clock_hour(make_rig):
+    start = T0 + 600  # T0 is the top of an hour: ten minutes into it
+    rig = make_rig(clock=FakeClock(start), hourly_cap=2)
+    held: list[tuple[str, str, str]] = []
+    rig.outbox.on_held = lambda client, hold, record: held.append((client, hold.cap, record.id))
+    ids = [rig.outbox.enqueue_text("a", TO, f"hora {i}") for i in range(3)]
+    assert [rig.record(i, *SENT).status for i in ids[:2]] == ["sent", "sent"]
+
+    waiting = wait_until(lambda: (r := rig.outbox.get(ids[2])).reason and r, 5, what="a held reason", every=0.002)
+    assert waiting.status == "queued" and waiting.error_code == "rate_limited"
+    assert "hourly cap of 2" in waiting.reason and waiting.to_dict()["reason"] == waiting.reason
+    assert held == [("a", "hourly", ids[2])], "one event for the held message"
+    rig.at(T0 + 3600 - 0.001)
+    rig.looked("a")
+    assert rig.outbox.get(ids[2]).status == "queued" and len(rig.sender.deliveries) == 2
+    assert held == [("a", "hourly", ids[2])], "not said again while the same window lasts"
+
+    rig.at(T0 + 3600)
+    sent = rig.record(ids[2], *SENT)
+    assert sent.sent_at == int((T0 + 3600) * 1000) and sent.reason is None and sent.error_code is None
+    assert rig.sender.texts() == ["hora 0", "hora 1", "hora 2"]
+
+
+def test_a_number_at_its_daily_cap_waits_until_local_midnight_not_just_the_next_hour(make_rig):
+    rig = make_rig(clock=FakeClock(T0), daily_cap=1, hourly_cap=100)
+    first, second = (rig.outbox.enqueue_text("a", TO, f"dia {i}") for i in range(2))
+    rig.record(first, *SENT)
+    midnight = (datetime.fromtimestamp(T0).astimezone() + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0).timestamp()
+    assert "daily cap of 1" in wait_until(lambda: rig.outbox.get(second).reason, 5, what="held", every=0.002)
+
+    for moment in (T0 + 3600, midnight - 0.001):
+        rig.at(moment)
+        rig.looked("a")
+        assert rig.outbox.get(second).status == "queued", f"sent at {moment - T0:.0f} s, before midnight"
+    rig.at(midnight)
+    assert rig.record(second, *SENT).sent_at == int(midnight * 1000)
+
+
+def test_raising_a_cap_lets_the_held_message_go_at_once_and_limits_and_counts_survive_a_restart(make_rig):
+    clock = FakeClock(T0 + 60)
+    rig = make_rig(clock=clock, hourly_cap=1)
+    first, second = (rig.outbox.enqueue_text("a", TO, f"r {i}") for i in range(2))
+    rig.record(first, *SENT)
+    wait_until(lambda: rig.outbox.get(second).reason, 5, what="held", every=0.002)
+    effective = rig.outbox.set_limits("a", StoredLimits(interval_s=0.0, jitter_s=0.0, hourly_cap=2))
+    assert effective.hourly_cap == 2 and effective.daily_cap == 0
+    rig.record(second, *SENT)
+    rig.outbox.stop(2)
+
+    again = make_rig(clock=clock, hourly_cap=1, whatsapp=rig.sender.whatsapp)
+    assert again.outbox.caps.limits_for("a").hourly_cap == 2, "the limit set is kept in messages.db"
+    assert again.outbox.caps.usage("a", clock.now()) == (2, 2), "the count comes from the log"
+    third = again.outbox.enqueue_text("a", TO, "r 2")
+    assert "hourly cap of 2" in wait_until(lambda: again.outbox.get(third).reason, 5, what="held", every=0.002)
+
+
+def test_an_auto_routed_message_skips_a_capped_number_and_waits_only_when_every_number_is_capped(make_rig):
+    rig = make_rig(["a", "b"], clock=FakeClock(T0 + 60), hourly_cap=1)
+    ids = [rig.outbox.enqueue_text(None, TO, f"auto {i}") for i in range(3)]
+    done = [rig.record(i, *SENT) for i in ids[:2]]
+    assert sorted(r.client_id for r in done) == ["a", "b"], "the second went to the number not at its cap"
+    waiting = wait_until(lambda: (r := rig.outbox.get(ids[2])).reason and r, 5, what="a held reason", every=0.002)
+    assert waiting.status == "queued" and waiting.error_code == "rate_limited" and "hourly cap of 1" in waiting.reason
+    rig.at(T0 + 3600)
+    assert rig.record(ids[2], *SENT).status == "sent"
+
+
+def test_a_removed_numbers_limits_go_with_it(make_rig):
+    clock = FakeClock(T0)
+    rig = make_rig(clock=clock, hourly_cap=50, daily_cap=250)
+    rig.outbox.set_limits("a", StoredLimits(hourly_cap=1, daily_cap=2, interval_s=9.0))
+    rig.outbox.forget_client("a")
+    assert rig.outbox.caps.limits_for("a") == rig.outbox.caps.defaults
+    rig.outbox.stop(2)
+    again = make_rig(clock=clock, hourly_cap=50, daily_cap=250, whatsapp=rig.sender.whatsapp)
+    assert again.outbox.caps.limits_for("a").hourly_cap == 50, "not back from messages.db either"

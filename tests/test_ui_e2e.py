@@ -427,6 +427,33 @@ def test_disconnect_and_reconnect_from_the_card(session: Session):
     expect(session.chat.locator("#client-status")).to_have_text("Conectado")
 
 
+def test_a_numbers_limits_are_in_its_settings_and_its_card_counts_today_against_the_cap(session: Session):
+    pool, card = session.pool, session.card(session.vendas)
+    today = card.locator('[data-role="today"]')
+    expect(today).to_have_text(re.compile(r"^\d+ de 250$"))  # the careful default: 250 a day
+    sent = int(today.text_content().split()[0])
+
+    card.get_by_role("button", name="⏱️ Limites").click()
+    dialog = pool.get_by_role("dialog", name=re.compile("Limites de envio"))
+    expect(dialog.get_by_label("Máximo de mensagens por dia (0: sem limite)")).to_have_value("250")
+    dialog.get_by_label("Máximo de mensagens por dia (0: sem limite)").fill(str(sent))
+    dialog.get_by_role("button", name="Salvar").click()
+    expect(today).to_have_text(f"{sent} de {sent}")
+    expect(today).to_have_attribute("data-at-cap", "true")
+
+    held = session.api(pool, "POST", f"/clients/{session.vendas}/messages", {"to": CONTACT, "text": "amanhã"})
+    assert held["status"] == 202, held
+    expect(pool.locator(".toast").filter(has_text="No limite de envio")).to_be_visible()
+    waiting = session.api(pool, "GET", f"/messages/{held['body']['id']}")["body"]
+    assert waiting["status"] == "queued" and waiting["errorCode"] == "rate_limited"
+
+    card.get_by_role("button", name="⏱️ Limites").click()
+    dialog.get_by_label("Máximo de mensagens por dia (0: sem limite)").fill("0")
+    dialog.get_by_role("button", name="Salvar").click()
+    expect(today).to_have_text(f"{sent + 1} (sem limite)", timeout=15_000)  # the held message went
+    assert "amanhã" in [m["text"] for m in session.sim.control.sent(PHONE)]
+
+
 def test_a_number_that_drops_off_the_network_notifies_and_comes_back(session: Session):
     card = session.card(session.vendas)
     before = len(session.notes())
@@ -560,7 +587,7 @@ def test_after_a_restart_the_card_comes_back_and_its_session_is_restored(session
     pool.get_by_role("button", name="📥 Restaurar Sessões").click()
     expect(pool.locator("#restore-result")).to_have_text("1/1 sessões restauradas", timeout=60_000)
     expect(card.locator(".badge")).to_have_text("Conectado")
-    expect(card.locator('[data-role="messages"]')).to_have_text("2")
+    expect(card.locator('[data-role="messages"]')).to_have_text("3")  # the chat's two, and the one the daily cap held
 
 
 # -- the same pages at 200% zoom, and in the desktop --------------------------------------------------------------
@@ -597,6 +624,9 @@ FAKE_BRIDGE = """
     get_pool_stats: { result: { totalCreated: 1, totalConnected: 0, totalDisconnected: 0, totalMessages: 7,
                                 currentClients: 1, maxClients: 10, readyClients: 0, clientsByStatus: { qr_ready: 1 } } },
     list_chats: { result: { items: [], nextCursor: null } },
+    get_client_limits: { result: { clientId: 'fake', intervalS: 1, jitterS: 1, hourlyCap: 50, dailyCap: 250,
+                                   defaults: { intervalS: 1, jitterS: 1, hourlyCap: 50, dailyCap: 250 },
+                                   sentThisHour: 3, sentToday: 7 } },
     list_api_keys: { result: [] },
     open_logs_folder: { result: { path: '/home/maria/ZapPool/logs', opened: true } },
     disconnect_client: { error: { code: 'conflict', message: 'Ocupado agora', details: {} } },
@@ -625,6 +655,7 @@ def test_in_the_desktop_api_js_calls_the_bridge_and_takes_pushed_events(session:
         card = page.locator('.card[data-client-id="fake"]')
         expect(card.locator("h3")).to_have_text("Balcão")
         expect(card.locator(".badge")).to_have_text("Aguardando QR")
+        expect(card.locator('[data-role="today"]')).to_have_text("7 de 250")  # the bridge's get_client_limits
         assert page.evaluate("import('/ui/js/api.js').then(m => m.api.mode)") == "desktop"
 
         # Events come from the bridge's push, not from a stream of this page's own.

@@ -17,7 +17,7 @@ from werkzeug.routing import BaseConverter
 from ..auth.service import AuthService
 from ..service import ZapPoolService
 from ..validation import CLIENT_ID_PATTERN
-from . import clients, events, messages, meta, metrics, security, ui, webhooks
+from . import clients, events, messages, meta, metrics, ratelimit, security, ui, webhooks
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
@@ -46,6 +46,7 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     app.extensions["zapool.service"] = service
     register_error_handlers(app)
     security.install(app, auth)
+    ratelimit.install(app, auth)  # after the credential check: it counts the key that check found
     events.install(app, service.bus)
     for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp, ui.bp):
         app.register_blueprint(blueprint)

@@ -90,6 +90,18 @@ def pairing_code(client_id: str) -> Response:
     return jsonify(svc().request_pairing_code(client_id, field(json_body(), "phoneNumber", str, required=True)))
 
 
+@bp.get("/clients/<client:client_id>/limits")
+def get_limits(client_id: str) -> Response:
+    """The number's pacing and caps, and today's count against them."""
+    return jsonify(svc().get_client_limits(client_id))
+
+
+@bp.put("/clients/<client:client_id>/limits")
+def set_limits(client_id: str) -> Response:
+    """Change the number's pacing and caps (fields left out are kept; null: the default)."""
+    return jsonify(svc().set_client_limits(client_id, json_body()))
+
+
 @bp.post("/sessions/restore")
 def restore() -> Response:
     """Reconnect the saved numbers that were connected: restored and total."""

@@ -26,7 +26,9 @@ ERRORS = {
     "Conflict": ("409", "The number is not in a state that allows this (e.g. client_not_ready)."),
     "TooLarge": ("413", "The body is larger than 150 MB."),
     "Invalid": ("422", "A field or query parameter is missing or of the wrong type; details.field names it."),
-    "TooManyAttempts": ("429", "Too many failed logins; Retry-After says when to try again."),
+    "TooManyAttempts": ("429", "Too many failed logins (too_many_attempts), or this API key used up its requests "
+                               "a minute (rate_limited); Retry-After says when to try again, RateLimit-* where the "
+                               "key stands."),
     "Internal": ("500", "Unexpected error; ZapPool's log has the details."),
     "EngineError": ("502", "WhatsApp Web or the browser failed (engine_error, whatsapp_error)."),
     "Unavailable": ("503", "Not available now (browser missing, too many streams, webhooks off); see Retry-After."),
@@ -34,7 +36,7 @@ ERRORS = {
                            "details.file names the file. Free some space and try again."),
     "Timeout": ("504", "WhatsApp Web did not answer in time (code timeout)."),
 }
-AUTHENTICATED = ("Unauthorized", "Forbidden", "Internal")
+AUTHENTICATED = ("Unauthorized", "Forbidden", "TooManyAttempts", "Internal")  # 429: the key's rate (ratelimit.py)
 ENGINE = ("Conflict", "EngineError", "Unavailable", "Timeout")
 WITH_BODY = ("BadRequest", "TooLarge", "Invalid")
 WRITES = ("StorageFull",)  # operations that must write a file before they answer
@@ -130,6 +132,13 @@ OPERATIONS: tuple[Op, ...] = (
        {"200": "ClientInfo"}, errors=ENGINE, tags=("clients",)),
     Op("get", "/clients/{client_id}/qr", "clients.qr", "The QR code to scan.", {"200": _QR}, query=("format",),
        errors=("Conflict",), tags=("clients",)),
+    Op("get", "/clients/{client_id}/limits", "clients.get_limits",
+       "The number's pacing and hourly/daily caps, and what it has sent this hour and today.",
+       {"200": "ClientLimits"}, errors=("NotFound",), tags=("clients",)),
+    Op("put", "/clients/{client_id}/limits", "clients.set_limits",
+       "Change the number's pacing and caps: fields left out are kept, null goes back to the default, a cap of 0 "
+       "is no cap. A message over a cap waits queued for the next hour (or local day), never fails.",
+       {"200": "ClientLimits"}, body="LimitsChange", errors=WITH_BODY + ("NotFound",) + WRITES, tags=("clients",)),
     Op("post", "/clients/{client_id}/pairing-code", "clients.pairing_code",
        "Link with a phone number: the 8-character code to type on the phone.", {"200": "PairingCode"},
        body="PairingRequest", errors=WITH_BODY + ENGINE, tags=("clients",)),
@@ -185,6 +194,10 @@ OPERATIONS: tuple[Op, ...] = (
        tags=("auth",)),
     Op("post", "/auth/keys", "auth.create_key", "A new API key, shown in this answer only.", {"201": "NewApiKey"},
        body="NewApiKeyRequest", errors=WITH_BODY + WRITES, tags=("auth",)),
+    Op("put", "/auth/keys/{key_id}/rate-limit", "ratelimit.set_key_rate",
+       "Set how many requests a minute this key may make (from the owner's logged-in window only: an API key "
+       "gets 403 session_required, so no key raises its own limit).", {"200": "ApiKey"}, body="KeyRateChange",
+       errors=WITH_BODY + ("NotFound",) + WRITES, tags=("auth",)),
     Op("delete", "/auth/keys/{key_id}", "auth.revoke_key", "Revoke a key: it stops working at once.",
        {"200": "ApiKey"}, errors=WRITES, tags=("auth",)),
     # the desktop's frontend, for a browser

@@ -37,6 +37,10 @@ EVENT_DATA: dict[str, Schema] = {
     "message_status": obj({"status": {"type": "string", "enum": [*MESSAGE_STEPS, "failed"]},
                            "message": ref("Message")},
                           description="An outgoing message reached a step of its life, each step once."),
+    "rate_limited": obj({"cap": {"type": "string", "enum": ["hourly", "daily"]}, "limit": INTEGER,
+                         "until": TIME, "reason": STRING, "message": ref("Message")},
+                        description="A number reached its hourly or daily cap: the message waits (queued) until "
+                                    "`until`, never failed."),
     "reset": obj({"reason": {"type": "string", "enum": ["too_old", "unknown_id"]}, "lastEventId": INTEGER,
                   "oldestEventId": INTEGER},
                  description="Events were missed (stream only): read the state again, then follow from this id."),

@@ -23,6 +23,12 @@ MESSAGE_STATUSES = ["queued", "sending", "sent", "delivered", "read", "failed", 
 DELIVERY_STATUSES = ["pending", "delivering", "delivered", "failed"]
 
 
+# A number's limits (backend.outbox.caps.FIELDS): pacing in seconds, caps in messages per clock hour / local day.
+PACING_S: Schema = {"type": "number", "minimum": 0, "maximum": 3600}
+CAP: Schema = {"type": "integer", "minimum": 0, "maximum": 1_000_000}
+LIMITS: dict[str, Schema] = {"intervalS": PACING_S, "jitterS": PACING_S, "hourlyCap": CAP, "dailyCap": CAP}
+
+
 def ref(name: str) -> Schema:
     """A reference to a component schema."""
     return {"$ref": f"#/components/schemas/{name}"}
@@ -104,7 +110,9 @@ DELIVERY = obj({
 }, description="One POST of an event to a webhook, with the body that was (or will be) sent.")
 
 API_KEY = obj({"id": STRING, "name": STRING, "prefix": STRING, "createdAt": STRING, "lastUsedAt": nullable(STRING),
-               "revokedAt": nullable(STRING), "active": BOOLEAN}, description="An API key, never the key itself.")
+               "revokedAt": nullable(STRING), "active": BOOLEAN,
+               "ratePerMinute": nullable({**INTEGER, "minimum": 1})},
+              description="An API key, never the key itself; ratePerMinute null: the API's default rate.")
 
 PREFERENCES: dict[str, Schema] = {
     "language": {"type": "string", "enum": list(LANGUAGES)}, "notifications": BOOLEAN,
@@ -131,6 +139,8 @@ SCHEMAS: dict[str, Schema] = {
     "NewApiKey": obj({"id": STRING, "key": STRING}, description="A key just made: shown this once."),
     "QrCode": obj({"clientId": STRING, "code": STRING, "dataUrl": STRING, "shownAt": nullable(TIME),
                    "expiresAt": nullable(TIME)}, description="The QR code as JSON (Accept: application/json)."),
+    "ClientLimits": obj({"clientId": STRING, **LIMITS, "defaults": obj(LIMITS), "sentThisHour": INTEGER,
+                         "sentToday": INTEGER}),
     "PairingCode": obj({"clientId": STRING, "code": STRING, "phoneNumber": STRING}),
     "NumberCheck": obj({"number": STRING, "exists": BOOLEAN, "id": nullable(STRING)}),
     "Restored": obj({"restored": INTEGER, "total": INTEGER}),
@@ -152,6 +162,8 @@ SCHEMAS: dict[str, Schema] = {
                                   optional=("text", "media", "clientId")),
                     "description": "Either text or media. clientId: send through this number (POST /messages)."},
     "PairingRequest": obj({"phoneNumber": STRING}),
+    "LimitsChange": obj({k: nullable(v) for k, v in LIMITS.items()}, optional=tuple(LIMITS), extra=False,
+                        description="Fields left out are kept; null: back to the default; a cap of 0: no cap."),
     "NewWebhookRequest": {**request_obj({"url": STRING, "events": {"type": "array", "items": STRING},
                                          "secret": STRING}, optional=("events", "secret")),
                           "description": "secret: left out, one is made (whsec_ + base64 of 32 bytes); given, "
@@ -159,6 +171,8 @@ SCHEMAS: dict[str, Schema] = {
     "Login": obj({"username": STRING, "password": STRING}),
     "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
     "NewApiKeyRequest": obj({"name": STRING}),
+    "KeyRateChange": obj({"ratePerMinute": nullable({**INTEGER, "minimum": 1, "maximum": 100_000})},
+                         description="Requests a minute this key may make; null: the API's default."),
     "PreferencesChange": {**obj(PREFERENCES, optional=tuple(PREFERENCES), extra=False),
                           "description": "Only the preferences to change."},
 }

@@ -1,6 +1,7 @@
 """API keys and the admin password from the command line, for machines without the desktop app.
 
-    python -m backend.auth [--data DIR] keys create NAME
+    python -m backend.auth [--data DIR] keys create NAME [--rate N]
+    python -m backend.auth [--data DIR] keys rate ID N|default
     python -m backend.auth [--data DIR] keys list
     python -m backend.auth [--data DIR] keys revoke ID
     python -m backend.auth [--data DIR] password [--reset]
@@ -38,7 +39,13 @@ def parse_args(argv: list[str] | None, prog: str = "python -m backend.auth") -> 
     commands = parser.add_subparsers(dest="command", required=True)
     keys = commands.add_parser("keys", help="create, list or revoke API keys").add_subparsers(
         dest="action", required=True)
-    keys.add_parser("create", help="create a key; it is shown once").add_argument("name")
+    create = keys.add_parser("create", help="create a key; it is shown once")
+    create.add_argument("name")
+    create.add_argument("--rate", type=int, metavar="N",
+                        help="requests a minute the key may make (default: the API's, 600)")
+    rate = keys.add_parser("rate", help="set how many requests a minute a key may make")
+    rate.add_argument("id")
+    rate.add_argument("rate", metavar="N|default")
     keys.add_parser("list", help="list keys (never the keys themselves)")
     keys.add_parser("revoke", help="revoke a key at once").add_argument("id")
     password = commands.add_parser("password", help="change the admin password")
@@ -47,10 +54,11 @@ def parse_args(argv: list[str] | None, prog: str = "python -m backend.auth") -> 
     return parser.parse_args(argv)
 
 
-def create_key(auth: AuthService, name: str, out: TextIO) -> None:
+def create_key(auth: AuthService, name: str, out: TextIO, rate: int | None = None) -> None:
     """Create a key and show it, this once."""
-    key_id, plaintext = auth.create_api_key(name)
-    out.write(f"API key created: id {key_id}, name {name.strip()!r}\n\n    {plaintext}\n\n"
+    key_id, plaintext = auth.create_api_key(name, rate)
+    limit = f", {rate} requests a minute" if rate else ""
+    out.write(f"API key created: id {key_id}, name {name.strip()!r}{limit}\n\n    {plaintext}\n\n"
               "Copy it now: it will NOT be shown again (ZapPool keeps only a hash of it).\n"
               "Send it as the header `X-Api-Key: <key>` or `Authorization: Bearer <key>`.\n")
 
@@ -66,6 +74,15 @@ def list_keys(auth: AuthService, out: TextIO) -> None:
         status = "active" if key.active else "revoked"
         out.write(f"{key.id:<14}{key.prefix + '…':<14}{status:<9}{key.created_at:<26}"
                   f"{key.last_used_at or '-':<26}{key.name}\n")
+
+
+def set_rate(auth: AuthService, key_id: str, raw: str, out: TextIO) -> None:
+    """Set a key's requests a minute ("default": the API's); a running ZapPool uses it within a second."""
+    if raw != "default" and not raw.isdigit():
+        raise InvalidInput("The rate is a whole number of requests a minute, or 'default'")
+    info = auth.set_api_key_rate(key_id, None if raw == "default" else int(raw))
+    out.write(f"API key {info.id} ({info.name}): {info.rate_per_minute or 'the default number of'} requests a "
+              "minute.\n")
 
 
 def change_password(auth: AuthService, reset: bool, out: TextIO, prompt: Prompt) -> None:
@@ -91,7 +108,9 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO
         if args.command == "password":
             change_password(auth, args.reset, out, prompt)
         elif args.action == "create":
-            create_key(auth, args.name, out)
+            create_key(auth, args.name, out, args.rate)
+        elif args.action == "rate":
+            set_rate(auth, args.id, args.rate, out)
         elif args.action == "list":
             list_keys(auth, out)
         else:

@@ -77,6 +77,7 @@ class ApiKeyInfo:
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+    rate_per_minute: int | None = None  # None: the API's default (api/ratelimit.py)
 
     @property
     def active(self) -> bool:
@@ -86,13 +87,14 @@ class ApiKeyInfo:
     def to_dict(self) -> dict[str, object]:
         """The JSON shape for the REST API and the desktop bridge."""
         return {"id": self.id, "name": self.name, "prefix": self.prefix, "createdAt": self.created_at,
-                "lastUsedAt": self.last_used_at, "revokedAt": self.revoked_at, "active": self.active}
+                "lastUsedAt": self.last_used_at, "revokedAt": self.revoked_at, "active": self.active,
+                "ratePerMinute": self.rate_per_minute}
 
 
 def _info(record: ApiKeyRecord) -> ApiKeyInfo:
     """The showable part of a key record."""
     return ApiKeyInfo(record.id, record.name, record.prefix, record.created_at, record.last_used_at,
-                      record.revoked_at)
+                      record.revoked_at, record.rate_per_minute)
 
 
 def _digest(secret: str) -> str:
@@ -113,6 +115,19 @@ def api_key_from_headers(headers: Mapping[str, str]) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return value.strip() or None
+
+
+MAX_RATE_PER_MINUTE = 100_000
+
+
+def check_rate(rate: Any) -> int | None:
+    """A key's requests a minute: a whole number from 1 to MAX_RATE_PER_MINUTE, or None (the default)."""
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_RATE_PER_MINUTE:
+        raise InvalidInput(f"'ratePerMinute' must be a whole number from 1 to {MAX_RATE_PER_MINUTE:,}, or null",
+                           details={"field": "ratePerMinute"})
+    return rate
 
 
 class AuthService:
@@ -255,8 +270,10 @@ class AuthService:
 
     # -- API keys -------------------------------------------------------------------------------------------
 
-    def create_api_key(self, name: str) -> tuple[str, str]:
-        """A new key: (id, plaintext). The plaintext is returned this once and never stored."""
+    def create_api_key(self, name: str, rate_per_minute: int | None = None) -> tuple[str, str]:
+        """A new key: (id, plaintext). The plaintext is returned this once and never stored. `rate_per_minute`:
+        the requests a minute it may make (None: the API's default)."""
+        rate_per_minute = check_rate(rate_per_minute)
         if self.must_change_password():
             raise PasswordChangeRequired("Change the admin password before creating API keys")
         name = name.strip() if isinstance(name, str) else ""
@@ -264,7 +281,7 @@ class AuthService:
             raise InvalidInput("A key name is 1 to 64 printable characters", details={"field": "name"})
         plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
         record = ApiKeyRecord(id=secrets.token_hex(6), name=name, prefix=plaintext[:len(KEY_PREFIX) + 8],
-                              hash=_digest(plaintext), created_at=_iso(self._clock()))
+                              hash=_digest(plaintext), created_at=_iso(self._clock()), rate_per_minute=rate_per_minute)
         self._store.add_api_key(record)
         log.info("[Auth] chave de API %s (%s) criada", record.id, name)
         return record.id, plaintext
@@ -280,6 +297,19 @@ class AuthService:
             raise NotFound(f"No API key {str(key_id)[:40]!r}", details={"id": str(key_id)[:40]})
         log.info("[Auth] chave de API %s (%s) revogada", record.id, record.name)
         return _info(record)
+
+    def set_api_key_rate(self, key_id: str, rate_per_minute: int | None) -> ApiKeyInfo:
+        """Change the requests a minute a key may make (None: the default); NotFound for an unknown id."""
+        record = self._store.set_api_key_rate(str(key_id), check_rate(rate_per_minute))
+        if record is None:
+            raise NotFound(f"No API key {str(key_id)[:40]!r}", details={"id": str(key_id)[:40]})
+        log.info("[Auth] chave de API %s (%s): %s requisições por minuto", record.id, record.name,
+                 record.rate_per_minute or "padrão de")
+        return _info(record)
+
+    def api_key_rate(self, key_id: str) -> int | None:
+        """The rate set for a key (None: the default), read on every request through the store's cache."""
+        return next((r.rate_per_minute for r in self._store.api_keys() if r.id == key_id), None)
 
     def verify_api_key(self, plaintext: str) -> str | None:
         """The id of the active key `plaintext` is, or None."""

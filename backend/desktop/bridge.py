@@ -216,6 +216,16 @@ class Bridge:
         return self._service.get_client(_arg(client_id, "clientId", str))
 
     @_operation()
+    def get_client_limits(self, client_id: Any) -> dict[str, Any]:
+        """The number's pacing and caps, and today's count against them (its card and settings)."""
+        return self._service.get_client_limits(_arg(client_id, "clientId", str))
+
+    @_operation()
+    def set_client_limits(self, client_id: Any, changes: Any) -> dict[str, Any]:
+        """Change the number's pacing and caps from its settings (checked as PUT /clients/{id}/limits)."""
+        return self._service.set_client_limits(_arg(client_id, "clientId", str), changes)
+
+    @_operation()
     def disconnect_client(self, client_id: Any) -> dict[str, Any]:
         """Close the number's browser; its login stays."""
         return self._service.disconnect_client(_arg(client_id, "clientId", str))

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 CLIENT_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status")
 # What the pool reports: its clients' events, numbers added and removed, and message_status (an outgoing
 # message was queued, sent, delivered, read or failed: from the outbox, not a page).
-POOL_EVENTS = (*CLIENT_EVENTS, "client_added", "client_removed", "message_status")
+# rate_limited: a number's cap holds a message until its window ends (the outbox's on_held).
+POOL_EVENTS = (*CLIENT_EVENTS, "client_added", "client_removed", "message_status", "rate_limited")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ from ..errors import ClientNotReady, Conflict, EngineTimeout, NotFound, ZapPoolE
 from ..status import MessageStatus
 from ..store.media import MediaFiles
 from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
+from ..store.limits import LimitStore, StoredLimits
 from ..store.messages import MessageStore
+from .caps import Caps, Hold, Limits
 from .sender import NO_SENDER, Sender
 from .workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
 
@@ -60,15 +62,19 @@ class Outbox:
     """Accepts messages durably and sends them through the pool; also the reader of the message log."""
 
     def __init__(self, store: MessageStore, media: MediaFiles, *, pacing_s: float = 1.0,
-                 jitter_s: float = 1.0, per_client_pacing: dict[str, tuple[float, float]] | None = None,
+                 jitter_s: float = 1.0, hourly_cap: int = 0, daily_cap: int = 0,
                  max_attempts: int = 5, retry_base_s: float = 2.0, retry_cap_s: float = 60.0,
                  idle_poll_s: float = 2.0, clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None):
         self.store = store
         self.sender: Sender = NO_SENDER  # start() gives the real one
         self.media = media
-        self._default_pacing = _pacing(pacing_s, jitter_s)
-        self._pacing = {cid: _pacing(*p) for cid, p in (per_client_pacing or {}).items()}
+        _pacing(pacing_s, jitter_s)  # checked
+        # Each number's pacing and caps (caps.py): set per number (kept in messages.db), else these defaults.
+        self.caps = Caps(LimitStore(store.database), Limits(float(pacing_s), float(jitter_s), hourly_cap, daily_cap))
+        # Called with (client id, Hold, the record held) when a number's cap holds a message (the pool emits
+        # `rate_limited`); once per message and window, from the lane's thread, so it must not block.
+        self.on_held: Callable[[str, Hold, MessageRecord], None] | None = None
         self._lanes: dict[str, Lane] = {}
         self._waiters: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -81,7 +87,7 @@ class Outbox:
         self._ctx = Context(store=store, sender=self.sender, media=self.media, clock=clock, rng=rng or random.Random(),
                             retry=RetryPolicy(max_attempts, retry_base_s, retry_cap_s), idle_poll_s=idle_poll_s,
                             pacing_for=self.pacing_for, lane_for=self._lane, kick_router=self._kick_router,
-                            finished=self._finished, events=self._events)
+                            finished=self._finished, events=self._events, caps=self.caps, held=self._held)
         self._router = Router(self._ctx)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -233,11 +239,31 @@ class Outbox:
 
     def pacing_for(self, client_id: str) -> Pacing:
         """The pacing of one number."""
-        return self._pacing.get(client_id, self._default_pacing)
+        limits = self.caps.limits_for(client_id)
+        return Pacing(limits.interval_s, limits.jitter_s)
 
     def set_pacing(self, client_id: str, interval_s: float, jitter_s: float) -> None:
-        """Change one number's pacing (from its next send on)."""
-        self._pacing[client_id] = _pacing(interval_s, jitter_s)
+        """Change one number's pacing (from its next send on), keeping its caps."""
+        _pacing(interval_s, jitter_s)
+        self.caps.set_pacing(client_id, float(interval_s), float(jitter_s))
+
+    def set_limits(self, client_id: str, limits: StoredLimits) -> Limits:
+        """Change one number's pacing and caps (None: the default), kept across restarts; its queue looks again
+        at once (a raised cap lets a held message go now)."""
+        _pacing(limits.interval_s or 0.0, limits.jitter_s or 0.0)
+        effective = self.caps.set(client_id, limits)
+        self.wake(client_id)
+        return effective
+
+    def _held(self, client_id: str, hold: Hold, message_id: str) -> None:
+        """A lane holds a message for its number's cap: show the reason (on_change) and tell on_held."""
+        self._changed(message_id)
+        callback, record = self.on_held, self.store.get(message_id)
+        if callback is not None and record is not None:
+            try:
+                callback(client_id, hold, record)
+            except Exception:  # noqa: BLE001 - a listener's problem must not stop a lane
+                log.exception("[Outbox] on_held falhou para %s", client_id)
 
     def _lane(self, client_id: str) -> Lane:
         """The lane of a number, made (and started, if running) on first use."""
@@ -308,6 +334,7 @@ class Outbox:
             lane.stop()  # a message in flight still finishes
         why = reason or f"Client {client_id} was removed before sending this message"
         failed = self.store.fail_queued_for(client_id, NotFound.code, why)
+        self.caps.forget(client_id)  # a number added later under the same id starts from the defaults
         for record in failed:
             self._finished(record)
         self._kick_router()
@@ -357,4 +384,5 @@ def _pacing(interval_s: float, jitter_s: float) -> Pacing:
     return Pacing(float(interval_s), float(jitter_s))
 
 
-__all__ = ["ChatSummary", "MessageCounts", "MessageRecord", "Outbox", "Page", "Pacing", "Sender"]
+__all__ = ["ChatSummary", "Limits", "MessageCounts", "MessageRecord", "Outbox", "Page", "Pacing", "Sender",
+           "StoredLimits"]

@@ -31,6 +31,7 @@ from ..store.message_schema import MessageRecord
 from ..store.messages import MessageStore
 from ..validation import PhoneNumber
 from ..worker import Worker
+from .caps import RATE_LIMITED, Caps, Hold
 from .sender import Attempt, Sender
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ class Context:
     kick_router: Callable[[], None]
     finished: Callable[[MessageRecord], None]
     events: EventLog
+    caps: Caps
+    held: Callable[[str, Hold, str], None]  # (client, hold, message id): a cap holds that message
 
     def ms(self, seconds: float) -> int:
         """Clock seconds as the store's epoch milliseconds (rounded down: "now")."""
@@ -111,6 +114,7 @@ class Lane(Worker):
         self.ctx = ctx
         self.next_send_at = 0.0
         self._parked = False
+        self._held: tuple[str, float] | None = None  # (message, window end) last said to be held
 
     def step(self) -> float:
         """Send the next message if it is due and the number is ready; else how long to wait."""
@@ -124,6 +128,9 @@ class Lane(Worker):
             return wait
         if not ctx.sender.client_ready(self.client_id):
             return self._park()
+        hold = ctx.caps.hold_for(self.client_id, now)
+        if hold is not None:
+            return self._hold(row, hold, now)
         if self._parked:
             self._parked = False
             log.info("[Outbox] %s pronto de novo: retomando a fila", self.client_id)
@@ -131,6 +138,19 @@ class Lane(Worker):
         if claimed is not None:
             self._send(claimed)
         return 0.0
+
+    def _hold(self, row: MessageRecord, hold: Hold, now: float) -> float:
+        """The number is at a cap: its next message waits for the window's end with the reason on its record
+        (said once per message and window); an auto-routed one goes back to the router for another number."""
+        ctx = self.ctx
+        if row.routing == Routing.AUTO and ctx.store.release_auto(self.client_id):
+            ctx.kick_router()
+        elif (row.id, hold.until) != self._held:
+            self._held = (row.id, hold.until)
+            if ctx.caps.store.note_held(row.id, RATE_LIMITED, hold.reason):
+                log.info("[Outbox] %s", hold.reason)
+                ctx.held(self.client_id, hold, row.id)
+        return max(0.001, hold.until - now)
 
     def _park(self) -> float:
         """The number is not ready: its pinned messages wait, auto-routed ones go back to the router."""
@@ -241,6 +261,7 @@ class Router(Worker):
         super().__init__("outbox-router")
         self.ctx = ctx
         self._stalled = False
+        self._held: tuple[str, float] | None = None  # (message, window end) last said to be held
 
     def step(self) -> float:
         """Route the oldest due message; else how long until one is due."""
@@ -251,8 +272,10 @@ class Router(Worker):
             due = ctx.store.auto_due_at()
             return ctx.idle_poll_s if due is None else min(ctx.idle_poll_s, max(0.001, due / 1000 - now))
         busy = frozenset(ctx.store.auto_holders())  # one waiting auto message per number at a time
-        client_id = ctx.sender.pick_ready_client(busy)
-        if client_id is None or client_id in busy:
+        client_id, hold = self._pick(busy, now)
+        if client_id is None and hold is not None:
+            return self._all_capped(row, hold, now)
+        if client_id is None:
             if not self._stalled:
                 self._stalled = True
                 log.info("[Outbox] nenhum número livre e pronto para mensagens sem número definido")
@@ -261,6 +284,31 @@ class Router(Worker):
         if ctx.store.assign(row.id, client_id):
             ctx.lane_for(client_id).kick()
         return 0.0
+
+
+    def _pick(self, busy: frozenset[str], now: float) -> tuple[str | None, tuple[str, Hold] | None]:
+        """The next ready number in the pool's round-robin that is neither busy nor at a cap; else None, with the
+        capped number whose window ends first when caps are why (else None)."""
+        skip, first = set(busy), None
+        while True:
+            client_id = self.ctx.sender.pick_ready_client(frozenset(skip))
+            if client_id is None or client_id in skip:
+                return None, first
+            hold = self.ctx.caps.hold_for(client_id, now)
+            if hold is None:
+                return client_id, None
+            if first is None or hold.until < first[1].until:
+                first = (client_id, hold)
+            skip.add(client_id)
+
+    def _all_capped(self, row: MessageRecord, capped: tuple[str, Hold], now: float) -> float:
+        """Every free ready number is at a cap: the message waits, saying so once per window."""
+        client_id, hold = capped
+        if (row.id, hold.until) != self._held and self.ctx.caps.store.note_held(row.id, RATE_LIMITED, hold.reason):
+            self._held = (row.id, hold.until)
+            log.info("[Outbox] mensagem %s sem número definido: todos no limite; %s", row.id, hold.reason)
+            self.ctx.held(client_id, hold, row.id)
+        return min(self.ctx.idle_poll_s, max(0.001, hold.until - now))
 
 
 class EventLog(Worker):

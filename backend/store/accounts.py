@@ -76,6 +76,7 @@ class ApiKeyRecord:
     created_at: str
     last_used_at: str | None = None
     revoked_at: str | None = None
+    rate_per_minute: int | None = None  # requests a minute this key may make (None: the API's default)
 
     @property
     def active(self) -> bool:
@@ -88,7 +89,8 @@ _HASH_FIELDS = {"algorithm": (str, False), "n": (int, False), "r": (int, False),
                 "salt": (str, False), "hash": (str, False)}
 _ADMIN_FIELDS = {"username": (str, False), "must_change": (bool, False), "changed_at": (str, True)}
 _KEY_FIELDS = {"id": (str, False), "name": (str, False), "prefix": (str, False), "hash": (str, False),
-               "created_at": (str, False), "last_used_at": (str, True), "revoked_at": (str, True)}
+               "created_at": (str, False), "last_used_at": (str, True), "revoked_at": (str, True),
+               "rate_per_minute": (int, True)}  # absent in files from before the per-key rate: the default
 
 
 def _fields(raw: Any, spec: dict[str, tuple[type, bool]], where: str) -> dict[str, Any]:
@@ -235,6 +237,16 @@ class AccountsStore:
                 return record
             record = replace(record, revoked_at=when)
             self._write(self._admin, {**self._keys, key_id: record})
+            return record
+
+    def set_api_key_rate(self, key_id: str, rate_per_minute: int | None) -> ApiKeyRecord | None:
+        """Set a key's request rate (None: the default); None if there is no such key."""
+        with self._lock:
+            self._refresh()
+            record = self._keys.get(key_id)
+            if record is not None:
+                record = replace(record, rate_per_minute=rate_per_minute)
+                self._write(self._admin, {**self._keys, key_id: record})
             return record
 
     def touch_api_key(self, key_id: str, when: str) -> None:

@@ -114,7 +114,21 @@ END;
 # on WhatsApp under that id before the message is sent again.
 SCHEMA_V2 = "ALTER TABLE messages ADD COLUMN key_id TEXT;"
 
-MIGRATIONS = [SCHEMA_V1, SCHEMA_V2]
+# v3: per-number send limits (pacing and caps, NULL: the default) and an index to count a number's sends in a
+# window (the caps), so the count stays a short index range at a million rows.
+SCHEMA_V3 = """
+CREATE TABLE client_limits (
+    client_id  TEXT PRIMARY KEY,
+    interval_s REAL,
+    jitter_s   REAL,
+    hourly_cap INTEGER,                       -- 0: no cap
+    daily_cap  INTEGER,                       -- 0: no cap
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ix_messages_client_sent ON messages (client_id, sent_at) WHERE sent_at IS NOT NULL;
+"""
+
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]
 
 COLUMNS = ("seq, id, direction, client_id, routing, chat, to_number, sender, type, body, media, status, ack, "
            "wa_id, attempts, possible_duplicate, error_code, reason, notify_name, wa_t, next_attempt_at, "

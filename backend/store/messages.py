@@ -49,6 +49,11 @@ class MessageStore:
         """Where a damaged messages.db found at start was moved, if it was."""
         return self._db.set_aside_as
 
+    @property
+    def database(self) -> Database:
+        """The open messages.db, for the stores that keep their small tables in it (limits.py)."""
+        return self._db
+
     def close(self) -> None:
         """Close the database; later calls raise."""
         self._db.close()

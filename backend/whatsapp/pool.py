@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ..clock import utc_now
@@ -25,6 +25,7 @@ from ..engine import EngineRuntime
 from ..errors import ClientNotReady, Conflict, InvalidInput, NotFound, StorageFull, ZapPoolError
 from ..events.hub import POOL_EVENTS, ClientEvent, EventHub, Subscriber
 from ..events.lifecycle import MessageLifecycle
+from ..outbox.caps import Hold
 from ..outbox.outbox import Outbox
 from ..outbox.sender import Attempt
 from ..status import ClientStatus, Reason
@@ -62,6 +63,13 @@ class WhatsAppPool:
                                      base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
                                      enabled=settings.auto_reconnect)
         self.outbox.on_change = MessageLifecycle(self.events.emit).update
+        self.outbox.on_held = self._held
+
+    def _held(self, client_id: str, hold: Hold, record: MessageRecord) -> None:
+        """A number's cap holds a message: the `rate_limited` event (windows, SSE, webhooks)."""
+        until = datetime.fromtimestamp(hold.until, timezone.utc).isoformat().replace("+00:00", "Z")
+        self.events.emit(ClientEvent(client_id, "rate_limited", {"cap": hold.cap, "limit": hold.limit, "until": until,
+                                                                 "reason": hold.reason, "message": record.to_dict()}))
 
     # -- registry --------------------------------------------------------------------------------------
 

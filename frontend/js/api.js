@@ -230,6 +230,8 @@ const desktop = {
   getPoolStats: () => bridge('get_pool_stats'),
   createClient: ({ clientId = null, name = null } = {}) => bridge('create_client', clientId, name),
   getClient: (id) => bridge('get_client', id),
+  getClientLimits: (id) => bridge('get_client_limits', id),
+  setClientLimits: (id, changes) => bridge('set_client_limits', id, changes),
   disconnectClient: (id) => bridge('disconnect_client', id),
   reconnectClient: (id) => bridge('reconnect_client', id),
   logoutClient: (id) => bridge('logout_client', id),
@@ -270,6 +272,8 @@ const browser = {
     return rest('POST', '/clients', body);
   },
   getClient: (id) => rest('GET', `/clients/${enc(id)}`),
+  getClientLimits: (id) => rest('GET', `/clients/${enc(id)}/limits`),
+  setClientLimits: (id, changes) => rest('PUT', `/clients/${enc(id)}/limits`, changes),
   disconnectClient: (id) => rest('POST', `/clients/${enc(id)}/disconnect`),
   reconnectClient: (id) => rest('POST', `/clients/${enc(id)}/reconnect`),
   logoutClient: (id) => rest('POST', `/clients/${enc(id)}/logout`),

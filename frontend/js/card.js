@@ -3,6 +3,7 @@
 
 import { t } from './i18n.js';
 import { el, formatDate, formatPhone, reasonText } from './dom.js';
+import { todayText } from './limits.js';
 
 const ACTIVE = new Set(['initializing', 'qr_ready', 'authenticated', 'ready']);
 
@@ -17,8 +18,9 @@ export function statusText(info) {
 }
 
 /**
- * A card with its parts; `actions` maps chat/disconnect/reconnect/remove/qr/move to callbacks taking the id.
- * Returns {root, update(info, unread)}.
+ * A card with its parts; `actions` maps chat/disconnect/reconnect/remove/qr/limits/move to callbacks taking the
+ * id. Returns {root, update(info, unread, limits)}: `limits` as GET /clients/{id}/limits gives them (today's count
+ * against the daily cap), kept when not given.
  */
 export function buildCard(info, actions) {
   const id = info.clientId;
@@ -34,6 +36,8 @@ export function buildCard(info, actions) {
     created: el('dd', { dataset: { role: 'created' } }),
     messages: el('dd', { dataset: { role: 'messages' } }),
     unread: el('span', { class: 'unread', dataset: { role: 'unread' } }),
+    today: el('dd', { dataset: { role: 'today' } }),
+    limits: button('limits'),
     qr: button('qr'),
     chat: button('chat'),
     disconnect: button('disconnect'),
@@ -41,7 +45,7 @@ export function buildCard(info, actions) {
     remove: button('remove', { class: 'button button-small button-remove' }),
     group: el('div', { class: 'actions', role: 'group' }),
   };
-  parts.group.append(parts.qr, parts.chat, parts.disconnect, parts.reconnect, parts.remove);
+  parts.group.append(parts.qr, parts.chat, parts.limits, parts.disconnect, parts.reconnect, parts.remove);
   const root = el('li', { class: 'card', draggable: 'true', dataset: { clientId: id } },
     el('div', { class: 'card-head' }, parts.handle,
       el('div', { class: 'card-title' }, parts.title, parts.id), parts.badge),
@@ -50,17 +54,22 @@ export function buildCard(info, actions) {
       el('dt', {}, t('card.phone')), parts.phone,
       el('dt', {}, t('card.created')), parts.created,
       el('dt', {}, t('card.messages')), parts.messages,
-      el('dt', {}, t('card.unread')), el('dd', {}, parts.unread)),
+      el('dt', {}, t('card.unread')), el('dd', {}, parts.unread),
+      el('dt', {}, t('card.today')), parts.today),
     parts.group);
 
-  for (const key of ['qr', 'chat', 'disconnect', 'reconnect', 'remove']) {
+  for (const key of ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'remove']) {
     parts[key].addEventListener('click', (event) => actions[key](id, event.currentTarget));
   }
   parts.handle.addEventListener('keydown', (event) => actions.move(id, event));
 
   let current = info;
-  function update(next, unread) {
+  let limits = null;
+  function update(next, unread, nextLimits) {
     current = next || current;
+    limits = nextLimits || limits;
+    parts.today.textContent = todayText(limits);
+    parts.today.dataset.atCap = String(Boolean(limits?.dailyCap && limits.sentToday >= limits.dailyCap));
     const name = displayName(current);
     root.dataset.status = current.status;
     parts.title.textContent = name;
@@ -80,10 +89,10 @@ export function buildCard(info, actions) {
     parts.disconnect.hidden = !ACTIVE.has(current.status);
     parts.handle.setAttribute('aria-label', t('card.move', { name }));
     parts.group.setAttribute('aria-label', t('card.actions', { name }));
-    for (const key of ['qr', 'chat', 'disconnect', 'reconnect', 'remove']) {
+    for (const key of ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'remove']) {
       parts[key].setAttribute('aria-label', `${t(`card.${key}`)}: ${name}`);
     }
   }
   update(info, 0);
-  return { root, handle: parts.handle, update, info: () => current };
+  return { root, handle: parts.handle, update, info: () => current, limits: () => limits };
 }

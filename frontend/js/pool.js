@@ -4,11 +4,12 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { $, busy, confirmDialog, debounce, el, showError, toast } from './dom.js';
+import { $, busy, confirmDialog, debounce, el, formatTime, showError, toast } from './dom.js';
 import { showPage, startPage } from './session.js';
 import { renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { buildCard, displayName } from './card.js';
+import { editLimits } from './limits.js';
 import { READ_CHANNEL } from './chat-read.js';
 import { readUntil } from './sync.js';
 
@@ -17,6 +18,7 @@ const NEEDS_SCAN = new Set(['logged_out', 'qr_timeout']);
 
 const clients = new Map(); // clientId -> ClientInfo
 const unread = new Map(); // clientId -> unread messages over its chats
+const limits = new Map(); // clientId -> its limits and today's count (GET /clients/{id}/limits)
 const cards = new Map(); // clientId -> card (card.js)
 let order = []; // clientIds in the order the cards show
 let saved = []; // the cardOrder preference as last read or written
@@ -37,7 +39,10 @@ async function loadAll() {
   order = arrange(infos.map((i) => i.clientId));
   render();
   loadStats();
-  for (const id of clients.keys()) loadUnread(id);
+  for (const id of clients.keys()) {
+    loadUnread(id);
+    loadLimits(id);
+  }
 }
 
 async function loadStats() {
@@ -45,6 +50,15 @@ async function loadStats() {
     renderStats($('#stats'), await api.getPoolStats());
   } catch (error) {
     showError(error);
+  }
+}
+
+async function loadLimits(id) {
+  try {
+    limits.set(id, await api.getClientLimits(id));
+    paint(id);
+  } catch (error) {
+    if (error.code !== 'not_found') showError(error);
   }
 }
 
@@ -84,7 +98,7 @@ const statsSoon = debounce(loadStats, 200);
 function paint(id) {
   const card = cards.get(id);
   const info = clients.get(id);
-  if (card && info) card.update(info, unread.get(id) ?? 0);
+  if (card && info) card.update(info, unread.get(id) ?? 0, limits.get(id));
   applyFilter();
 }
 
@@ -97,7 +111,7 @@ function render() {
   }
   for (const id of order) {
     if (!cards.has(id)) cards.set(id, makeCard(clients.get(id)));
-    cards.get(id).update(clients.get(id), unread.get(id) ?? 0);
+    cards.get(id).update(clients.get(id), unread.get(id) ?? 0, limits.get(id));
   }
   place();
   applyFilter();
@@ -228,6 +242,19 @@ const actions = {
       }
     });
   },
+  limits: async (id) => {
+    const name = displayName(clients.get(id));
+    const current = limits.get(id) || await api.getClientLimits(id).catch(showError);
+    const changes = current && await editLimits(name, current);
+    if (!changes) return;
+    try {
+      limits.set(id, await api.setClientLimits(id, changes));
+      paint(id);
+      toast(t('limits.saved', { name }), 'ok');
+    } catch (error) {
+      showError(error);
+    }
+  },
   move: moveByKey,
 };
 
@@ -241,6 +268,7 @@ function forget(id) {
   const focusNext = cards.get(id)?.root.contains(document.activeElement);
   clients.delete(id);
   unread.delete(id);
+  limits.delete(id);
   order = order.filter((x) => x !== id);
   render();
   statsSoon();
@@ -286,8 +314,13 @@ function onEvent(event) {
     case 'message':
       loadUnread(id, event.data.message?.id);
       return;
+    case 'rate_limited':
+      toast(`${displayName(clients.get(id) || { clientId: id })}: ${t('card.held', { time: formatTime(event.data.until) })}`);
+      later('limits', id, loadLimits, 200);
+      return;
     case 'message_status':
       later('client', id, loadClient, 200);
+      later('limits', id, loadLimits, 300);
       statsSoon();
       return;
     default:
