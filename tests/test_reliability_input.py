@@ -205,7 +205,7 @@ BODIES = {  # route: (a valid body, field -> type)
     ("POST", "/auth/password"): ({"oldPassword": "x" * 12, "newPassword": "y" * 12},
                                  {"oldPassword": str, "newPassword": str}),
     ("POST", "/auth/keys"): ({"name": "erp"}, {"name": str}),
-    ("PUT", "/preferences"): ({}, {"language": str, "notifications": bool, "cardOrder": list, "browserPath": str}),
+    ("PUT", "/preferences"): ({}, {"language": str, "notifications": bool, "cardOrder": list}),
 }
 WRONG = {str: [7, 1.5, True, ["a"], {"a": 1}], bool: ["true", 1, [True], {}], list: ["a", 7, {"a": 1}, True],
          dict: ["a", 7, ["a"], True]}

@@ -17,13 +17,16 @@ from werkzeug.routing import BaseConverter
 from ..auth.service import AuthService
 from ..service import ZapPoolService
 from ..validation import CLIENT_ID_PATTERN
-from . import clients, events, messages, meta, metrics, security, ui, webhooks
+from . import clients, events, guard, messages, meta, metrics, security, ui, webhooks
 from .errors import register_error_handlers
 
-MAX_BODY_BYTES = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
+MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
 DEFAULTS = {
     "EVENTS_MAX_STREAMS": 8,     # open GET /events streams at once; each holds a waitress thread
     "EVENTS_KEEPALIVE_S": 15.0,  # a comment line on an idle stream, and a fresh credential check, this often
+    "ALLOWED_HOSTS": (),         # names besides loopback the API answers to (--allowed-host)
+    "BEHIND_HTTPS": False,       # --behind-https: cookies are Secure
+    "TRUSTED_PROXY": None,       # the address whose X-Forwarded-Proto is believed (--trusted-proxy)
 }
 
 
@@ -45,6 +48,7 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
         app.config.update(test_config)
     app.extensions["zapool.service"] = service
     register_error_handlers(app)
+    guard.install(app)
     security.install(app, auth)
     events.install(app, service.bus)
     for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp, ui.bp):

@@ -114,6 +114,7 @@ PREFERENCES: dict[str, Schema] = {
                     "description": "The browser executable to use (null: found by itself); read at start."},
 }
 
+_CHANGEABLE = {k: v for k, v in PREFERENCES.items() if k != "browserPath"}
 SCHEMAS: dict[str, Schema] = {
     "Error": ERROR,
     "ClientInfo": CLIENT_INFO,
@@ -154,9 +155,13 @@ SCHEMAS: dict[str, Schema] = {
     "PairingRequest": obj({"phoneNumber": STRING}),
     "NewWebhookRequest": request_obj({"url": STRING, "events": {"type": "array", "items": STRING},
                                       "secret": STRING}, optional=("events", "secret")),
-    "Login": obj({"username": STRING, "password": STRING}),
+    "Login": obj({"username": STRING, "password": STRING,
+                  "ownerToken": {**STRING, "description": "From the link printed in the terminal that started "
+                                 "ZapPool; needed for the first login (admin/admin) and unaffected by others' "
+                                 "failed logins."}}, optional=("ownerToken",)),
     "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
     "NewApiKeyRequest": obj({"name": STRING}),
-    "PreferencesChange": {**obj(PREFERENCES, optional=tuple(PREFERENCES), extra=False),
+    # browserPath is not here: the browser ZapPool runs is set in the desktop window or on the command line only.
+    "PreferencesChange": {**obj(_CHANGEABLE, optional=tuple(_CHANGEABLE), extra=False),
                           "description": "Only the preferences to change."},
 }
