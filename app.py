@@ -378,8 +378,8 @@ def run_parts(args: argparse.Namespace, settings: Settings, lock: InstanceLock, 
     parts.start()
     lock.publish(parts.api.url)
     print(f"API REST: {parts.api.url}  (chave: {key_command()} keys create NOME)", flush=True)
-    print(f"Interface: {parts.api.owner_link}  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro "
-          "acesso: admin / admin; o link é só deste terminal)", flush=True)
+    print(f"Interface: {parts.api.url}/  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro acesso: "
+          f"admin / admin, pelo link deste terminal: {parts.api.owner_link} )", flush=True)
     code = 0
     try:
         if desktop:

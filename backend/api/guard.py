@@ -97,7 +97,7 @@ def _check_body() -> None:
     request.max_content_length = limit  # a chunked body has no Content-Length: Werkzeug stops reading here
     length = request.content_length or 0
     if length > limit:
-        raise BodyTooLarge(f"The body is larger than this route's limit of {limit:,} bytes",
+        raise BodyTooLarge(f"The body is larger than ZapPool's limit of {limit:,} bytes for this route",
                            details={"limit": limit, "contentLength": length})
     if length and request.mimetype != JSON_TYPE:
         raise UnsupportedMediaType("Send the body as application/json", details={"contentType":

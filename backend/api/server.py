@@ -74,7 +74,8 @@ class EnvelopeErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
-        message = (f"The body is larger than this route's limit of {self.request.adj.max_request_body_size:,} bytes"
+        limit = self.request.adj.max_request_body_size
+        message = (f"The body is larger than ZapPool's limit of {limit:,} bytes for this route"
                    if error.code == 413 else f"{error.reason}: {error.body}")
         body = json.dumps({"error": {"code": error.reason.lower().replace(" ", "_"), "message": message,
                                      "details": {}}}).encode()
