@@ -3,7 +3,8 @@
 Blueprints: clients (the seed's endpoints and one number's operations), messages, events (the SSE stream),
 webhooks, metrics (Prometheus), security (login, API keys, the credential check before every view), meta
 (/health, and the contract: /openapi.json, /docs), ui (the frontend for a browser, and the preferences).
-Views parse input, call ZapPoolService, render JSON.
+guard.py runs first on every request (the Host it names, its body's size and type) and adds the headers every
+answer carries. Views parse input, call ZapPoolService, render JSON.
 app.py builds the service and the auth service and hands them to create_app().
 """
 

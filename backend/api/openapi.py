@@ -22,7 +22,9 @@ ERRORS = {
     "BadRequest": ("400", "The body is not JSON (code malformed_json)."),
     "Unauthorized": ("401", "No valid API key or session (code unauthorized); at login, a wrong username or "
                             "password (code wrong_credentials)."),
-    "Forbidden": ("403", "The password must be changed first, or a session request came from another origin."),
+    "Forbidden": ("403", "The password must be changed first, a session request came from another origin, the "
+                         "first login lacks the terminal's owner link (owner_link_required), or a preference is "
+                         "the desktop window's only (desktop_only_preference)."),
     "NotFound": ("404", "No such number, message, webhook or key (code not_found)."),
     "Conflict": ("409", "The number is not in a state that allows this (e.g. client_not_ready)."),
     "Misdirected": ("421", "The Host header names none of the names this server answers to (code "
