@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from backend.api.server import ApiServer
+from app import parse_args
+from backend.api.server import ApiServer, app_config
 from backend.auth.service import AuthService
 from backend.desktop.bridge import DesktopSession
 from backend.store.preferences import PreferencesStore
@@ -124,7 +125,8 @@ def test_a_rebinding_page_cannot_log_in_change_the_password_or_make_a_key(fresh)
 
 
 def test_allowed_host_admits_only_the_names_given(runtime, settings) -> None:
-    for server, _auth in _serve(runtime, settings, None, {"ALLOWED_HOSTS": ("zap.lan",)}):
+    config = app_config(parse_args(["--allowed-host", "zap.lan"]))  # the command line's own path to the setting
+    for server, _auth in _serve(runtime, settings, None, config):
         named = request(server.port, "GET", "/health", host=f"zap.lan:{server.port}")
         other = request(server.port, "GET", "/health", host=f"evil.lan:{server.port}")
         assert named.status == 200 and other.status == 421
