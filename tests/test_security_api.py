@@ -132,6 +132,25 @@ def test_allowed_host_admits_only_the_names_given(runtime, settings) -> None:
         assert named.status == 200 and other.status == 421
 
 
+def test_listening_wider_answers_to_its_own_address_and_the_allowed_names_only(runtime, settings) -> None:
+    pool = running_pool(settings, runtime)
+    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
+    auth.reset_password(PASSWORD)
+    auth.create_api_key("lan")
+    server = ApiServer(api_app(pool, auth, test_config={"ALLOWED_HOSTS": ("zap.lan",)}), auth, host="0.0.0.0",
+                       port=0).start()
+    try:
+        own = request(server.port, "GET", "/health", host=f"0.0.0.0:{server.port}")  # app.py's url: windows, 2nd launch
+        named = request(server.port, "GET", "/health", host=f"zap.lan:{server.port}")
+        rebound = request(server.port, "GET", "/health", host=f"evil.example:{server.port}")
+    finally:
+        server.stop()
+        pool.shutdown()
+
+    assert server.host == "0.0.0.0" and own.status == 200 and named.status == 200
+    assert rebound.status == 421 and "--allowed-host" in rebound.json["error"]["message"]
+
+
 def test_another_local_user_cannot_claim_a_fresh_install_but_the_owner_gets_in(fresh) -> None:
     server, auth = fresh
     origin = {"Origin": f"http://127.0.0.1:{server.port}"}

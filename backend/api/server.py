@@ -172,7 +172,7 @@ class ApiServer:
                               details={"host": self.host, "port": port}, code="address_unavailable") from None
         self._server.channel_class = EnvelopeChannel
         self._server.maintenance = lambda now: close_slow_channels(self._server, now)
-        if not is_loopback(self.host) and self.host not in ("0.0.0.0", "::", ""):
+        if not is_loopback(self.host):  # the address in `url`, which the windows and a second launch use
             app.config["ALLOWED_HOSTS"] = (*app.config.get("ALLOWED_HOSTS", ()), self.host)
         self.port = self._server.effective_port
         self._stopping = False
