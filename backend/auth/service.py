@@ -5,6 +5,12 @@ gets an in-memory session; programs use API keys, created and revoked from the U
 backend.auth`, shown once and stored hashed. The REST layer calls `authenticate()` on every request but
 /health, and asks `may_listen_beyond_loopback()` before binding to anything but this computer.
 
+Who is the owner: the desktop window (its logins come through the js_api bridge, source "desktop") and whoever
+holds `owner_token`, made fresh at each start and printed only in the terminal that started ZapPool (app.py's
+link). Only they may make the first admin/admin login, so another user of the same computer, who can reach
+127.0.0.1 too, cannot claim a fresh ZapPool; and their failed logins are counted apart from everyone else's, so a
+stranger's guessing never locks them out.
+
 Password hashing, the rules for a new password and the login throttle are in passwords.py; the records in
 store/accounts.py (dados/auth.json).
 """
