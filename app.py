@@ -29,7 +29,7 @@ import qrcode
 from flask import Flask
 
 from backend.api import create_app
-from backend.api.server import ApiServer, is_loopback
+from backend.api.server import ApiServer, add_options, app_config, is_loopback
 from backend.auth import cli as auth_cli
 from backend.auth.service import AuthService
 from backend.config import Settings
@@ -80,6 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="with --host beyond loopback, still let webhooks target private, loopback and "
                              "link-local addresses (refused by default then: a LAN caller could reach them)")
     parser.add_argument("--port", type=int, default=3000, help="port of the REST API (0: any free port)")
+    add_options(parser)  # --allowed-host, --behind-https, --trusted-proxy
     parser.add_argument("--send-interval", type=float, default=Settings.send_interval_s, metavar="SECONDS",
                         help="pacing per number: at least SECONDS between two sends plus up to SECONDS at random "
                              "(default 1; 0: no pacing and no default caps, for tests and benchmarks on the "
@@ -190,7 +191,7 @@ def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
     webhooks = WebhookService.in_folder(settings.data_dir)
     auth = AuthService.in_folder(settings.data_dir)
     service = build_service(pool, auth, webhooks)
-    app = create_app(service, auth)
+    app = create_app(service, auth, app_config(args))
     api = ApiServer(app, auth, args.host, args.port)
     webhooks.guard_targets(not is_loopback(api.host) and not args.allow_private_webhooks)
     return Parts(runtime, pool, webhooks, auth, service, app, api)
@@ -386,8 +387,8 @@ def run_parts(args: argparse.Namespace, settings: Settings, lock: InstanceLock, 
     parts.start()
     lock.publish(parts.api.url)
     print(f"API REST: {parts.api.url}  (chave: {key_command()} keys create NOME)", flush=True)
-    print(f"Interface: {parts.api.url}/  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro "
-          "acesso: admin / admin)", flush=True)
+    print(f"Interface: {parts.api.url}/  ({'janelas do ZapPool' if desktop else 'no navegador'}; primeiro acesso: "
+          f"admin / admin, pelo link deste terminal: {parts.api.owner_link} )", flush=True)
     code = 0
     try:
         if desktop:

@@ -59,7 +59,7 @@ def run(out: Path) -> None:
             page.goto(app.url + "/")
             page.locator("#login-form").wait_for()
             save(page, out, "login.png")
-            first_login(page, app.url, PASSWORD)
+            first_login(page, app.owner_link, PASSWORD)
 
             pool = popup(page, page.get_by_role("button", name="🔗 Gerenciar Conexões"))
             pool.get_by_label("Nome da nova conexão (opcional)").fill("Vendas")

@@ -95,7 +95,8 @@ def test_desktop_session_cookie_must_change_password_and_checks_origin(runtime, 
     server = ApiServer(api_app(pool, auth), auth, port=0).start()
     api = Api(server.url, None)
     try:
-        login = api.call("POST", "/auth/login", {"username": "admin", "password": "admin"})
+        login = api.call("POST", "/auth/login", {"username": "admin", "password": "admin",
+                                                 "ownerToken": auth.owner_token})
         cookie = login.headers["Set-Cookie"]
         session = {"Cookie": cookie.split(";")[0]}
         origin = {**session, "Origin": server.url}
@@ -303,21 +304,19 @@ def test_preferences_are_checked_kept_and_survive_a_restart(stack, settings):
     changed = stack.api.call("PUT", "/preferences", {"language": "en", "cardOrder": ["suporte", "vendas", "suporte"]})
     refused = [stack.api.call("PUT", "/preferences", body) for body in (
         {"language": "fr"}, {"notifications": "sim"}, {"cardOrder": "vendas"}, {"theme": "dark"},
-        {"language": "pt-BR", "cardOrder": [1]}, {"browserPath": "chromium"})]
+        {"language": "pt-BR", "cardOrder": [1]})]
     kept = stack.api.call("GET", "/preferences").json
 
     assert first == {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None}
     assert changed.json == {"language": "en", "notifications": True, "cardOrder": ["suporte", "vendas"],
                             "browserPath": None}
-    assert [r.status for r in refused] == [422] * 6
+    assert [r.status for r in refused] == [422] * 5
     assert [r.json["error"]["details"]["field"] for r in refused] == ["language", "notifications", "cardOrder",
-                                                                       "theme", "cardOrder", "browserPath"]
+                                                                       "theme", "cardOrder"]
     assert kept == changed.json, "a refused change changes nothing, not even its valid part"
     assert PreferencesStore(stack.pool.settings.data_dir / "preferences.json").get() == kept, \
         "read back from dados/preferences.json"
-    chosen = stack.api.call("PUT", "/preferences", {"browserPath": "/usr/bin/chromium"}).json
-    cleared = stack.api.call("PUT", "/preferences", {"browserPath": ""}).json
-    assert chosen["browserPath"] == "/usr/bin/chromium" and cleared["browserPath"] is None
+    # browserPath is the desktop window's and the command line's only: tests/test_security_api.py
 
 
 @pytest.mark.parametrize("content", [b"", b"{oops", b"[]", b'{"language": "klingon"}'])

@@ -193,7 +193,7 @@ def test_absurd_costs_in_the_file_are_refused() -> None:
 
 def test_sessions_expire_when_idle_or_old(make, clock: Clock) -> None:
     auth = make(session_idle_s=60, session_max_s=150)
-    session = auth.login("admin", "admin", source="127.0.0.1")
+    session = auth.login("admin", "admin", source="127.0.0.1", owner_token=auth.owner_token)
     assert len(session.token) >= 40
     for _ in range(2):
         clock.advance(50)

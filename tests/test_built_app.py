@@ -83,7 +83,8 @@ def test_the_built_app_serves_links_a_number_and_stops_cleanly(running, sim) -> 
     with urllib.request.urlopen(url + "/health", timeout=10) as response:
         health = json.loads(response.read())
     page = urllib.request.urlopen(url + "/", timeout=10).read()
-    login = browser.call("POST", "/auth/login", {"username": "admin", "password": "admin"})
+    owner = output.wait_for("Interface:").split("#owner=")[1].split()[0]  # the terminal's link
+    login = browser.call("POST", "/auth/login", {"username": "admin", "password": "admin", "ownerToken": owner})
     changed = browser.call("POST", "/auth/password", {"oldPassword": "admin", "newPassword": "senha-forte-123"})
     created = browser.call("POST", "/clients", {"clientId": "vendas"})
     code, text, seconds = finish(proc, output, signal.SIGTERM, group=True)

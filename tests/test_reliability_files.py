@@ -204,7 +204,9 @@ def _check_kept(api: Api, saved: Saved, bad: str) -> None:
 def _session_api(app: AppProcess) -> Api:
     """After auth.json was set aside: first-run login admin/admin, the password changed, a cookie session."""
     api = Api(app.url, None)
-    login = api.call("POST", "/auth/login", {"username": "admin", "password": "admin"})
+    wait_until(lambda: "#owner=" in app.output(), what="the terminal's link")
+    owner = app.output().split("#owner=")[1].split()[0]  # the link printed in the terminal: the owner's first login
+    login = api.call("POST", "/auth/login", {"username": "admin", "password": "admin", "ownerToken": owner})
     assert login.status == 200 and login.json["mustChangePassword"] is True
     cookie = {"Cookie": login.headers["Set-Cookie"].split(";")[0], "Origin": app.url}
     changed = api.call("POST", "/auth/password", {"oldPassword": "admin", "newPassword": PASSWORD + "-2"},

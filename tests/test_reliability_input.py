@@ -176,7 +176,7 @@ def test_broken_json_and_query_strings_are_refused_with_the_reason(stack: Stack)
     cases = [  # (method, path, raw body or None, status, code, field or words in the message)
         ("POST", "/messages", b'{"to": "\xff\xfe", "text": "oi"}', 400, "malformed_json", "not valid JSON"),
         ("POST", "/messages", b"[" * 100_000, 400, "malformed_json", "nested too deeply"),
-        ("POST", "/webhooks", b'{"url": ' * 50_000, 400, "malformed_json", "JSON"),
+        ("POST", "/webhooks", b'{"url": ' * 5_000, 400, "malformed_json", "JSON"),
         ("POST", "/webhooks", b'{"url": "http://127.0.0.1:9/x", "events": ' + b"[" * 500 + b"]" * 500 + b"}",
          422, "invalid_input", "events"),
         ("PUT", "/preferences", b'{"language": "en", "language": "\xc3\x28"}', 400, "malformed_json", "JSON"),
@@ -205,7 +205,7 @@ BODIES = {  # route: (a valid body, field -> type)
     ("POST", "/auth/password"): ({"oldPassword": "x" * 12, "newPassword": "y" * 12},
                                  {"oldPassword": str, "newPassword": str}),
     ("POST", "/auth/keys"): ({"name": "erp"}, {"name": str}),
-    ("PUT", "/preferences"): ({}, {"language": str, "notifications": bool, "cardOrder": list, "browserPath": str}),
+    ("PUT", "/preferences"): ({}, {"language": str, "notifications": bool, "cardOrder": list}),
 }
 WRONG = {str: [7, 1.5, True, ["a"], {"a": 1}], bool: ["true", 1, [True], {}], list: ["a", 7, {"a": 1}, True],
          dict: ["a", 7, ["a"], True]}

@@ -137,7 +137,7 @@ def popup_of(page: Page, click) -> Page:
 
 def test_first_login_forces_a_new_password_and_wrong_tries_are_slowed_down(session: Session):
     page = session.main = session.context.new_page()
-    page.goto(session.app.url + "/")
+    page.goto(session.app.owner_link)  # the link the terminal shows: a browser's first login needs it
     expect(page.get_by_role("heading", name="Entrar no ZapPool")).to_be_visible()
     expect(page.get_by_text("Primeiro acesso: usuário admin, senha admin.")).to_be_visible()
 
@@ -552,23 +552,15 @@ def test_api_keys_are_created_shown_once_and_revoked(session: Session):
     assert key not in main.content()
 
 
-def test_the_browser_to_use_is_a_setting(session: Session):
+def test_the_browser_to_use_is_shown_but_set_only_in_the_window_or_terminal(session: Session):
     main = session.main
     path = main.get_by_label("Navegador usado pelo WhatsApp Web")
-    path.fill("chromium")
-    main.get_by_role("button", name="Salvar", exact=True).click()
-    expect(main.locator(".toast-error")).to_have_text(
-        "Informe o caminho completo do executável do navegador, ou deixe vazio.")
-    path.fill("/usr/bin/chromium")
-    main.get_by_role("button", name="Salvar", exact=True).click()
-    wait_until(lambda: session.api(main, "GET", "/preferences")["body"]["browserPath"] == "/usr/bin/chromium",
-               what="the path saved")
-    main.reload()
-    expect(main.get_by_label("Navegador usado pelo WhatsApp Web")).to_have_value("/usr/bin/chromium")
-    main.get_by_label("Navegador usado pelo WhatsApp Web").fill("")
-    main.get_by_role("button", name="Salvar", exact=True).click()
-    wait_until(lambda: session.api(main, "GET", "/preferences")["body"]["browserPath"] is None,
-               what="back to finding one by itself")
+    expect(path).not_to_be_editable()  # in a browser the REST API refuses it (issue 14, finding 7)
+    expect(main.locator("#browser-save")).to_be_hidden()
+    expect(main.locator("#browser-help")).to_contain_text("janela do ZapPool ou com --browser")
+    refused = session.api(main, "PUT", "/preferences", {"browserPath": "/usr/bin/chromium"})
+    assert refused["body"]["error"]["code"] == "desktop_only_preference"
+    assert session.api(main, "GET", "/preferences")["body"]["browserPath"] is None
 
 
 # -- restart ---------------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class AppProcess:
         self.proc: subprocess.Popen | None = None
         self.lines: list[str] = []
         self.url = ""
+        self.owner_link = ""  # the login page with the owner's token, as the terminal shows it
 
     def start(self, *extra: str) -> AppProcess:
         """Start it and wait for the line that gives the app's address."""
@@ -52,6 +53,7 @@ class AppProcess:
         line = wait_until(lambda: next((ln for ln in list(self.lines) if ln.startswith("Interface: ")), None),
                           timeout=60, what="the app's address")
         self.url = re.match(r"Interface: (\S+?)/?\s", line).group(1)
+        self.owner_link = re.search(r"(http\S+#owner=[\w-]+)", line).group(1)
         return self
 
     def output(self) -> str:
@@ -86,9 +88,10 @@ def log_in(page: Page, url: str, password: str) -> None:
     page.locator("#main:not([data-boot])").wait_for()
 
 
-def first_login(page: Page, url: str, password: str) -> None:
-    """First run: admin/admin, then the new password; ends on the main screen."""
-    page.goto(url + "/")
+def first_login(page: Page, owner_link: str, password: str) -> None:
+    """First run, from the link the terminal shows (AppProcess.owner_link): admin/admin, then the new password;
+    ends on the main screen."""
+    page.goto(owner_link)
     page.locator("#username").fill("admin")
     page.locator("#password").fill("admin")
     page.locator("#login-submit").click()

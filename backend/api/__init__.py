@@ -3,7 +3,8 @@
 Blueprints: clients (the seed's endpoints and one number's operations), messages, events (the SSE stream),
 webhooks, metrics (Prometheus), security (login, API keys, the credential check before every view), meta
 (/health, and the contract: /openapi.json, /docs), ui (the frontend for a browser, and the preferences).
-Views parse input, call ZapPoolService, render JSON.
+guard.py runs first on every request (the Host it names, its body's size and type) and adds the headers every
+answer carries. Views parse input, call ZapPoolService, render JSON.
 app.py builds the service and the auth service and hands them to create_app().
 """
 
@@ -17,13 +18,16 @@ from werkzeug.routing import BaseConverter
 from ..auth.service import AuthService
 from ..service import ZapPoolService
 from ..validation import CLIENT_ID_PATTERN
-from . import clients, events, messages, meta, metrics, ratelimit, security, ui, webhooks
+from . import clients, events, guard, messages, meta, metrics, ratelimit, security, ui, webhooks
 from .errors import register_error_handlers
 
-MAX_BODY_BYTES = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
+MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
 DEFAULTS = {
     "EVENTS_MAX_STREAMS": 8,     # open GET /events streams at once; each holds a waitress thread
     "EVENTS_KEEPALIVE_S": 15.0,  # a comment line on an idle stream, and a fresh credential check, this often
+    "ALLOWED_HOSTS": (),         # names besides loopback the API answers to (--allowed-host)
+    "BEHIND_HTTPS": False,       # --behind-https: cookies are Secure
+    "TRUSTED_PROXY": None,       # the address whose X-Forwarded-Proto is believed (--trusted-proxy)
 }
 
 
@@ -45,6 +49,7 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
         app.config.update(test_config)
     app.extensions["zapool.service"] = service
     register_error_handlers(app)
+    guard.install(app)
     security.install(app, auth)
     ratelimit.install(app, auth)  # after the credential check: it counts the key that check found
     events.install(app, service.bus)

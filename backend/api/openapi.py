@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__
 from .events import EVENT_TYPES
+from .guard import body_limit
 from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 
@@ -21,10 +22,16 @@ ERRORS = {
     "BadRequest": ("400", "The body is not JSON (code malformed_json)."),
     "Unauthorized": ("401", "No valid API key or session (code unauthorized); at login, a wrong username or "
                             "password (code wrong_credentials)."),
-    "Forbidden": ("403", "The password must be changed first, or a session request came from another origin."),
+    "Forbidden": ("403", "The password must be changed first, a session request came from another origin, the "
+                         "first login lacks the terminal's owner link (owner_link_required), or a preference is "
+                         "the desktop window's only (desktop_only_preference)."),
     "NotFound": ("404", "No such number, message, webhook or key (code not_found)."),
     "Conflict": ("409", "The number is not in a state that allows this (e.g. client_not_ready)."),
-    "TooLarge": ("413", "The body is larger than 150 MB."),
+    "Misdirected": ("421", "The Host header names none of the names this server answers to (code "
+                           "host_not_allowed): 127.0.0.1, localhost, [::1] and those given with --allowed-host."),
+    "TooLarge": ("413", "The body is larger than the operation's limit, read from Content-Length before the body "
+                        "(code body_too_large): requestBody x-maxBodyBytes."),
+    "UnsupportedType": ("415", "The body is not sent as application/json (code unsupported_media_type)."),
     "Invalid": ("422", "A field or query parameter is missing or of the wrong type; details.field names it."),
     "TooManyAttempts": ("429", "Too many failed logins (too_many_attempts), or this API key used up its requests "
                                "a minute (rate_limited); Retry-After says when to try again, RateLimit-* where the "
@@ -38,7 +45,7 @@ ERRORS = {
 }
 AUTHENTICATED = ("Unauthorized", "Forbidden", "TooManyAttempts", "Internal")  # 429: the key's rate (ratelimit.py)
 ENGINE = ("Conflict", "EngineError", "Unavailable", "Timeout")
-WITH_BODY = ("BadRequest", "TooLarge", "Invalid")
+WITH_BODY = ("BadRequest", "TooLarge", "UnsupportedType", "Invalid")
 WRITES = ("StorageFull",)  # operations that must write a file before they answer
 
 
@@ -236,7 +243,7 @@ def _parameters(op: Op) -> list[dict[str, Any]]:
 
 def _operation(op: Op) -> dict[str, Any]:
     """The OpenAPI operation object of a row."""
-    errors = (() if op.public else AUTHENTICATED) + op.errors
+    errors = (() if op.public else AUTHENTICATED) + op.errors + ("Misdirected",)
     if "{" in op.path:
         errors += ("NotFound",)
     if op.public:
@@ -249,7 +256,9 @@ def _operation(op: Op) -> dict[str, Any]:
     if op.description:
         operation["description"] = op.description
     if op.body:
-        operation["requestBody"] = {"required": op.body_required,
+        limit = body_limit(op.endpoint)
+        operation["requestBody"] = {"required": op.body_required, "x-maxBodyBytes": limit,
+                                    "description": f"application/json, at most {limit:,} bytes.",
                                     "content": {"application/json": {"schema": ref(op.body)}}}
     if op.public:
         operation["security"] = []

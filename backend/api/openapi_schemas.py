@@ -122,6 +122,7 @@ PREFERENCES: dict[str, Schema] = {
                     "description": "The browser executable to use (null: found by itself); read at start."},
 }
 
+_CHANGEABLE = {k: v for k, v in PREFERENCES.items() if k != "browserPath"}
 SCHEMAS: dict[str, Schema] = {
     "Error": ERROR,
     "ClientInfo": CLIENT_INFO,
@@ -168,11 +169,15 @@ SCHEMAS: dict[str, Schema] = {
                                          "secret": STRING}, optional=("events", "secret")),
                           "description": "secret: left out, one is made (whsec_ + base64 of 32 bytes); given, "
                                          "whsec_ + base64 of 24-64 bytes, or 16-256 printable ASCII characters."},
-    "Login": obj({"username": STRING, "password": STRING}),
+    "Login": obj({"username": STRING, "password": STRING,
+                  "ownerToken": {**STRING, "description": "From the link printed in the terminal that started "
+                                 "ZapPool; needed for the first login (admin/admin) and unaffected by others' "
+                                 "failed logins."}}, optional=("ownerToken",)),
     "PasswordChange": obj({"oldPassword": STRING, "newPassword": STRING}),
     "NewApiKeyRequest": obj({"name": STRING}),
     "KeyRateChange": obj({"ratePerMinute": nullable({**INTEGER, "minimum": 1, "maximum": 100_000})},
                          description="Requests a minute this key may make; null: the API's default."),
-    "PreferencesChange": {**obj(PREFERENCES, optional=tuple(PREFERENCES), extra=False),
+    # browserPath is not here: the browser ZapPool runs is set in the desktop window or on the command line only.
+    "PreferencesChange": {**obj(_CHANGEABLE, optional=tuple(_CHANGEABLE), extra=False),
                           "description": "Only the preferences to change."},
 }

@@ -15,6 +15,7 @@ from ..auth.service import AuthService, api_key_from_headers
 from ..errors import ZapPoolError
 from .body import field, json_body
 from .clients import svc
+from .guard import is_https
 
 SESSION_COOKIE = "zapool_session"
 # meta.show_instance checks its own credential: the data folder's instance token.
@@ -42,7 +43,8 @@ def _same_origin() -> bool:
     """Origin (or Referer) names this server."""
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
     parts = urlsplit(source)
-    return bool(parts.netloc) and parts.netloc == request.host and parts.scheme == request.scheme
+    scheme = "https" if is_https() else request.scheme
+    return bool(parts.netloc) and parts.netloc.lower() == request.host.lower() and parts.scheme == scheme
 
 
 def credentials_still_valid() -> Callable[[], bool]:
@@ -81,12 +83,14 @@ def install(app: Flask, auth: AuthService) -> None:
 
 @bp.post("/login")
 def login() -> Response:
-    """Log in as the admin: sets the session cookie."""
+    """Log in as the admin: sets the session cookie. The first login (admin/admin) needs `ownerToken`, from the
+    link printed in the terminal that started ZapPool: another user of this computer cannot claim it first."""
     body = json_body()
     session = _auth().login(field(body, "username", str, required=True), field(body, "password", str, required=True),
-                            source=request.remote_addr)
+                            source=request.remote_addr or "unknown", owner_token=field(body, "ownerToken", str))
     response = jsonify({"username": session.username, "mustChangePassword": session.must_change})
-    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="Strict", path="/")
+    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="Strict", path="/",
+                        secure=is_https())
     return response
 
 

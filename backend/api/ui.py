@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request, send_from_directory
 
 from ..config import DESKTOP_AGENT_MARK
+from ..errors import ZapPoolError
 from .body import json_body
 from .clients import svc
 
@@ -25,6 +26,15 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 DESKTOP_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
 
 bp = Blueprint("ui", __name__)
+DESKTOP_ONLY_PREFERENCES = frozenset({"browserPath"})
+
+
+class DesktopOnlyPreference(ZapPoolError):
+    """A preference that makes ZapPool run a program: whoever holds an API key or a browser session must not be
+    able to name that program (it runs at the next start), so only the desktop window and the command line may."""
+
+    status = 403
+    code = "desktop_only_preference"
 
 
 def _page(response: Response) -> Response:
@@ -57,8 +67,13 @@ def get_preferences() -> Response:
 
 @bp.put("/preferences")
 def set_preferences() -> Response:
-    """Change some preferences; a bad value changes none (422 naming it)."""
-    return jsonify(svc().set_preferences(json_body()))
+    """Change some preferences; a bad value changes none (422 naming it). browserPath: 403, see above."""
+    changes = json_body()
+    refused = sorted(DESKTOP_ONLY_PREFERENCES & set(changes))
+    if refused:
+        raise DesktopOnlyPreference("The browser path can be set only in the desktop window or with --browser",
+                                    details={"field": refused[0]})
+    return jsonify(svc().set_preferences(changes))
 
 
 @bp.post("/logs/open")

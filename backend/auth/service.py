@@ -5,6 +5,12 @@ gets an in-memory session; programs use API keys, created and revoked from the U
 backend.auth`, shown once and stored hashed. The REST layer calls `authenticate()` on every request but
 /health, and asks `may_listen_beyond_loopback()` before binding to anything but this computer.
 
+Who is the owner: the desktop window (its logins come through the js_api bridge, source "desktop") and whoever
+holds `owner_token`, made fresh at each start and printed only in the terminal that started ZapPool (app.py's
+link). Only they may make the first admin/admin login, so another user of the same computer, who can reach
+127.0.0.1 too, cannot claim a fresh ZapPool; and their failed logins are counted apart from everyone else's, so a
+stranger's guessing never locks them out.
+
 Password hashing, the rules for a new password and the login throttle are in passwords.py; the records in
 store/accounts.py (dados/auth.json).
 """
@@ -23,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized
+from ..errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized, ZapPoolError
 from ..store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
 from .passwords import (DEFAULT_PASSWORD, DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password,
                         validate_new_password, verify_password)
@@ -32,6 +38,15 @@ log = logging.getLogger(__name__)
 AUTH_FILE = "auth.json"
 KEY_PREFIX = "zp_"
 TOUCH_EVERY_S = 60.0  # last_used_at is written at most this often per key: not one disk write per request
+# The desktop window's logins (the js_api bridge, no HTTP) come with this source; REST's are IP addresses.
+DESKTOP_SOURCE = "desktop"
+
+
+class OwnerLinkRequired(ZapPoolError):
+    """admin/admin over HTTP without the owner's link: another user of this computer may not claim ZapPool."""
+
+    status = 403
+    code = "owner_link_required"
 
 
 def _iso(ts: float) -> str:
@@ -142,6 +157,8 @@ class AuthService:
         self._scrypt = scrypt
         self._idle_s, self._max_s = session_idle_s, session_max_s
         self._throttle = LoginThrottle()
+        # Printed in the terminal that started ZapPool (app.py), never stored: whoever presents it is the owner.
+        self.owner_token = secrets.token_urlsafe(24)
         self._hash_lock = threading.Lock()  # one scrypt at a time: 128 MiB each
         self._sessions_lock = threading.Lock()
         self._sessions: dict[str, Session] = {}  # by SHA-256 of the token, so lookups compare no secrets
@@ -158,9 +175,21 @@ class AuthService:
 
     # -- password -------------------------------------------------------------------------------------------
 
-    def check_password(self, username: str, password: str, source: str | None = None) -> bool:
-        """True for the admin's password; TooManyAttempts while this username or source is locked out."""
-        keys = [f"user:{str(username)[:64]}"] + ([f"source:{source}"] if source else [])
+    def is_owner(self, source: str | None, owner_token: str | None = None) -> bool:
+        """The desktop window, or a caller holding the token printed in the terminal that started ZapPool."""
+        if source == DESKTOP_SOURCE:
+            return True
+        return isinstance(owner_token, str) and hmac.compare_digest(owner_token.encode(), self.owner_token.encode())
+
+    def check_password(self, username: str, password: str, source: str | None = None, *,
+                       owner: bool = False) -> bool:
+        """True for the admin's password; TooManyAttempts while this source (or, for anyone but the owner, this
+        username) is locked out. The owner's own attempts count against their source alone, and the username's
+        lock does not apply to them: a stranger's failures never lock the owner's window or terminal out."""
+        if owner:  # counted apart from strangers, even one at the same address (another user of this computer)
+            keys = [f"owner:{source or ''}"]
+        else:
+            keys = [f"user:{str(username)[:64]}"] + ([f"source:{source}"] if source else [])
         self._throttle.check(keys, self._clock())
         admin = self._store.admin()
         ok = self._matches(admin, username, password)
@@ -210,7 +239,9 @@ class AuthService:
         if username is None:
             raise InvalidInput("Say whose password to change: a session token or a username")
         validate_new_password(new, username=username, old=old)
-        if not self.check_password(username, old):
+        # A session holder's wrong old passwords count against that session only, not the admin's name.
+        source = f"session:{_digest(token)[:16]}" if token is not None else None
+        if not self.check_password(username, old, source, owner=token is not None):
             raise Unauthorized("The current password is wrong", code="wrong_password")
         self._set_password(username, new, keep_token=token)
 
@@ -233,10 +264,19 @@ class AuthService:
 
     # -- sessions -------------------------------------------------------------------------------------------
 
-    def login(self, username: str, password: str, source: str | None = None) -> Session:
-        """A new session; Unauthorized for wrong credentials, TooManyAttempts while locked out."""
-        if not self.check_password(username, password, source):
+    def login(self, username: str, password: str, source: str | None = None,
+              owner_token: str | None = None) -> Session:
+        """A new session; Unauthorized for wrong credentials, TooManyAttempts while locked out, OwnerLinkRequired
+        for the first-run admin/admin from anyone but the owner (the desktop window, or the terminal's link)."""
+        owner = self.is_owner(source, owner_token)
+        if not self.check_password(username, password, source, owner=owner):
             raise Unauthorized("Wrong username or password", code="wrong_credentials")
+        # No source: a caller in this process (the command line, a test), not one reached through the network.
+        if source is not None and not owner and self._store.admin().password is None:
+            log.warning("[Auth] primeiro acesso (admin/admin) recusado%s: falta o link do terminal",
+                        f" de {source}" if source else "")
+            raise OwnerLinkRequired("The first login with admin/admin needs the link ZapPool printed in the "
+                                    "terminal that started it (or use its desktop window)")
         now = self._clock()
         token = secrets.token_urlsafe(32)
         session = Session(token, username, now, now, source)

@@ -256,10 +256,29 @@ const desktop = {
   openLogsFolder: () => bridge('open_logs_folder'),
 };
 
+/** The token of the link ZapPool printed in its terminal (`/#owner=...`): kept for this tab only, sent with
+ * the login; without it a browser cannot make the first login (admin/admin). The fragment never reaches the
+ * server in a request line, a log or a Referer, and it is dropped from the address bar once read. */
+function ownerToken() {
+  const found = /(?:^#|&)owner=([A-Za-z0-9_-]+)/.exec(location.hash);
+  try {
+    if (found) {
+      sessionStorage.setItem('zapool.owner', found[1]);
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    const token = found ? found[1] : sessionStorage.getItem('zapool.owner');
+    return token ? { ownerToken: token } : {};
+  } catch {
+    return found ? { ownerToken: found[1] } : {}; // storage can be disabled
+  }
+}
+
+ownerToken(); // read the link's fragment as soon as a page loads, and take it out of the address bar
+
 const cursorQuery = (cursor) => (cursor ? `?cursor=${enc(cursor)}` : '');
 
 const browser = {
-  login: (username, password) => rest('POST', '/auth/login', { username, password }),
+  login: (username, password) => rest('POST', '/auth/login', { username, password, ...ownerToken() }),
   logout: () => rest('POST', '/auth/logout'),
   me: () => rest('GET', '/auth/me'),
   changePassword: (oldPassword, newPassword) => rest('POST', '/auth/password', { oldPassword, newPassword }),

@@ -74,6 +74,7 @@ const STRINGS = {
     'system.browser': 'Navegador usado pelo WhatsApp Web',
     'system.browserAuto': 'Vazio: o ZapPool escolhe o Chromium, Chrome ou Edge instalado',
     'system.browserHelp': 'Caminho completo do executável. Vale a partir do próximo início do ZapPool.',
+    'system.browserDesktopOnly': 'O navegador só pode ser escolhido na janela do ZapPool ou com --browser no terminal: por segurança, não por aqui.',
     'system.save': 'Salvar',
     'system.openLogs': '📂 Abrir pasta de registros',
     'system.logsAt': 'Registros em: {path}',
@@ -191,6 +192,7 @@ const STRINGS = {
     'notify.message': 'Nova mensagem em {name}',
 
     'error.network': 'Sem resposta do ZapPool. Ele está rodando?',
+    'error.owner_link_required': 'O primeiro acesso pelo navegador precisa do link que o ZapPool mostrou no terminal em que foi aberto (ou use a janela do ZapPool).',
     'error.generic': 'Algo deu errado: {message}',
     'error.wrong_credentials': 'Usuário ou senha incorretos.',
     'error.wrong_password': 'A senha atual está incorreta.',
@@ -274,6 +276,7 @@ const STRINGS = {
     'system.browser': 'Browser WhatsApp Web runs in',
     'system.browserAuto': 'Empty: ZapPool picks the installed Chromium, Chrome or Edge',
     'system.browserHelp': 'Full path of the executable. Takes effect the next time ZapPool starts.',
+    'system.browserDesktopOnly': 'The browser can be chosen only in the ZapPool window or with --browser in the terminal: for safety, not from here.',
     'system.save': 'Save',
     'system.openLogs': '📂 Open the logs folder',
     'system.logsAt': 'Logs are in: {path}',
@@ -391,6 +394,7 @@ const STRINGS = {
     'notify.message': 'New message on {name}',
 
     'error.network': 'No answer from ZapPool. Is it running?',
+    'error.owner_link_required': 'The first login from a browser needs the link ZapPool printed in the terminal that started it (or use the ZapPool window).',
     'error.generic': 'Something went wrong: {message}',
     'error.wrong_credentials': 'Wrong username or password.',
     'error.wrong_password': 'The current password is wrong.',

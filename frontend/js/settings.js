@@ -77,6 +77,13 @@ function showNewKey(name, key) {
 function startSystem(prefs) {
   const input = $('#browser-path');
   input.value = prefs.browserPath || '';
+  if (api.mode !== 'desktop') {
+    // The server refuses it here: a path named through the REST API would be a program ZapPool runs.
+    input.readOnly = true;
+    $('#browser-save').hidden = true;
+    $('#browser-help').dataset.i18n = 'system.browserDesktopOnly';
+    $('#browser-help').textContent = t('system.browserDesktopOnly');
+  }
   $('#browser-form').addEventListener('submit', (event) => {
     event.preventDefault();
     busy($('#browser-save'), async () => {
