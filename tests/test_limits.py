@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.api_support import PHONE, EventStream, Stack, connect, stack  # noqa: F401 - stack is a fixture
+from tests.api_support import PHONE, EventStream, Stack, connect
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.browser

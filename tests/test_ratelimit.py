@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_support import Api, Stack, stack  # noqa: F401 - stack is a fixture
+from tests.api_support import Api, Stack
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.browser
