@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from backend.whatsapp.pool import WhatsAppPool
 from wasim import SimServer
 
 # The API tests' `stack` fixture and the desktop tests' `desk` fixture live with their other helpers.
-pytest_plugins = ["tests.api_support", "tests.desktop_support"]
+pytest_plugins = ["tests.api_support", "tests.desktop_support", "tests.webhook_support"]
 
 # Short codes and acks so tests run in seconds; the defaults are the real site's (60 s, then 20 s).
 # main_ready_on_qr: like the real WA-JS 4.6.0, conn.main_ready fires once per load, on the QR screen too.
@@ -188,3 +189,15 @@ def link(client: WhatsAppClient, rec: Recorder, sim: SimServer, phone: str = PHO
     sim.control.scan(code, phone)
     rec.wait_for("ready")
     return client.get_info()
+
+
+@pytest.fixture
+def restore_root() -> Iterator[None]:
+    """Tests that call setup_logging() change the root logger: put it back as pytest had it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)

@@ -18,7 +18,8 @@ import pytest
 from backend.auth import cli as auth_cli
 from backend.auth.passwords import (DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password, validate_new_password,
                                     verify_password)
-from backend.auth.service import AuthService, api_key_from_headers
+from backend.auth.keys import api_key_from_headers
+from backend.auth.service import AuthService
 from backend.config import PROJECT_ROOT
 from backend.errors import InvalidInput, NotFound, PasswordChangeRequired, TooManyAttempts, Unauthorized
 

@@ -10,18 +10,6 @@ import pytest
 from backend.host import logs
 
 
-@pytest.fixture
-def restore_root():
-    """Leave the root logger as pytest had it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-
-
 def test_lines_reach_the_file_at_the_level_asked_for(tmp_path: Path, restore_root) -> None:
     path = logs.setup_logging(tmp_path / "dados", "info", console=False)
     logging.getLogger("backend.pool").info("[Pool] Health check concluído: 1/1 clientes saudáveis")

@@ -11,7 +11,6 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,18 +24,6 @@ from backend.host import logs
 # log line after a newline, a carriage return that hides the start of the line, right-to-left override.
 HOSTILE = "oi\x1b]0;PWNED\x07\x1b[2J\n2026-01-01 00:00:00 INFO zapool: [API] admin logado\r\u202eolleh\x9b"
 CONTROLS = ("\x1b", "\x07", "\r", "\u202e", "\x9b")
-
-
-@pytest.fixture
-def restore_root() -> Iterator[None]:
-    """setup_logging() changes the root logger: put it back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
 
 
 # -- finding 10: control characters never reach the terminal or the log ----------------------------------------

@@ -85,13 +85,6 @@ def zapool_at(tmp_path: Path) -> Iterator[Callable[..., Running]]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def make_service(tmp_path: Path) -> Iterator[Callable[..., WebhookService]]:
     with webhook_services(tmp_path / "hooks", FAST) as make:
         yield make

@@ -33,14 +33,6 @@ def status(client: str, new: str, previous: str, reason: str | None = None) -> C
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A started receiver on a free port."""
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def make_service(tmp_path: Path) -> Iterator[Callable[..., WebhookService]]:
     """Services over tmp_path/dados with fast retries; all stopped at the end."""
     with webhook_services(tmp_path / "dados", FAST) as make:

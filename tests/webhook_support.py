@@ -1,4 +1,5 @@
-"""WebhookServices for the webhook tests: made over a folder with a module's fast settings, stopped after."""
+"""The webhook tests' shared pieces (a pytest plugin, see conftest.py): a receiver on a free port, and
+WebhookServices made over a folder with a module's fast settings, stopped after."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from backend.webhooks.service import WebhookService
+from bench.webhook_receiver import Receiver
 
 
 @contextmanager
@@ -28,3 +32,11 @@ def webhook_services(folder: Path, defaults: dict[str, Any]) -> Iterator[Callabl
     finally:
         for service in made:
             service.stop(timeout=1)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A started receiver on a free port."""
+    server = Receiver()
+    yield server
+    server.close()

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
-from ..auth.service import AuthService, api_key_from_headers
+from ..auth.keys import api_key_from_headers
+from ..auth.service import AuthService
 from ..errors import ZapPoolError
 from .body import field, json_body
 from .clients import svc

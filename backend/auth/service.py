@@ -17,13 +17,12 @@ store/accounts.py (dados/auth.json).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,12 +30,12 @@ from typing import Any
 
 from ..errors import InvalidInput, NotFound, PasswordChangeRequired, StorageFull, Unauthorized, ZapPoolError
 from ..store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
+from .keys import KEY_PREFIX, ApiKeyInfo, check_rate, key_digest, key_info
 from .passwords import (DEFAULT_PASSWORD, DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password,
                         validate_new_password, verify_password)
 
 log = logging.getLogger(__name__)
 AUTH_FILE = "auth.json"
-KEY_PREFIX = "zp_"
 TOUCH_EVERY_S = 60.0  # last_used_at is written at most this often per key: not one disk write per request
 # The desktop window's logins (the js_api bridge, no HTTP) come with this source; REST's are IP addresses.
 DESKTOP_SOURCE = "desktop"
@@ -80,69 +79,6 @@ class Principal:
 
     kind: str  # "api_key" or "session"
     id: str
-
-
-@dataclass(frozen=True)
-class ApiKeyInfo:
-    """What may be shown about a key: never the key, never its hash."""
-
-    id: str
-    name: str
-    prefix: str
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
-    rate_per_minute: int | None = None  # None: the API's default (api/ratelimit.py)
-
-    @property
-    def active(self) -> bool:
-        """True until revoked."""
-        return self.revoked_at is None
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON shape for the REST API and the desktop bridge."""
-        return {"id": self.id, "name": self.name, "prefix": self.prefix, "createdAt": self.created_at,
-                "lastUsedAt": self.last_used_at, "revokedAt": self.revoked_at, "active": self.active,
-                "ratePerMinute": self.rate_per_minute}
-
-
-def _info(record: ApiKeyRecord) -> ApiKeyInfo:
-    """The showable part of a key record."""
-    return ApiKeyInfo(record.id, record.name, record.prefix, record.created_at, record.last_used_at,
-                      record.revoked_at, record.rate_per_minute)
-
-
-def _digest(secret: str) -> str:
-    """SHA-256 hex of a key or token.
-
-    A fast hash is enough here, unlike for passwords: keys and tokens are 32 random bytes, so there is nothing
-    to guess and no dictionary to try; a slow hash would only slow down every API request.
-    """
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def api_key_from_headers(headers: Mapping[str, str]) -> str | None:
-    """The API key of a request: `X-Api-Key: <key>` or `Authorization: Bearer <key>` (any header case)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if lowered.get("x-api-key", "").strip():
-        return lowered["x-api-key"].strip()
-    scheme, _, value = lowered.get("authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
-
-
-MAX_RATE_PER_MINUTE = 100_000
-
-
-def check_rate(rate: Any) -> int | None:
-    """A key's requests a minute: a whole number from 1 to MAX_RATE_PER_MINUTE, or None (the default)."""
-    if rate is None:
-        return None
-    if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_RATE_PER_MINUTE:
-        raise InvalidInput(f"'ratePerMinute' must be a whole number from 1 to {MAX_RATE_PER_MINUTE:,}, or null",
-                           details={"field": "ratePerMinute"})
-    return rate
 
 
 class AuthService:
@@ -240,7 +176,7 @@ class AuthService:
             raise InvalidInput("Say whose password to change: a session token or a username")
         validate_new_password(new, username=username, old=old)
         # A session holder's wrong old passwords count against that session only, not the admin's name.
-        source = f"session:{_digest(token)[:16]}" if token is not None else None
+        source = f"session:{key_digest(token)[:16]}" if token is not None else None
         if not self.check_password(username, old, source, owner=token is not None):
             raise Unauthorized("The current password is wrong", code="wrong_password")
         self._set_password(username, new, keep_token=token)
@@ -257,7 +193,7 @@ class AuthService:
             hashed = hash_password(new, self._scrypt)
         now = self._clock()
         self._store.save_admin(replace(self._store.admin(), password=hashed, must_change=False, changed_at=_iso(now)))
-        keep = _digest(keep_token) if keep_token else None
+        keep = key_digest(keep_token) if keep_token else None
         with self._sessions_lock:
             self._sessions = {k: s for k, s in self._sessions.items() if s.username != username or k == keep}
         log.info("[Auth] senha de %s alterada", username)
@@ -282,20 +218,20 @@ class AuthService:
         session = Session(token, username, now, now, source)
         with self._sessions_lock:
             self._sessions = {k: s for k, s in self._sessions.items() if not self._expired(s, now)}
-            self._sessions[_digest(token)] = session
+            self._sessions[key_digest(token)] = session
         log.info("[Auth] login de %s%s", username, f" ({source})" if source else "")
         return replace(session, must_change=self.must_change_password())
 
     def logout(self, token: str) -> None:
         """End a session (an unknown token is fine: the result is the same)."""
         with self._sessions_lock:
-            self._sessions.pop(_digest(token), None)
+            self._sessions.pop(key_digest(token), None)
 
     def session(self, token: str) -> Session | None:
         """The live session of `token`, its idle clock restarted; None if unknown or expired."""
         if not isinstance(token, str) or not token:
             return None
-        now, key = self._clock(), _digest(token)
+        now, key = self._clock(), key_digest(token)
         with self._sessions_lock:
             found = self._sessions.get(key)
             if found is None or self._expired(found, now):
@@ -321,14 +257,15 @@ class AuthService:
             raise InvalidInput("A key name is 1 to 64 printable characters", details={"field": "name"})
         plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
         record = ApiKeyRecord(id=secrets.token_hex(6), name=name, prefix=plaintext[:len(KEY_PREFIX) + 8],
-                              hash=_digest(plaintext), created_at=_iso(self._clock()), rate_per_minute=rate_per_minute)
+                              hash=key_digest(plaintext), created_at=_iso(self._clock()),
+                              rate_per_minute=rate_per_minute)
         self._store.add_api_key(record)
         log.info("[Auth] chave de API %s (%s) criada", record.id, name)
         return record.id, plaintext
 
     def list_api_keys(self) -> list[ApiKeyInfo]:
         """Every key, revoked ones included, oldest first; no plaintext, no hash."""
-        return [_info(r) for r in self._store.api_keys()]
+        return [key_info(r) for r in self._store.api_keys()]
 
     def revoke_api_key(self, key_id: str) -> ApiKeyInfo:
         """Revoke a key at once (again is fine); NotFound for an unknown id."""
@@ -336,7 +273,7 @@ class AuthService:
         if record is None:
             raise NotFound(f"No API key {str(key_id)[:40]!r}", details={"id": str(key_id)[:40]})
         log.info("[Auth] chave de API %s (%s) revogada", record.id, record.name)
-        return _info(record)
+        return key_info(record)
 
     def set_api_key_rate(self, key_id: str, rate_per_minute: int | None) -> ApiKeyInfo:
         """Change the requests a minute a key may make (None: the default); NotFound for an unknown id."""
@@ -345,7 +282,7 @@ class AuthService:
             raise NotFound(f"No API key {str(key_id)[:40]!r}", details={"id": str(key_id)[:40]})
         log.info("[Auth] chave de API %s (%s): %s requisições por minuto", record.id, record.name,
                  record.rate_per_minute or "padrão de")
-        return _info(record)
+        return key_info(record)
 
     def api_key_rate(self, key_id: str) -> int | None:
         """The rate set for a key (None: the default), read on every request through the store's cache."""
@@ -355,7 +292,7 @@ class AuthService:
         """The id of the active key `plaintext` is, or None."""
         if not isinstance(plaintext, str) or not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 256:
             return None
-        digest = _digest(plaintext)
+        digest = key_digest(plaintext)
         found = None
         for record in self._store.api_keys():  # compare with every key, so timing says nothing about which
             if hmac.compare_digest(record.hash, digest) and record.active:
