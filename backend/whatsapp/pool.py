@@ -185,19 +185,16 @@ class WhatsAppPool:
         return any(c.status == S.READY for c in self.clients())
 
     def deliver_text(self, client_id: str, to: PhoneNumber, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
-        """Send now through the client (called by the outbox's worker for that number)."""
-        client = self.get(client_id)
-        receipt = client.send_message(to, text, attempt)
-        self._persist(client)
-        return receipt
+        """Send now through the client (called by the outbox's worker for that number). The sessions file is
+        not rewritten per message: counts come from messages.db (see saved.py), and each rewrite grows with
+        the numbers."""
+        return self.get(client_id).send_message(to, text, attempt)
 
     def deliver_media(self, client_id: str, to: PhoneNumber, media: MediaFile, options: dict[str, Any],
                       attempt: Attempt = Attempt()) -> dict[str, Any]:
-        """Send media now through the client (called by the outbox's worker for that number)."""
-        client = self.get(client_id)
-        receipt = client.send_media(to, media, options, attempt)
-        self._persist(client)
-        return receipt
+        """Send media now through the client (called by the outbox's worker for that number); no rewrite of
+        the sessions file, as deliver_text."""
+        return self.get(client_id).send_media(to, media, options, attempt)
 
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """Round-robin over ready numbers: the first ready one created after the last one used."""

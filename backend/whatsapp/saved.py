@@ -1,8 +1,10 @@
 """The pool's memory across restarts: each number's record in `whatsapp-sessions.json`, in the seed's shape.
 
 The pool loads the records at start (a number known, not started), saves one when a number's state changes
-and decides from the saved status which numbers to restore. The message count is never taken from here:
-the message log is the truth (the count is written for the seed's shape only).
+(never per message: with 100 numbers each rewrite grows) and decides from the saved status which numbers to
+restore. The message count is never taken from here: the message log is the truth, and the file's
+`messageCount` (written for the seed's shape only) is the count at the number's last state change, so it
+lags the messages sent since.
 
 Saving is queued: status changes arrive on the engine thread, which must never wait for a disk, so save()
 keeps the newest record per number and a worker writes them (a burst of changes is one write). A new
