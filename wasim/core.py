@@ -27,6 +27,7 @@ class Sim:
         self.devices: dict[str, Device] = {}
         self.network_up = True
         self.numbers: set[str] | None = None
+        self.lookups = 0  # queryExists calls answered: what a look-up cache saves is counted here
         self.mail = Mailbox(self)
         # Called (under the lock) after a change a restart must keep; SimServer with a state folder saves then.
         self.on_change: Callable[[], None] | None = None
@@ -267,6 +268,7 @@ class Sim:
     def query_exists(self, number: str) -> str | None:
         """queryExists: the registered form of the number (ninth digit either way), or None."""
         with self.lock:
+            self.lookups += 1
             if not isinstance(number, str) or not number.isdigit() or not 8 <= len(number) <= 15:
                 return None
             if self.exists(number):
@@ -280,6 +282,7 @@ class Sim:
             self.devices.clear()
             self.mail.clear()
             self.numbers = None
+            self.lookups = 0
             self.set_network(True)
             for session in self.sessions.values():
                 session.pairing_code = session.pairing_phone = None
@@ -318,6 +321,7 @@ class Sim:
                 "config": self.config.as_dict(),
                 "sessions": [self._describe(s) for s in self.sessions.values()],
                 "devices": [{"deviceId": d.device_id, "phone": d.phone} for d in self.devices.values()],
+                "lookups": self.lookups,
             }
 
     def _describe(self, s: Session) -> dict[str, Any]:

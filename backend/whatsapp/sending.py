@@ -5,14 +5,18 @@ Inputs arrive already checked (backend/validation.py); these functions only talk
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Patience, WppPage
-from ..errors import EngineTimeout, NumberNotOnWhatsApp
+from ..errors import EngineTimeout, NumberNotOnWhatsApp, WhatsAppError
 from ..outbox.sender import Attempt
 from ..drafts import MediaFile
+from .lookups import LookUpCache
+
+log = logging.getLogger(__name__)
 
 # createChat: WA-JS 4.6.0 makes new chats by itself, but older releases refuse unknown chats without it.
 SEND_OPTIONS = {"createChat": True, "waitForAck": True}
@@ -39,12 +43,35 @@ async def look_up(page: WppPage, number: str, patience: Patience | None = None) 
     return {"number": number, "exists": bool(wid), "id": wid}
 
 
-async def chat_id(page: WppPage, number: str, patience: Patience | None = None) -> str:
-    """The id to send to: a Brazilian mobile may be known with or without its ninth digit."""
-    found = await look_up(page, number, patience)
+async def chat_id(page: WppPage, number: str, patience: Patience | None = None,
+                  cache: LookUpCache | None = None) -> str:
+    """The id to send to: a Brazilian mobile may be known with or without its ninth digit. Asked of WhatsApp
+    unless `cache` has a fresh answer; a new answer goes into it."""
+    found = cache.get(number) if cache is not None else None
+    if found is None:
+        found = await look_up(page, number, patience)
+        if cache is not None:
+            cache.put(found)
     if not found["exists"]:
         raise NumberNotOnWhatsApp(f"{number} is not on WhatsApp", details={"to": number})
     return found["id"]
+
+
+async def _to_number(page: WppPage, number: str, patience: Patience | None, cache: LookUpCache | None,
+                     send_to: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """Send to the number's id; if a kept id gets chat_not_found (the number moved or left WhatsApp), forget it
+    and send once more to the id WhatsApp gives now (chat_not_found comes before anything is sent)."""
+    kept = cache is not None and cache.get(number) is not None
+    to = await chat_id(page, number, patience, cache)
+    try:
+        return await send_to(to)
+    except WhatsAppError as exc:
+        if not kept or exc.details.get("wppCode") != "chat_not_found":
+            raise
+        assert cache is not None
+        cache.drop(number)
+        log.info("[Send] %s: id guardado %s não existe mais; consultando de novo", number, to)
+        return await send_to(await chat_id(page, number, patience, cache))
 
 
 def _receipt(to: str, sent: Any, **extra: Any) -> dict[str, Any]:
@@ -54,11 +81,12 @@ def _receipt(to: str, sent: Any, **extra: Any) -> dict[str, Any]:
 
 
 async def send_text(page: WppPage, number: str, text: str, patience: Patience | None = None,
-                    attempt: Attempt = Attempt()) -> dict[str, Any]:
+                    attempt: Attempt = Attempt(), cache: LookUpCache | None = None) -> dict[str, Any]:
     """Send checked text to a number; returns once WhatsApp has it. `patience`: see WppPage._evaluate."""
-    to = await chat_id(page, number, patience)
-    return await _send(page, to, attempt, patience,
-                       lambda options: page.call("chat.sendTextMessage", to, text, options, patience=patience))
+    async def send_to(to: str) -> dict[str, Any]:
+        return await _send(page, to, attempt, patience,
+                           lambda options: page.call("chat.sendTextMessage", to, text, options, patience=patience))
+    return await _to_number(page, number, patience, cache, send_to)
 
 
 @dataclass(frozen=True)
@@ -81,9 +109,10 @@ def prepare_media(media: MediaFile, options: dict[str, Any]) -> PreparedMedia:
 
 
 async def send_media(page: WppPage, number: str, media: PreparedMedia, patience: Patience | None = None,
-                     attempt: Attempt = Attempt()) -> dict[str, Any]:
+                     attempt: Attempt = Attempt(), cache: LookUpCache | None = None) -> dict[str, Any]:
     """Send prepared media to a number; returns once WhatsApp has it. `patience`: see WppPage._evaluate."""
-    to = await chat_id(page, number, patience)
-    return await _send(page, to, attempt, patience,
-                       lambda options: page.send_file(to, media.data, {**media.options, **options}, patience),
-                       size=len(media.data), type=media.options["type"])
+    async def send_to(to: str) -> dict[str, Any]:
+        return await _send(page, to, attempt, patience,
+                           lambda options: page.send_file(to, media.data, {**media.options, **options}, patience),
+                           size=len(media.data), type=media.options["type"])
+    return await _to_number(page, number, patience, cache, send_to)

@@ -26,6 +26,7 @@ from ..status import ACTIVE, ClientStatus, Reason, can_move
 from ..drafts import MediaFile, decoded_media
 from ..validation import Media, check_client_id, check_text, phone_number
 from . import sending
+from .lookups import LookUpCache
 from .page_events import PageEvents
 from .qr import QrImage
 
@@ -65,6 +66,7 @@ class ClientSession(PageEvents):
         self.qr_shown = 0  # codes shown since the last start: WhatsApp gives the first one longer
         self.pairing_code: str | None = None
         self._wpp: WppPage | None = None
+        self.lookups = LookUpCache()  # queryExists answers, kept between sends (lookups.py says how long)
         self.events = EventHub(CLIENT_EVENTS)
         self._info_lock = threading.Lock()
         self._op_lock: asyncio.Lock | None = None  # made on the engine loop: serializes connect/disconnect
@@ -143,6 +145,7 @@ class ClientSession(PageEvents):
     async def _open_page(self) -> None:
         """Launch this client's profile and load WhatsApp Web in it."""
         context = await self.runtime.launch_profile(self.profile_dir)
+        self.lookups.clear()  # a new login may be another account
         self._wpp = WppPage(context, self.settings.whatsapp_url, self._on_page_event, self._on_page_closed,
                             self.settings.call_timeout_s)
         await self._wpp.open(self.settings.load_timeout_s)
@@ -225,7 +228,9 @@ class ClientSession(PageEvents):
     async def check_number_async(self, to: str) -> dict[str, Any]:
         """See check_number()."""
         number = phone_number(to)
-        return await sending.look_up(self._ready_page(), number)
+        found = await sending.look_up(self._ready_page(), number)
+        self.lookups.put(found)  # an explicit check refreshes the kept answer
+        return found
 
     async def mark_chat_read_async(self, chat: str) -> None:
         """See mark_chat_read()."""
@@ -236,7 +241,7 @@ class ClientSession(PageEvents):
         check_text(text)
         number = phone_number(to)
         return self._count(await sending.send_text(self._ready_page(), number, text, self._offline_but_open,
-                                                     attempt))
+                                                     attempt, self.lookups))
 
     async def send_media_async(self, to: str, media: MediaFile | Media | dict[str, Any], options: dict[str, Any],
                                attempt: Attempt = Attempt()) -> dict[str, Any]:
@@ -246,7 +251,7 @@ class ClientSession(PageEvents):
         prepared = sending.prepare_media(media, options)
         number = phone_number(to)
         return self._count(await sending.send_media(self._ready_page(), number, prepared, self._offline_but_open,
-                                                      attempt))
+                                                      attempt, self.lookups))
 
     def _offline_but_open(self) -> bool:
         """Cut off by the network with the page open: a send already handed to WhatsApp Web waits in its own
