@@ -7,6 +7,7 @@ it, with pacing off. Rounds alternate two configurations on the same linked numb
 - before: every send asks WhatsApp for the number's id (the look-up cache disabled: LookUpCache with zero
   expiry) and rewrites whatsapp-sessions.json after each send (the old deliver_text's `_persist`, put back by
   wrapping the pool's deliver_text here, not in production code);
+- no-cache: the sessions file as now (state changes only) but the look-up cache off: the persist's share apart;
 - after: the code as it is (answers kept, the sessions file written on state changes only).
 
 CPU is utime+stime from /proc/<pid>/stat, read before and after each round: ZapPool's own = this process (the
@@ -74,11 +75,15 @@ def start_simulator() -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(": ", 1)[1].strip()
 
 
-def configure(pool: WhatsAppPool, before: bool) -> None:
-    """Switch the pool between the old send path and the current one (see the module's doc)."""
+CONFIGS = {"before": (False, True), "no-cache": (False, False), "after": (True, False)}  # (cache, persist)
+
+
+def configure(pool: WhatsAppPool, name: str) -> None:
+    """Switch the pool between the old send path, the current one and the one between (see the module's doc)."""
+    cache, persist = CONFIGS[name]
     for client in pool.clients():
-        client.lookups = LookUpCache(found_s=0, missing_s=0) if before else LookUpCache()
-    if before:
+        client.lookups = LookUpCache() if cache else LookUpCache(found_s=0, missing_s=0)
+    if persist:
         def deliver_text(client_id: str, to: Any, text: str, attempt: Any = None) -> dict[str, Any]:
             receipt = WhatsAppPool.deliver_text(pool, client_id, to, text, attempt)
             pool._persist(pool.get(client_id))
@@ -122,12 +127,12 @@ def main() -> None:
             settings = Settings(data_dir=data, whatsapp_url=url, send_interval_s=0, send_jitter_s=0)
             with open_pool(settings) as pool:
                 assert pool.restore_persisted_sessions()["restored"] == args.numbers
-                configure(pool, before=False)
+                configure(pool, "after")
                 one_round(pool, control, sim_proc.pid, 60)  # warm-up: pages, code paths, the database
-                rows: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+                rows: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
                 for _ in range(args.rounds):
-                    for name in ("before", "after"):
-                        configure(pool, before=name == "before")
+                    for name in CONFIGS:
+                        configure(pool, name)
                         look0 = control.state()["lookups"]
                         rows[name].append({**one_round(pool, control, sim_proc.pid, args.messages),
                                            "lookups": control.state()["lookups"] - look0})
@@ -145,7 +150,7 @@ def report(rows: dict[str, list[dict[str, float]]], args: argparse.Namespace) ->
           "(medians)\n")
     print("| | ZapPool's own CPU/msg | Chromium CPU/msg | simulator CPU/msg | p50 latency | look-ups per round |")
     print("|---|---|---|---|---|---|")
-    for name in ("before", "after"):
+    for name in CONFIGS:
         m = med[name]
         print(f"| {name} | {m['zappool']:.2f} ms | {m['chromium']:.2f} ms | {m['simulator']:.2f} ms | "
               f"{m['p50']:.0f} ms | {m['lookups']:.0f} |")
