@@ -95,3 +95,20 @@ def test_playwrights_chromium_is_found_where_the_driver_says_without_starting_it
     os.chmod(said, 0o755)
 
     assert playwright_chromium() == str(said)
+
+
+def test_no_browser_installed_is_said_without_starting_the_driver(sim, tmp_path):
+    bare = {**os.environ, "PATH": "/nonexistent", "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "nada")}
+    app = subprocess.Popen([sys.executable, "app.py", "--headless", "--data", str(tmp_path / "dados"),
+                            "--whatsapp-url", sim.url, "--port", "0"], cwd=ROOT, env=bare, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = Output(app)
+    try:
+        said = output.wait_for("Erro:")
+        assert "No Chromium-based browser was found" in said and "apt-get install chromium" in said
+        url = re.search(r"http://\S+", output.wait_for("API REST:")).group(0)
+        assert Api(url, None).call("GET", "/health").status == 200, "the app stays up to say it"
+        assert drivers(app.pid) == [], "finding no browser needs no Playwright driver"
+    finally:
+        code, out, _ = finish(app, output, 15, group=True)
+    assert code == 0, out
