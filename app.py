@@ -212,7 +212,8 @@ def already_running(lock: InstanceLock) -> int:
 
 
 def check_browser(runtime: EngineRuntime) -> str | None:
-    """Pick the browser now rather than at the first number: None, or what to install (also logged)."""
+    """Pick the browser now rather than at the first number, from the files on disk (Playwright's driver starts
+    only when a number needs a browser): None, or what to install (also logged)."""
     try:
         runtime.ensure_browser()
     except BrowserNotFound as exc:

@@ -6,6 +6,7 @@ turned off by the kernel or AppArmor), the log says why at start."""
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import re
@@ -146,6 +147,53 @@ def _installed_candidates() -> list[str]:
         ]
     names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "microsoft-edge"]
     return [p for p in (shutil.which(n) for n in names) if p]
+
+
+def _playwright_browsers_dir() -> Path:
+    """Where Playwright keeps the browsers it downloads: PLAYWRIGHT_BROWSERS_PATH ("0" meaning inside the
+    package), else the platform's cache folder, as Playwright's own registry decides it."""
+    import playwright  # the package only (no driver): engine/ is the one place that imports Playwright
+
+    package = Path(playwright.__file__).parent / "driver" / "package"
+    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if configured == "0":
+        return package / ".local-browsers"
+    if configured:
+        return Path(configured)
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "ms-playwright"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "ms-playwright"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ms-playwright"
+
+
+# Inside chromium-<revision>/, per platform: the executable's place in Playwright's builds, old and new.
+_BUNDLED_TAILS = {
+    "win32": ("chrome-win64/chrome.exe", "chrome-win/chrome.exe"),
+    "darwin": ("chrome-mac*/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+               "chrome-mac*/Chromium.app/Contents/MacOS/Chromium"),
+}
+
+
+def playwright_chromium() -> str | None:
+    """Playwright's own Chromium, found on disk without starting Playwright's driver (a node process, ~50 MB
+    and a second of CPU): the revision its browsers.json names, in the folder its registry uses. None when it
+    is not downloaded (tests/test_engine.py checks this against what the driver says)."""
+    import playwright
+
+    manifest = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
+    try:
+        browsers = json.loads(manifest.read_text(encoding="utf-8"))["browsers"]
+        revision = next(b["revision"] for b in browsers if b["name"] == "chromium")
+    except (OSError, ValueError, KeyError, StopIteration):
+        return None
+    folder = _playwright_browsers_dir() / f"chromium-{revision}"
+    tails = _BUNDLED_TAILS.get(sys.platform, ("chrome-linux64/chrome", "chrome-linux/chrome"))
+    for tail in tails:
+        for found in sorted(folder.glob(tail)):
+            if found.is_file():
+                return str(found)
+    return None
 
 
 def discover_browser(

@@ -21,7 +21,7 @@ from playwright.async_api import BrowserContext, Playwright, async_playwright
 
 from ..config import Settings
 from ..errors import EngineError, EngineTimeout
-from .browser import CHROMIUM_ARGS, BrowserChoice, discover_browser, user_agent_for
+from .browser import CHROMIUM_ARGS, BrowserChoice, discover_browser, playwright_chromium, user_agent_for
 from .errors import map_playwright_errors
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _driver_in_its_own_process_group() -> Iterator[None]:
 
 
 class EngineRuntime:
-    """Starts lazily: the thread on the first call, Playwright on the first browser launch."""
+    """Starts lazily: the thread on the first call, Playwright's driver on the first browser launch."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -111,19 +111,16 @@ class EngineRuntime:
     # -- Playwright and browsers -------------------------------------------------------------------
 
     async def _ensure_playwright(self) -> Playwright:
-        """Start Playwright and pick the browser once, on first use."""
+        """Start Playwright once, on the first browser launch (not at the app's start: its driver is a node
+        process that a ZapPool with no number started does not need)."""
         assert self._pw_lock is not None
         async with self._pw_lock:
             if self._playwright is None:
+                choice = self.ensure_browser()
                 with map_playwright_errors("starting Playwright"), _driver_in_its_own_process_group():
                     self._playwright = await async_playwright().start()
-                bundled = self._playwright.chromium.executable_path
-                self._browser = discover_browser(self.settings.browser_path, self.settings.browser_channel,
-                                                 bundled)
-                self._user_agent = self.settings.user_agent or await asyncio.to_thread(user_agent_for,
-                                                                                        self._browser)
-                log.info("[Engine] Navegador: %s (%s)", self._browser.executable_path or self._browser.channel,
-                         self._browser.source)
+                log.info("[Engine] Playwright iniciado para o primeiro navegador")
+                self._user_agent = self.settings.user_agent or await asyncio.to_thread(user_agent_for, choice)
             return self._playwright
 
     async def launch_profile(self, profile_dir: Path) -> BrowserContext:
@@ -149,14 +146,17 @@ class EngineRuntime:
 
     @property
     def browser(self) -> BrowserChoice | None:
-        """The browser in use, once Playwright has started."""
+        """The browser in use, once picked."""
         return self._browser
 
-    def ensure_browser(self, timeout_s: float = 60.0) -> BrowserChoice:
-        """Start Playwright and pick the browser now (normally the first number does it); BrowserNotFound
-        says what to install."""
-        self.call(self._ensure_playwright(), timeout_s)
-        assert self._browser is not None  # set by _ensure_playwright, or it raised
+    def ensure_browser(self) -> BrowserChoice:
+        """Pick the browser now, from the files on disk (Playwright's driver not started); BrowserNotFound
+        says what to install. Picked once: the browser checked at start is the one every number launches."""
+        if self._browser is None:
+            choice = discover_browser(self.settings.browser_path, self.settings.browser_channel,
+                                      playwright_chromium())
+            log.info("[Engine] Navegador: %s (%s)", choice.executable_path or choice.channel, choice.source)
+            self._browser = choice
         return self._browser
 
     # -- shutdown ----------------------------------------------------------------------------------
