@@ -556,6 +556,7 @@ def test_a_number_at_its_hourly_cap_holds_the_next_message_with_a_reason_until_t
     waiting = wait_until(lambda: (r := rig.outbox.get(ids[2])).reason and r, 5, what="a held reason", every=0.002)
     assert waiting.status == "queued" and waiting.error_code == "rate_limited"
     assert "hourly cap of 2" in waiting.reason and waiting.to_dict()["reason"] == waiting.reason
+    wait_until(lambda: held, 5, what="the held event", every=0.002)  # told just after the reason is written
     assert held == [("a", "hourly", ids[2])], "one event for the held message"
     rig.at(T0 + 3600 - 0.001)
     rig.looked("a")
