@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import qrcode
 from flask import Flask
@@ -37,7 +37,7 @@ from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
 from backend.desktop.windows import WindowManager
 from backend.engine import EngineRuntime
-from backend.errors import BrowserNotFound, ZapPoolError
+from backend.errors import BrowserNotFound, InvalidInput, ZapPoolError
 from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.host.instance import InstanceLock, ask_to_show
@@ -47,7 +47,8 @@ from backend.outbox.outbox import Outbox
 from backend.service import ZapPoolService
 from backend.store.media import MediaFiles
 from backend.store.messages import MessageStore
-from backend.store.preferences import PreferencesStore, saved_browser_path
+from backend.store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path,
+                                       saved_pool_limits, validate as validate_preferences)
 from backend.store.sessions import SessionStore
 from backend.webhooks.service import WebhookService
 from backend.whatsapp.pool import WhatsAppPool
@@ -86,6 +87,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(default 1; 0: no pacing and no default caps, for tests and benchmarks on the "
                              "simulator). Each number's own pacing and caps: its settings, or PUT "
                              "/clients/{id}/limits")
+    parser.add_argument("--max-clients", type=int, metavar="N",
+                        help="most numbers at once, 1..500 (wins over the preferences for this run; default 10)")
+    parser.add_argument("--health-check-interval", type=float, metavar="SECONDS",
+                        help="seconds between health checks (wins over the preferences; default 60)")
+    parser.add_argument("--reconnect-delay", type=float, metavar="SECONDS",
+                        help="first reconnection delay (wins over the preferences; default 5)")
+    parser.add_argument("--no-auto-reconnect", action="store_true",
+                        help="do not reconnect dropped numbers by themselves (wins over the preferences)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                         help="how much goes to the log (the terminal and <data>/logs/zapool.log)")
     parser.add_argument("--install-desktop-entry", action="store_true",
@@ -129,7 +138,19 @@ def build_settings(args: argparse.Namespace) -> Settings:
         settings.whatsapp_url = args.whatsapp_url
     if not settings.browser_path:
         settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
+    apply_pool_limits(saved_pool_limits(settings.data_dir / "preferences.json"), settings)
+    apply_pool_limits(command_line_limits(args), settings)  # the command line wins for this run
     return settings
+
+
+def command_line_limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The pool limits given on the command line, checked like the preferences (a bad one stops the start)."""
+    given = {"maxClients": args.max_clients, "healthCheckInterval": args.health_check_interval,
+             "reconnectDelay": args.reconnect_delay, "autoReconnect": False if args.no_auto_reconnect else None}
+    try:
+        return validate_preferences({k: v for k, v in given.items() if v is not None})
+    except InvalidInput as exc:
+        raise SystemExit(f"zapool: {exc.message}") from None
 
 
 def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:

@@ -17,7 +17,7 @@ from .host.logs import log_folder, open_folder
 from .outbox.caps import read_limits
 from .outbox.outbox import Outbox
 from .status import ClientStatus
-from .store.preferences import PreferencesStore
+from .store.preferences import PreferencesStore, apply_pool_limits
 from .drafts import Draft, media_draft, text_draft
 from .validation import normalize_number
 from .webhooks.service import WebhookService
@@ -198,8 +198,22 @@ class ZapPoolService:
         return self.preferences.get()
 
     def set_preferences(self, changes: Any) -> dict[str, Any]:
-        """Change some preferences (a bad value changes none); returns them all."""
-        return self.preferences.update(changes)
+        """Change some preferences (a bad value changes none); returns them all. The pool limits take effect at
+        once: a lower maxClients refuses new numbers but removes none; null goes back to the default at restart."""
+        values = self.preferences.update(changes)
+        self.apply_pool_limits(changes)
+        return values
+
+    def apply_pool_limits(self, values: dict[str, Any]) -> None:
+        """Put the chosen pool limits on the running pool and its supervisor (read on their next use)."""
+        settings = self.pool.settings
+        if apply_pool_limits(values, settings):
+            supervisor = self.pool.supervisor
+            supervisor.interval_s, supervisor.base_s = settings.health_check_interval_s, settings.reconnect_delay_s
+            supervisor.enabled = settings.auto_reconnect
+            log.info("[API] limites do pool: maxClients=%d, healthCheck=%gs, reconnect=%gs, auto=%s",
+                     settings.max_clients, settings.health_check_interval_s, settings.reconnect_delay_s,
+                     settings.auto_reconnect)
 
     def open_logs_folder(self) -> dict[str, Any]:
         """Show the log files' folder in the file manager (this computer's); says where it is either way."""

@@ -307,9 +307,10 @@ def test_preferences_are_checked_kept_and_survive_a_restart(stack, settings):
         {"language": "pt-BR", "cardOrder": [1]})]
     kept = stack.api.call("GET", "/preferences").json
 
-    assert first == {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None}
+    limits = {"maxClients": None, "healthCheckInterval": None, "reconnectDelay": None, "autoReconnect": None}
+    assert first == {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None, **limits}
     assert changed.json == {"language": "en", "notifications": True, "cardOrder": ["suporte", "vendas"],
-                            "browserPath": None}
+                            "browserPath": None, **limits}
     assert [r.status for r in refused] == [422] * 5
     assert [r.json["error"]["details"]["field"] for r in refused] == ["language", "notifications", "cardOrder",
                                                                        "theme", "cardOrder"]

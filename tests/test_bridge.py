@@ -195,7 +195,8 @@ def test_api_keys_and_preferences_through_the_bridge(desk):
     assert created["key"].startswith("zp_") and desk.auth.verify_api_key(created["key"]) is None
     assert [(k["id"], k["name"], k["active"]) for k in listed] == [(created["id"], "integração", True)]
     assert revoked["active"] is False
-    assert prefs == {"language": "en", "notifications": True, "cardOrder": ["b", "a"], "browserPath": None}
+    assert prefs == {"language": "en", "notifications": True, "cardOrder": ["b", "a"], "browserPath": None,
+                     "maxClients": None, "healthCheckInterval": None, "reconnectDelay": None, "autoReconnect": None}
     assert ok(desk.bridge.get_preferences()) == prefs
 
 

@@ -120,6 +120,13 @@ PREFERENCES: dict[str, Schema] = {
                   "maxItems": MAX_ORDERED, "description": "Client ids in the order of the pool manager's cards."},
     "browserPath": {"type": ["string", "null"], "maxLength": MAX_PATH_CHARS,
                     "description": "The browser executable to use (null: found by itself); read at start."},
+    "maxClients": {"type": ["integer", "null"], "minimum": 1, "maximum": 500,
+                   "description": "Most numbers at once (null: 10); lower than today's count refuses new ones only."},
+    "healthCheckInterval": {"type": ["number", "null"], "minimum": 5, "maximum": 3600,
+                            "description": "Seconds between health checks (null: 60)."},
+    "reconnectDelay": {"type": ["number", "null"], "minimum": 1, "maximum": 3600,
+                       "description": "First reconnection delay in seconds, doubled per failure (null: 5)."},
+    "autoReconnect": {"type": ["boolean", "null"], "description": "Reconnect a dropped number by itself."},
 }
 
 _CHANGEABLE = {k: v for k, v in PREFERENCES.items() if k != "browserPath"}

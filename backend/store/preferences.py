@@ -23,7 +23,16 @@ from .atomic import set_aside, write_atomic
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
-DEFAULTS: dict[str, Any] = {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None}
+# The pool's limits (null: the app's own default, or the command line's). Applied at once by the service;
+# the command line's --max-clients etc. win over these for that run.
+POOL_LIMITS: dict[str, tuple[str, type, float, float]] = {
+    "maxClients": ("max_clients", int, 1, 500),
+    "healthCheckInterval": ("health_check_interval_s", float, 5, 3600),
+    "reconnectDelay": ("reconnect_delay_s", float, 1, 3600),
+}
+DEFAULTS: dict[str, Any] = {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None,
+                            "maxClients": None, "healthCheckInterval": None, "reconnectDelay": None,
+                            "autoReconnect": None}
 
 
 def validate(changes: Any) -> dict[str, Any]:
@@ -46,7 +55,47 @@ def validate(changes: Any) -> dict[str, Any]:
         changes = {**changes, "cardOrder": list(dict.fromkeys(order))}  # each id once, first place kept
     if "browserPath" in changes:
         changes = {**changes, "browserPath": _browser_path(changes["browserPath"])}
+    for name in POOL_LIMITS:
+        if changes.get(name) is not None:
+            _pool_limit(name, changes[name])
+    if changes.get("autoReconnect") is not None and not isinstance(changes["autoReconnect"], bool):
+        raise InvalidInput("'autoReconnect' must be true, false or null", details={"field": "autoReconnect"})
     return dict(changes)
+
+
+def _pool_limit(name: str, value: Any) -> None:
+    """A pool limit within its range (a whole number for maxClients); InvalidInput naming the field otherwise."""
+    _, kind, low, high = POOL_LIMITS[name]
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+          and (kind is float or isinstance(value, int)))
+    if not ok:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise InvalidInput(f"'{name}' is {what} from {low:g} to {high:g}, or null", details={"field": name})
+
+
+def apply_pool_limits(values: dict[str, Any], settings: Any) -> list[str]:
+    """Set the pool limits chosen in `values` (null ones are left as they are) on `settings`; the names set."""
+    done = []
+    for name, (attr, kind, _, _) in POOL_LIMITS.items():
+        if values.get(name) is not None:
+            setattr(settings, attr, kind(values[name]))
+            done.append(name)
+    if values.get("autoReconnect") is not None:
+        settings.auto_reconnect = bool(values["autoReconnect"])
+        done.append("autoReconnect")
+    return done
+
+
+def saved_pool_limits(path: Path) -> dict[str, Any]:
+    """The pool limits in the preferences file, read without changing anything (see saved_browser_path)."""
+    try:
+        doc = json.loads(path.read_bytes())
+        if not isinstance(doc, dict):
+            return {}
+        limits = {k: doc.get(k) for k in (*POOL_LIMITS, "autoReconnect")}
+        return validate({k: v for k, v in limits.items() if v is not None})
+    except (OSError, ValueError, InvalidInput):
+        return {}
 
 
 def _browser_path(value: Any) -> str | None:
