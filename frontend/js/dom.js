@@ -67,27 +67,35 @@ export function showError(error) {
  * and the person's previous place gets focus back. Resolves true when confirmed.
  */
 export function confirmDialog({ title, body, confirm, danger = true }) {
+  const heading = el('h2', { id: 'confirm-title' }, title);
+  const text = el('p', { id: 'confirm-body' }, body);
+  const cancel = el('button', { type: 'button', class: 'button', value: 'cancel' }, t('common.cancel'));
+  const ok = el('button', { type: 'button', class: danger ? 'button button-danger' : 'button button-primary',
+                            value: 'ok', dataset: { confirm: '' } }, confirm);
+  const dialog = el('dialog', { class: 'dialog', 'aria-labelledby': 'confirm-title',
+                                'aria-describedby': 'confirm-body' },
+                    heading, text, el('div', { class: 'dialog-actions' }, cancel, ok));
+  let answer = false;
+  cancel.addEventListener('click', () => dialog.close());
+  ok.addEventListener('click', () => { answer = true; dialog.close(); });
+  return showModal(dialog, cancel, () => answer); // the safe choice is the default one
+}
+
+/**
+ * Show a modal <dialog> until it closes; `focus` takes the focus when it opens. On closing it is removed, the
+ * person's previous place gets the focus back, and the promise resolves with `answer()` read at that moment.
+ */
+export function showModal(dialog, focus, answer) {
   return new Promise((resolve) => {
-    const heading = el('h2', { id: 'confirm-title' }, title);
-    const text = el('p', { id: 'confirm-body' }, body);
-    const cancel = el('button', { type: 'button', class: 'button', value: 'cancel' }, t('common.cancel'));
-    const ok = el('button', { type: 'button', class: danger ? 'button button-danger' : 'button button-primary',
-                              value: 'ok', dataset: { confirm: '' } }, confirm);
-    const dialog = el('dialog', { class: 'dialog', 'aria-labelledby': 'confirm-title',
-                                  'aria-describedby': 'confirm-body' },
-                      heading, text, el('div', { class: 'dialog-actions' }, cancel, ok));
     const previous = document.activeElement;
-    let answer = false;
-    cancel.addEventListener('click', () => dialog.close());
-    ok.addEventListener('click', () => { answer = true; dialog.close(); });
     dialog.addEventListener('close', () => {
       dialog.remove();
       if (previous && previous.isConnected) previous.focus();
-      resolve(answer);
+      resolve(answer());
     });
     document.body.append(dialog);
     dialog.showModal();
-    cancel.focus(); // the safe choice is the default one
+    focus.focus();
   });
 }
 
