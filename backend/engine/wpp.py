@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import itertools
 import json
 import logging
@@ -73,6 +74,24 @@ EventHandler = Callable[[str, Any], None]
 Patience = Callable[[], bool]  # asked when a call's timeout passes: True to keep waiting for the same call
 
 
+def _as_json(script: str) -> str:
+    """`script` (a function of one argument) taking and answering JSON text. Playwright validates a structured
+    argument or result node by node in Python, a string in one step: with a send's nested arguments that was a
+    third of the evaluate's cost on our side (bench.api_send_cost, docs/PERFORMANCE.md)."""
+    return f"(s) => Promise.resolve(({script})(JSON.parse(s))).then((r) => JSON.stringify(r === undefined ? null : r))"
+
+
+def _fixed_signature(handler: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """`handler` as a plain function that carries its signature: Playwright calls inspect.signature() on an event
+    handler at every event, which costs more than our handler itself for a bound method."""
+    def on_event(params: dict[str, Any]) -> None:
+        handler(params)
+
+    on_event.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+    return on_event
+
+
 class WppPage:
     """One WhatsApp Web tab in one browser profile, driven through window.WPP."""
 
@@ -132,7 +151,7 @@ class WppPage:
         """The page's events binding, in every document it loads from now on (Runtime stays enabled: a binding
         added with it disabled is not installed in new documents)."""
         cdp = await self.context.new_cdp_session(page)
-        cdp.on("Runtime.bindingCalled", self._on_cdp_binding)
+        cdp.on("Runtime.bindingCalled", _fixed_signature(self._on_cdp_binding))
         await cdp.send("Runtime.enable")
         await cdp.send("Runtime.addBinding", {"name": EVENT_BINDING})
 
@@ -206,11 +225,11 @@ class WppPage:
             raise BrowserClosed(f"The browser is closed (while {doing})")
         timeout = timeout_s or self._call_timeout_s
         with map_playwright_errors(doing):
-            task = asyncio.ensure_future(self.page.evaluate(script, arg))
+            task = asyncio.ensure_future(self.page.evaluate(_as_json(script), json.dumps(arg)))
             try:
                 while True:
                     try:
-                        return await asyncio.wait_for(asyncio.shield(task), timeout)
+                        return json.loads(await asyncio.wait_for(asyncio.shield(task), timeout))
                     except asyncio.TimeoutError:
                         if patience is None or not patience():
                             raise EngineTimeout(f"Timed out after {timeout:.0f} s while {doing}") from None
