@@ -651,3 +651,20 @@ def test_acks_arriving_one_by_one_are_written_together_and_each_moves_its_messag
     assert sorted(moved) == sorted(f"m{n}" for n in range(40))
     assert {store.get(f"m{n}").status for n in range(40)} == {"delivered"}
     assert transactions <= 6, f"{transactions} transactions for 40 acks that came within ~0.1 s"
+
+
+def test_a_write_left_unsynced_leaves_the_next_one_fsynced(tmp_path: Path):
+    """Writes whose loss a restart repairs (assign, mark_sent, acks) skip their fsync; the writer must be back to
+    synchronous=FULL right after, so the next accept or claim is on disk (and takes them along) before it returns."""
+    store = MessageStore(tmp_path / "messages.db")
+    writer = store.database._writer
+    store.add_outgoing("m1", client_id=None, to_number=TO, chat=f"{TO}@c.us", type="chat", body="x")
+    with store.database.write(durable=False) as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1, "NORMAL inside"
+    assert store.assign("m1", "a")
+    assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2, "FULL again after"
+    with pytest.raises(RuntimeError):
+        with store.database.write(durable=False):
+            raise RuntimeError("a failing write")
+    assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2, "FULL again after a failed one too"
+    assert store.claim("m1", "a") is not None
