@@ -16,7 +16,7 @@ ZapPool's own = the app's process + its node driver; Chromium (every Chromium pr
 simulator apart. Latency: from the call to the simulator's record of the message (`at`), matched by text. The whole burst is
 accepted at once, so p50/p99 include the queueing of the burst.
 
-API_SEND_COST_LAUNCHER=script runs each app as `python script app.py ...` (a profiler's wrapper).
+API_SEND_COST_LAUNCHER=bench/yappi_app.py runs each app as `python bench/yappi_app.py app.py ...` (a CPU profile).
 
     .venv/bin/python -m bench.api_send_cost --before-tree /tmp/old-k --messages 600 --rounds 3
 """
