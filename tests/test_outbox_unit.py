@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import random
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from backend.errors import (ClientNotReady, Conflict, EngineTimeout, NumberNotOn
 from backend.drafts import MediaFile
 from backend.outbox.outbox import MessageRecord, Outbox
 from backend.outbox.sender import Attempt
+from backend.outbox.workers import EventLog
 from backend.store.media import MediaFiles
 from backend.store.limits import StoredLimits
 from backend.store.messages import MessageStore
@@ -623,3 +625,46 @@ def test_a_removed_numbers_limits_go_with_it(make_rig):
     rig.outbox.stop(2)
     again = make_rig(clock=clock, hourly_cap=50, daily_cap=250, whatsapp=rig.sender.whatsapp)
     assert again.outbox.caps.limits_for("a").hourly_cap == 50, "not back from messages.db either"
+
+
+def test_acks_arriving_one_by_one_are_written_together_and_each_moves_its_message(tmp_path: Path):
+    """The delivered/read acks of a burst arrive one at a time from the page: the ack writer gathers those that
+    arrive close together into one transaction (each costs CPU and an fsync), and none is lost or held back."""
+    store = MessageStore(tmp_path / "messages.db")
+    for n in range(40):
+        store.add_outgoing(f"m{n}", client_id="a", to_number=TO, chat=f"{TO}@c.us", type="chat", body="x")
+        store.claim(f"m{n}", "a")
+        store.mark_sent(f"m{n}", wa_id=f"true_{TO}@c.us_W{n}", chat=None, ack=1)
+    moved: list[str] = []
+    log = EventLog(store, on_acked=moved.extend)
+    log.start()
+    try:
+        before = store.database.generation
+        for n in range(40):
+            log.put(("ack", "a", f"true_{TO}@c.us_W{n}", 2))
+            time.sleep(0.002)  # as the page reports them: one at a time
+        assert log.flush(5)
+        transactions = store.database.generation - before
+    finally:
+        log.stop()
+        log.join(5)
+    assert sorted(moved) == sorted(f"m{n}" for n in range(40))
+    assert {store.get(f"m{n}").status for n in range(40)} == {"delivered"}
+    assert transactions <= 6, f"{transactions} transactions for 40 acks that came within ~0.1 s"
+
+
+def test_a_write_left_unsynced_leaves_the_next_one_fsynced(tmp_path: Path):
+    """Writes whose loss a restart repairs (assign, mark_sent, acks) skip their fsync; the writer must be back to
+    synchronous=FULL right after, so the next accept or claim is on disk (and takes them along) before it returns."""
+    store = MessageStore(tmp_path / "messages.db")
+    writer = store.database._writer
+    store.add_outgoing("m1", client_id=None, to_number=TO, chat=f"{TO}@c.us", type="chat", body="x")
+    with store.database.write(durable=False) as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1, "NORMAL inside"
+    assert store.assign("m1", "a")
+    assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2, "FULL again after"
+    with pytest.raises(RuntimeError):
+        with store.database.write(durable=False):
+            raise RuntimeError("a failing write")
+    assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2, "FULL again after a failed one too"
+    assert store.claim("m1", "a") is not None

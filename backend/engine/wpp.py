@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import itertools
 import json
 import logging
@@ -59,12 +60,36 @@ WPP_EVENTS: dict[str, str] = {
 WPP_GLOBALS = ("isReady", "on")
 
 ATTACHED = "zap.attached"  # emitted by bridge.js once WPP is ready and listened to (after every load)
+# bridge.js's events reach Python through a CDP binding (Runtime.addBinding): one protocol message per event.
+# Playwright's expose_binding costs, per event, a BindingCall object, its validated arguments, a reply and an
+# evaluate back into the page to settle the call's promise: with 3-4 events per sent message (the message
+# itself, acks 1-3) that was the largest share of ZapPool's own CPU per message (docs/PERFORMANCE.md, item 1).
+EVENT_BINDING = "__zapEventCdp"
+_EVENT_SHIM = f"window.__zapEvent = (name, payload) => window.{EVENT_BINDING}(JSON.stringify([name, payload]));"
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
 _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
 
 EventHandler = Callable[[str, Any], None]
 Patience = Callable[[], bool]  # asked when a call's timeout passes: True to keep waiting for the same call
+
+
+def _as_json(script: str) -> str:
+    """`script` (a function of one argument) taking and answering JSON text. Playwright validates a structured
+    argument or result node by node in Python, a string in one step: with a send's nested arguments that was a
+    third of the evaluate's cost on our side (bench.api_send_cost, docs/PERFORMANCE.md)."""
+    return f"(s) => Promise.resolve(({script})(JSON.parse(s))).then((r) => JSON.stringify(r === undefined ? null : r))"
+
+
+def _fixed_signature(handler: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """`handler` as a plain function that carries its signature: Playwright calls inspect.signature() on an event
+    handler at every event, which costs more than our handler itself for a bound method."""
+    def on_event(params: dict[str, Any]) -> None:
+        handler(params)
+
+    on_event.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+    return on_event
 
 
 class WppPage:
@@ -85,10 +110,10 @@ class WppPage:
     async def open(self, load_timeout_s: float) -> None:
         """Load WhatsApp Web, inject WA-JS if the page lacks it, and wait until WPP answers."""
         with map_playwright_errors("opening WhatsApp Web"):
-            await self.context.expose_binding("__zapEvent", self._on_binding)
             names = json.dumps(list(WPP_EVENTS))
-            await self.context.add_init_script(f"window.__zapEventNames = {names};\n{_BRIDGE_JS}")
+            await self.context.add_init_script(f"{_EVENT_SHIM}\nwindow.__zapEventNames = {names};\n{_BRIDGE_JS}")
             self.page = self.context.pages[0] if self.context.pages else await self.context.new_page()
+            await self._listen(self.page)
             self.page.on("domcontentloaded", lambda _p: asyncio.ensure_future(self._inject_if_missing()))
             self.page.on("crash", lambda _p: self._closed("browser_crashed"))
             self.context.on("close", lambda _c: self._closed("browser_closed"))
@@ -121,6 +146,25 @@ class WppPage:
         except Exception as exc:  # noqa: BLE001 - a navigation raced us; the next load tries again
             if not is_closed_error(exc):
                 log.debug("[Engine] WA-JS injection deferred: %s", exc)
+
+    async def _listen(self, page: Page) -> None:
+        """The page's events binding, in every document it loads from now on (Runtime stays enabled: a binding
+        added with it disabled is not installed in new documents)."""
+        cdp = await self.context.new_cdp_session(page)
+        cdp.on("Runtime.bindingCalled", _fixed_signature(self._on_cdp_binding))
+        await cdp.send("Runtime.enable")
+        await cdp.send("Runtime.addBinding", {"name": EVENT_BINDING})
+
+    def _on_cdp_binding(self, params: dict[str, Any]) -> None:
+        """One `__zapEvent(name, payload)` of bridge.js, as the JSON text the shim made of it."""
+        if params.get("name") != EVENT_BINDING:
+            return
+        try:
+            name, payload = json.loads(params["payload"])
+        except (KeyError, TypeError, ValueError):
+            log.warning("[Engine] evento ilegível da página: %.200r", params.get("payload"))
+            return
+        self._on_binding(None, name, payload)
 
     def _on_binding(self, _source: Any, name: str, payload: Any) -> None:
         """Events from bridge.js, on the engine loop, in the order the page sent them."""
@@ -181,11 +225,11 @@ class WppPage:
             raise BrowserClosed(f"The browser is closed (while {doing})")
         timeout = timeout_s or self._call_timeout_s
         with map_playwright_errors(doing):
-            task = asyncio.ensure_future(self.page.evaluate(script, arg))
+            task = asyncio.ensure_future(self.page.evaluate(_as_json(script), json.dumps(arg)))
             try:
                 while True:
                     try:
-                        return await asyncio.wait_for(asyncio.shield(task), timeout)
+                        return json.loads(await asyncio.wait_for(asyncio.shield(task), timeout))
                     except asyncio.TimeoutError:
                         if patience is None or not patience():
                             raise EngineTimeout(f"Timed out after {timeout:.0f} s while {doing}") from None

@@ -9,7 +9,8 @@ millisecond) and resuming with it is answered with a gap, never with the wrong e
 the events after an id the ring no longer holds (or one it never gave out) is told so (`Batch.gap`): it has
 missed something and must read the state again.
 
-`publish` runs on the engine thread: it formats the event once and appends it under a lock, nothing more.
+`publish` runs on the engine thread: it numbers the event and appends it under a lock, nothing more; its SSE
+frame is made when a stream first asks for it (five events per sent message, most often with no stream open).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..clock import iso, utc_now
@@ -29,14 +31,18 @@ DEFAULT_CAPACITY = 1000
 
 @dataclass(frozen=True)
 class BusEvent:
-    """One numbered event: `frame` is its Server-Sent Events form, ready to write."""
+    """One numbered event; `frame` is its Server-Sent Events form, made once on first use."""
 
     id: int
     type: str
     client_id: str | None
     data: dict[str, Any]
     timestamp: str
-    frame: bytes = field(repr=False, compare=False)
+
+    @cached_property
+    def frame(self) -> bytes:
+        """The event as one SSE frame, ready to write (two streams asking at once make the same bytes)."""
+        return sse_frame(self.id, self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape streams and windows show."""
@@ -87,8 +93,7 @@ class EventBus:
             if self._closed:
                 return None
             event_id = self._next_id
-            payload = {"id": event_id, "type": type_, "clientId": client_id, "data": data, "timestamp": stamp}
-            event = BusEvent(event_id, type_, client_id, data, stamp, sse_frame(event_id, payload))
+            event = BusEvent(event_id, type_, client_id, data, stamp)
             self._slots[event_id % self.capacity] = event
             self._next_id += 1
             self._cond.notify_all()

@@ -84,8 +84,9 @@ class MessageStore:
         return record
 
     def assign(self, message_id: str, client_id: str) -> bool:
-        """Give a waiting auto-routed message to a number; False if it is no longer waiting for one."""
-        with self._db.write() as conn:
+        """Give a waiting auto-routed message to a number; False if it is no longer waiting for one. Not fsynced:
+        lost in a power cut, the message waits for a number again (the number's claim fsyncs it first)."""
+        with self._db.write(durable=False) as conn:
             cur = conn.execute("UPDATE messages SET client_id = ?, updated_at = ? WHERE id = ? AND "
                                "status = 'queued' AND routing = 'auto' AND client_id IS NULL",
                                (client_id, self._now(), message_id))
@@ -112,9 +113,10 @@ class MessageStore:
         return MessageRecord.from_row(row) if row else None
 
     def mark_sent(self, message_id: str, *, wa_id: str | None, chat: str | None, ack: int | None) -> None:
-        """sending -> sent with WhatsApp's id and the chat id WhatsApp used (ninth digit and all)."""
+        """sending -> sent with WhatsApp's id and the chat id WhatsApp used (ninth digit and all). Not fsynced:
+        lost in a power cut, it is 'sending' again and the restart finds it on WhatsApp by key_id, not resending."""
         now = self._now()
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             conn.execute("UPDATE messages SET status = 'sent', wa_id = ?, chat = coalesce(?, chat), "
                          "ack = max(coalesce(?, 1), 1), sent_at = ?, updated_at = ?, error_code = NULL, "
                          "reason = NULL WHERE id = ? AND status = 'sending'",
@@ -178,10 +180,11 @@ class MessageStore:
     def apply_acks(self, acks: list[tuple[str, str, int]], *,
                    advanced: list[str] | None = None) -> list[tuple[str, str, int]]:
         """Apply (client_id, wa_id, ack) forward only (2 delivered, 3 read); returns those with no row yet.
-        `advanced`, when given, receives the ids of the messages an ack moved forward."""
+        `advanced`, when given, receives the ids of the messages an ack moved forward. Not fsynced: a power cut
+        may lose the newest acks (the message shows an earlier step)."""
         unmatched = []
         now = self._now()
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             for client_id, wa_id, ack in acks:
                 row = conn.execute("SELECT id, status, ack FROM messages WHERE client_id = ? AND wa_id = ?",
                                    (client_id, wa_id)).fetchone()
