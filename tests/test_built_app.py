@@ -10,7 +10,6 @@ import http.cookiejar
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from backend.host.instance import running_instance
+from bench.built_app import app_node, free_port, window_env, window_page
 from tests.conftest import wait_until
 from tests.test_app import Output, chromium_left, finish
 
@@ -28,24 +28,6 @@ APP = ROOT / "build" / "dist" / "ZapPool" / ("ZapPool.exe" if sys.platform == "w
 PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "build" / "hooks", ROOT / "backend",
           ROOT / "frontend", ROOT / "wasim"]
 BUILD_TIMEOUT_S = 900
-# The windows offscreen (no X server needed), as tests/test_desktop_smoke.py runs them from source.
-QT_ENV = {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_CHROMIUM_FLAGS": "--no-sandbox"}
-# Reads the window's page through QtWebEngine's DevTools port: Node's WebSocket sends one Runtime.evaluate.
-# (Playwright's connect_over_cdp cannot attach to QtWebEngine: "Browser context management is not supported".)
-CDP_EVALUATE = """
-const [address, expression] = process.argv.slice(1);
-const socket = new WebSocket(address);
-socket.onopen = () => socket.send(JSON.stringify({id: 1, method: 'Runtime.evaluate',
-                                                 params: {expression, returnByValue: true}}));
-socket.onmessage = (message) => {
-  console.log(JSON.stringify(JSON.parse(message.data).result.result.value));
-  socket.close();
-};
-socket.onerror = () => process.exit(1);
-"""
-# The login page once its script has run: pywebview's bridge answered api.me() (unauthorized), so the form shows.
-LOGIN_STATE = """({title: document.title, bridge: typeof window.pywebview?.api?.login,
-  loading: !document.querySelector('#login-loading').hidden, form: !document.querySelector('#login-form').hidden})"""
 
 
 def newest_source() -> float:
@@ -150,44 +132,20 @@ def test_the_built_app_runs_the_demo_on_its_bundled_simulator(app_path, tmp_path
     assert (data / "simulator").is_dir(), "the demo keeps its simulator's state in the data folder"
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def window_page(app_path: Path, devtools: str) -> dict | None:
-    """The window's page (its address and LOGIN_STATE), or None while it is not there."""
-    try:
-        with urllib.request.urlopen(devtools + "/json/list", timeout=5) as response:
-            pages = [t for t in json.loads(response.read()) if t["type"] == "page"]
-    except OSError:
-        return None
-    if not pages:
-        return None
-    node = app_path.parent / "_internal" / "playwright" / "driver" / "node"  # the app's own Node
-    done = subprocess.run([str(node), "-e", CDP_EVALUATE, pages[0]["webSocketDebuggerUrl"], LOGIN_STATE],
-                          capture_output=True, text=True, timeout=30)
-    state = json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
-    return {"url": pages[0]["url"], **state} if state and state["form"] else None
-
-
 def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, tmp_path: Path) -> None:
     """The windows from the built app (Qt, QtWebEngine and its helper process, resources and locales, the
     bridge): the main window shows the login page and its script talks to ZapPool through pywebview. French is
     asked for, a language whose QtWebEngine locale the build leaves out: Chromium falls back to en-US."""
     devtools = f"http://127.0.0.1:{free_port()}"
-    env = {**{k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}, **QT_ENV,
-           "QTWEBENGINE_REMOTE_DEBUGGING": devtools.removeprefix("http://"), "LANG": "fr_FR.UTF-8",
-           "LANGUAGE": "fr"}
+    env = {**window_env(devtools), "LANG": "fr_FR.UTF-8", "LANGUAGE": "fr"}
     proc = subprocess.Popen([str(app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
                              "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     output = Output(proc)
     try:
         url = output.wait_for("API REST:", timeout=60).split()[2]
-        page = wait_until(lambda: window_page(app_path, devtools), timeout=90, what="the window's login page")
+        page = wait_until(lambda: window_page(app_node(app_path.parent), devtools), timeout=90,
+                          what="the window's login page")
     finally:
         code, text, _ = finish(proc, output, signal.SIGTERM, group=True)
 
@@ -213,7 +171,7 @@ def test_every_program_and_library_in_the_built_app_finds_what_it_needs(app_path
     internal = app_path.parent / "_internal"
     missing = {}
     for path in filter(is_elf, [app_path, *internal.rglob("*")]):
-        done = subprocess.run(["ldd", str(path)], capture_output=True, text=True, timeout=60,
+        done = subprocess.run(["ldd", str(path)], check=False, capture_output=True, text=True, timeout=60,
                               env={**os.environ, "LD_LIBRARY_PATH": str(internal)})
         if lost := [line.split()[0] for line in done.stdout.splitlines() if "not found" in line]:
             missing[str(path.relative_to(internal.parent))] = lost
