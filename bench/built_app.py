@@ -4,7 +4,9 @@ Start to a first /health: each starts headless on a fresh data folder (no number
 process's start to the first 200 from GET /health. Start to the window: the built app with its windows (Qt
 offscreen, as tests/test_built_app.py runs them), from the process's start to the main window showing the login
 form, which its script shows once pywebview's bridge has answered (read through QtWebEngine's DevTools port).
-Rounds alternate between the commands, `--runs` times. Build first: `bash scripts/build.sh`.
+Beside the wall time (noisy on a shared machine), the CPU time spent by then: utime+stime from /proc/<pid>/stat
+of the app and every process below it (QtWebEngine's). Rounds alternate between the commands, `--runs` times.
+Build first: `bash scripts/build.sh`.
 
     .venv/bin/python -m bench.built_app --runs 7
     .venv/bin/python -m bench.built_app --runs 7 --before /tmp/old-dist/ZapPool   # a build kept from main
@@ -28,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.polling import wait_until
+from bench.procs import descendants
+from bench.send_cost import cpu_s
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_DIR = ROOT / "build" / "dist" / "ZapPool"
@@ -39,16 +43,24 @@ CDP_EVALUATE = """
 const [address, expression] = process.argv.slice(1);
 const socket = new WebSocket(address);
 socket.onopen = () => socket.send(JSON.stringify({id: 1, method: 'Runtime.evaluate',
-                                                 params: {expression, returnByValue: true}}));
+                                                 params: {expression, returnByValue: true, awaitPromise: true}}));
 socket.onmessage = (message) => {
-  console.log(JSON.stringify(JSON.parse(message.data).result.result.value));
+  console.log(JSON.stringify(JSON.parse(message.data).result?.result?.value ?? null));  // null: it threw
   socket.close();
 };
 socket.onerror = () => process.exit(1);
 """
 # The login page once its script has run: pywebview's bridge answered api.me() (unauthorized), so the form shows.
-LOGIN_STATE = """({title: document.title, bridge: typeof window.pywebview?.api?.login,
-  loading: !document.querySelector('#login-loading').hidden, form: !document.querySelector('#login-form').hidden})"""
+# Waited for in the page (one DevTools call, not a poll from here that would load the machine it measures).
+LOGIN_STATE = """new Promise((resolve) => {
+  const check = () => {
+    const form = document.querySelector('#login-form');
+    if (!form || form.hidden) return setTimeout(check, 10);
+    resolve({title: document.title, bridge: typeof window.pywebview?.api?.login,
+             loading: !document.querySelector('#login-loading').hidden, form: true});
+  };
+  check();
+})"""
 
 
 def folder_size(folder: Path) -> int:
@@ -79,8 +91,11 @@ def window_page(node: Path, devtools: str) -> dict | None:
         return None
     if not pages:
         return None
-    done = subprocess.run([str(node), "-e", CDP_EVALUATE, pages[0]["webSocketDebuggerUrl"], LOGIN_STATE],
-                          check=False, capture_output=True, text=True, timeout=30)
+    try:
+        done = subprocess.run([str(node), "-e", CDP_EVALUATE, pages[0]["webSocketDebuggerUrl"], LOGIN_STATE],
+                              check=False, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return None
     state = json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
     return {"url": pages[0]["url"], **state} if state and state["form"] else None
 
@@ -90,9 +105,10 @@ def app_node(app_dir: Path) -> Path:
     return app_dir / "_internal" / "playwright" / "driver" / "node"
 
 
-def timed_start(command: list[str], ready: Callable[[str], Any], env: dict[str, str] | None = None) -> float:
-    """Seconds from starting `command` (on a fresh data folder, port 0) until `ready(api_url)` is true; then
-    the process group is stopped."""
+def timed_start(command: list[str], ready: Callable[[str], Any],
+                env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(seconds, CPU seconds of the process and its descendants) from starting `command` (on a fresh data
+    folder, port 0) until `ready(api_url)` is true; then the process group is stopped."""
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         proc = subprocess.Popen([*command, "--no-restore", "--data", f"{tmp}/dados", "--port", "0"], cwd=ROOT,
@@ -101,7 +117,8 @@ def timed_start(command: list[str], ready: Callable[[str], Any], env: dict[str, 
         try:
             url = next(line.split()[2] for line in proc.stdout if line.startswith("API REST:"))
             wait_until(lambda: ready(url), timeout=120, what="the start", every=0.01)
-            return time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            return seconds, sum(cpu_s(pid) for pid in [proc.pid, *descendants(proc.pid)])
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
@@ -116,12 +133,12 @@ def health(url: str) -> bool:
         return False
 
 
-def to_health(command: list[str]) -> float:
+def to_health(command: list[str]) -> tuple[float, float]:
     """Seconds to a first /health, headless."""
     return timed_start([*command, "--headless"], health)
 
 
-def to_window(app_dir: Path) -> float:
+def to_window(app_dir: Path) -> tuple[float, float]:
     """Seconds to the built app's main window showing the login form (Qt offscreen)."""
     devtools = f"http://127.0.0.1:{free_port()}"
     return timed_start([str(app_dir / "ZapPool")], lambda _: window_page(app_node(app_dir), devtools),
@@ -136,7 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     apps = {"built app": APP_DIR, **({"before": args.before} if args.before else {})}
     load = os.getloadavg()[0]
-    starts: dict[str, list[float]] = {}
+    starts: dict[str, list[tuple[float, float]]] = {}
     for _ in range(args.runs):
         for name, folder in apps.items():
             starts.setdefault(f"{name}: to /health (headless)", []).append(to_health([str(folder / "ZapPool")]))
@@ -147,10 +164,11 @@ def main() -> None:
     print(f"load average at the start: {load:.2f}\n")
     for name, folder in apps.items():
         print(f"{name}: {folder_size(folder) / 1e6:.1f} MB in {sum(1 for _ in folder.rglob('*'))} files")
-    print("\n| start | runs | median | worst |\n|---|---|---|---|")
+    print("\n| start | runs | median | worst | CPU by then: median |\n|---|---|---|---|---|")
     for name, values in starts.items():
-        print(f"| {name} | {len(values)} | {statistics.median(values):.2f} s | {max(values):.2f} s |")
-
+        walls, cpus = [w for w, _ in values], [c for _, c in values]
+        print(f"| {name} | {len(values)} | {statistics.median(walls):.2f} s | {max(walls):.2f} s | "
+              f"{statistics.median(cpus):.2f} s |")
 
 if __name__ == "__main__":
     main()
