@@ -21,20 +21,23 @@ APP_DIR = ROOT / "build" / "dist" / "ZapPool"
 QT = "_internal/PyQt6/Qt6/"
 # The libraries PyInstaller copies from the build machine, by family (their file names under _internal/).
 SYSTEM_FAMILIES: list[tuple[str, tuple[str, ...]]] = [
-    ("GTK 3 stack (gtk, gdk, cairo, pango, atk...)", (
+    ("fonts and images (fontconfig, freetype, harfbuzz, png, jpeg)", (
+        "libfontconfig*", "libfreetype*", "libharfbuzz*", "libgraphite2*", "libpng*", "libjpeg*", "libbrotli*")),
+    ("GTK 3 stack (gtk, gdk, cairo, pango, atk, epoxy...)", (
         "libgtk*", "libgdk*", "libcairo*", "libpango*", "libatk*", "libatspi*", "libepoxy*", "libpixman*",
-        "libharfbuzz*", "libfribidi*", "libthai*", "libdatrie*", "libgraphite2*", "libXi.*", "libXcursor*",
-        "libXinerama*", "libwayland*", "libjpeg*", "libpng*", "libfreetype*", "libfontconfig*", "libbrotli*")),
-    ("printing and TLS (cups, gnutls, krb5, ssl...)", (
+        "libfribidi*", "libthai*", "libdatrie*", "libXi.*", "libXcursor*", "libXinerama*")),
+    ("TLS and Kerberos (openssl: Python's ssl and hashlib; krb5: QtNetwork)", (
+        "libssl*", "libcrypto*", "libkrb5*", "libk5crypto*", "libgssapi*", "libcom_err*", "libkeyutils*",
+        "libgcrypt*", "libgpg-error*")),
+    ("printing (cups, avahi, gnutls and theirs)", (
         "libcups*", "libavahi*", "libgnutls*", "libnettle*", "libhogweed*", "libgmp*", "libp11-kit*",
-        "libtasn1*", "libidn2*", "libunistring*", "libkrb5*", "libk5crypto*", "libgssapi*", "libcom_err*",
-        "libkeyutils*", "libssl*", "libcrypto*", "libgcrypt*", "libgpg-error*")),
+        "libtasn1*", "libidn2*", "libunistring*")),
     ("sound (alsa, pulse, codecs)", (
         "libasound*", "libpulse*", "libsndfile*", "libFLAC*", "libvorbis*", "libogg*", "libopus*",
         "libmpg123*", "libmp3lame*", "libasyncns*")),
     ("NSS (Chromium's certificates and crypto)", ("libnss*", "libnspr*", "libsmime*", "libsoftokn*",
                                                   "libfreebl*", "libplc*", "libplds*", "libnssckbi*")),
-    ("X11 and xcb", ("libX*", "libxcb*", "libxkb*")),
+    ("X11, xcb and Wayland", ("libX*", "libxcb*", "libxkb*", "libwayland*")),
 ]
 COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("Qt WebEngine: Chromium (libQt6WebEngineCore)", (QT + "lib/libQt6WebEngineCore.so*",)),
