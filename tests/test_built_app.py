@@ -135,9 +135,11 @@ def test_the_built_app_runs_the_demo_on_its_bundled_simulator(app_path, tmp_path
 def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, tmp_path: Path) -> None:
     """The windows from the built app (Qt, QtWebEngine and its helper process, resources and locales, the
     bridge): the main window shows the login page and its script talks to ZapPool through pywebview. French is
-    asked for, a language whose QtWebEngine locale the build leaves out: Chromium falls back to en-US."""
+    asked for (as QtWebEngine does for a French desktop), a language whose locale file the build leaves out:
+    Chromium looks for fr.pak and falls back to en-US."""
     devtools = f"http://127.0.0.1:{free_port()}"
-    env = {**window_env(devtools), "LANG": "fr_FR.UTF-8", "LANGUAGE": "fr"}
+    env = window_env(devtools)
+    env["QTWEBENGINE_CHROMIUM_FLAGS"] += " --lang=fr"
     proc = subprocess.Popen([str(app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
                              "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
