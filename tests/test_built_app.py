@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -132,7 +133,26 @@ def test_the_built_app_runs_the_demo_on_its_bundled_simulator(app_path, tmp_path
     assert (data / "simulator").is_dir(), "the demo keeps its simulator's state in the data folder"
 
 
-def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, tmp_path: Path) -> None:
+@pytest.fixture(params=["offscreen", "x11"])
+def screen(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Where the windows show: Qt offscreen, or an X server (Xvfb, when installed) as on a GNOME desktop, where
+    Qt looks for the GTK theme the build leaves out."""
+    if request.param == "offscreen":
+        yield {}
+        return
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb not installed (Debian: apt-get install xvfb)")
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield {"QT_QPA_PLATFORM": None, "DISPLAY": f":{xvfb.stdout.readline().strip()}",
+               "XDG_CURRENT_DESKTOP": "GNOME"}
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, screen, tmp_path: Path) -> None:
     """The windows from the built app (Qt, QtWebEngine and its helper process, resources and locales, the
     bridge): the main window shows the login page and its script talks to ZapPool through pywebview. French is
     asked for (as QtWebEngine does for a French desktop), a language whose locale file the build leaves out:
@@ -140,6 +160,11 @@ def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, tmp_pat
     devtools = f"http://127.0.0.1:{free_port()}"
     env = window_env(devtools)
     env["QTWEBENGINE_CHROMIUM_FLAGS"] += " --lang=fr"
+    for name, value in screen.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     proc = subprocess.Popen([str(app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
                              "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
