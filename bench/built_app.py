@@ -5,7 +5,8 @@ process's start to the first 200 from GET /health. Start to the window: the buil
 offscreen, as tests/test_built_app.py runs them), from the process's start to the main window showing the login
 form, which its script shows once pywebview's bridge has answered (read through QtWebEngine's DevTools port).
 Beside the wall time (noisy on a shared machine), the CPU time spent by then: utime+stime from /proc/<pid>/stat
-of the app and every process below it (QtWebEngine's). Rounds alternate between the commands, `--runs` times.
+of the app and every process below it (QtWebEngine's). Rounds alternate between the commands, in an order that
+flips every round, `--runs` times.
 Build first: `bash scripts/build.sh`.
 
     .venv/bin/python -m bench.built_app --runs 7
@@ -154,12 +155,15 @@ def main() -> None:
     apps = {"built app": APP_DIR, **({"before": args.before} if args.before else {})}
     load = os.getloadavg()[0]
     starts: dict[str, list[tuple[float, float]]] = {}
-    for _ in range(args.runs):
-        for name, folder in apps.items():
+    for run in range(args.runs):
+        # The order flips every round (A B, B A, ...): whichever runs right after another's Qt processes are
+        # torn down would otherwise pay for it every time.
+        order = list(apps.items())[:: 1 if run % 2 == 0 else -1]
+        for name, folder in order:
             starts.setdefault(f"{name}: to /health (headless)", []).append(to_health([str(folder / "ZapPool")]))
         starts.setdefault("app.py from source: to /health (headless)", []).append(to_health([sys.executable,
                                                                                               "app.py"]))
-        for name, folder in apps.items():
+        for name, folder in order:
             starts.setdefault(f"{name}: to the window's login form", []).append(to_window(folder))
     print(f"load average at the start: {load:.2f}\n")
     for name, folder in apps.items():
