@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,12 +20,14 @@ from pathlib import Path
 import pytest
 
 from backend.host.instance import running_instance
+from bench.built_app import app_node, free_port, window_env, window_page
 from tests.conftest import wait_until
 from tests.test_app import Output, chromium_left, finish
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "build" / "dist" / "ZapPool" / ("ZapPool.exe" if sys.platform == "win32" else "ZapPool")
-PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "backend", ROOT / "frontend", ROOT / "wasim"]
+PACKED = [ROOT / "app.py", ROOT / "build" / "zapool.spec", ROOT / "build" / "hooks", ROOT / "backend",
+          ROOT / "frontend", ROOT / "wasim"]
 BUILD_TIMEOUT_S = 900
 
 
@@ -127,3 +131,77 @@ def test_the_built_app_runs_the_demo_on_its_bundled_simulator(app_path, tmp_path
     assert phone_page[0] == 200 and b"<html" in phone_page[1].lower()
     assert code == 0 and "Encerrado." in text
     assert (data / "simulator").is_dir(), "the demo keeps its simulator's state in the data folder"
+
+
+@pytest.fixture(params=["offscreen", "x11"])
+def screen(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Where the windows show: Qt offscreen, or an X server (Xvfb, when installed) as on a GNOME desktop, where
+    Qt looks for the GTK theme the build leaves out."""
+    if request.param == "offscreen":
+        yield {}
+        return
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb not installed (Debian: apt-get install xvfb)")
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield {"QT_QPA_PLATFORM": None, "DISPLAY": f":{xvfb.stdout.readline().strip()}",
+               "XDG_CURRENT_DESKTOP": "GNOME"}
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, screen, tmp_path: Path) -> None:
+    """The windows from the built app (Qt, QtWebEngine and its helper process, resources and locales, the
+    bridge): the main window shows the login page and its script talks to ZapPool through pywebview. French is
+    asked for (as QtWebEngine does for a French desktop), a language whose locale file the build leaves out:
+    Chromium looks for fr.pak and falls back to en-US."""
+    devtools = f"http://127.0.0.1:{free_port()}"
+    env = window_env(devtools)
+    env["QTWEBENGINE_CHROMIUM_FLAGS"] += " --lang=fr"
+    for name, value in screen.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    proc = subprocess.Popen([str(app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
+                             "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output = Output(proc)
+    try:
+        url = output.wait_for("API REST:", timeout=60).split()[2]
+        page = wait_until(lambda: window_page(app_node(app_path.parent), devtools), timeout=90,
+                          what="the window's login page")
+    finally:
+        code, text, _ = finish(proc, output, signal.SIGTERM, group=True)
+
+    assert "janelas abertas (qt)" in text and "janelas do ZapPool" in text
+    assert page == {"url": url + "/", "title": "Entrar — ZapPool", "bridge": "function", "loading": False,
+                    "form": True}
+    assert code == 0 and "[Desktop] janelas fechadas" in text and "Encerrado." in text
+
+
+def is_elf(path: Path) -> bool:
+    """A Linux program or library (not a symbolic link)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with path.open("rb") as file:
+        return file.read(4) == b"\x7fELF"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldd and the slimming are Linux only")
+def test_every_program_and_library_in_the_built_app_finds_what_it_needs(app_path) -> None:
+    """The build leaves out the libraries no kept file needs (build/zapool.spec): every program, plugin and
+    library left still finds each library it links to, inside the app (where its loader looks first) or on
+    the system."""
+    internal = app_path.parent / "_internal"
+    missing = {}
+    for path in filter(is_elf, [app_path, *internal.rglob("*")]):
+        done = subprocess.run(["ldd", str(path)], check=False, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "LD_LIBRARY_PATH": str(internal)})
+        if lost := [line.split()[0] for line in done.stdout.splitlines() if "not found" in line]:
+            missing[str(path.relative_to(internal.parent))] = lost
+
+    assert missing == {}
+    assert not (internal / "PyQt6" / "Qt6" / "qml").exists(), "what no code path loads is left out"
