@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from backend.engine import EngineRuntime
 from backend.engine.browser import discover_browser, use_sandbox, user_agent_for
 from backend.errors import BrowserNotFound
 from backend.whatsapp.client import WhatsAppClient
+from tests.conftest import PHONE, link
 
 
 def test_an_installed_chromium_is_found():
@@ -35,6 +37,17 @@ def test_playwrights_own_chromium_comes_before_installed_ones(tmp_path):
     choice = discover_browser(None, None, str(fake_bundled))
 
     assert choice.source == "playwright"
+
+
+def test_headless_numbers_get_the_headless_shell_and_a_shown_browser_the_full_chromium(tmp_path):
+    # This machine has Debian's chromium-headless-shell (scripts/setup.sh installs it) beside chromium.
+    headless = EngineRuntime(Settings(data_dir=tmp_path, headless=True)).ensure_browser()
+    shown = EngineRuntime(Settings(data_dir=tmp_path, headless=False)).ensure_browser()
+    configured = EngineRuntime(Settings(data_dir=tmp_path, browser_path="/usr/bin/chromium")).ensure_browser()
+
+    assert (headless.source, Path(headless.executable_path).name) == ("headless-shell", "chromium-headless-shell")
+    assert (shown.source, Path(shown.executable_path).name) == ("installed", "chromium")
+    assert configured.executable_path == "/usr/bin/chromium", "a configured browser still wins"
 
 
 def test_a_configured_channel_is_passed_to_playwright():
@@ -85,13 +98,33 @@ def test_client_without_a_browser_ends_in_error_with_the_reason(sim, tmp_path):
     assert "apt-get install chromium" in info["metadata"]["lastError"]
 
 
+def browser_tree(profile: Path) -> list[list[str]]:
+    """The command lines of a number's browser process and of every process below it (renderers of the headless
+    shell do not repeat --user-data-dir, so they are found through their parents)."""
+    pids = subprocess.run(["pgrep", "-f", f"user-data-dir={profile}"], capture_output=True, text=True,
+                          check=False).stdout.split()
+    parents = {p.name: Path(f"/proc/{p.name}/stat").read_text().rsplit(")", 1)[1].split()[1]
+               for p in Path("/proc").iterdir() if p.name.isdigit() and (p / "stat").exists()}
+    tree, todo = set(pids), list(pids)
+    while todo:
+        parent = todo.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        todo.extend(children)
+    # Chromium's children rewrite their command line as one string; the browser process keeps its argv.
+    cmdlines = []
+    for pid in tree:
+        try:
+            cmdlines.append(Path(f"/proc/{pid}/cmdline").read_bytes().decode().replace("\0", " ").split())
+        except OSError:  # gone meanwhile
+            continue
+    return [c for c in cmdlines if c]
+
+
 def test_the_browser_really_runs_with_the_memory_flags(make_client, sim, settings):
     client, rec = make_client("leve")
     client.initialize()
-    pids = subprocess.run(["pgrep", "-f", f"user-data-dir={settings.sessions_dir / 'leve'}"],
-                          capture_output=True, text=True).stdout.split()
-    # Chromium's children rewrite their command line as one string; the browser process keeps its argv.
-    cmdlines = [open(f"/proc/{pid}/cmdline", "rb").read().decode().replace("\0", " ").split() for pid in pids]
+    cmdlines = browser_tree(settings.sessions_dir / "leve")
     (browser_cmd,) = [c for c in cmdlines if "crashpad" not in c[0] and not any(a.startswith("--type=") for a in c)]
 
     disabled = [a for a in browser_cmd if a.startswith("--disable-features=")][-1]  # Chromium keeps the last
@@ -103,12 +136,32 @@ def test_the_browser_really_runs_with_the_memory_flags(make_client, sim, setting
     assert len(renderers) == 1, "one renderer per number: no spare, no address-bar popup"
 
 
-def test_chromium_skips_its_on_device_model_benchmark(make_client, sim, settings):
-    client, rec = make_client("sem-ia")
-    client.initialize()
-    client.disconnect()  # Chromium writes its Local State on the way out
+def test_chromium_skips_its_on_device_model_benchmark(sim, settings):
+    # The full Chromium (a shown browser, or no headless shell installed) is the one with an on-device model.
+    full = Settings(**{**settings.__dict__, "browser_path": discover_browser(None, None, None).executable_path})
+    engine = EngineRuntime(full)
+    client = WhatsAppClient("sem-ia", engine, full)
+    try:
+        client.initialize()
+        client.disconnect()  # Chromium writes its Local State on the way out
+    finally:
+        engine.stop()
 
     state = json.loads((settings.sessions_dir / "sem-ia" / "Local State").read_text())
     # Recorded at start from our switch: the benchmark (a process of ~17 MB kept per number, a few minutes
     # after a profile's first start) has nothing left to find out, so it is never launched.
     assert state["optimization_guide"]["on_device"]["performance_class"] == 1
+
+
+def test_a_number_runs_logs_in_sends_and_receives_in_the_headless_shell(make_client, sim, settings):
+    client, rec = make_client("shell")
+    link(client, rec, sim)
+    (browser_cmd,) = [c for c in browser_tree(settings.sessions_dir / "shell") if "--type=renderer" not in c
+                      and not any(a.startswith("--type=") for a in c)]
+    assert Path(browser_cmd[0]).name == "chromium-headless-shell"
+
+    sim.control.incoming(PHONE, "5521977776666", "Oi, tudo bem?")
+    assert rec.wait_for("message").data["message"]["body"] == "Oi, tudo bem?"
+    sent = client.send_message("5521977776666", "Tudo ótimo!")
+    rec.wait_for("message_ack", lambda d: d["id"] == sent["id"] and d["ack"] == 3)
+    assert [m["text"] for m in sim.control.sent(PHONE)] == ["Tudo ótimo!"]
