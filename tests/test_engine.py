@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.engine.browser import discover_browser, use_sandbox, user_agent_for
+from backend.engine.wpp import ATTACHED, WppPage
 from backend.errors import BrowserNotFound
 from backend.whatsapp.client import WhatsAppClient
-from tests.conftest import PHONE, link
+from tests.conftest import PHONE, link, wait_until
 
 
 def test_an_installed_chromium_is_found():
@@ -165,3 +168,38 @@ def test_a_number_runs_logs_in_sends_and_receives_in_the_headless_shell(make_cli
     sent = client.send_message("5521977776666", "Tudo ótimo!")
     rec.wait_for("message_ack", lambda d: d["id"] == sent["id"] and d["ack"] == 3)
     assert [m["text"] for m in sim.control.sent(PHONE)] == ["Tudo ótimo!"]
+
+
+def test_page_events_reach_python_without_our_own_sends_and_survive_junk_and_reloads(runtime, sim, tmp_path):
+    events: list[tuple[str, Any]] = []
+
+    def record(name: str, payload: Any) -> None:
+        events.append((name, payload))
+
+    def wait_for(match: Callable[[str, Any], bool]) -> Any:
+        wait_until(lambda: any(match(n, p) for n, p in list(events)), 15, what="page event")
+        return next(p for n, p in list(events) if match(n, p))
+
+    context = runtime.call(runtime.launch_profile(tmp_path / "profile"), 30)
+    wpp = WppPage(context, sim.url, record, lambda _r: None, 20)
+    try:
+        runtime.call(wpp.open(20), 30)
+        code = wait_for(lambda n, p: n == "conn.auth_code_change" and p)["fullCode"]
+        sim.control.scan(code, PHONE)
+        wait_for(lambda n, p: n == "conn.main_ready" or n == "conn.authenticated")
+        # The page's own scripts can call the binding too: junk is dropped, the events go on.
+        runtime.call(wpp.page.evaluate("window.__zapEvents('nada'); window.__zapEvents('[[1]]')"), 10)
+        sent = runtime.call(wpp.call("chat.sendTextMessage", "5521977776666@c.us", "oi", {"createChat": True}), 30)
+        wait_for(lambda n, p: n == "chat.msg_ack_change" and p["ack"] == 3 and sent["id"] in p["ids"])
+        sim.control.incoming(PHONE, "5521977776666", "Oi, tudo bem?")
+        incoming = wait_for(lambda n, p: n == "chat.new_message")
+
+        assert (incoming["body"], incoming["fromMe"]) == ("Oi, tudo bem?", False)
+        assert [p for n, p in events if n == "chat.new_message"] == [incoming], "our own send stays in the page"
+
+        sim.control.reset()  # the linked tab logs out and reloads: the binding still reaches the new document
+        events.clear()
+        assert wait_for(lambda n, p: n == "conn.auth_code_change" and p)["fullCode"] != code
+        assert (ATTACHED, None) in events
+    finally:
+        runtime.call(wpp.close(), 30)

@@ -59,6 +59,7 @@ WPP_EVENTS: dict[str, str] = {
 WPP_GLOBALS = ("isReady", "on")
 
 ATTACHED = "zap.attached"  # emitted by bridge.js once WPP is ready and listened to (after every load)
+EVENTS_BINDING = "__zapEvents"  # bridge.js -> Python: a JSON array of [name, payload] per call
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
 _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
@@ -85,10 +86,8 @@ class WppPage:
     async def open(self, load_timeout_s: float) -> None:
         """Load WhatsApp Web, inject WA-JS if the page lacks it, and wait until WPP answers."""
         with map_playwright_errors("opening WhatsApp Web"):
-            await self.context.expose_binding("__zapEvent", self._on_binding)
-            names = json.dumps(list(WPP_EVENTS))
-            await self.context.add_init_script(f"window.__zapEventNames = {names};\n{_BRIDGE_JS}")
             self.page = self.context.pages[0] if self.context.pages else await self.context.new_page()
+            await self._install_bridge(self.page, list(WPP_EVENTS))
             self.page.on("domcontentloaded", lambda _p: asyncio.ensure_future(self._inject_if_missing()))
             self.page.on("crash", lambda _p: self._closed("browser_crashed"))
             self.context.on("close", lambda _c: self._closed("browser_closed"))
@@ -101,6 +100,16 @@ class WppPage:
                 f"WhatsApp Web did not become ready within {load_timeout_s:.0f} s (page: {title!r})",
                 details={"url": self.url, "title": title},
             ) from None
+
+    async def _install_bridge(self, page: Page, event_names: list[str]) -> None:
+        """bridge.js on every load, and its `__zapEvents` binding: a DevTools binding on a session of our own
+        (Runtime.addBinding; Runtime.enable so that it reaches each new document), which, unlike Playwright's
+        expose_binding, sends no reply into the page for each call."""
+        session = await self.context.new_cdp_session(page)
+        session.on("Runtime.bindingCalled", self._on_binding)
+        await session.send("Runtime.enable")
+        await session.send("Runtime.addBinding", {"name": EVENTS_BINDING})
+        await self.context.add_init_script(f"window.__zapEventNames = {json.dumps(event_names)};\n{_BRIDGE_JS}")
 
     async def _title(self) -> str:
         """The page title, for error messages."""
@@ -122,11 +131,19 @@ class WppPage:
             if not is_closed_error(exc):
                 log.debug("[Engine] WA-JS injection deferred: %s", exc)
 
-    def _on_binding(self, _source: Any, name: str, payload: Any) -> None:
-        """Events from bridge.js, on the engine loop, in the order the page sent them."""
-        if name == ATTACHED:
-            self._attached.set()
-        self._on_event(name, payload)
+    def _on_binding(self, call: dict[str, Any]) -> None:
+        """A batch of events from bridge.js, on the engine loop, in the order the page sent them."""
+        if call.get("name") != EVENTS_BINDING:
+            return
+        try:
+            batch = [(str(name), payload) for name, payload in json.loads(call["payload"])]
+        except (KeyError, TypeError, ValueError):  # not bridge.js's shape: the page's own scripts can call it too
+            log.debug("[Engine] Lote de eventos ilegível ignorado")
+            return
+        for name, payload in batch:
+            if name == ATTACHED:
+                self._attached.set()
+            self._on_event(name, payload)
 
     def _closed(self, reason: str) -> None:
         """The browser went away; tell the owner once, unless we closed it ourselves."""
