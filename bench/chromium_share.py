@@ -4,12 +4,16 @@ The simulator runs in its own process (`python -m wasim --port 0`); N linked num
 texts through `outbox.enqueue_text` to 20 recipients (as bench/send_cost.py). Each round opens a new pool on the
 same dados/ (restore, warm-up burst, measured burst, close), the page driver set to one of, alternating:
 
-- before: the event forwarding as it was (bridge.js of BEFORE, Playwright's expose_binding: one binding call per
-  WA-JS event, each answered by an evaluate in the page; our own sends' chat.new_message forwarded too), put
-  back by a subclass here, not in production code;
-- after: the code as it is (a DevTools binding that answers nothing, one call per batch, own sends filtered);
-- silent: the code as it is with no message event listened to (chat.*): Chromium's floor for these sends,
-  the page's work alone.
+- before: main as it was (BEFORE): the full Chromium, and the event forwarding as it was (its bridge.js,
+  Playwright's expose_binding: one binding call per WA-JS event, each answered by an evaluate in the page; our
+  own sends' chat.new_message forwarded too), put back by a subclass here, not in production code;
+- before_silent: the full Chromium, no message event listened to (chat.*): that browser's floor for these
+  sends, the page's work alone;
+- after: the code as it is (the headless shell; a DevTools binding that answers nothing, one call per batch,
+  own sends filtered);
+- after_per_task: as after, but events batched only within one task (no waiting window in the page);
+- silent: the code as it is with no message event listened to: the headless shell's floor.
+Ours = a configuration's Chromium CPU minus its floor's.
 
 CPU from /proc/<pid>/stat (utime+stime) of every Chromium process of ours, ZapPool's own (this process + the node
 driver) and the simulator apart. Then one profiled burst per configuration: the DevTools Protocol's sampling
@@ -67,7 +71,20 @@ class SilentPage(WppPage):
         await super()._install_bridge(page, [n for n in event_names if not n.startswith("chat.")])
 
 
-CONFIGS: dict[str, type[WppPage]] = {"before": BeforePage, "after": WppPage, "silent": SilentPage}
+class PerTaskPage(WppPage):
+    """As it is, but the page's events batched only within one task (no waiting window)."""
+
+    async def _install_bridge(self, page: Any, event_names: list[str], batch_ms: int = 0) -> None:
+        await super()._install_bridge(page, event_names, 0)
+
+
+FULL = "/usr/bin/chromium"  # the browser the engine launched before it preferred the headless shell
+# name -> (page driver, browser: None for the one the engine picks now, the headless shell here)
+CONFIGS: dict[str, tuple[type[WppPage], str | None]] = {
+    "before": (BeforePage, FULL), "before_silent": (SilentPage, FULL),
+    "after": (WppPage, None), "after_per_task": (PerTaskPage, None), "silent": (SilentPage, None),
+}
+FLOORS = {"before": "before_silent", "after": "silent", "after_per_task": "silent"}  # ours = a configuration minus its floor
 
 
 def category(url: str, name: str, page_url: str) -> str:
@@ -127,9 +144,10 @@ def profiled_burst(pool: WhatsAppPool, control: SimControl, sim_pid: int, messag
 
 def with_page(config: str, settings: Settings, numbers: int, work: Callable[[WhatsAppPool], Any]) -> Any:
     """A new pool on the linked dados/ whose numbers' pages are driven by this configuration's page class."""
-    session_module.WppPage = CONFIGS[config]  # type: ignore[misc]
+    page, browser = CONFIGS[config]
+    session_module.WppPage = page  # type: ignore[misc]
     try:
-        with open_pool(settings) as pool:
+        with open_pool(Settings(**{**settings.__dict__, "browser_path": browser})) as pool:
             assert pool.restore_persisted_sessions()["restored"] == numbers
             return work(pool)
     finally:
@@ -142,10 +160,12 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=3)
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--configs", default=",".join(CONFIGS))
     args = parser.parse_args()
+    configs = args.configs.split(",")
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     sim_proc, url = start_simulator()
-    rows: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
     profiles: dict[str, dict[str, float]] = {}
     try:
         control = SimControl(url)
@@ -159,10 +179,10 @@ def main() -> None:
                 return one_round(pool, control, sim_proc.pid, args.messages)
 
             for _ in range(args.rounds):
-                for name in CONFIGS:
+                for name in configs:
                     rows[name].append(with_page(name, settings, args.numbers, measured))
                     print(name, {k: round(v, 2) for k, v in rows[name][-1].items()}, flush=True)
-            for name in CONFIGS:
+            for name in configs:
                 profiles[name] = with_page(name, settings, args.numbers, lambda pool: profiled_burst(
                     pool, control, sim_proc.pid, args.messages, url))
     finally:
@@ -176,15 +196,14 @@ def report(rows: dict[str, list[dict[str, float]]], profiles: dict[str, dict[str
     """Medians of the side-by-side rounds, ours as a share of Chromium's CPU, and the profiles by category."""
     med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for name, runs in rows.items()}
     print(f"\n{args.numbers} numbers, {args.messages} messages per round, {args.rounds} rounds each (medians)\n")
-    print("| | Chromium CPU/msg | ours in it (minus silent) | ZapPool's own CPU/msg | simulator CPU/msg | p50 |")
+    print("| | Chromium CPU/msg | ours in it (minus its floor) | ZapPool's own CPU/msg | simulator CPU/msg | p50 |")
     print("|---|---|---|---|---|---|")
-    floor = med["silent"]["chromium"]
     for name, m in med.items():
-        ours = m["chromium"] - floor
+        ours = m["chromium"] - med.get(FLOORS.get(name, name), m)["chromium"]
         print(f"| {name} | {m['chromium']:.2f} ms | {ours:.2f} ms ({ours / m['chromium']:.0%}) | "
               f"{m['zappool']:.2f} ms | {m['simulator']:.2f} ms | {m['p50']:.0f} ms |")
     print("\nprofiled bursts (profiler on), renderer main thread, self ms per message:\n")
-    names = sorted({c for p in profiles.values() for c in p}, key=lambda c: -profiles["after"].get(c, 0))
+    names = sorted({c for p in profiles.values() for c in p}, key=lambda c: -max(p.get(c, 0) for p in profiles.values()))
     print("| code | " + " | ".join(profiles) + " |\n|---|" + "---|" * len(profiles))
     for cat in names:
         if cat != "V8: (idle)":

@@ -90,8 +90,9 @@
 
   // Events cross to Python through `__zapEvents`, a DevTools binding that answers nothing (Playwright's
   // exposeBinding makes every call a round trip: the reply is one more evaluate in the page), as one JSON
-  // string per batch: every event of one task goes in one call. Our own sends' `chat.new_message` stays here
-  // (Python keeps only incoming ones). bench/chromium_share.py measures what this costs Chromium.
+  // string per batch: the events of a short window (window.__zapBatchMs, from wpp.py) go in one call, and
+  // whatever is waiting goes before the page unloads. Our own sends' `chat.new_message` stays here (Python
+  // keeps only incoming ones). bench/chromium_share.py measures what this costs Chromium.
   const queue = [];
   const flush = () => {
     if (!queue.length) return;
@@ -100,8 +101,11 @@
     window.__zapEvents(batch);
   };
   const forward = (name, payload) => {
-    if (queue.push([name, payload]) === 1) queueMicrotask(flush);
+    if (queue.push([name, payload]) > 1) return;
+    const wait = window.__zapBatchMs || 0;
+    if (wait > 0) setTimeout(flush, wait); else queueMicrotask(flush);
   };
+  window.addEventListener('pagehide', flush);
   const FILTERS = { 'chat.new_message': (m) => !(m && m.id && m.id.fromMe) };
 
   const hook = () => {

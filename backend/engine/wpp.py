@@ -60,6 +60,9 @@ WPP_GLOBALS = ("isReady", "on")
 
 ATTACHED = "zap.attached"  # emitted by bridge.js once WPP is ready and listened to (after every load)
 EVENTS_BINDING = "__zapEvents"  # bridge.js -> Python: a JSON array of [name, payload] per call
+# Events wait up to this long in the page to cross together (0: only those of one task). Acks, QR codes and
+# incoming messages arrive this much later; a burst's acks cross in a few calls (bench/chromium_share.py).
+EVENT_BATCH_MS = 25
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
 _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
@@ -101,7 +104,7 @@ class WppPage:
                 details={"url": self.url, "title": title},
             ) from None
 
-    async def _install_bridge(self, page: Page, event_names: list[str]) -> None:
+    async def _install_bridge(self, page: Page, event_names: list[str], batch_ms: int = EVENT_BATCH_MS) -> None:
         """bridge.js on every load, and its `__zapEvents` binding: a DevTools binding on a session of our own
         (Runtime.addBinding; Runtime.enable so that it reaches each new document), which, unlike Playwright's
         expose_binding, sends no reply into the page for each call."""
@@ -109,7 +112,8 @@ class WppPage:
         session.on("Runtime.bindingCalled", self._on_binding)
         await session.send("Runtime.enable")
         await session.send("Runtime.addBinding", {"name": EVENTS_BINDING})
-        await self.context.add_init_script(f"window.__zapEventNames = {json.dumps(event_names)};\n{_BRIDGE_JS}")
+        await self.context.add_init_script(f"window.__zapEventNames = {json.dumps(event_names)};\n"
+                                           f"window.__zapBatchMs = {int(batch_ms)};\n{_BRIDGE_JS}")
 
     async def _title(self) -> str:
         """The page title, for error messages."""
