@@ -17,7 +17,7 @@ from backend.engine.browser import discover_browser, use_sandbox, user_agent_for
 from backend.engine.wpp import ATTACHED, WppPage
 from backend.errors import BrowserNotFound
 from backend.whatsapp.client import WhatsAppClient
-from tests.conftest import PHONE, link, wait_until
+from tests.conftest import PHONE, Recorder, connect, link, running_pool, wait_until
 
 
 def test_an_installed_chromium_is_found():
@@ -203,3 +203,28 @@ def test_page_events_reach_python_without_our_own_sends_and_survive_junk_and_rel
         assert (ATTACHED, None) in events
     finally:
         runtime.call(wpp.close(), 30)
+
+
+def test_a_number_linked_in_the_full_chromium_is_restored_in_the_shell_and_sends_and_receives(make_pool, sim,
+                                                                                               settings):
+    # Profiles made before the headless shell was preferred: the next start opens them in the shell, no scan.
+    full = Settings(**{**settings.__dict__, "browser_path": "/usr/bin/chromium", "send_interval_s": 0,
+                       "send_jitter_s": 0, "restore_on_start": False})
+    engine = EngineRuntime(full)
+    try:
+        before = running_pool(full, engine)
+        connect(before, sim, "loja", PHONE)
+        before.shutdown()
+        before.outbox.store.close()
+    finally:
+        engine.stop()
+
+    pool = make_pool()
+    assert pool.restore_persisted_sessions() == {"restored": 1, "total": 1}
+    assert pool.get("loja").qr is None and pool.runtime.browser.source == "headless-shell"
+    rec = Recorder(pool.get("loja"))
+    pool.send_message("loja", "5521977776666", "de volta")
+    sim.control.incoming(PHONE, "5521977776666", "que bom")
+
+    assert [m["text"] for m in sim.control.sent(PHONE)] == ["de volta"]
+    assert rec.wait_for("message").data["message"]["body"] == "que bom"

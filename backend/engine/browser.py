@@ -180,10 +180,10 @@ _SHELL_TAILS = {
     "win32": ("chrome-headless-shell-win64/chrome-headless-shell.exe",),
     "darwin": ("chrome-headless-shell-mac*/chrome-headless-shell",),
 }
-# Installed headless shells: Debian's binary (its /usr/bin/chromium-headless-shell is a shell script that would
-# stay as one more process per number), then the commands of Debian's package and of Chrome for Testing.
-SHELL_PATHS = ("/usr/lib/chromium/chromium-headless-shell",)
+# Installed headless shells, found on PATH: Debian's package and Chrome for Testing's name. Debian's command is
+# a shell script that would stay as one more process per number: its binary is launched instead.
 SHELL_NAMES = ("chromium-headless-shell", "chrome-headless-shell")
+DEBIAN_SHELL = ("/usr/bin/chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell")
 
 
 def _playwright_build(name: str, folder_prefix: str, tails: tuple[str, ...]) -> str | None:
@@ -221,8 +221,9 @@ def headless_shell() -> str | None:
                                 _SHELL_TAILS.get(sys.platform, ("chrome-headless-shell-linux64/chrome-headless-shell",)))
     if bundled:
         return bundled
-    installed = [p for p in SHELL_PATHS if os.access(p, os.X_OK)] + [shutil.which(n) for n in SHELL_NAMES]
-    return next((p for p in installed if p), None)
+    found = next((p for p in (shutil.which(n) for n in SHELL_NAMES) if p), None)
+    script, binary = DEBIAN_SHELL
+    return binary if found == script and os.access(binary, os.X_OK) else found
 
 
 def discover_browser(
