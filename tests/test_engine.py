@@ -106,8 +106,12 @@ def browser_tree(profile: Path) -> list[list[str]]:
     shell do not repeat --user-data-dir, so they are found through their parents)."""
     pids = subprocess.run(["pgrep", "-f", f"user-data-dir={profile}"], capture_output=True, text=True,
                           check=False).stdout.split()
-    parents = {p.name: Path(f"/proc/{p.name}/stat").read_text().rsplit(")", 1)[1].split()[1]
-               for p in Path("/proc").iterdir() if p.name.isdigit() and (p / "stat").exists()}
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            parents[entry.name] = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):  # not a process, or gone meanwhile
+            continue
     tree, todo = set(pids), list(pids)
     while todo:
         parent = todo.pop()
