@@ -12,6 +12,7 @@ same dados/ (restore, warm-up burst, measured burst, close), the page driver set
 - after: the code as it is (the headless shell; a DevTools binding that answers nothing, one call per batch,
   own sends filtered);
 - after_per_task: as after, but events batched only within one task (no waiting window in the page);
+- after_100ms: as after, but events wait up to 100 ms (not 25) to cross together;
 - silent: the code as it is with no message event listened to: the headless shell's floor.
 Ours = a configuration's Chromium CPU minus its floor's.
 
@@ -78,13 +79,21 @@ class PerTaskPage(WppPage):
         await super()._install_bridge(page, event_names, 0)
 
 
+class Window100Page(WppPage):
+    """As it is, but events wait up to 100 ms in the page (not 25) to cross together."""
+
+    async def _install_bridge(self, page: Any, event_names: list[str], batch_ms: int = 100) -> None:
+        await super()._install_bridge(page, event_names, 100)
+
+
 FULL = "/usr/bin/chromium"  # the browser the engine launched before it preferred the headless shell
 # name -> (page driver, browser: None for the one the engine picks now, the headless shell here)
 CONFIGS: dict[str, tuple[type[WppPage], str | None]] = {
     "before": (BeforePage, FULL), "before_silent": (SilentPage, FULL),
-    "after": (WppPage, None), "after_per_task": (PerTaskPage, None), "silent": (SilentPage, None),
+    "after": (WppPage, None), "after_per_task": (PerTaskPage, None), "after_100ms": (Window100Page, None),
+    "silent": (SilentPage, None),
 }
-FLOORS = {"before": "before_silent", "after": "silent", "after_per_task": "silent"}  # ours = a configuration minus its floor
+FLOORS = {"before": "before_silent", "after": "silent", "after_per_task": "silent", "after_100ms": "silent"}  # ours = a configuration minus its floor
 
 
 def category(url: str, name: str, page_url: str) -> str:
