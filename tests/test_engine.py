@@ -232,3 +232,23 @@ def test_a_number_linked_in_the_full_chromium_is_restored_in_the_shell_and_sends
 
     assert [m["text"] for m in sim.control.sent(PHONE)] == ["de volta"]
     assert rec.wait_for("message").data["message"]["body"] == "que bom"
+
+
+def test_an_event_whose_handling_fails_does_not_drop_the_rest_of_its_batch(runtime, sim, tmp_path, caplog):
+    seen: list[str] = []
+
+    def record(name: str, _payload: Any) -> None:
+        seen.append(name)
+        if name == "quebra":
+            raise RuntimeError("handler bug")
+
+    context = runtime.call(runtime.launch_profile(tmp_path / "profile"), 30)
+    wpp = WppPage(context, sim.url, record, lambda _r: None, 20)
+    try:
+        runtime.call(wpp.open(20), 30)
+        runtime.call(wpp.page.evaluate("window.__zapEvents(JSON.stringify([['quebra', 1], ['depois', 2]]))"), 10)
+        wait_until(lambda: "depois" in seen, 10, what="the event after the failing one")
+    finally:
+        runtime.call(wpp.close(), 30)
+    assert seen[-2:] == ["quebra", "depois"]
+    assert "Falha ao tratar o evento quebra" in caplog.text

@@ -147,7 +147,10 @@ class WppPage:
         for name, payload in batch:
             if name == ATTACHED:
                 self._attached.set()
-            self._on_event(name, payload)
+            try:
+                self._on_event(name, payload)
+            except Exception:  # noqa: BLE001 - one event's failure must not drop the rest of its batch
+                log.exception("[Engine] Falha ao tratar o evento %s", name)
 
     def _closed(self, reason: str) -> None:
         """The browser went away; tell the owner once, unless we closed it ourselves."""
