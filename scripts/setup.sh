@@ -8,6 +8,11 @@ say() { printf '[setup] %s\n' "$*"; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# Headless numbers start in Chromium's headless shell when there is one: half the CPU per browser started
+# (docs/PERFORMANCE.md, "Cheaper browser starts"); optional, so only where apt-get can bring it.
+if command -v apt-get >/dev/null 2>&1 && ! command -v chromium-headless-shell >/dev/null 2>&1; then
+  need_apt+=(chromium-headless-shell)
+fi
 command -v notify-send >/dev/null 2>&1 || need_apt+=(libnotify-bin)  # the desktop's notifications
 # The desktop windows under X11: Qt's xcb platform plugin loads these (offscreen and Wayland do not need them).
 ldconfig_cmd=$(command -v ldconfig || echo /sbin/ldconfig)

@@ -1,5 +1,5 @@
 // ZapPool's side of the WhatsApp Web page, installed as an init script so it survives reloads.
-// It forwards WA-JS events to Python through the `__zapEvent` binding, as plain JSON, and runs the
+// It forwards WA-JS events to Python through the `__zapEvents` binding, as plain JSON, and runs the
 // engine's calls into window.WPP. The event names come from wpp.py (window.__zapEventNames).
 (() => {
   if (window.top !== window || window.__zap) return;
@@ -88,16 +88,39 @@
     },
   };
 
+  // Events cross to Python through `__zapEvents`, a DevTools binding that answers nothing (Playwright's
+  // exposeBinding makes every call a round trip: the reply is one more evaluate in the page), as one JSON
+  // string per batch: the events of a short window (window.__zapBatchMs, from wpp.py) go in one call, and
+  // whatever is waiting goes before the page unloads. Our own sends' `chat.new_message` stays here (Python
+  // keeps only incoming ones). bench/chromium_share.py measures what this costs Chromium.
+  const queue = [];
+  const flush = () => {
+    if (!queue.length) return;
+    const batch = JSON.stringify(queue);
+    queue.length = 0;
+    window.__zapEvents(batch);
+  };
+  const forward = (name, payload) => {
+    if (queue.push([name, payload]) > 1) return;
+    const wait = window.__zapBatchMs || 0;
+    if (wait > 0) setTimeout(flush, wait); else queueMicrotask(flush);
+  };
+  window.addEventListener('pagehide', flush);
+  const FILTERS = { 'chat.new_message': (m) => !(m && m.id && m.id.fromMe) };
+
   const hook = () => {
     const W = window.WPP;
     if (!W || !W.isReady || typeof W.on !== 'function') return false;
     for (const name of window.__zapEventNames || []) {
-      W.on(name, (arg) => window.__zapEvent(name, (SERIALIZERS[name] || plain)(arg)));
+      const keep = FILTERS[name];
+      const serialize = SERIALIZERS[name] || plain;
+      W.on(name, (arg) => { if (!keep || keep(arg)) forward(name, serialize(arg)); });
     }
-    window.__zapEvent('zap.attached', null);
+    forward('zap.attached', null);
     return true;
   };
   if (!hook()) {
     const timer = setInterval(() => { if (hook()) clearInterval(timer); }, 20);
   }
 })();
+//# sourceURL=zapool-bridge.js

@@ -73,7 +73,7 @@ class BrowserChoice:
 
     executable_path: str | None
     channel: str | None
-    source: str  # why it was chosen: "configured", "playwright", "installed"
+    source: str  # why it was chosen: "configured", "headless-shell", "playwright", "installed"
 
     def launch_options(self) -> dict[str, str | bool]:
         """Keyword arguments for Playwright's launch functions: the browser, and the sandbox when this machine
@@ -175,20 +175,29 @@ _BUNDLED_TAILS = {
 }
 
 
-def playwright_chromium() -> str | None:
-    """Playwright's own Chromium, found on disk without starting Playwright's driver (a node process, ~50 MB
-    and a second of CPU): the revision its browsers.json names, in the folder its registry uses. None when it
-    is not downloaded (tests/test_engine.py checks this against what the driver says)."""
+# The same for Playwright's Chrome Headless Shell (folder chromium_headless_shell-<revision>).
+_SHELL_TAILS = {
+    "win32": ("chrome-headless-shell-win64/chrome-headless-shell.exe",),
+    "darwin": ("chrome-headless-shell-mac*/chrome-headless-shell",),
+}
+# Installed headless shells, found on PATH: Debian's package and Chrome for Testing's name. Debian's command is
+# a shell script that would stay as one more process per number: its binary is launched instead.
+SHELL_NAMES = ("chromium-headless-shell", "chrome-headless-shell")
+DEBIAN_SHELL = ("/usr/bin/chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell")
+
+
+def _playwright_build(name: str, folder_prefix: str, tails: tuple[str, ...]) -> str | None:
+    """One of Playwright's own browsers, found on disk without starting its driver: the revision its
+    browsers.json names, in the folder its registry uses; None when it is not downloaded."""
     import playwright
 
     manifest = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
     try:
         browsers = json.loads(manifest.read_text(encoding="utf-8"))["browsers"]
-        revision = next(b["revision"] for b in browsers if b["name"] == "chromium")
+        revision = next(b["revision"] for b in browsers if b["name"] == name)
     except (OSError, ValueError, KeyError, StopIteration):
         return None
-    folder = _playwright_browsers_dir() / f"chromium-{revision}"
-    tails = _BUNDLED_TAILS.get(sys.platform, ("chrome-linux64/chrome", "chrome-linux/chrome"))
+    folder = _playwright_browsers_dir() / f"{folder_prefix}-{revision}"
     for tail in tails:
         for found in sorted(folder.glob(tail)):
             if found.is_file():
@@ -196,10 +205,33 @@ def playwright_chromium() -> str | None:
     return None
 
 
+def playwright_chromium() -> str | None:
+    """Playwright's own Chromium, found without starting Playwright's driver (a node process, ~50 MB and a
+    second of CPU); None when it is not downloaded (tests/test_engine.py checks this against the driver)."""
+    return _playwright_build("chromium", "chromium",
+                             _BUNDLED_TAILS.get(sys.platform, ("chrome-linux64/chrome", "chrome-linux/chrome")))
+
+
+def headless_shell() -> str | None:
+    """A Chrome Headless Shell, the browser Playwright itself runs headless: Playwright's own download, else an
+    installed one (Debian: `apt-get install chromium-headless-shell`). It starts a number's browser for about
+    half the CPU of the full Chromium in headless mode (bench/start_cost.py, docs/PERFORMANCE.md), and the same
+    profile folders work in both; None when there is none."""
+    bundled = _playwright_build("chromium-headless-shell", "chromium_headless_shell",
+                                _SHELL_TAILS.get(sys.platform, ("chrome-headless-shell-linux64/chrome-headless-shell",)))
+    if bundled:
+        return bundled
+    found = next((p for p in (shutil.which(n) for n in SHELL_NAMES) if p), None)
+    script, binary = DEBIAN_SHELL
+    return binary if found == script and os.access(binary, os.X_OK) else found
+
+
 def discover_browser(
-    browser_path: str | None, browser_channel: str | None, playwright_chromium: str | None
+    browser_path: str | None, browser_channel: str | None, playwright_chromium: str | None,
+    shell: str | None = None,
 ) -> BrowserChoice:
-    """Pick the browser: configured first, then Playwright's own Chromium, then an installed one."""
+    """Pick the browser: configured first, then a headless shell (`shell`: given only when the browsers run
+    headless), then Playwright's own Chromium, then an installed one."""
     if browser_path:
         if not (Path(browser_path).is_file() and os.access(browser_path, os.X_OK)):
             raise BrowserNotFound(f"The configured browser {browser_path!r} is not an executable file. "
@@ -207,6 +239,8 @@ def discover_browser(
         return BrowserChoice(browser_path, None, "configured")
     if browser_channel:
         return BrowserChoice(None, browser_channel, "configured")
+    if shell and Path(shell).is_file():
+        return BrowserChoice(shell, None, "headless-shell")
     if playwright_chromium and Path(playwright_chromium).is_file():
         return BrowserChoice(playwright_chromium, None, "playwright")
     for candidate in _installed_candidates():

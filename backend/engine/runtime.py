@@ -21,7 +21,8 @@ from playwright.async_api import BrowserContext, Playwright, async_playwright
 
 from ..config import Settings
 from ..errors import EngineError, EngineTimeout
-from .browser import CHROMIUM_ARGS, BrowserChoice, discover_browser, playwright_chromium, user_agent_for
+from .browser import (CHROMIUM_ARGS, BrowserChoice, discover_browser, headless_shell, playwright_chromium,
+                      user_agent_for)
 from .errors import map_playwright_errors
 
 log = logging.getLogger(__name__)
@@ -153,8 +154,9 @@ class EngineRuntime:
         """Pick the browser now, from the files on disk (Playwright's driver not started); BrowserNotFound
         says what to install. Picked once: the browser checked at start is the one every number launches."""
         if self._browser is None:
+            shell = headless_shell() if self.settings.headless else None
             choice = discover_browser(self.settings.browser_path, self.settings.browser_channel,
-                                      playwright_chromium())
+                                      playwright_chromium(), shell)
             log.info("[Engine] Navegador: %s (%s)", choice.executable_path or choice.channel, choice.source)
             self._browser = choice
         return self._browser

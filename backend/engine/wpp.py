@@ -60,12 +60,10 @@ WPP_EVENTS: dict[str, str] = {
 WPP_GLOBALS = ("isReady", "on")
 
 ATTACHED = "zap.attached"  # emitted by bridge.js once WPP is ready and listened to (after every load)
-# bridge.js's events reach Python through a CDP binding (Runtime.addBinding): one protocol message per event.
-# Playwright's expose_binding costs, per event, a BindingCall object, its validated arguments, a reply and an
-# evaluate back into the page to settle the call's promise: with 3-4 events per sent message (the message
-# itself, acks 1-3) that was the largest share of ZapPool's own CPU per message (docs/PERFORMANCE.md, item 1).
-EVENT_BINDING = "__zapEventCdp"
-_EVENT_SHIM = f"window.__zapEvent = (name, payload) => window.{EVENT_BINDING}(JSON.stringify([name, payload]));"
+EVENTS_BINDING = "__zapEvents"  # bridge.js -> Python: a JSON array of [name, payload] per call
+# Events wait up to this long in the page to cross together (0: only those of one task). Acks, QR codes and
+# incoming messages arrive this much later; a burst's acks cross in a few calls (bench/chromium_share.py).
+EVENT_BATCH_MS = 25
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
 _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
@@ -110,10 +108,8 @@ class WppPage:
     async def open(self, load_timeout_s: float) -> None:
         """Load WhatsApp Web, inject WA-JS if the page lacks it, and wait until WPP answers."""
         with map_playwright_errors("opening WhatsApp Web"):
-            names = json.dumps(list(WPP_EVENTS))
-            await self.context.add_init_script(f"{_EVENT_SHIM}\nwindow.__zapEventNames = {names};\n{_BRIDGE_JS}")
             self.page = self.context.pages[0] if self.context.pages else await self.context.new_page()
-            await self._listen(self.page)
+            await self._install_bridge(self.page, list(WPP_EVENTS))
             self.page.on("domcontentloaded", lambda _p: asyncio.ensure_future(self._inject_if_missing()))
             self.page.on("crash", lambda _p: self._closed("browser_crashed"))
             self.context.on("close", lambda _c: self._closed("browser_closed"))
@@ -126,6 +122,17 @@ class WppPage:
                 f"WhatsApp Web did not become ready within {load_timeout_s:.0f} s (page: {title!r})",
                 details={"url": self.url, "title": title},
             ) from None
+
+    async def _install_bridge(self, page: Page, event_names: list[str], batch_ms: int = EVENT_BATCH_MS) -> None:
+        """bridge.js on every load, and its `__zapEvents` binding: a DevTools binding on a session of our own
+        (Runtime.addBinding; Runtime.enable so that it reaches each new document), which, unlike Playwright's
+        expose_binding, sends no reply into the page for each call."""
+        session = await self.context.new_cdp_session(page)
+        session.on("Runtime.bindingCalled", _fixed_signature(self._on_binding))
+        await session.send("Runtime.enable")
+        await session.send("Runtime.addBinding", {"name": EVENTS_BINDING})
+        await self.context.add_init_script(f"window.__zapEventNames = {json.dumps(event_names)};\n"
+                                           f"window.__zapBatchMs = {int(batch_ms)};\n{_BRIDGE_JS}")
 
     async def _title(self) -> str:
         """The page title, for error messages."""
@@ -147,30 +154,22 @@ class WppPage:
             if not is_closed_error(exc):
                 log.debug("[Engine] WA-JS injection deferred: %s", exc)
 
-    async def _listen(self, page: Page) -> None:
-        """The page's events binding, in every document it loads from now on (Runtime stays enabled: a binding
-        added with it disabled is not installed in new documents)."""
-        cdp = await self.context.new_cdp_session(page)
-        cdp.on("Runtime.bindingCalled", _fixed_signature(self._on_cdp_binding))
-        await cdp.send("Runtime.enable")
-        await cdp.send("Runtime.addBinding", {"name": EVENT_BINDING})
-
-    def _on_cdp_binding(self, params: dict[str, Any]) -> None:
-        """One `__zapEvent(name, payload)` of bridge.js, as the JSON text the shim made of it."""
-        if params.get("name") != EVENT_BINDING:
+    def _on_binding(self, call: dict[str, Any]) -> None:
+        """A batch of events from bridge.js, on the engine loop, in the order the page sent them."""
+        if call.get("name") != EVENTS_BINDING:
             return
         try:
-            name, payload = json.loads(params["payload"])
-        except (KeyError, TypeError, ValueError):
-            log.warning("[Engine] evento ilegível da página: %.200r", params.get("payload"))
+            batch = [(str(name), payload) for name, payload in json.loads(call["payload"])]
+        except (KeyError, TypeError, ValueError):  # not bridge.js's shape: the page's own scripts can call it too
+            log.debug("[Engine] Lote de eventos ilegível ignorado")
             return
-        self._on_binding(None, name, payload)
-
-    def _on_binding(self, _source: Any, name: str, payload: Any) -> None:
-        """Events from bridge.js, on the engine loop, in the order the page sent them."""
-        if name == ATTACHED:
-            self._attached.set()
-        self._on_event(name, payload)
+        for name, payload in batch:
+            if name == ATTACHED:
+                self._attached.set()
+            try:
+                self._on_event(name, payload)
+            except Exception:  # noqa: BLE001 - one event's failure must not drop the rest of its batch
+                log.exception("[Engine] Falha ao tratar o evento %s", name)
 
     def _closed(self, reason: str) -> None:
         """The browser went away; tell the owner once, unless we closed it ourselves."""
