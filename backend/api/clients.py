@@ -37,8 +37,15 @@ def stats() -> Response:
 def create_client() -> tuple[Response, int]:
     """Add a number and start it; answers once its QR code shows."""
     body = json_body(required=False)
-    info = svc().create_client(field(body, "clientId", str), field(body, "name", str))
+    info = svc().create_client(field(body, "clientId", str), field(body, "name", str),
+                               field(body, "onDemand", bool, default=False))
     return jsonify(info), 201
+
+
+@bp.patch("/clients/<client:client_id>")
+def change_client(client_id: str) -> Response:
+    """Change a number's mode: {"onDemand": true} sleeps between sends, false keeps it connected."""
+    return jsonify(svc().set_client_mode(client_id, field(json_body(), "onDemand", bool, required=True)))
 
 
 @bp.get("/clients/<client:client_id>")
