@@ -97,6 +97,15 @@ class OnDemand:
             with self._lock:
                 self._waking.discard(client.client_id)
 
+    def wake_first(self, clients: list[WhatsAppClient], exclude: frozenset[str]) -> None:
+        """An auto-routed message and no number free and ready: when none is ready at all, wake the first
+        sleeping on-demand number in round-robin order (one at a time: it takes the rest once ready)."""
+        if any(c.status == S.READY for c in clients):
+            return
+        for client in clients:
+            if client.client_id not in exclude and self.wake(client):
+                return
+
     def wait_awake(self, client: WhatsAppClient, timeout_s: float) -> None:
         """Wake the number if it sleeps and wait until it is ready or stops trying (a synchronous send)."""
         if not self.wake(client):
@@ -112,6 +121,15 @@ class OnDemand:
         self.touch(client.client_id)
         if client.client_id not in self._dozing:
             self._dozing[client.client_id] = asyncio.ensure_future(self._doze(client))
+
+    def set_mode(self, client: WhatsAppClient, on_demand: bool,
+                 save: Callable[[WhatsAppClient], None]) -> dict[str, Any]:
+        """Switch the number's mode, `save` it (the sessions file, at once), and act on it (follow)."""
+        client.on_demand = on_demand
+        save(client)
+        self.follow(client)
+        log.info("[Pool] Cliente %s: modo %s", client.client_id, "sob demanda" if on_demand else "sempre conectado")
+        return client.get_info()
 
     def follow(self, client: WhatsAppClient) -> None:
         """The number's mode changed (any thread): an awake on-demand number starts counting its quiet period;

@@ -59,8 +59,10 @@ class WhatsAppPool:
         self._counters = Counter(totalCreated=0, totalConnected=0, totalDisconnected=0)
         self.events = EventHub(POOL_EVENTS)
         self.closing = False
-        self.on_demand = OnDemand(runtime, idle_s=lambda: settings.on_demand_idle_s, pending=self._has_pending)
-        self.supervisor = Supervisor(self._awake_clients, interval_s=settings.health_check_interval_s,
+        self.on_demand = OnDemand(runtime, idle_s=lambda: settings.on_demand_idle_s,
+                                  pending=lambda cid: getattr(outbox.counts().get(cid), "pending", 0) > 0)
+        # A sleeping on-demand number is neither health-checked nor reconnected.
+        self.supervisor = Supervisor(lambda: [c for c in self.clients() if not c.sleeping], interval_s=settings.health_check_interval_s,
                                      timeout_s=settings.health_check_timeout_s,
                                      base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
                                      enabled=settings.auto_reconnect)
@@ -87,15 +89,6 @@ class WhatsAppPool:
         if client is None:
             raise NotFound(f"No client {client_id!r} in the pool", details={"clientId": str(client_id)[:80]})
         return client
-
-    def _awake_clients(self) -> list[WhatsAppClient]:
-        """The clients the supervisor checks: all but sleeping on-demand numbers (no reconnect loop for them)."""
-        return [c for c in self.clients() if not c.sleeping]
-
-    def _has_pending(self, client_id: str) -> bool:
-        """Messages queued for this number or being sent by it (an on-demand number stays awake for them)."""
-        counts = self.outbox.counts().get(client_id)
-        return counts is not None and counts.pending > 0
 
     def _register(self, client: WhatsAppClient) -> None:
         """Add a client and follow its events."""
@@ -164,12 +157,7 @@ class WhatsAppPool:
 
     def set_on_demand(self, client_id: str, on_demand: Any) -> dict[str, Any]:
         """Switch a number between always connected and on demand (on_demand.py); saved at once."""
-        client = self.get(client_id)
-        client.on_demand = check_on_demand(on_demand)
-        self.saved.save_mode(client)
-        self.on_demand.follow(client)
-        log.info("[Pool] Cliente %s: modo %s", client_id, "sob demanda" if client.on_demand else "sempre conectado")
-        return client.get_info()
+        return self.on_demand.set_mode(self.get(client_id), check_on_demand(on_demand), self.saved.save_mode)
 
     def wake_for_send(self, client_id: str) -> None:
         """A synchronous send through a sleeping on-demand number: wake it and wait until it is ready."""
@@ -234,22 +222,13 @@ class WhatsAppPool:
         with self._lock:
             ready = sorted((self._seq[c.client_id], c.client_id) for c in self._clients.values()
                            if c.status == S.READY and c.client_id not in exclude)
-            if not ready:
-                self._wake_one(exclude)
+            if not ready:  # none free: when none is ready at all, wake a sleeping on-demand one
+                self.on_demand.wake_first(sorted(self._clients.values(), key=lambda c: self._seq[c.client_id]),
+                                          exclude)
                 return None
             seq, client_id = next(((s, c) for s, c in ready if s > self._last_sent_seq), ready[0])
             self._last_sent_seq = seq
             return client_id
-
-    def _wake_one(self, exclude: frozenset[str]) -> None:
-        """No number free and ready for an auto-routed message: when none is ready at all, wake the first
-        sleeping on-demand number in round-robin order (one at a time: it takes the rest once ready)."""
-        clients = sorted(self._clients.values(), key=lambda c: self._seq[c.client_id])
-        if any(c.status == S.READY for c in clients):
-            return
-        for client in clients:
-            if client.client_id not in exclude and self.on_demand.wake(client):
-                return
 
     # -- reading ---------------------------------------------------------------------------------------
 
