@@ -51,11 +51,14 @@ def test_on_demand_sleeps_without_a_browser_and_a_message_wakes_it(stack, sim, s
     assert stack.pool.health_check() == {"healthy": 0, "total": 0}, "a sleeping number is not health-checked"
     assert stack.pool.supervisor.attempts("envios") == 0 and not chromium_pids(profile), "nor reconnected"
 
+    sim.control.incoming(PHONE, CONTACT, "enquanto dormia")  # held by WhatsApp until the number connects
     queued = stack.api.call("POST", "/clients/envios/messages", {"to": CONTACT, "text": "acordou"})
     assert queued.status == 202, queued.body
     wait_until(lambda: "acordou" in texts(sim), 30, what="the message delivered after waking")
     awake = stack.api.call("GET", "/clients/envios").json
     assert (awake["status"], awake["qrCode"], awake["sleeping"]) == ("ready", None, False), "no QR code needed"
+    wait_until(lambda: [m["body"] for m in stack.api.call("GET", "/messages?clientId=envios&direction=in").json[
+        "items"]] == ["enquanto dormia"], 15, what="what came while it slept, received on waking")
     wait_until(lambda: stack.api.call("GET", "/clients/envios").json["sleeping"], QUIET_S + 10,
                what="asleep again")
     saved = json.loads(settings.persistence_path.read_text())["sessions"]
