@@ -13,6 +13,13 @@ it, pacing off. N numbers are linked once; then rounds alternate on the same poo
   (`at`, same clock), and is left to fall asleep again; the CPU of those wake-ups (ZapPool, Chromium) per number.
 
     .venv/bin/python -m bench.on_demand --numbers 5 --window 20 --rounds 3
+
+With `--sleepers K`, instead: how many sleeping numbers ZapPool itself carries. A pool on a folder whose
+sessions file lists K linked on-demand numbers (written here: asleep, they need no browser and no profile)
+against a pool on an empty folder, alternating: seconds to start the pool (load the file, list the numbers,
+start the outbox), ZapPool's idle CPU over the window, and the growth of this process's RSS over the first start.
+
+    .venv/bin/python -m bench.on_demand --sleepers 490 --window 20 --rounds 3
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from backend.config import Settings
+from backend.store.sessions import SessionStore
 from backend.whatsapp.pool import WhatsAppPool
 from bench.procs import MB, become_subreaper, descendants, measure
 from bench.restore import link_numbers, open_pool
@@ -99,13 +107,74 @@ def on_demand(pool: WhatsAppPool, control: SimControl, sim_pid: int, window_s: f
             "wake_chromium_cpu_s": (cpu1["chromium"] - cpu0["chromium"]) / n}
 
 
+def sleeping_records(data: Path, count: int) -> None:
+    """A sessions file listing `count` linked on-demand numbers, asleep (as a restart finds them)."""
+    store = SessionStore(data / "whatsapp-sessions.json")
+    for n in range(count):
+        store.save({"clientId": f"s{n}", "name": None, "status": "disconnected", "reason": "sleeping",
+                    "phoneNumber": f"55119{n:08d}", "metadata": {}, "onDemand": True})
+
+
+def rss_mb() -> float:
+    """This process's resident memory now."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def sleepers_round(data: Path, window_s: float) -> dict[str, float]:
+    """Start a pool on `data` (no browser is started): start time, ZapPool's idle CPU, asleep count."""
+    settings = Settings(data_dir=data, whatsapp_url="http://127.0.0.1:9", max_clients=500, restore_on_start=False)
+    start = time.perf_counter()
+    with open_pool(settings) as pool:
+        started = time.perf_counter() - start
+        restored = pool.restore_persisted_sessions()["total"]  # none: a sleeping number stays asleep
+        cpu0 = cpu_parts(0)["zappool"]
+        time.sleep(window_s)
+        cpu1 = cpu_parts(0)["zappool"]
+        asleep = sum(c.sleeping for c in pool.clients())
+    return {"start_s": started, "zappool_pct": (cpu1 - cpu0) * 100 / window_s, "asleep": asleep,
+            "restored": restored}
+
+
+def sleepers(count: int, window_s: float, rounds: int) -> None:
+    """Empty folder against K sleeping numbers, alternating; print each round and the medians."""
+    rows: dict[str, list[dict[str, float]]] = {"0 numbers": [], f"{count} asleep": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        empty, full = Path(tmp) / "empty", Path(tmp) / "full"
+        full.mkdir()
+        sleeping_records(full, count)
+        file_kb = (full / "whatsapp-sessions.json").stat().st_size / 1024
+        rss0 = rss_mb()
+        sleepers_round(full, 0.1)
+        grown = rss_mb() - rss0
+        for _ in range(rounds):
+            for name, data in (("0 numbers", empty), (f"{count} asleep", full)):
+                rows[name].append(sleepers_round(data, window_s))
+                print(name, {k: round(v, 3) for k, v in rows[name][-1].items()}, flush=True)
+    print(f"\nmedians of {rounds} rounds, idle window {window_s:g} s\n")
+    print("| | pool start | ZapPool idle CPU (whole process) | asleep | restored at start |\n|---|---|---|---|---|")
+    for name, runs in rows.items():
+        print(f"| {name} | {statistics.median(r['start_s'] for r in runs):.3f} s | "
+              f"{statistics.median(r['zappool_pct'] for r in runs):.2f}% | {runs[0]['asleep']:.0f} | "
+              f"{runs[0]['restored']:.0f} |")
+    print(f"\nRSS growth of this process over the first start with {count} asleep: {grown:.1f} MB; sessions file "
+          f"{file_kb:.0f} kB")
+
+
 def main() -> None:
     """Link the numbers, then alternate always-on and on-demand rounds; print each round and the medians."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--numbers", type=int, default=5)
     parser.add_argument("--window", type=float, default=20.0, help="seconds of idle CPU measured per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sleepers", type=int, default=0, help="measure K sleeping numbers instead (no browser)")
     args = parser.parse_args()
+    if args.sleepers:
+        print(f"load average at start: {os.getloadavg()}", flush=True)
+        sleepers(args.sleepers, args.window, args.rounds)
+        return
     become_subreaper()
     print(f"load average at start: {os.getloadavg()}", flush=True)
     sim_proc, url = start_simulator()
