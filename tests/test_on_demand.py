@@ -61,8 +61,11 @@ def test_on_demand_sleeps_without_a_browser_and_a_message_wakes_it(stack, sim, s
         "items"]] == ["enquanto dormia"], 15, what="what came while it slept, received on waking")
     wait_until(lambda: stack.api.call("GET", "/clients/envios").json["sleeping"], QUIET_S + 10,
                what="asleep again")
-    saved = json.loads(settings.persistence_path.read_text())["sessions"]
-    assert [(s["clientId"], s["onDemand"], s["status"]) for s in saved] == [("envios", True, "disconnected")]
+    def saved() -> list[tuple[str, bool, str]]:
+        return [(s["clientId"], s["onDemand"], s["status"])
+                for s in json.loads(settings.persistence_path.read_text())["sessions"]]
+
+    wait_until(lambda: saved() == [("envios", True, "disconnected")], 5, what="the sleep saved (in the background)")
 
 
 def test_a_restart_keeps_it_asleep_and_a_message_wakes_it_without_a_qr(make_pool, sim, settings):
