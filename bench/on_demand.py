@@ -95,12 +95,13 @@ def on_demand(pool: WhatsAppPool, control: SimControl, sim_pid: int, window_s: f
     for client in pool.clients():
         start = time.time()
         message_id = pool.outbox.enqueue_text(client.client_id, CONTACT, f"acorda {start}")
-        wait(lambda: pool.outbox.get(message_id).wa_id is not None, 120, "the message sent")
+        phone = client.metadata.phone_number
+        wait(lambda m=message_id: pool.outbox.get(m).wa_id is not None, 120, "the message sent")
         wa_id = pool.outbox.get(message_id).wa_id
-        wait(lambda: any(r["id"] == wa_id for r in control.sent(client.metadata.phone_number)), 30, "the receipt")
-        at = next(r["at"] for r in control.sent(client.metadata.phone_number) if r["id"] == wa_id) / 1000
+        wait(lambda w=wa_id, p=phone: any(r["id"] == w for r in control.sent(p)), 30, "the receipt")
+        at = next(r["at"] for r in control.sent(phone) if r["id"] == wa_id) / 1000
         wakes.append(at - start)
-        wait(lambda: client.sleeping, 60, "asleep again")
+        wait(lambda c=client: c.sleeping, 60, "asleep again")
     cpu1 = cpu_parts(sim_pid)
     n = len(wakes)
     return {**cost, "wake_s": statistics.median(wakes), "wake_zappool_cpu_s": (cpu1["zappool"] - cpu0["zappool"]) / n,
