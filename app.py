@@ -95,6 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="first reconnection delay (wins over the preferences; default 5)")
     parser.add_argument("--no-auto-reconnect", action="store_true",
                         help="do not reconnect dropped numbers by themselves (wins over the preferences)")
+    parser.add_argument("--on-demand-idle", type=float, metavar="SECONDS",
+                        help="an on-demand number's browser closes after SECONDS without a send (wins over the "
+                             "preferences; default 300)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                         help="how much goes to the log (the terminal and <data>/logs/zapool.log)")
     parser.add_argument("--install-desktop-entry", action="store_true",
@@ -146,7 +149,8 @@ def build_settings(args: argparse.Namespace) -> Settings:
 def command_line_limits(args: argparse.Namespace) -> dict[str, Any]:
     """The pool limits given on the command line, checked like the preferences (a bad one stops the start)."""
     given = {"maxClients": args.max_clients, "healthCheckInterval": args.health_check_interval,
-             "reconnectDelay": args.reconnect_delay, "autoReconnect": False if args.no_auto_reconnect else None}
+             "reconnectDelay": args.reconnect_delay, "autoReconnect": False if args.no_auto_reconnect else None,
+             "onDemandIdle": args.on_demand_idle}
     try:
         return validate_preferences({k: v for k, v in given.items() if v is not None})
     except InvalidInput as exc:

@@ -35,6 +35,10 @@ class Settings:
     reconnect_cap_s: float = 300.0  # the delay doubles after each failed attempt, up to this
     health_check_interval_s: float = 60.0
     health_check_timeout_s: float = 10.0  # a page that does not answer within this is half-dead
+    # An on-demand number (whatsapp/on_demand.py) closes its browser after this long without a send. 5 min:
+    # an idle ready number costs ~0.24% of a core (~0.7 CPU-s per 5 min) and a start ~0.7 CPU-s, so sleeping
+    # sooner costs more than it saves when messages come in bursts; the acks of a burst also arrive meanwhile.
+    on_demand_idle_s: float = 300.0
     restore_on_start: bool = True
     # Pacing per number: at least this long between two sends, plus up to send_jitter_s at random, so a
     # burst does not look like a bot to WhatsApp. 0 and 0 for tests and benchmarks.

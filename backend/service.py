@@ -78,9 +78,14 @@ class ZapPoolService:
 
     # -- numbers ------------------------------------------------------------------------------------------
 
-    def create_client(self, client_id: str | None = None, name: str | None = None) -> dict[str, Any]:
+    def create_client(self, client_id: str | None = None, name: str | None = None,
+                      on_demand: bool = False) -> dict[str, Any]:
         """Add a number and start it: returns once its QR code shows (or it is ready)."""
-        return self.pool.create_and_initialize(client_id, name)
+        return self.pool.create_and_initialize(client_id, name, on_demand)
+
+    def set_client_mode(self, client_id: str, on_demand: Any) -> dict[str, Any]:
+        """On demand (browser only while there is something to send) or always connected; saved at once."""
+        return self.pool.set_on_demand(client_id, on_demand)
 
     def get_client(self, client_id: str) -> dict[str, Any]:
         """One number's info."""
@@ -139,6 +144,8 @@ class ZapPoolService:
         if client_id is not None:
             self.pool.get(client_id)
         draft = self._draft(client_id, payload)
+        if wait and client_id is not None:
+            self.pool.wake_for_send(client_id)  # a sleeping on-demand number: it must be ready to be waited on
         if wait:
             return self.outbox.send_and_wait(draft, timeout_s).to_dict()
         return self.outbox.get(self.outbox.enqueue(draft)).to_dict()

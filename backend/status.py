@@ -44,6 +44,7 @@ class Reason:
     LOAD_FAILED = "load_failed"        # WhatsApp Web did not load
     BROWSER_NOT_FOUND = "browser_not_found"
     SHUTDOWN = "shutdown"              # ZapPool is closing
+    SLEEPING = "sleeping"              # an on-demand number closed its browser after its quiet period
 
 
 class MessageStatus(str, Enum):

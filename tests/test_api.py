@@ -307,7 +307,8 @@ def test_preferences_are_checked_kept_and_survive_a_restart(stack, settings):
         {"language": "pt-BR", "cardOrder": [1]})]
     kept = stack.api.call("GET", "/preferences").json
 
-    limits = {"maxClients": None, "healthCheckInterval": None, "reconnectDelay": None, "autoReconnect": None}
+    limits = {"maxClients": None, "healthCheckInterval": None, "reconnectDelay": None, "autoReconnect": None,
+              "onDemandIdle": None}
     assert first == {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None, **limits}
     assert changed.json == {"language": "en", "notifications": True, "cardOrder": ["suporte", "vendas"],
                             "browserPath": None, **limits}

@@ -22,7 +22,7 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     readme = set(re.findall(r"^\| `[^`]+` \| `([a-z_]+)`", table, flags=re.MULTILINE))
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
-    assert len(readme) == 32 and public == readme
+    assert len(readme) == 33 and public == readme
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -196,7 +196,8 @@ def test_api_keys_and_preferences_through_the_bridge(desk):
     assert [(k["id"], k["name"], k["active"]) for k in listed] == [(created["id"], "integração", True)]
     assert revoked["active"] is False
     assert prefs == {"language": "en", "notifications": True, "cardOrder": ["b", "a"], "browserPath": None,
-                     "maxClients": None, "healthCheckInterval": None, "reconnectDelay": None, "autoReconnect": None}
+                     "maxClients": None, "healthCheckInterval": None, "reconnectDelay": None, "autoReconnect": None,
+                     "onDemandIdle": None}
     assert ok(desk.bridge.get_preferences()) == prefs
 
 
@@ -237,3 +238,17 @@ def test_a_numbers_limits_through_the_bridge_are_checked_as_rest_checks_them(des
     saved = ok(desk.bridge.set_client_limits("balcao", {"dailyCap": 100, "intervalS": 3}))
     assert (saved["dailyCap"], saved["intervalS"], saved["sentToday"]) == (100, 3, 0)
     assert rest.call("GET", "/clients/balcao/limits").json == ok(desk.bridge.get_client_limits("balcao"))
+
+
+def test_a_numbers_mode_through_the_bridge_is_checked_as_rest_checks_it(desk):
+    sign_in(desk)
+    desk.pool.add("avisos")
+    rest = desk.rest(ok(desk.bridge.create_api_key("comparar modo"))["key"])
+    for hostile in ("sim", 1, None):
+        bridged = error(desk.bridge.set_client_mode("avisos", hostile))
+        reply = rest.call("PATCH", "/clients/avisos", {"onDemand": hostile})
+        assert (bridged["code"], bridged["details"]) == (reply.json["error"]["code"], reply.json["error"]["details"])
+        assert reply.status == 422 and bridged["details"] == {"field": "onDemand"}
+    changed = ok(desk.bridge.set_client_mode("avisos", True))
+    assert (changed["onDemand"], changed["sleeping"]) == (True, False), "never linked: nothing to wake"
+    assert rest.call("GET", "/clients/avisos").json["onDemand"] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ..errors import InvalidInput
 from ..service import ZapPoolService
 from .body import field, json_body
 
@@ -37,8 +38,21 @@ def stats() -> Response:
 def create_client() -> tuple[Response, int]:
     """Add a number and start it; answers once its QR code shows."""
     body = json_body(required=False)
-    info = svc().create_client(field(body, "clientId", str), field(body, "name", str))
+    info = svc().create_client(field(body, "clientId", str), field(body, "name", str),
+                               field(body, "onDemand", bool, default=False))
     return jsonify(info), 201
+
+
+@bp.patch("/clients/<client:client_id>")
+def change_client(client_id: str) -> Response:
+    """Change a number's mode: {"onDemand": true} sleeps between sends, false keeps it connected. The mode is
+    the one thing changed here: another field is refused, not silently ignored."""
+    body = json_body()
+    unknown = sorted(set(body) - {"onDemand"})
+    if unknown:
+        raise InvalidInput(f"Unknown field {unknown[0][:64]!r}: only 'onDemand' can be changed",
+                           details={"field": unknown[0][:64]})
+    return jsonify(svc().set_client_mode(client_id, field(body, "onDemand", bool, required=True)))
 
 
 @bp.get("/clients/<client:client_id>")

@@ -129,6 +129,10 @@ OPERATIONS: tuple[Op, ...] = (
        {"200": "ClientInfoList"}, tags=("clients",)),
     Op("get", "/stats", "clients.stats", "The seed's pool statistics.", {"200": "Stats"}, tags=("clients",)),
     Op("get", "/clients/{client_id}", "clients.get_client", "One number.", {"200": "ClientInfo"}, tags=("clients",)),
+    Op("patch", "/clients/{client_id}", "clients.change_client",
+       "Change a number's mode: on demand (sleeps between sends; incoming messages arrive when it next connects) "
+       "or always connected.", {"200": "ClientInfo"}, body="ClientChange", errors=WITH_BODY + ("NotFound",) + WRITES,
+       tags=("clients",)),
     Op("delete", "/clients/{client_id}", "clients.remove_client", "Log out and delete the number (the seed's Remover).",
        {"204": None}, errors=ENGINE + WRITES, tags=("clients",)),
     Op("post", "/clients/{client_id}/disconnect", "clients.disconnect", "Close the number's browser; its login stays.",

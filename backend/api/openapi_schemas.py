@@ -76,6 +76,8 @@ CLIENT_INFO = obj({
     "metadata": obj({"createdAt": nullable(TIME), "lastQRAt": nullable(TIME), "connectedAt": nullable(TIME),
                      "messageCount": INTEGER, "lastError": nullable(STRING)}),
     "isReady": BOOLEAN,
+    "onDemand": {**BOOLEAN, "description": "browser only while there is something to send (PATCH to change)"},
+    "sleeping": {**BOOLEAN, "description": "an on-demand number at rest, no browser: a message wakes it"},
 }, description="One number: the seed's shape (clientId, status, phoneNumber, qrCode, metadata, isReady).")
 
 STATS = obj({
@@ -127,6 +129,8 @@ PREFERENCES: dict[str, Schema] = {
     "reconnectDelay": {"type": ["number", "null"], "minimum": 1, "maximum": 3600,
                        "description": "First reconnection delay in seconds, doubled per failure (null: 5)."},
     "autoReconnect": {"type": ["boolean", "null"], "description": "Reconnect a dropped number by itself."},
+    "onDemandIdle": {"type": ["number", "null"], "minimum": 1, "maximum": 86400,
+                     "description": "Seconds without a send before an on-demand number sleeps (null: 300)."},
 }
 
 _CHANGEABLE = {k: v for k, v in PREFERENCES.items() if k != "browserPath"}
@@ -162,8 +166,11 @@ SCHEMAS: dict[str, Schema] = {
     "Preferences": obj(PREFERENCES),
     "LogsFolder": obj({"path": STRING, "opened": BOOLEAN}),
     # Request bodies: the fields the views check, with the types they check.
-    "NewClient": request_obj({"clientId": {**STRING, "pattern": CLIENT_ID}, "name": STRING},
-                             optional=("clientId", "name")),
+    "NewClient": request_obj({"clientId": {**STRING, "pattern": CLIENT_ID}, "name": STRING, "onDemand": BOOLEAN},
+                             optional=("clientId", "name", "onDemand")),
+    "ClientChange": obj({"onDemand": BOOLEAN}, extra=False,
+                        description="onDemand true: the browser starts when a message is queued for the number "
+                                    "and closes after the onDemandIdle preference's quiet period."),
     "MediaBody": request_obj({"data": {"type": "string", "description": "base64"}, "mimetype": STRING,
                       "filename": STRING, "caption": STRING}, optional=("filename", "caption")),
     "SendMessage": {**request_obj({"to": STRING, "text": STRING, "media": ref("MediaBody"), "clientId": STRING},

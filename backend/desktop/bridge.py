@@ -205,10 +205,16 @@ class Bridge:
         return self._service.get_pool_stats()
 
     @_operation()
-    def create_client(self, client_id: Any = None, name: Any = None) -> dict[str, Any]:
+    def create_client(self, client_id: Any = None, name: Any = None, on_demand: Any = False) -> dict[str, Any]:
         """Add a number and start it (id and name optional, as api.js passes them); answers once its QR code shows."""
         return self._service.create_client(_arg(client_id, "clientId", str, required=False),
-                                           _arg(name, "name", str, required=False))
+                                           _arg(name, "name", str, required=False),
+                                           bool(_arg(on_demand, "onDemand", bool, required=False)))
+
+    @_operation()
+    def set_client_mode(self, client_id: Any, on_demand: Any) -> dict[str, Any]:
+        """On demand or always connected (the card's switch), checked as PATCH /clients/{id}."""
+        return self._service.set_client_mode(_arg(client_id, "clientId", str), _arg(on_demand, "onDemand", bool))
 
     @_operation()
     def get_client(self, client_id: Any) -> dict[str, Any]:

@@ -29,10 +29,11 @@ POOL_LIMITS: dict[str, tuple[str, type, float, float]] = {
     "maxClients": ("max_clients", int, 1, 500),
     "healthCheckInterval": ("health_check_interval_s", float, 5, 3600),
     "reconnectDelay": ("reconnect_delay_s", float, 1, 3600),
+    "onDemandIdle": ("on_demand_idle_s", float, 1, 86400),  # an on-demand number's quiet period
 }
 DEFAULTS: dict[str, Any] = {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None,
                             "maxClients": None, "healthCheckInterval": None, "reconnectDelay": None,
-                            "autoReconnect": None}
+                            "autoReconnect": None, "onDemandIdle": None}
 
 
 def validate(changes: Any) -> dict[str, Any]:

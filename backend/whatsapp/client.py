@@ -98,6 +98,8 @@ class WhatsAppClient(ClientSession):
                     "lastError": m.last_error,
                 },
                 "isReady": self.status == S.READY,
+                "onDemand": self.on_demand,
+                "sleeping": self.sleeping,
             }
 
     def _qr_expiry(self) -> datetime | None:

@@ -33,6 +33,7 @@ from ..store.message_schema import MessageRecord
 from ..drafts import MediaFile, media_draft
 from ..validation import Media, PhoneNumber, check_client_id
 from .client import ClientMetadata, WhatsAppClient
+from .on_demand import OnDemand, check_on_demand
 from .saved import SavedNumbers, parse_time
 from .supervisor import RETRYABLE, Supervisor
 
@@ -58,7 +59,10 @@ class WhatsAppPool:
         self._counters = Counter(totalCreated=0, totalConnected=0, totalDisconnected=0)
         self.events = EventHub(POOL_EVENTS)
         self.closing = False
-        self.supervisor = Supervisor(self.clients, interval_s=settings.health_check_interval_s,
+        self.on_demand = OnDemand(runtime, idle_s=lambda: settings.on_demand_idle_s,
+                                  pending=lambda cid: getattr(outbox.counts().get(cid), "pending", 0) > 0)
+        # A sleeping on-demand number is neither health-checked nor reconnected.
+        self.supervisor = Supervisor(lambda: [c for c in self.clients() if not c.sleeping], interval_s=settings.health_check_interval_s,
                                      timeout_s=settings.health_check_timeout_s,
                                      base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
                                      enabled=settings.auto_reconnect)
@@ -111,6 +115,7 @@ class WhatsAppPool:
                                   phone_number=record.get("phoneNumber"))
         client = WhatsAppClient(client_id, self.runtime, self.settings, name=record.get("name"),
                                 metadata=metadata, now=self._now)
+        client.on_demand = record.get("onDemand") is True
         self._register(client)
 
     def _new_id(self) -> str:
@@ -121,9 +126,10 @@ class WhatsAppPool:
                 stamp += 1
         return f"client_{stamp}"
 
-    def add(self, client_id: str | None = None, name: str | None = None) -> WhatsAppClient:
+    def add(self, client_id: str | None = None, name: str | None = None, on_demand: bool = False) -> WhatsAppClient:
         """Create a client (not started): a clear error for a bad or duplicate id or a full pool."""
         client_id = check_client_id(client_id) if client_id is not None else self._new_id()
+        on_demand = check_on_demand(on_demand)
         if name is not None and (not isinstance(name, str) or len(name) > 100):
             raise InvalidInput("A name is text of at most 100 characters", details={"field": "name"})
         with self._lock:
@@ -134,6 +140,7 @@ class WhatsAppPool:
                 raise Conflict(f"The pool is full ({self.settings.max_clients} clients): remove one first",
                                details={"maxClients": self.settings.max_clients}, code="pool_full")
             client = WhatsAppClient(client_id, self.runtime, self.settings, name=name, now=self._now)
+            client.on_demand = on_demand
             self._register(client)
         try:
             self._persist(client, strict=True)
@@ -142,22 +149,31 @@ class WhatsAppPool:
             raise
         return client
 
-    def create_and_initialize(self, client_id: str | None = None, name: str | None = None) -> dict[str, Any]:
+    def create_and_initialize(self, client_id: str | None = None, name: str | None = None,
+                              on_demand: bool = False) -> dict[str, Any]:
         """The seed's createAndInitialize: add a client and start it; returns once a QR shows or it is ready."""
-        client = self.add(client_id, name)
+        client = self.add(client_id, name, on_demand)
         return client.initialize()
+
+    def set_on_demand(self, client_id: str, on_demand: Any) -> dict[str, Any]:
+        """Switch a number between always connected and on demand (on_demand.py); saved at once."""
+        return self.on_demand.set_mode(self.get(client_id), check_on_demand(on_demand), self.saved.save_mode)
+
+    def wake_for_send(self, client_id: str) -> None:
+        """A synchronous send through a sleeping on-demand number: wake it and wait until it is ready."""
+        self.on_demand.wait_awake(self.get(client_id), self.settings.load_timeout_s)
 
     # -- sending (through the outbox) ------------------------------------------------------------------
 
     def send_message(self, client_id: str, to: str, text: str) -> dict[str, Any]:
         """Send text through one number; returns once sent (the seed's meaning)."""
-        self.get(client_id)
+        self.wake_for_send(client_id)
         return self._receipt(self.outbox.send_text_and_wait(client_id, to, text))
 
     def send_media(self, client_id: str, to: str, media: Media | dict[str, Any],
                    options: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send media (the seed's MessageMedia: base64) through one number; returns once sent."""
-        self.get(client_id)
+        self.wake_for_send(client_id)
         return self._receipt(self.outbox.send_and_wait(media_draft(client_id, to, media, options), 120.0))
 
     def send_message_auto(self, to: str, text: str) -> dict[str, Any]:
@@ -175,33 +191,40 @@ class WhatsAppPool:
     # The outbox's Sender: how it reaches the numbers.
 
     def client_ready(self, client_id: str) -> bool:
-        """Is that number connected now."""
+        """Is that number connected now; asked while something waits for it, so a sleeping on-demand number is
+        woken (and says no until it is ready: the pool then wakes the outbox)."""
         with self._lock:
             client = self._clients.get(client_id)
+        if client is not None and client.status != S.READY:
+            self.on_demand.wake(client)
         return client is not None and client.status == S.READY
 
     def any_ready_client(self) -> bool:
-        """Is some number connected now (without moving the round-robin)."""
-        return any(c.status == S.READY for c in self.clients())
+        """Is some number connected now, or a sleeping on-demand one to wake (without moving the round-robin)."""
+        return any(c.status == S.READY or c.sleeping for c in self.clients())
 
     def deliver_text(self, client_id: str, to: PhoneNumber, text: str, attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send now through the client (called by the outbox's worker for that number). The sessions file is
         not rewritten per message: counts come from messages.db (see saved.py), and each rewrite grows with
         the numbers."""
-        return self.get(client_id).send_message(to, text, attempt)
+        with self.on_demand.sending(client_id):
+            return self.get(client_id).send_message(to, text, attempt)
 
     def deliver_media(self, client_id: str, to: PhoneNumber, media: MediaFile, options: dict[str, Any],
                       attempt: Attempt = Attempt()) -> dict[str, Any]:
         """Send media now through the client (called by the outbox's worker for that number); no rewrite of
         the sessions file, as deliver_text."""
-        return self.get(client_id).send_media(to, media, options, attempt)
+        with self.on_demand.sending(client_id):
+            return self.get(client_id).send_media(to, media, options, attempt)
 
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """Round-robin over ready numbers: the first ready one created after the last one used."""
         with self._lock:
             ready = sorted((self._seq[c.client_id], c.client_id) for c in self._clients.values()
                            if c.status == S.READY and c.client_id not in exclude)
-            if not ready:
+            if not ready:  # none free: when none is ready at all, wake a sleeping on-demand one
+                self.on_demand.wake_first(sorted(self._clients.values(), key=lambda c: self._seq[c.client_id]),
+                                          exclude)
                 return None
             seq, client_id = next(((s, c) for s, c in ready if s > self._last_sent_seq), ready[0])
             self._last_sent_seq = seq
@@ -299,8 +322,8 @@ class WhatsAppPool:
         return self.runtime.call(self._restore(), self.settings.load_timeout_s * 2 + 30)
 
     async def _restore(self) -> dict[str, int]:
-        wanted = [c for c in self.clients() if self.saved.was_connected(c.client_id)
-                  and c.status in (S.IDLE, S.DISCONNECTED, S.ERROR)]
+        wanted = [c for c in self.clients() if self.saved.was_connected(c.client_id) and not c.on_demand
+                  and c.status in (S.IDLE, S.DISCONNECTED, S.ERROR)]  # an on-demand number stays asleep
         results = await asyncio.gather(*(c.initialize_async() for c in wanted), return_exceptions=True)
         restored = sum(1 for c, r in zip(wanted, results) if not isinstance(r, BaseException) and c.status == S.READY)
         log.info("[Pool] %d/%d sessões restauradas", restored, len(wanted))
@@ -322,6 +345,7 @@ class WhatsAppPool:
 
     async def _shutdown(self) -> None:
         await self.supervisor.stop()
+        await self.on_demand.stop()
         await asyncio.gather(*(c.disconnect_async(Reason.SHUTDOWN) for c in self.clients()),
                              return_exceptions=True)
 
@@ -349,6 +373,8 @@ class WhatsAppPool:
             log.info("[Pool] Cliente %s pronto - Telefone: %s", event.client_id, event.data.get("phoneNumber"))
             with self._lock:
                 self._counters["totalConnected"] += 1
+            if client.on_demand:
+                self.on_demand.ready(client)
             self.outbox.wake(event.client_id)
         elif event.name == "message_ack":
             self.outbox.record_ack(event.client_id, event.data["id"], event.data["ack"])

@@ -111,6 +111,17 @@ class SavedNumbers:
             self.store.save(record)
             self._saved[client.client_id] = record
 
+    def save_mode(self, client: WhatsAppClient) -> None:
+        """Write the number's on-demand mode now (a user's change: a full disk raises StorageFull). A number
+        loaded and not started keeps its saved status, which restore reads."""
+        with self._queue_lock:
+            last = self._queued.get(client.client_id) or self._saved.get(client.client_id)
+        keep = client.status == S.IDLE and last is not None
+        record = {**last, "onDemand": client.on_demand} if keep else self.record_of(client)
+        with self._write_lock:
+            self.store.save(record)
+            self._saved[client.client_id] = record
+
     def _write_queued(self) -> float:
         """Write every queued record; on a full disk the file keeps the last record written and the log says so
         (the next change is tried again). Sleeps until the next save() kicks it."""
@@ -144,6 +155,7 @@ class SavedNumbers:
             "reason": info["reason"],
             "phoneNumber": info["phoneNumber"],
             "metadata": {key: info["metadata"][key] for key in SAVED_METADATA},
+            "onDemand": client.on_demand,
         }
 
     def forget(self, client_id: str) -> None:

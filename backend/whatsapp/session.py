@@ -65,6 +65,7 @@ class ClientSession(PageEvents):
         self.qr: QrImage | None = None
         self.qr_shown = 0  # codes shown since the last start: WhatsApp gives the first one longer
         self.pairing_code: str | None = None
+        self.on_demand = False  # browser only while there is something to send (on_demand.py)
         self._wpp: WppPage | None = None
         self.lookups = LookUpCache()  # queryExists answers, kept between sends (lookups.py says how long)
         self.events = EventHub(CLIENT_EVENTS)
@@ -194,6 +195,13 @@ class ClientSession(PageEvents):
                 self.metadata.phone_number = None
             if self.status != S.IDLE:
                 self._set_status(S.DISCONNECTED, Reason.LOGGED_OUT)
+
+    @property
+    def sleeping(self) -> bool:
+        """An on-demand number at rest: linked, its browser closed by its quiet period (or not started since a
+        restart); a message for it wakes it. Disconnected by hand or by the phone is not sleeping."""
+        return (self.on_demand and self.status in (S.IDLE, S.DISCONNECTED)
+                and self.reason in (None, Reason.SLEEPING) and self.metadata.phone_number is not None)
 
     @property
     def page_alive(self) -> bool:

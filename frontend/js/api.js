@@ -228,7 +228,9 @@ const desktop = {
   changePassword: (o, n) => bridge('change_password', o, n),
   listAllClientsInfo: () => bridge('list_all_clients_info'),
   getPoolStats: () => bridge('get_pool_stats'),
-  createClient: ({ clientId = null, name = null } = {}) => bridge('create_client', clientId, name),
+  createClient: ({ clientId = null, name = null, onDemand = false } = {}) => bridge('create_client', clientId, name,
+                                                                                     onDemand),
+  setClientMode: (id, onDemand) => bridge('set_client_mode', id, onDemand),
   getClient: (id) => bridge('get_client', id),
   getClientLimits: (id) => bridge('get_client_limits', id),
   setClientLimits: (id, changes) => bridge('set_client_limits', id, changes),
@@ -284,12 +286,14 @@ const browser = {
   changePassword: (oldPassword, newPassword) => rest('POST', '/auth/password', { oldPassword, newPassword }),
   listAllClientsInfo: () => rest('GET', '/clients/all'),
   getPoolStats: () => rest('GET', '/stats'),
-  createClient: ({ clientId, name } = {}) => {
+  createClient: ({ clientId, name, onDemand } = {}) => {
     const body = {};
     if (clientId) body.clientId = clientId;
     if (name) body.name = name;
+    if (onDemand) body.onDemand = true;
     return rest('POST', '/clients', body);
   },
+  setClientMode: (id, onDemand) => rest('PATCH', `/clients/${enc(id)}`, { onDemand }),
   getClient: (id) => rest('GET', `/clients/${enc(id)}`),
   getClientLimits: (id) => rest('GET', `/clients/${enc(id)}/limits`),
   setClientLimits: (id, changes) => rest('PUT', `/clients/${enc(id)}/limits`, changes),

@@ -14,7 +14,7 @@ export function displayName(info) {
 
 /** What the status badge says, with the reason when there is one (disconnected, error). */
 export function statusText(info) {
-  return t(`status.${info.status}`);
+  return info.sleeping ? t('status.sleeping') : t(`status.${info.status}`);
 }
 
 /**
@@ -43,6 +43,9 @@ export function buildCard(info, actions) {
     disconnect: button('disconnect'),
     reconnect: button('reconnect'),
     remove: button('remove', { class: 'button button-small button-remove' }),
+    // On demand: the browser runs only while there is something to send (a switch, saved at once).
+    mode: el('input', { type: 'checkbox', id: `mode-${id}`, dataset: { action: 'mode' } }),
+    modeLabel: el('label', { for: `mode-${id}` }),
     group: el('div', { class: 'actions', role: 'group' }),
   };
   parts.group.append(parts.qr, parts.chat, parts.limits, parts.disconnect, parts.reconnect, parts.remove);
@@ -56,12 +59,14 @@ export function buildCard(info, actions) {
       el('dt', {}, t('card.messages')), parts.messages,
       el('dt', {}, t('card.unread')), el('dd', {}, parts.unread),
       el('dt', {}, t('card.today')), parts.today),
+    el('div', { class: 'switch card-mode' }, parts.mode, parts.modeLabel),
     parts.group);
 
   for (const key of ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'remove']) {
     parts[key].addEventListener('click', (event) => actions[key](id, event.currentTarget));
   }
   parts.handle.addEventListener('keydown', (event) => actions.move(id, event));
+  parts.mode.addEventListener('change', (event) => actions.mode(id, event.currentTarget));
 
   let current = info;
   let limits = null;
@@ -72,13 +77,16 @@ export function buildCard(info, actions) {
     parts.today.dataset.atCap = String(Boolean(limits?.dailyCap && limits.sentToday >= limits.dailyCap));
     const name = displayName(current);
     root.dataset.status = current.status;
+    root.dataset.sleeping = String(Boolean(current.sleeping));
     parts.title.textContent = name;
     parts.id.hidden = name === id;
-    parts.badge.className = `badge status-${current.status}`;
+    parts.badge.className = `badge status-${current.sleeping ? 'sleeping' : current.status}`;
     parts.badge.textContent = statusText(current);
     const why = ['disconnected', 'error'].includes(current.status) && current.reason;
-    parts.reason.textContent = why ? reasonText(current.reason) : '';
-    parts.reason.hidden = !why;
+    parts.reason.textContent = current.sleeping ? t('card.sleepingHint') : why ? reasonText(current.reason) : '';
+    parts.reason.hidden = !why && !current.sleeping;
+    parts.mode.checked = Boolean(current.onDemand);
+    parts.modeLabel.textContent = t('card.onDemand');
     parts.phone.textContent = formatPhone(current.phoneNumber);
     parts.created.textContent = formatDate(current.metadata?.createdAt);
     parts.messages.textContent = String(current.metadata?.messageCount ?? 0);

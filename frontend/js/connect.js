@@ -10,11 +10,11 @@ export function newClientId() {
 }
 
 /** Open the QR window of a new number and create it; resolves to its ClientInfo. */
-export async function addConnection(name = null) {
+export async function addConnection(name = null, onDemand = false) {
   const clientId = newClientId();
   if (api.mode === 'browser') {
     const opened = api.openQrWindow(clientId);
-    const created = api.createClient({ clientId, name: name || null });
+    const created = api.createClient({ clientId, name: name || null, onDemand });
     await opened;
     return created;
   }
@@ -23,7 +23,7 @@ export async function addConnection(name = null) {
   const stop = api.subscribe((event) => event.type === 'client_added' && open(),
                              { clientId, types: ['client_added'] });
   try {
-    const info = await api.createClient({ clientId, name: name || null });
+    const info = await api.createClient({ clientId, name: name || null, onDemand });
     open(); // in case the event did not come through
     await opened;
     return info;

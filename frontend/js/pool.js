@@ -255,6 +255,17 @@ const actions = {
       showError(error);
     }
   },
+  mode: (id, box) => {
+    box.disabled = true;
+    api.setClientMode(id, box.checked).then((info) => {
+      clients.set(id, info);
+      paint(id);
+      toast(t(info.onDemand ? 'card.onDemandOn' : 'card.onDemandOff', { name: displayName(info) }), 'ok');
+    }).catch((error) => {
+      box.checked = !box.checked;
+      showError(error);
+    }).finally(() => { box.disabled = false; });
+  },
   move: moveByKey,
 };
 
@@ -337,7 +348,7 @@ async function start() {
     event.preventDefault();
     const input = $('#new-name');
     const name = input.value.trim();
-    addConnection(name).then((info) => {
+    addConnection(name, $('#new-on-demand').checked).then((info) => {
       input.value = '';
       toast(t('pool.added', { name: displayName(info) }), 'ok');
     }).catch(showError);

@@ -6,6 +6,7 @@ import { setLanguage, t } from './i18n.js';
 import { $, busy, confirmDialog, el, formatDate, showError, toast } from './dom.js';
 import { fillLanguagePicker } from './language-picker.js';
 import { browserCanNotify, rememberNotifications } from './notify.js';
+import { startPoolSettings } from './pool-settings.js';
 
 function showPermission() {
   const canAsk = browserCanNotify() && $('#notifications').checked;
@@ -109,6 +110,7 @@ function startSystem(prefs) {
 
 export function startSettings(prefs) {
   startSystem(prefs);
+  startPoolSettings(prefs);
   fillLanguagePicker($('#language'), (lang) => {
     setLanguage(lang);
     save({ language: lang });
