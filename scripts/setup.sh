@@ -14,6 +14,9 @@ if command -v apt-get >/dev/null 2>&1 && ! command -v chromium-headless-shell >/
   need_apt+=(chromium-headless-shell)
 fi
 command -v notify-send >/dev/null 2>&1 || need_apt+=(libnotify-bin)  # the desktop's notifications
+# Tests only (scripts/test.sh sets ZAPOOL_TEST_TOOLS): an X server, so the built app's window is also tried
+# under X11 as on a desktop (tests/test_built_app.py), not only on Qt's offscreen platform.
+if [ -n "${ZAPOOL_TEST_TOOLS:-}" ]; then command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb); fi
 # The desktop windows under X11: Qt's xcb platform plugin loads these (offscreen and Wayland do not need them).
 ldconfig_cmd=$(command -v ldconfig || echo /sbin/ldconfig)
 for pkg_lib in libxcb-icccm4:libxcb-icccm.so.4 libxcb-keysyms1:libxcb-keysyms.so.1 \
