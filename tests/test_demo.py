@@ -73,6 +73,7 @@ def test_the_demo_keeps_its_port_and_falls_back_to_a_free_one_saying_why(tmp_pat
     assert saved_port(settings.data_dir / "simulator") == home
 
     with socket.socket() as squatter:  # another program took the demo's port meanwhile
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the simulator's closed sockets may linger
         squatter.bind(("127.0.0.1", home))
         squatter.listen()
         capsys.readouterr()
