@@ -109,3 +109,18 @@ def test_what_came_while_zappool_was_stopped_is_logged_once_after_restore(make_p
         assert logged(pool) == Counter(s["body"] for s in sent), "in the log, once each"
         assert dict(heard.ids) == {sent[-1]["id"]: 1}, "emitted once, and nothing logged before emitted again"
         pool.shutdown()
+
+
+def test_what_came_while_the_network_was_down_is_logged_once_when_it_returns(make_pool, sim):
+    pool = make_pool()
+    heard = Heard(pool)
+    connect(pool, sim, "envios", PHONE)
+    sent: list[dict[str, Any]] = []
+    for n in range(ROUNDS):
+        sim.control.network(False)
+        wait_until(lambda: pool.get("envios").reason == "network", 10, what="offline")
+        answer = sim.control.incoming(PHONE, CONTACT, f"sem rede {n}")
+        assert answer["delivered"] is False, "held until the network returns"
+        sent.append({"id": answer["id"], "body": f"sem rede {n}"})
+        sim.control.network(True)  # the page's event and the catch-up on the way back both see it
+        expect_once(pool, heard, sent)
