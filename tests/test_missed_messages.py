@@ -124,3 +124,17 @@ def test_what_came_while_the_network_was_down_is_logged_once_when_it_returns(mak
         sent.append({"id": answer["id"], "body": f"sem rede {n}"})
         sim.control.network(True)  # the page's event and the catch-up on the way back both see it
         expect_once(pool, heard, sent)
+
+
+def test_what_came_while_the_page_reloaded_is_logged_once(make_pool, sim, runtime):
+    pool = make_pool()
+    heard = Heard(pool)
+    connect(pool, sim, "envios", PHONE)
+    sent: list[dict[str, Any]] = []
+    for n in range(ROUNDS):
+        client = pool.get("envios")
+        runtime.call(client._wpp.page.evaluate("setTimeout(() => location.reload(), 0)"), 10)
+        answer = sim.control.incoming(PHONE, CONTACT, f"durante o reload {n}")  # to the page going away
+        sent.append({"id": answer["id"], "body": f"durante o reload {n}"})
+        expect_once(pool, heard, sent)
+        sim.control.wait_for(lambda s: any(x["status"] == "ready" for x in s["sessions"]), timeout=10)
