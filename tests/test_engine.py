@@ -210,6 +210,20 @@ def test_page_events_reach_python_without_our_own_sends_and_survive_junk_and_rel
         runtime.call(wpp.close(), 30)
 
 
+def test_the_bridge_hears_the_events_of_the_boot_before_wpp_is_ready(runtime, sim, tmp_path):
+    # The real WA-JS fires conn.main_ready on the QR screen right as it becomes ready (the simulator too, with
+    # main_ready_on_qr): a listener attached only once isReady is true misses such events; ours is there before.
+    events: list[tuple[str, Any]] = []
+    context = runtime.call(runtime.launch_profile(tmp_path / "profile"), 30)
+    wpp = WppPage(context, sim.url, lambda name, payload: events.append((name, payload)), lambda _r: None, 20)
+    try:
+        runtime.call(wpp.open(20), 30)
+        wait_until(lambda: ("conn.main_ready", None) in events, 5, what="the QR screen's conn.main_ready")
+        assert events.index(("conn.main_ready", None)) < events.index((ATTACHED, None)), "heard before ready"
+    finally:
+        runtime.call(wpp.close(), 30)
+
+
 def test_a_number_linked_in_the_full_chromium_is_restored_in_the_shell_and_sends_and_receives(make_pool, sim,
                                                                                                settings):
     # Profiles made before the headless shell was preferred: the next start opens them in the shell, no scan.
