@@ -99,16 +99,20 @@ def test_what_came_while_zappool_was_stopped_is_logged_once_after_restore(make_p
     sent: list[dict[str, Any]] = []
     for n in range(ROUNDS):
         sent.append(write(sim, f"enquanto parado {n}", n))
-        pool = make_pool()
-        heard = Heard(pool)
-        assert pool.restore_persisted_sessions() == {"restored": 1, "total": 1}
-        wait_until(lambda: pool.get("envios").status.value == "ready", 20, what="restored")
-        # The log keeps every round's; this run emits only what it had not logged before (the newest).
-        wait_until(lambda: logged(pool)[sent[-1]["body"]], 15, what="the newest in the log")
-        wait_until(lambda: heard.ids[sent[-1]["id"]], 5, what="its message event")
-        assert logged(pool) == Counter(s["body"] for s in sent), "in the log, once each"
-        assert dict(heard.ids) == {sent[-1]["id"]: 1}, "emitted once, and nothing logged before emitted again"
-        pool.shutdown()
+        restored_once(make_pool(), sent)
+
+
+def restored_once(pool: WhatsAppPool, sent: list[dict[str, Any]]) -> None:
+    """A new run restores the number: the newest message is logged and emitted, nothing logged before is
+    emitted again, and the log holds every round's once."""
+    heard = Heard(pool)
+    assert pool.restore_persisted_sessions() == {"restored": 1, "total": 1}
+    wait_until(lambda: pool.get("envios").status.value == "ready", 20, what="restored")
+    wait_until(lambda: logged(pool)[sent[-1]["body"]], 15, what="the newest in the log")
+    wait_until(lambda: heard.ids[sent[-1]["id"]], 5, what="its message event")
+    assert logged(pool) == Counter(s["body"] for s in sent), "in the log, once each"
+    assert dict(heard.ids) == {sent[-1]["id"]: 1}, "emitted once, and nothing logged before emitted again"
+    pool.shutdown()
 
 
 def test_what_came_while_the_network_was_down_is_logged_once_when_it_returns(make_pool, sim):

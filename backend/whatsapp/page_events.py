@@ -149,9 +149,9 @@ class PageEvents:
     def _on_online(self, online: Any) -> None:
         if online is False and self.status == S.READY:
             self._set_status(S.DISCONNECTED, Reason.NETWORK)
-        elif online is True and self.status == S.DISCONNECTED and self.reason == Reason.NETWORK:
-            if self._set_status(S.READY):
-                self._background(self._catch_up(), "catch-up")
+        elif (online is True and self.status == S.DISCONNECTED and self.reason == Reason.NETWORK
+              and self._set_status(S.READY)):
+            self._background(self._catch_up(), "catch-up")  # what came offline may have beaten the listener
 
     def _on_message(self, msg: Any) -> None:
         if isinstance(msg, dict) and not msg.get("fromMe") and self._first_time(msg.get("id")):
