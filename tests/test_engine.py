@@ -190,7 +190,8 @@ def test_page_events_reach_python_without_our_own_sends_and_survive_junk_and_rel
         runtime.call(wpp.open(20), 30)
         code = wait_for(lambda n, p: n == "conn.auth_code_change" and p)["fullCode"]
         sim.control.scan(code, PHONE)
-        wait_for(lambda n, p: n == "conn.main_ready" or n == "conn.authenticated")
+        # The bridge listens from the page's first moment, so it hears the QR screen's conn.main_ready too.
+        wait_for(lambda n, p: n == "conn.authenticated")
         # The page's own scripts can call the binding too: junk is dropped, the events go on.
         runtime.call(wpp.page.evaluate("window.__zapEvents('nada'); window.__zapEvents('[[1]]')"), 10)
         sent = runtime.call(wpp.call("chat.sendTextMessage", "5521977776666@c.us", "oi", {"createChat": True}), 30)
@@ -205,6 +206,20 @@ def test_page_events_reach_python_without_our_own_sends_and_survive_junk_and_rel
         events.clear()
         assert wait_for(lambda n, p: n == "conn.auth_code_change" and p)["fullCode"] != code
         assert (ATTACHED, None) in events
+    finally:
+        runtime.call(wpp.close(), 30)
+
+
+def test_the_bridge_hears_the_events_of_the_boot_before_wpp_is_ready(runtime, sim, tmp_path):
+    # The real WA-JS fires conn.main_ready on the QR screen right as it becomes ready (the simulator too, with
+    # main_ready_on_qr): a listener attached only once isReady is true misses such events; ours is there before.
+    events: list[tuple[str, Any]] = []
+    context = runtime.call(runtime.launch_profile(tmp_path / "profile"), 30)
+    wpp = WppPage(context, sim.url, lambda name, payload: events.append((name, payload)), lambda _r: None, 20)
+    try:
+        runtime.call(wpp.open(20), 30)
+        wait_until(lambda: ("conn.main_ready", None) in events, 5, what="the QR screen's conn.main_ready")
+        assert events.index(("conn.main_ready", None)) < events.index((ATTACHED, None)), "heard before ready"
     finally:
         runtime.call(wpp.close(), 30)
 

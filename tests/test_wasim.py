@@ -471,6 +471,11 @@ def test_chat_list_messages_and_mark_read(linked: Tab, sim: SimServer):
     linked.page.reload()  # history lives on the server
     linked.page.wait_for_function("WPP.conn.isMainReady()")
     assert linked.js("WPP.chat.list().then(l => l.map(c => c.unreadCount))") == [1, 0]
+    unread = ("(c) => WPP.chat.list({onlyWithUnreadMessage: true}).then(l => Promise.all(l.map(c => "
+              "WPP.chat.getMessages(c.id, {count: -1, onlyUnread: true}).then(m => [c.id._serialized, m.map(x => x.body)]))))")
+    sim.control.incoming(PHONE, PEER, "mais uma")
+    linked.wait_event("chat.new_message", lambda m: m["body"] == "mais uma")
+    assert linked.js(unread) == [[f"{PEER}@c.us", ["resposta", "mais uma"]]], "the unread incoming ones, not ours"
 
 
 # --- control API and phone page ---------------------------------------------------------------------------

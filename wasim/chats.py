@@ -218,15 +218,20 @@ class Mailbox:
                 chats = chats[:count]
             return [c.view() for c in chats]
 
-    def messages(self, sid: Any, peer: Any, count: Any) -> list[dict[str, Any]]:
-        """WPP.chat.getMessages: the last `count` messages (-1: all), oldest first."""
+    def messages(self, sid: Any, peer: Any, count: Any, only_unread: bool = False) -> list[dict[str, Any]]:
+        """WPP.chat.getMessages: the last `count` messages (-1: all), oldest first; with onlyUnread, among the
+        chat's unread ones only (its last `unreadCount` incoming messages, as WA-JS takes them)."""
         with self.sim.lock:
             session = self.sim.linked_session(sid)
             chat = self.chats.get(session.phone or "", {}).get(str(peer))
             if chat is None:
                 return []
+            pool = chat.messages
+            if only_unread:
+                incoming = [m for m in chat.messages if not m.get("fromMe")]
+                pool = incoming[len(incoming) - chat.unread:] if chat.unread > 0 else []
             count = count if isinstance(count, int) else 20
-            return list(chat.messages if count < 0 else chat.messages[-count:] if count else [])
+            return list(pool if count < 0 else pool[-count:] if count else [])
 
     def mark_read(self, sid: Any, peer: Any) -> dict[str, Any]:
         """WPP.chat.markIsRead: unread count back to 0 (every tab of the phone hears about it)."""

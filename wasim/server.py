@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/api/exists": lambda: self._exists(q()),
             "/_sim/api/chats": lambda: self.sim.mail.chat_list(q().get("sid"), _int(q().get("count"))),
             "/_sim/api/messages": lambda: self.sim.mail.messages(q().get("sid"), q().get("chat"),
-                                                                 _int(q().get("count"))),
+                                                                 _int(q().get("count")), q().get("unread") == "1"),
         })
 
     do_HEAD = do_GET

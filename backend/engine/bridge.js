@@ -71,6 +71,19 @@
         return e && (e.code === 'msg_not_found' || e.code === 'chat_not_found') ? { ok: null } : failure(e);
       }
     },
+    // The incoming messages WhatsApp holds as unread in every chat (WPP.chat.list, then WPP.chat.getMessages;
+    // names from wpp.py), shaped as chat.new_message's: the catch-up at connect reads them, for what reached
+    // the page before our listener did, or went to a page that was closing.
+    async unreadMessages(listPath, messagesPath) {
+      try {
+        const out = [];
+        for (const chat of (await resolve(listPath)({ onlyWithUnreadMessage: true })) || []) {
+          const msgs = await resolve(messagesPath)(wid(chat.id), { count: -1, onlyUnread: true });
+          for (const m of msgs || []) if (m && !(m.id && m.id.fromMe)) out.push(message(m));
+        }
+        return { ok: out };
+      } catch (e) { return failure(e); }
+    },
     // Large media crosses from Python in base64 chunks and is handed to WA-JS as a File.
     upload(id, chunk) {
       const bin = atob(chunk);
@@ -108,14 +121,21 @@
   window.addEventListener('pagehide', flush);
   const FILTERS = { 'chat.new_message': (m) => !(m && m.id && m.id.fromMe) };
 
+  // Listen as soon as WPP can be listened to (WA-JS's emitter exists before isReady), so that no event of the
+  // boot goes unheard; say `zap.attached` once WPP is ready to be called as well.
+  let listening = false;
   const hook = () => {
     const W = window.WPP;
-    if (!W || !W.isReady || typeof W.on !== 'function') return false;
-    for (const name of window.__zapEventNames || []) {
-      const keep = FILTERS[name];
-      const serialize = SERIALIZERS[name] || plain;
-      W.on(name, (arg) => { if (!keep || keep(arg)) forward(name, serialize(arg)); });
+    if (!W || typeof W.on !== 'function') return false;
+    if (!listening) {
+      listening = true;
+      for (const name of window.__zapEventNames || []) {
+        const keep = FILTERS[name];
+        const serialize = SERIALIZERS[name] || plain;
+        W.on(name, (arg) => { if (!keep || keep(arg)) forward(name, serialize(arg)); });
+      }
     }
+    if (!W.isReady) return false;
     forward('zap.attached', null);
     return true;
   };

@@ -39,6 +39,8 @@ WPP_FUNCTIONS: dict[str, str] = {
     "chat.sendTextMessage": "(chatId, text, SendMessageOptions) -> SendMessageReturn {id, ack}",
     "chat.sendFileMessage": "(chatId, File, FileMessageOptions) -> SendMessageReturn {id, ack}",
     "chat.getMessageById": "(MsgKey string) -> MsgModel; throws msg_not_found (chat_not_found: no such chat)",
+    "chat.list": "(ChatListOptions {onlyWithUnreadMessage, ...}) -> ChatModel[]: the chats (catch-up: unread ones)",
+    "chat.getMessages": "(chatId, GetMessagesOptions {count: -1, onlyUnread}) -> RawMessage[]: a chat's messages",
     "chat.markIsRead": "(chatId) -> {wid, unreadCount}: the chat read on the phone too; sends SEEN (blue ticks)",
 }
 
@@ -213,6 +215,14 @@ class WppPage:
         result = await self._evaluate("([p, k]) => window.__zap.findMessage(p, k)", [name, key],
                                       "looking for a message", None, patience)
         return self._unwrap(name, result)
+
+    async def unread_messages(self) -> list[dict[str, Any]]:
+        """The incoming messages WhatsApp holds as unread, every chat's, shaped as `chat.new_message` payloads:
+        what came while the number had no page, for the catch-up at connect (see page_events.py)."""
+        names = [self._checked("chat.list"), self._checked("chat.getMessages")]
+        result = await self._evaluate("([l, m]) => window.__zap.unreadMessages(l, m)", names,
+                                      "reading unread messages", None)
+        return self._unwrap(names[0], result) or []
 
     async def _evaluate(self, script: str, arg: Any, doing: str, timeout_s: float | None,
                         patience: Patience | None = None) -> Any:

@@ -318,6 +318,10 @@ class Outbox:
         if isinstance(message, dict) and not message.get("fromMe"):
             self._events.put(("in", client_id, uuid.uuid4().hex, message))
 
+    def known_incoming(self, client_id: str, wa_ids: list[str]) -> set[str]:
+        """Of these WhatsApp ids, those of messages this number received that are in the log already."""
+        return self.store.known_incoming(client_id, wa_ids)
+
     def wake(self, client_id: str) -> None:
         """A number became ready: its waiting messages (and auto-routed ones) can go."""
         with self._lock:

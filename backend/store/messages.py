@@ -222,6 +222,13 @@ class MessageStore:
                 added += cur.rowcount
         return added
 
+    def known_incoming(self, client_id: str, wa_ids: list[str]) -> set[str]:
+        """Of these WhatsApp ids, those a number's log already has (the catch-up at connect logs the rest)."""
+        chunks = [wa_ids[i:i + 500] for i in range(0, len(wa_ids), 500)]  # under SQLite's variable limit
+        sql = "SELECT wa_id FROM messages WHERE client_id = ? AND wa_id IN ({})"
+        return {row[0] for chunk in chunks
+                for row in self._db.read().execute(sql.format(",".join("?" * len(chunk))), (client_id, *chunk))}
+
     def mark_chat_read(self, client_id: str, chat: str) -> int:
         """Mark the incoming messages of a chat read; returns how many were unread."""
         now = self._now()

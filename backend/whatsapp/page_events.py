@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 S = ClientStatus
+SEEN_MAX = 5000  # WhatsApp ids of the last incoming messages emitted: far more than one catch-up brings
+KnownMessages = Callable[[list[str]], set[str]]  # of these WhatsApp ids, those already in the message log
 
 
 class PageEvents:
@@ -37,6 +40,8 @@ class PageEvents:
     metadata: ClientMetadata
     _wpp: WppPage | None
     _info_lock: threading.Lock
+    _seen: OrderedDict[str, None]
+    known_messages: KnownMessages
     _now: Callable[[], datetime]
 
     # Defined by ClientSession (declared here so a reader sees what the handlers rely on).
@@ -128,6 +133,7 @@ class PageEvents:
         if self._set_status(S.READY):
             log.info("[Client %s] pronto - Telefone: %s", self.client_id, phone)
             self._emit("ready", phoneNumber=phone)
+            self._background(self._catch_up(), "catch-up")
 
     def _on_logout(self, _payload: Any) -> None:
         if self._wpp is not None and self._wpp.expect_logout:
@@ -143,12 +149,41 @@ class PageEvents:
     def _on_online(self, online: Any) -> None:
         if online is False and self.status == S.READY:
             self._set_status(S.DISCONNECTED, Reason.NETWORK)
-        elif online is True and self.status == S.DISCONNECTED and self.reason == Reason.NETWORK:
-            self._set_status(S.READY)
+        elif (online is True and self.status == S.DISCONNECTED and self.reason == Reason.NETWORK
+              and self._set_status(S.READY)):
+            self._background(self._catch_up(), "catch-up")  # what came offline may have beaten the listener
 
     def _on_message(self, msg: Any) -> None:
-        if isinstance(msg, dict) and not msg.get("fromMe"):
+        if isinstance(msg, dict) and not msg.get("fromMe") and self._first_time(msg.get("id")):
             self._emit("message", message=msg)
+
+    def _first_time(self, wa_id: Any) -> bool:
+        """True once per WhatsApp message id: the page's event and the catch-up can both bring a message."""
+        if not isinstance(wa_id, str):
+            return True
+        if wa_id in self._seen:
+            return False
+        self._seen[wa_id] = None
+        if len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _catch_up(self) -> None:
+        """Connected (again): emit the unread messages WhatsApp holds that ZapPool has not logged. A message
+        held while the number had no page reaches the page at connect, and its `chat.new_message` can fire
+        before our listener is there, or go to a page that was closing: the unread chats still have it."""
+        wpp = self._wpp
+        if wpp is None or self.status != S.READY:
+            return
+        fresh = [m for m in await wpp.unread_messages() if isinstance(m, dict) and m.get("id") not in self._seen]
+        ids = [m["id"] for m in fresh if isinstance(m.get("id"), str)]
+        logged = await asyncio.to_thread(self.known_messages, ids) if ids else set()
+        missed = [m for m in fresh if m.get("id") not in logged]
+        for msg in missed:
+            self._on_message(msg)
+        if missed:
+            log.info("[Client %s] %d mensagens recebidas fora do evento, recuperadas ao conectar",
+                     self.client_id, len(missed))
 
     def _on_ack(self, payload: Any) -> None:
         for msg_id in payload.get("ids") or []:
@@ -158,6 +193,8 @@ class PageEvents:
         # bridge.js says WPP is ready. After the first load this means the page reloaded itself.
         if self.status in ACTIVE and self.status != S.INITIALIZING:
             self._background(self._sync_state(), "resync after reload")
+        if self.status == S.READY:  # a reload while ready: what came meanwhile may have beaten our listener
+            self._background(self._catch_up(), "catch-up")
 
     def _background(self, work: Coroutine[Any, Any, Any], what: str) -> None:
         """Run page work an event asked for without blocking the event; failures are logged."""

@@ -11,6 +11,7 @@ Public methods are synchronous and thread-safe; the work that touches browsers r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -98,6 +99,7 @@ class WhatsAppPool:
             self._next_seq += 1
             self._counters["totalCreated"] += 1
         client.subscribe(self._on_client_event)
+        client.known_messages = functools.partial(self.outbox.known_incoming, client.client_id)
         self.events.emit(ClientEvent(client.client_id, "client_added", {"info": client.get_info()}))
 
     def _load(self, record: dict[str, Any]) -> None:

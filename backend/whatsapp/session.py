@@ -11,6 +11,7 @@ import asyncio
 import logging
 import shutil
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from ..drafts import MediaFile, decoded_media
 from ..validation import Media, check_client_id, check_text, phone_number
 from . import sending
 from .lookups import LookUpCache
-from .page_events import PageEvents
+from .page_events import KnownMessages, PageEvents
 from .qr import QrImage
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class ClientSession(PageEvents):
         self.on_demand = False  # browser only while there is something to send (on_demand.py)
         self._wpp: WppPage | None = None
         self.lookups = LookUpCache()  # queryExists answers, kept between sends (lookups.py says how long)
+        self._seen: OrderedDict[str, None] = OrderedDict()  # incoming messages emitted (page_events.py)
+        self.known_messages: KnownMessages = lambda _ids: set()  # the pool's message log answers this
         self.events = EventHub(CLIENT_EVENTS)
         self._info_lock = threading.Lock()
         self._op_lock: asyncio.Lock | None = None  # made on the engine loop: serializes connect/disconnect

@@ -159,7 +159,8 @@
     requireAuth();
     const wid = userChat(chatId);
     const count = Number.isInteger(options.count) ? options.count : 20;
-    return (await api.get('messages', { chat: wid.user, count })).map((w) => model(w));
+    const unread = options.onlyUnread === true ? { unread: '1' } : {};
+    return (await api.get('messages', { chat: wid.user, count, ...unread })).map((w) => model(w));
   }
 
   // A message by key: this page's own first (one still waiting to go out has ack 0), then the chat's history.
