@@ -13,8 +13,8 @@ Each round: `--messages` texts through `POST /messages` (no clientId: round-robi
 `GET /stats` says all were sent (polled every 0.5 s) and `--settle` seconds more, so the acks (delivered 0.5 s,
 read 2 s after the send) are written too. CPU is utime+stime from /proc/<pid>/stat before and after the round:
 ZapPool's own = the app's process + its node driver; Chromium (every Chromium process below the app) and the
-simulator apart. Latency: from the call to the simulator's record of the message (`at`), matched by text. The whole burst is
-accepted at once, so p50/p99 include the queueing of the burst.
+simulator apart. Latency: from the call to the simulator's record of the message (`at`), matched by text. The
+whole burst is accepted at once, so p50/p99 include the queueing of the burst.
 
 API_SEND_COST_LAUNCHER=bench/yappi_app.py runs each app as `python bench/yappi_app.py app.py ...` (a CPU profile).
 

@@ -93,7 +93,8 @@ CONFIGS: dict[str, tuple[type[WppPage], str | None]] = {
     "after": (WppPage, None), "after_per_task": (PerTaskPage, None), "after_100ms": (Window100Page, None),
     "silent": (SilentPage, None),
 }
-FLOORS = {"before": "before_silent", "after": "silent", "after_per_task": "silent", "after_100ms": "silent"}  # ours = a configuration minus its floor
+# ours = a configuration minus its floor
+FLOORS = {"before": "before_silent", "after": "silent", "after_per_task": "silent", "after_100ms": "silent"}
 
 
 def category(url: str, name: str, page_url: str) -> str:

@@ -2,7 +2,8 @@
 
 Everything runs as it would for a user: the simulator in its own process (`python -m wasim`), ZapPool as
 `app.py --headless` in its own process (real waitress, its own data folder, `--max-clients N`), driven only
-through the REST API with an API key (made in the data folder as `python -m backend.auth keys create` makes one). Phases, in one run:
+through the REST API with an API key (made in the data folder as `python -m backend.auth keys create` makes
+one). Phases, in one run:
 
 1. link: `POST /clients` for each number (answers at its QR code), the QR read from `GET /clients/{id}/qr`,
    scanned on the simulator's phone; time until all are ready;

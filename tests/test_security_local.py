@@ -122,7 +122,8 @@ def test_the_data_folder_is_readable_by_its_owner_only_whatever_the_umask(tmp_pa
     try:
         # A number started: its Chromium profile written, the message log and webhooks opened, the log going.
         profile = data / "sessions" / "vendas" / "Default"  # the headless shell writes no Preferences file
-        wait_until(lambda: profile.is_dir() and any(profile.iterdir()), timeout=60, what="the number's Chromium profile")
+        wait_until(lambda: profile.is_dir() and any(profile.iterdir()), timeout=60,
+                   what="the number's Chromium profile")
         wait_until(lambda: (data / "messages.db-wal").exists() and (data / "webhooks.db").exists(), timeout=30,
                    what="the databases")
         assert loose_entries(data) == [], running.output()[-2000:]

@@ -217,8 +217,8 @@ def headless_shell() -> str | None:
     installed one (Debian: `apt-get install chromium-headless-shell`). It starts a number's browser for about
     half the CPU of the full Chromium in headless mode (bench/start_cost.py, docs/PERFORMANCE.md), and the same
     profile folders work in both; None when there is none."""
-    bundled = _playwright_build("chromium-headless-shell", "chromium_headless_shell",
-                                _SHELL_TAILS.get(sys.platform, ("chrome-headless-shell-linux64/chrome-headless-shell",)))
+    tails = _SHELL_TAILS.get(sys.platform, ("chrome-headless-shell-linux64/chrome-headless-shell",))
+    bundled = _playwright_build("chromium-headless-shell", "chromium_headless_shell", tails)
     if bundled:
         return bundled
     found = next((p for p in (shutil.which(n) for n in SHELL_NAMES) if p), None)

@@ -63,7 +63,8 @@ class WhatsAppPool:
         self.on_demand = OnDemand(runtime, idle_s=lambda: settings.on_demand_idle_s,
                                   pending=lambda cid: getattr(outbox.counts().get(cid), "pending", 0) > 0)
         # A sleeping on-demand number is neither health-checked nor reconnected.
-        self.supervisor = Supervisor(lambda: [c for c in self.clients() if not c.sleeping], interval_s=settings.health_check_interval_s,
+        self.supervisor = Supervisor(lambda: [c for c in self.clients() if not c.sleeping],
+                                     interval_s=settings.health_check_interval_s,
                                      timeout_s=settings.health_check_timeout_s,
                                      base_s=settings.reconnect_delay_s, cap_s=settings.reconnect_cap_s,
                                      enabled=settings.auto_reconnect)
