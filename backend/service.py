@@ -148,7 +148,7 @@ class ZapPoolService:
             self.pool.wake_for_send(client_id)  # a sleeping on-demand number: it must be ready to be waited on
         if wait:
             return self.outbox.send_and_wait(draft, timeout_s).to_dict()
-        return self.outbox.get(self.outbox.enqueue(draft)).to_dict()
+        return self.outbox.accept(draft).to_dict()
 
     def _draft(self, client_id: str | None, payload: dict[str, Any]) -> Draft:
         """The message checked once, here: every layer below trusts the Draft."""

@@ -194,7 +194,7 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> Outcome:
         return Outcome.FAILED
     except Exception as exc:  # noqa: BLE001 - anything else is worth another try
         return _transient(ctx, row, exc)
-    ctx.store.mark_sent(row.id, wa_id=receipt.get("id"), chat=receipt.get("to"), ack=receipt.get("ack"))
+    sent = ctx.store.mark_sent(row.id, wa_id=receipt.get("id"), chat=receipt.get("to"), ack=receipt.get("ack"))
     if receipt.get("id"):
         ctx.events.after_sent(client_id, receipt["id"])
     if receipt.get("found"):
@@ -202,7 +202,7 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> Outcome:
                  receipt.get("id"))
     else:
         log.debug("[Outbox] %s enviada por %s (%s)", row.id, client_id, receipt.get("id"))
-    ctx.finished(row)
+    ctx.finished(sent or ctx.store.get(row.id) or row)  # None: no longer 'sending' (its number was removed)
     return Outcome.SENT
 
 
@@ -237,7 +237,7 @@ def _fail(ctx: Context, row: MessageRecord, code: str, reason: str) -> None:
     """The message will not be sent."""
     ctx.store.mark_failed(row.id, code, reason)
     log.warning("[Outbox] mensagem %s para %s falhou: %s", row.id, row.to_number, reason)
-    ctx.finished(row)
+    ctx.finished(ctx.store.get(row.id) or row)
 
 
 def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> Outcome:
@@ -273,21 +273,21 @@ class Router(Worker):
         """Route the oldest due message; else how long until one is due."""
         ctx = self.ctx
         now = ctx.clock()
-        row = ctx.store.next_auto(ctx.ms(now))
-        if row is None:
+        message_id = ctx.store.next_auto(ctx.ms(now))
+        if message_id is None:
             due = ctx.store.auto_due_at()
             return ctx.idle_poll_s if due is None else min(ctx.idle_poll_s, max(0.001, due / 1000 - now))
         busy = frozenset(ctx.store.auto_holders())  # one waiting auto message per number at a time
         client_id, hold = self._pick(busy, now)
         if client_id is None and hold is not None:
-            return self._all_capped(row, hold, now)
+            return self._all_capped(message_id, hold, now)
         if client_id is None:
             if not self._stalled:
                 self._stalled = True
                 log.info("[Outbox] nenhum número livre e pronto para mensagens sem número definido")
             return ctx.idle_poll_s
         self._stalled = False
-        if ctx.store.assign(row.id, client_id):
+        if ctx.store.assign(message_id, client_id):
             ctx.lane_for(client_id).kick()
         return 0.0
 
@@ -307,13 +307,14 @@ class Router(Worker):
                 first = (client_id, hold)
             skip.add(client_id)
 
-    def _all_capped(self, row: MessageRecord, capped: tuple[str, Hold], now: float) -> float:
+    def _all_capped(self, message_id: str, capped: tuple[str, Hold], now: float) -> float:
         """Every free ready number is at a cap: the message waits, saying so once per window."""
         client_id, hold = capped
-        if (row.id, hold.until) != self._held and self.ctx.caps.store.note_held(row.id, RATE_LIMITED, hold.reason):
-            self._held = (row.id, hold.until)
-            log.info("[Outbox] mensagem %s sem número definido: todos no limite; %s", row.id, hold.reason)
-            self.ctx.held(client_id, hold, row.id)
+        if (message_id, hold.until) != self._held and self.ctx.caps.store.note_held(message_id, RATE_LIMITED,
+                                                                                     hold.reason):
+            self._held = (message_id, hold.until)
+            log.info("[Outbox] mensagem %s sem número definido: todos no limite; %s", message_id, hold.reason)
+            self.ctx.held(client_id, hold, message_id)
         return min(self.ctx.idle_poll_s, max(0.001, hold.until - now))
 
 
