@@ -124,6 +124,9 @@ class FakeSender:
     def any_ready_client(self) -> bool:
         return bool(self.ready)
 
+    def ready_client_besides(self, exclude: frozenset[str]) -> bool:
+        return bool(self.ready - exclude)
+
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """The pool's round-robin: the first ready number after the last one picked, wrapping around."""
         with self._lock:

@@ -220,6 +220,11 @@ class WhatsAppPool:
         with self.on_demand.sending(client_id):
             return self.get(client_id).send_media(to, media, options, attempt)
 
+    def ready_client_besides(self, exclude: frozenset[str]) -> bool:
+        """Is a number outside `exclude` connected now (the router: is any left to give a message to)? Does not
+        move the round-robin or wake anyone."""
+        return any(c.status == S.READY and c.client_id not in exclude for c in self.clients())
+
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """Round-robin over ready numbers: the first ready one created after the last one used."""
         with self._lock:
