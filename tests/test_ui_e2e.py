@@ -252,13 +252,19 @@ def test_the_qr_window_goes_from_starting_to_waiting_to_connected(session: Sessi
     qr = popup_of(session.main, session.main.get_by_role("button", name="📱 Conectar WhatsApp").click)
     expect(qr.locator("#qr")).to_be_visible(timeout=30_000)
     client_id = re.search(r"client=([\w-]+)", qr.url).group(1)
+    card = session.card(client_id)
+    expect(card.locator("h3")).to_have_text("Número sem nome")  # no name given: not its id as a name
+    expect(card.locator(".card-id")).to_have_text(client_id)
     session.sim.control.scan(read_qr(qr.locator("#qr")), PHONE2)
     expect(qr.locator("#status")).to_have_text("Conectado ✓")
     statuses = qr.evaluate("window.__statuses")
     assert statuses[0] == "Inicializando..." and "Aguardando QR" in statuses and statuses[-1] == "Conectado ✓", statuses
     assert statuses.index("Inicializando...") < statuses.index("Aguardando QR")
     qr.wait_for_event("close", timeout=15_000)
-    expect(session.card(client_id).locator(".badge")).to_have_text("Conectado")
+    expect(card.locator(".badge")).to_have_text("Conectado")
+    expect(card.locator("h3")).to_have_text("+55 11 97777-6666")  # linked: its phone names it
+    expect(card.get_by_role("button", name=re.compile("Reconectar"))).to_be_hidden()  # connected: nothing to redo
+    expect(card.get_by_role("button", name=re.compile("Desconectar"))).to_be_visible()
     # Not needed further on: the seed's "Remover", confirmed.
     session.card(client_id).get_by_role("button", name="🗑️ Remover").click()
     session.pool.get_by_role("dialog").get_by_role("button", name="🗑️ Remover").click()

@@ -6,10 +6,11 @@ import { el, formatDate, formatPhone, reasonText } from './dom.js';
 import { todayText } from './limits.js';
 
 const ACTIVE = new Set(['initializing', 'qr_ready', 'authenticated', 'ready']);
+const CONNECTED = new Set(['authenticated', 'ready']);
 
-/** The name people gave the number, else its id. */
+/** The name people gave the number, else its phone once linked, else "unnamed" (its id shows under it). */
 export function displayName(info) {
-  return info.name || info.clientId;
+  return info.name || (info.phoneNumber ? formatPhone(info.phoneNumber) : t('card.unnamed'));
 }
 
 /** What the status badge says, with the reason when there is one (disconnected, error). */
@@ -95,6 +96,7 @@ export function buildCard(info, actions) {
     parts.unread.dataset.count = String(count);
     parts.qr.hidden = current.status !== 'qr_ready';
     parts.disconnect.hidden = !ACTIVE.has(current.status);
+    parts.reconnect.hidden = CONNECTED.has(current.status) && !current.sleeping;  // nothing to reconnect
     parts.handle.setAttribute('aria-label', t('card.move', { name }));
     parts.group.setAttribute('aria-label', t('card.actions', { name }));
     for (const key of ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'remove']) {
