@@ -265,6 +265,17 @@ def test_the_qr_window_goes_from_starting_to_waiting_to_connected(session: Sessi
     expect(card.locator("h3")).to_have_text("+55 11 97777-6666")  # linked: its phone names it
     expect(card.get_by_role("button", name=re.compile("Reconectar"))).to_be_hidden()  # connected: nothing to redo
     expect(card.get_by_role("button", name=re.compile("Desconectar"))).to_be_visible()
+    # "Sair da conta", confirmed: the phone no longer has the device; the number stays listed, to link again.
+    phones = lambda: {d.get("phone") for d in session.sim.control.state()["devices"]}  # noqa: E731
+    assert PHONE2 in phones()
+    card.get_by_role("button", name="🚪 Sair da conta").click()
+    dialog = session.pool.get_by_role("dialog")
+    expect(dialog).to_contain_text("desvincula +55 11 97777-6666")
+    dialog.get_by_role("button", name="🚪 Sair da conta").click()
+    expect(card.locator(".badge")).to_have_text("Desconectado")
+    expect(card.get_by_role("button", name="🚪 Sair da conta")).to_be_hidden()
+    expect(card.get_by_role("button", name=re.compile("Reconectar"))).to_be_visible()
+    wait_until(lambda: PHONE2 not in phones(), timeout=10, what="the device unlinked on the phone")
     # Not needed further on: the seed's "Remover", confirmed.
     session.card(client_id).get_by_role("button", name="🗑️ Remover").click()
     session.pool.get_by_role("dialog").get_by_role("button", name="🗑️ Remover").click()
