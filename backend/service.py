@@ -195,6 +195,9 @@ class ZapPoolService:
         try:
             client.mark_chat_read(chat)
         except ZapPoolError as exc:
+            if exc.details.get("wppCode") == "chat_not_found":  # a new conversation: nothing on WhatsApp to read
+                log.debug("[Pool] conversa %s de %s ainda não existe no WhatsApp", chat[:80], client.client_id)
+                return
             log.warning("[Pool] conversa %s de %s não marcada como lida no WhatsApp: %s", chat[:80],
                         client.client_id, exc.message)
 
