@@ -72,23 +72,19 @@ class MessageStore:
                      body: str | None, media: dict[str, Any] | None = None) -> MessageRecord:
         """Accept a message: it is on disk, queued, when this returns. client_id None: any ready number."""
         now = self._now()
-        with self._db.write() as conn:
-            row = conn.execute(
-                "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media,"
-                " status, created_at, updated_at) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"
-                f" RETURNING {COLUMNS}",
-                (message_id, client_id, Routing.AUTO if client_id is None else Routing.PINNED, chat, to_number, type,
-                 body, json.dumps(media) if media else None, now, now)).fetchone()
+        (row,) = self._db.write_one(
+            "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media, status,"
+            f" created_at, updated_at) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING {COLUMNS}",
+            (message_id, client_id, Routing.AUTO if client_id is None else Routing.PINNED, chat, to_number, type,
+             body, json.dumps(media) if media else None, now, now))
         return MessageRecord.from_row(row)
 
     def assign(self, message_id: str, client_id: str) -> bool:
         """Give a waiting auto-routed message to a number; False if it is no longer waiting for one. Not fsynced:
         lost in a power cut, the message waits for a number again (the number's claim fsyncs it first)."""
-        with self._db.write(durable=False) as conn:
-            cur = conn.execute("UPDATE messages SET client_id = ?, updated_at = ? WHERE id = ? AND "
-                               "status = 'queued' AND routing = 'auto' AND client_id IS NULL",
-                               (client_id, self._now(), message_id))
-            return cur.rowcount == 1
+        return bool(self._db.write_one("UPDATE messages SET client_id = ?, updated_at = ? WHERE id = ? AND "
+                                       "status = 'queued' AND routing = 'auto' AND client_id IS NULL RETURNING id",
+                                       (client_id, self._now(), message_id), durable=False))
 
     def release_auto(self, client_id: str) -> int:
         """Take back the auto-routed messages given to a number that stopped being ready (but not, for a while,
@@ -103,11 +99,10 @@ class MessageStore:
         """queued -> sending, by this number, counting an attempt: the row as claimed, None if it was not
         queued. The first claim chooses the message's WhatsApp id (key_id), on disk before anything reaches
         the page."""
-        with self._db.write() as conn:
-            row = conn.execute("UPDATE messages SET status = 'sending', client_id = ?, attempts = attempts + 1, "
-                               "key_id = coalesce(key_id, ?), updated_at = ? WHERE id = ? AND status = 'queued' "
-                               f"RETURNING {COLUMNS}", (client_id, new_key_id(), self._now(), message_id)).fetchone()
-        return MessageRecord.from_row(row) if row else None
+        rows = self._db.write_one("UPDATE messages SET status = 'sending', client_id = ?, attempts = attempts + 1, "
+                                  "key_id = coalesce(key_id, ?), updated_at = ? WHERE id = ? AND status = 'queued' "
+                                  f"RETURNING {COLUMNS}", (client_id, new_key_id(), self._now(), message_id))
+        return MessageRecord.from_row(rows[0]) if rows else None
 
     def mark_sent(self, message_id: str, *, wa_id: str | None, chat: str | None,
                   ack: int | None) -> MessageRecord | None:
@@ -115,12 +110,11 @@ class MessageStore:
         sent, None if it was not sending. Not fsynced: lost in a power cut, it is 'sending' again and the restart
         finds it on WhatsApp by key_id, not resending."""
         now = self._now()
-        with self._db.write(durable=False) as conn:
-            row = conn.execute("UPDATE messages SET status = 'sent', wa_id = ?, chat = coalesce(?, chat), "
-                               "ack = max(coalesce(?, 1), 1), sent_at = ?, updated_at = ?, error_code = NULL, "
-                               f"reason = NULL WHERE id = ? AND status = 'sending' RETURNING {COLUMNS}",
-                               (wa_id, chat, ack, now, now, message_id)).fetchone()
-        return MessageRecord.from_row(row) if row else None
+        rows = self._db.write_one("UPDATE messages SET status = 'sent', wa_id = ?, chat = coalesce(?, chat), "
+                                  "ack = max(coalesce(?, 1), 1), sent_at = ?, updated_at = ?, error_code = NULL, "
+                                  f"reason = NULL WHERE id = ? AND status = 'sending' RETURNING {COLUMNS}",
+                                  (wa_id, chat, ack, now, now, message_id), durable=False)
+        return MessageRecord.from_row(rows[0]) if rows else None
 
     def mark_failed(self, message_id: str, code: str, reason: str) -> bool:
         """A message that will not be sent: failed with why; False if it already finished."""
@@ -186,25 +180,27 @@ class MessageStore:
         now = self._now()
         with self._db.write(durable=False) as conn:
             for client_id, wa_id, ack in acks:
-                row = conn.execute("SELECT id, status, ack FROM messages WHERE client_id = ? AND wa_id = ?",
-                                   (client_id, wa_id)).fetchone()
-                if row is None:
-                    unmatched.append((client_id, wa_id, ack))
-                elif row["status"] in SENT_STATUSES and ack > (row["ack"] or 0) and ack in ACK_STATUS:
-                    self._advance(conn, client_id, wa_id, ack, now)
+                moved = self._advance(conn, client_id, wa_id, ack, now) if ack in ACK_STATUS else None
+                if moved is not None:
                     if advanced is not None:
-                        advanced.append(row["id"])
+                        advanced.append(moved)
+                elif conn.execute("SELECT 1 FROM messages WHERE client_id = ? AND wa_id = ?",
+                                  (client_id, wa_id)).fetchone() is None:
+                    unmatched.append((client_id, wa_id, ack))
         return unmatched
 
     @staticmethod
-    def _advance(conn: Any, client_id: str, wa_id: str, ack: int, now: int) -> None:
-        """Move an outgoing row to the status of a higher ack, stamping the times it skipped."""
-        status = ACK_STATUS[ack]
-        conn.execute("UPDATE messages SET ack = ?, status = ?, updated_at = ?, "
-                     "delivered_at = CASE WHEN ? >= 2 THEN coalesce(delivered_at, ?) END, "
-                     "read_at = CASE WHEN ? >= 3 THEN coalesce(read_at, ?) END "
-                     "WHERE client_id = ? AND wa_id = ?",
-                     (ack, status, now, ack, now, ack, now, client_id, wa_id))
+    def _advance(conn: Any, client_id: str, wa_id: str, ack: int, now: int) -> str | None:
+        """Move a sent row to the status of a higher ack, stamping the times it skipped; its id, None if there is
+        no such sent row or the ack is not higher (one statement: the common case needs no read first)."""
+        row = conn.execute("UPDATE messages SET ack = ?, status = ?, updated_at = ?, "
+                           "delivered_at = CASE WHEN ? >= 2 THEN coalesce(delivered_at, ?) END, "
+                           "read_at = CASE WHEN ? >= 3 THEN coalesce(read_at, ?) END "
+                           "WHERE client_id = ? AND wa_id = ? AND status IN (?, ?, ?) AND coalesce(ack, 0) < ? "
+                           "RETURNING id",
+                           (ack, ACK_STATUS[ack], now, ack, now, ack, now, client_id, wa_id, *SENT_STATUSES,
+                            ack)).fetchone()
+        return row[0] if row else None
 
     def add_incoming(self, items: list[tuple[str, str, dict[str, Any]]]) -> int:
         """Log (client_id, message id, WhatsApp message dict) as received; repeats are ignored. Returns added."""
