@@ -273,11 +273,10 @@ class Router(Worker):
         """Route the oldest due message; else how long until one is due."""
         ctx = self.ctx
         now = ctx.clock()
-        message_id = ctx.store.next_auto(ctx.ms(now))
+        message_id, busy = ctx.store.next_auto(ctx.ms(now))  # busy: one waiting auto message per number at a time
         if message_id is None:
             due = ctx.store.auto_due_at()
             return ctx.idle_poll_s if due is None else min(ctx.idle_poll_s, max(0.001, due / 1000 - now))
-        busy = frozenset(ctx.store.auto_holders())  # one waiting auto message per number at a time
         client_id, hold = self._pick(busy, now)
         if client_id is None and hold is not None:
             return self._all_capped(message_id, hold, now)

@@ -239,12 +239,14 @@ class MessageStore:
         """The oldest queued message of a number (its own and auto-routed ones given to it)."""
         return self._one(f"{SELECT} WHERE status = 'queued' AND client_id = ? ORDER BY seq LIMIT 1", (client_id,))
 
-    def next_auto(self, now_ms: int) -> str | None:
-        """The id of the oldest auto-routed message waiting for a number whose retry time has come (the id only:
-        the router asks several times per message, and needs nothing else)."""
-        row = self._db.read().execute("SELECT id FROM messages WHERE status = 'queued' AND client_id IS NULL AND "
-                                      "next_attempt_at <= ? ORDER BY seq LIMIT 1", (now_ms,)).fetchone()
-        return row[0] if row else None
+    def next_auto(self, now_ms: int) -> tuple[str | None, frozenset[str]]:
+        """For the router, in one read: the id of the oldest auto-routed message waiting for a number whose retry
+        time has come (None: none), and the numbers holding an auto-routed message they have not started."""
+        row = self._db.read().execute(
+            "SELECT (SELECT id FROM messages WHERE status = 'queued' AND client_id IS NULL AND next_attempt_at <= ?"
+            " ORDER BY seq LIMIT 1), (SELECT json_group_array(DISTINCT client_id) FROM messages WHERE"
+            " status = 'queued' AND routing = 'auto' AND client_id IS NOT NULL)", (now_ms,)).fetchone()
+        return row[0], frozenset(json.loads(row[1]))
 
     def auto_due_at(self) -> int | None:
         """When the next auto-routed message waiting for a number may be tried (epoch ms), None if none waits."""
