@@ -118,7 +118,7 @@ class FakeSender:
 
     # -- the Sender protocol -------------------------------------------------------------------------------
 
-    def client_ready(self, client_id: str) -> bool:
+    def client_ready(self, client_id: str, wake: bool = True) -> bool:
         return client_id in self.ready
 
     def any_ready_client(self) -> bool:

@@ -27,7 +27,7 @@ class Attempt:
 class Sender(Protocol):
     """What the outbox needs from whoever reaches the numbers (the pool)."""
 
-    def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
+    def client_ready(self, client_id: str, wake: bool = True) -> bool: ...  # READY now (wake: a sleeping one)
     def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready ones
     def ready_client_besides(self, exclude: frozenset[str]) -> bool: ...  # a READY number not in exclude (no move)
@@ -40,7 +40,7 @@ class Sender(Protocol):
 class _NoSender:
     """The sender of an outbox not started yet: no number is ready, so messages are accepted and wait."""
 
-    def client_ready(self, client_id: str) -> bool:
+    def client_ready(self, client_id: str, wake: bool = True) -> bool:
         return False
 
     def any_ready_client(self) -> bool:

@@ -121,14 +121,37 @@ class Lane(Worker):
         self.next_send_at = 0.0
         self._parked = False
         self._held: tuple[str, float] | None = None  # (message, window end) last said to be held
+        self._maybe_work = True  # False once a look found the queue empty, True again at the next kick
+
+    def kick(self) -> None:
+        """A message for this number, or the number is ready again: look now."""
+        self._maybe_work = True
+        super().kick()
 
     def step(self) -> float:
         """Send the next message if it is due and the number is ready; else how long to wait."""
         ctx = self.ctx
+        now = ctx.clock()
+        if self.next_send_at > now:
+            return self.next_send_at - now  # pacing: nothing to read before then
+        # The usual case in one statement (asking readiness must not wake a sleeping number with nothing to send);
+        # an idle lane's polls only read.
+        if (self._maybe_work and ctx.sender.client_ready(self.client_id, wake=False)
+                and ctx.caps.hold_for(self.client_id, now) is None):
+            claimed = ctx.store.claim_next(self.client_id, ctx.ms(now))
+            if claimed is not None:
+                self._resume()
+                self._send(claimed)
+                return 0.0
+        return self._look(ctx.clock())
+
+    def _look(self, now: float) -> float:
+        """Nothing claimed at once: read the next message to say why (none, not due, number down, a cap)."""
+        ctx = self.ctx
         row = ctx.store.next_for_client(self.client_id)
+        self._maybe_work = row is not None
         if row is None:
             return ctx.idle_poll_s
-        now = ctx.clock()
         wait = max(row.next_attempt_at / 1000 - now, self.next_send_at - now)
         if wait > 0:
             return wait
@@ -137,13 +160,17 @@ class Lane(Worker):
         hold = ctx.caps.hold_for(self.client_id, now)
         if hold is not None:
             return self._hold(row, hold, now)
-        if self._parked:
-            self._parked = False
-            log.info("[Outbox] %s pronto de novo: retomando a fila", self.client_id)
+        self._resume()
         claimed = ctx.store.claim(row.id, self.client_id)
         if claimed is not None:
             self._send(claimed)
         return 0.0
+
+    def _resume(self) -> None:
+        """Say once that a parked number sends again."""
+        if self._parked:
+            self._parked = False
+            log.info("[Outbox] %s pronto de novo: retomando a fila", self.client_id)
 
     def _hold(self, row: MessageRecord, hold: Hold, now: float) -> float:
         """The number is at a cap: its next message waits for the window's end with the reason on its record

@@ -104,6 +104,16 @@ class MessageStore:
                                   f"RETURNING {COLUMNS}", (client_id, new_key_id(), self._now(), message_id))
         return MessageRecord.from_row(rows[0]) if rows else None
 
+    def claim_next(self, client_id: str, now_ms: int) -> MessageRecord | None:
+        """claim() of a number's oldest queued message if its retry time has come, in one statement; None when
+        there is none or it is not due (the caller then reads why)."""
+        rows = self._db.write_one(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1, key_id = coalesce(key_id, ?), "
+            "updated_at = ? WHERE id = (SELECT id FROM messages WHERE status = 'queued' AND client_id = ? "
+            f"ORDER BY seq LIMIT 1) AND next_attempt_at <= ? RETURNING {COLUMNS}",
+            (new_key_id(), self._now(), client_id, now_ms))
+        return MessageRecord.from_row(rows[0]) if rows else None
+
     def mark_sent(self, message_id: str, *, wa_id: str | None, chat: str | None,
                   ack: int | None) -> MessageRecord | None:
         """sending -> sent with WhatsApp's id and the chat id WhatsApp used (ninth digit and all); the row as

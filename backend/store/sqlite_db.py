@@ -161,9 +161,11 @@ class Database:
             if self._closed:
                 raise StoreClosed(f"{self.path.name} is closed")
             conn = self._writer if durable else self._relaxed_writer()
+            changes = conn.total_changes
             with refuse_when_full(self.path):
                 rows = conn.execute(sql, tuple(args)).fetchall()  # stepped to the end: committed
-            self.generation += 1
+            if conn.total_changes != changes:  # a statement that changed nothing leaves readers' caches valid
+                self.generation += 1
             return rows
 
     def _relaxed_writer(self) -> sqlite3.Connection:

@@ -193,12 +193,12 @@ class WhatsAppPool:
 
     # The outbox's Sender: how it reaches the numbers.
 
-    def client_ready(self, client_id: str) -> bool:
+    def client_ready(self, client_id: str, wake: bool = True) -> bool:
         """Is that number connected now; asked while something waits for it, so a sleeping on-demand number is
-        woken (and says no until it is ready: the pool then wakes the outbox)."""
+        woken (and says no until it is ready: the pool then wakes the outbox). wake=False: only asking."""
         with self._lock:
             client = self._clients.get(client_id)
-        if client is not None and client.status != S.READY:
+        if wake and client is not None and client.status != S.READY:
             self.on_demand.wake(client)
         return client is not None and client.status == S.READY
 
