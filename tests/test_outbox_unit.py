@@ -30,7 +30,7 @@ from backend.errors import (ClientNotReady, Conflict, EngineTimeout, NumberNotOn
 from backend.drafts import MediaFile
 from backend.outbox.outbox import MessageRecord, Outbox
 from backend.outbox.sender import Attempt
-from backend.outbox.workers import EventLog
+from backend.outbox.event_log import EventLog
 from backend.store.media import MediaFiles
 from backend.store.limits import StoredLimits
 from backend.store.messages import MessageStore

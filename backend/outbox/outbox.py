@@ -33,7 +33,8 @@ from ..store.limits import LimitStore, StoredLimits
 from ..store.messages import MessageStore
 from .caps import Caps, Hold, Limits
 from .sender import NO_SENDER, Sender
-from .workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
+from .event_log import EventLog
+from .workers import Context, Lane, Pacing, RetryPolicy, Router, Worker
 
 log = logging.getLogger(__name__)
 
