@@ -61,7 +61,7 @@ class SweepingMemoryStorage(MemoryStorage):
     MemoryStorage (limits 5.8.0, pinned) starts a new threading.Timer 10 ms after a hit whenever none is running,
     so at a steady request rate it starts and ends one thread per request: ~0.2 ms of CPU each, a twentieth of
     ZapPool's CPU per sent message (docs/PERFORMANCE.md, issue 15). The sweep itself is the library's; only when
-    it runs changes. tests/test_ratelimit.py fails if a new `limits` stops calling this hook."""
+    it runs changes. tests/test_ratelimit_storage.py fails if a new `limits` stops calling this hook."""
 
     SWEEP_EVERY_S = 1.0
 
