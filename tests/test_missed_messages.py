@@ -5,6 +5,7 @@ real Chromium on the simulator, each path repeated so that a race that loses one
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,63 @@ def test_what_came_while_the_page_reloaded_is_logged_once(make_pool, sim, runtim
         sent.append({"id": answer["id"], "body": f"durante o reload {n}"})
         expect_once(pool, heard, sent)
         sim.control.wait_for(lambda s: any(x["status"] == "ready" for x in s["sessions"]), timeout=10)
+
+
+# --- history: what the phone held before the link is not new ------------------------------------------------
+
+OTHER = "5521977776666"
+
+
+def seed_history(sim) -> list[str]:
+    """Before the link, the phone holds two chats with days- and hours-old messages, some unread (the real
+    site syncs them at link and fires no new-message event for them). Returns their WhatsApp ids."""
+    now = int(time.time())
+    first = sim.control.history(PHONE, CONTACT, [{"text": "há três dias", "t": now - 3 * 86400},
+                                                 {"text": "respondida", "t": now - 3 * 86400 + 60, "fromMe": True},
+                                                 {"text": "há duas horas", "t": now - 2 * 3600},
+                                                 {"text": "há um minuto", "t": now - 60}], unread=2)
+    second = sim.control.history(PHONE, OTHER, [{"text": "ontem", "t": now - 86400}], unread=1)
+    return [first["ids"][2], first["ids"][3], second["ids"][0]]
+
+
+def still_unread(pool: WhatsAppPool, runtime) -> set[str]:
+    """The WhatsApp ids WA-JS lists as unread on the number's page now."""
+    page = pool.get("envios")._wpp
+    return {m["id"] for m in runtime.call(page.unread_messages(), 10)}
+
+
+def test_history_synced_at_the_first_link_is_not_emitted_as_new(make_pool, sim, runtime):
+    history = seed_history(sim)
+    pool = make_pool()
+    heard = Heard(pool)
+    connect(pool, sim, "envios", PHONE)
+    assert still_unread(pool, runtime) == set(history), "WA-JS still lists the history as unread"
+    sent = [{"id": sim.control.incoming(PHONE, CONTACT, "depois do link")["id"], "body": "depois do link"}]
+    expect_once(pool, heard, sent)
+    pool.disconnect("envios")  # another connect: its catch-up must not take the history for missed messages
+    sent.append(write(sim, "enquanto desconectado", 0))
+    assert pool.reconnect("envios")["status"] == "ready"
+    expect_once(pool, heard, sent)
+    assert still_unread(pool, runtime) >= set(history)
+
+
+def test_history_is_not_emitted_after_a_restart_and_what_came_meanwhile_is(make_pool, sim):
+    seed_history(sim)
+    first = make_pool()
+    connect(first, sim, "envios", PHONE)
+    sent = [{"id": sim.control.incoming(PHONE, CONTACT, "depois do link")["id"], "body": "depois do link"}]
+    wait_until(lambda: logged(first)["depois do link"], 15, what="logged")
+    first.shutdown()
+    sent.append(write(sim, "enquanto parado", 0))
+    restored_once(make_pool(), sent)  # only it is emitted: the history is neither emitted nor logged
+
+
+def test_a_message_that_comes_during_the_link_is_not_lost(make_pool, sim):
+    seed_history(sim)
+    pool = make_pool()
+    heard = Heard(pool)
+    assert pool.create_and_initialize("envios")["status"] == "qr_ready"
+    sim.control.scan(pool.get("envios").qr.code, PHONE)
+    answer = sim.control.incoming(PHONE, CONTACT, "durante o link")  # scanned, WhatsApp Web still syncing
+    wait_until(lambda: pool.get("envios").status.value == "ready", 10, what="ready")
+    expect_once(pool, heard, [{"id": answer["id"], "body": "durante o link"}])

@@ -46,6 +46,11 @@ class ClientMetadata:
     message_count: int = 0
     phone_number: str | None = None
     last_error: str | None = None
+    # The catch-up's cutoffs (page_events.py): the last moment ZapPool knew the number connected with its
+    # listener on (set on entering and leaving ready; saved with the state, so a restart knows it), and the
+    # moment it saw the number linked by a scan or pairing code (this run only: after it, listened_at is later).
+    listened_at: datetime | None = None
+    linked_at: datetime | None = None
 
 
 class ClientSession(PageEvents):
@@ -94,6 +99,10 @@ class ClientSession(PageEvents):
             self.status, self.reason = new, reason
             if new != S.QR_READY:
                 self.qr, self.pairing_code = None, None
+            if S.READY in (old, new):
+                self.metadata.listened_at = self._now()
+            if old == S.QR_READY and new in (S.AUTHENTICATED, S.READY):
+                self.metadata.linked_at = self._now()
         log.info("[Client %s] %s -> %s%s", self.client_id, old.value, new.value, f" ({reason})" if reason else "")
         if self._status_changed is not None:
             self._status_changed.set()
