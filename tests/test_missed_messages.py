@@ -5,6 +5,9 @@ real Chromium on the simulator, each path repeated so that a race that loses one
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from collections import Counter
 from datetime import timedelta
@@ -209,3 +212,33 @@ def test_a_message_that_comes_during_the_link_is_not_lost(make_pool, sim):
     answer = sim.control.incoming(PHONE, CONTACT, "durante o link")  # scanned, WhatsApp Web still syncing
     wait_until(lambda: pool.get("envios").status.value == "ready", 10, what="ready")
     expect_once(pool, heard, [{"id": answer["id"], "body": "durante o link"}])
+
+
+def browser_pids(pool: WhatsAppPool, client_id: str) -> list[int]:
+    """The number's Chromium processes."""
+    profile = str(pool.settings.sessions_dir / client_id)
+    found = subprocess.run(["pgrep", "-f", f"user-data-dir={profile}"], capture_output=True, text=True).stdout
+    assert found.split()
+    return [int(pid) for pid in found.split()]
+
+
+def test_what_came_as_the_browser_crashed_is_caught_though_the_crash_is_noticed_late(make_pool, sim):
+    """A crash is noticed late (here the number's clock jumps an hour at the crash): the catch-up's cutoff stays
+    at the last moment the number was known listening, not the moment the crash was noticed. The message goes to
+    the page just before it dies (our listener may not hear it: then only the catch-up brings it)."""
+    pool = make_pool(reconnect_delay_s=3600)  # reconnected by hand, on the right clock again
+    heard = Heard(pool)
+    connect(pool, sim, "envios", PHONE)
+    client = pool.get("envios")
+    sent: list[dict[str, Any]] = []
+    for n in range(ROUNDS):
+        pids = browser_pids(pool, "envios")
+        client._now = lambda: utc_now() + timedelta(hours=1)
+        answer = sim.control.incoming(PHONE, CONTACT, f"na queda {n}")
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        sent.append({"id": answer["id"], "body": f"na queda {n}"})
+        wait_until(lambda: client.status.value == "disconnected", 10, what="the crash noticed")
+        client._now = utc_now
+        assert pool.reconnect("envios")["status"] == "ready"
+        expect_once(pool, heard, sent)

@@ -180,9 +180,10 @@ class PageEvents:
         at any connect where the log lacks old messages, WhatsApp syncs the phone's history, whose unread
         messages can be days old, and no new-message event fires for them. Emitted, each would be a webhook to
         the customer's CRM and a log row as if just received. So only what came after the number was last
-        known listening counts: the later of `listened_at` (set on entering and leaving ready and saved with
-        the state, never per message: after kill -9 it is the last ready moment, earlier than anything missed
-        since; a file written before it gives connectedAt, the same moment) and `linked_at` (nothing older than
+        known listening counts: the later of `listened_at` (set on entering ready and when ZapPool closes the
+        page itself, saved with the state, never per message: after kill -9, a crash or a network drop, noticed
+        late, it is the last ready moment, earlier than anything missed since; a file written before it gives
+        connectedAt, the same moment) and `linked_at` (nothing older than
         a link was ever ours to hear; a message that comes during the link is newer). A number ZapPool never
         saw listening or linked (a profile listed again after a bad sessions file) starts at this connect: a
         flood of history is worse than the rare message lost there. CLOCK_MARGIN_S is taken off: WhatsApp's
