@@ -114,6 +114,7 @@ class WhatsAppPool:
         sent = self.outbox.counts().get(client_id)
         metadata = ClientMetadata(created_at=parse_time(meta.get("createdAt")) or self._now(),
                                   connected_at=parse_time(meta.get("connectedAt")),
+                                  listened_at=parse_time(record.get("listenedAt") or meta.get("connectedAt")),
                                   message_count=sent.sent if sent else 0,  # the message log is the truth
                                   phone_number=record.get("phoneNumber"))
         client = WhatsAppClient(client_id, self.runtime, self.settings, name=record.get("name"),
