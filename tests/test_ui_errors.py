@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.test_error_texts import server_codes
 from tests.ui_support import PASSWORD, SIM_TIMINGS, AppProcess, launch_browser
 from wasim import SimServer
 
@@ -70,3 +71,22 @@ def test_a_refused_key_name_names_the_field_in_each_language(page: Page):
     page.get_by_label("Name of the new key").fill(KEY_NAME)
     page.get_by_role("button", name="Create key").click()
     expect(page.locator(".toast-error").last).to_have_text("The field “Name” does not accept that value.")
+
+
+RENDER = """async ([codes, message]) => {
+  const { errorText } = await import('/ui/js/errors.js');
+  return Object.fromEntries(codes.map((code) => [code, errorText({ code, message, details: {} })]));
+}"""
+
+
+@pytest.mark.parametrize("language", ["pt-BR", "en"])
+def test_every_code_renders_whole_without_the_servers_words(page: Page, language: str):
+    page.locator("#language").select_option(language)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    message = "SERVER-WORDS"
+    shown = page.evaluate(RENDER, [sorted(server_codes()) + ["a_code_from_a_newer_server"], message])
+    generic = shown.pop("a_code_from_a_newer_server")
+    assert message not in generic and "a_code_from_a_newer_server" in generic  # safe, and names what to look up
+    for code, text in shown.items():
+        assert text and message not in text and "{" not in text and text != generic.replace(
+            "a_code_from_a_newer_server", code), f"{language} {code}: {text!r}"
