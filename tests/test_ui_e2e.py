@@ -678,7 +678,7 @@ def test_in_the_desktop_api_js_calls_the_bridge_and_takes_pushed_events(session:
 
         # An {error} envelope is an ApiError, shown like any other.
         card.get_by_role("button", name="🔌 Desconectar").click()
-        expect(page.locator(".toast-error")).to_have_text("Algo deu errado: Ocupado agora")
+        expect(page.locator(".toast-error")).to_have_text("Isso não pode ser feito no estado atual.")  # by code, not message
         calls = page.evaluate("window.__calls")
         assert ["disconnect_client", ["fake"]] in calls and ["list_chats", ["fake", None]] in calls
         assert not [url for url in asked if "/events" in url or "/clients" in url or "/auth" in url], asked

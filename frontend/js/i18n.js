@@ -4,6 +4,8 @@
 // runs before anyone may read preferences, already speaks it. HTML names its strings with data-i18n
 // attributes (textContent) and data-i18n-<attribute> (aria-label, placeholder, title, alt); scripts call t().
 
+import { ERROR_STRINGS } from './i18n_errors.js';
+
 const STRINGS = {
   'pt-BR': {
     'app.tagline': 'Múltiplas conexões WhatsApp',
@@ -215,21 +217,6 @@ const STRINGS = {
 
     'notify.disconnected': '{name} desconectou',
     'notify.message': 'Nova mensagem em {name}',
-
-    'error.network': 'Sem resposta do ZapPool. Ele está rodando?',
-    'error.owner_link_required': 'O primeiro acesso pelo navegador precisa do link que o ZapPool mostrou no terminal em que foi aberto (ou use a janela do ZapPool).',
-    'error.generic': 'Algo deu errado: {message}',
-    'error.wrong_credentials': 'Usuário ou senha incorretos.',
-    'error.wrong_password': 'A senha atual está incorreta.',
-    'error.pool_full': 'O pool está cheio: remova uma conexão antes de adicionar outra.',
-    'error.client_not_ready': 'Este número não está conectado.',
-    'error.number_not_on_whatsapp': 'Este número não está no WhatsApp.',
-    'error.invalid_number': 'Número inválido: use DDD e número, por exemplo 11 99999-0001.',
-    'error.invalid_media': 'O arquivo não pode ser enviado: {message}',
-    'error.no_qr_code': 'Não há QR code agora.',
-    'error.not_found': 'Não encontrado.',
-    'error.invalid_password': 'A nova senha não serve: {message}',
-    'error.browser_path': 'Informe o caminho completo do executável do navegador, ou deixe vazio.',
   },
 
   en: {
@@ -442,23 +429,10 @@ const STRINGS = {
 
     'notify.disconnected': '{name} disconnected',
     'notify.message': 'New message on {name}',
-
-    'error.network': 'No answer from ZapPool. Is it running?',
-    'error.owner_link_required': 'The first login from a browser needs the link ZapPool printed in the terminal that started it (or use the ZapPool window).',
-    'error.generic': 'Something went wrong: {message}',
-    'error.wrong_credentials': 'Wrong username or password.',
-    'error.wrong_password': 'The current password is wrong.',
-    'error.pool_full': 'The pool is full: remove a connection before adding another.',
-    'error.client_not_ready': 'This number is not connected.',
-    'error.number_not_on_whatsapp': 'This number is not on WhatsApp.',
-    'error.invalid_number': 'Invalid number: use area code and number, e.g. 11 99999-0001.',
-    'error.invalid_media': 'The file cannot be sent: {message}',
-    'error.no_qr_code': 'There is no QR code now.',
-    'error.not_found': 'Not found.',
-    'error.invalid_password': 'The new password will not do: {message}',
-    'error.browser_path': 'Give the full path of the browser executable, or leave it empty.',
   },
 };
+
+for (const [lang, strings] of Object.entries(ERROR_STRINGS)) Object.assign(STRINGS[lang], strings);
 
 export const LANGUAGES = [['pt-BR', 'Português (Brasil)'], ['en', 'English']];
 export const DEFAULT_LANGUAGE = 'pt-BR';
