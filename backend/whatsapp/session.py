@@ -255,6 +255,10 @@ class ClientSession(PageEvents):
         self.lookups.put(found)  # an explicit check refreshes the kept answer
         return found
 
+    async def wpp_call_async(self, name: str, *args: Any, timeout_s: float | None = None) -> Any:
+        """See wpp_call()."""
+        return await self._ready_page().call(name, *args, timeout_s=timeout_s)
+
     async def mark_chat_read_async(self, chat: str) -> None:
         """See mark_chat_read()."""
         await self._ready_page().call("chat.markIsRead", chat, timeout_s=READ_TIMEOUT_S)
