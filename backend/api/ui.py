@@ -7,9 +7,11 @@ name or message with HTML in it can never run a script, and nothing is fetched f
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request, send_from_directory
+from werkzeug.exceptions import NotFound
 
 from ..config import DESKTOP_AGENT_MARK
 from ..errors import ZapPoolError
@@ -17,6 +19,11 @@ from .body import json_body
 from .clients import svc
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+# The icons of the seed's buttons are emoji ("🔗 Gerenciar Conexões"), and a fresh Linux has no emoji font: they
+# showed as empty boxes. Noto Emoji (monochrome outlines, from npm, pinned in package.json) is served with the
+# pages instead; its style sheet splits it by unicode-range, so a window loads only the pieces it shows.
+EMOJI_FONT = FRONTEND.parent / "node_modules" / "@fontsource" / "noto-emoji"
+EMOJI_FILES = re.compile(r"400\.css|files/noto-emoji-[a-z0-9]+-400-normal\.woff2?")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
@@ -57,6 +64,18 @@ def index() -> Response:
 def asset(name: str) -> Response:
     """A page, script, style sheet or image of the frontend (404 for anything outside frontend/)."""
     return _page(send_from_directory(FRONTEND, name))
+
+
+@bp.get("/ui/vendor/noto-emoji/<path:name>")
+def emoji_font(name: str) -> Response:
+    """The icon font's style sheet and its pieces (the regular weight only; 404 for any other file)."""
+    if not EMOJI_FILES.fullmatch(name):
+        raise NotFound()
+    response = _page(send_from_directory(EMOJI_FONT, name))
+    # Kept a day, not revalidated on every page: Chromium drew text that waited for a piece answered 304 with
+    # the system's font and never drew it again (tests/test_ui_icons.py). The files change only with the pin.
+    response.headers["Cache-Control"] = "max-age=86400"
+    return response
 
 
 @bp.get("/preferences")

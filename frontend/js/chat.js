@@ -165,6 +165,7 @@ async function openChat(chatId) {
   renderChats();
   try {
     await loadThread();
+    renderChats(); // a contact's name learnt from the thread shows at once, not after the read and the list
     await markRead();
     await loadChats();
   } catch (error) {
