@@ -8,10 +8,13 @@ say() { printf '[setup] %s\n' "$*"; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
-command -v notify-send >/dev/null 2>&1 || need_apt+=(libnotify-bin)  # the desktop's notifications
 # Tests only (scripts/test.sh sets ZAPOOL_TEST_TOOLS): an X server, so the built app's window is also tried
 # under X11 as on a desktop (tests/test_built_app.py), not only on Qt's offscreen platform.
-if [ -n "${ZAPOOL_TEST_TOOLS:-}" ]; then command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb); fi
+# And a D-Bus daemon: the notification tests run a desktop's notification service on a private bus.
+if [ -n "${ZAPOOL_TEST_TOOLS:-}" ]; then
+  command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
+  command -v dbus-daemon >/dev/null 2>&1 || need_apt+=(dbus-daemon)
+fi
 # The desktop windows under X11: Qt's xcb platform plugin loads these (offscreen and Wayland do not need them).
 ldconfig_cmd=$(command -v ldconfig || echo /sbin/ldconfig)
 for pkg_lib in libxcb-icccm4:libxcb-icccm.so.4 libxcb-keysyms1:libxcb-keysyms.so.1 \

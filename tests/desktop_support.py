@@ -172,7 +172,7 @@ def pusher(desk: Desk, notes: list[tuple[str, str]], **options: Any) -> EventPus
     """The event pusher as the app wires it, notifications recorded in `notes`."""
     return EventPusher(desk.service.bus, desk.windows, allowed=desk.session.active,
                        notifications_on=lambda: desk.service.get_preferences()["notifications"],
-                       notifier=lambda title, text: notes.append((title, text)), **options)
+                       notifier=lambda title, text, _on_click: notes.append((title, text)), **options)
 
 
 def png_base64() -> str:

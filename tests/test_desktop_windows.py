@@ -10,11 +10,15 @@ import base64
 import threading
 from typing import Any
 
+import pytest
+
 from backend.desktop import EventPusher
+from backend.desktop.notify import DesktopNotifications
 from backend.desktop.windows import QUEUE_LIMIT
 from backend.events.bus import EventBus
 from backend.validation import MAX_MEDIA_BYTES
 from tests.conftest import wait_until
+from tests.notification_server import NotificationServer
 from tests.desktop_support import NEW_PASSWORD, OTHER, PHONE, FakeWebview, error, ok, png_base64, pusher, sign_in
 
 # -- windows --------------------------------------------------------------------------------------------------------
@@ -116,7 +120,7 @@ def test_events_reach_every_window_only_while_signed_in(desk):
 
     bus = desk.service.bus
     events = EventPusher(bus, desk.windows, allowed=signed_in, notifications_on=lambda: True,
-                         notifier=lambda title, text: notes.append((title, text))).start()
+                         notifier=lambda title, text, _on_click: notes.append((title, text))).start()
     main = desk.windows.open_main()
     try:
         emit_unseen("status")
@@ -153,7 +157,8 @@ def test_missed_events_are_told_with_a_reset(desk):
         return True
 
     main = desk.windows.open_main()
-    events = EventPusher(bus, desk.windows, allowed=signed_in, notifications_on=lambda: False).start()
+    events = EventPusher(bus, desk.windows, allowed=signed_in, notifications_on=lambda: False,
+                         notifier=lambda *_: None).start()
     try:
         bus.emit("status", "a", {"n": 0})
         assert first_batch.wait(10)
@@ -201,6 +206,36 @@ def test_notifications_say_what_happened_and_follow_the_preference(desk):
 
     assert notes == [("ZapPool — vendas", "Número desconectado: sem conexão"),
                      ("Nova mensagem — vendas", "Ana: [image]")]
+
+
+@pytest.mark.skipif(not NotificationServer.available(), reason="a notification service on a private D-Bus bus")
+def test_clicking_a_notification_opens_the_chat_it_is_about_or_the_pool_manager(desk, monkeypatch):
+    sign_in(desk)
+    with NotificationServer() as desktop:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", desktop.address)
+        notifications = DesktopNotifications()
+        events = EventPusher(desk.service.bus, desk.windows, allowed=desk.session.active, notifier=notifications,
+                             notifications_on=lambda: True).start()
+        desk.windows.open_main()
+        try:
+            desk.service.bus.emit("message", "vendas", {"message": {"from": f"{OTHER}@c.us", "notifyName": "Ana",
+                                                                    "type": "chat", "body": "Tem o PIX?"}})
+            message = desktop.shown(1)[0]
+            desktop.click(message)
+            wait_until(lambda: desk.windows.window("chat:vendas") is not None, what="the chat window")
+            desk.service.bus.emit("disconnected", "suporte", {"reason": "network"})
+            disconnected = desktop.shown(2)[1]
+            desktop.click(disconnected)
+            wait_until(lambda: desk.windows.window("pool") is not None, what="the pool manager")
+        finally:
+            events.stop()
+            notifications.stop()
+
+    assert (message.title, message.body) == ("Nova mensagem — vendas", "Ana: Tem o PIX?")
+    assert "default" in message.actions, "the body is clickable"
+    assert desk.windows.window("chat:vendas").url == \
+        f"http://127.0.0.1:9/ui/chat.html?client=vendas&chat={OTHER}%40c.us"
+    assert disconnected.title == "ZapPool — suporte"
 
 
 def test_a_window_that_stops_answering_holds_up_only_itself_and_gets_a_reset(desk):

@@ -1,7 +1,7 @@
 """Issue 14, the holes on the user's own machine: what a WhatsApp contact's message can do to the terminal, the
 log and the notifications, who else on the machine can read the data folder, Chromium's sandbox, and where the
-desktop windows may go. Each test sends the attack against the real piece (the real log files, notify-send's
-command line, the real data folder on disk, a real Chromium) and fails on the code before the fix.
+desktop windows may go. Each test sends the attack against the real piece (the real log files, a notification
+service on a real D-Bus bus, the real data folder on disk, a real Chromium) and fails on the code before the fix.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 import app
-from backend.desktop.notify import notify
+from backend.desktop.notify import DesktopNotifications
 from backend.events.hub import ClientEvent
 from backend.host import logs
+from tests.notification_server import NotificationServer
 
 # An incoming message as a hostile contact writes it: retitle the terminal (OSC 0), clear the screen, a forged
 # log line after a newline, a carriage return that hides the start of the line, right-to-left override.
@@ -56,29 +57,25 @@ def test_an_incoming_message_cannot_forge_or_corrupt_log_lines(tmp_path: Path, r
         assert len(lines) == 2, text  # the two records, each one line; the traceback follows the second
 
 
-# -- finding 11: markup from messages never reaches notify-send ------------------------------------------------
+# -- finding 11: markup from messages never reaches the notification service -------------------------------------
 
-@pytest.fixture
-def notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's notify-send as a script that records its command line (the desktop shows nothing here)."""
-    record = tmp_path / "argv.json"
-    script = tmp_path / "bin" / "notify-send"
-    script.parent.mkdir()
-    script.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv))\n")
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
-    return record
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="notify-send is Linux's")
-def test_markup_in_a_message_is_shown_as_text_in_the_notification(notify_send: Path) -> None:
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not NotificationServer.available(),
+                    reason="Linux's notification service, over a private D-Bus bus")
+def test_markup_in_a_message_is_shown_as_text_in_the_notification(monkeypatch: pytest.MonkeyPatch) -> None:
     body = 'Ana: <b>PIX</b> <a href="https://evil.example/">clique</a> <img src="file:///etc/passwd"> & \x1b]0;x\x07'
-    assert notify("Nova mensagem — vendas\x1b[2J", body)
-    argv = json.loads(notify_send.read_text())
-    title, shown = argv[-2], argv[-1]
-    assert "<" not in shown and ">" not in shown, shown
-    assert shown.startswith("Ana: &lt;b&gt;PIX&lt;/b&gt; &lt;a href=") and "&amp;" in shown
-    assert not any(c in title + shown for c in CONTROLS), argv
+    with NotificationServer() as desktop:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", desktop.address)
+        notifications = DesktopNotifications()
+        try:
+            assert notifications("Nova mensagem — vendas\x1b[2J", body)
+            (shown,) = desktop.shown()
+        finally:
+            notifications.stop()
+
+    assert "<" not in shown.body and ">" not in shown.body, shown
+    assert shown.body.startswith("Ana: &lt;b&gt;PIX&lt;/b&gt; &lt;a href=") and "&amp;" in shown.body
+    assert not any(c in shown.title + shown.body for c in CONTROLS), shown
+    assert shown.app_name == "ZapPool"
 
 
 # -- finding 4: the data folder is its owner's alone, whatever the umask ---------------------------------------

@@ -21,7 +21,7 @@ from ..clock import iso, utc_now
 from ..events.bus import Batch, EventBus
 from ..status import Reason
 from ..worker import Worker
-from .notify import notify
+from .notify import OnClick
 
 log = logging.getLogger(__name__)
 WAIT_S = 1.0               # how often the worker looks up from the bus (stop() also wakes it at once)
@@ -32,7 +32,7 @@ REASONS_PT = {Reason.LOGGED_OUT: "desvinculado no celular", Reason.NETWORK: "sem
               Reason.BROWSER_CLOSED: "navegador fechado", Reason.BROWSER_CRASHED: "o navegador travou",
               Reason.QR_TIMEOUT: "QR code não escaneado", Reason.LOAD_FAILED: "o WhatsApp Web não carregou",
               Reason.BROWSER_NOT_FOUND: "navegador não encontrado"}
-Notifier = Callable[[str, str], Any]
+Notifier = Callable[[str, str, OnClick | None], Any]  # (title, text, what a click on it does)
 
 
 class Broadcaster(Protocol):
@@ -43,6 +43,12 @@ class Broadcaster(Protocol):
 
     def number_connected(self, client_id: str) -> None:
         """A number became ready: its QR window has done its job."""
+
+    def open_chat_window(self, client_id: str, chat_id: str | None = None) -> None:
+        """Open (or bring up) a number's chat window on a conversation."""
+
+    def open_pool_manager(self) -> None:
+        """Open (or bring up) the pool manager."""
 
 
 def event_script(events: list[dict[str, Any]]) -> str:
@@ -73,13 +79,25 @@ def notification_for(event: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def click_action(event: dict[str, Any], windows: Broadcaster) -> OnClick | None:
+    """What clicking an event's notification opens: a message's conversation, the pool manager for a number
+    that disconnected."""
+    client_id = event.get("clientId")
+    if not client_id:
+        return None
+    if event["type"] == "message":
+        chat = str(((event.get("data") or {}).get("message") or {}).get("from") or "") or None
+        return lambda: windows.open_chat_window(client_id, chat)
+    return windows.open_pool_manager
+
+
 class EventPusher:
     """The worker that follows the bus for the windows; start() once, stop() on the way out."""
 
     def __init__(self, bus: EventBus, windows: Broadcaster, *, allowed: Callable[[], bool],
-                 notifications_on: Callable[[], bool], notifier: Notifier = notify,
+                 notifications_on: Callable[[], bool], notifier: Notifier,
                  clock: Callable[[], float] = time.monotonic):
-        """`allowed`: is someone logged in; `notifications_on`: the preference; `notifier(title, text)`."""
+        """`allowed`: is someone logged in; `notifications_on`: the preference; `notifier(title, text, on_click)`."""
         self._bus = bus
         self._windows = windows
         self._allowed = allowed
@@ -143,6 +161,6 @@ class EventPusher:
             return
         self._last_notified[key] = now
         try:
-            self._notifier(*shown)
+            self._notifier(*shown, click_action(event, self._windows))
         except Exception:  # noqa: BLE001 - a notification is never worth losing events over
             log.exception("[Desktop] notificação falhou")

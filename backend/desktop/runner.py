@@ -24,6 +24,7 @@ from ..config import DESKTOP_USER_AGENT, PROJECT_ROOT
 from ..service import ZapPoolService
 from .bridge import Bridge, DesktopSession
 from .guard import guard_qt_windows
+from .notify import DesktopNotifications
 from .push import EventPusher
 from .windows import WindowManager, default_gui
 
@@ -115,7 +116,8 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
     session = DesktopSession(auth)
     windows = WindowManager(base_url, webview=webview)
     windows.js_api = Bridge(service, session, windows)
-    pusher = EventPusher(service.bus, windows, allowed=session.active,
+    notifications = DesktopNotifications()
+    pusher = EventPusher(service.bus, windows, allowed=session.active, notifier=notifications,
                          notifications_on=lambda: service.get_preferences().get("notifications") is True)
 
     def closing(signum: int) -> None:
@@ -137,5 +139,6 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
     finally:
         watcher.uninstall()
         pusher.stop()
+        notifications.stop()
         session.logout()
         log.info("[Desktop] janelas fechadas")
