@@ -120,7 +120,9 @@ async function loadThread() {
   if (!current) return null;
   const first = thread.size === 0;
   const page = await api.chatMessages(CLIENT, current);
-  for (const message of page.items) upsert(message);
+  // Pages come newest first; taken oldest first, messages logged in the same instant (a catch-up's batch) keep
+  // the order they came in, as the thread's sort by time is stable.
+  for (const message of [...page.items].reverse()) upsert(message);
   if (first) cursor = page.nextCursor; // later reads are of the newest page: the older ones stay loaded
   renderThread();
   return page;
@@ -305,7 +307,7 @@ async function start() {
   $('#older').addEventListener('click', (event) => busy(event.currentTarget, async () => {
     try {
       const page = await api.chatMessages(CLIENT, current, cursor);
-      for (const message of page.items) upsert(message);
+      for (const message of [...page.items].reverse()) upsert(message);
       cursor = page.nextCursor;
       renderThread();
     } catch (error) {
