@@ -61,7 +61,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
     app = stack.server.app
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset",  # public: no data
+        if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font",  # no data
                              "meta.show_instance"):  # its own credential: tests/test_instance_app.py
             continue
         path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", "x1", rule.rule)

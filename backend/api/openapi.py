@@ -223,6 +223,9 @@ OPERATIONS: tuple[Op, ...] = (
        tags=("ui",)),
     Op("get", "/ui/{name}", "ui.asset", "A file of the desktop app's frontend (page, script, style, image).",
        {"200": _FILE}, public=True, tags=("ui",)),
+    Op("get", "/ui/vendor/noto-emoji/{name}", "ui.emoji_font",
+       "The windows' icon font (Noto Emoji): its style sheet and its pieces, kept a day by the browser.",
+       {"200": _FILE}, public=True, tags=("ui",)),
 )
 
 
