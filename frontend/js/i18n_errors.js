@@ -88,6 +88,19 @@ export const ERROR_STRINGS = {
     'field.onDemand': 'Sob demanda',
     'field.ratePerMinute': 'Pedidos por minuto',
     'field.media': 'Arquivo',
+    // groups (backend/groups/errors.py)
+    'error.not_group_admin': 'Só os administradores do grupo podem fazer isso.',
+    'error.group_not_found': 'Este número não está nesse grupo (ou o grupo não existe).',
+    'error.not_group_member': 'Essa pessoa não participa do grupo.',
+    'error.participant_not_on_whatsapp': 'O número {participant} não está no WhatsApp.',
+    'error.group_full': 'O grupo está cheio: o WhatsApp não aceita mais participantes.',
+    'error.invalid_invite': 'Link de convite inválido ou revogado.',
+    'error.already_group_admin': 'Essa pessoa já é administradora do grupo.',
+    'error.not_an_admin': 'Essa pessoa não é administradora do grupo.',
+    'field.subject': 'Nome do grupo',
+    'field.description': 'Descrição do grupo',
+    'field.participants': 'Participantes',
+    'field.invite': 'Link de convite',
   },
 
   en: {
@@ -174,5 +187,18 @@ export const ERROR_STRINGS = {
     'field.onDemand': 'On demand',
     'field.ratePerMinute': 'Requests a minute',
     'field.media': 'File',
+    // groups (backend/groups/errors.py)
+    'error.not_group_admin': 'Only the group\'s admins can do that.',
+    'error.group_not_found': 'This number is not in that group (or the group does not exist).',
+    'error.not_group_member': 'That person is not in the group.',
+    'error.participant_not_on_whatsapp': 'The number {participant} is not on WhatsApp.',
+    'error.group_full': 'The group is full: WhatsApp takes no more participants.',
+    'error.invalid_invite': 'The invite link is wrong or was revoked.',
+    'error.already_group_admin': 'That person is already an admin of the group.',
+    'error.not_an_admin': 'That person is not an admin of the group.',
+    'field.subject': 'Group name',
+    'field.description': 'Group description',
+    'field.participants': 'Participants',
+    'field.invite': 'Invite link',
   },
 };
