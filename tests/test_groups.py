@@ -85,7 +85,7 @@ def test_refusals_name_their_reason(stack, sim):
         assert (reply.status, reply.json["error"]["code"]) == (403, "not_group_admin"), reply.body
     assert sim.control.group_info(gid)["subject"] == "Família"  # nothing changed
     assert (not_mine.status, not_mine.json["error"]["code"]) == (404, "group_not_found")
-    assert bad_id.status == 422
+    assert bad_id.status == 404  # a path that could not name a group
 
     mine = stack.api.call("POST", BASE, {"subject": "Pequeno", "participants": [ANA]}).json["id"]
     sim.control.group_configure(mine, sizeLimit=2)

@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
+from werkzeug.routing import BaseConverter
 
 from ..errors import InvalidInput
 from ..service import ZapPoolService
+from ..validation import GROUP_ID_PATTERN
 from .body import field, json_body
 
+
+class GroupIdConverter(BaseConverter):
+    """`<group:group_id>`: a group's id (…@g.us), so /groups/join is never read as a group, and a path that could
+    not name a group is a plain 404."""
+
+    regex = GROUP_ID_PATTERN
+
+
 bp = Blueprint("groups", __name__)
+# Before the routes below: the converter must exist when their rules are added.
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("group", GroupIdConverter))
 BASE = "/clients/<client:client_id>/groups"
 
 
@@ -46,13 +58,13 @@ def join_group(client_id: str) -> Response:
     return jsonify(groups().join(client_id, field(json_body(), "invite", str, required=True)))
 
 
-@bp.get(f"{BASE}/<group_id>")
+@bp.get(f"{BASE}/<group:group_id>")
 def get_group(client_id: str, group_id: str) -> Response:
     """One group."""
     return jsonify(groups().get(client_id, group_id))
 
 
-@bp.patch(f"{BASE}/<group_id>")
+@bp.patch(f"{BASE}/<group:group_id>")
 def change_group(client_id: str, group_id: str) -> Response:
     """Set the subject and/or the description: {"subject"?, "description"?}; other fields are refused."""
     body = json_body()
@@ -63,44 +75,44 @@ def change_group(client_id: str, group_id: str) -> Response:
     return jsonify(groups().update(client_id, group_id, field(body, "subject", str), field(body, "description", str)))
 
 
-@bp.delete(f"{BASE}/<group_id>")
+@bp.delete(f"{BASE}/<group:group_id>")
 def leave_group(client_id: str, group_id: str) -> tuple[str, int]:
     """Leave the group."""
     groups().leave(client_id, group_id)
     return "", 204
 
 
-@bp.post(f"{BASE}/<group_id>/participants")
+@bp.post(f"{BASE}/<group:group_id>/participants")
 def add_participants(client_id: str, group_id: str) -> Response:
     """Add people: {"participants": [...]}; each one's outcome in `results`."""
     return jsonify(groups().add_participants(client_id, group_id, _participants()))
 
 
-@bp.delete(f"{BASE}/<group_id>/participants")
+@bp.delete(f"{BASE}/<group:group_id>/participants")
 def remove_participants(client_id: str, group_id: str) -> Response:
     """Remove people: {"participants": [...]}."""
     return jsonify(groups().change_participants(client_id, group_id, _participants(), "remove"))
 
 
-@bp.post(f"{BASE}/<group_id>/admins")
+@bp.post(f"{BASE}/<group:group_id>/admins")
 def promote(client_id: str, group_id: str) -> Response:
     """Make members admins: {"participants": [...]}."""
     return jsonify(groups().change_participants(client_id, group_id, _participants(), "promote"))
 
 
-@bp.delete(f"{BASE}/<group_id>/admins/<participant>")
+@bp.delete(f"{BASE}/<group:group_id>/admins/<participant>")
 def demote(client_id: str, group_id: str, participant: str) -> Response:
     """An admin back to member."""
     return jsonify(groups().change_participants(client_id, group_id, [participant], "demote"))
 
 
-@bp.get(f"{BASE}/<group_id>/invite")
+@bp.get(f"{BASE}/<group:group_id>/invite")
 def invite(client_id: str, group_id: str) -> Response:
     """The invite link (admins only)."""
     return jsonify(groups().invite(client_id, group_id))
 
 
-@bp.delete(f"{BASE}/<group_id>/invite")
+@bp.delete(f"{BASE}/<group:group_id>/invite")
 def revoke_invite(client_id: str, group_id: str) -> Response:
     """Revoke the invite link: the old one stops working; answers the new one."""
     return jsonify(groups().invite(client_id, group_id, revoke=True))

@@ -15,7 +15,7 @@ from .. import __version__
 from .events import EVENT_TYPES
 from .guard import body_limit
 from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
-from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_SCHEMAS
+from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
@@ -87,7 +87,7 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.", **GROUP_PATH_PARAMS}
-PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}}
+PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
         "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}

@@ -76,5 +76,6 @@ GROUP_OPERATIONS: tuple[dict[str, Any], ...] = (
     _row("delete", f"{_BASE}/{{group_id}}/invite", "revoke_invite",
          "Revoke the invite link: the old one stops working; answers the new one.", {"200": "GroupInvite"}),
 )
+GROUP_PATH_SCHEMAS = {"group_id": {**STRING, "pattern": "^\\d{10,30}(?:-\\d{1,20})?@g\\.us$"}}
 GROUP_PATH_PARAMS = {"group_id": "A group's id, e.g. 120363012345678901@g.us.",
                      "participant": "A participant's phone number, digits with country code."}
