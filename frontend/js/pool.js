@@ -10,6 +10,7 @@ import { renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { buildCard, displayName } from './card.js';
 import { editLimits } from './limits.js';
+import { openGroups } from './groups.js';
 import { READ_CHANNEL } from './chat-read.js';
 import { readUntil } from './sync.js';
 
@@ -270,6 +271,7 @@ const actions = {
       showError(error);
     }
   },
+  groups: (id) => openGroups(id, displayName(clients.get(id))),
   mode: (id, box) => {
     box.disabled = true;
     api.setClientMode(id, box.checked).then((info) => {
