@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.webhooks.service import WebhookService
+from bench.webhook_receiver import wait_for
 from tests.api_support import EventStream, connect
-from tests.conftest import PHONE, wait_until
+from tests.conftest import PHONE, running_pool, wait_until
+from tests.conftest import connect as conftest_connect
+from tests.desktop_support import png_base64
+from tests.webhook_support import receiver  # noqa: F401 - a fixture
 
 ANA, BETO, CAIO = "5511999990002", "5511999990003", "5511999990004"
 BASE = "/clients/vendas/groups"
@@ -166,4 +171,35 @@ def test_sending_to_a_group_goes_through_the_outbox_with_acks_and_mentions(stack
     events.wait_event("message_status", lambda e: e["data"]["status"] == "read"
                       and e["data"]["message"]["id"] == sent.json["id"])
     assert (no_number.status, no_number.json["error"]["details"]) == (422, {"field": "clientId"})
+    photo = stack.api.call("POST", "/messages?wait=true", {"to": gid, "clientId": "vendas", "media": {
+        "data": png_base64(), "mimetype": "image/png", "filename": "verde.png", "caption": "Cardápio"}})
+    assert photo.status == 200, photo.body
+    last = sim.control.group_info(gid)["messages"][-1]
+    assert (last["type"], last["mimetype"], last["caption"], last["filename"]) == (
+        "image", "image/png", "Cardápio", "verde.png")
     events.close()
+
+
+def test_group_events_and_group_messages_reach_a_webhook(runtime, settings, sim, receiver):
+    pool = running_pool(settings, runtime)
+    hooks = WebhookService.in_folder(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)
+    hooks.start()
+    pool.subscribe(hooks.publish)
+    try:
+        hook = hooks.add(receiver.url("/crm"), ["group_joined", "group_participants", "message"])
+        receiver.secrets["/crm"] = hook["secret"]
+        conftest_connect(pool, sim, "vendas")
+        gid = _group_of_other(sim, [PHONE, BETO])
+        sim.control.group(BETO, "send", groupId=gid, text="bom dia", notifyName="Beto")
+
+        hits = wait_for(lambda: (got := receiver.ok("/crm")) and {h.json["event"] for h in got} >= {
+            "group_joined", "group_participants", "message"} and got, what="the group deliveries")
+        by_event = {h.json["event"]: h.json["data"] for h in hits}
+        assert all(h.valid for h in hits)
+        assert by_event["group_joined"] == {"groupId": gid, "author": f"{ANA}@c.us"}
+        message = by_event["message"]["message"]
+        assert (message["from"], message["author"], message["notifyName"], message["body"]) == (
+            gid, f"{BETO}@c.us", "Beto", "bom dia")
+    finally:
+        pool.shutdown()
+        hooks.stop()
