@@ -80,3 +80,10 @@ def test_a_person_creates_a_group_makes_an_admin_copies_the_link_and_reads_refus
     dialog.get_by_role("button", name="Adicionar", exact=True).click()
     expect(dialog.get_by_role("alert")).to_have_text("O número 5511988880000 não está no WhatsApp.")
     assert len(sim.control.group_info(gid)["participants"]) == 3
+
+    other = sim.control.group(ANA, "create", subject="Família", participants=[PHONE])["gid"]
+    expect(pool.get_by_text("Vendas entrou em um grupo.")).to_be_visible()
+    expect(dialog.locator(f".group-row[data-group-id='{other}'] strong")).to_have_text("Família")  # while open
+    sim.control.group(ANA, "remove", groupId=other, participants=[PHONE])
+    expect(pool.get_by_text("Vendas foi removido de um grupo.")).to_be_visible()
+    expect(dialog.locator(f".group-row[data-group-id='{other}']")).to_have_count(0)

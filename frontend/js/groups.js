@@ -6,6 +6,8 @@ import { api } from './api.js';
 import { t } from './i18n.js';
 import { el, errorText, formatPhone, showModal, toast } from './dom.js';
 
+const GROUP_EVENTS = ['group_joined', 'group_left', 'group_participants', 'group_updated'];
+
 /** Numbers typed by a person, one per line or separated by commas or semicolons. */
 function numbers(text) {
   return text.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
@@ -114,6 +116,9 @@ export function openGroups(id, name) {
     return form;
   }
 
+  // What others do in the number's groups (someone adds it, removes it, renames a group) shows while open.
+  const stop = api.subscribe(() => reload(), { clientId: id, types: GROUP_EVENTS });
+  dialog.addEventListener('close', stop);
   reload();
   return showModal(dialog, close, () => null);
 }

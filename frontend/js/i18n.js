@@ -239,6 +239,9 @@ const STRINGS = {
     'groups.people': 'Participantes (números com DDD, um por linha)',
     'groups.create': 'Criar grupo',
     'groups.created': 'Grupo {subject} criado.',
+    'groups.joinedToast': '{name} entrou em um grupo.',
+    'groups.leftToast': '{name} saiu de um grupo.',
+    'groups.removedToast': '{name} foi removido de um grupo.',
   },
 
   en: {
@@ -473,6 +476,9 @@ const STRINGS = {
     'groups.people': 'Participants (numbers with area code, one per line)',
     'groups.create': 'Create group',
     'groups.created': 'Group {subject} created.',
+    'groups.joinedToast': '{name} joined a group.',
+    'groups.leftToast': '{name} left a group.',
+    'groups.removedToast': '{name} was removed from a group.',
   },
 };
 

@@ -346,6 +346,13 @@ function onEvent(event) {
       toast(`${displayName(clients.get(id) || { clientId: id })}: ${t('card.held', { time: formatTime(event.data.until) })}`);
       later('limits', id, loadLimits, 200);
       return;
+    case 'group_joined':
+    case 'group_left': {  // the number was added to (or joined) a group, or left or was removed from one
+      const key = event.type === 'group_joined' ? 'groups.joinedToast'
+        : event.data.removed ? 'groups.removedToast' : 'groups.leftToast';
+      toast(t(key, { name: displayName(clients.get(id) || { clientId: id }) }));
+      return;
+    }
     case 'message_status':
       later('client', id, loadClient, 200);
       later('limits', id, loadLimits, 300);
