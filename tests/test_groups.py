@@ -138,6 +138,9 @@ def test_what_others_do_in_a_group_reaches_the_api_as_events(stack, sim):
 
     sim.control.group(BETO, "send", groupId=gid, text=f"Oi @{PHONE}, tudo bem?", notifyName="Beto <b>")
     incoming = events.wait_event("message", lambda e: e["data"]["message"]["from"] == gid)["data"]["message"]
+    sim.control.group(CAIO, "join", code=sim.control.group(ANA, "invite", groupId=gid))  # someone joins by link
+    joined = events.wait_event("group_participants", lambda e: e["data"]["action"] == "joined")["data"]
+    assert (joined["groupId"], joined["participants"], joined["author"]) == (gid, [f"{CAIO}@c.us"], f"{CAIO}@c.us")
     sim.control.group(ANA, "subject", groupId=gid, value="Família Silva")
     sim.control.group(ANA, "remove", groupId=gid, participants=[PHONE])
 

@@ -40,7 +40,7 @@ def _participants() -> list:
 @bp.get(BASE)
 def list_groups(client_id: str) -> Response:
     """The number's groups."""
-    return jsonify(groups().list(client_id))
+    return jsonify(groups().list_groups(client_id))
 
 
 @bp.post(BASE)

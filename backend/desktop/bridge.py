@@ -236,7 +236,7 @@ class Bridge:
     @_operation()
     def list_groups(self, client_id: Any) -> list[dict[str, Any]]:
         """The number's groups, for its Groups dialog."""
-        return self._service.groups.list(_arg(client_id, "clientId", str))
+        return self._service.groups.list_groups(_arg(client_id, "clientId", str))
 
     @_operation()
     def create_group(self, client_id: Any, subject: Any, participants: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ class GroupsService:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    def list(self, client_id: str) -> list[dict[str, Any]]:
+    def list_groups(self, client_id: str) -> list[dict[str, Any]]:
         """The number's groups: subject, description, participants (admins marked), whether we are admin."""
         client = self._client_of(client_id)
         with _refusals():
@@ -50,7 +50,7 @@ class GroupsService:
     def get(self, client_id: str, gid: str) -> dict[str, Any]:
         """One group of the number; GroupNotFound when it is not one of its groups."""
         wanted = group_id(gid)
-        found = next((g for g in self.list(client_id) if g["id"] == wanted), None)
+        found = next((g for g in self.list_groups(client_id) if g["id"] == wanted), None)
         if found is None:
             raise GroupNotFound(f"The number is not in a group {wanted}", details={"groupId": wanted})
         return found
