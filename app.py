@@ -40,6 +40,7 @@ from backend.engine import EngineRuntime
 from backend.errors import BrowserNotFound, InvalidInput, ZapPoolError
 from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
+from backend.groups import GroupsService
 from backend.host.instance import InstanceLock, ask_to_show
 from backend.host.logs import printable, setup_logging
 from backend.host.paths import default_data_dir, keep_private
@@ -178,7 +179,9 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     if webhooks is not None:
         pool.subscribe(webhooks.publish)
     preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
-    return ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
+    service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
+    service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
+    return service
 
 
 @dataclass

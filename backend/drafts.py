@@ -12,8 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidMedia
-from .validation import (Media, PhoneNumber, check_client_id, check_text, decode_media, media_kind,
+from .errors import InvalidInput, InvalidMedia
+from .validation import (Media, PhoneNumber, check_client_id, check_text, decode_media, is_group, media_kind,
                          normalize_number)
 
 MEDIA_OPTIONS: dict[str, type] = {"caption": str, "filename": str, "sendAudioAsVoice": bool,
@@ -46,7 +46,7 @@ def text_draft(client_id: str | None, to: str, text: str, region: str | None = N
     """A text message, checked: a bad client id, number or text is refused here, never later."""
     if client_id is not None:
         check_client_id(client_id)
-    return Draft(client_id, _number(to, region), "chat", check_text(text))
+    return Draft(client_id, _number(to, region, client_id), "chat", check_text(text))
 
 
 def media_draft(client_id: str | None, to: str, media: Any, options: Any = None,
@@ -54,7 +54,7 @@ def media_draft(client_id: str | None, to: str, media: Any, options: Any = None,
     """A media message {mimetype, data (base64), filename}, checked and decoded: bad media is refused here."""
     if client_id is not None:
         check_client_id(client_id)
-    number = _number(to, region)
+    number = _number(to, region, client_id)
     options = media_options(options)
     item = decoded_media(media, bool(options.get("sendMediaAsDocument")))
     meta = {"mimetype": item.mimetype, "filename": options.get("filename") or item.filename,
@@ -62,9 +62,14 @@ def media_draft(client_id: str | None, to: str, media: Any, options: Any = None,
     return Draft(client_id, number, item.kind, options.get("caption"), meta, item.data)
 
 
-def _number(to: str, region: str | None) -> PhoneNumber:
-    """The number to send to: normalised now, unless the caller already did."""
-    return to if isinstance(to, PhoneNumber) else normalize_number(to, region)
+def _number(to: str, region: str | None, client_id: str | None = None) -> PhoneNumber:
+    """The number to send to: normalised now, unless the caller already did. A group is reached only from a
+    number in it, so a message to a group names its clientId (no round-robin)."""
+    number = to if isinstance(to, PhoneNumber) else normalize_number(to, region)
+    if client_id is None and is_group(number):
+        raise InvalidInput("A message to a group needs clientId: the number in that group that sends it",
+                           details={"field": "clientId"})
+    return number
 
 
 def decoded_media(media: Any, as_document: bool = False) -> MediaFile:

@@ -13,13 +13,14 @@ from typing import Any
 from .auth.service import AuthService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .events.bus import EventBus
+from .groups import GroupsService
 from .host.logs import log_folder, open_folder
 from .outbox.caps import read_limits
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore, apply_pool_limits
 from .drafts import Draft, media_draft, text_draft
-from .validation import normalize_number
+from .validation import normalize_number, recipient
 from .webhooks.service import WebhookService
 from .whatsapp.client import WhatsAppClient
 from .whatsapp.pool import WhatsAppPool
@@ -32,6 +33,8 @@ STARTED_AT = time.time()  # when the backend was loaded: the process's start, ne
 
 class ZapPoolService:
     """Every operation ZapPool offers on its pool of numbers and their messages."""
+
+    groups: GroupsService  # a number's groups (backend/groups/), set by app.py's build_service
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
                  bus: EventBus, webhooks: WebhookService | None = None):
@@ -135,6 +138,10 @@ class ZapPoolService:
         the checks after, which name the field)."""
         return normalize_number(raw, self.pool.settings.default_region) if isinstance(raw, str) else raw
 
+    def _recipient(self, raw: Any) -> Any:
+        """Where a message goes: a group id (…@g.us) as it is, else a number as _number() makes it."""
+        return recipient(raw, self.pool.settings.default_region) if isinstance(raw, str) else raw
+
     # -- messages -----------------------------------------------------------------------------------------
 
     def send(self, payload: dict[str, Any], client_id: str | None = None, *, wait: bool = False,
@@ -152,7 +159,7 @@ class ZapPoolService:
 
     def _draft(self, client_id: str | None, payload: dict[str, Any]) -> Draft:
         """The message checked once, here: every layer below trusts the Draft."""
-        to, text, media = self._number(payload.get("to")), payload.get("text"), payload.get("media")
+        to, text, media = self._recipient(payload.get("to")), payload.get("text"), payload.get("media")
         if (text is None) == (media is None):
             raise InvalidInput("Send either text or media", details={"field": "text"})
         if media is None:

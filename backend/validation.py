@@ -37,6 +37,39 @@ class PhoneNumber(str):
     """The digits of an international number, as normalize_number() made them: checked once, trusted after."""
 
 
+# A group's id (WhatsApp's own form: 120363...@g.us; older groups creator-timestamp@g.us).
+GROUP_ID_PATTERN = r"\d{10,30}(?:-\d{1,20})?@g\.us"
+GROUP_ID_RE = re.compile(GROUP_ID_PATTERN)
+
+
+class GroupId(PhoneNumber):
+    """A group's id ("120363...@g.us") where a recipient goes: sent to as it is, never looked up as a number."""
+
+
+def is_group(value: object) -> bool:
+    """True for a group id (a recipient or chat that is a group)."""
+    return isinstance(value, str) and GROUP_ID_RE.fullmatch(value) is not None
+
+
+def group_id(value: Any) -> GroupId:
+    """A group id, checked: hostile text never reaches WhatsApp as one."""
+    if not is_group(value):
+        raise InvalidInput("A group id looks like 120363012345678901@g.us", details={"groupId": str(value)[:80]})
+    return GroupId(value)
+
+
+def recipient(raw: Any, default_region: str | None = None) -> PhoneNumber:
+    """Where a message goes: a group id as it is, else a phone number normalized (normalize_number)."""
+    if isinstance(raw, str) and is_group(raw.strip()):
+        return GroupId(raw.strip())
+    return normalize_number(raw, default_region)
+
+
+def chat_of(number: str) -> str:
+    """The chat id of a recipient: a group id is one already, a number gets @c.us."""
+    return number if is_group(number) else f"{number}@c.us"
+
+
 def phone_number(value: str) -> PhoneNumber:
     """`value` if it is already a checked PhoneNumber, else normalized now (a Python caller's raw string)."""
     return value if isinstance(value, PhoneNumber) else normalize_number(value)

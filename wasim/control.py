@@ -77,6 +77,20 @@ class SimControl:
             body["notifyName"] = notify_name
         return self._call("POST", "history", body)
 
+    def group(self, as_: str, action: str, **body: Any) -> Any:
+        """Phone `as_` does a group action, under WhatsApp's rules (wasim/groups.py): create {subject,
+        participants}, add/remove/promote/demote {groupId, participants}, subject/description {groupId, value},
+        invite/revoke {groupId}, join {code}, leave {groupId}, send {groupId, text, notifyName?}, list."""
+        return self._call("POST", "group", {"as": as_, "action": action, **body})
+
+    def group_info(self, group_id: str) -> dict[str, Any]:
+        """A group as the simulator keeps it: subject, desc, participants, invite code, messages."""
+        return self._call("POST", "group", {"action": "info", "groupId": group_id})
+
+    def group_configure(self, group_id: str, **switches: Any) -> dict[str, Any]:
+        """Test switches of a group: sizeLimit, restrict (only admins edit info), announce (only admins write)."""
+        return self._call("POST", "group", {"action": "configure", "groupId": group_id, **switches})
+
     def sent(self, phone: str) -> list[dict[str, Any]]:
         """Every message `phone` sent, oldest first."""
         return self._call("GET", "sent?" + urllib.parse.urlencode({"phone": phone}))

@@ -162,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                       d.get("markIsRead") is not False),
             "/_sim/api/send": self._upload,
             "/_sim/api/read": lambda: mail.mark_read((d := b()).get("sid"), d.get("chat")),
+            "/_sim/group": lambda: sim.groups.control(b()),
+            "/_sim/api/group": lambda: sim.groups.page((d := b()).get("sid"), d),
         })
 
     # --- handlers -------------------------------------------------------------------------------------

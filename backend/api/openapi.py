@@ -15,6 +15,7 @@ from .. import __version__
 from .events import EVENT_TYPES
 from .guard import body_limit
 from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
+from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
@@ -85,8 +86,8 @@ QUERY: dict[str, dict[str, Any]] = {
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
-               "name": "A path inside the frontend folder, e.g. pool.html or js/api.js."}
-PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}}
+               "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.", **GROUP_PATH_PARAMS}
+PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
         "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}
@@ -226,6 +227,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/ui/vendor/noto-emoji/{name}", "ui.emoji_font",
        "The windows' icon font (Noto Emoji): its style sheet and its pieces, kept a day by the browser.",
        {"200": _FILE}, public=True, tags=("ui",)),
+    *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
 )
 
 
@@ -285,7 +287,7 @@ def build_document() -> dict[str, Any]:
                                 "{\"error\": {\"code\", \"message\", \"details\"}}."},
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
-        "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "ui", "meta")],
+        "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "ui", "meta", "groups")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -299,7 +301,7 @@ def build_document() -> dict[str, Any]:
             "responses": {"2XX": {"description": "Received. 408, 429 and 5xx are retried; other answers are not."}},
         }}},
         "components": {
-            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF},
+            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},
             "securitySchemes": {

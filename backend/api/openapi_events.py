@@ -18,7 +18,12 @@ INCOMING_MESSAGE = obj({
     "id": nullable(STRING), "fromMe": BOOLEAN, "from": nullable(STRING), "to": nullable(STRING),
     "type": nullable(STRING), "body": nullable(STRING), "caption": nullable(STRING), "filename": nullable(STRING),
     "mimetype": nullable(STRING), "size": nullable(INTEGER), "t": nullable(INTEGER), "notifyName": nullable(STRING),
-}, description="A message as WhatsApp Web gave it (body for text, caption/filename/mimetype/size for media).")
+    # groups: `from` is the group (…@g.us), `author` the member who wrote and `notifyName` their push name
+    "author": nullable(STRING), "subtype": nullable(STRING), "notice": nullable(STRING),
+    "mentions": {"type": "array", "items": STRING},
+}, optional=("author", "subtype", "notice", "mentions"),
+    description="A message as WhatsApp Web gave it (body for text, caption/filename/mimetype/size for media; in a "
+                "group, `author` is the member who wrote it and `mentions` the members it @mentions).")
 
 # type -> the schema of `data`
 EVENT_DATA: dict[str, Schema] = {
@@ -41,6 +46,19 @@ EVENT_DATA: dict[str, Schema] = {
                          "until": TIME, "reason": STRING, "message": ref("Message")},
                         description="A number reached its hourly or daily cap: the message waits (queued) until "
                                     "`until`, never failed."),
+    "group_joined": obj({"groupId": STRING, "author": nullable(STRING)},
+                        description="The number was added to a group, or joined one by its invite link."),
+    "group_left": obj({"groupId": STRING, "author": nullable(STRING), "removed": BOOLEAN},
+                      description="The number left a group, or was removed from it (removed: true)."),
+    "group_participants": obj({
+        "groupId": STRING,
+        "action": {"type": "string", "enum": ["added", "removed", "promoted", "demoted", "joined", "left"]},
+        "participants": {"type": "array", "items": STRING}, "author": nullable(STRING), "authorName": nullable(STRING)},
+        description="Members of a group the number is in were added, removed, promoted to or demoted from admin, "
+                    "joined by link or left; `author` did it."),
+    "group_updated": obj({"groupId": STRING, "author": nullable(STRING), "subject": nullable(STRING),
+                          "description": nullable(STRING)}, optional=("subject", "description"),
+                         description="A group's subject or description changed (only the field that changed is given)."),
     "reset": obj({"reason": {"type": "string", "enum": ["too_old", "unknown_id"]}, "lastEventId": INTEGER,
                   "oldestEventId": INTEGER},
                  description="Events were missed (stream only): read the state again, then follow from this id."),

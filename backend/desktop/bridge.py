@@ -231,6 +231,46 @@ class Bridge:
         """Change the number's pacing and caps from its settings (checked as PUT /clients/{id}/limits)."""
         return self._service.set_client_limits(_arg(client_id, "clientId", str), changes)
 
+    # -- groups (frontend/js/groups.js; checked as the /clients/{id}/groups routes, by service.groups) ------------
+
+    @_operation()
+    def list_groups(self, client_id: Any) -> list[dict[str, Any]]:
+        """The number's groups, for its Groups dialog."""
+        return self._service.groups.list_groups(_arg(client_id, "clientId", str))
+
+    @_operation()
+    def create_group(self, client_id: Any, subject: Any, participants: Any) -> dict[str, Any]:
+        """A new group with these participants (POST /clients/{id}/groups)."""
+        return self._service.groups.create(_arg(client_id, "clientId", str), subject, participants)
+
+    @_operation()
+    def add_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
+        """Add people to a group."""
+        return self._service.groups.add_participants(_arg(client_id, "clientId", str), group_id, participants)
+
+    @_operation()
+    def remove_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
+        """Remove people from a group."""
+        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id, participants,
+                                                        "remove")
+
+    @_operation()
+    def promote_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
+        """Make members admins."""
+        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id, participants,
+                                                        "promote")
+
+    @_operation()
+    def demote_group_participant(self, client_id: Any, group_id: Any, participant: Any) -> dict[str, Any]:
+        """An admin back to member."""
+        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id,
+                                                        [_arg(participant, "participant", str)], "demote")
+
+    @_operation()
+    def get_group_invite(self, client_id: Any, group_id: Any) -> dict[str, str]:
+        """The group's invite link, to copy."""
+        return self._service.groups.invite(_arg(client_id, "clientId", str), group_id)
+
     @_operation()
     def disconnect_client(self, client_id: Any) -> dict[str, Any]:
         """Close the number's browser; its login stays."""

@@ -21,7 +21,24 @@
     size: m.size ?? null,
     t: m.t ?? null,
     notifyName: m.notifyName ?? null,
+    author: wid(m.author),  // a group message: the member who wrote it (from is the group)
+    subtype: m.subtype ?? null,  // gp2 notifications: subject, description, add, remove...
+    notice: m.type === 'gp2' ? m.body ?? null : null,  // a gp2 subject/description notification's new text
+    mentions: (m.mentionedJidList || []).map(wid),
   });
+
+  // A group's ChatModel as ZapPool lists it: groupMetadata's subject, description, owner and participants.
+  const members = (ps) => (ps && typeof ps.getModelsArray === 'function' ? ps.getModelsArray() : Array.from(ps || []));
+  const groupChat = (c) => {
+    const g = (c && c.groupMetadata) || {};
+    const people = members(g.participants).map((p) => ({
+      id: wid(p.id), isAdmin: Boolean(p.isAdmin), isSuperAdmin: Boolean(p.isSuperAdmin) }));
+    return { id: wid(c && c.id), subject: g.subject ?? (c && (c.name || c.formattedTitle)) ?? null,
+      description: g.desc ?? null, owner: wid(g.owner), creation: g.creation ?? null, restrict: Boolean(g.restrict),
+      announce: Boolean(g.announce), participants: people };
+  };
+  // Return values that need a shape of their own (WhatsApp's models are too deep for plain()).
+  const RESULTS = { 'group.getAllGroups': (list) => (list || []).filter(Boolean).map(groupChat) };
 
   const SERIALIZERS = {
     'conn.auth_code_change': (c) => (c ? { type: c.type, ref: c.ref, fullCode: c.fullCode } : null),
@@ -54,7 +71,7 @@
 
   window.__zap = {
     async call(path, args) {
-      try { return { ok: plain(await resolve(path)(...args)) }; } catch (e) { return failure(e); }
+      try { return { ok: (RESULTS[path] || plain)(await resolve(path)(...args)) }; } catch (e) { return failure(e); }
     },
     async callMany(calls) {
       const out = [];
@@ -119,7 +136,8 @@
     if (wait > 0) setTimeout(flush, wait); else queueMicrotask(flush);
   };
   window.addEventListener('pagehide', flush);
-  const FILTERS = { 'chat.new_message': (m) => !(m && m.id && m.id.fromMe) };
+  // Our own messages stay here, but not our own gp2 notifications: a subject we changed is news for Python too.
+  const FILTERS = { 'chat.new_message': (m) => !(m && m.id && m.id.fromMe) || (m && m.type === 'gp2') };
 
   // Listen as soon as WPP can be listened to (WA-JS's emitter exists before isReady), so that no event of the
   // boot goes unheard; say `zap.attached` once WPP is ready to be called as well.

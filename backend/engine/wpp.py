@@ -42,6 +42,19 @@ WPP_FUNCTIONS: dict[str, str] = {
     "chat.list": "(ChatListOptions {onlyWithUnreadMessage, ...}) -> ChatModel[]: the chats (catch-up: unread ones)",
     "chat.getMessages": "(chatId, GetMessagesOptions {count: -1, onlyUnread}) -> RawMessage[]: a chat's messages",
     "chat.markIsRead": "(chatId) -> {wid, unreadCount}: the chat read on the phone too; sends SEEN (blue ticks)",
+    # Groups (backend/groups/): dist/group/functions/*.d.ts. Refusals throw WPPError codes (group_you_are_not_admin...).
+    "group.getAllGroups": "() -> ChatModel[] (groupMetadata: subject, desc, owner, participants): shaped by bridge.js",
+    "group.create": "(groupName, participantsIds[]) -> {gid: Wid, participants: {[wid]: {code, invite_code}}}",
+    "group.addParticipants": "(groupId, participantsIds[]) -> {[wid]: {wid, code, message, invite_code}}",
+    "group.removeParticipants": "(groupId, participantsIds[]) -> void",
+    "group.promoteParticipants": "(groupId, participantsIds[]) -> void",
+    "group.demoteParticipants": "(groupId, participantsIds[]) -> void",
+    "group.setSubject": "(groupId, subject) -> boolean",
+    "group.setDescription": "(groupId, description) -> boolean",
+    "group.getInviteCode": "(groupId) -> string: the code of https://chat.whatsapp.com/<code>",
+    "group.revokeInviteCode": "(groupId) -> string: a new code; the old one stops working",
+    "group.join": "(inviteCode) -> {id, pendingApproval}",
+    "group.leave": "(groupId) -> void",
 }
 
 # Every WA-JS event the engine listens to (WPP.on), with its payload.
@@ -56,6 +69,8 @@ WPP_EVENTS: dict[str, str] = {
     "conn.online": "boolean: connection to WhatsApp's servers",
     "chat.new_message": "MsgModel: a message added to a chat (ours too: id.fromMe)",
     "chat.msg_ack_change": "{ack, chat, ids}: 1 sent, 2 delivered, 3 read",
+    "group.participant_changed": "{groupId, action: add|remove|demote|promote|leaver|join, operation, author?, "
+                                 "authorPushName?, participants[]}",
 }
 
 # Top-level names of window.WPP the engine relies on.

@@ -11,7 +11,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 # What one number's client reports (from its WhatsApp Web page).
-CLIENT_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status")
+CLIENT_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack", "disconnected", "status",
+                 # groups (backend/whatsapp/group_events.py): our number joined/left, members changed, info changed
+                 "group_joined", "group_left", "group_participants", "group_updated")
 # What the pool reports: its clients' events, numbers added and removed, and message_status (an outgoing
 # message was queued, sent, delivered, read or failed: from the outbox, not a page).
 # rate_limited: a number's cap holds a message until its window ends (the outbox's on_held).

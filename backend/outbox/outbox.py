@@ -31,6 +31,7 @@ from ..store.media import MediaFiles
 from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
 from ..store.limits import LimitStore, StoredLimits
 from ..store.messages import MessageStore
+from ..validation import chat_of
 from .caps import Caps, Hold, Limits
 from .sender import NO_SENDER, Sender
 from .event_log import EventLog
@@ -183,7 +184,7 @@ class Outbox:
             self.media.write(message_id, draft.data)
         try:
             record = self.store.add_outgoing(message_id, client_id=draft.client_id, to_number=draft.number,
-                                             chat=f"{draft.number}@c.us", type=draft.type, body=draft.body,
+                                             chat=chat_of(draft.number), type=draft.type, body=draft.body,
                                              media=draft.media)
         except BaseException:
             self.media.delete(message_id)

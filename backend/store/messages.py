@@ -222,7 +222,9 @@ class MessageStore:
                     "wa_id, notify_name, wa_t, created_at, updated_at) "
                     "VALUES (?, 'in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?) "
                     "ON CONFLICT (client_id, wa_id) WHERE wa_id IS NOT NULL DO NOTHING",
-                    (message_id, client_id, msg.get("from") or "unknown", msg.get("from"), msg.get("type") or "chat",
+                    # sender: in a group (from = the group), the member who wrote (author)
+                    (message_id, client_id, msg.get("from") or "unknown", msg.get("author") or msg.get("from"),
+                     msg.get("type") or "chat",
                      msg.get("body") if msg.get("body") is not None else msg.get("caption"), _incoming_media(msg),
                      msg.get("id"), msg.get("notifyName") or None, _int_or_none(msg.get("t")), now, now))
                 added += cur.rowcount

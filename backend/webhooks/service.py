@@ -63,7 +63,9 @@ from .transport import HttpTransport, Transport
 
 log = logging.getLogger(__name__)
 WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message", "message_ack", "client_added",
-                  "client_removed", "qr", "code")
+                  "client_removed", "qr", "code",
+                  # groups: backend/whatsapp/group_events.py
+                  "group_joined", "group_left", "group_participants", "group_updated")
 EXPLICIT_ONLY = frozenset({"qr", "code"})
 DEFAULT_EVENTS = frozenset(WEBHOOK_EVENTS) - EXPLICIT_ONLY
 ONCE_PER_STATUS = frozenset({"qr", "ready", "authenticated", "disconnected"})

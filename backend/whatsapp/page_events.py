@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine import EngineRuntime, WppPage
 from ..errors import EngineError
 from ..status import ACTIVE, ClientStatus, Reason
+from .group_events import on_notice, on_participants
 from .qr import QrImage
 
 if TYPE_CHECKING:
@@ -159,6 +160,9 @@ class PageEvents:
                 self._background(self._catch_up(since), "catch-up")
 
     def _on_message(self, msg: Any) -> None:
+        if isinstance(msg, dict) and msg.get("type") == "gp2":  # news about a group, not a message (group_events)
+            on_notice(self, msg)
+            return
         if isinstance(msg, dict) and not msg.get("fromMe") and self._first_time(msg.get("id")):
             self._emit("message", message=msg)
 
@@ -220,6 +224,10 @@ class PageEvents:
         for msg_id in payload.get("ids") or []:
             self._emit("message_ack", id=msg_id, ack=payload.get("ack"), chat=payload.get("chat"))
 
+    def _on_group_participants(self, payload: Any) -> None:
+        phone = self.metadata.phone_number
+        on_participants(self, payload, f"{phone}@c.us" if phone else None)
+
     def _on_attached(self, _payload: Any) -> None:
         # bridge.js says WPP is ready. After the first load this means the page reloaded itself.
         if self.status in ACTIVE and self.status != S.INITIALIZING:
@@ -248,6 +256,7 @@ class PageEvents:
         "conn.online": _on_online,
         "chat.new_message": _on_message,
         "chat.msg_ack_change": _on_ack,
+        "group.participant_changed": _on_group_participants,
         "zap.attached": _on_attached,
     }
 

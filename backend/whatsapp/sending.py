@@ -14,6 +14,7 @@ from ..engine import Patience, WppPage
 from ..errors import EngineTimeout, NumberNotOnWhatsApp, WhatsAppError
 from ..outbox.sender import Attempt
 from ..drafts import MediaFile
+from ..validation import is_group
 from .lookups import LookUpCache
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ async def look_up(page: WppPage, number: str, patience: Patience | None = None) 
 async def chat_id(page: WppPage, number: str, patience: Patience | None = None,
                   cache: LookUpCache | None = None) -> str:
     """The id to send to: a Brazilian mobile may be known with or without its ninth digit. Asked of WhatsApp
-    unless `cache` has a fresh answer; a new answer goes into it."""
+    unless `cache` has a fresh answer; a new answer goes into it. A group's id is sent to as it is: no look-up."""
+    if is_group(number):
+        return number
     found = cache.get(number) if cache is not None else None
     if found is None:
         found = await look_up(page, number, patience)

@@ -256,6 +256,16 @@ const desktop = {
   openChatWindow: (id, chatId = null) => bridge('open_chat_window', id, chatId),
   pickFile: () => bridge('pick_file'),
   openLogsFolder: () => bridge('open_logs_folder'),
+  // groups (groups.js; REST: /clients/{id}/groups)
+  listGroups: (id) => bridge('list_groups', id),
+  createGroup: (id, subject, participants) => bridge('create_group', id, subject, participants),
+  addGroupParticipants: (id, groupId, participants) => bridge('add_group_participants', id, groupId, participants),
+  removeGroupParticipants: (id, groupId, participants) => bridge('remove_group_participants', id, groupId,
+                                                                  participants),
+  promoteGroupParticipants: (id, groupId, participants) => bridge('promote_group_participants', id, groupId,
+                                                                   participants),
+  demoteGroupParticipant: (id, groupId, participant) => bridge('demote_group_participant', id, groupId, participant),
+  getGroupInvite: (id, groupId) => bridge('get_group_invite', id, groupId),
 };
 
 /** The token of the link ZapPool printed in its terminal (`/#owner=...`): kept for this tab only, sent with
@@ -331,6 +341,18 @@ const browser = {
   },
   pickFile: () => pickFileInBrowser(),
   openLogsFolder: () => rest('POST', '/logs/open'),
+  // groups (groups.js)
+  listGroups: (id) => rest('GET', `/clients/${enc(id)}/groups`),
+  createGroup: (id, subject, participants) => rest('POST', `/clients/${enc(id)}/groups`, { subject, participants }),
+  addGroupParticipants: (id, groupId, participants) =>
+    rest('POST', `/clients/${enc(id)}/groups/${enc(groupId)}/participants`, { participants }),
+  removeGroupParticipants: (id, groupId, participants) =>
+    rest('DELETE', `/clients/${enc(id)}/groups/${enc(groupId)}/participants`, { participants }),
+  promoteGroupParticipants: (id, groupId, participants) =>
+    rest('POST', `/clients/${enc(id)}/groups/${enc(groupId)}/admins`, { participants }),
+  demoteGroupParticipant: (id, groupId, participant) =>
+    rest('DELETE', `/clients/${enc(id)}/groups/${enc(groupId)}/admins/${enc(participant)}`),
+  getGroupInvite: (id, groupId) => rest('GET', `/clients/${enc(id)}/groups/${enc(groupId)}/invite`),
 };
 
 export const api = { mode, subscribe, ...(mode === 'desktop' ? desktop : browser) };

@@ -7,7 +7,7 @@ import { todayText } from './limits.js';
 
 const ACTIVE = new Set(['initializing', 'qr_ready', 'authenticated', 'ready']);
 const CONNECTED = new Set(['authenticated', 'ready']);
-const BUTTONS = ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'logout', 'remove'];
+const BUTTONS = ['qr', 'chat', 'limits', 'groups', 'disconnect', 'reconnect', 'logout', 'remove'];
 
 /** The name people gave the number, else its phone once linked, else "unnamed" (its id shows under it). */
 export function displayName(info) {
@@ -40,6 +40,7 @@ export function buildCard(info, actions) {
     unread: el('span', { class: 'unread', dataset: { role: 'unread' } }),
     today: el('dd', { dataset: { role: 'today' } }),
     limits: button('limits'),
+    groups: button('groups'),
     qr: button('qr'),
     chat: button('chat'),
     disconnect: button('disconnect'),
@@ -51,8 +52,8 @@ export function buildCard(info, actions) {
     modeLabel: el('label', { for: `mode-${id}` }),
     group: el('div', { class: 'actions', role: 'group' }),
   };
-  parts.group.append(parts.qr, parts.chat, parts.limits, parts.disconnect, parts.reconnect, parts.logout,
-                    parts.remove);
+  parts.group.append(parts.qr, parts.chat, parts.limits, parts.groups, parts.disconnect, parts.reconnect,
+                    parts.logout, parts.remove);
   const root = el('li', { class: 'card', draggable: 'true', dataset: { clientId: id } },
     el('div', { class: 'card-head' }, parts.handle,
       el('div', { class: 'card-title' }, parts.title, parts.id), parts.badge),
@@ -101,6 +102,7 @@ export function buildCard(info, actions) {
     parts.disconnect.hidden = !ACTIVE.has(current.status);
     parts.reconnect.hidden = CONNECTED.has(current.status) && !current.sleeping;  // nothing to reconnect
     parts.logout.hidden = !CONNECTED.has(current.status);  // unlinking asks WhatsApp: only while connected
+    parts.groups.hidden = current.status !== 'ready';  // groups are read from WhatsApp: only while ready
     parts.handle.setAttribute('aria-label', t('card.move', { name }));
     parts.group.setAttribute('aria-label', t('card.actions', { name }));
     for (const key of BUTTONS) {

@@ -40,6 +40,7 @@ export function errorText(error) {
   if (code === 'invalid_media') return invalidMedia(details);
   if (code === 'invalid_text' && details.limit) return t('error.text.too_long', details);
   if (code === 'pool_full' && details.maxClients) return t('error.pool_full.limit', details);
+  if (code === 'participant_not_on_whatsapp' && details.participant) return t(`error.${code}.number`, details);
   if (RETRY_CODES.has(code) && details.retryAfter !== undefined) return t(`error.${code}.retry`, details);
   if (code && has(`error.${code}`)) return t(`error.${code}`, details);
   // A code this window does not know yet (a newer server): the code is language-neutral, the message is not.

@@ -217,6 +217,31 @@ const STRINGS = {
 
     'notify.disconnected': '{name} desconectou',
     'notify.message': 'Nova mensagem em {name}',
+
+    // the Groups dialog (groups.js)
+    'card.groups': '👥 Grupos',
+    'common.close': 'Fechar',
+    'groups.title': 'Grupos de {name}',
+    'groups.none': 'Este número não está em nenhum grupo.',
+    'groups.members': '{count} participantes',
+    'groups.admin': 'admin',
+    'groups.manage': 'Participantes',
+    'groups.copyInvite': '🔗 Copiar link de convite',
+    'groups.copied': 'Link copiado: {link}',
+    'groups.participantsOf': 'Participantes de {subject}',
+    'groups.promote': 'Tornar admin',
+    'groups.demote': 'Tirar admin',
+    'groups.remove': 'Remover',
+    'groups.add': 'Adicionar',
+    'groups.addLabel': 'Adicionar números',
+    'groups.new': 'Novo grupo',
+    'groups.subject': 'Nome do grupo',
+    'groups.people': 'Participantes (números com DDD, um por linha)',
+    'groups.create': 'Criar grupo',
+    'groups.created': 'Grupo {subject} criado.',
+    'groups.joinedToast': '{name} entrou em um grupo.',
+    'groups.leftToast': '{name} saiu de um grupo.',
+    'groups.removedToast': '{name} foi removido de um grupo.',
   },
 
   en: {
@@ -429,6 +454,31 @@ const STRINGS = {
 
     'notify.disconnected': '{name} disconnected',
     'notify.message': 'New message on {name}',
+
+    // the Groups dialog (groups.js)
+    'card.groups': '👥 Groups',
+    'common.close': 'Close',
+    'groups.title': 'Groups of {name}',
+    'groups.none': 'This number is in no group.',
+    'groups.members': '{count} participants',
+    'groups.admin': 'admin',
+    'groups.manage': 'Participants',
+    'groups.copyInvite': '🔗 Copy invite link',
+    'groups.copied': 'Link copied: {link}',
+    'groups.participantsOf': 'Participants of {subject}',
+    'groups.promote': 'Make admin',
+    'groups.demote': 'Remove admin',
+    'groups.remove': 'Remove',
+    'groups.add': 'Add',
+    'groups.addLabel': 'Add numbers',
+    'groups.new': 'New group',
+    'groups.subject': 'Group name',
+    'groups.people': 'Participants (numbers with area code, one per line)',
+    'groups.create': 'Create group',
+    'groups.created': 'Group {subject} created.',
+    'groups.joinedToast': '{name} joined a group.',
+    'groups.leftToast': '{name} left a group.',
+    'groups.removedToast': '{name} was removed from a group.',
   },
 };
 

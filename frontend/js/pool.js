@@ -10,6 +10,7 @@ import { renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { buildCard, displayName } from './card.js';
 import { editLimits } from './limits.js';
+import { openGroups } from './groups.js';
 import { READ_CHANNEL } from './chat-read.js';
 import { readUntil } from './sync.js';
 
@@ -270,6 +271,7 @@ const actions = {
       showError(error);
     }
   },
+  groups: (id) => openGroups(id, displayName(clients.get(id))),
   mode: (id, box) => {
     box.disabled = true;
     api.setClientMode(id, box.checked).then((info) => {
@@ -344,6 +346,13 @@ function onEvent(event) {
       toast(`${displayName(clients.get(id) || { clientId: id })}: ${t('card.held', { time: formatTime(event.data.until) })}`);
       later('limits', id, loadLimits, 200);
       return;
+    case 'group_joined':
+    case 'group_left': {  // the number was added to (or joined) a group, or left or was removed from one
+      const key = event.type === 'group_joined' ? 'groups.joinedToast'
+        : event.data.removed ? 'groups.removedToast' : 'groups.leftToast';
+      toast(t(key, { name: displayName(clients.get(id) || { clientId: id }) }));
+      return;
+    }
     case 'message_status':
       later('client', id, loadClient, 200);
       later('limits', id, loadLimits, 300);
