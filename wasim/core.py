@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .chats import Mailbox
+from .media import MediaVault
 from .model import (Config, Device, Session, SimFail, b64, new_auth_code, new_device_id, new_pairing_code,
                     new_session_id, ninth_digit_twin, now_ms, valid_phone)
 from .scheduler import Scheduler
@@ -29,6 +30,7 @@ class Sim:
         self.numbers: set[str] | None = None
         self.lookups = 0  # queryExists calls answered: what a look-up cache saves is counted here
         self.mail = Mailbox(self)
+        self.media = MediaVault()  # media bytes, as WhatsApp's media servers hold them (media.py)
         # Called (under the lock) after a change a restart must keep; SimServer with a state folder saves then.
         self.on_change: Callable[[], None] | None = None
 
@@ -281,6 +283,7 @@ class Sim:
         with self.lock:
             self.devices.clear()
             self.mail.clear()
+            self.media.clear()
             self.numbers = None
             self.lookups = 0
             self.set_network(True)
