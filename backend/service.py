@@ -14,6 +14,7 @@ from .auth.service import AuthService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .events.bus import EventBus
 from .host.logs import log_folder, open_folder
+from .media import MediaService
 from .outbox.caps import read_limits
 from .outbox.outbox import Outbox
 from .status import ClientStatus
@@ -43,6 +44,7 @@ class ZapPoolService:
         self.auth = auth
         self.bus = bus
         self.webhooks = webhooks
+        self.media: MediaService | None = None  # media both ways (issue 16 §2): set by app.build_service
 
     # -- the seed's handlers ------------------------------------------------------------------------------
 

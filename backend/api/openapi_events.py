@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..events.lifecycle import MESSAGE_STEPS
 from ..status import ClientStatus
-from .openapi_schemas import BOOLEAN, INTEGER, STRING, TIME, Schema, nullable, obj, ref
+from .openapi_schemas import BOOLEAN, EVENT_MEDIA, INTEGER, STRING, TIME, Schema, nullable, obj, ref
 
 STATUS: Schema = {"type": "string", "enum": [s.value for s in ClientStatus]}
 
@@ -18,7 +18,10 @@ INCOMING_MESSAGE = obj({
     "id": nullable(STRING), "fromMe": BOOLEAN, "from": nullable(STRING), "to": nullable(STRING),
     "type": nullable(STRING), "body": nullable(STRING), "caption": nullable(STRING), "filename": nullable(STRING),
     "mimetype": nullable(STRING), "size": nullable(INTEGER), "t": nullable(INTEGER), "notifyName": nullable(STRING),
-}, description="A message as WhatsApp Web gave it (body for text, caption/filename/mimetype/size for media).")
+    "filehash": nullable(STRING), "media": EVENT_MEDIA,
+}, optional=("filehash", "media"),
+   description="A message as WhatsApp Web gave it (body for text, caption/filename/mimetype/size for media); "
+               "media messages also carry `media`, with the URL of their bytes (downloaded on arrival).")
 
 # type -> the schema of `data`
 EVENT_DATA: dict[str, Schema] = {

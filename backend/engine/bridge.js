@@ -21,6 +21,7 @@
     size: m.size ?? null,
     t: m.t ?? null,
     notifyName: m.notifyName ?? null,
+    filehash: m.filehash ?? null,
   });
 
   const SERIALIZERS = {
@@ -51,6 +52,8 @@
     return f.bind(window.WPP[ns]);
   };
   const uploads = new Map();
+  const blobs = new Map();
+  let blobSeq = 0;
 
   window.__zap = {
     async call(path, args) {
@@ -93,6 +96,29 @@
       uploads.get(id).push(bytes);
       return bytes.length;
     },
+    // Media from WhatsApp (a Blob, WPP.chat.downloadMedia) crosses to Python in base64 chunks it asks for one by
+    // one: the Blob stays here, under a handle, until released (no giant string, no page memory kept).
+    async blob(path, args) {
+      try {
+        const b = await resolve(path)(...args);
+        if (!(b instanceof Blob)) return failure({ code: 'media_not_found', message: 'No media' });
+        const handle = `b${++blobSeq}`;
+        blobs.set(handle, b);
+        return { ok: { handle, size: b.size, mimetype: b.type || null } };
+      } catch (e) { return failure(e); }
+    },
+    async blobChunk(handle, start, end) {
+      const b = blobs.get(handle);
+      if (!b) return failure({ code: 'blob_released', message: `No blob ${handle}` });
+      const url = await new Promise((ok, fail) => {
+        const reader = new FileReader();
+        reader.onload = () => ok(String(reader.result));
+        reader.onerror = () => fail(reader.error);
+        reader.readAsDataURL(b.slice(start, end));
+      });
+      return { ok: url.slice(url.indexOf(',') + 1) };
+    },
+    releaseBlob(handle) { return { ok: blobs.delete(handle) }; },
     async sendFile(path, chatId, id, options) {
       const parts = uploads.get(id) || [];
       uploads.delete(id);

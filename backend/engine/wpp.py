@@ -42,6 +42,8 @@ WPP_FUNCTIONS: dict[str, str] = {
     "chat.list": "(ChatListOptions {onlyWithUnreadMessage, ...}) -> ChatModel[]: the chats (catch-up: unread ones)",
     "chat.getMessages": "(chatId, GetMessagesOptions {count: -1, onlyUnread}) -> RawMessage[]: a chat's messages",
     "chat.markIsRead": "(chatId) -> {wid, unreadCount}: the chat read on the phone too; sends SEEN (blue ticks)",
+    # media (issue 16 §2): throws msg_not_found, message_not_contains_media, {code: media_not_found} (expired)
+    "chat.downloadMedia": "(MsgKey string) -> Blob: a message's media bytes (read in chunks: WppPage.blob)",
 }
 
 # Every WA-JS event the engine listens to (WPP.on), with its payload.
@@ -67,6 +69,7 @@ EVENTS_BINDING = "__zapEvents"  # bridge.js -> Python: a JSON array of [name, pa
 # incoming messages arrive this much later; a burst's acks cross in a few calls (bench/chromium_share.py).
 EVENT_BATCH_MS = 25
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
+BLOB_CHUNK = 2 * 1024 * 1024  # raw bytes per chunk of a Blob read back from the page (WppPage.blob_chunk)
 _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
 
@@ -208,6 +211,25 @@ class WppPage:
         result = await self._evaluate("([p, c, i, o]) => window.__zap.sendFile(p, c, i, o)",
                                       [name, chat_id, upload_id, options], "sending media", None, patience)
         return self._unwrap(name, result)
+
+    async def blob(self, name: str, *args: Any) -> dict[str, Any]:
+        """Call WPP.<name>(*args), which answers a Blob, and keep the Blob in the page: {handle, size, mimetype}.
+        Read it with blob_chunk(), then release_blob() (the page holds it until then)."""
+        name = self._checked(name)
+        result = await self._evaluate("([p, a]) => window.__zap.blob(p, a)", [name, list(args)],
+                                      f"calling WPP.{name}", None)
+        return self._unwrap(name, result)
+
+    async def blob_chunk(self, handle: str, start: int, end: int) -> bytes:
+        """Bytes start..end of a kept Blob (base64 across the page boundary, at most BLOB_CHUNK at a time)."""
+        result = await self._evaluate("([h, s, e]) => window.__zap.blobChunk(h, s, e)", [handle, start, end],
+                                      "reading media", None)
+        return base64.b64decode(self._unwrap("blob", result) or "")
+
+    async def release_blob(self, handle: str) -> None:
+        """Let the page drop a kept Blob; quiet if the page is gone (its Blobs went with it)."""
+        if self.alive:
+            await self._evaluate("([h]) => window.__zap.releaseBlob(h)", [handle], "releasing media", None)
 
     async def find_message(self, key: str, patience: Patience | None = None) -> dict[str, Any] | None:
         """The message with this serialized MsgKey as WhatsApp has it ({id, ack, ...}), None if it has none."""
