@@ -14,7 +14,7 @@ from .auth.service import AuthService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .events.bus import EventBus
 from .host.logs import log_folder, open_folder
-from .media import MediaService
+from .media import MediaService, ServedMedia  # noqa: F401 - ServedMedia: what the API serves
 from .outbox.caps import read_limits
 from .outbox.outbox import Outbox
 from .status import ClientStatus

@@ -14,7 +14,7 @@ import unicodedata
 from flask import Blueprint, Response, send_file
 
 from ..errors import Unavailable
-from ..media import MediaService, ServedMedia
+from ..service import MediaService, ServedMedia
 from .clients import svc
 
 bp = Blueprint("media", __name__)

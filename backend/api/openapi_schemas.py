@@ -98,7 +98,8 @@ MESSAGE = obj({
     "id": STRING, "clientId": nullable(STRING), "direction": {"type": "string", "enum": ["out", "in"]},
     "chatId": STRING, "to": nullable(STRING), "from": nullable(STRING), "type": STRING, "body": nullable(STRING),
     "media": nullable(obj({"mimetype": nullable(STRING), "filename": nullable(STRING), "size": nullable(INTEGER),
-                           "sha256": nullable(STRING), "kind": nullable(STRING), "state": nullable(MEDIA_STATE)},
+                           "sha256": nullable(STRING), "kind": nullable(STRING),
+                           "state": {**nullable(MEDIA_STATE), "enum": [*MEDIA_STATE["enum"], None]}},
                           description="kind and state once the media log has the file: its bytes are at "
                                       "GET /clients/{clientId}/messages/{id}/media while state is present.")),
     "status": {"type": "string", "enum": MESSAGE_STATUSES}, "ack": nullable(INTEGER), "reason": nullable(STRING),
