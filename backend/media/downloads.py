@@ -16,6 +16,7 @@ from ..config import Settings
 from ..clock import backoff_s
 from ..errors import ClientNotReady, EngineError, NotFound, WhatsAppError
 from ..store.media import KeptMedia, received_name
+from ..whatsapp.blobs import BLOB_CHUNK
 from ..store.media_log import MediaLog, MediaRow
 from ..whatsapp.client import WhatsAppClient
 from ..worker import Worker
@@ -40,6 +41,7 @@ class Downloads(Worker):
         self._clock = clock
         self._rng = random.Random()
         self._swept_at = 0.0
+        self.chunk_bytes = BLOB_CHUNK  # per call into the page (bench/media_download.py compares sizes)
 
     @property
     def max_bytes(self) -> int:
@@ -96,7 +98,7 @@ class Downloads(Worker):
             if blob.size > self.max_bytes:
                 raise _TooLarge(f"{blob.size} bytes")
             try:
-                size, sha256 = self.kept.write_stream(name, blob.chunks(), self.max_bytes)
+                size, sha256 = self.kept.write_stream(name, blob.chunks(self.chunk_bytes), self.max_bytes)
             except ValueError as exc:
                 raise _TooLarge(str(exc)) from None
         if row.filehash and base64.b64encode(bytes.fromhex(sha256)).decode("ascii") != row.filehash:
