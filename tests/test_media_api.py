@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import stat
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,7 @@ from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.events.hub import ClientEvent
 from backend.service import ZapPoolService
-from tests.api_support import FAST_SCRYPT, PHONE, Api
+from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream
 from tests.conftest import connect, running_pool, wait_until
 
 PEER = "5511988887777"
@@ -84,11 +84,15 @@ def _message_event(stack: MediaStack, wa_id: str) -> dict[str, Any]:
 
 
 def test_an_incoming_photo_is_downloaded_kept_private_and_served_inline(stack: MediaStack, sim, settings):
+    stream = EventStream(stack.api.base, "/events?types=message", key=stack.api.key)
+    wait_until(lambda: stream.comments, what="the stream's greeting")
     wa_id = _incoming(sim, JPEG, "image", "image/jpeg")
-    event = _message_event(stack, wa_id)
-    # The event names the bytes by URL, never carries them.
+    # The event (here as the SSE stream sends it, checked against the document) names the bytes by URL only.
+    event = stream.wait_event("message", lambda e: e["data"]["message"]["id"] == wa_id)["data"]["message"]
+    stream.close()
     assert event["media"]["url"] == f"/clients/c1/messages/{wa_id}/media" and "data" not in event["media"]
     assert event["media"]["kind"] == "image" and event["media"]["size"] == len(JPEG)
+    assert len(json.dumps(event)) < 2000  # no bytes, no thumbnail of them
     reply = stack.wait_present(event["media"]["url"])
     assert reply.body == JPEG
     assert reply.headers["Content-Type"] == "image/jpeg"
@@ -157,7 +161,7 @@ def test_media_gone_from_whatsapp_is_retried_then_not_available(runtime, setting
 
 
 def test_a_download_waits_for_the_number_and_happens_once_it_is_back(runtime, settings, sim):
-    started = _stack(runtime, settings, sim)
+    started = _stack(runtime, settings, sim, media_retry_cap_s=600)  # only the number's return can wake it
     stack = next(started)
     try:
         wa_id = _incoming(sim, JPEG, "image", "image/jpeg")
@@ -186,3 +190,17 @@ def test_sent_media_is_kept_after_the_send_and_served(stack: MediaStack, sim):
                                       and e.data["message"]["id"] == sent["id"] and e.data["status"] == "sent"), None),
                         10, what="sent event")
     assert status["message"]["media"]["url"] == f"/clients/c1/messages/{sent['id']}/media"
+
+
+def test_media_over_the_size_cap_stays_on_whatsapp_and_says_so(runtime, settings, sim):
+    started = _stack(runtime, settings, sim, media_max_mb=0.1)
+    stack = next(started)
+    try:
+        assert stack.service.media is not None
+        stack.service.media.start()
+        url = _message_event(stack, _incoming(sim, JPEG, "image", "image/jpeg"))["media"]["url"]
+        too_big = wait_until(lambda: (r := stack.api.call("GET", url)).json["error"]["details"]["state"] == "too_large"
+                             and r, 10, what="too large")
+        assert too_big.status == 404 and not any((settings.data_dir / "media" / "kept").iterdir())
+    finally:
+        next(started, None)
