@@ -58,6 +58,8 @@ def test_the_retention_bound_removes_the_oldest_first_and_the_log_says_removed(t
     media_log = MediaLog(store.database)
     kept = KeptMedia(tmp_path / "kept")
     now = time.time()
+    store.add_incoming([("c1", "m-old", {"id": "in-old", "from": "5511988887777@c.us", "type": "image",
+                                         "mimetype": "image/jpeg", "size": 1000})])
     for age_days, name in ((100, "in-old"), (5, "in-mid"), (1, "in-new")):
         kept.write_stream(name, [b"y" * 1000], 10_000)
         os.utime(kept.path(name), (now - age_days * 86400, now - age_days * 86400))
@@ -68,4 +70,6 @@ def test_the_retention_bound_removes_the_oldest_first_and_the_log_says_removed(t
     assert media_log.removed(["in-old", "in-mid"]) == 2
     assert [media_log.get("c1", n).state for n in ("in-old", "in-mid", "in-new")] == ["removed", "removed", "present"]
     assert kept.exists("in-new") and not kept.exists("in-old")
+    record = store.get("m-old")  # the message log says so too
+    assert record is not None and record.to_dict()["media"]["state"] == "removed"
     store.close()

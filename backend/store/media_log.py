@@ -133,9 +133,11 @@ class MediaLog:
         if not files:
             return 0
         with self._db.write() as conn:
-            cur = conn.execute(f"UPDATE media_files SET state = 'removed', updated_at = ? WHERE file IN "
-                               f"({','.join('?' * len(files))})", (self._now(), *files))
-            return cur.rowcount
+            rows = conn.execute(f"UPDATE media_files SET state = 'removed', updated_at = ? WHERE file IN "
+                                f"({','.join('?' * len(files))}) RETURNING {FIELDS}", (self._now(), *files)).fetchall()
+            for row in rows:  # the message log says so too
+                _mirror(conn, MediaRow(*row))
+            return len(rows)
 
 
 def _mirror(conn: Any, row: MediaRow) -> None:
