@@ -129,6 +129,9 @@ def test_unknown_media_and_wrong_credentials_are_refused(stack: MediaStack, sim)
     wa_id = _incoming(sim, b"OggS voice", "ptt", "audio/ogg; codecs=opus")
     url = _message_event(stack, wa_id)["media"]["url"]
     stack.wait_present(url)
+    # A tiny file is here within milliseconds; the log's own row says so in the same breath.
+    logged = [m for m in stack.api.call("GET", "/messages?clientId=c1").json["items"] if m["waMessageId"] == wa_id]
+    assert logged and logged[0]["media"]["state"] == "present" and logged[0]["media"]["kind"] == "ptt"
     assert stack.api.call("GET", url, key="wrong").status == 401
     assert stack.api.call("GET", url, key=None).status == 401
     missing = stack.api.call("GET", "/clients/c1/messages/false_5511988887777@c.us_ABCDEF0123/media")

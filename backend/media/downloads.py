@@ -42,6 +42,9 @@ class Downloads(Worker):
         self._rng = random.Random()
         self._swept_at = 0.0
         self.chunk_bytes = BLOB_CHUNK  # per call into the page (bench/media_download.py compares sizes)
+        # Waits until the incoming messages reported so far are in the message log (the outbox's flush), so the
+        # log's own row exists when a download finishes and can be told the media is here.
+        self.logged: Callable[[], object] = lambda: None
 
     @property
     def max_bytes(self) -> int:
@@ -85,6 +88,7 @@ class Downloads(Worker):
             return self._later(row)
         except (EngineError, _Corrupt) as exc:
             return self._failed(row, getattr(exc, "code", "corrupt"), final=False)
+        self.logged()
         self.log.update(row.client_id, row.message_key, state="present", file=received_name(row.client_id,
                         row.message_key), size=size, sha256=sha256, attempts=row.attempts + 1, error=None)
         log.info("[Media] %s: mídia recebida guardada (%s, %d bytes)", row.client_id, row.kind, size)

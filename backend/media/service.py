@@ -54,6 +54,7 @@ class MediaService:
         self.queued = queued
         self._clock = clock
         self.downloads = Downloads(media_log, kept, pool.get, settings, clock=clock)
+        self.downloads.logged = outbox.flush
         pool.subscribe(self._on_event, {"message", "ready", "message_status"})
 
     def start(self) -> None:
