@@ -1,7 +1,8 @@
 """Benchmark: what an incoming 5 MB photo costs, per MB, from the moment the contact sends it until its file is
 complete in media/kept/ (issue 16 §2): wall time, ZapPool's CPU (this process + Playwright's node driver), and
-Chromium's (the page fetching the bytes and handing them out in base64 chunks). Chunk sizes side by side in one
-run, interleaved round by round, so the machine's other load falls on each alike.
+Chromium's (the page fetching the bytes and handing them out in base64 chunks). The two ways to read the Blob
+(DevTools' IO.read, FileReader in the page) and chunk sizes side by side in one run, interleaved round by round,
+so the machine's other load falls on each alike.
 
 The simulator runs in its own process (`python -m wasim --port 0`), its CPU apart (it also decodes the 5 MB
 the control API is given, which is the test's cost, not ZapPool's). CPU from /proc/<pid>/stat.
@@ -21,11 +22,16 @@ from pathlib import Path
 
 from app import build_media
 from backend.config import Settings
+from backend.engine import wpp
 from bench.restore import open_pool
 from bench.send_cost import cpu_by_part, start_simulator
 from wasim.control import SimControl
 
-CHUNKS = {"512 KiB": 512 * 1024, "2 MiB (default)": 2 * 1024 * 1024, "4 MiB": 4 * 1024 * 1024}
+MIB = 1024 * 1024
+# name -> (read with DevTools' IO.read, else FileReader in the page; bytes per call)
+CONFIGS = {"FileReader, 2 MiB (the first version)": (False, 2 * MIB), "FileReader, 512 KiB": (False, MIB // 2),
+           "IO.read, 256 KiB": (True, MIB // 4), "IO.read, 512 KiB (default)": (True, MIB // 2),
+           "IO.read, 1 MiB": (True, MIB), "IO.read, 2 MiB": (True, 2 * MIB)}
 PHONE, PEER = "5511999900000", "5511988880000"
 
 
@@ -51,7 +57,7 @@ def main() -> None:
     sim, url = start_simulator()
     control = SimControl(url)
     data = b"\xff\xd8\xff\xe0" + os.urandom(int(args.mb * 1024 * 1024) - 4)
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in CHUNKS}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in CONFIGS}
     load_before = os.getloadavg()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -66,7 +72,8 @@ def main() -> None:
                 media.start()
                 one(control, media, sim.pid, data)  # warm-up
                 for _ in range(args.rounds):
-                    for name, size in CHUNKS.items():
+                    for name, (via_io, size) in CONFIGS.items():
+                        wpp.BLOB_VIA_IO = via_io
                         media.downloads.chunk_bytes = size
                         results[name].append(one(control, media, sim.pid, data))
                 media.stop()
@@ -75,9 +82,9 @@ def main() -> None:
         sim.wait(10)
     load_after = os.getloadavg()
     mb = len(data) / (1024 * 1024)
-    print(f"{mb:.1f} MB photo, {args.rounds} rounds per chunk size, medians per MB; "
+    print(f"{mb:.1f} MB photo, {args.rounds} rounds per configuration, medians per MB; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    print("| chunk | wall ms/MB | ZapPool CPU ms/MB | Chromium CPU ms/MB | simulator CPU ms/MB |")
+    print("| read | wall ms/MB | ZapPool CPU ms/MB | Chromium CPU ms/MB | simulator CPU ms/MB |")
     print("|---|---|---|---|---|")
     for name, rows in results.items():
         med = {k: statistics.median(r[k] for r in rows) * 1000 / mb for k in ("wall", "zappool", "chromium",

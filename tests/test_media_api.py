@@ -20,6 +20,7 @@ from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.auth.service import AuthService
 from backend.config import Settings
+from backend.engine import wpp
 from backend.events.hub import ClientEvent
 from backend.service import ZapPoolService
 from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream
@@ -207,3 +208,10 @@ def test_media_over_the_size_cap_stays_on_whatsapp_and_says_so(runtime, settings
         assert too_big.status == 404 and not any((settings.data_dir / "media" / "kept").iterdir())
     finally:
         next(started, None)
+
+
+def test_the_page_reading_fallback_gives_the_same_bytes(stack: MediaStack, sim, monkeypatch):
+    """FileReader in the page (for a read out of sequence, or without IO.read) as well as DevTools' IO.read."""
+    monkeypatch.setattr(wpp, "BLOB_VIA_IO", False)
+    wa_id = _incoming(sim, JPEG, "image", "image/jpeg")
+    assert stack.wait_present(_message_event(stack, wa_id)["media"]["url"]).body == JPEG

@@ -119,6 +119,7 @@
       return { ok: url.slice(url.indexOf(',') + 1) };
     },
     releaseBlob(handle) { return { ok: blobs.delete(handle) }; },
+    blobObject(handle) { return blobs.get(handle); }, // for DevTools' IO.resolveBlob (wpp.py reads it with IO.read)
     async sendFile(path, chatId, id, options) {
       const parts = uploads.get(id) || [];
       uploads.delete(id);
