@@ -49,7 +49,7 @@ def test_a_download_killed_mid_write_never_shows_as_complete(tmp_path: Path):
         child.wait(5)
     files = KeptMedia(kept)
     assert not files.exists(name), "a cut download must not be under its final name"
-    assert [p.name for p in kept.iterdir()][0].endswith(".tmp")
+    assert next(p.name for p in kept.iterdir()).endswith(".tmp")
     assert files.sweep_temps() == 1 and list(kept.iterdir()) == []
 
 

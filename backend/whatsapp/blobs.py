@@ -8,7 +8,7 @@ caller writes each chunk to disk on its own thread: the engine loop never waits 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from ..engine.wpp import BLOB_CHUNK
 
@@ -35,8 +35,10 @@ class PageBlob:
         """Let the page drop the Blob (quiet when the page or the number is gone)."""
         self.client._run(self.client._release_blob_async(self.handle))
 
-    def __enter__(self) -> PageBlob:
+    def __enter__(self) -> Self:
+        """Used as `with client.wpp_blob(...) as blob:`, released on the way out."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Release the page's Blob."""
         self.release()
