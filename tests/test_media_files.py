@@ -11,6 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from flask import Flask
+
+from backend.api.media import serve
+from backend.media import ServedMedia
 from backend.store.media import KeptMedia, received_name
 from backend.store.media_log import MediaLog, MediaRow
 from backend.store.messages import MessageStore
@@ -73,3 +77,18 @@ def test_the_retention_bound_removes_the_oldest_first_and_the_log_says_removed(t
     record = store.get("m-old")  # the message log says so too
     assert record is not None and record.to_dict()["media"]["state"] == "removed"
     store.close()
+
+
+def test_a_contacts_mimetype_cannot_break_the_headers(tmp_path: Path):
+    """The type comes from a contact: only a checked type and harmless parameters reach Content-Type."""
+    data = tmp_path / "voice"
+    data.write_bytes(b"OggS")
+    app = Flask(__name__)
+    with app.test_request_context():
+        voice = serve(ServedMedia(data, "audio/ogg; codecs=opus", None, 4), "false_1@c.us_AB")
+        evil = serve(ServedMedia(data, "audio/ogg; codecs=opus\r\nSet-Cookie: a=b", None, 4), "false_1@c.us_AB")
+        html = serve(ServedMedia(data, "TEXT/HTML", "x.html", 4), "false_1@c.us_AB")
+    assert voice.headers["Content-Type"] == "audio/ogg; codecs=opus"
+    assert evil.headers["Content-Type"] == "audio/ogg" and "Set-Cookie" not in evil.headers
+    assert html.headers["Content-Type"].startswith("text/html") and html.headers["Content-Disposition"].startswith(
+        "attachment")

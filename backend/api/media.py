@@ -22,6 +22,7 @@ bp = Blueprint("media", __name__)
 INLINE = re.compile(r"^(image/(jpeg|png|gif|webp)|audio/(ogg|mpeg|mp4|aac|wav|webm|amr|opus)|"
                     r"video/(mp4|webm|ogg|3gpp|quicktime))$")
 MIMETYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+PARAMS = re.compile(r'^[A-Za-z0-9_.+=-]{1,40}(; ?[A-Za-z0-9_.+=-]{1,40}){0,3}$')  # nothing a header could break on
 MEDIA_CSP = "default-src 'none'; sandbox"
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
               "audio/ogg": ".ogg", "audio/mpeg": ".mp3", "video/mp4": ".mp4", "application/pdf": ".pdf"}
@@ -43,12 +44,15 @@ def message_media(client_id: str, message_id: str) -> Response:
 
 def serve(found: ServedMedia, message_id: str) -> Response:
     """The file with a checked type, inline only for safe types, a clean file name, nosniff and a sandbox."""
-    mimetype = found.mimetype.split(";", 1)[0].strip().lower()
+    mimetype, _, params = found.mimetype.partition(";")
+    mimetype, params = mimetype.strip().lower(), params.strip()
     if not MIMETYPE.match(mimetype):
         mimetype = "application/octet-stream"
     inline = bool(INLINE.match(mimetype))
-    name = safe_filename(found.filename, message_id, mimetype)
-    response = send_file(found.path, mimetype=found.mimetype if inline else mimetype, as_attachment=not inline,
+    if inline and PARAMS.match(params):  # e.g. a voice note's "codecs=opus", which players use
+        mimetype = f"{mimetype}; {params}"
+    name = safe_filename(found.filename, message_id, mimetype.split(";", 1)[0])
+    response = send_file(found.path, mimetype=mimetype, as_attachment=not inline,
                          download_name=name, conditional=True, etag=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = MEDIA_CSP
