@@ -348,7 +348,7 @@ def test_chat_sends_text_and_a_file_and_shows_replies_live(session: Session):
     assert {"title": "Nova mensagem em Vendas", "body": "Maria <i>Silva</i>: " + HTML_TEXT} in session.notes()
 
 
-def test_chat_shows_received_photos_and_voice_notes_and_sent_media(session: Session):
+def test_chat_shows_received_photos_stickers_voice_notes_videos_and_sent_media(session: Session):
     """Issue 16 §2: media in the thread, from blob: URLs under the pages' own CSP (the last test checks it)."""
     chat = session.chat
     photo = io.BytesIO()
@@ -361,6 +361,15 @@ def test_chat_shows_received_photos_and_voice_notes_and_sent_media(session: Sess
     voice = {"type": "ptt", "mimetype": "audio/ogg; codecs=opus", "data": base64.b64encode(b"OggS" * 64).decode()}
     session.sim.control.incoming(PHONE, "5521955554444", media=voice)
     expect(chat.locator(".bubble.in audio.media-audio").last).to_have_attribute("src", re.compile(r"^blob:"))
+    sticker = io.BytesIO()
+    PIL.Image.new("RGBA", (32, 32), (255, 200, 0, 255)).save(sticker, "WEBP")
+    session.sim.control.incoming(PHONE, "5521955554444", media={
+        "type": "sticker", "mimetype": "image/webp", "data": base64.b64encode(sticker.getvalue()).decode()})
+    drawn = chat.locator(".bubble.in img.media-img.sticker").last
+    wait_until(lambda: drawn.evaluate("(i) => i.complete && i.naturalWidth") == 32, 10, what="the sticker drawn")
+    clip = {"type": "video", "mimetype": "video/mp4", "data": base64.b64encode(b"\0\0\0\x18ftypmp42").decode()}
+    session.sim.control.incoming(PHONE, "5521955554444", media=clip)
+    expect(chat.locator(".bubble.in video.media-video").last).to_have_attribute("src", re.compile(r"^blob:"))
 
     chat.locator(f'.chat-item[data-chat-id="{CONTACT}@c.us"]').click()  # the PDF sent earlier: a download link
     link = chat.locator(".bubble.out a.media-doc").last
