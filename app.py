@@ -46,7 +46,9 @@ from backend.host.logs import printable, setup_logging
 from backend.host.paths import default_data_dir, keep_private
 from backend.outbox.outbox import Outbox
 from backend.service import ZapPoolService
-from backend.store.media import MediaFiles
+from backend.store.media import KeptMedia, MediaFiles
+from backend.store.media_log import MediaLog
+from backend.media import MediaService
 from backend.store.messages import MessageStore
 from backend.store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path,
                                        saved_pool_limits, validate as validate_preferences)
@@ -161,7 +163,8 @@ def command_line_limits(args: argparse.Namespace) -> dict[str, Any]:
 def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
     """The pool and what it is given: the numbers saved in whatsapp-sessions.json, and the outbox over
     messages.db and media/. Nothing runs until pool.start()."""
-    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), MediaFiles(settings.data_dir / "media"),
+    kept = KeptMedia(settings.data_dir / "media" / "kept") if settings.media_keep_days > 0 else None
+    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), MediaFiles(settings.data_dir / "media", kept),
                     pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
                     hourly_cap=settings.send_hourly_cap if settings.send_interval_s > 0 else 0,
                     daily_cap=settings.send_daily_cap if settings.send_interval_s > 0 else 0,
@@ -174,6 +177,7 @@ def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
 def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | None = None) -> ZapPoolService:
     """The service the REST API and the windows share. The pool's events feed its event bus (SSE, the
     windows) and the webhooks (subscribe those nowhere else: each subscription queues its own deliveries)."""
+    media = build_media(pool)  # first: it gives each media message's event the URL of its bytes
     bus = EventBus()
     pool.subscribe(bus.publish)
     if webhooks is not None:
@@ -181,7 +185,15 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
     service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
+    service.media = media
     return service
+
+
+def build_media(pool: WhatsAppPool) -> MediaService:
+    """Media both ways (issue 16 §2): its log in messages.db, its files in media/kept/; start() downloads."""
+    outbox = pool.outbox
+    kept = outbox.media.kept or KeptMedia(pool.settings.data_dir / "media" / "kept")
+    return MediaService(pool, outbox, MediaLog(outbox.store.database), kept, outbox.media, pool.settings)
 
 
 @dataclass
@@ -200,11 +212,15 @@ class Parts:
         """Webhook deliveries, then the pool (saved numbers listed, outbox running), then the API."""
         self.webhooks.start()
         self.pool.start()
+        if self.service.media is not None:
+            self.service.media.start()
         self.api.start()
 
     def stop(self) -> None:
         """The API first (no new work), then the numbers, the engine, the webhook deliveries."""
         self.api.stop()
+        if self.service.media is not None:
+            self.service.media.stop()
         self.pool.shutdown()
         self.runtime.stop()
         self.webhooks.stop()

@@ -57,6 +57,18 @@ class Settings:
     send_max_attempts: int = 5
     send_retry_base_s: float = 2.0
     send_retry_cap_s: float = 60.0
+    # Media (issue 16 §2). Incoming media is downloaded on arrival up to media_max_mb a file (WhatsApp's own
+    # limit is 16 MB for photos and videos, 2 GB for documents: a bigger one stays on WhatsApp, shown as too
+    # large); a failed download is tried again after a delay doubling from media_retry_base_s to
+    # media_retry_cap_s, media_max_attempts times (WhatsApp's servers drop media after some weeks: then it
+    # stays "not available"). Media in and out is kept media_keep_days, and at most media_keep_mb in all
+    # (the oldest files go first); media_keep_days 0 keeps sent media only while its message waits.
+    media_max_mb: float = 100.0
+    media_retry_base_s: float = 30.0
+    media_retry_cap_s: float = 3600.0
+    media_max_attempts: int = 8
+    media_keep_days: float = 90.0
+    media_keep_mb: float = 5120.0
     # The REST API reads numbers written without a country code as numbers of this region (ISO 3166 code;
     # None: a country code is required). The Python API (WhatsAppClient) always requires one.
     default_region: str | None = "BR"

@@ -9,7 +9,9 @@
     ├── Unauthorized              401 unauthorized   (no, wrong or revoked credentials)
     ├── PasswordChangeRequired    403 password_change_required
     ├── NotFound                  404 not_found
-    │   └── NumberNotOnWhatsApp   404 number_not_on_whatsapp
+    │   ├── NumberNotOnWhatsApp   404 number_not_on_whatsapp
+    │   ├── MediaNotFound         404 media_not_found     (no such message, or it has no media)
+    │   └── MediaUnavailable      404 media_unavailable   (media not here: downloading, expired, too large, removed)
     ├── Conflict                  409 conflict
     │   └── ClientNotReady        409 client_not_ready
     ├── TooManyAttempts           429 too_many_attempts   (details.retryAfter: seconds)
@@ -105,6 +107,19 @@ class NumberNotOnWhatsApp(NotFound):
     """WhatsApp says no account uses this number."""
 
     code = "number_not_on_whatsapp"
+
+
+class MediaNotFound(NotFound):
+    """No message of that number by that id, or a message without media."""
+
+    code = "media_not_found"
+
+
+class MediaUnavailable(NotFound):
+    """The message has media, but its bytes are not here (details.state: pending, unavailable, too_large,
+    removed): still downloading, gone from WhatsApp's servers, over the size cap, or removed by retention."""
+
+    code = "media_unavailable"
 
 
 class Conflict(ZapPoolError):

@@ -15,6 +15,7 @@ from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .events.bus import EventBus
 from .groups import GroupsService
 from .host.logs import log_folder, open_folder
+from .media import MediaService, ServedMedia  # noqa: F401 - ServedMedia: what the API serves
 from .outbox.caps import read_limits
 from .outbox.outbox import Outbox
 from .status import ClientStatus
@@ -46,6 +47,7 @@ class ZapPoolService:
         self.auth = auth
         self.bus = bus
         self.webhooks = webhooks
+        self.media: MediaService | None = None  # media both ways (issue 16 §2): set by app.build_service
 
     # -- the seed's handlers ------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     readme = set(re.findall(r"^\| `[^`]+` \| `([a-z_]+)`", table, flags=re.MULTILINE))
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
-    assert len(readme) == 40 and public == readme  # 33 + the 7 of the Groups dialog
+    assert len(readme) == 41 and public == readme  # 33 + the 7 of the Groups dialog + message_media
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -92,6 +92,7 @@ def test_a_number_linked_used_and_removed_through_the_bridge(desk, sim):
                                            "caption": "uma foto"}))
         wait_until(lambda: all(ok(desk.bridge.list_chats("vendas"))["items"]) and
                    desk.service.get_message(media["id"])["status"] in ("sent", "delivered", "read"), what="sent")
+        shown = ok(desk.bridge.message_media("vendas", media["id"]))  # the chat window's preview of what it sent
         sim.control.incoming(PHONE, OTHER, "Chegou!", notify_name="Fulana")
         chat = wait_until(lambda: next((c for c in ok(desk.bridge.list_chats("vendas"))["items"]
                                         if c["unreadCount"]), None), what="incoming chat")
@@ -102,6 +103,7 @@ def test_a_number_linked_used_and_removed_through_the_bridge(desk, sim):
         events.stop()
 
     assert info["phoneNumber"] == PHONE
+    assert (shown["data"], shown["mimetype"], shown["filename"]) == (png_base64(), "image/png", "verde.png")
     assert stats["readyClients"] == 1 and stats["currentClients"] == 1
     assert [(c["clientId"], c["status"]) for c in listed] == [("vendas", "ready")]
     assert error(no_qr)["code"] == "no_qr_code" and error(pairing)["code"] == "conflict"
@@ -163,6 +165,7 @@ def test_refusals_are_the_errors_rest_gives_for_the_same_request(desk, sim):
         (desk.bridge.list_chats("fantasma", None, 0), rest.call("GET", "/clients/fantasma/chats?limit=0")),
         (desk.bridge.chat_messages("fantasma", f"{OTHER}@c.us"),
          rest.call("GET", f"/clients/fantasma/chats/{OTHER}@c.us/messages")),
+        (desk.bridge.message_media("fantasma", "x"), rest.call("GET", "/clients/fantasma/messages/x/media")),
         (desk.bridge.mark_chat_read("fantasma", f"{OTHER}@c.us"),
          rest.call("POST", f"/clients/fantasma/chats/{OTHER}@c.us/read")),
         (desk.bridge.set_preferences({"language": "xx"}), rest.call("PUT", "/preferences", {"language": "xx"})),

@@ -166,7 +166,7 @@ def test_permanent_failure_fails_at_once_and_bad_input_is_never_accepted(make_po
                        (lambda: pool.send_message("vendas", TO, ""), InvalidText)):
         with pytest.raises(error):
             bad()
-    assert outbox.totals() == before and list((settings.data_dir / "media").iterdir()) == []
+    assert outbox.totals() == before and [p for p in (settings.data_dir / "media").iterdir() if p.is_file()] == []
     assert sim.control.sent(PHONE) == []
 
 
@@ -312,7 +312,9 @@ def test_media_waits_on_disk_and_arrives_byte_exact(make_pool, sim, settings):
     connect(pool, sim, "vendas")
     records = [wait_status(outbox, i, *SENT) for i in (pdf_id, png_id)]
 
-    wait_until(lambda: list(files.iterdir()) == [], 5, what="sent media to leave dados/media")
+    # Sent media leaves the queue for kept/, where the chat window and the API show it (issue 16 §2).
+    wait_until(lambda: [p for p in files.iterdir() if p.is_file()] == [], 5, what="sent media to leave the queue")
+    assert (files / "kept" / f"out-{pdf_id}").read_bytes() == pdf and (files / "kept" / f"out-{png_id}").is_file()
     by_name = {m["filename"]: m for m in sim.control.sent(PHONE)}
     expected = ((records[0], pdf, "pedido.pdf", "document"), (records[1], png, "foto.png", "image"))
     for record, data, name, kind in expected:

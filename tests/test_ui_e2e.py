@@ -9,13 +9,16 @@ and reconnect, the QR code's life, language, and last a restart that restores.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
@@ -343,6 +346,38 @@ def test_chat_sends_text_and_a_file_and_shows_replies_live(session: Session):
     expect(other.locator(".unread")).to_have_count(0)
     expect(card.locator('[data-role="unread"]')).to_have_text("0")
     assert {"title": "Nova mensagem em Vendas", "body": "Maria <i>Silva</i>: " + HTML_TEXT} in session.notes()
+
+
+def test_chat_shows_received_photos_stickers_voice_notes_videos_and_sent_media(session: Session):
+    """Issue 16 §2: media in the thread, from blob: URLs under the pages' own CSP (the last test checks it)."""
+    chat = session.chat
+    photo = io.BytesIO()
+    PIL.Image.new("RGB", (64, 48), (0, 168, 132)).save(photo, "JPEG")
+    media = {"type": "image", "mimetype": "image/jpeg", "data": base64.b64encode(photo.getvalue()).decode()}
+    session.sim.control.incoming(PHONE, "5521955554444", media=media)
+    image = chat.locator(".bubble.in img.media-img").last
+    expect(image).to_have_attribute("src", re.compile(r"^blob:"))
+    wait_until(lambda: image.evaluate("(i) => i.complete && i.naturalWidth") == 64, 10, what="the photo drawn")
+    voice = {"type": "ptt", "mimetype": "audio/ogg; codecs=opus", "data": base64.b64encode(b"OggS" * 64).decode()}
+    session.sim.control.incoming(PHONE, "5521955554444", media=voice)
+    expect(chat.locator(".bubble.in audio.media-audio").last).to_have_attribute("src", re.compile(r"^blob:"))
+    sticker = io.BytesIO()
+    PIL.Image.new("RGBA", (32, 32), (255, 200, 0, 255)).save(sticker, "WEBP")
+    session.sim.control.incoming(PHONE, "5521955554444", media={
+        "type": "sticker", "mimetype": "image/webp", "data": base64.b64encode(sticker.getvalue()).decode()})
+    drawn = chat.locator(".bubble.in img.media-img.sticker").last
+    wait_until(lambda: drawn.evaluate("(i) => i.complete && i.naturalWidth") == 32, 10, what="the sticker drawn")
+    clip = {"type": "video", "mimetype": "video/mp4", "data": base64.b64encode(b"\0\0\0\x18ftypmp42").decode()}
+    session.sim.control.incoming(PHONE, "5521955554444", media=clip)
+    expect(chat.locator(".bubble.in video.media-video").last).to_have_attribute("src", re.compile(r"^blob:"))
+
+    chat.locator(f'.chat-item[data-chat-id="{CONTACT}@c.us"]').click()  # the PDF sent earlier: a download link
+    link = chat.locator(".bubble.out a.media-doc").last
+    expect(link).to_have_attribute("download", "pedido-123.pdf")
+    with chat.expect_download() as got:
+        link.click()
+    assert got.value.suggested_filename == "pedido-123.pdf"
+    assert Path(got.value.path()).read_bytes().startswith(b"%PDF-1.4\n% ZapPool test")
 
 
 def test_notifications_can_be_turned_off(session: Session):

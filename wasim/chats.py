@@ -195,6 +195,9 @@ class Mailbox:
             wire: dict[str, Any] = {"id": new_msg_id(), "fromMe": False, "from": sender, "to": to, "t": t,
                                     "notifyName": name}
             wire.update(_content(body.get("text"), body.get("media")))
+            data = wire.pop("data", None)
+            if data is not None:  # the bytes go to the media server; the message carries their filehash
+                wire["filehash"] = self.sim.media.keep(to, wire["id"], data, wire["mimetype"])
             chat = self._chat(to, sender)
             assert chat is not None
             chat.messages.append(wire)
@@ -300,7 +303,7 @@ def _history_items(value: Any) -> list[dict[str, Any]]:
 
 
 def _content(text: Any, media: Any) -> dict[str, Any]:
-    """The body fields of an incoming message: text, or media with its base64 data as body."""
+    """The body fields of an incoming message: text, or media (its bytes under `data`, for the media server)."""
     if media is None:
         if not isinstance(text, str):
             raise SimFail(400, "give text or media")
@@ -312,7 +315,7 @@ def _content(text: Any, media: Any) -> dict[str, Any]:
     except (binascii.Error, ValueError, TypeError):
         raise SimFail(400, "media.data must be base64") from None
     kind = media["type"]
-    return {"type": kind, "body": base64.b64encode(data).decode("ascii"),
+    return {"type": kind, "body": "", "data": data,
             "caption": _text_or_none(media.get("caption")) or _text_or_none(text),
             "filename": _text_or_none(media.get("filename")),
             "mimetype": _text_or_none(media.get("mimetype")) or DEFAULT_MIMETYPES[kind], "size": len(data)}

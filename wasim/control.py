@@ -67,6 +67,10 @@ class SimControl:
             body["notifyName"] = notify_name
         return self._call("POST", "incoming", body)
 
+    def expire_media(self, phone: str, message_id: str) -> dict[str, Any]:
+        """WhatsApp's media server drops the media of a message `phone` received: downloads get media_not_found."""
+        return self._call("POST", "media/expire", {"phone": phone, "id": message_id})
+
     def history(self, phone: str, peer: str, messages: list[dict[str, Any]], *, unread: int = 0,
                 notify_name: str | None = None) -> dict[str, Any]:
         """Before linking: `phone` already holds a chat with `peer`, `messages` = [{text, t (epoch s), fromMe?}];

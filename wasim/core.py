@@ -12,6 +12,7 @@ from typing import Any
 
 from .chats import Mailbox
 from .groups import Groups
+from .media import MediaVault
 from .model import (Config, Device, Session, SimFail, b64, new_auth_code, new_device_id, new_pairing_code,
                     new_session_id, ninth_digit_twin, now_ms, valid_phone)
 from .scheduler import Scheduler
@@ -31,6 +32,7 @@ class Sim:
         self.lookups = 0  # queryExists calls answered: what a look-up cache saves is counted here
         self.mail = Mailbox(self)
         self.groups = Groups(self)
+        self.media = MediaVault()  # media bytes, as WhatsApp's media servers hold them (media.py)
         # Called (under the lock) after a change a restart must keep; SimServer with a state folder saves then.
         self.on_change: Callable[[], None] | None = None
 
@@ -284,6 +286,7 @@ class Sim:
             self.devices.clear()
             self.mail.clear()
             self.groups.clear()
+            self.media.clear()
             self.numbers = None
             self.lookups = 0
             self.set_network(True)

@@ -136,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/api/chats": lambda: self.sim.mail.chat_list(q().get("sid"), _int(q().get("count"))),
             "/_sim/api/messages": lambda: self.sim.mail.messages(q().get("sid"), q().get("chat"),
                                                                  _int(q().get("count")), q().get("unread") == "1"),
+            "/_sim/api/media": lambda: self._media(q()),
         })
 
     do_HEAD = do_GET
@@ -153,6 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/numbers": lambda: sim.set_numbers(b().get("numbers")),
             "/_sim/config": lambda: sim.configure(b()),
             "/_sim/reset": sim.reset,
+            "/_sim/media/expire": lambda: sim.media.expire(b()),
             "/_sim/api/qr": lambda: sim.start_qr(b().get("sid")),
             "/_sim/api/paircode": lambda: {"code": sim.request_pairing((d := b()).get("sid"), d.get("phone"))},
             "/_sim/api/resume": lambda: sim.resume((d := b()).get("sid"), d.get("deviceId"), d.get("sig")),
@@ -172,6 +174,12 @@ class _Handler(BaseHTTPRequestHandler):
         """WhatsApp Web; headless Chromium gets the 'update your browser' page, like the real site."""
         agent = self.headers.get("User-Agent", "")
         self._file("outdated.html" if "HeadlessChrome" in agent else "wa.html")
+
+    def _media(self, q: dict[str, str]) -> None:
+        """The page downloads a message's media (WPP.chat.downloadMedia): its bytes, as a media server sends them."""
+        session = self.sim.linked_session(q.get("sid"))
+        data, mimetype = self.sim.media.fetch(session.phone or "", q.get("id"))
+        self._send(200, data, mimetype)
 
     def _exists(self, q: dict[str, str]) -> dict[str, Any]:
         """queryExists for a logged-in page."""

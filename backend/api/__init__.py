@@ -20,6 +20,7 @@ from ..service import ZapPoolService
 from ..validation import CLIENT_ID_PATTERN
 from . import clients, events, guard, messages, meta, metrics, ratelimit, security, ui, webhooks
 from . import groups
+from . import media
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
@@ -57,4 +58,5 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp, ui.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(groups.bp)  # issue 16 §3
+    app.register_blueprint(media.bp)  # issue 16 §2: a message's media
     return app

@@ -26,7 +26,8 @@ ERRORS = {
     "Forbidden": ("403", "The password must be changed first, a session request came from another origin, the "
                          "first login lacks the terminal's owner link (owner_link_required), or a preference is "
                          "the desktop window's only (desktop_only_preference)."),
-    "NotFound": ("404", "No such number, message, webhook or key (code not_found)."),
+    "NotFound": ("404", "No such number, message, webhook or key (code not_found); for media, media_not_found "
+                        "or media_unavailable."),
     "Conflict": ("409", "The number is not in a state that allows this (e.g. client_not_ready)."),
     "Misdirected": ("421", "The Host header names none of the names this server answers to (code "
                            "host_not_allowed): 127.0.0.1, localhost, [::1] and those given with --allowed-host."),
@@ -98,6 +99,9 @@ _QR = {"description": "The QR code: PNG, SVG with ?format=svg, or JSON with Acce
                    "image/svg+xml": {"schema": STRING},
                    "application/json": {"schema": ref("QrCode")}}}
 _DOCUMENT = {"description": "The OpenAPI document.", "content": {"application/json": {"schema": {"type": "object"}}}}
+_MEDIA = {"description": "The media's bytes: Content-Type as WhatsApp gave it, Content-Disposition inline or "
+                         "attachment with a cleaned file name, X-Content-Type-Options: nosniff; Range works.",
+          "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}
 _HTML = {"description": "An HTML page.", "content": {"text/html": {"schema": STRING}}}
 _FILE = {"description": "The file, with its own content type.", "content": {"*/*": {"schema": STRING}}}
 _LIST_OF = {name: {"type": "array", "items": ref(item)}
@@ -177,6 +181,14 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/clients/{client_id}/chats/{chat_id}/messages", "messages.chat_messages",
        "One conversation, newest first.", {"200": "MessagePage"}, query=_PAGE, errors=("Invalid",),
        tags=("messages",)),
+    Op("get", "/clients/{client_id}/messages/{message_id}/media", "media.message_media",
+       "A message's media, received or sent: the bytes with their content type.", {"200": _MEDIA},
+       errors=("Unavailable",), tags=("messages",),
+       description="message_id: ZapPool's message id, or the WhatsApp id of a message the number received. "
+                   "Images, audio and video of safe types are inline; anything else (HTML, SVG, scripts, "
+                   "documents) is an attachment. 404 media_not_found: no such message or no media; 404 "
+                   "media_unavailable: not here (details.state: pending while it downloads, unavailable when "
+                   "WhatsApp no longer has it, too_large over the size cap, removed by the retention bound)."),
     Op("post", "/clients/{client_id}/chats/{chat_id}/read", "messages.mark_chat_read",
        "The conversation was seen: its unread count drops to 0.", {"200": "ChatRead"}, errors=WRITES,
        tags=("messages",)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..events.lifecycle import MESSAGE_STEPS
 from ..status import ClientStatus
-from .openapi_schemas import BOOLEAN, INTEGER, STRING, TIME, Schema, nullable, obj, ref
+from .openapi_schemas import BOOLEAN, EVENT_MEDIA, INTEGER, STRING, TIME, Schema, nullable, obj, ref
 
 STATUS: Schema = {"type": "string", "enum": [s.value for s in ClientStatus]}
 
@@ -21,9 +21,11 @@ INCOMING_MESSAGE = obj({
     # groups: `from` is the group (…@g.us), `author` the member who wrote and `notifyName` their push name
     "author": nullable(STRING), "subtype": nullable(STRING), "notice": nullable(STRING),
     "mentions": {"type": "array", "items": STRING},
-}, optional=("author", "subtype", "notice", "mentions"),
+    "filehash": nullable(STRING), "media": EVENT_MEDIA,
+}, optional=("author", "subtype", "notice", "mentions", "filehash", "media"),
     description="A message as WhatsApp Web gave it (body for text, caption/filename/mimetype/size for media; in a "
-                "group, `author` is the member who wrote it and `mentions` the members it @mentions).")
+                "group, `author` is the member who wrote it and `mentions` the members it @mentions); media "
+                "messages also carry `media`, with the URL of their bytes (downloaded on arrival).")
 
 # type -> the schema of `data`
 EVENT_DATA: dict[str, Schema] = {

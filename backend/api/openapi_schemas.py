@@ -86,10 +86,22 @@ STATS = obj({
     "clientsByStatus": {"type": "object", "additionalProperties": INTEGER},
 }, extra=False, description="The seed's pool statistics, exactly its eight fields.")
 
+# Where a message's media stands (media_log.py): being downloaded, here, gone from WhatsApp, over the size cap,
+# or removed by the retention bound.
+MEDIA_STATE: Schema = {"type": "string", "enum": ["pending", "present", "unavailable", "too_large", "removed"]}
+# The `media` object an incoming (or sent) message's event carries: what it is and where its bytes are, never them.
+EVENT_MEDIA: Schema = obj({"kind": STRING, "mimetype": nullable(STRING), "filename": nullable(STRING),
+                           "size": nullable(INTEGER), "sha256": nullable(STRING), "state": MEDIA_STATE, "url": STRING},
+                          description="The URL (API path) serves the bytes once they are here (state present).")
+
 MESSAGE = obj({
     "id": STRING, "clientId": nullable(STRING), "direction": {"type": "string", "enum": ["out", "in"]},
     "chatId": STRING, "to": nullable(STRING), "from": nullable(STRING), "type": STRING, "body": nullable(STRING),
-    "media": nullable(obj({"mimetype": nullable(STRING), "filename": nullable(STRING), "size": nullable(INTEGER)})),
+    "media": nullable(obj({"mimetype": nullable(STRING), "filename": nullable(STRING), "size": nullable(INTEGER),
+                           "sha256": nullable(STRING), "kind": nullable(STRING),
+                           "state": {**nullable(MEDIA_STATE), "enum": [*MEDIA_STATE["enum"], None]}},
+                          description="kind and state once the media log has the file: its bytes are at "
+                                      "GET /clients/{clientId}/messages/{id}/media while state is present.")),
     "status": {"type": "string", "enum": MESSAGE_STATUSES}, "ack": nullable(INTEGER), "reason": nullable(STRING),
     "errorCode": nullable(STRING), "attempts": INTEGER, "possibleDuplicate": BOOLEAN, "autoRouted": BOOLEAN,
     "waMessageId": nullable(STRING), "notifyName": nullable(STRING), "createdAt": TIME,

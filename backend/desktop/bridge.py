@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ..auth.service import AuthService, Principal
-from ..errors import InvalidInput, InvalidMedia, Unauthorized, ZapPoolError
+from ..errors import InvalidInput, InvalidMedia, Unauthorized, Unavailable, ZapPoolError
 from ..service import ZapPoolService
 from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, check_limit, media_kind, typed
 
@@ -339,6 +339,17 @@ class Bridge:
         """One conversation, newest first."""
         return self._service.chat_messages(_arg(client_id, "clientId", str), _arg(chat_id, "chatId", str),
                                            _arg(cursor, "cursor", str, required=False), _limit(limit))
+
+    @_operation()
+    def message_media(self, client_id: Any, message_id: Any) -> dict[str, Any]:
+        """A message's media for the chat window's preview: {data (base64), mimetype, filename, size} (the REST
+        route's bytes; the window makes a blob: URL of them)."""
+        media = self._service.media
+        if media is None:
+            raise Unavailable("Media is not enabled in this ZapPool")
+        found = media.open(_arg(client_id, "clientId", str), _arg(message_id, "messageId", str)[:200])
+        return {"data": base64.b64encode(found.path.read_bytes()).decode("ascii"), "mimetype": found.mimetype,
+                "filename": found.filename, "size": found.size}
 
     @_operation()
     def mark_chat_read(self, client_id: Any, chat_id: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@
     subtype: m.subtype ?? null,  // gp2 notifications: subject, description, add, remove...
     notice: m.type === 'gp2' ? m.body ?? null : null,  // a gp2 subject/description notification's new text
     mentions: (m.mentionedJidList || []).map(wid),
+    filehash: m.filehash ?? null,
   });
 
   // A group's ChatModel as ZapPool lists it: groupMetadata's subject, description, owner and participants.
@@ -68,6 +69,8 @@
     return f.bind(window.WPP[ns]);
   };
   const uploads = new Map();
+  const blobs = new Map();
+  let blobSeq = 0;
 
   window.__zap = {
     async call(path, args) {
@@ -110,6 +113,30 @@
       uploads.get(id).push(bytes);
       return bytes.length;
     },
+    // Media from WhatsApp (a Blob, WPP.chat.downloadMedia) crosses to Python in base64 chunks it asks for one by
+    // one: the Blob stays here, under a handle, until released (no giant string, no page memory kept).
+    async blob(path, args) {
+      try {
+        const b = await resolve(path)(...args);
+        if (!(b instanceof Blob)) return failure({ code: 'media_not_found', message: 'No media' });
+        const handle = `b${++blobSeq}`;
+        blobs.set(handle, b);
+        return { ok: { handle, size: b.size, mimetype: b.type || null } };
+      } catch (e) { return failure(e); }
+    },
+    async blobChunk(handle, start, end) {
+      const b = blobs.get(handle);
+      if (!b) return failure({ code: 'blob_released', message: `No blob ${handle}` });
+      const url = await new Promise((ok, fail) => {
+        const reader = new FileReader();
+        reader.onload = () => ok(String(reader.result));
+        reader.onerror = () => fail(reader.error);
+        reader.readAsDataURL(b.slice(start, end));
+      });
+      return { ok: url.slice(url.indexOf(',') + 1) };
+    },
+    releaseBlob(handle) { return { ok: blobs.delete(handle) }; },
+    blobObject(handle) { return blobs.get(handle); }, // for DevTools' IO.resolveBlob (wpp.py reads it with IO.read)
     async sendFile(path, chatId, id, options) {
       const parts = uploads.get(id) || [];
       uploads.delete(id);

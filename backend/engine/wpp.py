@@ -55,6 +55,8 @@ WPP_FUNCTIONS: dict[str, str] = {
     "group.revokeInviteCode": "(groupId) -> string: a new code; the old one stops working",
     "group.join": "(inviteCode) -> {id, pendingApproval}",
     "group.leave": "(groupId) -> void",
+    # media (issue 16 §2): throws msg_not_found, message_not_contains_media, {code: media_not_found} (expired)
+    "chat.downloadMedia": "(MsgKey string) -> Blob: a message's media bytes (read in chunks: WppPage.blob)",
 }
 
 # Every WA-JS event the engine listens to (WPP.on), with its payload.
@@ -82,6 +84,10 @@ EVENTS_BINDING = "__zapEvents"  # bridge.js -> Python: a JSON array of [name, pa
 # incoming messages arrive this much later; a burst's acks cross in a few calls (bench/chromium_share.py).
 EVENT_BATCH_MS = 25
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
+# Raw bytes per read of a Blob from the page (WppPage.blob_chunk): 512 KiB was the fastest of 256 KiB-4 MiB in
+# bench/media_download.py (docs/PERFORMANCE.md), and bounds every string on the way to ~0.7 MB of base64.
+BLOB_CHUNK = 512 * 1024
+BLOB_VIA_IO = True  # read Blobs with DevTools' IO.read (False: FileReader in the page; bench/media_download.py)
 _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
 
@@ -121,6 +127,8 @@ class WppPage:
         self._closing = False
         self.expect_logout = False  # set by our own logout(), so its conn.logout event is not news
         self.page: Page | None = None
+        self._cdp: Any = None  # the DevTools session of _install_bridge
+        self._streams: dict[str, list[Any]] = {}  # blob handle -> [IO stream handle, bytes read so far]
 
     async def open(self, load_timeout_s: float) -> None:
         """Load WhatsApp Web, inject WA-JS if the page lacks it, and wait until WPP answers."""
@@ -145,6 +153,7 @@ class WppPage:
         (Runtime.addBinding; Runtime.enable so that it reaches each new document), which, unlike Playwright's
         expose_binding, sends no reply into the page for each call."""
         session = await self.context.new_cdp_session(page)
+        self._cdp = session  # also reads media Blobs (IO.read: blob())
         session.on("Runtime.bindingCalled", _fixed_signature(self._on_binding))
         await session.send("Runtime.enable")
         await session.send("Runtime.addBinding", {"name": EVENTS_BINDING})
@@ -223,6 +232,57 @@ class WppPage:
         result = await self._evaluate("([p, c, i, o]) => window.__zap.sendFile(p, c, i, o)",
                                       [name, chat_id, upload_id, options], "sending media", None, patience)
         return self._unwrap(name, result)
+
+    async def blob(self, name: str, *args: Any) -> dict[str, Any]:
+        """Call WPP.<name>(*args), which answers a Blob, and keep the Blob in the page: {handle, size, mimetype}.
+        Read it with blob_chunk(), then release_blob() (the page holds it until then). The bytes are read with
+        Chromium's own IO.read on the Blob (bench/media_download.py: about twice as fast as FileReader and JSON),
+        FileReader in the page where that is not possible."""
+        name = self._checked(name)
+        result = await self._evaluate("([p, a]) => window.__zap.blob(p, a)", [name, list(args)],
+                                      f"calling WPP.{name}", None)
+        found = self._unwrap(name, result)
+        if BLOB_VIA_IO and self._cdp is not None:
+            with map_playwright_errors("reading media"):
+                ref = await self._cdp.send("Runtime.evaluate", {"expression": f"window.__zap.blobObject("
+                                                                              f"{json.dumps(found['handle'])})"})
+                object_id = ref["result"]["objectId"]
+                uuid = (await self._cdp.send("IO.resolveBlob", {"objectId": object_id}))["uuid"]
+                await self._cdp.send("Runtime.releaseObject", {"objectId": object_id})
+            self._streams[found["handle"]] = [f"blob:{uuid}", 0]
+        return found
+
+    async def blob_chunk(self, handle: str, start: int, end: int) -> bytes:
+        """Bytes start..end of a kept Blob (base64 across the page boundary, at most BLOB_CHUNK at a time):
+        sequential reads through IO.read, anything else through FileReader in the page."""
+        stream = self._streams.get(handle)
+        if stream is not None and stream[1] == start:
+            return await self._io_read(stream, end - start)
+        result = await self._evaluate("([h, s, e]) => window.__zap.blobChunk(h, s, e)", [handle, start, end],
+                                      "reading media", None)
+        return base64.b64decode(self._unwrap("blob", result) or "")
+
+    async def _io_read(self, stream: list[Any], size: int) -> bytes:
+        """The next `size` bytes of an IO stream (it may answer less per read: read until there are enough)."""
+        out = bytearray()
+        with map_playwright_errors("reading media"):
+            while len(out) < size:
+                got = await self._cdp.send("IO.read", {"handle": stream[0], "size": size - len(out)})
+                data = got.get("data") or ""
+                out += base64.b64decode(data) if got.get("base64Encoded") else data.encode("utf-8")
+                if got.get("eof"):
+                    break
+        stream[1] += len(out)
+        return bytes(out)
+
+    async def release_blob(self, handle: str) -> None:
+        """Let the page drop a kept Blob; quiet if the page is gone (its Blobs went with it)."""
+        stream = self._streams.pop(handle, None)
+        if self.alive and stream is not None:
+            with map_playwright_errors("releasing media"):
+                await self._cdp.send("IO.close", {"handle": stream[0]})
+        if self.alive:
+            await self._evaluate("([h]) => window.__zap.releaseBlob(h)", [handle], "releasing media", None)
 
     async def find_message(self, key: str, patience: Patience | None = None) -> dict[str, Any] | None:
         """The message with this serialized MsgKey as WhatsApp has it ({id, ack, ...}), None if it has none."""

@@ -289,9 +289,9 @@ class Outbox:
         self._router.kick()
 
     def _finished(self, record: MessageRecord) -> None:
-        """Sent or failed (`record` as it is now): drop its media file, tell on_change and wake whoever waits."""
+        """Sent or failed (`record` as it is now): keep or drop its media file, tell on_change, wake any waiter."""
         if record.media is not None:
-            self.media.delete(record.id)
+            self.media.finish(record.id)
         self._changed(record)
         with self._lock:
             done = self._waiters.get(record.id)

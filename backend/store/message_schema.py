@@ -201,7 +201,8 @@ class MessageRecord:
         return {
             "id": self.id, "clientId": self.client_id, "direction": self.direction, "chatId": self.chat,
             "to": self.to_number, "from": self.sender, "type": self.type, "body": self.body,
-            "media": {k: media.get(k) for k in ("mimetype", "filename", "size")} if self.media else None,
+            "media": {k: media.get(k) for k in ("mimetype", "filename", "size", "sha256", "kind", "state")}
+            if self.media else None,  # kind and state: the media log's (media_log.py), once it has the file
             "status": self.status, "ack": self.ack, "reason": self.reason, "errorCode": self.error_code,
             "attempts": self.attempts, "possibleDuplicate": self.possible_duplicate,
             "autoRouted": self.routing == Routing.AUTO, "waMessageId": self.wa_id, "notifyName": self.notify_name,

@@ -16,6 +16,7 @@ from ..events.hub import Subscriber
 from ..outbox.sender import Attempt
 from ..drafts import MediaFile
 from ..validation import Media
+from .blobs import PageBlob
 from .session import READ_TIMEOUT_S, ClientMetadata, ClientSession, S
 
 FIRST_QR_S, NEXT_QR_S = 60, 20  # how long WhatsApp Web shows its first QR code, and each one after
@@ -69,6 +70,12 @@ class WhatsAppClient(ClientSession):
         """WPP.<name>(*args) on this number's ready page, for the capability packages (contacts, media, groups):
         only names listed in engine.wpp.WPP_FUNCTIONS pass; ClientNotReady unless the number is ready."""
         return self._run(self.wpp_call_async(name, *args, timeout_s=timeout_s), timeout_s)
+
+    def wpp_blob(self, name: str, *args: Any) -> PageBlob:
+        """WPP.<name>(*args) for a function that answers a Blob (chat.downloadMedia): the Blob stays in the page,
+        read in chunks from the caller's thread (whatsapp/blobs.py). Same checks as wpp_call()."""
+        found = self._run(self._blob_async(name, *args))
+        return PageBlob(self, found["handle"], int(found["size"]), found.get("mimetype"))
 
     def disconnect(self) -> None:
         """Close the browser; the login stays in the profile, so reconnect() needs no scan."""

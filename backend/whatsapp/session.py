@@ -259,6 +259,19 @@ class ClientSession(PageEvents):
         """See wpp_call()."""
         return await self._ready_page().call(name, *args, timeout_s=timeout_s)
 
+    async def _blob_async(self, name: str, *args: Any) -> dict[str, Any]:
+        """See WhatsAppClient.wpp_blob()."""
+        return await self._ready_page().blob(name, *args)
+
+    async def _blob_chunk_async(self, handle: str, start: int, end: int) -> bytes:
+        """A chunk of a Blob kept in the page (whatsapp/blobs.py)."""
+        return await self._ready_page().blob_chunk(handle, start, end)
+
+    async def _release_blob_async(self, handle: str) -> None:
+        """Let the page drop a kept Blob; nothing to do once the page is gone."""
+        if self._wpp is not None:
+            await self._wpp.release_blob(handle)
+
     async def mark_chat_read_async(self, chat: str) -> None:
         """See mark_chat_read()."""
         await self._ready_page().call("chat.markIsRead", chat, timeout_s=READ_TIMEOUT_S)

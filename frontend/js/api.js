@@ -81,6 +81,30 @@ async function bridge(name, ...args) {
   return reply && typeof reply === 'object' && 'result' in reply ? reply.result : reply;
 }
 
+// -- media: the bytes of a message's media as a Blob, in both modes ----------------------------------------
+
+function blobOf({ data, mimetype }) {
+  const bin = atob(data);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
+  return new Blob([bytes], { type: mimetype || 'application/octet-stream' });
+}
+
+async function restBlob(path) {
+  let response;
+  try {
+    response = await fetch(path, { credentials: 'same-origin' });
+  } catch (err) {
+    throw new ApiError('network', String(err?.message || err));
+  }
+  if (response.ok) return response.blob();
+  const envelope = (await response.json().catch(() => null))?.error
+    || { code: `http_${response.status}`, message: response.statusText, details: {} };
+  const error = new ApiError(envelope.code, envelope.message, envelope.details, response.status);
+  authLost(error);
+  throw error;
+}
+
 // -- browser: the REST API --------------------------------------------------------------------------------
 
 async function rest(method, path, body, headers = {}) {
@@ -246,6 +270,7 @@ const desktop = {
   listChats: (id, cursor = null) => bridge('list_chats', id, cursor),
   chatMessages: (id, chatId, cursor = null) => bridge('chat_messages', id, chatId, cursor),
   markChatRead: (id, chatId) => bridge('mark_chat_read', id, chatId),
+  messageMedia: (id, messageId) => bridge('message_media', id, messageId).then(blobOf),
   getPreferences: () => bridge('get_preferences'),
   setPreferences: (changes) => bridge('set_preferences', changes),
   listApiKeys: () => bridge('list_api_keys'),
@@ -325,6 +350,7 @@ const browser = {
   chatMessages: (id, chatId, cursor) =>
     rest('GET', `/clients/${enc(id)}/chats/${enc(chatId)}/messages${cursorQuery(cursor)}`),
   markChatRead: (id, chatId) => rest('POST', `/clients/${enc(id)}/chats/${enc(chatId)}/read`),
+  messageMedia: (id, messageId) => restBlob(`/clients/${enc(id)}/messages/${enc(messageId)}/media`),
   getPreferences: () => rest('GET', '/preferences'),
   setPreferences: (changes) => rest('PUT', '/preferences', changes),
   listApiKeys: () => rest('GET', '/auth/keys'),

@@ -3,6 +3,7 @@
 
 import { t } from './i18n.js';
 import { el, formatSize, formatTime } from './dom.js';
+import { mediaPreview } from './media-preview.js';
 
 const TICKS = { queued: '🕓', sending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
 
@@ -13,7 +14,8 @@ export function messageKey(message) {
 
 /** An incoming message as the `message` event carries it (WhatsApp's fields), shaped like a log record. */
 export function fromEvent(clientId, raw) {
-  const media = raw.mimetype ? { mimetype: raw.mimetype, filename: raw.filename, size: raw.size } : null;
+  const media = raw.mimetype ? { mimetype: raw.mimetype, filename: raw.filename, size: raw.size, kind: raw.media?.kind,
+                                 state: raw.media?.state } : null;
   const at = raw.t ? new Date(raw.t * 1000).toISOString() : new Date().toISOString();
   return { id: raw.id, waMessageId: raw.id, clientId, direction: 'in', chatId: raw.from, from: raw.from,
            type: raw.type || 'chat', body: raw.body ?? raw.caption ?? null, media, status: 'received',
@@ -52,7 +54,7 @@ export function bubble(message) {
   const out = message.direction === 'out';
   const time = el('time', { datetime: message.createdAt }, formatTime(message.createdAt));
   return el('li', { class: `bubble ${out ? 'out' : 'in'}`, dataset: { key: messageKey(message), status: message.status } },
-    fileLine(message),
+    mediaPreview(message) || fileLine(message),
     message.body ? el('p', { class: 'text' }, message.body) : null,
     el('div', { class: 'meta' }, time, out ? ticks(message) : null));
 }

@@ -68,6 +68,8 @@ export const ERROR_STRINGS = {
     'error.too_many_webhooks': 'Já há o máximo de webhooks: remova um antes de criar outro.',
     'error.no_ready_client': 'Nenhum número conectado pode enviar agora.',
     'error.store_too_new': 'Os dados foram gravados por uma versão mais nova do ZapPool: atualize o ZapPool.',
+    'error.media_not_found': 'Esta mensagem não tem mídia aqui.',
+    'error.media_unavailable': 'Esta mídia não está disponível (ainda baixando, expirada no WhatsApp, grande demais ou removida).',
 
     'field.name': 'Nome',
     'field.newPassword': 'Nova senha',
@@ -168,6 +170,8 @@ export const ERROR_STRINGS = {
     'error.too_many_webhooks': 'There are already as many webhooks as allowed: remove one before adding another.',
     'error.no_ready_client': 'No connected number can send now.',
     'error.store_too_new': 'The data was written by a newer ZapPool: update ZapPool.',
+    'error.media_not_found': 'This message has no media here.',
+    'error.media_unavailable': 'This media is not available (still downloading, expired on WhatsApp, too large or removed).',
 
     'field.name': 'Name',
     'field.newPassword': 'New password',

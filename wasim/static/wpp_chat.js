@@ -18,7 +18,7 @@
       from: userWid(w.from), to: userWid(w.to), body: w.body ?? '', type: w.type, t: w.t,
       notifyName: w.notifyName || '', isNewMsg: false,
     };
-    for (const k of ['ack', 'caption', 'filename', 'mimetype', 'size']) if (w[k] != null) msg[k] = w[k];
+    for (const k of ['ack', 'caption', 'filename', 'mimetype', 'size', 'filehash']) if (w[k] != null) msg[k] = w[k];
     return Object.assign(msg, extra);
   }
 
