@@ -32,6 +32,7 @@ from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
 from backend.auth import cli as auth_cli
 from backend.auth.service import AuthService
+from backend.contacts.service import ContactsService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
@@ -44,6 +45,7 @@ from backend.host.instance import InstanceLock, ask_to_show
 from backend.host.logs import printable, setup_logging
 from backend.host.paths import default_data_dir, keep_private
 from backend.outbox.outbox import Outbox
+from backend.store.history import HistoryLog
 from backend.service import ZapPoolService
 from backend.store.media import MediaFiles
 from backend.store.messages import MessageStore
@@ -178,7 +180,9 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     if webhooks is not None:
         pool.subscribe(webhooks.publish)
     preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
-    return ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
+    service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
+    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
+    return service
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ..auth.service import AuthService
 from ..service import ZapPoolService
 from ..validation import CLIENT_ID_PATTERN
 from . import clients, events, guard, messages, meta, metrics, ratelimit, security, ui, webhooks
+from . import contacts
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
@@ -55,4 +56,5 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     events.install(app, service.bus)
     for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp, ui.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(contacts.bp)
     return app

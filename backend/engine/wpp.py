@@ -42,6 +42,11 @@ WPP_FUNCTIONS: dict[str, str] = {
     "chat.list": "(ChatListOptions {onlyWithUnreadMessage, ...}) -> ChatModel[]: the chats (catch-up: unread ones)",
     "chat.getMessages": "(chatId, GetMessagesOptions {count: -1, onlyUnread}) -> RawMessage[]: a chat's messages",
     "chat.markIsRead": "(chatId) -> {wid, unreadCount}: the chat read on the phone too; sends SEEN (blue ticks)",
+    # The contacts capability (backend/contacts/): the address book, and history paged backwards with
+    # chat.getMessages(chatId, {count, direction: 'before', id}).
+    "contact.list": "(ContactListOptions {onlyMyContacts}) -> ContactModel[]: saved contacts and known peers",
+    "contact.get": "(contactId) -> ContactModel | undefined: name as saved, push name, business or not",
+    "contact.getProfilePictureUrl": "(contactId) -> string | null | undefined: null when none or not allowed",
 }
 
 # Every WA-JS event the engine listens to (WPP.on), with its payload.
