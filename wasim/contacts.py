@@ -93,11 +93,11 @@ class Phonebook:
 
 
 def _push_name(chat: Any) -> str | None:
-    """The last push name a chat's peer wrote with."""
+    """The last push name a chat's peer wrote with (a history chat keeps it on the chat)."""
     for msg in reversed(chat.messages):
         if not msg.get("fromMe") and msg.get("notifyName"):
             return str(msg["notifyName"])
-    return None
+    return chat.name
 
 
 def _contact(item: Any) -> Contact:
