@@ -82,7 +82,7 @@ def test_chat_list_is_whatsapps_merged_with_the_log(stack, sim):
     by_id = {c["chatId"]: c for c in chats}
 
     assert [c["chatId"] for c in chats] == [f"{ANA}@c.us", f"{CARLA}@c.us", f"{BRUNO}@c.us"]
-    assert by_id[f"{ANA}@c.us"]["pinned"] and by_id[f"{ANA}@c.us"]["unreadCount"] == 1
+    assert by_id[f"{ANA}@c.us"]["pinned"] and by_id[f"{ANA}@c.us"]["whatsappUnreadCount"] == 1
     assert by_id[f"{ANA}@c.us"]["preview"]["body"] == "bom dia" and by_id[f"{ANA}@c.us"]["onWhatsApp"]
     assert by_id[f"{BRUNO}@c.us"]["archived"] and by_id[f"{BRUNO}@c.us"]["muted"]
     carla = by_id[f"{CARLA}@c.us"]

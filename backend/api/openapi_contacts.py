@@ -25,6 +25,7 @@ PREVIEW = obj({"body": nullable(STRING), "type": STRING, "fromMe": BOOLEAN, "at"
 CHAT_FIELDS: dict[str, Schema] = {
     "name": nullable(STRING), "isGroup": BOOLEAN, "archived": BOOLEAN, "pinned": BOOLEAN, "muted": BOOLEAN,
     "onWhatsApp": {**BOOLEAN, "description": "false: only ZapPool's log knows this chat"},
+    "whatsappUnreadCount": {**INTEGER, "description": "the phone's unread badge (unreadCount stays the log's)"},
     "preview": nullable(ref("ChatPreview")),
 }
 

@@ -4,7 +4,8 @@ knows (a message sent a moment ago, before WhatsApp lists it) is never missing.
 
 Each item keeps every field GET /clients/{id}/chats always had (clientId, chatId, lastAt, unreadCount,
 messageCount, lastMessage: the log's) and adds WhatsApp's: name, isGroup, archived, pinned, muted, onWhatsApp
-and preview (the newest message either side knows). Order: pinned first, then the most recent, as WhatsApp.
+whatsappUnreadCount (the phone's badge) and preview (the newest message either side knows). unreadCount stays the
+log's, as before (what ZapPool's windows have not shown). Order: pinned first, then the most recent, as WhatsApp.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def merge(client_id: str, logged: dict[str, dict[str, Any]], listed: list[dict[s
             items[cid] = _with_whatsapp(logged.get(cid) or _empty(client_id, cid), chat)
     for cid, summary in logged.items():
         items.setdefault(cid, {**summary, "name": None, "isGroup": cid.endswith("@g.us"), "archived": False,
-                               "pinned": False, "muted": False, "onWhatsApp": False,
+                               "pinned": False, "muted": False, "onWhatsApp": False, "whatsappUnreadCount": 0,
                                "preview": _log_preview(summary)})
     return sorted(items.values(), key=lambda c: (c["pinned"], c["lastAt"] or "", c["chatId"]), reverse=True)
 
@@ -81,7 +82,7 @@ def _with_whatsapp(summary: dict[str, Any], chat: dict[str, Any]) -> dict[str, A
         preview = {"body": _short(last.get("body") if last.get("body") is not None else last.get("caption")),
                    "type": str(last.get("type") or "chat"), "fromMe": last.get("fromMe") is True,
                    "at": iso_ms(last["t"] * 1000) if isinstance(last.get("t"), int) else wa_at}
-    return {**summary, "lastAt": max(summary["lastAt"] or "", wa_at or ""), "unreadCount": max(summary["unreadCount"], unread),
+    return {**summary, "lastAt": max(summary["lastAt"] or "", wa_at or ""), "whatsappUnreadCount": unread,
             "name": name[:200] if name else None, "isGroup": chat.get("isGroup") is True,
             "archived": chat.get("archive") is True, "pinned": bool(chat.get("pin")),
             "muted": mute == -1 or mute > time.time(), "onWhatsApp": True, "preview": preview}

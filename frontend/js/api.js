@@ -245,6 +245,9 @@ const desktop = {
   sendMedia: (id, to, media) => bridge('send_media', id, to, media),
   listChats: (id, cursor = null) => bridge('list_chats', id, cursor),
   chatMessages: (id, chatId, cursor = null) => bridge('chat_messages', id, chatId, cursor),
+  chatHistory: (id, chatId, before) => bridge('chat_history', id, chatId, before),
+  listContacts: (id, search = null) => bridge('list_contacts', id, search),
+  getContact: (id, contactId) => bridge('get_contact', id, contactId),
   markChatRead: (id, chatId) => bridge('mark_chat_read', id, chatId),
   getPreferences: () => bridge('get_preferences'),
   setPreferences: (changes) => bridge('set_preferences', changes),
@@ -314,6 +317,11 @@ const browser = {
   listChats: (id, cursor) => rest('GET', `/clients/${enc(id)}/chats${cursorQuery(cursor)}`),
   chatMessages: (id, chatId, cursor) =>
     rest('GET', `/clients/${enc(id)}/chats/${enc(chatId)}/messages${cursorQuery(cursor)}`),
+  chatHistory: (id, chatId, before) =>
+    rest('GET', `/clients/${enc(id)}/chats/${enc(chatId)}/messages?before=${enc(before)}`),
+  listContacts: (id, search) =>
+    rest('GET', `/clients/${enc(id)}/contacts${search ? `?search=${enc(search)}` : ''}`),
+  getContact: (id, contactId) => rest('GET', `/clients/${enc(id)}/contacts/${enc(contactId)}`),
   markChatRead: (id, chatId) => rest('POST', `/clients/${enc(id)}/chats/${enc(chatId)}/read`),
   getPreferences: () => rest('GET', '/preferences'),
   setPreferences: (changes) => rest('PUT', '/preferences', changes),
