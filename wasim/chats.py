@@ -255,7 +255,10 @@ class Mailbox:
             chats = sorted(self.chats.get(session.phone or "", {}).values(), key=lambda c: c.seq, reverse=True)
             if isinstance(count, int) and count >= 0:
                 chats = chats[:count]
-            return [c.view() for c in chats]
+            book = self.sim.book.books.get(session.phone or "", {})
+            # ChatModel.name is the name saved on the phone, when the contact is saved (WhatsApp's own rule).
+            return [{**c.view(), **({"name": book[c.peer].name} if c.peer in book and book[c.peer].name else {})}
+                    for c in chats]
 
     def messages(self, sid: Any, peer: Any, count: Any, only_unread: bool = False,
                  before: str | None = None) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import NotFound, ZapPoolError
 from ..events.hub import ClientEvent
 from ..outbox.outbox import Outbox
 from ..store.history import HistoryLog
@@ -86,7 +86,12 @@ class ContactsService:
         options: dict[str, Any] = {"count": limit}
         if key is not None:
             options.update(direction="before", id=key)
-        raw = self.pool.get(client_id).wpp_call("chat.getMessages", chat, options)
+        try:
+            raw = self.pool.get(client_id).wpp_call("chat.getMessages", chat, options)
+        except ZapPoolError as exc:
+            if exc.details.get("wppCode") != "chat_not_found":
+                raise
+            raw = []  # a new conversation: WhatsApp has no chat, so no history, yet
         messages = [m for m in raw or [] if isinstance(m, dict)]
         records = self.history_log.add(client_id, chat, messages)
         log.debug("[Pool] %d mensagens anteriores de %s em %s guardadas", len(records), chat[:40], client_id)
@@ -114,7 +119,7 @@ def _matches(contact: dict[str, Any], search: str) -> bool:
     if not words:
         return True
     digits = "".join(ch for ch in search if ch.isdigit())
-    if digits and digits == search.replace("+", "").replace(" ", "").replace("-", ""):
+    if digits and digits == "".join(ch for ch in search if ch not in "+ -()"):
         return digits in (contact["number"] or "")
     names = " ".join(filter(None, (contact["name"], contact["pushname"]))).casefold()
     return all(word in names for word in words)
