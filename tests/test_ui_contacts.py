@@ -17,7 +17,7 @@ from tests.ui_support import PASSWORD, PHONE, SIM_TIMINGS, AppProcess, first_log
 from wasim import SimServer
 
 expect.set_options(timeout=15_000)
-ANA, BRUNO, CARLA = "5511911110001", "5511922220002", "5511933330003"
+ANA, BRUNO, CARLA, DIEGO = "5511911110001", "5511922220002", "5511933330003", "5511944440004"
 BRUNO_NAME = "Bruno <b>Padaria</b>"
 HISTORY = 120
 
@@ -43,14 +43,17 @@ def link_vendas(page: Page, sim: SimServer) -> None:
 
 def phone_before_link(sim: SimServer) -> None:
     """The phone's address book and chats before it links: Ana (saved, pinned, a long chat, 2 unread), Bruno
-    (saved, a business with HTML in its name, archived), Carla (not saved, 1 unread)."""
+    (saved, a business with HTML in its name, archived, the newest), Carla (not saved, 1 unread), Diego (not
+    saved, newer than Carla, all read)."""
     sim.control.contacts(PHONE, [{"number": ANA, "name": "Ana Souza"},
                                  {"number": BRUNO, "name": BRUNO_NAME, "business": True}])
     start = int(time.time()) - 86400
     sim.control.history(PHONE, ANA, [{"text": f"msg {i:03d}", "t": start + i * 60, "fromMe": i % 4 == 0}
                                      for i in range(HISTORY)], unread=2, pinned=True)
-    sim.control.history(PHONE, BRUNO, [{"text": "pão quentinho", "t": start - 600}], archived=True)
+    newest = start + HISTORY * 60
+    sim.control.history(PHONE, BRUNO, [{"text": "pão quentinho", "t": newest + 200}], archived=True)
     sim.control.history(PHONE, CARLA, [{"text": "oi, sumida", "t": start + 10}], unread=1, notify_name="Carla")
+    sim.control.history(PHONE, DIEGO, [{"text": "valeu!", "t": newest + 100}], notify_name="Diego")
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +91,10 @@ def names(page: Page) -> list[str]:
 
 
 def test_the_chat_list_is_whatsapps(window: Page):
-    """Saved names, pinned first, archived last and marked, unread badges from the phone, HTML as text."""
-    expect(window.locator(".chat-item")).to_have_count(3)
-    assert names(window) == ["Ana Souza", "Carla", BRUNO_NAME]
+    """Saved names, pinned first, archived last (though newest) and marked, unread badges from the phone, HTML
+    as text."""
+    expect(window.locator(".chat-item")).to_have_count(4)
+    assert names(window) == ["Ana Souza", "Diego", "Carla", BRUNO_NAME]
     ana = window.locator(f'.chat-item[data-chat-id="{ANA}@c.us"]')
     expect(ana.locator(".unread")).to_have_text("2")
     expect(ana.get_by_label("Fixada")).to_be_visible()
@@ -105,9 +109,9 @@ def test_search_and_unread_first(window: Page):
     window.get_by_placeholder("Buscar conversa").fill("2222")
     wait_until(lambda: names(window) == [BRUNO_NAME], 5, what="only Bruno's chat (digits of his number)")
     window.get_by_placeholder("Buscar conversa").fill("")
-    expect(window.locator(".chat-item")).to_have_count(3)
+    expect(window.locator(".chat-item")).to_have_count(4)
     window.get_by_label("Não lidas primeiro").check()
-    assert names(window) == ["Ana Souza", "Carla", BRUNO_NAME]  # Ana pinned and unread, Carla unread
+    assert names(window) == ["Ana Souza", "Carla", "Diego", BRUNO_NAME]  # the unread ones above Diego's newer chat
     window.get_by_label("Não lidas primeiro").uncheck()
 
 
