@@ -9,6 +9,8 @@ open. Expiry:
   phone expects to see it soon, and a profile picture URL from WhatsApp's CDN expires by itself after a while;
 - the whole address book (the contact picker): 60 seconds, so typing in the picker or reopening it is local
   while a contact saved on the phone a minute ago still shows up;
+- WhatsApp's chat list, read afresh for the first page of GET chats and kept 10 seconds for the pages after
+  it (a snapshot to page through: one page call for a list of 500 chats, not one per page);
 - invalidated on change: a message from a contact drops that contact (its push name comes with the message and
   may be new) and the address book (it may be a new contact); a number leaving ready drops all of its entries
   (the next login may be another account); at most 5,000 contacts kept per number (oldest first).
@@ -24,6 +26,7 @@ from typing import Any
 
 DETAILS_S = 600.0
 BOOK_S = 60.0
+LISTED_S = 10.0
 MAX_PER_NUMBER = 5_000
 
 
@@ -38,6 +41,7 @@ class ContactCache:
         self._lock = threading.Lock()
         self._details: dict[str, OrderedDict[str, tuple[float, dict[str, Any]]]] = {}
         self._books: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._listed: dict[str, tuple[float, list[Any]]] = {}
 
     def details(self, client_id: str, contact_id: str) -> dict[str, Any] | None:
         """The kept details of one contact, None when missing or expired."""
@@ -65,6 +69,17 @@ class ContactCache:
         with self._lock:
             self._books[client_id] = (self._clock() + self.book_s, contacts)
 
+    def listed(self, client_id: str) -> list[Any] | None:
+        """The chat list kept for paging, None when missing or older than LISTED_S."""
+        with self._lock:
+            kept = self._listed.get(client_id)
+            return kept[1] if kept is not None and kept[0] > self._clock() else None
+
+    def keep_listed(self, client_id: str, chats: list[Any]) -> None:
+        """Keep the chat list just read for the pages after the first."""
+        with self._lock:
+            self._listed[client_id] = (self._clock() + LISTED_S, chats)
+
     def changed(self, client_id: str, contact_id: str) -> None:
         """A contact wrote (its push name may be new, it may be new itself): drop it and the address book."""
         with self._lock:
@@ -76,3 +91,4 @@ class ContactCache:
         with self._lock:
             self._details.pop(client_id, None)
             self._books.pop(client_id, None)
+            self._listed.pop(client_id, None)

@@ -74,8 +74,12 @@ class ContactsService:
         if client.status.value != "ready":
             page = self.outbox.list_chats(client_id, cursor=cursor, limit=limit)
             return {"items": [c.to_dict() for c in page.items], "nextCursor": page.next_cursor}
-        listed = client.wpp_call("chat.list", {})
-        return merged_page(self.outbox, client_id, listed if isinstance(listed, list) else [], cursor, limit)
+        listed = self.cache.listed(client_id) if cursor else None  # a later page: the snapshot of the first
+        if listed is None:
+            found = client.wpp_call("chat.list", {})
+            listed = found if isinstance(found, list) else []
+            self.cache.keep_listed(client_id, listed)
+        return merged_page(self.outbox, client_id, listed, cursor, limit)
 
     def history(self, client_id: str, raw_chat: str, before: str, limit: int = 50) -> dict[str, Any]:
         """The `limit` messages of a chat before the message `before` (or its newest, before=now), from

@@ -16,6 +16,8 @@ import { contactPicker } from './contact-picker.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
 
 const CLIENT = param('client');
+const FIRST_CHATS = 50; // the first read of the list: more than a screenful, painted at once
+const CHATS_PAGE = 200; // each read after it (the API's largest page)
 
 let client = null; // ClientInfo
 let chats = []; // Chat items, most recent first
@@ -73,11 +75,30 @@ function renderChats() {
   if (current) $('#thread-heading').textContent = t('chat.thread', { name: chatName(current) }); // a name learnt
 }
 
+let listing = 0; // the latest read of the list: an older one still paging stops
+let painted = 0; // the read whose first page is on screen: an older answer arriving late is not shown
+
 async function loadChats() {
-  const page = await api.listChats(CLIENT);
+  const mine = ++listing;
+  let page = await api.listChats(CLIENT, null, FIRST_CHATS);
+  if (mine < painted) return chats;
+  painted = mine;
   chats = page.items;
-  renderChats();
+  renderChats(); // the first screenful at once; the rest of a long list follows, not waited for
+  if (page.nextCursor) moreChats(mine, page.nextCursor).catch((error) => console.warn('[ZapPool]', error));
   return chats;
+}
+
+async function moreChats(mine, cursor) {
+  let next = cursor;
+  while (next && mine === listing) {
+    const page = await api.listChats(CLIENT, next, CHATS_PAGE);
+    if (mine !== listing) return;
+    const known = new Set(chats.map((c) => c.chatId)); // the list moved between two reads: no chat twice
+    chats = chats.concat(page.items.filter((c) => !known.has(c.chatId)));
+    renderChats();
+    next = page.nextCursor;
+  }
 }
 
 // -- the open conversation -------------------------------------------------------------------------------------
@@ -341,8 +362,7 @@ async function start() {
     renderThread();
     showAttachment();
   });
-  await loadClient();
-  await loadChats();
+  await Promise.all([loadClient(), loadChats()]); // side by side: the list paints without waiting for the number
   if (current) await openChat(current);
   else showConversation();
 }
