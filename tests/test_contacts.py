@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.api_support import PHONE, connect, stack  # noqa: F401 - stack is a fixture
+from tests.api_support import PHONE, connect
 from tests.conftest import wait_until
 
 ANA, BRUNO, CARLA, DIEGO = "5511911110001", "5511922220002", "5511933330003", "5511944440004"
@@ -128,7 +128,7 @@ def test_history_pages_backwards_into_the_log_without_events(stack, sim):
         cursor = page["nextCursor"]
 
     assert [len(p) for p in pages] == [50, 50, 20]
-    assert sum(pages, []) == texts[::-1]
+    assert [text for page in pages for text in page] == texts[::-1]
     assert [m["body"] for m in again["items"]] == texts[::-1][:50]
     assert local == texts[::-1], "the log holds the history once, in order"
     first = stack.api.call("GET", f"{chat}?before=now&limit=1").json["items"][0]

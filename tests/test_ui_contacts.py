@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bench.ui_app import link_vendas
 from tests.conftest import wait_until
 from tests.ui_support import PASSWORD, PHONE, SIM_TIMINGS, AppProcess, first_login, launch_browser
 from wasim import SimServer
@@ -20,25 +20,6 @@ expect.set_options(timeout=15_000)
 ANA, BRUNO, CARLA, DIEGO = "5511911110001", "5511922220002", "5511933330003", "5511944440004"
 BRUNO_NAME = "Bruno <b>Padaria</b>"
 HISTORY = 120
-
-
-def call(page: Page, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    """The REST API from a logged-in page: {status, body}."""
-    return page.evaluate("""async ([method, path, body]) => {
-        const init = {method, headers: {'Content-Type': 'application/json', Accept: 'application/json'}};
-        if (body !== null) init.body = JSON.stringify(body);
-        const r = await fetch(path, init);
-        return {status: r.status, body: r.status === 204 ? null : await r.json()};
-    }""", [method, path, body])
-
-
-def link_vendas(page: Page, sim: SimServer) -> None:
-    """Add the number `vendas` through the API and scan its QR code with the simulated phone."""
-    assert call(page, "POST", "/clients", {"clientId": "vendas", "name": "Vendas"})["status"] == 201
-    code = wait_until(lambda: (call(page, "GET", "/clients/vendas/qr")["body"] or {}).get("code"), 30,
-                      what="the QR code")
-    sim.control.scan(code, PHONE)
-    wait_until(lambda: call(page, "GET", "/clients/vendas")["body"]["status"] == "ready", 30, what="ready")
 
 
 def phone_before_link(sim: SimServer) -> None:
@@ -69,7 +50,7 @@ def window() -> Iterator[Page]:
                 and not m.text.startswith("Failed to load resource") and problems.append(m.text))
         try:
             first_login(page, app.owner_link, PASSWORD)
-            link_vendas(page, sim)
+            link_vendas(page, sim, PHONE)
             page.goto(app.url + "/ui/chat.html?client=vendas")
             page.locator("#main:not([data-boot])").wait_for()
             yield page
