@@ -67,6 +67,22 @@ def test_contact_details_are_cached_and_a_message_refreshes_them(stack, sim):
     assert after["name"] == "Ana S. (novo)"
 
 
+def test_a_reconnected_number_asks_whatsapp_again(stack, sim):
+    """Leaving ready drops what the cache kept for the number (the next login may even be another account):
+    after a disconnect and reconnect, a rename made on the phone meanwhile shows at once."""
+    _book(sim)
+    connect(stack, sim)
+    before = stack.api.call("GET", f"/clients/vendas/contacts/{ANA}").json
+    assert stack.api.call("POST", "/clients/vendas/disconnect").json["status"] == "disconnected"
+    sim.control.contacts(PHONE, [{"number": ANA, "name": "Ana Renomeada"}])
+    assert stack.api.call("POST", "/clients/vendas/reconnect").json["status"] == "ready"
+    after = stack.api.call("GET", f"/clients/vendas/contacts/{ANA}").json
+    book = stack.api.call("GET", "/clients/vendas/contacts?search=renomeada").json
+
+    assert (before["name"], after["name"]) == ("Ana Souza", "Ana Renomeada")
+    assert [c["id"] for c in book["items"]] == [f"{ANA}@c.us"]
+
+
 def test_chat_list_is_whatsapps_merged_with_the_log(stack, sim):
     """GET chats while ready: WhatsApp's chats (with name, unread, archived, pinned, muted, last message) and
     what ZapPool sent, each once, pinned first; the log's own fields stay."""
