@@ -22,6 +22,7 @@ const CHATS_PAGE = 200; // each read after it (the API's largest page)
 let client = null; // ClientInfo
 let chats = []; // Chat items, most recent first
 let current = param('chat'); // the open conversation's chat id
+let clientLoading = null; // the first read of the number, while it is under way
 let older = historyState(); // paging back through the open conversation (chat-history.js)
 const listView = { search: '', unreadFirst: false }; // the chat list's search and switch
 const thread = new Map(); // messageKey -> message record
@@ -141,7 +142,10 @@ async function loadThread() {
   if (first) Object.assign(older, { cursor: page.nextCursor, logDone: !page.nextCursor });
   renderThread();
   // Few messages in the log (a chat from WhatsApp, or a new one): WhatsApp's history fills the thread at once.
-  if (first && page.items.length < PAGE && client?.status === 'ready') await showOlder(null);
+  if (first && page.items.length < PAGE) {
+    await clientLoading;
+    if (client?.status === 'ready') await showOlder(null);
+  }
   return page;
 }
 
@@ -362,9 +366,10 @@ async function start() {
     renderThread();
     showAttachment();
   });
-  await Promise.all([loadClient(), loadChats()]); // side by side: the list paints without waiting for the number
-  if (current) await openChat(current);
-  else showConversation();
+  // Side by side: the list, the number and the open conversation each paint when their own answer comes.
+  clientLoading = loadClient();
+  if (!current) showConversation();
+  await Promise.all([clientLoading, loadChats(), current ? openChat(current) : null]);
 }
 
 start().finally(showPage).catch((error) => {
