@@ -221,6 +221,7 @@ class Mailbox:
             if any(d.phone == phone for d in self.sim.devices.values()):
                 raise SimFail(409, f"{phone} has a linked device: history is what a phone holds before linking")
             wires = [self._past(phone, peer, m) for m in _history_items(body.get("messages"))]
+            _apply_flags(Chat(peer=peer, seq=0), body)  # checked before anything changes
             incoming = sum(1 for w in wires if not w["fromMe"])
             unread = body.get("unread", 0)
             if isinstance(unread, bool) or not isinstance(unread, int) or not 0 <= unread <= incoming:
