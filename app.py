@@ -32,6 +32,7 @@ from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
 from backend.auth import cli as auth_cli
 from backend.auth.service import AuthService
+from backend.contacts.service import ContactsService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
@@ -45,6 +46,7 @@ from backend.host.instance import InstanceLock, ask_to_show
 from backend.host.logs import printable, setup_logging
 from backend.host.paths import default_data_dir, keep_private
 from backend.outbox.outbox import Outbox
+from backend.store.history import HistoryLog
 from backend.service import ZapPoolService
 from backend.store.media import KeptMedia, MediaFiles
 from backend.store.media_log import MediaLog
@@ -186,6 +188,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
     service.media = media
+    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
     return service
 
 

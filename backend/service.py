@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from .auth.service import AuthService
+from .contacts.service import ContactsService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
 from .events.bus import EventBus
 from .groups import GroupsService
@@ -36,6 +37,7 @@ class ZapPoolService:
     """Every operation ZapPool offers on its pool of numbers and their messages."""
 
     groups: GroupsService  # a number's groups (backend/groups/), set by app.py's build_service
+    contacts: ContactsService  # contacts, WhatsApp's chat list and history (issue 16 section 1), set by app.py
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
                  bus: EventBus, webhooks: WebhookService | None = None):

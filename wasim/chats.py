@@ -30,11 +30,15 @@ class Chat:
     unread: int = 0
     t: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
+    archived: bool = False
+    pinned: int = 0  # when it was pinned (epoch s), 0: not pinned (ChatModel.pin)
+    muted_until: int = 0  # epoch s, -1: always, 0: not muted (ChatModel.muteExpiration)
 
     def view(self) -> dict[str, Any]:
         """The chat as the page receives it (ids as digits; the page makes Wids)."""
         return {"id": self.peer, "name": self.name or f"+{self.peer}", "unreadCount": self.unread, "t": self.t,
-                "lastMessage": self.messages[-1] if self.messages else None}
+                "lastMessage": self.messages[-1] if self.messages else None, "archive": self.archived,
+                "pin": self.pinned, "muteExpiration": self.muted_until}
 
 
 class Mailbox:
@@ -220,6 +224,7 @@ class Mailbox:
             if any(d.phone == phone for d in self.sim.devices.values()):
                 raise SimFail(409, f"{phone} has a linked device: history is what a phone holds before linking")
             wires = [self._past(phone, peer, m) for m in _history_items(body.get("messages"))]
+            _apply_flags(Chat(peer=peer, seq=0), body)  # checked before anything changes
             incoming = sum(1 for w in wires if not w["fromMe"])
             unread = body.get("unread", 0)
             if isinstance(unread, bool) or not isinstance(unread, int) or not 0 <= unread <= incoming:
@@ -228,6 +233,7 @@ class Mailbox:
             assert chat is not None
             chat.messages = sorted(chat.messages + wires, key=lambda w: w["t"])
             chat.unread, chat.name = unread, _text_or_none(body.get("notifyName")) or chat.name
+            _apply_flags(chat, body)
             self._touch(chat, max(w["t"] for w in chat.messages))
             self.sim.changed()
             return {"ids": [f"{str(w['fromMe']).lower()}_{peer}@c.us_{w['id']}" for w in wires]}
@@ -253,17 +259,22 @@ class Mailbox:
             chats = sorted(self.chats.get(session.phone or "", {}).values(), key=lambda c: c.seq, reverse=True)
             if isinstance(count, int) and count >= 0:
                 chats = chats[:count]
-            return [c.view() for c in chats]
+            book = self.sim.book.books.get(session.phone or "", {})
+            # ChatModel.name is the name saved on the phone, when the contact is saved (WhatsApp's own rule).
+            return [{**c.view(), **({"name": book[c.peer].name} if c.peer in book and book[c.peer].name else {})}
+                    for c in chats]
 
-    def messages(self, sid: Any, peer: Any, count: Any, only_unread: bool = False) -> list[dict[str, Any]]:
+    def messages(self, sid: Any, peer: Any, count: Any, only_unread: bool = False,
+                 before: str | None = None) -> list[dict[str, Any]]:
         """WPP.chat.getMessages: the last `count` messages (-1: all), oldest first; with onlyUnread, among the
-        chat's unread ones only (its last `unreadCount` incoming messages, as WA-JS takes them)."""
+        chat's unread ones only (its last `unreadCount` incoming messages, as WA-JS takes them); with `before`
+        (direction 'before', a message id), only those older than that message (msg_not_found if none)."""
         with self.sim.lock:
             session = self.sim.linked_session(sid)
             chat = self.chats.get(session.phone or "", {}).get(str(peer))
             if chat is None:
                 return []
-            pool = chat.messages
+            pool = chat.messages if before is None else _older_than(chat.messages, before)
             if only_unread:
                 incoming = [m for m in chat.messages if not m.get("fromMe")]
                 pool = incoming[len(incoming) - chat.unread:] if chat.unread > 0 else []
@@ -288,6 +299,27 @@ class Mailbox:
             event = {"type": "unread", "chat": chat.view(), "unreadCount": 0, "previousUnreadCount": previous}
             for session in self.sim.sessions_of(phone):
                 session.push(event)
+
+
+def _older_than(messages: list[dict[str, Any]], msg_id: str) -> list[dict[str, Any]]:
+    """The messages before the one with this id (its id part), else WA-JS's msg_not_found."""
+    for index, msg in enumerate(messages):
+        if msg.get("id") == msg_id:
+            return messages[:index]
+    raise SimFail(404, f"Message {msg_id} not found", "msg_not_found")
+
+
+def _apply_flags(chat: Chat, body: dict[str, Any]) -> None:
+    """A history call's chat flags: archived (bool), pinned (bool), mutedUntil (epoch s, -1 always)."""
+    for key in ("archived", "pinned"):
+        if not isinstance(body.get(key, False), bool):
+            raise SimFail(400, f"{key} is true or false")
+    muted = body.get("mutedUntil", 0)
+    if isinstance(muted, bool) or not isinstance(muted, int) or muted < -1:
+        raise SimFail(400, "mutedUntil is epoch seconds, -1 (always) or 0 (not muted)")
+    chat.archived = body.get("archived", chat.archived)
+    chat.pinned = now_ms() // 1000 if body.get("pinned") else chat.pinned if "pinned" not in body else 0
+    chat.muted_until = muted if "mutedUntil" in body else chat.muted_until
 
 
 def _text_or_none(value: Any) -> str | None:

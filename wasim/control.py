@@ -72,13 +72,17 @@ class SimControl:
         return self._call("POST", "media/expire", {"phone": phone, "id": message_id})
 
     def history(self, phone: str, peer: str, messages: list[dict[str, Any]], *, unread: int = 0,
-                notify_name: str | None = None) -> dict[str, Any]:
+                notify_name: str | None = None, archived: bool | None = None, pinned: bool | None = None,
+                muted_until: int | None = None) -> dict[str, Any]:
         """Before linking: `phone` already holds a chat with `peer`, `messages` = [{text, t (epoch s), fromMe?}];
-        its last `unread` incoming ones unread. A device linked later lists them; no new-message event fires.
-        Returns {ids}; 409 if a device is linked to `phone`."""
+        its last `unread` incoming ones unread; the chat archived, pinned, muted until (epoch s, -1 always) when
+        given. A device linked later lists them; no new-message event fires. Returns {ids}; 409 if a device is
+        linked to `phone`."""
         body: dict[str, Any] = {"phone": phone, "peer": peer, "messages": messages, "unread": unread}
-        if notify_name is not None:
-            body["notifyName"] = notify_name
+        for key, value in (("notifyName", notify_name), ("archived", archived), ("pinned", pinned),
+                           ("mutedUntil", muted_until)):
+            if value is not None:
+                body[key] = value
         return self._call("POST", "history", body)
 
     def group(self, as_: str, action: str, **body: Any) -> Any:
@@ -94,6 +98,10 @@ class SimControl:
     def group_configure(self, group_id: str, **switches: Any) -> dict[str, Any]:
         """Test switches of a group: sizeLimit, restrict (only admins edit info), announce (only admins write)."""
         return self._call("POST", "group", {"action": "configure", "groupId": group_id, **switches})
+    def contacts(self, phone: str, contacts: list[dict[str, Any]]) -> dict[str, Any]:
+        """`phone` saves or updates contacts [{number, name?, pushname?, business?, picture? (URL; none: hidden or
+        no picture)}], as WPP.contact.list/get/getProfilePictureUrl then report them. Returns {count}."""
+        return self._call("POST", "contacts", {"phone": phone, "contacts": contacts})
 
     def sent(self, phone: str) -> list[dict[str, Any]]:
         """Every message `phone` sent, oldest first."""

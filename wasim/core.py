@@ -13,6 +13,7 @@ from typing import Any
 from .chats import Mailbox
 from .groups import Groups
 from .media import MediaVault
+from .contacts import Phonebook
 from .model import (Config, Device, Session, SimFail, b64, new_auth_code, new_device_id, new_pairing_code,
                     new_session_id, ninth_digit_twin, now_ms, valid_phone)
 from .scheduler import Scheduler
@@ -33,6 +34,7 @@ class Sim:
         self.mail = Mailbox(self)
         self.groups = Groups(self)
         self.media = MediaVault()  # media bytes, as WhatsApp's media servers hold them (media.py)
+        self.book = Phonebook(self)  # the phones' contacts
         # Called (under the lock) after a change a restart must keep; SimServer with a state folder saves then.
         self.on_change: Callable[[], None] | None = None
 
@@ -287,6 +289,7 @@ class Sim:
             self.mail.clear()
             self.groups.clear()
             self.media.clear()
+            self.book.clear()
             self.numbers = None
             self.lookups = 0
             self.set_network(True)
@@ -307,7 +310,7 @@ class Sim:
             devices = [{"deviceId": d.device_id, "phone": d.phone, "secret": b64(d.secret)}
                        for d in self.devices.values()]
             numbers = sorted(self.numbers) if self.numbers is not None else None
-            return {"devices": devices, "numbers": numbers, **self.mail.dump()}
+            return {"devices": devices, "numbers": numbers, **self.mail.dump(), "contacts": self.book.dump()}
 
     def restore(self, data: dict[str, Any]) -> None:
         """Take back what dump() gave, before serving."""
@@ -317,6 +320,7 @@ class Sim:
             numbers = data.get("numbers")
             self.numbers = set(numbers) if numbers is not None else None
             self.mail.restore(data)
+            self.book.restore(data.get("contacts", {}))
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the control API's GET /_sim/state reports."""

@@ -135,8 +135,12 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/api/exists": lambda: self._exists(q()),
             "/_sim/api/chats": lambda: self.sim.mail.chat_list(q().get("sid"), _int(q().get("count"))),
             "/_sim/api/messages": lambda: self.sim.mail.messages(q().get("sid"), q().get("chat"),
-                                                                 _int(q().get("count")), q().get("unread") == "1"),
+                                                                 _int(q().get("count")), q().get("unread") == "1",
+                                                                 q().get("before")),
             "/_sim/api/media": lambda: self._media(q()),
+            "/_sim/api/contacts": lambda: self.sim.book.listing(q().get("sid"), q().get("mine") == "1"),
+            "/_sim/api/contact": lambda: {"contact": self.sim.book.get(q().get("sid"), q().get("id"))},
+            "/_sim/api/picture": lambda: self.sim.book.picture(q().get("sid"), q().get("id")),
         })
 
     do_HEAD = do_GET
@@ -150,6 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/unlink": lambda: sim.unlink((d := b()).get("phone"), d.get("reason")),
             "/_sim/incoming": lambda: mail.incoming(b()),
             "/_sim/history": lambda: mail.history(b()),
+            "/_sim/contacts": lambda: sim.book.save(b()),
             "/_sim/network": lambda: sim.set_network(b().get("up")),
             "/_sim/numbers": lambda: sim.set_numbers(b().get("numbers")),
             "/_sim/config": lambda: sim.configure(b()),

@@ -21,6 +21,7 @@ from ..validation import CLIENT_ID_PATTERN
 from . import clients, events, guard, messages, meta, metrics, ratelimit, security, ui, webhooks
 from . import groups
 from . import media
+from . import contacts
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
@@ -59,4 +60,5 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
         app.register_blueprint(blueprint)
     app.register_blueprint(groups.bp)  # issue 16 §3
     app.register_blueprint(media.bp)  # issue 16 §2: a message's media
+    app.register_blueprint(contacts.bp)
     return app

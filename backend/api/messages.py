@@ -80,13 +80,15 @@ def list_messages() -> Response:
 
 @bp.get("/clients/<client:client_id>/chats")
 def list_chats(client_id: str) -> Response:
-    """A number's conversations, most recent first, with unread counts."""
-    return jsonify(svc().list_chats(client_id, request.args.get("cursor"), query_limit()))
+    """A number's conversations: WhatsApp's chat list merged with the log's while it is ready, else the log's."""
+    return jsonify(svc().contacts.list_chats(client_id, request.args.get("cursor"), query_limit()))
 
 
 @bp.get("/clients/<client:client_id>/chats/<chat_id>/messages")
 def chat_messages(client_id: str, chat_id: str) -> Response:
-    """One conversation, newest first."""
+    """One conversation, newest first; ?before=<waMessageId>|now: the page before it, from WhatsApp."""
+    if "before" in request.args:
+        return jsonify(svc().contacts.history(client_id, chat_id, request.args["before"], query_limit()))
     return jsonify(svc().chat_messages(client_id, chat_id, request.args.get("cursor"), query_limit()))
 
 

@@ -17,6 +17,7 @@ from .guard import body_limit
 from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
+from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -83,11 +84,17 @@ QUERY: dict[str, dict[str, Any]] = {
     "lastEventId": {"schema": {"type": "string", "pattern": "^[0-9]*$"},
                     "description": "Resume after this event id (or the Last-Event-ID header)."},
     "format": {"schema": {"type": "string", "enum": ["png", "svg"]}, "description": "Image format (PNG by default)."},
+    "search": {"schema": {**STRING, "maxLength": 100}, "description": "Words of a name, or digits of a number."},
+    "before": {"schema": {**STRING, "maxLength": 200},
+               "description": "History from WhatsApp: the page of messages before this waMessageId (`now`: the "
+                              "newest), written into the log, not emitted as new messages; nextCursor is null "
+                              "(pass the oldest item's waMessageId for the next page; fewer than limit: the start)."},
 }
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
-               "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.", **GROUP_PATH_PARAMS}
+               "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.",
+               "contact_id": "A contact: digits with country code, or digits@c.us.", **GROUP_PATH_PARAMS}
 PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
@@ -177,10 +184,13 @@ OPERATIONS: tuple[Op, ...] = (
        {"200": "Message"}, tags=("messages",)),
     Op("get", "/clients/{client_id}/chats", "messages.list_chats",
        "A number's conversations, most recent first, with unread counts.", {"200": "ChatPage"}, query=_PAGE,
-       errors=("Invalid",), tags=("messages",)),
+       errors=("Invalid",) + ENGINE, tags=("messages",),
+       description="While the number is ready: WhatsApp's chat list (groups and people, archived, pinned, muted) "
+                   "merged with the log's conversations, pinned first; otherwise the log's alone."),
     Op("get", "/clients/{client_id}/chats/{chat_id}/messages", "messages.chat_messages",
-       "One conversation, newest first.", {"200": "MessagePage"}, query=_PAGE, errors=("Invalid",),
-       tags=("messages",)),
+       "One conversation, newest first.", {"200": "MessagePage"}, query=_PAGE + ("before",),
+       errors=("Invalid",) + ENGINE, tags=("messages",),
+       description="The log's messages (cursor paging); with ?before=, the page before it from WhatsApp."),
     Op("get", "/clients/{client_id}/messages/{message_id}/media", "media.message_media",
        "A message's media, received or sent: the bytes with their content type.", {"200": _MEDIA},
        errors=("Unavailable",), tags=("messages",),
@@ -189,6 +199,12 @@ OPERATIONS: tuple[Op, ...] = (
                    "documents) is an attachment. 404 media_not_found: no such message or no media; 404 "
                    "media_unavailable: not here (details.state: pending while it downloads, unavailable when "
                    "WhatsApp no longer has it, too_large over the size cap, removed by the retention bound)."),
+    Op("get", "/clients/{client_id}/contacts", "contacts.list_contacts",
+       "The number's contacts from WhatsApp, saved ones first.", {"200": "ContactList"}, query=("search", "limit"),
+       errors=("Invalid",) + ENGINE, tags=("contacts",)),
+    Op("get", "/clients/{client_id}/contacts/{contact_id}", "contacts.get_contact",
+       "One contact: name as saved, push name, business or not, profile picture URL.", {"200": "Contact"},
+       errors=("Invalid",) + ENGINE, tags=("contacts",)),
     Op("post", "/clients/{client_id}/chats/{chat_id}/read", "messages.mark_chat_read",
        "The conversation was seen: its unread count drops to 0.", {"200": "ChatRead"}, errors=WRITES,
        tags=("messages",)),
@@ -299,7 +315,8 @@ def build_document() -> dict[str, Any]:
                                 "{\"error\": {\"code\", \"message\", \"details\"}}."},
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
-        "tags": [{"name": t} for t in ("clients", "messages", "events", "webhooks", "auth", "ui", "meta", "groups")],
+        "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
+                                       "meta")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -313,7 +330,8 @@ def build_document() -> dict[str, Any]:
             "responses": {"2XX": {"description": "Received. 408, 429 and 5xx are retried; other answers are not."}},
         }}},
         "components": {
-            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS},
+            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS,
+                        "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},
             "securitySchemes": {

@@ -330,9 +330,9 @@ class Bridge:
 
     @_operation()
     def list_chats(self, client_id: Any, cursor: Any = None, limit: Any = 50) -> dict[str, Any]:
-        """A number's conversations, most recent first, with unread counts."""
-        return self._service.list_chats(_arg(client_id, "clientId", str), _arg(cursor, "cursor", str, required=False),
-                                        _limit(limit))
+        """A number's conversations: WhatsApp's list merged with the log's (see contacts/chats.py)."""
+        return self._service.contacts.list_chats(_arg(client_id, "clientId", str),
+                                                 _arg(cursor, "cursor", str, required=False), _limit(limit))
 
     @_operation()
     def chat_messages(self, client_id: Any, chat_id: Any, cursor: Any = None, limit: Any = 50) -> dict[str, Any]:
@@ -350,6 +350,23 @@ class Bridge:
         found = media.open(_arg(client_id, "clientId", str), _arg(message_id, "messageId", str)[:200])
         return {"data": base64.b64encode(found.path.read_bytes()).decode("ascii"), "mimetype": found.mimetype,
                 "filename": found.filename, "size": found.size}
+
+    @_operation()
+    def chat_history(self, client_id: Any, chat_id: Any, before: Any, limit: Any = 50) -> dict[str, Any]:
+        """The page of a conversation before a WhatsApp message id (or `now`), from WhatsApp into the log."""
+        return self._service.contacts.history(_arg(client_id, "clientId", str), _arg(chat_id, "chatId", str),
+                                              _arg(before, "before", str), _limit(limit))
+
+    @_operation()
+    def list_contacts(self, client_id: Any, search: Any = None) -> dict[str, Any]:
+        """The number's contacts, for the new-chat picker."""
+        return self._service.contacts.list_contacts(_arg(client_id, "clientId", str),
+                                                    _arg(search, "search", str, required=False))
+
+    @_operation()
+    def get_contact(self, client_id: Any, contact_id: Any) -> dict[str, Any]:
+        """One contact's details."""
+        return self._service.contacts.get_contact(_arg(client_id, "clientId", str), _arg(contact_id, "contactId", str))
 
     @_operation()
     def mark_chat_read(self, client_id: Any, chat_id: Any) -> dict[str, Any]:

@@ -47,6 +47,24 @@
     'chat.msg_ack_change': (e) => ({ ack: e.ack, chat: wid(e.chat), ids: (e.ids || []).map(msgKey) }),
   };
 
+  // Results of the contacts capability's calls, picked field by field: WhatsApp's models keep their fields
+  // behind getters on the prototype, which plain() below does not see.
+  const chatOf = (c) => ({
+    id: wid(c.id), name: c.name ?? c.formattedTitle ?? null, isGroup: Boolean(c.isGroup),
+    unreadCount: c.unreadCount ?? 0, t: c.t ?? null, archive: Boolean(c.archive), pin: c.pin || 0,
+    muteExpiration: c.muteExpiration || 0, lastMessage: c.lastMessage ? message(c.lastMessage) : null,
+  });
+  const contactOf = (c) => (c ? {
+    id: wid(c.id), name: c.name ?? null, shortName: c.shortName ?? null, pushname: c.pushname ?? null,
+    isBusiness: Boolean(c.isBusiness), isMyContact: Boolean(c.isMyContact), formattedName: c.formattedName ?? null,
+  } : null);
+  const RESULTS = {
+    'chat.list': (list) => (list || []).map(chatOf),
+    'chat.getMessages': (list) => (list || []).map((m) => ({ ...message(m), ack: m.ack ?? null })),
+    'contact.list': (list) => (list || []).map(contactOf),
+    'contact.get': contactOf,
+  };
+
   // Plain JSON for return values: Wids become their string form, functions and deep nesting are dropped.
   const plain = (v, depth = 0) => {
     if (v == null || typeof v !== 'object') return typeof v === 'function' ? undefined : v;

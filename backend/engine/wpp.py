@@ -57,6 +57,11 @@ WPP_FUNCTIONS: dict[str, str] = {
     "group.leave": "(groupId) -> void",
     # media (issue 16 §2): throws msg_not_found, message_not_contains_media, {code: media_not_found} (expired)
     "chat.downloadMedia": "(MsgKey string) -> Blob: a message's media bytes (read in chunks: WppPage.blob)",
+    # The contacts capability (backend/contacts/): the address book, and history paged backwards with
+    # chat.getMessages(chatId, {count, direction: 'before', id}).
+    "contact.list": "(ContactListOptions {onlyMyContacts}) -> ContactModel[]: saved contacts and known peers",
+    "contact.get": "(contactId) -> ContactModel | undefined: name as saved, push name, business or not",
+    "contact.getProfilePictureUrl": "(contactId) -> string | null | undefined: null when none or not allowed",
 }
 
 # Every WA-JS event the engine listens to (WPP.on), with its payload.

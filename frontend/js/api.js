@@ -267,8 +267,12 @@ const desktop = {
   requestPairingCode: (id, phone) => bridge('request_pairing_code', id, phone),
   sendText: (id, to, text) => bridge('send_text', id, to, text),
   sendMedia: (id, to, media) => bridge('send_media', id, to, media),
-  listChats: (id, cursor = null) => bridge('list_chats', id, cursor),
+  listChats: (id, cursor = null, limit = null) =>
+    (limit === null ? bridge('list_chats', id, cursor) : bridge('list_chats', id, cursor, limit)),
   chatMessages: (id, chatId, cursor = null) => bridge('chat_messages', id, chatId, cursor),
+  chatHistory: (id, chatId, before) => bridge('chat_history', id, chatId, before),
+  listContacts: (id, search = null) => bridge('list_contacts', id, search),
+  getContact: (id, contactId) => bridge('get_contact', id, contactId),
   markChatRead: (id, chatId) => bridge('mark_chat_read', id, chatId),
   messageMedia: (id, messageId) => bridge('message_media', id, messageId).then(blobOf),
   getPreferences: () => bridge('get_preferences'),
@@ -346,9 +350,15 @@ const browser = {
     if (caption) media.caption = caption;
     return rest('POST', `/clients/${enc(id)}/messages`, { to, media });
   },
-  listChats: (id, cursor) => rest('GET', `/clients/${enc(id)}/chats${cursorQuery(cursor)}`),
+  listChats: (id, cursor, limit = null) => rest('GET', `/clients/${enc(id)}/chats${cursorQuery(cursor)}`
+    + (limit === null ? '' : `${cursor ? '&' : '?'}limit=${enc(limit)}`)),
   chatMessages: (id, chatId, cursor) =>
     rest('GET', `/clients/${enc(id)}/chats/${enc(chatId)}/messages${cursorQuery(cursor)}`),
+  chatHistory: (id, chatId, before) =>
+    rest('GET', `/clients/${enc(id)}/chats/${enc(chatId)}/messages?before=${enc(before)}`),
+  listContacts: (id, search) =>
+    rest('GET', `/clients/${enc(id)}/contacts${search ? `?search=${enc(search)}` : ''}`),
+  getContact: (id, contactId) => rest('GET', `/clients/${enc(id)}/contacts/${enc(contactId)}`),
   markChatRead: (id, chatId) => rest('POST', `/clients/${enc(id)}/chats/${enc(chatId)}/read`),
   messageMedia: (id, messageId) => restBlob(`/clients/${enc(id)}/messages/${enc(messageId)}/media`),
   getPreferences: () => rest('GET', '/preferences'),

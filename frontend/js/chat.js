@@ -5,19 +5,26 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { $, busy, chatNumber, debounce, el, formatPhone, formatSize, param, showError } from './dom.js';
+import { $, busy, chatNumber, debounce, formatPhone, formatSize, param, showError } from './dom.js';
 import { showPage, startPage } from './session.js';
 import { displayName } from './card.js';
-import { bubble, fromEvent, messageKey, messageTime, preview } from './bubble.js';
+import { bubble, fromEvent, messageKey, messageTime } from './bubble.js';
 import { readUntil } from './sync.js';
 import { READ_CHANNEL } from './chat-read.js';
+import { chatItem, chatTitle, unreadOf, visibleChats } from './chat-list.js';
+import { contactPicker } from './contact-picker.js';
+import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
 
 const CLIENT = param('client');
+const FIRST_CHATS = 50; // the first read of the list: more than a screenful, painted at once
+const CHATS_PAGE = 200; // each read after it (the API's largest page)
 
 let client = null; // ClientInfo
 let chats = []; // Chat items, most recent first
 let current = param('chat'); // the open conversation's chat id
-let cursor = null; // for older messages of the open conversation
+let clientLoading = null; // the first read of the number, while it is under way
+let older = historyState(); // paging back through the open conversation (chat-history.js)
+const listView = { search: '', unreadFirst: false }; // the chat list's search and switch
 const thread = new Map(); // messageKey -> message record
 // Set by the first key, click, touch or wheel of a person in this window (never by a script or a link); until
 // then nothing is marked read.
@@ -49,7 +56,8 @@ async function loadClient() {
 // -- the conversations ---------------------------------------------------------------------------------------
 
 function chatName(chatId) {
-  return names.get(chatId) || formatPhone(chatId);
+  const chat = chats.find((c) => c.chatId === chatId);
+  return chat ? chatTitle(chat, names.get(chatId)) : names.get(chatId) || formatPhone(chatId);
 }
 
 function rememberName(message) {
@@ -59,29 +67,39 @@ function rememberName(message) {
 function renderChats() {
   const list = $('#chats');
   $('#no-chats').hidden = chats.length > 0;
-  list.replaceChildren(...chats.map((chat) => {
-    rememberName(chat.lastMessage);
-    const name = chatName(chat.chatId);
-    const count = chat.chatId === current && acted ? 0 : chat.unreadCount;
-    const badge = count > 0
-      ? el('span', { class: 'unread', dataset: { count: String(count) }, 'aria-label': t('chat.unread', { count }) },
-           String(count))
-      : null;
-    const button = el('button', { type: 'button', class: 'chat-item', dataset: { chatId: chat.chatId },
-                                  'aria-current': chat.chatId === current ? 'true' : 'false' },
-      el('span', { class: 'chat-name' }, name), badge || el('span'),
-      el('span', { class: 'chat-preview' }, preview(chat.lastMessage)));
-    button.addEventListener('click', () => openChat(chat.chatId));
-    return el('li', {}, button);
-  }));
+  for (const chat of chats) rememberName(chat.lastMessage);
+  const shown = visibleChats(chats, { ...listView, title: (chat) => chatName(chat.chatId) });
+  list.replaceChildren(...shown.map((chat) => chatItem(chat, {
+    title: chatName(chat.chatId), current, onOpen: openChat,
+    count: chat.chatId === current && acted ? 0 : unreadOf(chat),
+  })));
   if (current) $('#thread-heading').textContent = t('chat.thread', { name: chatName(current) }); // a name learnt
 }
 
+let listing = 0; // the latest read of the list: an older one still paging stops
+let painted = 0; // the read whose first page is on screen: an older answer arriving late is not shown
+
 async function loadChats() {
-  const page = await api.listChats(CLIENT);
+  const mine = ++listing;
+  let page = await api.listChats(CLIENT, null, FIRST_CHATS);
+  if (mine < painted) return chats;
+  painted = mine;
   chats = page.items;
-  renderChats();
+  renderChats(); // the first screenful at once; the rest of a long list follows, not waited for
+  if (page.nextCursor) moreChats(mine, page.nextCursor).catch((error) => console.warn('[ZapPool]', error));
   return chats;
+}
+
+async function moreChats(mine, cursor) {
+  let next = cursor;
+  while (next && mine === listing) {
+    const page = await api.listChats(CLIENT, next, CHATS_PAGE);
+    if (mine !== listing) return;
+    const known = new Set(chats.map((c) => c.chatId)); // the list moved between two reads: no chat twice
+    chats = chats.concat(page.items.filter((c) => !known.has(c.chatId)));
+    renderChats();
+    next = page.nextCursor;
+  }
 }
 
 // -- the open conversation -------------------------------------------------------------------------------------
@@ -95,7 +113,7 @@ function upsert(message) {
   thread.set(key, message);
 }
 
-function renderThread() {
+function renderThread(scroll = true) {
   const list = $('#thread');
   const keys = [...thread.keys()].sort((a, b) => messageTime(thread.get(a)) - messageTime(thread.get(b)));
   keys.forEach((key, index) => {
@@ -112,8 +130,8 @@ function renderThread() {
     if (list.children[index] !== node) list.insertBefore(node, list.children[index] || null);
   });
   $('#thread-empty').hidden = thread.size > 0;
-  $('#older').hidden = !cursor;
-  list.lastElementChild?.scrollIntoView({ block: 'end' });
+  $('#older').hidden = !hasOlder(older);
+  if (scroll) list.lastElementChild?.scrollIntoView({ block: 'end' });
 }
 
 async function loadThread() {
@@ -123,9 +141,26 @@ async function loadThread() {
   // Pages come newest first; taken oldest first, messages logged in the same instant (a catch-up's batch) keep
   // the order they came in, as the thread's sort by time is stable.
   for (const message of [...page.items].reverse()) upsert(message);
-  if (first) cursor = page.nextCursor; // later reads are of the newest page: the older ones stay loaded
+  if (first) Object.assign(older, { cursor: page.nextCursor, logDone: !page.nextCursor });
   renderThread();
+  // Few messages in the log (a chat from WhatsApp, or a new one): WhatsApp's history fills the thread at once.
+  if (first && page.items.length < PAGE) {
+    await clientLoading;
+    if (client?.status === 'ready') await showOlder(null);
+  }
   return page;
+}
+
+async function showOlder(box) {
+  const chatId = current;
+  try {
+    const count = await loadOlder(CLIENT, chatId, older, () => thread.values(), upsert);
+    if (chatId === current && count) keepingPosition(box, () => renderThread(!box));
+    else renderThread(false);
+  } catch (error) {
+    if (box) showError(error); // not ready, say: the button and the scroll try again later
+    else console.warn('[ZapPool]', error);
+  }
 }
 
 function showConversation() {
@@ -155,7 +190,7 @@ async function markRead() {
 async function openChat(chatId) {
   if (chatId !== current) {
     current = chatId;
-    cursor = null;
+    older = historyState();
     thread.clear();
     nodes.clear();
     $('#thread').replaceChildren();
@@ -270,13 +305,27 @@ function onEvent(event) {
 async function start() {
   await startPage();
   api.subscribe(onEvent, { clientId: CLIENT });
+  const picker = contactPicker(CLIENT, (chatId) => openChat(chatId));
   $('#new-chat').addEventListener('submit', (event) => {
     event.preventDefault();
-    const digits = $('#new-number').value.replace(/\D/g, '');
+    const typed = $('#new-number').value;
+    const digits = typed.replace(/\D/g, '');
+    const first = $('#contact-matches [role="option"]');
+    if (!/^[\d\s+()-]+$/.test(typed) && first) { first.click(); return; }
     if (!digits) return;
     $('#new-number').value = '';
+    picker.close();
     openChat(`${digits}@c.us`);
   });
+  $('#chat-search').addEventListener('input', debounce(() => {
+    listView.search = $('#chat-search').value.trim();
+    renderChats();
+  }, 100));
+  $('#unread-first').addEventListener('change', () => {
+    listView.unreadFirst = $('#unread-first').checked;
+    renderChats();
+  });
+  onScrollTop($('#thread-log'), (box) => { if (hasOlder(older)) showOlder(box); });
   $('#composer').addEventListener('submit', (event) => {
     event.preventDefault();
     busy($('#send'), send);
@@ -305,14 +354,8 @@ async function start() {
     $('#attach').focus();
   });
   $('#older').addEventListener('click', (event) => busy(event.currentTarget, async () => {
-    try {
-      const page = await api.chatMessages(CLIENT, current, cursor);
-      for (const message of [...page.items].reverse()) upsert(message);
-      cursor = page.nextCursor;
-      renderThread();
-    } catch (error) {
-      showError(error);
-    }
+    const box = $('#thread');
+    await showOlder(box.scrollHeight > box.clientHeight ? box : $('#thread-log'));
   }));
   for (const type of ['pointerdown', 'keydown', 'wheel', 'touchstart']) {
     document.addEventListener(type, onPersonActs, { capture: true, passive: true });
@@ -326,10 +369,10 @@ async function start() {
     renderThread();
     showAttachment();
   });
-  await loadClient();
-  await loadChats();
-  if (current) await openChat(current);
-  else showConversation();
+  // Side by side: the list, the number and the open conversation each paint when their own answer comes.
+  clientLoading = loadClient();
+  if (!current) showConversation();
+  await Promise.all([clientLoading, loadChats(), current ? openChat(current) : null]);
 }
 
 start().finally(showPage).catch((error) => {

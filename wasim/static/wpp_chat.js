@@ -24,6 +24,7 @@
 
   function chatModel(c) {
     return { id: userWid(c.id), name: c.name, unreadCount: c.unreadCount, t: c.t, isGroup: false,
+      archive: Boolean(c.archive), pin: c.pin || 0, muteExpiration: c.muteExpiration || 0,
       lastMessage: c.lastMessage ? model(c.lastMessage) : undefined };
   }
 
@@ -151,7 +152,8 @@
     requireAuth();
     let chats = (await api.get('chats')).map(chatModel);
     if (options.onlyWithUnreadMessage) chats = chats.filter((c) => c.unreadCount > 0);
-    if (options.onlyGroups || options.onlyCommunities || options.onlyNewsletter || options.onlyArchived) chats = [];
+    if (options.onlyGroups || options.onlyCommunities || options.onlyNewsletter) chats = [];
+    if (options.onlyArchived) chats = chats.filter((c) => c.archive);
     return Number.isInteger(options.count) && options.count >= 0 ? chats.slice(0, options.count) : chats;
   }
 
@@ -160,7 +162,9 @@
     const wid = userChat(chatId);
     const count = Number.isInteger(options.count) ? options.count : 20;
     const unread = options.onlyUnread === true ? { unread: '1' } : {};
-    return (await api.get('messages', { chat: wid.user, count, ...unread })).map((w) => model(w));
+    // direction 'before' with a message id: the page of older messages (WA-JS: loadEarlierMsgs up to it).
+    const before = options.direction === 'before' && options.id ? { before: parseKey(options.id).id } : {};
+    return (await api.get('messages', { chat: wid.user, count, ...unread, ...before })).map((w) => model(w));
   }
 
   // A message by key: this page's own first (one still waiting to go out has ack 0), then the chat's history.

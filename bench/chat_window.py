@@ -1,0 +1,134 @@
+"""Benchmark: the chat window of a number with 500 chats from WhatsApp, one of them 5,000 messages long.
+
+A real `app.py --headless` on the simulator; the phone holds the chats before it links (WhatsApp's history
+sync), so everything the window shows comes from WhatsApp through the page. In headless Chromium, times taken
+inside the page (performance.now() from navigation start, a MutationObserver noting the moment the DOM has it):
+
+- first paint: the list shows all 500 chats (chat.html?client=), and, opened on the long chat
+  (chat.html?client=&chat=), the list plus that chat's newest page of messages; one navigation per round;
+- history page: the person scrolls to the top of the thread; the time until the page before is in the DOM.
+  The first look fetches each page from WhatsApp (and keeps it in the log); a second look (a new window on the
+  same chat) reads the same pages from the log.
+
+    .venv/bin/python -m bench.chat_window --rounds 5 --pages 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, sync_playwright
+
+from bench.ui_app import first_login, launch_browser, link_vendas, running_app
+from wasim import SimServer
+
+CHATS = 500
+LONG = 5000
+PAGE = 50
+BIG = "5511900000000"
+PHONE = "5511999990001"
+SIM_TIMINGS = {"first_qr_ms": 30000, "qr_ms": 20000, "ack_delivered_ms": 100, "ack_read_ms": 200, "load_ms": 20}
+
+# Records, in the page, when the list holds a screenful of chats (and all of them) with the thread's `bubbles`.
+WATCH = """([screen, chats, bubbles]) => Promise.all([screen, chats].map((want) => new Promise((resolve) => {
+  const done = () => document.querySelectorAll('.chat-item').length >= want
+    && document.querySelectorAll('#thread .bubble').length >= bubbles;
+  if (done()) { resolve(performance.now()); return; }
+  new MutationObserver((_, obs) => { if (done()) { obs.disconnect(); resolve(performance.now()); } })
+    .observe(document.body, { childList: true, subtree: true });
+})))"""
+SCREEN = 15  # chats a 860-pixel-high window shows
+SCROLL = """(want) => new Promise((resolve) => {
+  const box = document.querySelector('#thread');
+  const start = performance.now();
+  new MutationObserver((_, obs) => {
+    if (box.querySelectorAll('.bubble').length >= want) { obs.disconnect(); resolve(performance.now() - start); }
+  }).observe(box, { childList: true });
+  box.scrollTop = 0;
+  box.dispatchEvent(new Event('scroll'));
+})"""
+
+
+def fill_phone(sim: SimServer) -> None:
+    """500 saved contacts and their chats, one message each, and one chat of 5,000 messages."""
+    now = int(time.time()) - 86400
+    sim.control.contacts(PHONE, [{"number": f"55119{i:08d}", "name": f"Cliente {i:03d}"} for i in range(CHATS)])
+    for i in range(1, CHATS):
+        sim.control.history(PHONE, f"55119{i:08d}", [{"text": f"olá {i}", "t": now + i}], unread=int(i % 7 == 0))
+    sim.control.history(PHONE, BIG, [{"text": f"mensagem {i}", "t": now - LONG + i, "fromMe": i % 3 == 0}
+                                     for i in range(LONG)], pinned=True)
+
+
+# Where the first paint's time went: the page's own load (DOMContentLoaded), and the first read of the list
+# (request sent to last byte: ZapPool reading WhatsApp's list through the page and merging it with the log).
+PARTS = """() => {
+  const first = performance.getEntriesByType('resource').find((e) => e.name.includes('/chats?limit='));
+  return [performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
+          first ? first.responseEnd - first.requestStart : NaN];
+}"""
+
+
+def first_paint(page: Page, url: str, bubbles: int) -> list[float]:
+    """ms from navigation start until a screenful of the list, and all of it, are in the DOM (with the
+    thread's newest page, if asked); then the page's load and the first list read's server time."""
+    page.goto(url, wait_until="commit")
+    return page.evaluate(WATCH, [SCREEN, CHATS, bubbles]) + page.evaluate(PARTS)
+
+
+def history_pages(page: Page, url: str, pages: int) -> list[float]:
+    """ms per history page, scrolling up `pages` times from the newest page of the long chat."""
+    page.goto(url)
+    page.evaluate(WATCH, [SCREEN, CHATS, PAGE])
+    return [page.evaluate(SCROLL, PAGE * (n + 2)) for n in range(pages)]
+
+
+def run(rounds: int, pages: int) -> dict[str, Any]:
+    """Every figure, with the load average at the start."""
+    load = os.getloadavg()
+    with SimServer(**SIM_TIMINGS) as sim, sync_playwright() as pw:
+        fill_phone(sim)
+        data = Path(tempfile.mkdtemp(prefix="zapool-bench-")) / "dados"
+        with running_app(data, sim.url) as (url, owner_link):
+            browser = launch_browser(pw)
+            try:
+                page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+                first_login(page, owner_link)
+                link_vendas(page, sim, PHONE)
+                base = f"{url}/ui/chat.html?client=vendas"
+                from_whatsapp = history_pages(page, f"{base}&chat={BIG}@c.us", pages)
+                from_log = history_pages(page, f"{base}&chat={BIG}@c.us", pages)
+                lists = [first_paint(page, base, 0) for _ in range(rounds)]
+                opened = [first_paint(page, f"{base}&chat={BIG}@c.us", PAGE) for _ in range(rounds)]
+            finally:
+                browser.close()
+    return {"load": load, "list": lists, "opened": opened, "whatsapp": from_whatsapp, "log": from_log}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pages", type=int, default=10)
+    args = parser.parse_args()
+    result = run(args.rounds, args.pages)
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in result['load'])}, "
+          f"at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    series = {"first paint, list (a screenful)": [v[0] for v in result["list"]],
+              "list, all 500 chats": [v[1] for v in result["list"]],
+              "first paint, opened on the long chat (screenful + its newest page)": [v[0] for v in result["opened"]],
+              "opened on the long chat, all 500 chats": [v[1] for v in result["opened"]],
+              "  of which the page's own load (DOMContentLoaded)": [v[2] for v in result["list"]],
+              "  of which the first read of the list (request to last byte)": [v[3] for v in result["list"]],
+              "history page from WhatsApp": result["whatsapp"], "history page from the log": result["log"]}
+    for what, values in series.items():
+        print(f"{what}: median {statistics.median(values):.1f} ms, max {max(values):.1f} ms "
+              f"(n={len(values)}: {', '.join(f'{v:.0f}' for v in values)})")
+
+
+if __name__ == "__main__":
+    main()
