@@ -127,6 +127,18 @@ def test_desktop_available_says_why_not(monkeypatch):
         assert desktop_available() == (True, "")
 
 
+def test_desktop_available_with_webkitgtk_says_why_not(monkeypatch):
+    monkeypatch.setenv("ZAPOOL_GUI", "gtk")
+    for name in NO_DISPLAY:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # Qt's way round a display does not serve GTK
+    assert desktop_available() == (False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)")
+
+    monkeypatch.setenv("DISPLAY", ":987")  # no X server there: GTK says so, nothing aborts
+    available, why = desktop_available()
+    assert available is False and why.startswith(("o GTK não abre janelas", "WebKitGTK não importável")), why
+
+
 def wait_for_line(output: Output, text: str, timeout: float = 60) -> str:
     """The first output line containing `text` (log lines start with a timestamp)."""
     return wait_until(lambda: next((ln for ln in list(output.lines) if text in ln), None), timeout=timeout, what=text)

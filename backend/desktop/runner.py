@@ -23,7 +23,7 @@ from ..auth.service import AuthService
 from ..config import DESKTOP_USER_AGENT, PROJECT_ROOT
 from ..service import ZapPoolService
 from .bridge import Bridge, DesktopSession
-from .guard import guard_qt_windows
+from .guard import guard_gtk_windows, guard_qt_windows
 from .push import EventPusher
 from .windows import WindowManager, default_gui
 
@@ -40,6 +40,8 @@ ICON = PROJECT_ROOT / "build" / "icon.png"  # the windows' icon (Linux; Windows 
 def desktop_available() -> tuple[bool, str]:
     """Whether windows can be shown here; when not, a short reason (in Portuguese, for the log line)."""
     linux = sys.platform.startswith("linux")
+    if linux and default_gui() == "gtk":
+        return _gtk_available()
     if linux and not os.environ.get("QT_QPA_PLATFORM") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)"
@@ -50,6 +52,24 @@ def desktop_available() -> tuple[bool, str]:
     except ImportError as exc:
         return False, f"pywebview/Qt não importável ({exc})"
     return _probe_qt() if linux else (True, "")
+
+
+def _gtk_available() -> tuple[bool, str]:
+    """WebKitGTK's windows: its typelibs load and GTK opens the display. Gtk.init_check answers False where
+    Qt would abort, so no child process is needed here."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)"
+    try:
+        import gi  # noqa: PLC0415 - GTK is loaded only when windows may open
+
+        gi.require_version("Gtk", "3.0")
+        gi.require_version("WebKit2", "4.1")
+        from gi.repository import Gtk, WebKit2  # noqa: F401, PLC0415
+    except (ImportError, ValueError) as exc:
+        return False, f"WebKitGTK não importável ({exc}; no Debian: apt-get install gir1.2-webkit2-4.1)"
+    if not Gtk.init_check(sys.argv[:1])[0]:
+        return False, "o GTK não abre janelas neste display"
+    return True, ""
 
 
 def _probe_qt() -> tuple[bool, str]:
@@ -125,6 +145,8 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
 
     if default_gui() == "qt":  # the bridge only ever in ZapPool's own pages (guard.py)
         guard_qt_windows(base_url)
+    elif default_gui() == "gtk":
+        guard_gtk_windows(base_url)
     watcher = SignalWatcher(closing).install()
     try:
         if windows.open_main() is None:

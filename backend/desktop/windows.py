@@ -13,6 +13,7 @@ closing window only ever holds up itself.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 import threading
@@ -269,5 +270,8 @@ class WindowManager:
 
 
 def default_gui() -> str | None:
-    """pywebview's GUI for this system: Qt on Linux (QtWebEngine), the system's own web view elsewhere."""
-    return "qt" if sys.platform.startswith("linux") else None
+    """pywebview's GUI for this system: on Linux Qt (QtWebEngine), or WebKitGTK when ZAPOOL_GUI=gtk (the
+    smaller package, being tried: docs/PERFORMANCE.md); the system's own web view elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return "gtk" if os.environ.get("ZAPOOL_GUI", "").strip().lower() == "gtk" else "qt"
