@@ -37,6 +37,34 @@ def _qt_missing() -> str | None:
 needs_qt = pytest.mark.skipif(_qt_missing() is not None, reason=_qt_missing() or "")
 
 
+def _webkitgtk_missing() -> str | None:
+    """Why the WebKitGTK windows cannot be tried here (they need an X server: Xvfb's xvfb-run), or None."""
+    import shutil
+
+    try:
+        import gi
+
+        gi.require_version("WebKit2", "4.1")
+    except (ImportError, ValueError) as exc:
+        return f"WebKitGTK not importable: {exc}"
+    return None if shutil.which("xvfb-run") else "no xvfb-run"
+
+
+GUIS = [pytest.param("qt", id="qt", marks=needs_qt),
+        pytest.param("gtk", id="gtk", marks=pytest.mark.skipif(_webkitgtk_missing() is not None,
+                                                               reason=str(_webkitgtk_missing())))]
+
+
+# How each GUI is started in a test: Qt offscreen; GTK needs an X server, Xvfb's (xvfb-run).
+GUI_ENV = {"qt": QT_ENV, "gtk": {"ZAPOOL_GUI": "gtk"}}
+
+
+def in_display(gui: str, command: list[str]) -> list[str]:
+    """`command` as run for `gui`: GTK's under xvfb-run (a display of its own), Qt's as it is (offscreen)."""
+    return command if gui == "qt" else ["xvfb-run", "-a", *command]
+
+
+
 def env(**changes: str | None) -> dict[str, str]:
     """This process's environment with some variables set (or removed, for None)."""
     out = dict(os.environ)
@@ -48,11 +76,11 @@ def env(**changes: str | None) -> dict[str, str]:
     return out
 
 
-@needs_qt
 @pytest.mark.process
-def test_the_bridge_answers_javascript_in_a_real_window(tmp_path):
-    done = subprocess.run([sys.executable, "tests/desktop_smoke.py", str(tmp_path / "dados")], cwd=ROOT,
-                          env=env(**QT_ENV), capture_output=True, text=True, timeout=180)
+@pytest.mark.parametrize("gui", GUIS)
+def test_the_bridge_answers_javascript_in_a_real_window(tmp_path, gui):
+    done = subprocess.run(in_display(gui, [sys.executable, "tests/desktop_smoke.py", str(tmp_path / "dados")]),
+                          cwd=ROOT, env=env(**GUI_ENV[gui]), capture_output=True, text=True, timeout=180)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("SMOKE ")), None)
     assert done.returncode == 0 and line, done.stdout[-3000:] + done.stderr[-3000:]
     page = json.loads(line[len("SMOKE "):])["result"]

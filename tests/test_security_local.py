@@ -202,23 +202,7 @@ def test_a_link_to_a_conversation_does_not_send_blue_ticks_until_the_person_acts
 
 # -- finding 12: the windows show ZapPool's own pages only -----------------------------------------------------
 
-def _webkitgtk_missing() -> str | None:
-    """Why the WebKitGTK windows cannot be tried here (they need an X server: Xvfb's xvfb-run), or None."""
-    import shutil
-
-    try:
-        import gi
-
-        gi.require_version("WebKit2", "4.1")
-    except (ImportError, ValueError) as exc:
-        return f"WebKitGTK not importable: {exc}"
-    return None if shutil.which("xvfb-run") else "no xvfb-run"
-
-
-GUIS = [pytest.param("qt", id="qt"),
-        pytest.param("gtk", id="gtk", marks=pytest.mark.skipif(_webkitgtk_missing() is not None,
-                                                               reason=str(_webkitgtk_missing())))]
-
+from tests.test_desktop_smoke import GUIS  # noqa: E402 - beside the one test that uses it
 
 @pytest.mark.process
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Qt and GTK windows are Linux's")
@@ -226,16 +210,15 @@ GUIS = [pytest.param("qt", id="qt"),
 def test_a_window_never_shows_a_foreign_page_with_the_bridge(tmp_path: Path, gui: str) -> None:
     import subprocess
 
-    from tests.test_desktop_smoke import QT_ENV, ROOT, env
+    from tests.test_desktop_smoke import GUI_ENV, ROOT, env, in_display
 
     opened = tmp_path / "system-browser.txt"  # $BROWSER: what Python's webbrowser hands a link to
     browser = tmp_path / "browser"
     browser.write_text(f"#!/bin/sh\necho \"$1\" >> {opened}\n")
     browser.chmod(0o755)
-    command = [sys.executable, "tests/desktop_navigation.py", str(tmp_path / "dados")]
-    gui_env = QT_ENV if gui == "qt" else {"ZAPOOL_GUI": "gtk"}
-    done = subprocess.run(command if gui == "qt" else ["xvfb-run", "-a", *command], cwd=ROOT, check=False,
-                          env=env(**gui_env, BROWSER=str(browser)), capture_output=True, text=True, timeout=180)
+    done = subprocess.run(in_display(gui, [sys.executable, "tests/desktop_navigation.py", str(tmp_path / "dados")]),
+                          cwd=ROOT, check=False, env=env(**GUI_ENV[gui], BROWSER=str(browser)), capture_output=True,
+                          text=True, timeout=180)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("NAV ")), None)
     assert done.returncode == 0 and line, done.stdout[-3000:] + done.stderr[-3000:]
     nav = json.loads(line[len("NAV "):])
