@@ -21,6 +21,7 @@ import pytest
 
 from backend.host.instance import running_instance
 from bench.built_app import app_node, free_port, window_env, window_page
+from bench.webkit_page import webkit_window_page
 from tests.conftest import wait_until
 from tests.test_app import Output, chromium_left, finish
 
@@ -180,6 +181,66 @@ def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, screen,
     assert page == {"url": url + "/", "title": "Entrar — ZapPool", "bridge": "function", "loading": False,
                     "form": True}
     assert code == 0 and "[Desktop] janelas fechadas" in text and "Encerrado." in text
+
+
+GTK_APP = ROOT / "build" / "dist" / "gtk" / "ZapPool" / "ZapPool"
+
+
+def _webkitgtk_missing() -> str | None:
+    """Why a WebKitGTK build cannot be made and shown here, or None."""
+    try:
+        import gi
+
+        gi.require_version("WebKit2", "4.1")
+    except (ImportError, ValueError) as exc:
+        return f"WebKitGTK not importable (the gtk extra, gir1.2-webkit2-4.1): {exc}"
+    return None if shutil.which("Xvfb") else "Xvfb not installed"
+
+
+@pytest.fixture(scope="module")
+def gtk_app_path() -> Path:
+    """The WebKitGTK build (build/zapool.spec with ZAPOOL_GUI=gtk), built now if missing or stale."""
+    if (why := _webkitgtk_missing()) is not None:
+        pytest.skip(why)
+    if not GTK_APP.exists() or GTK_APP.stat().st_mtime < newest_source():
+        done = subprocess.run([sys.executable, "-m", "PyInstaller", "build/zapool.spec", "--noconfirm",
+                               "--log-level", "WARN", "--workpath", "build/.work/gtk", "--distpath", "build/dist/gtk"],
+                              cwd=ROOT, env={**os.environ, "ZAPOOL_GUI": "gtk"}, capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT_S)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return GTK_APP
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the WebKitGTK build is Linux's")
+def test_the_webkitgtk_build_opens_its_window_on_its_login_page(gtk_app_path, sim, tmp_path: Path) -> None:
+    """A build without Qt: its window is WebKitGTK's (the system's, with its helper processes), shows the
+    login page, and the page's script talks to ZapPool through pywebview (read through WebKit's inspector).
+    Stopped with SIGKILL: SIGTERM does not close the GTK windows yet (docs/PERFORMANCE.md, "Linux windows on
+    WebKitGTK", what is left)."""
+    assert not (gtk_app_path.parent / "_internal" / "PyQt6").exists(), "no Qt in the WebKitGTK build"
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    inspector = f"127.0.0.1:{free_port()}"
+    env = {**{k: v for k, v in os.environ.items() if k not in ("ZAPOOL_GUI", "WAYLAND_DISPLAY")},
+           "DISPLAY": f":{xvfb.stdout.readline().strip()}", "WEBKIT_INSPECTOR_HTTP_SERVER": inspector}
+    try:
+        proc = subprocess.Popen([str(gtk_app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
+                                 "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+        output = Output(proc)
+        try:
+            url = output.wait_for("API REST:", timeout=60).split()[2]
+            page = wait_until(lambda: webkit_window_page(app_node(gtk_app_path.parent), inspector), timeout=90,
+                              what="the window's login page")
+        finally:
+            _, text, _ = finish(proc, output, signal.SIGKILL, group=True)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+    assert "janelas abertas (gtk)" in text and "janelas do ZapPool" in text
+    assert page == {"url": url + "/", "title": "Entrar — ZapPool", "bridge": "function", "loading": False,
+                    "form": True}
 
 
 def is_elf(path: Path) -> bool:
