@@ -148,7 +148,7 @@ class ZapPoolService:
             self.pool.wake_for_send(client_id)  # a sleeping on-demand number: it must be ready to be waited on
         if wait:
             return self.outbox.send_and_wait(draft, timeout_s).to_dict()
-        return self.outbox.get(self.outbox.enqueue(draft)).to_dict()
+        return self.outbox.accept(draft).to_dict()
 
     def _draft(self, client_id: str | None, payload: dict[str, Any]) -> Draft:
         """The message checked once, here: every layer below trusts the Draft."""
@@ -195,6 +195,9 @@ class ZapPoolService:
         try:
             client.mark_chat_read(chat)
         except ZapPoolError as exc:
+            if exc.details.get("wppCode") == "chat_not_found":  # a new conversation: nothing on WhatsApp to read
+                log.debug("[Pool] conversa %s de %s ainda não existe no WhatsApp", chat[:80], client.client_id)
+                return
             log.warning("[Pool] conversa %s de %s não marcada como lida no WhatsApp: %s", chat[:80],
                         client.client_id, exc.message)
 

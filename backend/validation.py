@@ -130,7 +130,7 @@ def decode_media(media: Media, kind: str) -> bytes:
     limit = MAX_DOCUMENT_BYTES if kind == "document" else MAX_MEDIA_BYTES
     if not isinstance(data, str) or len(data) * 3 // 4 > limit + 3:
         raise InvalidMedia(_too_big(kind, limit) if isinstance(data, str) else "Media data must be base64 text",
-                           details={"limit": limit})
+                           details={"limit": limit, "kind": kind})
     try:
         raw = base64.b64decode(re.sub(r"\s", "", data), validate=True)
     except (binascii.Error, ValueError):
@@ -138,7 +138,7 @@ def decode_media(media: Media, kind: str) -> bytes:
     if not raw:
         raise InvalidMedia("Media data is empty")
     if len(raw) > limit:
-        raise InvalidMedia(_too_big(kind, limit), details={"size": len(raw), "limit": limit})
+        raise InvalidMedia(_too_big(kind, limit), details={"size": len(raw), "limit": limit, "kind": kind})
     check_declared_type(media.mimetype.strip(), raw)
     return raw
 

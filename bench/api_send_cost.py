@@ -177,12 +177,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--settle", type=float, default=2.5, help="seconds after the last send (acks)")
+    parser.add_argument("--also-tree", action="append", default=[], metavar="NAME=PATH",
+                        help="one more checkout in the same run (e.g. the commit an issue measured on)")
     parser.add_argument("--only", choices=["before", "after"], help="run one app (for a profiler)")
     parser.add_argument("--no-acks", action="store_true",
                         help="the simulator sends no delivered/read acks: 2 page events per message fewer")
     args = parser.parse_args()
     print(f"load average at the start: {os.getloadavg()}", flush=True)
-    trees = {"before": args.before_tree.resolve(), "after": ROOT}
+    also = dict(item.split("=", 1) for item in args.also_tree)
+    trees = {**{name: Path(path).resolve() for name, path in also.items()}, "before": args.before_tree.resolve(),
+             "after": ROOT}
     if args.only:
         trees = {args.only: trees[args.only]}
     sim_proc, sim_url = start_simulator()
@@ -231,11 +235,11 @@ def report(rows: dict[str, list[dict[str, float]]], args: argparse.Namespace) ->
         print(f"| {name} | {m['zappool']:.2f} ms | {m['app']:.2f} ms | {m['driver']:.2f} ms | {m['chromium']:.2f} ms | "
               f"{m['simulator']:.2f} ms | "
               f"{m['msg_s']:.1f} | {m['p50']:.0f} ms | {m['p99']:.0f} ms |")
-    if len(med) == 2:
-        b, a = med["before"], med["after"]
-        print("| after/before | " + " | ".join(f"{a[k] / b[k]:.2f}" for k in
+    for name in (n for n in med if n != "after" and "after" in med):
+        b, a = med[name], med["after"]
+        print(f"| after/{name} | " + " | ".join(f"{a[k] / b[k]:.2f}" for k in
                                                ("zappool", "app", "driver", "chromium", "simulator",
-                                                                 "msg_s", "p50", "p99")) + " |")
+                                                "msg_s", "p50", "p99")) + " |")
 
 
 if __name__ == "__main__":

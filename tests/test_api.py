@@ -299,6 +299,16 @@ def test_opening_a_chat_clears_its_unread_count(stack, sim):
     assert unknown.status == 404
 
 
+def test_opening_a_new_conversation_marks_nothing_and_warns_nothing(stack, sim, caplog):
+    connect(stack, sim)
+    caplog.clear()  # what connecting logged (the root-sandbox warning here) is not this test's
+    with caplog.at_level(logging.DEBUG, logger="backend"):
+        read = stack.api.call("POST", "/clients/vendas/chats/5531966665555@c.us/read")  # no chat on WhatsApp yet
+    assert read.status == 200 and read.json["marked"] == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("ainda não existe no WhatsApp" in r.getMessage() for r in caplog.records)
+
+
 def test_preferences_are_checked_kept_and_survive_a_restart(stack, settings):
     first = stack.api.call("GET", "/preferences").json
     changed = stack.api.call("PUT", "/preferences", {"language": "en", "cardOrder": ["suporte", "vendas", "suporte"]})

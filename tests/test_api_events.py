@@ -338,6 +338,30 @@ def test_webhook_routes_and_a_real_ready_delivery(stack, sim):
     assert removed.status == 204 and after.status == 404
 
 
+def test_history_synced_at_link_reaches_no_webhook_and_no_log(stack, sim):
+    """A phone linked with days-old unread chats (WhatsApp syncs them at link): the CRM's webhook and the
+    message log get only what comes after the link."""
+    now = int(time.time())
+    sim.control.history(PHONE, OTHER, [{"text": "de anteontem", "t": now - 2 * 86400},
+                                       {"text": "de hoje cedo", "t": now - 5 * 3600}], unread=2)
+    receiver = Receiver()
+    try:
+        stack.api.call("POST", "/webhooks", {"url": receiver.url("/crm"), "events": ["message"]})
+        connect(stack, sim)
+        sim.control.incoming(PHONE, OTHER, "depois do link")
+        wait_until(lambda: receiver.ok("/crm"), what="the new message's webhook")
+        time.sleep(0.5)  # a history message emitted at ready would have been delivered before this one
+        hooks = [h.json["data"]["message"]["body"] for h in receiver.ok("/crm")]
+    finally:
+        receiver.close()
+    def logged() -> list[str]:
+        return [m["body"] for m in stack.api.call("GET", "/messages?clientId=vendas&direction=in").json["items"]]
+
+    wait_until(lambda: "depois do link" in logged(), what="the new message logged")
+    assert hooks == ["depois do link"]
+    assert logged() == ["depois do link"]
+
+
 # -- metrics -------------------------------------------------------------------------------------------------------
 
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'

@@ -1,6 +1,6 @@
 """The import rules of backend/README.md, checked on the source: dependencies point one way.
 
-    api, desktop -> service -> whatsapp -> outbox, webhooks, auth, events -> store -> the foundation
+    api, desktop -> service -> contacts, media, groups -> whatsapp -> outbox, webhooks, auth, events -> store -> the foundation
 
 Each package may import only the packages listed for it in ALLOWED (and itself); Playwright only in
 backend/engine/, the databases only in backend/store/, Flask and waitress only in backend/api/, pywebview and
@@ -29,8 +29,12 @@ ALLOWED: dict[str, set[str]] = {
     "backend.webhooks": {"backend.store", "backend.events"},
     "backend.outbox": {"backend.store", "backend.events"},
     "backend.whatsapp": {"backend.store", "backend.events", "backend.outbox", "backend.engine"},
+    # Capabilities over the numbers: each reaches WhatsApp through whatsapp.client, never the engine.
+    "backend.contacts": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
+    "backend.media": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
+    "backend.groups": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
     "backend.service": {"backend.store", "backend.host", "backend.events", "backend.outbox", "backend.whatsapp",
-                        "backend.webhooks", "backend.auth"},
+                        "backend.webhooks", "backend.auth", "backend.contacts", "backend.media", "backend.groups"},
     # The edges: the service, the event stream they forward, and the credential check on who is calling.
     "backend.api": {"backend.service", "backend.events", "backend.auth", "backend.host"},
     "backend.desktop": {"backend.service", "backend.events", "backend.auth", "backend.host"},

@@ -93,7 +93,7 @@ def test_pick_file_reads_the_file_the_native_dialog_chose(desk, tmp_path):
                       "size": photo.stat().st_size}
     assert cancelled is None
     assert too_big["code"] == "invalid_media" and too_big["details"] == {"size": MAX_MEDIA_BYTES + 1,
-                                                                           "limit": MAX_MEDIA_BYTES}
+                                                                           "limit": MAX_MEDIA_BYTES, "kind": "video"}
     assert gone["code"] == "invalid_media" and gone["details"] == {"filename": "sumiu.pdf"}
     assert desk.gui.dialogs == [(FakeWebview.FileDialog.OPEN, False)] * 4
 

@@ -5,12 +5,18 @@ real Chromium on the simulator, each path repeated so that a race that loses one
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from backend.clock import utc_now
 from backend.config import Settings
 from backend.events.hub import ClientEvent
 from backend.whatsapp.pool import WhatsAppPool
@@ -142,3 +148,97 @@ def test_what_came_while_the_page_reloaded_is_logged_once(make_pool, sim, runtim
         sent.append({"id": answer["id"], "body": f"durante o reload {n}"})
         expect_once(pool, heard, sent)
         sim.control.wait_for(lambda s: any(x["status"] == "ready" for x in s["sessions"]), timeout=10)
+
+
+# --- history: what the phone held before the link is not new ------------------------------------------------
+# At a link the real site syncs the phone's chats, unread ones included, with no new-message event; the
+# catch-up must not take them for missed messages (webhooks, log rows "just received").
+
+OTHER = "5521977776666"
+
+
+def seed_history(sim) -> list[str]:
+    """Before the link, the phone holds two chats with days- and hours-old messages, some unread (the real
+    site syncs them at link and fires no new-message event for them). Returns their WhatsApp ids."""
+    now = int(time.time())
+    first = sim.control.history(PHONE, CONTACT, [{"text": "há três dias", "t": now - 3 * 86400},
+                                                 {"text": "respondida", "t": now - 3 * 86400 + 60, "fromMe": True},
+                                                 {"text": "há duas horas", "t": now - 2 * 3600},
+                                                 {"text": "há um minuto", "t": now - 60}], unread=2)
+    second = sim.control.history(PHONE, OTHER, [{"text": "ontem", "t": now - 86400}], unread=1)
+    return [first["ids"][2], first["ids"][3], second["ids"][0]]
+
+
+def still_unread(pool: WhatsAppPool, runtime) -> set[str]:
+    """The WhatsApp ids WA-JS lists as unread on the number's page now."""
+    page = pool.get("envios")._wpp
+    return {m["id"] for m in runtime.call(page.unread_messages(), 10)}
+
+
+def test_history_synced_at_the_first_link_is_not_emitted_as_new(make_pool, sim, runtime):
+    history = seed_history(sim)
+    pool = make_pool()
+    heard = Heard(pool)
+    connect(pool, sim, "envios", PHONE)
+    assert still_unread(pool, runtime) == set(history), "WA-JS still lists the history as unread"
+    sent = [{"id": sim.control.incoming(PHONE, CONTACT, "depois do link")["id"], "body": "depois do link"}]
+    expect_once(pool, heard, sent)
+    pool.disconnect("envios")  # another connect: its catch-up must not take the history for missed messages
+    sent.append(write(sim, "enquanto desconectado", 0))
+    assert pool.reconnect("envios")["status"] == "ready"
+    expect_once(pool, heard, sent)
+    assert still_unread(pool, runtime) >= set(history)
+
+
+def test_history_is_not_emitted_after_a_restart_and_what_came_meanwhile_is(make_pool, sim):
+    seed_history(sim)
+    first = make_pool()
+    connect(first, sim, "envios", PHONE)
+    sent = [{"id": sim.control.incoming(PHONE, CONTACT, "depois do link")["id"], "body": "depois do link"}]
+    wait_until(lambda: logged(first)["depois do link"], 15, what="logged")
+    first.shutdown()
+    sent.append(write(sim, "enquanto parado", 1))  # to the page just closed: only the catch-up brings it
+    later = make_pool()  # restarted an hour later: what came meanwhile is older than the restart by far
+    later.get("envios")._now = lambda: utc_now() + timedelta(hours=1)
+    restored_once(later, sent)  # only it is emitted (the saved cutoff); the history neither emitted nor logged
+
+
+def test_a_message_that_comes_during_the_link_is_not_lost(make_pool, sim):
+    seed_history(sim)
+    pool = make_pool()
+    heard = Heard(pool)
+    assert pool.create_and_initialize("envios")["status"] == "qr_ready"
+    sim.control.scan(pool.get("envios").qr.code, PHONE)
+    answer = sim.control.incoming(PHONE, CONTACT, "durante o link")  # scanned, WhatsApp Web still syncing
+    wait_until(lambda: pool.get("envios").status.value == "ready", 10, what="ready")
+    expect_once(pool, heard, [{"id": answer["id"], "body": "durante o link"}])
+
+
+def browser_pids(pool: WhatsAppPool, client_id: str) -> list[int]:
+    """The number's Chromium processes."""
+    profile = str(pool.settings.sessions_dir / client_id)
+    found = subprocess.run(["pgrep", "-f", f"user-data-dir={profile}"], capture_output=True, text=True).stdout
+    assert found.split()
+    return [int(pid) for pid in found.split()]
+
+
+def test_what_came_as_the_browser_crashed_is_caught_though_the_crash_is_noticed_late(make_pool, sim):
+    """A crash is noticed late (here the number's clock jumps an hour at the crash): the catch-up's cutoff stays
+    at the last moment the number was known listening, not the moment the crash was noticed. The message goes to
+    the page just before it dies (our listener may not hear it: then only the catch-up brings it)."""
+    pool = make_pool(reconnect_delay_s=3600)  # reconnected by hand, on the right clock again
+    heard = Heard(pool)
+    connect(pool, sim, "envios", PHONE)
+    client = pool.get("envios")
+    sent: list[dict[str, Any]] = []
+    for n in range(ROUNDS):
+        pids = browser_pids(pool, "envios")
+        client._now = lambda: utc_now() + timedelta(hours=1)
+        answer = sim.control.incoming(PHONE, CONTACT, f"na queda {n}")
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        sent.append({"id": answer["id"], "body": f"na queda {n}"})
+        wait_until(lambda: client.status.value == "disconnected", 10, what="the crash noticed")
+        client._now = utc_now
+        assert pool.reconnect("envios")["status"] == "ready"
+        expect_once(pool, heard, sent)

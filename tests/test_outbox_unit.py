@@ -30,7 +30,7 @@ from backend.errors import (ClientNotReady, Conflict, EngineTimeout, NumberNotOn
 from backend.drafts import MediaFile
 from backend.outbox.outbox import MessageRecord, Outbox
 from backend.outbox.sender import Attempt
-from backend.outbox.workers import EventLog
+from backend.outbox.event_log import EventLog
 from backend.store.media import MediaFiles
 from backend.store.limits import StoredLimits
 from backend.store.messages import MessageStore
@@ -118,11 +118,14 @@ class FakeSender:
 
     # -- the Sender protocol -------------------------------------------------------------------------------
 
-    def client_ready(self, client_id: str) -> bool:
+    def client_ready(self, client_id: str, wake: bool = True) -> bool:
         return client_id in self.ready
 
     def any_ready_client(self) -> bool:
         return bool(self.ready)
+
+    def ready_client_besides(self, exclude: frozenset[str]) -> bool:
+        return bool(self.ready - exclude)
 
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """The pool's round-robin: the first ready number after the last one picked, wrapping around."""

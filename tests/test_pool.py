@@ -272,10 +272,12 @@ def test_sessions_file_has_the_seeds_shape_and_follows_every_state_change_not_ea
     assert record["clientId"] == "vendas" and record["status"] == "ready" and record["phoneNumber"] == PHONES[0]
     assert set(record["metadata"]) == {"createdAt", "connectedAt", "messageCount"}
     assert record["metadata"]["messageCount"] == 0  # lags until the next state change (messages.db counts)
+    assert record["listenedAt"] >= record["metadata"]["connectedAt"]  # the catch-up's cutoff after a restart
 
     pool.disconnect("vendas")
     wait_until(lambda: saved()["sessions"][0]["status"] == "disconnected", what="the disconnection saved")
     assert saved()["sessions"][0]["metadata"]["messageCount"] == 1
+    assert saved()["sessions"][0]["listenedAt"] > record["listenedAt"], "listening until the disconnection"
     pool.remove("vendas")
     assert json.loads(settings.persistence_path.read_text())["sessions"] == []
     assert not (settings.sessions_dir / "vendas").exists()

@@ -252,13 +252,30 @@ def test_the_qr_window_goes_from_starting_to_waiting_to_connected(session: Sessi
     qr = popup_of(session.main, session.main.get_by_role("button", name="📱 Conectar WhatsApp").click)
     expect(qr.locator("#qr")).to_be_visible(timeout=30_000)
     client_id = re.search(r"client=([\w-]+)", qr.url).group(1)
+    card = session.card(client_id)
+    expect(card.locator("h3")).to_have_text("Número sem nome")  # no name given: not its id as a name
+    expect(card.locator(".card-id")).to_have_text(client_id)
     session.sim.control.scan(read_qr(qr.locator("#qr")), PHONE2)
     expect(qr.locator("#status")).to_have_text("Conectado ✓")
     statuses = qr.evaluate("window.__statuses")
     assert statuses[0] == "Inicializando..." and "Aguardando QR" in statuses and statuses[-1] == "Conectado ✓", statuses
     assert statuses.index("Inicializando...") < statuses.index("Aguardando QR")
     qr.wait_for_event("close", timeout=15_000)
-    expect(session.card(client_id).locator(".badge")).to_have_text("Conectado")
+    expect(card.locator(".badge")).to_have_text("Conectado")
+    expect(card.locator("h3")).to_have_text("+55 11 97777-6666")  # linked: its phone names it
+    expect(card.get_by_role("button", name=re.compile("Reconectar"))).to_be_hidden()  # connected: nothing to redo
+    expect(card.get_by_role("button", name=re.compile("Desconectar"))).to_be_visible()
+    # "Sair da conta", confirmed: the phone no longer has the device; the number stays listed, to link again.
+    phones = lambda: {d.get("phone") for d in session.sim.control.state()["devices"]}  # noqa: E731
+    assert PHONE2 in phones()
+    card.get_by_role("button", name="🚪 Sair da conta").click()
+    dialog = session.pool.get_by_role("dialog")
+    expect(dialog).to_contain_text("desvincula +55 11 97777-6666")
+    dialog.get_by_role("button", name="🚪 Sair da conta").click()
+    expect(card.locator(".badge")).to_have_text("Desconectado")
+    expect(card.get_by_role("button", name="🚪 Sair da conta")).to_be_hidden()
+    expect(card.get_by_role("button", name=re.compile("Reconectar"))).to_be_visible()
+    wait_until(lambda: PHONE2 not in phones(), timeout=10, what="the device unlinked on the phone")
     # Not needed further on: the seed's "Remover", confirmed.
     session.card(client_id).get_by_role("button", name="🗑️ Remover").click()
     session.pool.get_by_role("dialog").get_by_role("button", name="🗑️ Remover").click()
@@ -661,7 +678,7 @@ def test_in_the_desktop_api_js_calls_the_bridge_and_takes_pushed_events(session:
 
         # An {error} envelope is an ApiError, shown like any other.
         card.get_by_role("button", name="🔌 Desconectar").click()
-        expect(page.locator(".toast-error")).to_have_text("Algo deu errado: Ocupado agora")
+        expect(page.locator(".toast-error")).to_have_text("Isso não pode ser feito no estado atual.")  # by code, not message
         calls = page.evaluate("window.__calls")
         assert ["disconnect_client", ["fake"]] in calls and ["list_chats", ["fake", None]] in calls
         assert not [url for url in asked if "/events" in url or "/clients" in url or "/auth" in url], asked

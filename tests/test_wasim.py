@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -420,6 +421,34 @@ def test_incoming_for_a_phone_without_tabs_waits_for_it(tab: Tab, sim: SimServer
     tab.link(sim, "5511999990009")
     msg = tab.wait_event("chat.new_message", lambda m: m["body"] == "chegou depois")
     assert msg["to"] == "5511999990009@c.us"
+
+
+def test_history_held_before_linking_is_listed_without_new_message_events(tab: Tab, sim: SimServer):
+    now = int(time.time())
+    days_ago, hours_ago = now - 3 * 86400, now - 2 * 3600
+    ids = sim.control.history(PHONE, PEER, [{"text": "antiga lida", "t": days_ago},
+                                            {"text": "minha resposta", "t": days_ago + 60, "fromMe": True},
+                                            {"text": "antiga 1", "t": hours_ago},
+                                            {"text": "antiga 2", "t": hours_ago + 5}], unread=2,
+                              notify_name="Maria")["ids"]
+    assert ids[1].startswith(f"true_{PEER}@c.us_") and ids[2].startswith(f"false_{PEER}@c.us_")
+    tab.link(sim, PHONE)
+    chats = tab.js("WPP.chat.list({onlyWithUnreadMessage: true}).then(l => l.map(c => [c.id._serialized, c.name, "
+                   "c.unreadCount, c.t]))")
+    assert chats == [[f"{PEER}@c.us", "Maria", 2, hours_ago + 5]]
+    unread = tab.js("(c) => WPP.chat.getMessages(c, {count: -1, onlyUnread: true}).then(l => l.map(m => "
+                    "[m.id._serialized, m.body, m.t]))", f"{PEER}@c.us")
+    assert unread == [[ids[2], "antiga 1", hours_ago], [ids[3], "antiga 2", hours_ago + 5]]
+    assert len(tab.js("(c) => WPP.chat.getMessages(c, {count: -1})", f"{PEER}@c.us")) == 4
+    sim.control.incoming(PHONE, PEER, "nova")  # the stream delivers: had history fired, it came before this
+    tab.wait_event("chat.new_message", lambda m: m["body"] == "nova")
+    assert [m["body"] for m in tab.payloads("chat.new_message")] == ["nova"], "no event for the history"
+    with pytest.raises(SimError) as linked:
+        sim.control.history(PHONE, PEER, [{"text": "tarde demais", "t": now}])
+    assert linked.value.status == 409
+    with pytest.raises(SimError) as bad:
+        sim.control.history("5511999990002", PEER, [{"text": "sem hora"}])
+    assert bad.value.status == 400
 
 
 def test_network_down_holds_sends_until_it_is_back(linked: Tab, context: BrowserContext, sim: SimServer):

@@ -207,6 +207,40 @@ class Mailbox:
             self.sim.changed()
             return {"id": f"false_{sender}@c.us_{wire['id']}", "delivered": delivered}
 
+    def history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """What the phone held before a device was linked: a chat's earlier messages, with their own times. A
+        device linked later finds them in the chat list and its messages (WhatsApp's history sync), and no
+        new-message event ever fires for them, as on the real site. Only for a phone with no linked device:
+        a linked one hears of new messages through `incoming`."""
+        with self.sim.lock:
+            phone, peer = valid_phone(body.get("phone"), "phone"), valid_phone(body.get("peer"), "peer")
+            if any(d.phone == phone for d in self.sim.devices.values()):
+                raise SimFail(409, f"{phone} has a linked device: history is what a phone holds before linking")
+            wires = [self._past(phone, peer, m) for m in _history_items(body.get("messages"))]
+            incoming = sum(1 for w in wires if not w["fromMe"])
+            unread = body.get("unread", 0)
+            if isinstance(unread, bool) or not isinstance(unread, int) or not 0 <= unread <= incoming:
+                raise SimFail(400, f"unread must be 0..{incoming} (the chat's last incoming messages)")
+            chat = self._chat(phone, peer)
+            assert chat is not None
+            chat.messages = sorted(chat.messages + wires, key=lambda w: w["t"])
+            chat.unread, chat.name = unread, _text_or_none(body.get("notifyName")) or chat.name
+            self._touch(chat, max(w["t"] for w in chat.messages))
+            self.sim.changed()
+            return {"ids": [f"{str(w['fromMe']).lower()}_{peer}@c.us_{w['id']}" for w in wires]}
+
+    @staticmethod
+    def _past(phone: str, peer: str, item: dict[str, Any]) -> dict[str, Any]:
+        """One history message as the chat keeps it: text, direction and its original time `t` (seconds)."""
+        mine, t = item.get("fromMe") is True, item.get("t")
+        if isinstance(t, bool) or not isinstance(t, int) or t <= 0:
+            raise SimFail(400, "each history message needs t: epoch seconds")
+        text = item.get("text")
+        if not isinstance(text, str):
+            raise SimFail(400, "each history message needs text")
+        return {"id": new_msg_id(), "fromMe": mine, "from": phone if mine else peer, "to": peer if mine else phone,
+                "t": t, "notifyName": "", "type": "chat", "body": text, **({"ack": 3} if mine else {})}
+
     # --- reading --------------------------------------------------------------------------------------
 
     def chat_list(self, sid: Any, count: Any) -> list[dict[str, Any]]:
@@ -256,6 +290,13 @@ class Mailbox:
 def _text_or_none(value: Any) -> str | None:
     """Strings pass, anything else becomes None."""
     return value if isinstance(value, str) else None
+
+
+def _history_items(value: Any) -> list[dict[str, Any]]:
+    """The `messages` of a history call: a non-empty list of objects."""
+    if not isinstance(value, list) or not value or not all(isinstance(m, dict) for m in value):
+        raise SimFail(400, "messages must be a non-empty list of {text, t, fromMe?}")
+    return value
 
 
 def _content(text: Any, media: Any) -> dict[str, Any]:

@@ -67,6 +67,16 @@ class SimControl:
             body["notifyName"] = notify_name
         return self._call("POST", "incoming", body)
 
+    def history(self, phone: str, peer: str, messages: list[dict[str, Any]], *, unread: int = 0,
+                notify_name: str | None = None) -> dict[str, Any]:
+        """Before linking: `phone` already holds a chat with `peer`, `messages` = [{text, t (epoch s), fromMe?}];
+        its last `unread` incoming ones unread. A device linked later lists them; no new-message event fires.
+        Returns {ids}; 409 if a device is linked to `phone`."""
+        body: dict[str, Any] = {"phone": phone, "peer": peer, "messages": messages, "unread": unread}
+        if notify_name is not None:
+            body["notifyName"] = notify_name
+        return self._call("POST", "history", body)
+
     def sent(self, phone: str) -> list[dict[str, Any]]:
         """Every message `phone` sent, oldest first."""
         return self._call("GET", "sent?" + urllib.parse.urlencode({"phone": phone}))

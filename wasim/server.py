@@ -148,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/pair": lambda: sim.pair((d := b()).get("code"), d.get("phone")),
             "/_sim/unlink": lambda: sim.unlink((d := b()).get("phone"), d.get("reason")),
             "/_sim/incoming": lambda: mail.incoming(b()),
+            "/_sim/history": lambda: mail.history(b()),
             "/_sim/network": lambda: sim.set_network(b().get("up")),
             "/_sim/numbers": lambda: sim.set_numbers(b().get("numbers")),
             "/_sim/config": lambda: sim.configure(b()),

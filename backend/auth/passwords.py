@@ -75,20 +75,22 @@ def verify_password(password: str, stored: PasswordHash) -> bool:
 
 
 def validate_new_password(new: str, *, username: str, old: str | None = None) -> None:
-    """InvalidInput saying why `new` may not be the admin password."""
-    reason = None
+    """InvalidInput saying why `new` may not be the admin password; `details.rule` (and `minLength`/`maxLength`)
+    name the reason in stable words, so the windows say it in their own language."""
+    rule, reason = None, ""
     if not isinstance(new, str) or len(new) < MIN_PASSWORD:
-        reason = f"The new password needs at least {MIN_PASSWORD} characters"
+        rule, reason = "too_short", f"The new password needs at least {MIN_PASSWORD} characters"
     elif len(new) > MAX_PASSWORD:
-        reason = f"The new password may have at most {MAX_PASSWORD} characters"
+        rule, reason = "too_long", f"The new password may have at most {MAX_PASSWORD} characters"
     elif new.strip().casefold() == DEFAULT_PASSWORD:
-        reason = "The new password cannot be the default 'admin'"
+        rule, reason = "default", "The new password cannot be the default 'admin'"
     elif new.strip().casefold() == username.casefold():
-        reason = "The new password cannot be the username"
+        rule, reason = "username", "The new password cannot be the username"
     elif isinstance(old, str) and hmac.compare_digest(new.encode("utf-8"), old.encode("utf-8")):
-        reason = "The new password must differ from the current one"
-    if reason:
-        raise InvalidInput(reason, details={"field": "newPassword"})
+        rule, reason = "unchanged", "The new password must differ from the current one"
+    if rule:
+        raise InvalidInput(reason, details={"field": "newPassword", "rule": rule,
+                                            "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD})
 
 
 @dataclass

@@ -153,7 +153,7 @@ def read_picked_file(path: str) -> dict[str, Any]:
         raise InvalidMedia(f"Could not read {file.name}: {exc.strerror or exc}", details={"filename": file.name}) from None
     if len(raw) > limit:
         raise InvalidMedia(f"The {kind} is larger than WhatsApp's limit of {limit // (1024 * 1024)} MB",
-                           details={"size": file.stat().st_size, "limit": limit})
+                           details={"size": file.stat().st_size, "limit": limit, "kind": kind})
     return {"data": base64.b64encode(raw).decode("ascii"), "mimetype": mimetype, "filename": file.name,
             "size": len(raw)}
 

@@ -33,7 +33,8 @@ from ..store.limits import LimitStore, StoredLimits
 from ..store.messages import MessageStore
 from .caps import Caps, Hold, Limits
 from .sender import NO_SENDER, Sender
-from .workers import Context, EventLog, Lane, Pacing, RetryPolicy, Router, Worker
+from .event_log import EventLog
+from .workers import Context, Lane, Pacing, RetryPolicy, Router, Worker
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class Outbox:
         # sets it); from the thread that made the change, so it must not block. It may run twice for one
         # change or see a later status than the one that prompted it: see events.MessageLifecycle.
         self.on_change: Callable[[MessageRecord], None] | None = None
-        self._events = EventLog(store, on_acked=self._changed_many)
+        self._events = EventLog(store, on_acked=self._changed_ids)
         self._ctx = Context(store=store, sender=self.sender, media=self.media, clock=clock, rng=rng or random.Random(),
                             retry=RetryPolicy(max_attempts, retry_base_s, retry_cap_s), idle_poll_s=idle_poll_s,
                             pacing_for=self.pacing_for, lane_for=self._lane, kick_router=self._kick_router,
@@ -143,6 +144,10 @@ class Outbox:
 
     def enqueue(self, draft: Draft) -> str:
         """Accept a checked message (draft.client_id None: any ready number); returns its id at once."""
+        return self._accept(draft).id
+
+    def accept(self, draft: Draft) -> MessageRecord:
+        """enqueue(), answering the message as accepted (what the API shows) rather than only its id."""
         return self._accept(draft)
 
     def send_and_wait(self, draft: Draft, timeout: float = 60.0) -> MessageRecord:
@@ -153,12 +158,12 @@ class Outbox:
 
     def enqueue_text(self, client_id: str | None, to: str, text: str) -> str:
         """enqueue() of a text message."""
-        return self._accept(text_draft(client_id, to, text))
+        return self._accept(text_draft(client_id, to, text)).id
 
     def enqueue_media(self, client_id: str | None, to: str, media: dict[str, Any],
                       options: dict[str, Any] | None = None) -> str:
         """enqueue() of media {mimetype, data (base64), filename}; options: caption, filename, sendAudioAsVoice..."""
-        return self._accept(media_draft(client_id, to, media, options))
+        return self._accept(media_draft(client_id, to, media, options)).id
 
     def send_text_and_wait(self, client_id: str | None, to: str, text: str, timeout: float = 60.0) -> MessageRecord:
         """send_and_wait() of a text message."""
@@ -169,7 +174,7 @@ class Outbox:
         """send_and_wait() of media."""
         return self._send_and_wait(media_draft(client_id, to, media, options), timeout)
 
-    def _accept(self, draft: Draft, message_id: str | None = None) -> str:
+    def _accept(self, draft: Draft, message_id: str | None = None) -> MessageRecord:
         """Write the media file, then the row: once this returns, the message will be sent or failed."""
         if self._state == OutboxState.STOPPED:
             raise Conflict("The outbox is shutting down: messages are not accepted now")
@@ -177,17 +182,18 @@ class Outbox:
         if draft.data is not None:
             self.media.write(message_id, draft.data)
         try:
-            self.store.add_outgoing(message_id, client_id=draft.client_id, to_number=draft.number,
-                                    chat=f"{draft.number}@c.us", type=draft.type, body=draft.body, media=draft.media)
+            record = self.store.add_outgoing(message_id, client_id=draft.client_id, to_number=draft.number,
+                                             chat=f"{draft.number}@c.us", type=draft.type, body=draft.body,
+                                             media=draft.media)
         except BaseException:
             self.media.delete(message_id)
             raise
-        self._changed(message_id)
+        self._changed(record)
         if draft.client_id is None:
             self._kick_router()
         else:
             self._lane(draft.client_id).kick()
-        return message_id
+        return record
 
     def _send_and_wait(self, draft: Draft, timeout: float) -> MessageRecord:
         """Refuse when nothing could send now (as the seed does), else accept and wait for the outcome."""
@@ -257,8 +263,10 @@ class Outbox:
 
     def _held(self, client_id: str, hold: Hold, message_id: str) -> None:
         """A lane holds a message for its number's cap: show the reason (on_change) and tell on_held."""
-        self._changed(message_id)
-        callback, record = self.on_held, self.store.get(message_id)
+        record = self.store.get(message_id)
+        if record is not None:
+            self._changed(record)
+        callback = self.on_held
         if callback is not None and record is not None:
             try:
                 callback(client_id, hold, record)
@@ -280,31 +288,30 @@ class Outbox:
         self._router.kick()
 
     def _finished(self, record: MessageRecord) -> None:
-        """Sent or failed: drop its media file, tell on_change and wake whoever waits for it."""
+        """Sent or failed (`record` as it is now): drop its media file, tell on_change and wake whoever waits."""
         if record.media is not None:
             self.media.delete(record.id)
-        self._changed(record.id)
+        self._changed(record)
         with self._lock:
             done = self._waiters.get(record.id)
         if done is not None:
             done.set()
 
-    def _changed(self, message_id: str) -> None:
+    def _changed(self, record: MessageRecord) -> None:
         """Hand the message as it is now to on_change; a failing callback is logged, never raised."""
         callback = self.on_change
         if callback is None:
             return
         try:
-            record = self.store.get(message_id)
-            if record is not None:
-                callback(record)
+            callback(record)
         except Exception:  # noqa: BLE001 - a listener's problem must not fail a send
-            log.exception("[Outbox] on_change falhou para a mensagem %s", message_id)
+            log.exception("[Outbox] on_change falhou para a mensagem %s", record.id)
 
-    def _changed_many(self, message_ids: list[str]) -> None:
-        """on_change for each message an ack moved forward."""
-        for message_id in message_ids:
-            self._changed(message_id)
+    def _changed_ids(self, message_ids: list[str]) -> None:
+        """on_change for the messages acks moved forward, read as they are now in one query."""
+        if self.on_change is not None and message_ids:
+            for record in self.store.get_many(message_ids):
+                self._changed(record)
 
     # -- what the pool reports -------------------------------------------------------------------------
 

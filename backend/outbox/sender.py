@@ -27,9 +27,10 @@ class Attempt:
 class Sender(Protocol):
     """What the outbox needs from whoever reaches the numbers (the pool)."""
 
-    def client_ready(self, client_id: str) -> bool: ...  # is that number READY now
+    def client_ready(self, client_id: str, wake: bool = True) -> bool: ...  # READY now (wake: a sleeping one)
     def any_ready_client(self) -> bool: ...  # is some number READY now (does not move the round-robin)
-    def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready numbers
+    def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None: ...  # round-robin over ready ones
+    def ready_client_besides(self, exclude: frozenset[str]) -> bool: ...  # a READY number not in exclude (no move)
     def deliver_text(self, client_id: str, to: PhoneNumber, text: str,
                      attempt: Attempt) -> dict: ...  # send_message receipt
     def deliver_media(self, client_id: str, to: PhoneNumber, media: MediaFile, options: dict,
@@ -39,7 +40,7 @@ class Sender(Protocol):
 class _NoSender:
     """The sender of an outbox not started yet: no number is ready, so messages are accepted and wait."""
 
-    def client_ready(self, client_id: str) -> bool:
+    def client_ready(self, client_id: str, wake: bool = True) -> bool:
         return False
 
     def any_ready_client(self) -> bool:
@@ -47,6 +48,9 @@ class _NoSender:
 
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         return None
+
+    def ready_client_besides(self, exclude: frozenset[str]) -> bool:
+        return False
 
     def deliver_text(self, client_id: str, to: PhoneNumber, text: str, attempt: Attempt) -> dict:
         raise ClientNotReady("The outbox is not started")

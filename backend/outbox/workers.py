@@ -1,5 +1,5 @@
-"""The outbox's threads (each a backend.worker.Worker): one lane per number (pacing, sending, retries), the
-router, the event log.
+"""The outbox's threads (each a backend.worker.Worker): one lane per number (pacing, sending, retries) and the
+router; the event log is in event_log.py.
 
 A lane sends its number's queue strictly in order, one message at a time: WhatsAppClient's send methods
 block until WhatsApp has the message, and order matters to whoever reads the chat. The router hands
@@ -13,11 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import queue
 import random
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -33,6 +29,7 @@ from ..store.messages import MessageStore
 from ..validation import PhoneNumber
 from ..worker import Worker
 from .caps import RATE_LIMITED, Caps, Hold
+from .event_log import EventLog
 from .sender import Attempt, Sender
 
 log = logging.getLogger(__name__)
@@ -41,12 +38,6 @@ log = logging.getLogger(__name__)
 PERMANENT = (InvalidInput, NotFound)
 # Errors after which the message may have reached WhatsApp anyway: a retry may send it twice.
 AMBIGUOUS = (EngineTimeout, BrowserClosed)
-EARLY_ACKS_KEPT = 10_000
-# The ack writer gathers what arrives within this long of its first item into one transaction: a sent message's
-# acks (delivered, read) arrive one by one, ~80 a second at the machine's send rate, and each transaction costs
-# more CPU than the rows in it (bench.api_send_cost). Acks are shown this much later; nothing waits on them.
-ACK_LINGER_S = 0.05
-BATCH_MAX = 1000
 
 
 class Outcome(Enum):
@@ -121,14 +112,37 @@ class Lane(Worker):
         self.next_send_at = 0.0
         self._parked = False
         self._held: tuple[str, float] | None = None  # (message, window end) last said to be held
+        self._maybe_work = True  # False once a look found the queue empty, True again at the next kick
+
+    def kick(self) -> None:
+        """A message for this number, or the number is ready again: look now."""
+        self._maybe_work = True
+        super().kick()
 
     def step(self) -> float:
         """Send the next message if it is due and the number is ready; else how long to wait."""
         ctx = self.ctx
+        now = ctx.clock()
+        if self.next_send_at > now:
+            return self.next_send_at - now  # pacing: nothing to read before then
+        # The usual case in one statement (asking readiness must not wake a sleeping number with nothing to send);
+        # an idle lane's polls only read.
+        if (self._maybe_work and ctx.sender.client_ready(self.client_id, wake=False)
+                and ctx.caps.hold_for(self.client_id, now) is None):
+            claimed = ctx.store.claim_next(self.client_id, ctx.ms(now))
+            if claimed is not None:
+                self._resume()
+                self._send(claimed)
+                return 0.0
+        return self._look(ctx.clock())
+
+    def _look(self, now: float) -> float:
+        """Nothing claimed at once: read the next message to say why (none, not due, number down, a cap)."""
+        ctx = self.ctx
         row = ctx.store.next_for_client(self.client_id)
+        self._maybe_work = row is not None
         if row is None:
             return ctx.idle_poll_s
-        now = ctx.clock()
         wait = max(row.next_attempt_at / 1000 - now, self.next_send_at - now)
         if wait > 0:
             return wait
@@ -137,13 +151,17 @@ class Lane(Worker):
         hold = ctx.caps.hold_for(self.client_id, now)
         if hold is not None:
             return self._hold(row, hold, now)
-        if self._parked:
-            self._parked = False
-            log.info("[Outbox] %s pronto de novo: retomando a fila", self.client_id)
+        self._resume()
         claimed = ctx.store.claim(row.id, self.client_id)
         if claimed is not None:
             self._send(claimed)
         return 0.0
+
+    def _resume(self) -> None:
+        """Say once that a parked number sends again."""
+        if self._parked:
+            self._parked = False
+            log.info("[Outbox] %s pronto de novo: retomando a fila", self.client_id)
 
     def _hold(self, row: MessageRecord, hold: Hold, now: float) -> float:
         """The number is at a cap: its next message waits for the window's end with the reason on its record
@@ -194,7 +212,7 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> Outcome:
         return Outcome.FAILED
     except Exception as exc:  # noqa: BLE001 - anything else is worth another try
         return _transient(ctx, row, exc)
-    ctx.store.mark_sent(row.id, wa_id=receipt.get("id"), chat=receipt.get("to"), ack=receipt.get("ack"))
+    sent = ctx.store.mark_sent(row.id, wa_id=receipt.get("id"), chat=receipt.get("to"), ack=receipt.get("ack"))
     if receipt.get("id"):
         ctx.events.after_sent(client_id, receipt["id"])
     if receipt.get("found"):
@@ -202,7 +220,7 @@ def deliver(ctx: Context, row: MessageRecord, client_id: str) -> Outcome:
                  receipt.get("id"))
     else:
         log.debug("[Outbox] %s enviada por %s (%s)", row.id, client_id, receipt.get("id"))
-    ctx.finished(row)
+    ctx.finished(sent or ctx.store.get(row.id) or row)  # None: no longer 'sending' (its number was removed)
     return Outcome.SENT
 
 
@@ -237,7 +255,7 @@ def _fail(ctx: Context, row: MessageRecord, code: str, reason: str) -> None:
     """The message will not be sent."""
     ctx.store.mark_failed(row.id, code, reason)
     log.warning("[Outbox] mensagem %s para %s falhou: %s", row.id, row.to_number, reason)
-    ctx.finished(row)
+    ctx.finished(ctx.store.get(row.id) or row)
 
 
 def _transient(ctx: Context, row: MessageRecord, exc: Exception) -> Outcome:
@@ -273,23 +291,25 @@ class Router(Worker):
         """Route the oldest due message; else how long until one is due."""
         ctx = self.ctx
         now = ctx.clock()
-        row = ctx.store.next_auto(ctx.ms(now))
-        if row is None:
+        message_id, busy = ctx.store.next_auto(ctx.ms(now))  # busy: one waiting auto message per number at a time
+        if message_id is None:
             due = ctx.store.auto_due_at()
             return ctx.idle_poll_s if due is None else min(ctx.idle_poll_s, max(0.001, due / 1000 - now))
-        busy = frozenset(ctx.store.auto_holders())  # one waiting auto message per number at a time
         client_id, hold = self._pick(busy, now)
         if client_id is None and hold is not None:
-            return self._all_capped(row, hold, now)
+            return self._all_capped(message_id, hold, now)
         if client_id is None:
             if not self._stalled:
                 self._stalled = True
                 log.info("[Outbox] nenhum número livre e pronto para mensagens sem número definido")
             return ctx.idle_poll_s
         self._stalled = False
-        if ctx.store.assign(row.id, client_id):
-            ctx.lane_for(client_id).kick()
-        return 0.0
+        if not ctx.store.assign(message_id, client_id):
+            return 0.0
+        ctx.lane_for(client_id).kick()
+        # Every ready number holding one now: wait for a kick (a lane taking its message, a new message, a number
+        # becoming ready) rather than step again at once only to find none free (that was ~1 step per message).
+        return 0.0 if ctx.sender.ready_client_besides(busy | {client_id}) else ctx.idle_poll_s
 
 
     def _pick(self, busy: frozenset[str], now: float) -> tuple[str | None, tuple[str, Hold] | None]:
@@ -307,98 +327,12 @@ class Router(Worker):
                 first = (client_id, hold)
             skip.add(client_id)
 
-    def _all_capped(self, row: MessageRecord, capped: tuple[str, Hold], now: float) -> float:
+    def _all_capped(self, message_id: str, capped: tuple[str, Hold], now: float) -> float:
         """Every free ready number is at a cap: the message waits, saying so once per window."""
         client_id, hold = capped
-        if (row.id, hold.until) != self._held and self.ctx.caps.store.note_held(row.id, RATE_LIMITED, hold.reason):
-            self._held = (row.id, hold.until)
-            log.info("[Outbox] mensagem %s sem número definido: todos no limite; %s", row.id, hold.reason)
-            self.ctx.held(client_id, hold, row.id)
+        if (message_id, hold.until) != self._held and self.ctx.caps.store.note_held(message_id, RATE_LIMITED,
+                                                                                     hold.reason):
+            self._held = (message_id, hold.until)
+            log.info("[Outbox] mensagem %s sem número definido: todos no limite; %s", message_id, hold.reason)
+            self.ctx.held(client_id, hold, message_id)
         return min(self.ctx.idle_poll_s, max(0.001, hold.until - now))
-
-
-class EventLog(Worker):
-    """Writes acks and incoming messages in batches; acks that beat their message's receipt wait here."""
-
-    def __init__(self, store: MessageStore, on_acked: Callable[[list[str]], None] | None = None,
-                 linger_s: float = ACK_LINGER_S):
-        super().__init__("outbox-events")
-        self.store = store
-        self.on_acked = on_acked  # the ids of messages an ack moved forward, once written
-        self.linger_s = linger_s  # after the first item, how long to gather more into the same transaction
-        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        self._ack_lock = threading.Lock()
-        self._early: OrderedDict[tuple[str, str], int] = OrderedDict()
-
-    def put(self, item: tuple[Any, ...]) -> None:
-        """Queue ('ack', client, wa_id, ack), ('in', client, id, message) or ('flush', Event)."""
-        self._queue.put(item)
-        self.kick()
-
-    def step(self) -> float:
-        """Write whatever has arrived, in one transaction per kind; acks and incoming messages come one by one
-        (a sent message's delivered and read acks, as the page reports them), so the first waits `linger_s`
-        for others to share its transaction. A flush ends the wait."""
-        batch = self._gather()
-        if not batch:
-            return 1.0
-        try:
-            self._write(batch)
-        finally:
-            for item in batch:
-                if item[0] == "flush":
-                    item[1].set()
-        return 0.0
-
-    def _gather(self) -> list[tuple[Any, ...]]:
-        """What has arrived, and what arrives within linger_s of the first (at most BATCH_MAX, a flush stops)."""
-        batch: list[tuple[Any, ...]] = []
-        deadline = None
-        while len(batch) < BATCH_MAX:
-            try:
-                if deadline is None:
-                    batch.append(self._queue.get_nowait())
-                    deadline = time.monotonic() + self.linger_s
-                else:
-                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                break
-            if batch[-1][0] == "flush" or self.stopping:
-                deadline = time.monotonic()  # take what is there now, wait for nothing more
-        return batch
-
-    def _write(self, batch: list[tuple[Any, ...]]) -> None:
-        """Apply one batch: incoming rows, then acks (unmatched ones kept for after_sent)."""
-        incoming = [item[1:] for item in batch if item[0] == "in"]
-        acks = [item[1:] for item in batch if item[0] == "ack"]
-        if incoming:
-            self.store.add_incoming(incoming)
-        if acks:
-            advanced: list[str] = []
-            with self._ack_lock:
-                for client_id, wa_id, ack in self.store.apply_acks(acks, advanced=advanced):
-                    key = (client_id, wa_id)
-                    self._early[key] = max(ack, self._early.pop(key, 0))
-                    while len(self._early) > EARLY_ACKS_KEPT:  # acks for messages sent from the phone itself
-                        self._early.popitem(last=False)
-            self._report(advanced)
-
-    def after_sent(self, client_id: str, wa_id: str) -> None:
-        """A message just got its WhatsApp id: apply any ack that arrived before it did."""
-        advanced: list[str] = []
-        with self._ack_lock:
-            ack = self._early.pop((client_id, wa_id), None)
-            if ack is not None:
-                self.store.apply_acks([(client_id, wa_id, ack)], advanced=advanced)
-        self._report(advanced)
-
-    def _report(self, advanced: list[str]) -> None:
-        """Tell on_acked which messages moved forward."""
-        if advanced and self.on_acked is not None:
-            self.on_acked(advanced)
-
-    def flush(self, timeout: float) -> bool:
-        """Wait until everything queued so far is written."""
-        done = threading.Event()
-        self.put(("flush", done))
-        return done.wait(timeout)

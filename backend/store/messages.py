@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput
 from ..status import Direction, Routing
-from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, PENDING_STATUSES, SENT_STATUSES, ChatSummary,
+from .message_queries import chat_summary, check_limit, int_key, message_filters, where_clause
+from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, PENDING_STATUSES, SENT_STATUSES,
                              MessageCounts, MessageRecord, Page, decode_cursor, encode_cursor)
 from .sqlite_db import Database
 
 log = logging.getLogger(__name__)
 SELECT = f"SELECT {COLUMNS} FROM messages"
-MAX_PAGE = 500
 # A message that may be out already stays with the number that may have sent it, which alone can look for it,
 # for this long while that number is down; then it goes back to routing like any other (it may arrive twice).
 HOLD_FOR_CHECK_MS = 10 * 60 * 1000
@@ -73,24 +72,19 @@ class MessageStore:
                      body: str | None, media: dict[str, Any] | None = None) -> MessageRecord:
         """Accept a message: it is on disk, queued, when this returns. client_id None: any ready number."""
         now = self._now()
-        with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media,"
-                " status, created_at, updated_at) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (message_id, client_id, Routing.AUTO if client_id is None else Routing.PINNED, chat, to_number, type, body,
-                 json.dumps(media) if media else None, now, now))
-        record = self.get(message_id)
-        assert record is not None
-        return record
+        (row,) = self._db.write_one(
+            "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media, status,"
+            f" created_at, updated_at) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING {COLUMNS}",
+            (message_id, client_id, Routing.AUTO if client_id is None else Routing.PINNED, chat, to_number, type,
+             body, json.dumps(media) if media else None, now, now))
+        return MessageRecord.from_row(row)
 
     def assign(self, message_id: str, client_id: str) -> bool:
         """Give a waiting auto-routed message to a number; False if it is no longer waiting for one. Not fsynced:
         lost in a power cut, the message waits for a number again (the number's claim fsyncs it first)."""
-        with self._db.write(durable=False) as conn:
-            cur = conn.execute("UPDATE messages SET client_id = ?, updated_at = ? WHERE id = ? AND "
-                               "status = 'queued' AND routing = 'auto' AND client_id IS NULL",
-                               (client_id, self._now(), message_id))
-            return cur.rowcount == 1
+        return bool(self._db.write_one("UPDATE messages SET client_id = ?, updated_at = ? WHERE id = ? AND "
+                                       "status = 'queued' AND routing = 'auto' AND client_id IS NULL RETURNING id",
+                                       (client_id, self._now(), message_id), durable=False))
 
     def release_auto(self, client_id: str) -> int:
         """Take back the auto-routed messages given to a number that stopped being ready (but not, for a while,
@@ -105,22 +99,32 @@ class MessageStore:
         """queued -> sending, by this number, counting an attempt: the row as claimed, None if it was not
         queued. The first claim chooses the message's WhatsApp id (key_id), on disk before anything reaches
         the page."""
-        with self._db.write() as conn:
-            cur = conn.execute("UPDATE messages SET status = 'sending', client_id = ?, attempts = attempts + 1, "
-                               "key_id = coalesce(key_id, ?), updated_at = ? WHERE id = ? AND status = 'queued'",
-                               (client_id, new_key_id(), self._now(), message_id))
-            row = conn.execute(f"{SELECT} WHERE id = ?", (message_id,)).fetchone() if cur.rowcount else None
-        return MessageRecord.from_row(row) if row else None
+        rows = self._db.write_one("UPDATE messages SET status = 'sending', client_id = ?, attempts = attempts + 1, "
+                                  "key_id = coalesce(key_id, ?), updated_at = ? WHERE id = ? AND status = 'queued' "
+                                  f"RETURNING {COLUMNS}", (client_id, new_key_id(), self._now(), message_id))
+        return MessageRecord.from_row(rows[0]) if rows else None
 
-    def mark_sent(self, message_id: str, *, wa_id: str | None, chat: str | None, ack: int | None) -> None:
-        """sending -> sent with WhatsApp's id and the chat id WhatsApp used (ninth digit and all). Not fsynced:
-        lost in a power cut, it is 'sending' again and the restart finds it on WhatsApp by key_id, not resending."""
+    def claim_next(self, client_id: str, now_ms: int) -> MessageRecord | None:
+        """claim() of a number's oldest queued message if its retry time has come, in one statement; None when
+        there is none or it is not due (the caller then reads why)."""
+        rows = self._db.write_one(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1, key_id = coalesce(key_id, ?), "
+            "updated_at = ? WHERE id = (SELECT id FROM messages WHERE status = 'queued' AND client_id = ? "
+            f"ORDER BY seq LIMIT 1) AND next_attempt_at <= ? RETURNING {COLUMNS}",
+            (new_key_id(), self._now(), client_id, now_ms))
+        return MessageRecord.from_row(rows[0]) if rows else None
+
+    def mark_sent(self, message_id: str, *, wa_id: str | None, chat: str | None,
+                  ack: int | None) -> MessageRecord | None:
+        """sending -> sent with WhatsApp's id and the chat id WhatsApp used (ninth digit and all); the row as
+        sent, None if it was not sending. Not fsynced: lost in a power cut, it is 'sending' again and the restart
+        finds it on WhatsApp by key_id, not resending."""
         now = self._now()
-        with self._db.write(durable=False) as conn:
-            conn.execute("UPDATE messages SET status = 'sent', wa_id = ?, chat = coalesce(?, chat), "
-                         "ack = max(coalesce(?, 1), 1), sent_at = ?, updated_at = ?, error_code = NULL, "
-                         "reason = NULL WHERE id = ? AND status = 'sending'",
-                         (wa_id, chat, ack, now, now, message_id))
+        rows = self._db.write_one("UPDATE messages SET status = 'sent', wa_id = ?, chat = coalesce(?, chat), "
+                                  "ack = max(coalesce(?, 1), 1), sent_at = ?, updated_at = ?, error_code = NULL, "
+                                  f"reason = NULL WHERE id = ? AND status = 'sending' RETURNING {COLUMNS}",
+                                  (wa_id, chat, ack, now, now, message_id), durable=False)
+        return MessageRecord.from_row(rows[0]) if rows else None
 
     def mark_failed(self, message_id: str, code: str, reason: str) -> bool:
         """A message that will not be sent: failed with why; False if it already finished."""
@@ -186,25 +190,27 @@ class MessageStore:
         now = self._now()
         with self._db.write(durable=False) as conn:
             for client_id, wa_id, ack in acks:
-                row = conn.execute("SELECT id, status, ack FROM messages WHERE client_id = ? AND wa_id = ?",
-                                   (client_id, wa_id)).fetchone()
-                if row is None:
-                    unmatched.append((client_id, wa_id, ack))
-                elif row["status"] in SENT_STATUSES and ack > (row["ack"] or 0) and ack in ACK_STATUS:
-                    self._advance(conn, client_id, wa_id, ack, now)
+                moved = self._advance(conn, client_id, wa_id, ack, now) if ack in ACK_STATUS else None
+                if moved is not None:
                     if advanced is not None:
-                        advanced.append(row["id"])
+                        advanced.append(moved)
+                elif conn.execute("SELECT 1 FROM messages WHERE client_id = ? AND wa_id = ?",
+                                  (client_id, wa_id)).fetchone() is None:
+                    unmatched.append((client_id, wa_id, ack))
         return unmatched
 
     @staticmethod
-    def _advance(conn: Any, client_id: str, wa_id: str, ack: int, now: int) -> None:
-        """Move an outgoing row to the status of a higher ack, stamping the times it skipped."""
-        status = ACK_STATUS[ack]
-        conn.execute("UPDATE messages SET ack = ?, status = ?, updated_at = ?, "
-                     "delivered_at = CASE WHEN ? >= 2 THEN coalesce(delivered_at, ?) END, "
-                     "read_at = CASE WHEN ? >= 3 THEN coalesce(read_at, ?) END "
-                     "WHERE client_id = ? AND wa_id = ?",
-                     (ack, status, now, ack, now, ack, now, client_id, wa_id))
+    def _advance(conn: Any, client_id: str, wa_id: str, ack: int, now: int) -> str | None:
+        """Move a sent row to the status of a higher ack, stamping the times it skipped; its id, None if there is
+        no such sent row or the ack is not higher (one statement: the common case needs no read first)."""
+        row = conn.execute("UPDATE messages SET ack = ?, status = ?, updated_at = ?, "
+                           "delivered_at = CASE WHEN ? >= 2 THEN coalesce(delivered_at, ?) END, "
+                           "read_at = CASE WHEN ? >= 3 THEN coalesce(read_at, ?) END "
+                           "WHERE client_id = ? AND wa_id = ? AND status IN (?, ?, ?) AND coalesce(ack, 0) < ? "
+                           "RETURNING id",
+                           (ack, ACK_STATUS[ack], now, ack, now, ack, now, client_id, wa_id, *SENT_STATUSES,
+                            ack)).fetchone()
+        return row[0] if row else None
 
     def add_incoming(self, items: list[tuple[str, str, dict[str, Any]]]) -> int:
         """Log (client_id, message id, WhatsApp message dict) as received; repeats are ignored. Returns added."""
@@ -243,10 +249,14 @@ class MessageStore:
         """The oldest queued message of a number (its own and auto-routed ones given to it)."""
         return self._one(f"{SELECT} WHERE status = 'queued' AND client_id = ? ORDER BY seq LIMIT 1", (client_id,))
 
-    def next_auto(self, now_ms: int) -> MessageRecord | None:
-        """The oldest auto-routed message waiting for a number whose retry time has come."""
-        return self._one(f"{SELECT} WHERE status = 'queued' AND client_id IS NULL AND next_attempt_at <= ? "
-                         "ORDER BY seq LIMIT 1", (now_ms,))
+    def next_auto(self, now_ms: int) -> tuple[str | None, frozenset[str]]:
+        """For the router, in one read: the id of the oldest auto-routed message waiting for a number whose retry
+        time has come (None: none), and the numbers holding an auto-routed message they have not started."""
+        row = self._db.read().execute(
+            "SELECT (SELECT id FROM messages WHERE status = 'queued' AND client_id IS NULL AND next_attempt_at <= ?"
+            " ORDER BY seq LIMIT 1), (SELECT json_group_array(DISTINCT client_id) FROM messages WHERE"
+            " status = 'queued' AND routing = 'auto' AND client_id IS NOT NULL)", (now_ms,)).fetchone()
+        return row[0], frozenset(json.loads(row[1]))
 
     def auto_due_at(self) -> int | None:
         """When the next auto-routed message waiting for a number may be tried (epoch ms), None if none waits."""
@@ -278,17 +288,25 @@ class MessageStore:
         """One message by ZapPool's id."""
         return self._one(f"{SELECT} WHERE id = ?", (message_id,))
 
+    def get_many(self, message_ids: list[str]) -> list[MessageRecord]:
+        """Messages by ZapPool's ids, in one read (those that exist, in no particular order)."""
+        if not message_ids:
+            return []
+        marks = ", ".join("?" * len(message_ids))
+        rows = self._db.read().execute(f"{SELECT} WHERE id IN ({marks})", message_ids).fetchall()
+        return [MessageRecord.from_row(row) for row in rows]
+
     def list_messages(self, *, client_id: str | None = None, chat: str | None = None, direction: str | None = None,
                       since: int | None = None, until: int | None = None, cursor: str | None = None,
                       limit: int = 50) -> Page:
         """Messages newest first, filtered; since/until are epoch ms (until exclusive)."""
-        where, args = _message_filters(client_id, chat, direction, since, until)
+        where, args = message_filters(client_id, chat, direction, since, until)
         if cursor:
             moment, seq = decode_cursor(cursor)
             where.append("(created_at, seq) < (?, ?)")
-            args += [moment, _int_key(seq)]
-        limit = _check_limit(limit)
-        sql = f"{SELECT} {_where(where)} ORDER BY created_at DESC, seq DESC LIMIT ?"
+            args += [moment, int_key(seq)]
+        limit = check_limit(limit)
+        sql = f"{SELECT} {where_clause(where)} ORDER BY created_at DESC, seq DESC LIMIT ?"
         rows = self._db.read().execute(sql, (*args, limit + 1)).fetchall()
         items = [MessageRecord.from_row(r) for r in rows[:limit]]
         more = len(rows) > limit
@@ -305,13 +323,13 @@ class MessageStore:
             moment, chat = decode_cursor(cursor)
             where.append("(c.last_at, c.chat) < (?, ?)")
             args += [moment, chat]
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         cols = ", ".join(f"m.{c.strip()}" for c in COLUMNS.split(","))
         sql = (f"SELECT c.client_id AS c_client, c.chat AS c_chat, c.last_at AS c_last_at, c.unread AS c_unread, "
                f"c.total AS c_total, {cols} FROM chats c LEFT JOIN messages m ON m.seq = c.last_seq "
-               f"{_where(where)} ORDER BY c.last_at DESC, c.chat DESC LIMIT ?")
+               f"{where_clause(where)} ORDER BY c.last_at DESC, c.chat DESC LIMIT ?")
         rows = self._db.read().execute(sql, (*args, limit + 1)).fetchall()
-        items = [_chat_summary(r) for r in rows[:limit]]
+        items = [chat_summary(r) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(items, encode_cursor(items[-1].last_at, items[-1].chat) if more else None)
 
@@ -350,41 +368,6 @@ def _bucket(direction: str, status: str) -> str:
     return "pending" if status in PENDING_STATUSES else "failed"
 
 
-def _message_filters(client_id: str | None, chat: str | None, direction: str | None, since: int | None,
-                     until: int | None) -> tuple[list[str], list[Any]]:
-    """WHERE terms and their arguments for list_messages."""
-    where: list[str] = []
-    args: list[Any] = []
-    if direction not in (None, Direction.IN, Direction.OUT):
-        raise InvalidInput("direction is 'in' or 'out'", details={"direction": direction})
-    for term, value in (("client_id = ?", client_id), ("chat = ?", chat), ("direction = ?", direction),
-                        ("created_at >= ?", since), ("created_at < ?", until)):
-        if value is not None:
-            where.append(term)
-            args.append(value)
-    return where, args
-
-
-def _where(terms: list[str]) -> str:
-    """A WHERE clause, or nothing."""
-    return "WHERE " + " AND ".join(terms) if terms else ""
-
-
-def _check_limit(limit: int) -> int:
-    """A page size from 1 to MAX_PAGE."""
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit is a whole number from 1 to {MAX_PAGE}", details={"limit": limit})
-    return limit
-
-
-def _int_key(key: str) -> int:
-    """The seq part of a message cursor."""
-    try:
-        return int(key)
-    except ValueError:
-        raise InvalidInput("The cursor is not one this server gave out") from None
-
-
 def _int_or_none(value: Any) -> int | None:
     """An int, or None for anything else."""
     return int(value) if isinstance(value, (int, float)) else None
@@ -395,13 +378,3 @@ def _incoming_media(msg: dict[str, Any]) -> str | None:
     if not msg.get("mimetype"):
         return None
     return json.dumps({"mimetype": msg.get("mimetype"), "filename": msg.get("filename"), "size": msg.get("size")})
-
-
-def _chat_summary(row: Any) -> ChatSummary:
-    """A chats row joined with its last message."""
-    values = dict(row)
-    last = None
-    if values["id"] is not None:  # LEFT JOIN: a chat whose last message was deleted has none
-        last = MessageRecord.from_row({k: values[k] for k in COLUMNS.replace(" ", "").split(",")})
-    return ChatSummary(values["c_client"], values["c_chat"], values["c_last_at"], values["c_unread"],
-                       values["c_total"], last)

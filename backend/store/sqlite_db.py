@@ -4,9 +4,12 @@ Durability: `synchronous=FULL`. In WAL mode NORMAL survives a killed process but
 crash, which can drop the last commits: a message whose id was already returned to a caller, or the
 "sending" mark that tells a restart a message may already be out. FULL fsyncs the WAL at every commit
 (about 0.3 ms on this machine's disk), so anything a call reported as stored is still there after a crash.
-A write whose loss a restart repairs asks for `write(durable=False)`: that one commit runs with NORMAL (still
-atomic, still there after a killed process; the next FULL commit fsyncs it along with its own), which saves
-the fsync's CPU (~0.1 ms of system time per commit here) and wall time on the send path.
+A write whose loss a restart repairs asks for `durable=False`: it commits on a second writer connection kept at
+NORMAL (still atomic, still there after a killed process; the next FULL commit fsyncs the shared WAL, its frames
+included), which saves the fsync's CPU (~0.1 ms of system time per commit here) and wall time on the send path.
+A write that is one statement goes through `write_one`, SQLite's implicit transaction: no BEGIN and COMMIT
+statements. On the send path each statement counts twice: SQLite's work, and the GIL handed to another thread
+and back (docs/PERFORMANCE.md, "Item 1 again").
 
 Readers never wait for the writer (WAL gives them a snapshot); the writer lock makes every write a short
 `BEGIN IMMEDIATE ... COMMIT`. A file that is not SQLite, fails `quick_check`, or holds another schema is set
@@ -20,9 +23,10 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..errors import StoreClosed, ZapPoolError
 from .atomic import PRIVATE_FILE, private_file, private_folder, set_aside
@@ -53,6 +57,7 @@ class Database:
         self.generation = 0  # committed write transactions so far: lets readers cache until the next one
         private_folder(path.parent)
         self._writer = self._open_checked()
+        self._relaxed: sqlite3.Connection | None = None  # the NORMAL-sync writer, opened on first use
 
     # -- opening --------------------------------------------------------------------------------------
 
@@ -138,22 +143,39 @@ class Database:
         with self._lock:
             if self._closed:
                 raise StoreClosed(f"{self.path.name} is closed")
-            conn = self._writer
-            if not durable:
-                conn.execute("PRAGMA synchronous = NORMAL")
-            try:
-                with refuse_when_full(self.path):
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        yield conn
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        self._rollback(conn)
-                        raise
-            finally:
-                if not durable:
-                    conn.execute("PRAGMA synchronous = FULL")
+            conn = self._writer if durable else self._relaxed_writer()
+            with refuse_when_full(self.path):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback(conn)
+                    raise
             self.generation += 1
+
+    def write_one(self, sql: str, args: Sequence[Any] = (), durable: bool = True) -> list[sqlite3.Row]:
+        """One statement as its own transaction under the writer lock, and its rows (RETURNING): committed, and
+        fsynced unless `durable` is False, when this returns. A failed statement leaves nothing behind."""
+        with self._lock:
+            if self._closed:
+                raise StoreClosed(f"{self.path.name} is closed")
+            conn = self._writer if durable else self._relaxed_writer()
+            changes = conn.total_changes
+            with refuse_when_full(self.path):
+                rows = conn.execute(sql, tuple(args)).fetchall()  # stepped to the end: committed
+            if conn.total_changes != changes:  # a statement that changed nothing leaves readers' caches valid
+                self.generation += 1
+            return rows
+
+    def _relaxed_writer(self) -> sqlite3.Connection:
+        """The writer connection for writes a restart repairs: synchronous=NORMAL for good (caller holds the lock)."""
+        if self._relaxed is None:
+            conn = self._connect()
+            conn.execute(f"PRAGMA cache_size = -{min(READER_CACHE_KIB, self.cache_kib // 2)}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._relaxed = conn
+        return self._relaxed
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -189,4 +211,6 @@ class Database:
                 readers, self._readers = self._readers, []
             for conn in readers:
                 conn.close()
+            if self._relaxed is not None:
+                self._relaxed.close()
             self._writer.close()

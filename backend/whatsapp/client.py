@@ -65,6 +65,11 @@ class WhatsAppClient(ClientSession):
         """Mark a conversation read on WhatsApp itself: the phone's unread badge goes, the contact sees blue ticks."""
         self._run(self.mark_chat_read_async(chat), READ_TIMEOUT_S)
 
+    def wpp_call(self, name: str, *args: Any, timeout_s: float | None = None) -> Any:
+        """WPP.<name>(*args) on this number's ready page, for the capability packages (contacts, media, groups):
+        only names listed in engine.wpp.WPP_FUNCTIONS pass; ClientNotReady unless the number is ready."""
+        return self._run(self.wpp_call_async(name, *args, timeout_s=timeout_s), timeout_s)
+
     def disconnect(self) -> None:
         """Close the browser; the login stays in the profile, so reconnect() needs no scan."""
         self._run(self.disconnect_async())

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 S = ClientStatus
+# WhatsApp stamps a message `t` in whole seconds of its own clock; the catch-up's cutoffs are ours: an unread
+# message up to this much older than the cutoff still counts as missed (the log keeps it from being emitted twice).
+CLOCK_MARGIN_S = 30
 SEEN_MAX = 5000  # WhatsApp ids of the last incoming messages emitted: far more than one catch-up brings
 KnownMessages = Callable[[list[str]], set[str]]  # of these WhatsApp ids, those already in the message log
 
@@ -130,10 +133,11 @@ class PageEvents:
             self.metadata.last_error = None
         if self.status in (S.INITIALIZING, S.QR_READY):
             self._set_status(S.AUTHENTICATED)  # the seed's order, even where WA-JS emits no event
+        since = self._catch_up_since()  # before going ready, which moves the cutoff to now
         if self._set_status(S.READY):
             log.info("[Client %s] pronto - Telefone: %s", self.client_id, phone)
             self._emit("ready", phoneNumber=phone)
-            self._background(self._catch_up(), "catch-up")
+            self._background(self._catch_up(since), "catch-up")
 
     def _on_logout(self, _payload: Any) -> None:
         if self._wpp is not None and self._wpp.expect_logout:
@@ -149,9 +153,10 @@ class PageEvents:
     def _on_online(self, online: Any) -> None:
         if online is False and self.status == S.READY:
             self._set_status(S.DISCONNECTED, Reason.NETWORK)
-        elif (online is True and self.status == S.DISCONNECTED and self.reason == Reason.NETWORK
-              and self._set_status(S.READY)):
-            self._background(self._catch_up(), "catch-up")  # what came offline may have beaten the listener
+        elif online is True and self.status == S.DISCONNECTED and self.reason == Reason.NETWORK:
+            since = self._catch_up_since()
+            if self._set_status(S.READY):  # what came offline may have beaten the listener
+                self._background(self._catch_up(since), "catch-up")
 
     def _on_message(self, msg: Any) -> None:
         if isinstance(msg, dict) and not msg.get("fromMe") and self._first_time(msg.get("id")):
@@ -168,14 +173,40 @@ class PageEvents:
             self._seen.popitem(last=False)
         return True
 
-    async def _catch_up(self) -> None:
-        """Connected (again): emit the unread messages WhatsApp holds that ZapPool has not logged. A message
-        held while the number had no page reaches the page at connect, and its `chat.new_message` can fire
-        before our listener is there, or go to a page that was closing: the unread chats still have it."""
+    def _catch_up_since(self) -> float:
+        """The cutoff of a catch-up, in epoch seconds: unread messages older than it are history, not missed.
+
+        The unread chats hold more than what beat our listener: at a link (first, or again after a logout) and
+        at any connect where the log lacks old messages, WhatsApp syncs the phone's history, whose unread
+        messages can be days old, and no new-message event fires for them. Emitted, each would be a webhook to
+        the customer's CRM and a log row as if just received. So only what came after the number was last
+        known listening counts: the later of `listened_at` (set on entering ready and when ZapPool closes the
+        page itself, saved with the state, never per message: after kill -9, a crash or a network drop, noticed
+        late, it is the last ready moment, earlier than anything missed since; a file written before it gives
+        connectedAt, the same moment) and `linked_at` (nothing older than
+        a link was ever ours to hear; a message that comes during the link is newer). A number ZapPool never
+        saw listening or linked (a profile listed again after a bad sessions file) starts at this connect: a
+        flood of history is worse than the rare message lost there. CLOCK_MARGIN_S is taken off: WhatsApp's
+        clock, its whole seconds, and the moments between a scan and ZapPool seeing it.
+        """
+        with self._info_lock:
+            known = [at for at in (self.metadata.listened_at, self.metadata.linked_at) if at is not None]
+        return (max(known) if known else self._now()).timestamp() - CLOCK_MARGIN_S
+
+    async def _catch_up(self, since: float) -> None:
+        """Connected (again): emit the unread messages WhatsApp holds that ZapPool has not logged, stamped `t`
+        after `since` (_catch_up_since says why). A message held while the number had no page reaches the page
+        at connect, and its `chat.new_message` can fire before our listener is there, or go to a page that was
+        closing: the unread chats still have it."""
         wpp = self._wpp
         if wpp is None or self.status != S.READY:
             return
-        fresh = [m for m in await wpp.unread_messages() if isinstance(m, dict) and m.get("id") not in self._seen]
+        unread = [m for m in await wpp.unread_messages() if isinstance(m, dict)]
+        fresh = [m for m in unread if _after(m, since) and m.get("id") not in self._seen]
+        history = sum(1 for m in unread if not _after(m, since))
+        if history:
+            log.debug("[Client %s] %d mensagens não lidas anteriores à conexão (histórico) não emitidas",
+                      self.client_id, history)
         ids = [m["id"] for m in fresh if isinstance(m.get("id"), str)]
         logged = await asyncio.to_thread(self.known_messages, ids) if ids else set()
         missed = [m for m in fresh if m.get("id") not in logged]
@@ -194,7 +225,7 @@ class PageEvents:
         if self.status in ACTIVE and self.status != S.INITIALIZING:
             self._background(self._sync_state(), "resync after reload")
         if self.status == S.READY:  # a reload while ready: what came meanwhile may have beaten our listener
-            self._background(self._catch_up(), "catch-up")
+            self._background(self._catch_up(self._catch_up_since()), "catch-up")
 
     def _background(self, work: Coroutine[Any, Any, Any], what: str) -> None:
         """Run page work an event asked for without blocking the event; failures are logged."""
@@ -233,3 +264,10 @@ class PageEvents:
         else:
             log.warning("[Client %s] navegador fechado (%s)", self.client_id, reason)
         self._set_status(S.DISCONNECTED, reason)
+
+
+def _after(msg: dict[str, Any], since: float) -> bool:
+    """True when WhatsApp stamped the message at or after `since` (epoch seconds). A message without a time
+    cannot be placed, and a catch-up never emits what may be history."""
+    t = msg.get("t")
+    return isinstance(t, (int, float)) and not isinstance(t, bool) and t >= since

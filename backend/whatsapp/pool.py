@@ -114,6 +114,7 @@ class WhatsAppPool:
         sent = self.outbox.counts().get(client_id)
         metadata = ClientMetadata(created_at=parse_time(meta.get("createdAt")) or self._now(),
                                   connected_at=parse_time(meta.get("connectedAt")),
+                                  listened_at=parse_time(record.get("listenedAt") or meta.get("connectedAt")),
                                   message_count=sent.sent if sent else 0,  # the message log is the truth
                                   phone_number=record.get("phoneNumber"))
         client = WhatsAppClient(client_id, self.runtime, self.settings, name=record.get("name"),
@@ -193,12 +194,12 @@ class WhatsAppPool:
 
     # The outbox's Sender: how it reaches the numbers.
 
-    def client_ready(self, client_id: str) -> bool:
+    def client_ready(self, client_id: str, wake: bool = True) -> bool:
         """Is that number connected now; asked while something waits for it, so a sleeping on-demand number is
-        woken (and says no until it is ready: the pool then wakes the outbox)."""
+        woken (and says no until it is ready: the pool then wakes the outbox). wake=False: only asking."""
         with self._lock:
             client = self._clients.get(client_id)
-        if client is not None and client.status != S.READY:
+        if wake and client is not None and client.status != S.READY:
             self.on_demand.wake(client)
         return client is not None and client.status == S.READY
 
@@ -219,6 +220,11 @@ class WhatsAppPool:
         the sessions file, as deliver_text."""
         with self.on_demand.sending(client_id):
             return self.get(client_id).send_media(to, media, options, attempt)
+
+    def ready_client_besides(self, exclude: frozenset[str]) -> bool:
+        """Is a number outside `exclude` connected now (the router: is any left to give a message to)? Does not
+        move the round-robin or wake anyone."""
+        return any(c.status == S.READY and c.client_id not in exclude for c in self.clients())
 
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """Round-robin over ready numbers: the first ready one created after the last one used."""

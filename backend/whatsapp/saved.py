@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..clock import iso
 from ..errors import StorageFull
 from ..status import ClientStatus
 from ..store.sessions import SessionStore
@@ -155,6 +156,7 @@ class SavedNumbers:
             "reason": info["reason"],
             "phoneNumber": info["phoneNumber"],
             "metadata": {key: info["metadata"][key] for key in SAVED_METADATA},
+            "listenedAt": iso(client.metadata.listened_at),  # the catch-up's cutoff after a restart (page_events)
             "onDemand": client.on_demand,
         }
 

@@ -33,6 +33,9 @@ from .qr import QrImage
 
 log = logging.getLogger(__name__)
 S = ClientStatus
+# Leaving ready for these, ZapPool closed the page itself: its listener was on until that moment. Any other way
+# out (a crash, a hung page, the network) is noticed late, so the last moment known listening stays at ready.
+CLOSED_BY_US = frozenset({Reason.MANUAL, Reason.SLEEPING, Reason.SHUTDOWN})
 READ_TIMEOUT_S = 10.0  # marking a chat read is a courtesy to the contact: never worth a long wait
 
 
@@ -46,6 +49,11 @@ class ClientMetadata:
     message_count: int = 0
     phone_number: str | None = None
     last_error: str | None = None
+    # The catch-up's cutoffs (page_events.py): the last moment ZapPool knew the number connected with its
+    # listener on (set on entering ready and on closing it; saved with the state, so a restart knows it), and the
+    # moment it saw the number linked by a scan or pairing code (this run only: after it, listened_at is later).
+    listened_at: datetime | None = None
+    linked_at: datetime | None = None
 
 
 class ClientSession(PageEvents):
@@ -94,6 +102,10 @@ class ClientSession(PageEvents):
             self.status, self.reason = new, reason
             if new != S.QR_READY:
                 self.qr, self.pairing_code = None, None
+            if new == S.READY or (old == S.READY and reason in CLOSED_BY_US):
+                self.metadata.listened_at = self._now()
+            if old == S.QR_READY and new in (S.AUTHENTICATED, S.READY):
+                self.metadata.linked_at = self._now()
         log.info("[Client %s] %s -> %s%s", self.client_id, old.value, new.value, f" ({reason})" if reason else "")
         if self._status_changed is not None:
             self._status_changed.set()
@@ -242,6 +254,10 @@ class ClientSession(PageEvents):
         found = await sending.look_up(self._ready_page(), number)
         self.lookups.put(found)  # an explicit check refreshes the kept answer
         return found
+
+    async def wpp_call_async(self, name: str, *args: Any, timeout_s: float | None = None) -> Any:
+        """See wpp_call()."""
+        return await self._ready_page().call(name, *args, timeout_s=timeout_s)
 
     async def mark_chat_read_async(self, chat: str) -> None:
         """See mark_chat_read()."""

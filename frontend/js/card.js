@@ -6,10 +6,12 @@ import { el, formatDate, formatPhone, reasonText } from './dom.js';
 import { todayText } from './limits.js';
 
 const ACTIVE = new Set(['initializing', 'qr_ready', 'authenticated', 'ready']);
+const CONNECTED = new Set(['authenticated', 'ready']);
+const BUTTONS = ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'logout', 'remove'];
 
-/** The name people gave the number, else its id. */
+/** The name people gave the number, else its phone once linked, else "unnamed" (its id shows under it). */
 export function displayName(info) {
-  return info.name || info.clientId;
+  return info.name || (info.phoneNumber ? formatPhone(info.phoneNumber) : t('card.unnamed'));
 }
 
 /** What the status badge says, with the reason when there is one (disconnected, error). */
@@ -18,7 +20,7 @@ export function statusText(info) {
 }
 
 /**
- * A card with its parts; `actions` maps chat/disconnect/reconnect/remove/qr/limits/move to callbacks taking the
+ * A card with its parts; `actions` maps chat/disconnect/reconnect/logout/remove/qr/limits/move to callbacks taking the
  * id. Returns {root, update(info, unread, limits)}: `limits` as GET /clients/{id}/limits gives them (today's count
  * against the daily cap), kept when not given.
  */
@@ -42,13 +44,15 @@ export function buildCard(info, actions) {
     chat: button('chat'),
     disconnect: button('disconnect'),
     reconnect: button('reconnect'),
+    logout: button('logout'),
     remove: button('remove', { class: 'button button-small button-remove' }),
     // On demand: the browser runs only while there is something to send (a switch, saved at once).
     mode: el('input', { type: 'checkbox', id: `mode-${id}`, dataset: { action: 'mode' } }),
     modeLabel: el('label', { for: `mode-${id}` }),
     group: el('div', { class: 'actions', role: 'group' }),
   };
-  parts.group.append(parts.qr, parts.chat, parts.limits, parts.disconnect, parts.reconnect, parts.remove);
+  parts.group.append(parts.qr, parts.chat, parts.limits, parts.disconnect, parts.reconnect, parts.logout,
+                    parts.remove);
   const root = el('li', { class: 'card', draggable: 'true', dataset: { clientId: id } },
     el('div', { class: 'card-head' }, parts.handle,
       el('div', { class: 'card-title' }, parts.title, parts.id), parts.badge),
@@ -62,7 +66,7 @@ export function buildCard(info, actions) {
     el('div', { class: 'switch card-mode' }, parts.mode, parts.modeLabel),
     parts.group);
 
-  for (const key of ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'remove']) {
+  for (const key of BUTTONS) {
     parts[key].addEventListener('click', (event) => actions[key](id, event.currentTarget));
   }
   parts.handle.addEventListener('keydown', (event) => actions.move(id, event));
@@ -95,9 +99,11 @@ export function buildCard(info, actions) {
     parts.unread.dataset.count = String(count);
     parts.qr.hidden = current.status !== 'qr_ready';
     parts.disconnect.hidden = !ACTIVE.has(current.status);
+    parts.reconnect.hidden = CONNECTED.has(current.status) && !current.sleeping;  // nothing to reconnect
+    parts.logout.hidden = !CONNECTED.has(current.status);  // unlinking asks WhatsApp: only while connected
     parts.handle.setAttribute('aria-label', t('card.move', { name }));
     parts.group.setAttribute('aria-label', t('card.actions', { name }));
-    for (const key of ['qr', 'chat', 'limits', 'disconnect', 'reconnect', 'remove']) {
+    for (const key of BUTTONS) {
       parts[key].setAttribute('aria-label', `${t(`card.${key}`)}: ${name}`);
     }
   }

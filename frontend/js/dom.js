@@ -2,6 +2,9 @@
 // region for short messages, a confirmation dialog, and the formats of dates, sizes and phone numbers.
 
 import { language, t, has } from './i18n.js';
+import { errorText } from './errors.js';
+
+export { errorText };
 
 /**
  * An element: el('button', {class: 'x', type: 'button', 'aria-label': '...', dataset: {id}}, 'text', child).
@@ -38,18 +41,6 @@ export function toast(message, kind = 'info') {
   return item;
 }
 
-/** The readable text of an API error, in the page's language when its code is known. */
-export function errorText(error) {
-  if (!error) return '';
-  if (error.code === 'network') return t('error.network');
-  if (error.code === 'invalid_input' && error.details?.field === 'newPassword') {
-    return t('error.invalid_password', { message: error.message });
-  }
-  if (error.code === 'invalid_input' && error.details?.field === 'browserPath') return t('error.browser_path');
-  if (error.code && has(`error.${error.code}`)) return t(`error.${error.code}`, { message: error.message });
-  return t('error.generic', { message: error.message || String(error) });
-}
-
 /** Why a number is disconnected, in words; a reason this page does not know yet is shown as the server says it. */
 export function reasonText(reason) {
   if (!reason) return '';
@@ -58,7 +49,7 @@ export function reasonText(reason) {
 
 /** Show an error from an API call. */
 export function showError(error) {
-  console.warn('[ZapPool]', error);
+  console.warn('[ZapPool]', error?.code, error?.message, error); // the server's own words, for whoever debugs
   return toast(errorText(error), 'error');
 }
 

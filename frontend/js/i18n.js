@@ -4,6 +4,8 @@
 // runs before anyone may read preferences, already speaks it. HTML names its strings with data-i18n
 // attributes (textContent) and data-i18n-<attribute> (aria-label, placeholder, title, alt); scripts call t().
 
+import { ERROR_STRINGS } from './i18n_errors.js';
+
 const STRINGS = {
   'pt-BR': {
     'app.tagline': 'Múltiplas conexões WhatsApp',
@@ -131,6 +133,7 @@ const STRINGS = {
     'pool.added': 'Conexão {name} adicionada.',
     'pool.removed': 'Conexão {name} removida.',
     'card.phone': 'Telefone',
+    'card.unnamed': 'Número sem nome',
     'card.created': 'Criado em',
     'card.messages': 'Mensagens',
     'card.unread': 'Não lidas',
@@ -150,6 +153,7 @@ const STRINGS = {
     'card.chat': '💬 Abrir Chat',
     'card.disconnect': '🔌 Desconectar',
     'card.reconnect': '🔄 Reconectar',
+    'card.logout': '🚪 Sair da conta',
     'card.remove': '🗑️ Remover',
     'card.qr': '📷 Ver QR',
     'card.move': 'Mover {name}: arraste, ou use as setas do teclado',
@@ -157,6 +161,10 @@ const STRINGS = {
     'remove.title': 'Remover conexão?',
     'remove.body': 'Isto desconecta {name} do WhatsApp e apaga a sessão salva. Para usar o número de novo será preciso escanear o QR code.',
     'remove.confirm': '🗑️ Remover',
+    'logout.title': 'Sair da conta do WhatsApp?',
+    'logout.body': 'Isto desvincula {name} deste computador (como “Desconectar aparelho” no celular) e apaga a sessão salva. A conexão continua na lista; para usá-la de novo será preciso escanear o QR code.',
+    'logout.confirm': '🚪 Sair da conta',
+    'pool.loggedOut': '{name} saiu da conta do WhatsApp',
 
     'qr.title': 'Conectar WhatsApp — ZapPool',
     'qr.heading': '📱 Conectar WhatsApp',
@@ -209,21 +217,6 @@ const STRINGS = {
 
     'notify.disconnected': '{name} desconectou',
     'notify.message': 'Nova mensagem em {name}',
-
-    'error.network': 'Sem resposta do ZapPool. Ele está rodando?',
-    'error.owner_link_required': 'O primeiro acesso pelo navegador precisa do link que o ZapPool mostrou no terminal em que foi aberto (ou use a janela do ZapPool).',
-    'error.generic': 'Algo deu errado: {message}',
-    'error.wrong_credentials': 'Usuário ou senha incorretos.',
-    'error.wrong_password': 'A senha atual está incorreta.',
-    'error.pool_full': 'O pool está cheio: remova uma conexão antes de adicionar outra.',
-    'error.client_not_ready': 'Este número não está conectado.',
-    'error.number_not_on_whatsapp': 'Este número não está no WhatsApp.',
-    'error.invalid_number': 'Número inválido: use DDD e número, por exemplo 11 99999-0001.',
-    'error.invalid_media': 'O arquivo não pode ser enviado: {message}',
-    'error.no_qr_code': 'Não há QR code agora.',
-    'error.not_found': 'Não encontrado.',
-    'error.invalid_password': 'A nova senha não serve: {message}',
-    'error.browser_path': 'Informe o caminho completo do executável do navegador, ou deixe vazio.',
   },
 
   en: {
@@ -352,6 +345,7 @@ const STRINGS = {
     'pool.added': 'Connection {name} added.',
     'pool.removed': 'Connection {name} removed.',
     'card.phone': 'Phone',
+    'card.unnamed': 'Unnamed number',
     'card.created': 'Created',
     'card.messages': 'Messages',
     'card.unread': 'Unread',
@@ -371,6 +365,7 @@ const STRINGS = {
     'card.chat': '💬 Open Chat',
     'card.disconnect': '🔌 Disconnect',
     'card.reconnect': '🔄 Reconnect',
+    'card.logout': '🚪 Log out',
     'card.remove': '🗑️ Remove',
     'card.qr': '📷 Show QR',
     'card.move': 'Move {name}: drag, or use the arrow keys',
@@ -378,6 +373,10 @@ const STRINGS = {
     'remove.title': 'Remove connection?',
     'remove.body': 'This disconnects {name} from WhatsApp and deletes its saved session. Using the number again will need a new QR scan.',
     'remove.confirm': '🗑️ Remove',
+    'logout.title': 'Log out of WhatsApp?',
+    'logout.body': 'This unlinks {name} from this computer (as “Log out” of a linked device on the phone) and deletes its saved session. The connection stays in the list; using it again will need a new QR scan.',
+    'logout.confirm': '🚪 Log out',
+    'pool.loggedOut': '{name} logged out of WhatsApp',
 
     'qr.title': 'Connect WhatsApp — ZapPool',
     'qr.heading': '📱 Connect WhatsApp',
@@ -430,23 +429,10 @@ const STRINGS = {
 
     'notify.disconnected': '{name} disconnected',
     'notify.message': 'New message on {name}',
-
-    'error.network': 'No answer from ZapPool. Is it running?',
-    'error.owner_link_required': 'The first login from a browser needs the link ZapPool printed in the terminal that started it (or use the ZapPool window).',
-    'error.generic': 'Something went wrong: {message}',
-    'error.wrong_credentials': 'Wrong username or password.',
-    'error.wrong_password': 'The current password is wrong.',
-    'error.pool_full': 'The pool is full: remove a connection before adding another.',
-    'error.client_not_ready': 'This number is not connected.',
-    'error.number_not_on_whatsapp': 'This number is not on WhatsApp.',
-    'error.invalid_number': 'Invalid number: use area code and number, e.g. 11 99999-0001.',
-    'error.invalid_media': 'The file cannot be sent: {message}',
-    'error.no_qr_code': 'There is no QR code now.',
-    'error.not_found': 'Not found.',
-    'error.invalid_password': 'The new password will not do: {message}',
-    'error.browser_path': 'Give the full path of the browser executable, or leave it empty.',
   },
 };
+
+for (const [lang, strings] of Object.entries(ERROR_STRINGS)) Object.assign(STRINGS[lang], strings);
 
 export const LANGUAGES = [['pt-BR', 'Português (Brasil)'], ['en', 'English']];
 export const DEFAULT_LANGUAGE = 'pt-BR';

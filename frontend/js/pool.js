@@ -227,6 +227,21 @@ const actions = {
     if (!info.phoneNumber || NEEDS_SCAN.has(info.reason)) api.openQrWindow(id).catch(showError);
     return busy(button, () => api.reconnectClient(id).catch(showError));
   },
+  logout: async (id, button) => {
+    const name = displayName(clients.get(id));
+    const ok = await confirmDialog({ title: t('logout.title'), body: t('logout.body', { name }),
+                                     confirm: t('logout.confirm') });
+    if (!ok) return;
+    await busy(button, async () => {
+      try {
+        clients.set(id, await api.logoutClient(id));
+        paint(id);
+        toast(t('pool.loggedOut', { name }), 'ok');
+      } catch (error) {
+        showError(error);
+      }
+    });
+  },
   remove: async (id, button) => {
     const name = displayName(clients.get(id));
     const ok = await confirmDialog({ title: t('remove.title'), body: t('remove.body', { name }),
