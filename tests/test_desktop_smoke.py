@@ -1,4 +1,5 @@
-"""The real windows: pywebview over Qt (offscreen, no X server needed), in processes of their own.
+"""The real windows: pywebview over Qt (offscreen, no X server needed) and over WebKitGTK (an Xvfb server), in
+processes of their own.
 
 The bridge called from JavaScript in a real window on ZapPool's real page (tests/desktop_smoke.py); app.py
 opening its windows by default and closing them on SIGTERM with the clean shutdown; and the automatic fallback
@@ -7,12 +8,14 @@ to --headless where no window can be shown. Skipped, saying why, only where PyQt
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -98,24 +101,46 @@ def test_the_bridge_answers_javascript_in_a_real_window(tmp_path, gui):
     assert ["client_added", "loja"] in page["events"] and ["qr", "loja"] in page["events"], "pushed into the page"
 
 
-@needs_qt
-@pytest.mark.process
-def test_app_opens_its_windows_by_default_and_sigterm_closes_them_cleanly(sim, tmp_path):
-    data = tmp_path / "dados"
-    proc = subprocess.Popen([sys.executable, "app.py", "--data", str(data), "--whatsapp-url", sim.url,
-                             "--client-id", "loja", "--port", "0"], cwd=ROOT, env=env(**QT_ENV),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    output = Output(proc)
+@contextlib.contextmanager
+def display_for(gui: str) -> Iterator[dict[str, str | None]]:
+    """The environment for app.py's windows: Qt offscreen; for GTK an X server of its own (Xvfb picks a free
+    display), so the signal goes to ZapPool itself and not to a wrapper such as xvfb-run."""
+    if gui == "qt":
+        yield QT_ENV
+        return
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        output.wait_for("Interface:")
-        opened = wait_for_line(output, "[Desktop] janelas abertas")
-        sim.control.wait_for(lambda s: s["sessions"] and s["sessions"][0]["qr"], timeout=30)  # pool started too
+        yield {"ZAPOOL_GUI": "gtk", "QT_QPA_PLATFORM": None, "WAYLAND_DISPLAY": None,
+               "DISPLAY": f":{xvfb.stdout.readline().strip()}"}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=30)
-    out = output.text()
+        xvfb.terminate()
+        xvfb.wait(10)
 
-    assert "janelas do ZapPool" in output.wait_for("Interface:") and "(qt)" in opened
+
+@pytest.mark.process
+@pytest.mark.parametrize("gui", GUIS)
+def test_app_opens_its_windows_by_default_and_sigterm_closes_them_cleanly(sim, tmp_path, gui):
+    data = tmp_path / "dados"
+    with display_for(gui) as screen:
+        proc = subprocess.Popen([sys.executable, "app.py", "--data", str(data), "--whatsapp-url", sim.url,
+                                 "--client-id", "loja", "--port", "0"], cwd=ROOT, env=env(**screen),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        output = Output(proc)
+        try:
+            output.wait_for("Interface:")
+            opened = wait_for_line(output, "[Desktop] janelas abertas")
+            sim.control.wait_for(lambda s: s["sessions"] and s["sessions"][0]["qr"], timeout=30)  # pool started
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait(timeout=30)
+        out = output.text()
+
+    assert "janelas do ZapPool" in output.wait_for("Interface:") and f"({gui})" in opened
     assert code == 0, out[-3000:]
     assert "[Desktop] sinal 15 recebido: fechando as janelas" in out and "Encerrado." in out
     assert out.index("[Desktop] janelas fechadas") < out.index("Encerrando...")
@@ -170,3 +195,19 @@ def test_desktop_available_with_webkitgtk_says_why_not(monkeypatch):
 def wait_for_line(output: Output, text: str, timeout: float = 60) -> str:
     """The first output line containing `text` (log lines start with a timestamp)."""
     return wait_until(lambda: next((ln for ln in list(output.lines) if text in ln), None), timeout=timeout, what=text)
+
+
+@pytest.mark.skipif(_webkitgtk_missing() is not None, reason=str(_webkitgtk_missing()))
+def test_after_the_gtk_windows_a_second_sigterm_still_reaches_zappools_handler():
+    """GLib sets a signal back to its default action (death) when its last watch on it goes: once the GTK
+    windows are closed, a SIGTERM during the shutdown must still find ZapPool's handler, not kill it."""
+    script = ("import os, signal, time\n"
+              "from backend.desktop.runner import GLibSignalWatcher\n"
+              "heard = []\n"
+              "signal.signal(signal.SIGTERM, lambda s, f: heard.append(s))\n"
+              "GLibSignalWatcher(lambda s: None).install().uninstall()\n"
+              "os.kill(os.getpid(), signal.SIGTERM)\n"
+              "time.sleep(0.2)\n"
+              "print('heard', heard)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "heard [15]"), done.stderr[-2000:]

@@ -5,6 +5,12 @@ bytecodes of the main thread, which Qt's C++ loop may not give it for a long whi
 watched through `signal.set_wakeup_fd`: the C-level handler writes the signal's number to a socket at once, a
 watcher thread reads it and closes the windows, webview.start() returns and the caller shuts down as after
 Ctrl+C in --headless.
+
+WebKitGTK's loop is different: PyGObject's Gio.Application.run puts a wake-up fd of its own in place for as long as
+the loop runs (gi/_ossighelper.py, wakeup_on_signal), so the watcher above never hears a signal there. The GTK
+windows hear SIGINT and SIGTERM through GLib instead (GLibSignalWatcher); and as GLib resets a signal to its
+default action when its last watch goes, Python's handlers are put back after, or a later SIGTERM would kill
+ZapPool in the middle of its shutdown.
 """
 
 from __future__ import annotations
@@ -125,6 +131,42 @@ class SignalWatcher:
                         self._on_signal(signum)
 
 
+class GLibSignalWatcher:
+    """SignalWatcher for the GTK windows: GLib's own signal watches (GLib.unix_signal_add) wake its loop, and
+    `on_signal(signum)` runs on a thread of its own after the caller's Python handler has seen the signal."""
+
+    def __init__(self, on_signal: Callable[[int], None]):
+        self._on_signal = on_signal
+        self._sources: list[int] = []
+
+    def install(self) -> GLibSignalWatcher:
+        """Start watching (main thread, before the GTK loop runs: the watches join GLib's default context)."""
+        from gi.repository import GLib  # noqa: PLC0415 - only the GTK windows load GLib
+
+        for signum in STOP_SIGNALS:
+            self._sources.append(GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, self._heard, signum))
+        return self
+
+    def uninstall(self) -> None:
+        """Stop watching; GLib set each signal back to its default action, so Python's handlers go back in."""
+        from gi.repository import GLib  # noqa: PLC0415
+
+        for source in self._sources:
+            GLib.source_remove(source)
+        self._sources.clear()
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.getsignal(signum))  # Python's C handler again, with the same function
+
+    def _heard(self, signum: int) -> bool:
+        """GLib's callback on the loop's thread: the caller's Python handler, then `on_signal` on a thread (it
+        closes windows, which waits for this very loop)."""
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            handler(signum, None)
+        threading.Thread(target=self._on_signal, args=(signum,), name="desktop-signals", daemon=True).start()
+        return True  # keep watching: a second signal must not find the default action (death) in place
+
+
 def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
                 on_started: Callable[[WindowManager], None] | None = None) -> None:
     """Open the main window over ZapPool's server at `base_url` and run the GUI on this thread until the main
@@ -147,7 +189,7 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
         guard_qt_windows(base_url)
     elif default_gui() == "gtk":
         guard_gtk_windows(base_url)
-    watcher = SignalWatcher(closing).install()
+    watcher = (GLibSignalWatcher if default_gui() == "gtk" else SignalWatcher)(closing).install()
     try:
         if windows.open_main() is None:
             return  # a signal came first: nothing to show
