@@ -193,7 +193,7 @@ def _webkitgtk_missing() -> str | None:
 
         gi.require_version("WebKit2", "4.1")
     except (ImportError, ValueError) as exc:
-        return f"WebKitGTK not importable (the gtk extra, gir1.2-webkit2-4.1): {exc}"
+        return f"WebKitGTK not importable (PyGObject, gir1.2-webkit2-4.1: scripts/setup.sh): {exc}"
     return None if shutil.which("Xvfb") else "Xvfb not installed"
 
 
