@@ -1,4 +1,4 @@
-# PyInstaller run-time hook of the WebKitGTK build (build/zapool.spec, ZAPOOL_GUI=gtk): it has no Qt, so its
+# PyInstaller run-time hook of the WebKitGTK build (build/zapool.spec, the Linux default): it has no Qt, so its
 # windows are GTK's unless the person says otherwise.
 import os
 

@@ -23,7 +23,8 @@ from backend.desktop.runner import desktop_available
 from tests.conftest import wait_until
 from tests.test_app import ROOT, Output, chromium_left
 
-QT_ENV = {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_CHROMIUM_FLAGS": "--no-sandbox"}
+# Qt is asked for by name: WebKitGTK is Linux's default where it is installed.
+QT_ENV = {"ZAPOOL_GUI": "qt", "QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_CHROMIUM_FLAGS": "--no-sandbox"}
 NO_DISPLAY = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
 
@@ -58,8 +59,9 @@ GUIS = [pytest.param("qt", id="qt", marks=needs_qt),
                                                                reason=str(_webkitgtk_missing())))]
 
 
-# How each GUI is started in a test: Qt offscreen; GTK needs an X server, Xvfb's (xvfb-run).
-GUI_ENV = {"qt": QT_ENV, "gtk": {"ZAPOOL_GUI": "gtk"}}
+# How each GUI is started in a test: Qt offscreen; GTK, the default (no ZAPOOL_GUI), needs an X server, Xvfb's
+# (xvfb-run).
+GUI_ENV: dict[str, dict[str, str | None]] = {"qt": QT_ENV, "gtk": {"ZAPOOL_GUI": None}}
 
 
 def in_display(gui: str, command: list[str]) -> list[str]:
@@ -111,7 +113,7 @@ def display_for(gui: str) -> Iterator[dict[str, str | None]]:
     xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        yield {"ZAPOOL_GUI": "gtk", "QT_QPA_PLATFORM": None, "WAYLAND_DISPLAY": None,
+        yield {"ZAPOOL_GUI": None, "QT_QPA_PLATFORM": None, "WAYLAND_DISPLAY": None,
                "DISPLAY": f":{xvfb.stdout.readline().strip()}"}
     finally:
         xvfb.terminate()
@@ -166,6 +168,7 @@ def test_without_a_display_app_serves_the_browser_instead(sim, tmp_path):
 
 
 def test_desktop_available_says_why_not(monkeypatch):
+    monkeypatch.setenv("ZAPOOL_GUI", "qt")
     for name in NO_DISPLAY:
         monkeypatch.delenv(name, raising=False)
     assert desktop_available() == (False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)")
@@ -211,3 +214,23 @@ def test_after_the_gtk_windows_a_second_sigterm_still_reaches_zappools_handler()
               "print('heard', heard)\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "heard [15]"), done.stderr[-2000:]
+
+
+@needs_qt
+def test_where_webkitgtk_is_missing_the_linux_windows_are_qt_and_the_log_says_why(tmp_path):
+    """PyGObject not installed (a gi package that cannot be imported, first on the path): with no ZAPOOL_GUI the
+    windows fall back to Qt, and one log line says why and what to install."""
+    (tmp_path / "gi").mkdir()
+    (tmp_path / "gi" / "__init__.py").write_text("raise ImportError(\"No module named 'gi'\")\n")
+    script = ("import logging, sys\n"
+              "logging.basicConfig(level=logging.INFO, stream=sys.stdout, format='%(message)s')\n"
+              "from backend.desktop.runner import desktop_available\n"
+              "from backend.desktop.windows import default_gui\n"
+              "print('GUI', default_gui(), desktop_available())\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=False, capture_output=True, text=True,
+                          timeout=120, env=env(**{**QT_ENV, "ZAPOOL_GUI": None}, DISPLAY=None, WAYLAND_DISPLAY=None,
+                                               PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "GUI qt (True, '')" in done.stdout
+    assert ("[Desktop] WebKitGTK não importável (No module named 'gi'; no Debian: apt-get install "
+            "gir1.2-webkit2-4.1): janelas no Qt") in done.stdout

@@ -31,7 +31,7 @@ from ..service import ZapPoolService
 from .bridge import Bridge, DesktopSession
 from .guard import guard_gtk_windows, guard_qt_windows
 from .push import EventPusher
-from .windows import WindowManager, default_gui
+from .windows import WindowManager, default_gui, webkitgtk_missing
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 30.0
@@ -48,6 +48,8 @@ def desktop_available() -> tuple[bool, str]:
     linux = sys.platform.startswith("linux")
     if linux and default_gui() == "gtk":
         return _gtk_available()
+    if linux and not os.environ.get("ZAPOOL_GUI", "").strip():
+        log.info("[Desktop] %s: janelas no Qt", webkitgtk_missing())
     if linux and not os.environ.get("QT_QPA_PLATFORM") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)"
@@ -65,14 +67,10 @@ def _gtk_available() -> tuple[bool, str]:
     Qt would abort, so no child process is needed here."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)"
-    try:
-        import gi  # noqa: PLC0415 - GTK is loaded only when windows may open
+    if (why := webkitgtk_missing()) is not None:
+        return False, why
+    from gi.repository import Gtk  # noqa: PLC0415 - loaded by webkitgtk_missing() already
 
-        gi.require_version("Gtk", "3.0")
-        gi.require_version("WebKit2", "4.1")
-        from gi.repository import Gtk, WebKit2  # noqa: F401, PLC0415
-    except (ImportError, ValueError) as exc:
-        return False, f"WebKitGTK não importável ({exc}; no Debian: apt-get install gir1.2-webkit2-4.1)"
     if not Gtk.init_check(sys.argv[:1])[0]:
         return False, "o GTK não abre janelas neste display"
     return True, ""

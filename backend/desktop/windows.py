@@ -12,6 +12,7 @@ closing window only ever holds up itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -270,8 +271,27 @@ class WindowManager:
 
 
 def default_gui() -> str | None:
-    """pywebview's GUI for this system: on Linux Qt (QtWebEngine), or WebKitGTK when ZAPOOL_GUI=gtk (the
-    smaller package, being tried: docs/PERFORMANCE.md); the system's own web view elsewhere."""
+    """pywebview's GUI for this system. Linux: WebKitGTK, the system's web view (the package needs no Qt:
+    docs/PERFORMANCE.md, "Linux windows on WebKitGTK"); Qt's QtWebEngine when ZAPOOL_GUI=qt, or where WebKitGTK
+    is not installed. Elsewhere the system's own web view."""
     if not sys.platform.startswith("linux"):
         return None
-    return "gtk" if os.environ.get("ZAPOOL_GUI", "").strip().lower() == "gtk" else "qt"
+    asked = os.environ.get("ZAPOOL_GUI", "").strip().lower()
+    if asked in ("gtk", "qt"):
+        return asked
+    return "gtk" if webkitgtk_missing() is None else "qt"
+
+
+@functools.cache
+def webkitgtk_missing() -> str | None:
+    """Why WebKitGTK's windows cannot load here (PyGObject or WebKitGTK's typelibs not installed), or None.
+    Asked once: loading the typelibs is what opening the windows does anyway."""
+    try:
+        import gi  # noqa: PLC0415 - GTK is loaded only when windows may open
+
+        gi.require_version("Gtk", "3.0")
+        gi.require_version("WebKit2", "4.1")
+        from gi.repository import Gtk, WebKit2  # noqa: F401, PLC0415
+    except (ImportError, ValueError) as exc:
+        return f"WebKitGTK não importável ({exc}; no Debian: apt-get install gir1.2-webkit2-4.1)"
+    return None
