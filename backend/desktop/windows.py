@@ -286,6 +286,7 @@ def default_gui() -> str | None:
 def webkitgtk_missing() -> str | None:
     """Why WebKitGTK's windows cannot load here (PyGObject or WebKitGTK's typelibs not installed), or None.
     Asked once: loading the typelibs is what opening the windows does anyway."""
+    _system_gnome()
     try:
         import gi  # noqa: PLC0415 - GTK is loaded only when windows may open
 
@@ -295,3 +296,16 @@ def webkitgtk_missing() -> str | None:
     except (ImportError, ValueError) as exc:
         return f"WebKitGTK não importável ({exc}; no Debian: apt-get install gir1.2-webkit2-4.1)"
     return None
+
+
+def _system_gnome() -> None:
+    """The built WebKitGTK app takes GNOME's libraries and typelibs from the system (build/zapool.spec,
+    SYSTEM_GNOME), but PyInstaller's run-time hooks still point GIO's modules and the typelibs into the package,
+    where there are none: GIO (and WebKit's helper processes, which inherit it) would load none of the system's
+    modules (TLS, proxies, settings). Those variables go when they name a folder of the package that is not
+    there."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    for name in ("GIO_MODULE_DIR", "GI_TYPELIB_PATH"):
+        value = os.environ.get(name, "")
+        if bundle and value.startswith(bundle) and not os.path.isdir(value):
+            del os.environ[name]
