@@ -302,10 +302,10 @@ def _system_gnome() -> None:
     """The built WebKitGTK app takes GNOME's libraries and typelibs from the system (build/zapool.spec,
     SYSTEM_GNOME), but PyInstaller's run-time hooks still point GIO's modules and the typelibs into the package,
     where there are none: GIO (and WebKit's helper processes, which inherit it) would load none of the system's
-    modules (TLS, proxies, settings). Those variables go when they name a folder of the package that is not
-    there."""
+    modules (TLS, proxies, settings), and gdk-pixbuf no image loader. Those variables go when they name a file or
+    folder of the package that is not there."""
     bundle = getattr(sys, "_MEIPASS", None)
-    for name in ("GIO_MODULE_DIR", "GI_TYPELIB_PATH"):
+    for name in ("GIO_MODULE_DIR", "GI_TYPELIB_PATH", "GDK_PIXBUF_MODULE_FILE"):
         value = os.environ.get(name, "")
-        if bundle and value.startswith(bundle) and not os.path.isdir(value):
+        if bundle and value.startswith(bundle) and not os.path.exists(value):
             del os.environ[name]
