@@ -11,11 +11,13 @@ Build first: `bash scripts/build.sh`.
 
     .venv/bin/python -m bench.built_app --runs 7
     .venv/bin/python -m bench.built_app --runs 7 --before /tmp/old-dist/ZapPool   # a build kept from main
+    .venv/bin/python -m bench.built_app --runs 7 --before build/dist/qt/ZapPool --x11   # WebKitGTK beside Qt
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -26,13 +28,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from bench.polling import wait_until
 from bench.procs import descendants
 from bench.send_cost import cpu_s
+from bench.webkit_page import webkit_window_page
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_DIR = ROOT / "build" / "dist" / "ZapPool"
@@ -139,11 +142,39 @@ def to_health(command: list[str]) -> tuple[float, float]:
     return timed_start([*command, "--headless"], health)
 
 
-def to_window(app_dir: Path) -> tuple[float, float]:
-    """Seconds to the built app's main window showing the login form (Qt offscreen)."""
+def is_gtk(app_dir: Path) -> bool:
+    """Is this the WebKitGTK build (no Qt inside)?"""
+    return not (app_dir / "_internal" / "PyQt6").exists()
+
+
+@contextlib.contextmanager
+def x_server() -> Iterator[str]:
+    """An X server of its own (Xvfb; it picks a free display) for the windows: its DISPLAY value."""
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield f":{xvfb.stdout.readline().strip()}"
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+def to_window(app_dir: Path, display: str | None) -> tuple[float, float]:
+    """Seconds to the built app's main window showing the login form: Qt offscreen, or both GUIs on the X server
+    `display`. A GTK window is read through WebKit's inspector, which cannot wait in the page: it is asked
+    again until the form shows (each ask starts a Node process, ≈0.1 s, outside the app's CPU)."""
+    command = [str(app_dir / "ZapPool")]
+    if is_gtk(app_dir):
+        inspector = f"127.0.0.1:{free_port()}"
+        env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "ZAPOOL_GUI")}
+        env.update(DISPLAY=display or "", WEBKIT_INSPECTOR_HTTP_SERVER=inspector)
+        return timed_start(command, lambda _: webkit_window_page(app_node(app_dir), inspector), env=env)
     devtools = f"http://127.0.0.1:{free_port()}"
-    return timed_start([str(app_dir / "ZapPool")], lambda _: window_page(app_node(app_dir), devtools),
-                       env=window_env(devtools))
+    env = window_env(devtools)
+    if display:  # xcb on the same X server as GTK's, not offscreen
+        env.pop("QT_QPA_PLATFORM")
+        env["DISPLAY"] = display
+    return timed_start(command, lambda _: window_page(app_node(app_dir), devtools), env=env)
 
 
 def main() -> None:
@@ -151,11 +182,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--before", type=Path, help="another build (its ZapPool folder), measured alongside")
+    parser.add_argument("--x11", action="store_true", help="every window on an Xvfb server (a GTK build's always "
+                                                           "is): Qt on xcb, as on a desktop, not offscreen")
     args = parser.parse_args()
     apps = {"built app": APP_DIR, **({"before": args.before} if args.before else {})}
+    with x_server() if args.x11 or any(map(is_gtk, apps.values())) else contextlib.nullcontext() as display:
+        measure(apps, args.runs, display)
+
+
+def measure(apps: dict[str, Path], runs: int, display: str | None) -> None:
+    """The rounds, then the tables."""
     load = os.getloadavg()[0]
     starts: dict[str, list[tuple[float, float]]] = {}
-    for run in range(args.runs):
+    for run in range(runs):
         # The order flips every round (A B, B A, ...): whichever runs right after another's Qt processes are
         # torn down would otherwise pay for it every time.
         order = list(apps.items())[:: 1 if run % 2 == 0 else -1]
@@ -164,7 +203,8 @@ def main() -> None:
         starts.setdefault("app.py from source: to /health (headless)", []).append(to_health([sys.executable,
                                                                                               "app.py"]))
         for name, folder in order:
-            starts.setdefault(f"{name}: to the window's login form", []).append(to_window(folder))
+            gui = "WebKitGTK" if is_gtk(folder) else ("Qt, xcb" if display else "Qt, offscreen")
+            starts.setdefault(f"{name} ({gui}): to the window's login form", []).append(to_window(folder, display))
     print(f"load average at the start: {load:.2f}\n")
     for name, folder in apps.items():
         print(f"{name}: {folder_size(folder) / 1e6:.1f} MB in {sum(1 for _ in folder.rglob('*'))} files")

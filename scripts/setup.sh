@@ -21,7 +21,22 @@ for pkg_lib in libxcb-icccm4:libxcb-icccm.so.4 libxcb-keysyms1:libxcb-keysyms.so
                libxcb-cursor0:libxcb-cursor.so.0 libxcb-xinerama0:libxcb-xinerama.so.0; do
   "$ldconfig_cmd" -p 2>/dev/null | grep -q "${pkg_lib#*:}" || need_apt+=("${pkg_lib%%:*}")
 done
+# The Linux windows: WebKitGTK through PyGObject (the default; docs/PERFORMANCE.md, "Linux windows on WebKitGTK").
+# The typelibs and WebKitGTK itself are the system's; PyGObject and pycairo have no Linux wheel on PyPI, so pip
+# builds them, which needs their headers, pkg-config, a C compiler and Python's own headers.
+if [ "$(uname -s)" = Linux ]; then
+  typelibs=$("$ldconfig_cmd" -p 2>/dev/null | grep -o '/[^ ]*/libgobject-2.0.so.0$' | head -n1 | xargs -r dirname)
+  [ -e "${typelibs:-/usr/lib}/girepository-1.0/WebKit2-4.1.typelib" ] \
+    || need_apt+=(gir1.2-webkit2-4.1 libwebkit2gtk-4.1-0 gir1.2-gtk-3.0)
+  pkg-config --exists gobject-introspection-1.0 2>/dev/null || need_apt+=(libgirepository1.0-dev pkg-config)
+  pkg-config --exists cairo 2>/dev/null || need_apt+=(libcairo2-dev pkg-config)
+  command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+  "${PYTHON:-python3}" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null \
+    || need_apt+=(python3-dev)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
+  mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | awk '!seen[$0]++')
   if ! command -v apt-get >/dev/null 2>&1; then
     say "missing: ${need_apt[*]}; install them with your system's package manager" >&2; exit 1
   fi

@@ -38,7 +38,14 @@ SCRIPT = """
 (async () => {
   const api = window.pywebview.api;
   const events = [];
-  window.__zapoolEvent = (event) => events.push(event);
+  // The page's own script (api.js) sets its hook once pywebview is ready, which may come after this script
+  // starts (WebKitGTK often runs it first): wait for it, then listen beside it, or it would replace this one.
+  const waited = Date.now();
+  while (!window.__zapoolEvent && Date.now() - waited < 10000) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const pageHook = window.__zapoolEvent;
+  window.__zapoolEvent = (event) => { events.push(event); if (pageHook) pageHook(event); };
   const page = await fetch(location.href);
   const out = {csp: page.headers.get('content-security-policy'), title: document.title};
   out.before = await api.get_pool_stats();

@@ -1,7 +1,8 @@
 """The double-clickable app (scripts/build.sh -> build/dist/ZapPool/) started as a user would, on the simulator.
 
-The build takes about a minute, so it happens once per run, and only when the app is missing or older than
-the code it packs (a clean CI clone always builds).
+On Linux that build's windows are WebKitGTK's; the Qt build (ZAPOOL_GUI=qt, build/dist/qt/) is made and its
+window tried too. Each build takes about a minute, so it happens once per run, and only when the app is missing
+or older than the code it packs (a clean CI clone always builds).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 from backend.host.instance import running_instance
 from bench.built_app import app_node, free_port, window_env, window_page
+from bench.webkit_page import webkit_window_page
 from tests.conftest import wait_until
 from tests.test_app import Output, chromium_left, finish
 
@@ -152,7 +154,28 @@ def screen(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         xvfb.wait(10)
 
 
-def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, screen, tmp_path: Path) -> None:
+QT_APP = ROOT / "build" / "dist" / "qt" / "ZapPool" / "ZapPool"
+
+
+@pytest.fixture(scope="module")
+def qt_app_path() -> Path:
+    """The Qt build (build/zapool.spec with ZAPOOL_GUI=qt), built now if missing or stale."""
+    return built(QT_APP, "qt")
+
+
+def built(app: Path, gui: str) -> Path:
+    """`app`, built by PyInstaller with ZAPOOL_GUI=`gui` into its dist folder when missing or stale."""
+    if not app.exists() or app.stat().st_mtime < newest_source():
+        done = subprocess.run([sys.executable, "-m", "PyInstaller", "build/zapool.spec", "--noconfirm",
+                               "--log-level", "WARN", "--workpath", f"build/.work/{gui}", "--distpath",
+                               str(app.parent.parent)], cwd=ROOT, env={**os.environ, "ZAPOOL_GUI": gui},
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return app
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Qt build is Linux's")
+def test_the_qt_build_opens_its_window_on_its_login_page(qt_app_path, sim, screen, tmp_path: Path) -> None:
     """The windows from the built app (Qt, QtWebEngine and its helper process, resources and locales, the
     bridge): the main window shows the login page and its script talks to ZapPool through pywebview. French is
     asked for (as QtWebEngine does for a French desktop), a language whose locale file the build leaves out:
@@ -165,13 +188,13 @@ def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, screen,
             env.pop(name, None)
         else:
             env[name] = value
-    proc = subprocess.Popen([str(app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
+    proc = subprocess.Popen([str(qt_app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
                              "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     output = Output(proc)
     try:
         url = output.wait_for("API REST:", timeout=60).split()[2]
-        page = wait_until(lambda: window_page(app_node(app_path.parent), devtools), timeout=90,
+        page = wait_until(lambda: window_page(app_node(qt_app_path.parent), devtools), timeout=90,
                           what="the window's login page")
     finally:
         code, text, _ = finish(proc, output, signal.SIGTERM, group=True)
@@ -180,6 +203,52 @@ def test_the_built_app_opens_its_window_on_its_login_page(app_path, sim, screen,
     assert page == {"url": url + "/", "title": "Entrar — ZapPool", "bridge": "function", "loading": False,
                     "form": True}
     assert code == 0 and "[Desktop] janelas fechadas" in text and "Encerrado." in text
+
+
+def _webkitgtk_missing() -> str | None:
+    """Why the WebKitGTK build's window cannot be shown here, or None."""
+    try:
+        import gi
+
+        gi.require_version("WebKit2", "4.1")
+    except (ImportError, ValueError) as exc:
+        return f"WebKitGTK not importable (PyGObject, gir1.2-webkit2-4.1: scripts/setup.sh): {exc}"
+    return None if shutil.which("Xvfb") else "Xvfb not installed"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the WebKitGTK build is Linux's")
+def test_the_webkitgtk_build_opens_its_window_on_its_login_page(app_path, sim, tmp_path: Path) -> None:
+    """scripts/build.sh's Linux build has no Qt: its window is WebKitGTK's (the system's, with its helper
+    processes), shows the login page, and the page's script talks to ZapPool through pywebview (read through
+    WebKit's inspector); SIGTERM closes the window and stops ZapPool cleanly."""
+    if (why := _webkitgtk_missing()) is not None:
+        pytest.skip(why)
+    assert not (app_path.parent / "_internal" / "PyQt6").exists(), "no Qt in the WebKitGTK build"
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    inspector = f"127.0.0.1:{free_port()}"
+    env = {**{k: v for k, v in os.environ.items() if k not in ("ZAPOOL_GUI", "WAYLAND_DISPLAY")},
+           "DISPLAY": f":{xvfb.stdout.readline().strip()}", "WEBKIT_INSPECTOR_HTTP_SERVER": inspector}
+    try:
+        proc = subprocess.Popen([str(app_path), "--data", str(tmp_path / "dados"), "--whatsapp-url", sim.url,
+                                 "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+        output = Output(proc)
+        try:
+            url = output.wait_for("API REST:", timeout=60).split()[2]
+            page = wait_until(lambda: webkit_window_page(app_node(app_path.parent), inspector), timeout=90,
+                              what="the window's login page")
+        finally:
+            code, text, _ = finish(proc, output, signal.SIGTERM, group=False)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+    assert "janelas abertas (gtk)" in text and "janelas do ZapPool" in text
+    assert page == {"url": url + "/", "title": "Entrar — ZapPool", "bridge": "function", "loading": False,
+                    "form": True}
+    assert code == 0 and "[Desktop] sinal 15 recebido: fechando as janelas" in text, text[-3000:]
+    assert "[Desktop] janelas fechadas" in text and "Encerrado." in text
 
 
 def is_elf(path: Path) -> bool:
@@ -191,13 +260,15 @@ def is_elf(path: Path) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldd and the slimming are Linux only")
-def test_every_program_and_library_in_the_built_app_finds_what_it_needs(app_path) -> None:
+@pytest.mark.parametrize("gui", ["gtk", "qt"])
+def test_every_program_and_library_in_the_built_app_finds_what_it_needs(request, gui) -> None:
     """The build leaves out the libraries no kept file needs (build/zapool.spec): every program, plugin and
     library left still finds each library it links to, inside the app (where its loader looks first) or on
-    the system."""
-    internal = app_path.parent / "_internal"
+    the system. Both Linux builds: the default (WebKitGTK) and the Qt one."""
+    app = request.getfixturevalue("app_path" if gui == "gtk" else "qt_app_path")
+    internal = app.parent / "_internal"
     missing = {}
-    for path in filter(is_elf, [app_path, *internal.rglob("*")]):
+    for path in filter(is_elf, [app, *internal.rglob("*")]):
         done = subprocess.run(["ldd", str(path)], check=False, capture_output=True, text=True, timeout=60,
                               env={**os.environ, "LD_LIBRARY_PATH": str(internal)})
         if lost := [line.split()[0] for line in done.stdout.splitlines() if "not found" in line]:

@@ -199,19 +199,23 @@ def test_a_link_to_a_conversation_does_not_send_blue_ticks_until_the_person_acts
 
 # -- finding 12: the windows show ZapPool's own pages only -----------------------------------------------------
 
+from tests.test_desktop_smoke import GUIS  # noqa: E402 - beside the one test that uses it
+
 @pytest.mark.process
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Qt windows are Linux's")
-def test_a_window_never_shows_a_foreign_page_with_the_bridge(tmp_path: Path) -> None:
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Qt and GTK windows are Linux's")
+@pytest.mark.parametrize("gui", GUIS)
+def test_a_window_never_shows_a_foreign_page_with_the_bridge(tmp_path: Path, gui: str) -> None:
     import subprocess
 
-    from tests.test_desktop_smoke import QT_ENV, ROOT, env
+    from tests.test_desktop_smoke import GUI_ENV, ROOT, env, in_display
 
     opened = tmp_path / "system-browser.txt"  # $BROWSER: what Python's webbrowser hands a link to
     browser = tmp_path / "browser"
     browser.write_text(f"#!/bin/sh\necho \"$1\" >> {opened}\n")
     browser.chmod(0o755)
-    done = subprocess.run([sys.executable, "tests/desktop_navigation.py", str(tmp_path / "dados")], cwd=ROOT,
-                          env=env(**QT_ENV, BROWSER=str(browser)), capture_output=True, text=True, timeout=180)
+    done = subprocess.run(in_display(gui, [sys.executable, "tests/desktop_navigation.py", str(tmp_path / "dados")]),
+                          cwd=ROOT, check=False, env=env(**GUI_ENV[gui], BROWSER=str(browser)), capture_output=True,
+                          text=True, timeout=180)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("NAV ")), None)
     assert done.returncode == 0 and line, done.stdout[-3000:] + done.stderr[-3000:]
     nav = json.loads(line[len("NAV "):])
@@ -219,8 +223,8 @@ def test_a_window_never_shows_a_foreign_page_with_the_bridge(tmp_path: Path) -> 
     for attempt in ("script", "link", "dropped_url", "dropped_file"):
         assert nav[attempt].startswith(nav["base"] + "/"), (attempt, nav)
     handed = opened.read_text().split() if opened.exists() else []
-    # A link (Qt reports a script's `location = ` as one too) opens in the system browser, where no bridge is;
-    # a dropped URL or file is refused outright.
+    # A link (Qt reports a script's `location = ` as one too; WebKitGTK does not) opens in the system browser,
+    # where no bridge is; a dropped URL or file is refused outright.
     assert any(url.endswith("/link") for url in handed), handed
     assert not any("dropped" in url or url.startswith("file:") for url in handed), handed
 

@@ -8,7 +8,10 @@ link the person clicked opens in the system browser, where it has no bridge; any
 javascript:, another origin loaded by a script or a drop) is refused and logged.
 
 Qt (Linux) is guarded here, by pywebview's page class: QWebEnginePage.acceptNavigationRequest is asked for each
-navigation of every frame. Windows' WebView2 and macOS' WebKit are not done yet.
+navigation of every frame. WebKitGTK (Linux, ZAPOOL_GUI=gtk) by pywebview's handler of the web view's
+`decide-policy` signal, which WebKit emits before every navigation of every frame and every new window; its
+UI-process API does not say which frame, so a clicked web link in a frame also goes to the system browser (where
+it has no bridge either). Windows' WebView2 and macOS' WebKit are not done yet.
 """
 
 from __future__ import annotations
@@ -63,3 +66,44 @@ def guard_qt_windows(base_url: str, open_outside: Callable[[str], Any] = webbrow
     qt.BrowserView.WebPage.acceptNavigationRequest = accept
     # target=_blank and window.open(): pywebview's handler opens them in the system browser, never in a window.
     qt.settings["OPEN_EXTERNAL_LINKS_IN_BROWSER"] = True
+
+
+def guard_gtk_windows(base_url: str, open_outside: Callable[[str], Any] = webbrowser.open) -> None:
+    """Make every pywebview GTK window (created after this call) ask decide() before each navigation."""
+    import gi  # noqa: PLC0415 - WebKitGTK is loaded only with the windows
+
+    gi.require_version("WebKit2", "4.1")
+    from gi.repository import WebKit2  # noqa: PLC0415
+    from webview.platforms import gtk  # noqa: PLC0415
+
+    pywebview_handler = gtk.BrowserView.on_navigation
+
+    def on_navigation(view: Any, webview: Any, decision: Any, decision_type: Any) -> bool:
+        if not isinstance(decision, WebKit2.NavigationPolicyDecision):
+            return pywebview_handler(view, webview, decision, decision_type)  # responses: downloads
+        action = decision.get_navigation_action()
+        url = action.get_request().get_uri() or ""
+        clicked = action.get_navigation_type() == WebKit2.NavigationType.LINK_CLICKED
+        if decision_type == WebKit2.PolicyDecisionType.NEW_WINDOW_ACTION:
+            # target=_blank and window.open(): never a new window; a web link goes to the system browser (as
+            # pywebview's Qt handler does with OPEN_EXTERNAL_LINKS_IN_BROWSER), even one to our own pages.
+            if decide(url, base_url, clicked=clicked or action.is_user_gesture(), main_frame=True,
+                      open_outside=open_outside):
+                open_outside(url)
+            decision.ignore()
+        elif not decide(url, base_url, clicked=clicked, main_frame=True, open_outside=open_outside):
+            decision.ignore()
+            _still_showing(view, webview.get_uri() or "", base_url)
+        return True  # decided here: WebKit's default (load it) never runs
+
+    gtk.BrowserView.on_navigation = on_navigation
+
+
+def _still_showing(view: Any, shown_url: str, base_url: str) -> None:
+    """A refused load starts nothing in WebKitGTK (no load event follows), but pywebview's load_url() marked
+    the window as loading: mark our page, which is still shown with its bridge, as loaded again, or the next
+    call on the window (evaluate_js, get_current_url) waits 20 s and fails."""
+    if is_own_page(shown_url, base_url):
+        events = view.pywebview_window.events
+        for event in (events.before_load, events._pywebviewready, events.loaded):  # noqa: SLF001 - pywebview's
+            event.set()

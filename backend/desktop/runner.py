@@ -5,6 +5,12 @@ bytecodes of the main thread, which Qt's C++ loop may not give it for a long whi
 watched through `signal.set_wakeup_fd`: the C-level handler writes the signal's number to a socket at once, a
 watcher thread reads it and closes the windows, webview.start() returns and the caller shuts down as after
 Ctrl+C in --headless.
+
+WebKitGTK's loop is different: PyGObject's Gio.Application.run puts a wake-up fd of its own in place for as long as
+the loop runs (gi/_ossighelper.py, wakeup_on_signal), so the watcher above never hears a signal there. The GTK
+windows hear SIGINT and SIGTERM through GLib instead (GLibSignalWatcher); and as GLib resets a signal to its
+default action when its last watch goes, Python's handlers are put back after, or a later SIGTERM would kill
+ZapPool in the middle of its shutdown.
 """
 
 from __future__ import annotations
@@ -23,10 +29,10 @@ from ..auth.service import AuthService
 from ..config import DESKTOP_USER_AGENT, PROJECT_ROOT
 from ..service import ZapPoolService
 from .bridge import Bridge, DesktopSession
-from .guard import guard_qt_windows
+from .guard import guard_gtk_windows, guard_qt_windows
 from .notify import DesktopNotifications
 from .push import EventPusher
-from .windows import WindowManager, default_gui
+from .windows import WindowManager, default_gui, webkitgtk_missing
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 30.0
@@ -41,6 +47,10 @@ ICON = PROJECT_ROOT / "build" / "icon.png"  # the windows' icon (Linux; Windows 
 def desktop_available() -> tuple[bool, str]:
     """Whether windows can be shown here; when not, a short reason (in Portuguese, for the log line)."""
     linux = sys.platform.startswith("linux")
+    if linux and default_gui() == "gtk":
+        return _gtk_available()
+    if linux and not os.environ.get("ZAPOOL_GUI", "").strip():
+        log.info("[Desktop] %s: janelas no Qt", webkitgtk_missing())
     if linux and not os.environ.get("QT_QPA_PLATFORM") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)"
@@ -51,6 +61,20 @@ def desktop_available() -> tuple[bool, str]:
     except ImportError as exc:
         return False, f"pywebview/Qt não importável ({exc})"
     return _probe_qt() if linux else (True, "")
+
+
+def _gtk_available() -> tuple[bool, str]:
+    """WebKitGTK's windows: its typelibs load and GTK opens the display. Gtk.init_check answers False where
+    Qt would abort, so no child process is needed here."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "sem display (DISPLAY e WAYLAND_DISPLAY vazios)"
+    if (why := webkitgtk_missing()) is not None:
+        return False, why
+    from gi.repository import Gtk  # noqa: PLC0415 - loaded by webkitgtk_missing() already
+
+    if not Gtk.init_check(sys.argv[:1])[0]:
+        return False, "o GTK não abre janelas neste display"
+    return True, ""
 
 
 def _probe_qt() -> tuple[bool, str]:
@@ -106,6 +130,42 @@ class SignalWatcher:
                         self._on_signal(signum)
 
 
+class GLibSignalWatcher:
+    """SignalWatcher for the GTK windows: GLib's own signal watches (GLib.unix_signal_add) wake its loop, and
+    `on_signal(signum)` runs on a thread of its own after the caller's Python handler has seen the signal."""
+
+    def __init__(self, on_signal: Callable[[int], None]):
+        self._on_signal = on_signal
+        self._sources: list[int] = []
+
+    def install(self) -> GLibSignalWatcher:
+        """Start watching (main thread, before the GTK loop runs: the watches join GLib's default context)."""
+        from gi.repository import GLib  # noqa: PLC0415 - only the GTK windows load GLib
+
+        for signum in STOP_SIGNALS:
+            self._sources.append(GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, self._heard, signum))
+        return self
+
+    def uninstall(self) -> None:
+        """Stop watching; GLib set each signal back to its default action, so Python's handlers go back in."""
+        from gi.repository import GLib  # noqa: PLC0415
+
+        for source in self._sources:
+            GLib.source_remove(source)
+        self._sources.clear()
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.getsignal(signum))  # Python's C handler again, with the same function
+
+    def _heard(self, signum: int) -> bool:
+        """GLib's callback on the loop's thread: the caller's Python handler, then `on_signal` on a thread (it
+        closes windows, which waits for this very loop)."""
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            handler(signum, None)
+        threading.Thread(target=self._on_signal, args=(signum,), name="desktop-signals", daemon=True).start()
+        return True  # keep watching: a second signal must not find the default action (death) in place
+
+
 def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
                 on_started: Callable[[WindowManager], None] | None = None) -> None:
     """Open the main window over ZapPool's server at `base_url` and run the GUI on this thread until the main
@@ -127,7 +187,9 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
 
     if default_gui() == "qt":  # the bridge only ever in ZapPool's own pages (guard.py)
         guard_qt_windows(base_url)
-    watcher = SignalWatcher(closing).install()
+    elif default_gui() == "gtk":
+        guard_gtk_windows(base_url)
+    watcher = (GLibSignalWatcher if default_gui() == "gtk" else SignalWatcher)(closing).install()
     try:
         if windows.open_main() is None:
             return  # a signal came first: nothing to show

@@ -12,7 +12,9 @@ closing window only ever holds up itself.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import queue
 import sys
 import threading
@@ -269,5 +271,41 @@ class WindowManager:
 
 
 def default_gui() -> str | None:
-    """pywebview's GUI for this system: Qt on Linux (QtWebEngine), the system's own web view elsewhere."""
-    return "qt" if sys.platform.startswith("linux") else None
+    """pywebview's GUI for this system. Linux: WebKitGTK, the system's web view (the package needs no Qt:
+    docs/PERFORMANCE.md, "Linux windows on WebKitGTK"); Qt's QtWebEngine when ZAPOOL_GUI=qt, or where WebKitGTK
+    is not installed. Elsewhere the system's own web view."""
+    if not sys.platform.startswith("linux"):
+        return None
+    asked = os.environ.get("ZAPOOL_GUI", "").strip().lower()
+    if asked in ("gtk", "qt"):
+        return asked
+    return "gtk" if webkitgtk_missing() is None else "qt"
+
+
+@functools.cache
+def webkitgtk_missing() -> str | None:
+    """Why WebKitGTK's windows cannot load here (PyGObject or WebKitGTK's typelibs not installed), or None.
+    Asked once: loading the typelibs is what opening the windows does anyway."""
+    _system_gnome()
+    try:
+        import gi  # noqa: PLC0415 - GTK is loaded only when windows may open
+
+        gi.require_version("Gtk", "3.0")
+        gi.require_version("WebKit2", "4.1")
+        from gi.repository import Gtk, WebKit2  # noqa: F401, PLC0415
+    except (ImportError, ValueError) as exc:
+        return f"WebKitGTK não importável ({exc}; no Debian: apt-get install gir1.2-webkit2-4.1)"
+    return None
+
+
+def _system_gnome() -> None:
+    """The built WebKitGTK app takes GNOME's libraries and typelibs from the system (build/zapool.spec,
+    SYSTEM_GNOME), but PyInstaller's run-time hooks still point GIO's modules and the typelibs into the package,
+    where there are none: GIO (and WebKit's helper processes, which inherit it) would load none of the system's
+    modules (TLS, proxies, settings), and gdk-pixbuf no image loader. Those variables go when they name a file or
+    folder of the package that is not there."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    for name in ("GIO_MODULE_DIR", "GI_TYPELIB_PATH", "GDK_PIXBUF_MODULE_FILE"):
+        value = os.environ.get(name, "")
+        if bundle and value.startswith(bundle) and not os.path.exists(value):
+            del os.environ[name]
