@@ -64,7 +64,9 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
         if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font",  # no data
                              "meta.show_instance"):  # its own credential: tests/test_instance_app.py
             continue
-        path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", "x1", rule.rule)
+        # A sample each converter accepts: a group id is digits@g.us, anything else takes "x1".
+        path = re.sub(r"<group:[^<>]+>", "120363012345678901@g.us", rule.rule)
+        path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", "x1", path)
         routes += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return routes
 

@@ -38,8 +38,6 @@
       description: g.desc ?? null, owner: wid(g.owner), creation: g.creation ?? null, restrict: Boolean(g.restrict),
       announce: Boolean(g.announce), participants: people };
   };
-  // Return values that need a shape of their own (WhatsApp's models are too deep for plain()).
-  const RESULTS = { 'group.getAllGroups': (list) => (list || []).filter(Boolean).map(groupChat) };
 
   const SERIALIZERS = {
     'conn.auth_code_change': (c) => (c ? { type: c.type, ref: c.ref, fullCode: c.fullCode } : null),
@@ -58,7 +56,10 @@
     id: wid(c.id), name: c.name ?? null, shortName: c.shortName ?? null, pushname: c.pushname ?? null,
     isBusiness: Boolean(c.isBusiness), isMyContact: Boolean(c.isMyContact), formattedName: c.formattedName ?? null,
   } : null);
+  // Return values that need a shape of their own: WhatsApp's models are too deep for plain(), and keep their
+  // fields behind getters it would not see.
   const RESULTS = {
+    'group.getAllGroups': (list) => (list || []).filter(Boolean).map(groupChat),
     'chat.list': (list) => (list || []).map(chatOf),
     'chat.getMessages': (list) => (list || []).map((m) => ({ ...message(m), ack: m.ack ?? null })),
     'contact.list': (list) => (list || []).map(contactOf),
