@@ -45,13 +45,13 @@ WATCH = """([screen, chats, bubbles]) => Promise.all([screen, chats].map((want) 
 })))"""
 SCREEN = 15  # chats a 860-pixel-high window shows
 SCROLL = """(want) => new Promise((resolve) => {
-  const box = document.querySelector('#thread');
+  const box = document.querySelector('#thread'), scroller = document.querySelector('#thread-log');
   const start = performance.now();
   new MutationObserver((_, obs) => {
     if (box.querySelectorAll('.bubble').length >= want) { obs.disconnect(); resolve(performance.now() - start); }
   }).observe(box, { childList: true });
-  box.scrollTop = 0;
-  box.dispatchEvent(new Event('scroll'));
+  scroller.scrollTop = 0;
+  scroller.dispatchEvent(new Event('scroll'));
 })"""
 
 
