@@ -200,7 +200,7 @@ def test_a_status_change_on_a_full_disk_keeps_the_last_saved_one(disk: Disk, zap
     assert created.status == 201 and created.json["status"] == "qr_ready"
     saved = lambda: {s["clientId"]: s["status"]  # noqa: E731
                      for s in json.loads((zap.data / "whatsapp-sessions.json").read_bytes())["sessions"]}
-    assert saved()["vendas"] == "qr_ready"
+    wait_until(lambda: saved()["vendas"] == "qr_ready", what="qr_ready saved")  # the file's own writer thread
     disk.fill()
     with caplog.at_level(logging.ERROR):
         stopped = zap.api.call("POST", "/clients/vendas/disconnect")
