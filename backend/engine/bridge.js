@@ -39,7 +39,7 @@
       announce: Boolean(g.announce), participants: people };
   };
   // Return values that need a shape of their own (WhatsApp's models are too deep for plain()).
-  const RESULTS = { 'group.getAllGroups': (list) => (list || []).filter(Boolean).map(groupChat) };
+  const GROUP_RESULTS = { 'group.getAllGroups': (list) => (list || []).filter(Boolean).map(groupChat) };
 
   const SERIALIZERS = {
     'conn.auth_code_change': (c) => (c ? { type: c.type, ref: c.ref, fullCode: c.fullCode } : null),
@@ -63,6 +63,7 @@
     'chat.getMessages': (list) => (list || []).map((m) => ({ ...message(m), ack: m.ack ?? null })),
     'contact.list': (list) => (list || []).map(contactOf),
     'contact.get': contactOf,
+    ...GROUP_RESULTS,
   };
 
   // Plain JSON for return values: Wids become their string form, functions and deep nesting are dropped.
