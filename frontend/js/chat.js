@@ -14,6 +14,7 @@ import { READ_CHANNEL } from './chat-read.js';
 import { chatItem, chatTitle, unreadOf, visibleChats } from './chat-list.js';
 import { contactPicker } from './contact-picker.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
+import { isGroupChat, memberNames, withMentions } from './group-thread.js';
 
 const CLIENT = param('client');
 const FIRST_CHATS = 50; // the first read of the list: more than a screenful, painted at once
@@ -32,6 +33,7 @@ let acted = false;
 const nodes = new Map(); // messageKey -> <li>
 const names = new Map(); // chat id -> the contact's name, when WhatsApp told it
 let attachment = null; // {data, mimetype, filename, size} chosen to go with the next send
+const members = memberNames(CLIENT); // a group's authors and mentioned members, by number
 
 // -- the number --------------------------------------------------------------------------------------------
 
@@ -61,7 +63,22 @@ function chatName(chatId) {
 }
 
 function rememberName(message) {
-  if (message?.direction === 'in' && message.notifyName) names.set(message.chatId, message.notifyName);
+  if (isGroupChat(message?.chatId)) members.learn(message); // a member's name, not the group's
+  else if (message?.direction === 'in' && message.notifyName) names.set(message.chatId, message.notifyName);
+}
+
+/** In a group: the author above another member's message, and its mentions as names. */
+function groupParts(message) {
+  if (!isGroupChat(message.chatId)) return {};
+  const nameOf = (id) => members.name(id);
+  return { author: message.direction === 'in' ? nameOf(message.from) : null, text: (body) => withMentions(body, nameOf) };
+}
+
+/** Build the thread's bubbles again (names learnt, language changed). */
+function redrawThread() {
+  nodes.clear();
+  $('#thread').replaceChildren();
+  renderThread();
 }
 
 function renderChats() {
@@ -121,7 +138,7 @@ function renderThread(scroll = true) {
     let node = nodes.get(key);
     const stale = node && (node.dataset.status !== message.status || node.dataset.version !== message.updatedAt);
     if (!node || stale) {
-      const fresh = bubble(message);
+      const fresh = bubble(message, groupParts(message));
       fresh.dataset.version = message.updatedAt || '';
       if (node) node.replaceWith(fresh);
       node = fresh;
@@ -198,6 +215,7 @@ async function openChat(chatId) {
     url.searchParams.set('chat', chatId);
     history.replaceState(null, '', url);
   }
+  if (isGroupChat(chatId)) members.load().then(() => { if (chatId === current) redrawThread(); });
   showConversation();
   renderChats();
   try {
@@ -224,7 +242,7 @@ async function send() {
   const box = $('#message');
   const text = box.value.trim();
   if (!current || (!text && !attachment)) return;
-  const to = chatNumber(current);
+  const to = isGroupChat(current) ? current : chatNumber(current); // a group goes by its id
   try {
     const record = attachment
       ? await api.sendMedia(CLIENT, to, { ...attachment, caption: text || undefined })
@@ -362,11 +380,9 @@ async function start() {
   }
   document.addEventListener('visibilitychange', () => markRead().then(() => loadChats()).catch(() => {}));
   window.addEventListener('zapool:language', () => {
-    nodes.clear();
-    $('#thread').replaceChildren();
     showConversation();
     renderChats();
-    renderThread();
+    redrawThread();
     showAttachment();
   });
   // Side by side: the list, the number and the open conversation each paint when their own answer comes.
