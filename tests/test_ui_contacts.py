@@ -121,7 +121,7 @@ def test_history_loads_as_the_person_scrolls_up(window: Page):
     expect(bubbles).to_have_count(50)
     expect(bubbles.last.locator(".text")).to_have_text(f"msg {HISTORY - 1:03d}")
     for shown in (100, HISTORY):
-        window.locator("#thread").evaluate("box => { box.scrollTop = 0; box.dispatchEvent(new Event('scroll')); }")
+        window.locator("#thread-log").evaluate("box => { box.scrollTop = 0; box.dispatchEvent(new Event('scroll')); }")
         expect(bubbles).to_have_count(shown)
     texts = bubbles.locator(".text").all_text_contents()
     assert texts == [f"msg {i:03d}" for i in range(HISTORY)]
