@@ -61,3 +61,10 @@ export function withMentions(text, nameOf) {
   if (at < text.length) parts.push(text.slice(at));
   return parts;
 }
+
+/** In a group: the author above another member's message, and its mentions as names (bubble()'s options). */
+export function groupParts(message, members) {
+  if (!isGroupChat(message.chatId)) return {};
+  const nameOf = (id) => members.name(id);
+  return { author: message.direction === 'in' ? nameOf(message.from) : null, text: (body) => withMentions(body, nameOf) };
+}
