@@ -78,7 +78,7 @@ PARTS = """() => {
   const thread = performance.getEntriesByType('resource').find((e) => /\/chats\/[^/?]+\/messages$/.test(e.name));
   return [performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
           first ? first.responseEnd - first.requestStart : NaN, thread ? thread.startTime : NaN,
-          thread ? thread.responseEnd : NaN];
+          thread ? thread.responseEnd : NaN, first ? first.startTime : NaN, first ? first.responseEnd : NaN];
 }"""
 
 
@@ -116,7 +116,7 @@ def run(rounds: int, pages: int, before: Path | None = None) -> dict[str, Any]:
     load = os.getloadavg()
     trees = {"after": ROOT, **({"before": before} if before else {})}
     out: dict[str, Any] = {"load": load}
-    with ExitStack() as stack, sync_playwright() as pw:
+    with sync_playwright() as pw, ExitStack() as stack:
         windows = {name: _window(stack, pw, root) for name, root in trees.items()}
         for name, (page, base) in windows.items():
             out[name] = {"whatsapp": history_pages(page, f"{base}&chat={BIG}@c.us", pages),
@@ -151,6 +151,8 @@ def main() -> None:
                   "  opened: DOMContentLoaded": [v[2] for v in r["opened"]],
                   "  opened: the conversation's first read sent at": [v[4] for v in r["opened"]],
                   "  opened: the conversation's first read answered at": [v[5] for v in r["opened"]],
+                  "  opened: the list's first read sent at": [v[6] for v in r["opened"]],
+                  "  opened: the list's first read answered at": [v[7] for v in r["opened"]],
                   "history page from WhatsApp": r["whatsapp"], "history page from the log": r["log"]}
         print(f"== {name}")
         for what, values in series.items():
