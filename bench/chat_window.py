@@ -10,7 +10,11 @@ inside the page (performance.now() from navigation start, a MutationObserver not
   The first look fetches each page from WhatsApp (and keeps it in the log); a second look (a new window on the
   same chat) reads the same pages from the log.
 
-    .venv/bin/python -m bench.chat_window --rounds 5 --pages 10
+    .venv/bin/python -m bench.chat_window --rounds 5 --pages 10 [--before-tree /tmp/old-checkout]
+
+With --before-tree (a checkout of another commit, .venv and node_modules linked in), that commit's app.py runs
+beside this one, each with its own simulator, and the rounds alternate between them: the machine's load hits
+both alike.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
-from bench.ui_app import first_login, launch_browser, link_vendas, running_app
+from bench.ui_app import ROOT, first_login, launch_browser, link_vendas, running_app
 from wasim import SimServer
 
 CHATS = 500
@@ -45,13 +50,14 @@ WATCH = """([screen, chats, bubbles]) => Promise.all([screen, chats].map((want) 
 })))"""
 SCREEN = 15  # chats a 860-pixel-high window shows
 SCROLL = """(want) => new Promise((resolve) => {
-  const box = document.querySelector('#thread'), scroller = document.querySelector('#thread-log');
+  const box = document.querySelector('#thread-log');  // the box that scrolls (the thread fills the height)
+  const list = document.querySelector('#thread');
   const start = performance.now();
   new MutationObserver((_, obs) => {
-    if (box.querySelectorAll('.bubble').length >= want) { obs.disconnect(); resolve(performance.now() - start); }
-  }).observe(box, { childList: true });
-  scroller.scrollTop = 0;
-  scroller.dispatchEvent(new Event('scroll'));
+    if (list.querySelectorAll('.bubble').length >= want) { obs.disconnect(); resolve(performance.now() - start); }
+  }).observe(list, { childList: true });
+  box.scrollTop = 0;
+  box.dispatchEvent(new Event('scroll'));
 })"""
 
 
@@ -69,8 +75,10 @@ def fill_phone(sim: SimServer) -> None:
 # (request sent to last byte: ZapPool reading WhatsApp's list through the page and merging it with the log).
 PARTS = """() => {
   const first = performance.getEntriesByType('resource').find((e) => e.name.includes('/chats?limit='));
+  const thread = performance.getEntriesByType('resource').find((e) => /\/chats\/[^/?]+\/messages$/.test(e.name));
   return [performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
-          first ? first.responseEnd - first.requestStart : NaN];
+          first ? first.responseEnd - first.requestStart : NaN, thread ? thread.startTime : NaN,
+          thread ? thread.responseEnd : NaN, first ? first.startTime : NaN, first ? first.responseEnd : NaN];
 }"""
 
 
@@ -88,46 +96,68 @@ def history_pages(page: Page, url: str, pages: int) -> list[float]:
     return [page.evaluate(SCROLL, PAGE * (n + 2)) for n in range(pages)]
 
 
-def run(rounds: int, pages: int) -> dict[str, Any]:
-    """Every figure, with the load average at the start."""
+def _window(stack: ExitStack, pw: Any, root: Path) -> tuple[Page, str]:
+    """A simulator with the filled phone, app.py from the checkout `root` linked to it, a logged-in page."""
+    sim = stack.enter_context(SimServer(**SIM_TIMINGS))
+    fill_phone(sim)
+    data = Path(tempfile.mkdtemp(prefix="zapool-bench-")) / "dados"
+    url, owner_link = stack.enter_context(running_app(data, sim.url, root=root))
+    browser = launch_browser(pw)
+    stack.callback(browser.close)
+    page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    first_login(page, owner_link)
+    link_vendas(page, sim, PHONE)
+    return page, f"{url}/ui/chat.html?client=vendas"
+
+
+def run(rounds: int, pages: int, before: Path | None = None) -> dict[str, Any]:
+    """Every figure per checkout ("after": this one; "before": `before`, if given), rounds alternating between
+    them, with the load average at the start."""
     load = os.getloadavg()
-    with SimServer(**SIM_TIMINGS) as sim, sync_playwright() as pw:
-        fill_phone(sim)
-        data = Path(tempfile.mkdtemp(prefix="zapool-bench-")) / "dados"
-        with running_app(data, sim.url) as (url, owner_link):
-            browser = launch_browser(pw)
-            try:
-                page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
-                first_login(page, owner_link)
-                link_vendas(page, sim, PHONE)
-                base = f"{url}/ui/chat.html?client=vendas"
-                from_whatsapp = history_pages(page, f"{base}&chat={BIG}@c.us", pages)
-                from_log = history_pages(page, f"{base}&chat={BIG}@c.us", pages)
-                lists = [first_paint(page, base, 0) for _ in range(rounds)]
-                opened = [first_paint(page, f"{base}&chat={BIG}@c.us", PAGE) for _ in range(rounds)]
-            finally:
-                browser.close()
-    return {"load": load, "list": lists, "opened": opened, "whatsapp": from_whatsapp, "log": from_log}
+    trees = {"after": ROOT, **({"before": before} if before else {})}
+    out: dict[str, Any] = {"load": load}
+    with sync_playwright() as pw, ExitStack() as stack:
+        windows = {name: _window(stack, pw, root) for name, root in trees.items()}
+        for name, (page, base) in windows.items():
+            out[name] = {"whatsapp": history_pages(page, f"{base}&chat={BIG}@c.us", pages),
+                         "log": history_pages(page, f"{base}&chat={BIG}@c.us", pages), "list": [], "opened": []}
+        for _ in range(rounds):
+            for name, (page, base) in windows.items():
+                out[name]["list"].append(first_paint(page, base, 0))
+                out[name]["opened"].append(first_paint(page, f"{base}&chat={BIG}@c.us", PAGE))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pages", type=int, default=10)
+    parser.add_argument("--before-tree", type=Path, default=None,
+                        help="a checkout of another commit, measured side by side (rounds alternate)")
     args = parser.parse_args()
-    result = run(args.rounds, args.pages)
+    result = run(args.rounds, args.pages, args.before_tree)
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in result['load'])}, "
           f"at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    series = {"first paint, list (a screenful)": [v[0] for v in result["list"]],
-              "list, all 500 chats": [v[1] for v in result["list"]],
-              "first paint, opened on the long chat (screenful + its newest page)": [v[0] for v in result["opened"]],
-              "opened on the long chat, all 500 chats": [v[1] for v in result["opened"]],
-              "  of which the page's own load (DOMContentLoaded)": [v[2] for v in result["list"]],
-              "  of which the first read of the list (request to last byte)": [v[3] for v in result["list"]],
-              "history page from WhatsApp": result["whatsapp"], "history page from the log": result["log"]}
-    for what, values in series.items():
-        print(f"{what}: median {statistics.median(values):.1f} ms, max {max(values):.1f} ms "
-              f"(n={len(values)}: {', '.join(f'{v:.0f}' for v in values)})")
+    for name in ("before", "after"):
+        if name not in result:
+            continue
+        r = result[name]
+        series = {"first paint, list (a screenful)": [v[0] for v in r["list"]],
+                  "list, all 500 chats": [v[1] for v in r["list"]],
+                  "first paint, opened on the long chat (screenful + its newest page)": [v[0] for v in r["opened"]],
+                  "opened on the long chat, all 500 chats": [v[1] for v in r["opened"]],
+                  "  of which the page's own load (DOMContentLoaded)": [v[2] for v in r["list"]],
+                  "  of which the first read of the list (request to last byte)": [v[3] for v in r["list"]],
+                  "  opened: DOMContentLoaded": [v[2] for v in r["opened"]],
+                  "  opened: the conversation's first read sent at": [v[4] for v in r["opened"]],
+                  "  opened: the conversation's first read answered at": [v[5] for v in r["opened"]],
+                  "  opened: the list's first read sent at": [v[6] for v in r["opened"]],
+                  "  opened: the list's first read answered at": [v[7] for v in r["opened"]],
+                  "history page from WhatsApp": r["whatsapp"], "history page from the log": r["log"]}
+        print(f"== {name}")
+        for what, values in series.items():
+            print(f"{what}: median {statistics.median(values):.1f} ms, max {max(values):.1f} ms "
+                  f"(n={len(values)}: {', '.join(f'{v:.0f}' for v in values)})")
 
 
 if __name__ == "__main__":

@@ -37,10 +37,11 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 @contextmanager
-def running_app(data: Path, whatsapp_url: str) -> Iterator[tuple[str, str]]:
-    """app.py --headless on a free port: yields (its address, the owner link of its first login)."""
+def running_app(data: Path, whatsapp_url: str, *extra: str, root: Path = ROOT) -> Iterator[tuple[str, str]]:
+    """app.py --headless on a free port (with `extra` arguments, e.g. pacing off; from the checkout `root`):
+    yields (its address, the owner link of its first login)."""
     proc = subprocess.Popen([sys.executable, "app.py", "--headless", "--port", "0", "--data", str(data),
-                             "--whatsapp-url", whatsapp_url, "--log-level", "warning"], cwd=ROOT,
+                             "--whatsapp-url", whatsapp_url, "--log-level", "warning", *extra], cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []

@@ -161,3 +161,18 @@ def test_history_refuses_a_key_of_another_chat(stack, sim):
     junk = stack.api.call("GET", f"/clients/vendas/chats/{ANA}@c.us/messages?before=%3Cscript%3E")
     assert wrong.status == junk.status == 422
     assert wrong.json["error"]["details"]["field"] == "before"
+
+
+def test_a_groups_history_keeps_who_wrote_each_message(tmp_path):
+    """WhatsApp's page of a group's history (bridge.js's shape: `from` the group, `author` the member) goes into
+    the log with the member as its sender, as a live group message does: the window shows who wrote it."""
+    from backend.store.history import HistoryLog
+    from backend.store.messages import MessageStore
+
+    gid = "120363012345678901@g.us"
+    page = [{"id": f"false_{gid}_AAAA{n}_{who}@c.us", "fromMe": False, "from": gid, "to": f"{PHONE}@c.us",
+             "author": f"{who}@c.us", "type": "chat", "body": f"msg {n}", "t": 1_700_000_000 + n, "notifyName": name}
+            for n, (who, name) in enumerate([(ANA, "Aninha"), (BRUNO, "Bruno")])]
+    records = HistoryLog(MessageStore(tmp_path / "messages.db").database).add("vendas", gid, page)
+    assert [(r.to_dict()["from"], r.to_dict()["notifyName"], r.chat) for r in records] == [
+        (f"{BRUNO}@c.us", "Bruno", gid), (f"{ANA}@c.us", "Aninha", gid)]

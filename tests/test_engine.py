@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -267,3 +268,13 @@ def test_an_event_whose_handling_fails_does_not_drop_the_rest_of_its_batch(runti
         runtime.call(wpp.close(), 30)
     assert seen[-2:] == ["quebra", "depois"]
     assert "Falha ao tratar o evento quebra" in caplog.text
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="needs node to parse the scripts")
+@pytest.mark.parametrize("script", ["backend/engine/bridge.js", *sorted(
+    str(p) for p in Path("wasim/static").glob("*.js"))])
+def test_the_scripts_put_into_pages_parse(script: str):
+    """A script that does not parse (two merges each declaring the same const) never runs in the page: every
+    number then waits 90 s for a bridge that never attaches. Parsing catches it before any browser starts."""
+    result = subprocess.run(["node", "--check", script], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -102,3 +102,21 @@ def test_a_short_conversation_sits_at_the_bottom_of_the_thread(page: Page, app: 
     assert g["logBottom"] - g["lastBottom"] <= 32, g
     assert g["lastTop"] - g["logTop"] >= 200, g
 
+
+
+def test_the_chat_window_asks_for_every_module_at_once():
+    """chat.html preloads every module chat.js imports, directly or not: one missing makes the browser find it
+    import by import again, a wave of requests more before the window's first read (bench/chat_window.py)."""
+    import re
+    from pathlib import Path
+
+    js = Path("frontend/js")
+    wanted, todo = set(), ["chat.js"]
+    while todo:
+        for name in re.findall(r"from '\./([\w.-]+\.js)'", (js / todo.pop()).read_text()):
+            if name not in wanted:
+                wanted.add(name)
+                todo.append(name)
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/ui/js/([\w.-]+\.js)">',
+                               Path("frontend/chat.html").read_text()))
+    assert wanted and preloaded == wanted, (wanted - preloaded, preloaded - wanted)

@@ -508,6 +508,34 @@ def test_chat_list_messages_and_mark_read(linked: Tab, sim: SimServer):
     assert linked.js(unread) == [[f"{PEER}@c.us", ["resposta", "mais uma"]]], "the unread incoming ones, not ours"
 
 
+def test_group_chats_are_listed_paged_back_and_marked_read(linked: Tab, sim: SimServer):
+    ana = "5511977770002"
+    sim.control.incoming(PHONE, PEER, "oi", notify_name="Maria")
+    gid = sim.control.group(ana, "create", subject="Família", participants=[PHONE])["gid"]
+    for n in range(5):
+        sim.control.group(ana, "send", groupId=gid, text=f"msg {n} @{PHONE}", notifyName="Ana")
+    linked.wait_event("chat.new_message", lambda m: m["body"].startswith("msg 4"))
+
+    listed = linked.js("WPP.chat.list().then(l => l.map(c => [c.id._serialized, c.isGroup, c.name, c.unreadCount, "
+                       "c.lastMessage && c.lastMessage.body, c.lastMessage && c.lastMessage.author && c.lastMessage.author._serialized]))")
+    assert listed[0] == [gid, True, "Família", 5, f"msg 4 @{PHONE}", f"{ana}@c.us"], "the group, newest, on top"
+    assert listed[1][:2] == [f"{PEER}@c.us", False]
+    assert linked.js("WPP.chat.list({onlyGroups: true}).then(l => l.map(c => c.id._serialized))") == [gid]
+    assert linked.js("WPP.chat.list({onlyUsers: true}).then(l => l.map(c => c.id._serialized))") == [f"{PEER}@c.us"]
+
+    last = linked.js("(g) => WPP.chat.getMessages(g, {count: 2}).then(l => l.map(m => [m.id._serialized, m.body, "
+                     "m.author._serialized, m.mentionedJidList.map(w => w._serialized)]))", gid)
+    assert [m[1] for m in last] == [f"msg 3 @{PHONE}", f"msg 4 @{PHONE}"]
+    assert last[0][2] == f"{ana}@c.us" and last[0][3] == [f"{PHONE}@c.us"]
+    older = linked.js("([g, id]) => WPP.chat.getMessages(g, {count: 2, direction: 'before', id})"
+                      ".then(l => l.map(m => m.body))", [gid, last[0][0]])
+    assert older == [f"msg 1 @{PHONE}", f"msg 2 @{PHONE}"], "the page before the oldest one shown"
+
+    read = linked.js("(g) => WPP.chat.markIsRead(g).then(r => [r.wid._serialized, r.unreadCount])", gid)
+    assert read == [gid, 0]
+    assert linked.js("WPP.chat.list({onlyGroups: true}).then(l => l[0].unreadCount)") == 0
+
+
 # --- control API and phone page ---------------------------------------------------------------------------
 
 

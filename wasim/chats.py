@@ -77,6 +77,10 @@ class Mailbox:
             chats[peer] = Chat(peer=peer, seq=next(self._seq), t=now_ms() // 1000)
         return chats.get(peer)
 
+    def next_seq(self) -> int:
+        """The next place at the top of a chat list (groups take theirs from here too)."""
+        return next(self._seq)
+
     def _touch(self, chat: Chat, t: int) -> None:
         """Move a chat to the top of the list."""
         chat.t, chat.seq = t, next(self._seq)
@@ -253,16 +257,18 @@ class Mailbox:
     # --- reading --------------------------------------------------------------------------------------
 
     def chat_list(self, sid: Any, count: Any) -> list[dict[str, Any]]:
-        """WPP.chat.list: most recent first."""
+        """WPP.chat.list: people and groups, most recent first."""
         with self.sim.lock:
             session = self.sim.linked_session(sid)
-            chats = sorted(self.chats.get(session.phone or "", {}).values(), key=lambda c: c.seq, reverse=True)
-            if isinstance(count, int) and count >= 0:
-                chats = chats[:count]
             book = self.sim.book.books.get(session.phone or "", {})
             # ChatModel.name is the name saved on the phone, when the contact is saved (WhatsApp's own rule).
-            return [{**c.view(), **({"name": book[c.peer].name} if c.peer in book and book[c.peer].name else {})}
-                    for c in chats]
+            chats = [(c.seq, {**c.view(), **({"name": book[c.peer].name} if c.peer in book and book[c.peer].name
+                                             else {})})
+                     for c in self.chats.get(session.phone or "", {}).values()]
+            chats = sorted(chats + self.sim.groups.chat_views(session.phone or ""), key=lambda e: e[0], reverse=True)
+            if isinstance(count, int) and count >= 0:
+                chats = chats[:count]
+            return [view for _, view in chats]
 
     def messages(self, sid: Any, peer: Any, count: Any, only_unread: bool = False,
                  before: str | None = None) -> list[dict[str, Any]]:

@@ -45,6 +45,8 @@ class Group:
     announce: bool = False  # only admins send messages
     size_limit: int = SIZE_LIMIT
     messages: list[dict[str, Any]] = field(default_factory=list)
+    unread: dict[str, int] = field(default_factory=dict)  # per member: messages of others not read yet
+    seq: int = 0  # the chat list's order, shared with the person-to-person chats (Mailbox.next_seq)
 
     def view(self) -> dict[str, Any]:
         """The group as the page receives it (phones as digits; the page makes Wids)."""
@@ -95,6 +97,8 @@ class Groups:
             return self.create(phone, body.get("subject"), _phones(body.get("participants")))
         if action == "join":
             return self.join(phone, body.get("code"))
+        if action == "messages":  # a read of what the device already holds: nothing changes
+            return self._history(phone, self._member_group(phone, body.get("groupId")), body)
         handler = _ACTIONS.get(action) if isinstance(action, str) else None
         if handler is None:
             raise SimFail(400, f"unknown group action {action!r}")
@@ -147,7 +151,7 @@ class Groups:
                 raise SimFail(404, "Participant not exists", "participant_not_exists")
         gid = f"120363{next(self._ids)}@g.us"
         members = {phone: "superadmin", **{p: "" for p in phones if p != phone}}
-        group = Group(gid, subject, phone, now_ms() // 1000, _invite(), members)
+        group = Group(gid, subject, phone, now_ms() // 1000, _invite(), members, seq=self.sim.mail.next_seq())
         self.groups[gid] = group
         self._notify(group, "add", "add", [p for p in members if p != phone], phone)
         self.sim.changed()
@@ -242,6 +246,7 @@ class Groups:
             if len(group.participants) >= group.size_limit:
                 raise SimFail(409, "The group is full", "group_full")
             group.participants[phone] = ""
+            group.seq = self.sim.mail.next_seq()
             self._notify(group, "join", "add", [phone], phone)
             self.sim.changed()
         return {"id": group.id, "pendingApproval": False}
@@ -265,8 +270,10 @@ class Groups:
             if body.get(key) is not None:
                 wire[key] = body[key]
         group.messages.append(wire)
+        group.seq = self.sim.mail.next_seq()
         for member in group.participants:
             if member != phone:
+                group.unread[member] = group.unread.get(member, 0) + 1
                 self.sim.mail.deliver(member, {"type": "group_message", "msg": wire}, keep=True)
         self._acks(phone, group, msg_id)
         return {"id": msg_id, "t": wire["t"], "ack": 1}
@@ -274,6 +281,38 @@ class Groups:
     def _find(self, phone: str, group: Group, body: dict[str, Any]) -> dict[str, Any]:
         """One of our messages in the group by its id (WPP.chat.getMessageById): {msg}, null if WhatsApp has none."""
         return {"msg": next((m for m in group.messages if m["id"] == body.get("id") and m["author"] == phone), None)}
+
+    def _read(self, phone: str, group: Group, _body: dict[str, Any]) -> dict[str, Any]:
+        """WPP.chat.markIsRead on a group: this member's unread count back to 0."""
+        group.unread[phone] = 0
+        return {"wid": group.id, "unreadCount": 0}
+
+    def _history(self, phone: str, group: Group, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """WPP.chat.getMessages on a group: the last `count` (-1: all), oldest first; `before` a message id: only
+        older ones (msg_not_found if none has it); `unread`: among this member's unread ones only."""
+        pool = group.messages
+        before = body.get("before")
+        if isinstance(before, str):
+            index = next((i for i, m in enumerate(pool) if m["id"] == before), None)
+            if index is None:
+                raise SimFail(404, f"Message {before} not found", "msg_not_found")
+            pool = pool[:index]
+        if body.get("unread") is True:
+            others = [m for m in group.messages if m["author"] != phone]
+            unread = group.unread.get(phone, 0)
+            pool = others[len(others) - unread:] if unread > 0 else []
+        count = body.get("count") if isinstance(body.get("count"), int) else 20
+        return list(pool if count < 0 else pool[-count:] if count else [])
+
+    def chat_views(self, phone: str) -> list[tuple[int, dict[str, Any]]]:
+        """The phone's groups as entries of its chat list (WPP.chat.list), each with its order (seq): the subject
+        as the chat's name, this member's unread count, the last message and the group's metadata."""
+        with self.sim.lock:
+            return [(g.seq, {"id": g.id, "isGroup": True, "name": g.subject, "unreadCount": g.unread.get(phone, 0),
+                             "t": g.messages[-1]["t"] if g.messages else g.creation,
+                             "lastMessage": g.messages[-1] if g.messages else None, "archive": False, "pin": 0,
+                             "muteExpiration": 0, "group": g.view()})
+                    for g in self.groups.values() if phone in g.participants]
 
     # --- events ---------------------------------------------------------------------------------------
 
@@ -307,7 +346,8 @@ class Groups:
 
 _ACTIONS = {"add": Groups._add, "remove": Groups._remove, "promote": Groups._promote, "demote": Groups._demote,
             "subject": Groups._subject, "description": Groups._description, "invite": Groups._invite,
-            "revoke": Groups._revoke, "leave": Groups._leave, "send": Groups._send, "find": Groups._find}
+            "revoke": Groups._revoke, "leave": Groups._leave, "send": Groups._send, "find": Groups._find,
+            "read": Groups._read}
 
 
 def _phones(value: Any) -> list[str]:

@@ -78,7 +78,7 @@ def _row(client_id: str, chat: str, msg: dict[str, Any]) -> tuple[Any, ...]:
     if msg.get("mimetype"):
         media = json.dumps({k: msg.get(k) for k in ("mimetype", "filename", "size")})
     return (uuid.uuid4().hex, "out" if mine else "in", client_id, chat, chat.split("@")[0] if mine else None,
-            None if mine else msg.get("from"), str(msg.get("type") or "chat")[:40], body, media, status,
+            None if mine else msg.get("author") or msg.get("from"), str(msg.get("type") or "chat")[:40], body, media, status,
             ack if mine else None, msg["id"], msg.get("notifyName") or None, t,
             t * 1000 if t is not None else int(time.time() * 1000))
 

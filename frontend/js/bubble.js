@@ -17,7 +17,8 @@ export function fromEvent(clientId, raw) {
   const media = raw.mimetype ? { mimetype: raw.mimetype, filename: raw.filename, size: raw.size, kind: raw.media?.kind,
                                  state: raw.media?.state } : null;
   const at = raw.t ? new Date(raw.t * 1000).toISOString() : new Date().toISOString();
-  return { id: raw.id, waMessageId: raw.id, clientId, direction: 'in', chatId: raw.from, from: raw.from,
+  // In a group `from` is the group and `author` the member who wrote.
+  return { id: raw.id, waMessageId: raw.id, clientId, direction: 'in', chatId: raw.from, from: raw.author || raw.from,
            type: raw.type || 'chat', body: raw.body ?? raw.caption ?? null, media, status: 'received',
            notifyName: raw.notifyName || null, createdAt: at, provisional: true };
 }
@@ -49,12 +50,14 @@ function fileLine(message) {
   return el('p', { class: 'file' }, `📎 ${name}${size}`);
 }
 
-/** The <li> of a message (build a new one when the message changes: they are small). */
-export function bubble(message) {
+/** The <li> of a message (build a new one when the message changes: they are small). In a group, `author` is
+ * the name shown above another member's message and `text(body)` gives the body's nodes (its mentions). */
+export function bubble(message, { author = null, text = null } = {}) {
   const out = message.direction === 'out';
   const time = el('time', { datetime: message.createdAt }, formatTime(message.createdAt));
   return el('li', { class: `bubble ${out ? 'out' : 'in'}`, dataset: { key: messageKey(message), status: message.status } },
+    author ? el('p', { class: 'sender' }, author) : null,
     mediaPreview(message) || fileLine(message),
-    message.body ? el('p', { class: 'text' }, message.body) : null,
+    message.body ? el('p', { class: 'text' }, ...(text ? text(message.body) : [message.body])) : null,
     el('div', { class: 'meta' }, time, out ? ticks(message) : null));
 }

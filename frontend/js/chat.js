@@ -14,6 +14,7 @@ import { READ_CHANNEL } from './chat-read.js';
 import { chatItem, chatTitle, unreadOf, visibleChats } from './chat-list.js';
 import { contactPicker } from './contact-picker.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
+import { groupParts, isGroupChat, memberNames } from './group-thread.js';
 
 const CLIENT = param('client');
 const FIRST_CHATS = 50; // the first read of the list: more than a screenful, painted at once
@@ -32,6 +33,11 @@ let acted = false;
 const nodes = new Map(); // messageKey -> <li>
 const names = new Map(); // chat id -> the contact's name, when WhatsApp told it
 let attachment = null; // {data, mimetype, filename, size} chosen to go with the next send
+const members = memberNames(CLIENT); // a group's authors and mentioned members, by number
+// The window's first reads, sent before the login check and the language come back (they need neither to
+// start); each is taken once, by the first load that wants it.
+const early = {};
+const firstRead = (key, read) => { const sent = early[key]; delete early[key]; return sent || read(); };
 
 // -- the number --------------------------------------------------------------------------------------------
 
@@ -49,7 +55,7 @@ function showClient() {
 }
 
 async function loadClient() {
-  client = await api.getClient(CLIENT);
+  client = await firstRead('client', () => api.getClient(CLIENT));
   showClient();
 }
 
@@ -61,7 +67,15 @@ function chatName(chatId) {
 }
 
 function rememberName(message) {
-  if (message?.direction === 'in' && message.notifyName) names.set(message.chatId, message.notifyName);
+  if (isGroupChat(message?.chatId)) members.learn(message); // a member's name, not the group's
+  else if (message?.direction === 'in' && message.notifyName) names.set(message.chatId, message.notifyName);
+}
+
+/** Build the thread's bubbles again (names learnt, language changed). */
+function redrawThread() {
+  nodes.clear();
+  $('#thread').replaceChildren();
+  renderThread();
 }
 
 function renderChats() {
@@ -81,7 +95,7 @@ let painted = 0; // the read whose first page is on screen: an older answer arri
 
 async function loadChats() {
   const mine = ++listing;
-  let page = await api.listChats(CLIENT, null, FIRST_CHATS);
+  let page = await firstRead('chats', () => api.listChats(CLIENT, null, FIRST_CHATS));
   if (mine < painted) return chats;
   painted = mine;
   chats = page.items;
@@ -121,7 +135,7 @@ function renderThread(scroll = true) {
     let node = nodes.get(key);
     const stale = node && (node.dataset.status !== message.status || node.dataset.version !== message.updatedAt);
     if (!node || stale) {
-      const fresh = bubble(message);
+      const fresh = bubble(message, groupParts(message, members));
       fresh.dataset.version = message.updatedAt || '';
       if (node) node.replaceWith(fresh);
       node = fresh;
@@ -137,7 +151,7 @@ function renderThread(scroll = true) {
 async function loadThread() {
   if (!current) return null;
   const first = thread.size === 0;
-  const page = await api.chatMessages(CLIENT, current);
+  const page = await firstRead(`thread:${current}`, () => api.chatMessages(CLIENT, current));
   // Pages come newest first; taken oldest first, messages logged in the same instant (a catch-up's batch) keep
   // the order they came in, as the thread's sort by time is stable.
   for (const message of [...page.items].reverse()) upsert(message);
@@ -198,6 +212,7 @@ async function openChat(chatId) {
     url.searchParams.set('chat', chatId);
     history.replaceState(null, '', url);
   }
+  if (isGroupChat(chatId)) members.load().then(() => { if (chatId === current) redrawThread(); });
   showConversation();
   renderChats();
   try {
@@ -224,7 +239,7 @@ async function send() {
   const box = $('#message');
   const text = box.value.trim();
   if (!current || (!text && !attachment)) return;
-  const to = chatNumber(current);
+  const to = isGroupChat(current) ? current : chatNumber(current); // a group goes by its id
   try {
     const record = attachment
       ? await api.sendMedia(CLIENT, to, { ...attachment, caption: text || undefined })
@@ -303,6 +318,9 @@ function onEvent(event) {
 }
 
 async function start() {
+  Object.assign(early, { client: api.getClient(CLIENT), chats: api.listChats(CLIENT, null, FIRST_CHATS),
+                         ...(current ? { [`thread:${current}`]: api.chatMessages(CLIENT, current) } : {}) });
+  for (const sent of Object.values(early)) sent.catch(() => {}); // a failure shows where the read is taken
   await startPage();
   api.subscribe(onEvent, { clientId: CLIENT });
   const picker = contactPicker(CLIENT, (chatId) => openChat(chatId));
@@ -362,11 +380,9 @@ async function start() {
   }
   document.addEventListener('visibilitychange', () => markRead().then(() => loadChats()).catch(() => {}));
   window.addEventListener('zapool:language', () => {
-    nodes.clear();
-    $('#thread').replaceChildren();
     showConversation();
     renderChats();
-    renderThread();
+    redrawThread();
     showAttachment();
   });
   // Side by side: the list, the number and the open conversation each paint when their own answer comes.

@@ -150,9 +150,13 @@
   // ---- reading ----
   async function list(options = {}) {
     requireAuth();
-    let chats = (await api.get('chats')).map(chatModel);
+    // Group entries take their ChatModel from wpp_group.js (groupMetadata, author-keyed last message).
+    const groupModel = window.__wasim.groupChatModel;
+    let chats = (await api.get('chats')).map((c) => (c.isGroup && groupModel ? groupModel(c) : chatModel(c)));
     if (options.onlyWithUnreadMessage) chats = chats.filter((c) => c.unreadCount > 0);
-    if (options.onlyGroups || options.onlyCommunities || options.onlyNewsletter) chats = [];
+    if (options.onlyUsers) chats = chats.filter((c) => !c.isGroup);
+    if (options.onlyGroups) chats = chats.filter((c) => c.isGroup);
+    if (options.onlyCommunities || options.onlyNewsletter) chats = [];
     if (options.onlyArchived) chats = chats.filter((c) => c.archive);
     return Number.isInteger(options.count) && options.count >= 0 ? chats.slice(0, options.count) : chats;
   }

@@ -37,6 +37,11 @@
     return { id: new Wid(g.id), name: g.subject, formattedTitle: g.subject, isGroup: true, groupMetadata: meta };
   }
 
+  // A group's entry of WPP.chat.list: its ChatModel with this member's unread count and the last message.
+  window.__wasim.groupChatModel = (c) => ({ ...groupChat(c.group), unreadCount: c.unreadCount, t: c.t,
+    archive: Boolean(c.archive), pin: c.pin || 0, muteExpiration: c.muteExpiration || 0,
+    lastMessage: c.lastMessage ? groupMsg(c.lastMessage) : undefined });
+
   handlers.group = (ev) => afterSync(() => emit('group.participant_changed', {
     ...ev.event, author: `${ev.event.author}@c.us`, participants: ev.event.participants.map((p) => `${p}@c.us`),
   }));
@@ -137,10 +142,27 @@
 
   async function markIsRead(chatId) {
     if (!isGroup(chatId)) return base.markIsRead(chatId);
-    requireAuth();
-    return { wid: toWid(chatId), unreadCount: 0 };
+    const res = await act('read', { groupId: gid(chatId) });
+    return { wid: new Wid(res.wid), unreadCount: res.unreadCount };
   }
 
-  Object.assign(window.WPP.chat, { sendTextMessage, sendFileMessage, getMessageById, markIsRead });
+  // A group message's key: "<fromMe>_<group>_<id>" (ours) or with "_<author>@c.us" after it (a member's).
+  const GROUP_KEY = /^(true|false)_(\d+@g\.us)_([0-9A-Za-z]+)(_\d+@c\.us)?$/;
+
+  // A group's history, read from what the device holds (no network needed): oldest first, paging backwards.
+  async function getMessages(chatId, options = {}) {
+    if (!isGroup(chatId)) return base.getMessages(chatId, options);
+    requireAuth();
+    const body = { action: 'messages', groupId: gid(chatId), count: Number.isInteger(options.count) ? options.count : 20,
+      unread: options.onlyUnread === true };
+    if (options.direction === 'before' && options.id) {
+      const m = GROUP_KEY.exec(String(options.id._serialized || options.id));
+      if (!m) throw new WPPError('invalid_message_key', `Invalid message key ${options.id}`, { id: String(options.id) });
+      body.before = m[3];
+    }
+    return (await api.post('group', body)).map((w) => groupMsg(w));
+  }
+
+  Object.assign(window.WPP.chat, { sendTextMessage, sendFileMessage, getMessageById, markIsRead, getMessages });
   window.WPP.group = group;
 })();
