@@ -12,28 +12,21 @@ everything that is not an operation is `_`-prefixed, and there are no public att
 from __future__ import annotations
 
 import base64
-import functools
-import inspect
-import logging
 import mimetypes
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from ..auth.service import AuthService, Principal
-from ..errors import InvalidInput, InvalidMedia, Unauthorized, Unavailable, ZapPoolError
+from ..errors import InvalidMedia, Unauthorized, ZapPoolError
 from ..service import ZapPoolService
-from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, check_limit, media_kind, typed
+from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind
+from .bridge_whatsapp import WhatsAppDataOperations
+from .operations import ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN
+from .operations import arg as _arg
+from .operations import limit as _limit
+from .operations import operation as _operation
 
-log = logging.getLogger(__name__)
-Envelope = dict[str, Any]
-F = TypeVar("F", bound=Callable[..., Any])
-INTERNAL: Envelope = {"error": {"code": "internal", "message": "Internal error: see ZapPool's log for details",
-                                "details": {}}}
-# Who may call an operation, as REST's security.py: anyone (login), a session whose first-run password must
-# still be changed (me, logout, change_password), or a full session (everything else).
-ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN = "anyone", "during_password_change", "signed_in"
 
 
 class Windows(Protocol):
@@ -103,43 +96,6 @@ class DesktopSession:
         self.auth.change_password(old, new, token=self._token, username="admin")
 
 
-def _operation(access: str = SIGNED_IN) -> Callable[[F], F]:
-    """Turn a method into a bridge operation: arguments bound, session checked, result or error enveloped."""
-    def decorate(func: F) -> F:
-        """Wrap one method."""
-        signature = inspect.signature(func)
-
-        @functools.wraps(func)
-        def call(self: Bridge, *args: Any, **kwargs: Any) -> Envelope:
-            """What pywebview calls: never raises, always an envelope."""
-            try:
-                signature.bind(self, *args, **kwargs)
-            except TypeError:
-                wanted = [p for p in signature.parameters if p != "self"]
-                return InvalidInput(f"{func.__name__} takes ({', '.join(wanted)})",
-                                    details={"arguments": wanted}).to_dict()
-            try:
-                self._session.require(access)
-                return {"result": func(self, *args, **kwargs)}
-            except ZapPoolError as exc:
-                return exc.to_dict()
-            except Exception:  # noqa: BLE001 - the page gets the envelope, the log gets the trace
-                log.exception("[Desktop] erro inesperado em %s", func.__name__)
-                return INTERNAL
-        return call  # type: ignore[return-value]
-    return decorate
-
-
-def _arg(value: Any, name: str, kind: type, *, required: bool = True) -> Any:
-    """An argument checked for its type, refused as REST refuses a body field (validation.typed)."""
-    return typed(value, name, kind, required=required)
-
-
-def _limit(value: Any) -> int:
-    """A page size, 1 to 200, checked as REST's ?limit= (validation.check_limit)."""
-    return check_limit(_arg(value, "limit", int))
-
-
 def read_picked_file(path: str) -> dict[str, Any]:
     """A chosen file as send_media takes it, refused when larger than WhatsApp takes for its kind."""
     file = Path(path)
@@ -158,7 +114,7 @@ def read_picked_file(path: str) -> dict[str, Any]:
             "size": len(raw)}
 
 
-class Bridge:
+class Bridge(WhatsAppDataOperations):
     """The operations the desktop windows call; names and results are REST's (frontend/README.md)."""
 
     def __init__(self, service: ZapPoolService, session: DesktopSession, windows: Windows):
@@ -231,46 +187,6 @@ class Bridge:
         """Change the number's pacing and caps from its settings (checked as PUT /clients/{id}/limits)."""
         return self._service.set_client_limits(_arg(client_id, "clientId", str), changes)
 
-    # -- groups (frontend/js/groups.js; checked as the /clients/{id}/groups routes, by service.groups) ------------
-
-    @_operation()
-    def list_groups(self, client_id: Any) -> list[dict[str, Any]]:
-        """The number's groups, for its Groups dialog."""
-        return self._service.groups.list_groups(_arg(client_id, "clientId", str))
-
-    @_operation()
-    def create_group(self, client_id: Any, subject: Any, participants: Any) -> dict[str, Any]:
-        """A new group with these participants (POST /clients/{id}/groups)."""
-        return self._service.groups.create(_arg(client_id, "clientId", str), subject, participants)
-
-    @_operation()
-    def add_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
-        """Add people to a group."""
-        return self._service.groups.add_participants(_arg(client_id, "clientId", str), group_id, participants)
-
-    @_operation()
-    def remove_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
-        """Remove people from a group."""
-        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id, participants,
-                                                        "remove")
-
-    @_operation()
-    def promote_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
-        """Make members admins."""
-        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id, participants,
-                                                        "promote")
-
-    @_operation()
-    def demote_group_participant(self, client_id: Any, group_id: Any, participant: Any) -> dict[str, Any]:
-        """An admin back to member."""
-        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id,
-                                                        [_arg(participant, "participant", str)], "demote")
-
-    @_operation()
-    def get_group_invite(self, client_id: Any, group_id: Any) -> dict[str, str]:
-        """The group's invite link, to copy."""
-        return self._service.groups.invite(_arg(client_id, "clientId", str), group_id)
-
     @_operation()
     def disconnect_client(self, client_id: Any) -> dict[str, Any]:
         """Close the number's browser; its login stays."""
@@ -339,34 +255,6 @@ class Bridge:
         """One conversation, newest first."""
         return self._service.chat_messages(_arg(client_id, "clientId", str), _arg(chat_id, "chatId", str),
                                            _arg(cursor, "cursor", str, required=False), _limit(limit))
-
-    @_operation()
-    def message_media(self, client_id: Any, message_id: Any) -> dict[str, Any]:
-        """A message's media for the chat window's preview: {data (base64), mimetype, filename, size} (the REST
-        route's bytes; the window makes a blob: URL of them)."""
-        media = self._service.media
-        if media is None:
-            raise Unavailable("Media is not enabled in this ZapPool")
-        found = media.open(_arg(client_id, "clientId", str), _arg(message_id, "messageId", str)[:200])
-        return {"data": base64.b64encode(found.path.read_bytes()).decode("ascii"), "mimetype": found.mimetype,
-                "filename": found.filename, "size": found.size}
-
-    @_operation()
-    def chat_history(self, client_id: Any, chat_id: Any, before: Any, limit: Any = 50) -> dict[str, Any]:
-        """The page of a conversation before a WhatsApp message id (or `now`), from WhatsApp into the log."""
-        return self._service.contacts.history(_arg(client_id, "clientId", str), _arg(chat_id, "chatId", str),
-                                              _arg(before, "before", str), _limit(limit))
-
-    @_operation()
-    def list_contacts(self, client_id: Any, search: Any = None) -> dict[str, Any]:
-        """The number's contacts, for the new-chat picker."""
-        return self._service.contacts.list_contacts(_arg(client_id, "clientId", str),
-                                                    _arg(search, "search", str, required=False))
-
-    @_operation()
-    def get_contact(self, client_id: Any, contact_id: Any) -> dict[str, Any]:
-        """One contact's details."""
-        return self._service.contacts.get_contact(_arg(client_id, "clientId", str), _arg(contact_id, "contactId", str))
 
     @_operation()
     def mark_chat_read(self, client_id: Any, chat_id: Any) -> dict[str, Any]:

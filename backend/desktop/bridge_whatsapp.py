@@ -1,0 +1,90 @@
+"""The bridge's operations on a number's WhatsApp data (issue 16): groups (the pool manager's Groups dialog,
+frontend/js/groups.js), contacts and history (the chat window's picker and scroll), a message's media (its
+previews). One line each into the service's capabilities, checked as their REST routes are; mixed into
+bridge.Bridge, which pywebview exposes.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ..errors import Unavailable
+from ..service import ZapPoolService
+from .operations import arg as _arg
+from .operations import limit as _limit
+from .operations import operation as _operation
+
+
+class WhatsAppDataOperations:
+    """Groups, contacts, history and media for the windows; needs the bridge's `_service` and `_session`."""
+
+    _service: ZapPoolService
+
+    # -- groups (frontend/js/groups.js; checked as the /clients/{id}/groups routes, by service.groups) ------------
+
+    @_operation()
+    def list_groups(self, client_id: Any) -> list[dict[str, Any]]:
+        """The number's groups, for its Groups dialog."""
+        return self._service.groups.list_groups(_arg(client_id, "clientId", str))
+
+    @_operation()
+    def create_group(self, client_id: Any, subject: Any, participants: Any) -> dict[str, Any]:
+        """A new group with these participants (POST /clients/{id}/groups)."""
+        return self._service.groups.create(_arg(client_id, "clientId", str), subject, participants)
+
+    @_operation()
+    def add_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
+        """Add people to a group."""
+        return self._service.groups.add_participants(_arg(client_id, "clientId", str), group_id, participants)
+
+    @_operation()
+    def remove_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
+        """Remove people from a group."""
+        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id, participants,
+                                                        "remove")
+
+    @_operation()
+    def promote_group_participants(self, client_id: Any, group_id: Any, participants: Any) -> dict[str, Any]:
+        """Make members admins."""
+        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id, participants,
+                                                        "promote")
+
+    @_operation()
+    def demote_group_participant(self, client_id: Any, group_id: Any, participant: Any) -> dict[str, Any]:
+        """An admin back to member."""
+        return self._service.groups.change_participants(_arg(client_id, "clientId", str), group_id,
+                                                        [_arg(participant, "participant", str)], "demote")
+
+    @_operation()
+    def get_group_invite(self, client_id: Any, group_id: Any) -> dict[str, str]:
+        """The group's invite link, to copy."""
+        return self._service.groups.invite(_arg(client_id, "clientId", str), group_id)
+
+    @_operation()
+    def message_media(self, client_id: Any, message_id: Any) -> dict[str, Any]:
+        """A message's media for the chat window's preview: {data (base64), mimetype, filename, size} (the REST
+        route's bytes; the window makes a blob: URL of them)."""
+        media = self._service.media
+        if media is None:
+            raise Unavailable("Media is not enabled in this ZapPool")
+        found = media.open(_arg(client_id, "clientId", str), _arg(message_id, "messageId", str)[:200])
+        return {"data": base64.b64encode(found.path.read_bytes()).decode("ascii"), "mimetype": found.mimetype,
+                "filename": found.filename, "size": found.size}
+
+    @_operation()
+    def chat_history(self, client_id: Any, chat_id: Any, before: Any, limit: Any = 50) -> dict[str, Any]:
+        """The page of a conversation before a WhatsApp message id (or `now`), from WhatsApp into the log."""
+        return self._service.contacts.history(_arg(client_id, "clientId", str), _arg(chat_id, "chatId", str),
+                                              _arg(before, "before", str), _limit(limit))
+
+    @_operation()
+    def list_contacts(self, client_id: Any, search: Any = None) -> dict[str, Any]:
+        """The number's contacts, for the new-chat picker."""
+        return self._service.contacts.list_contacts(_arg(client_id, "clientId", str),
+                                                    _arg(search, "search", str, required=False))
+
+    @_operation()
+    def get_contact(self, client_id: Any, contact_id: Any) -> dict[str, Any]:
+        """One contact's details."""
+        return self._service.contacts.get_contact(_arg(client_id, "clientId", str), _arg(contact_id, "contactId", str))
