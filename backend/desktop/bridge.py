@@ -28,7 +28,6 @@ from .operations import limit as _limit
 from .operations import operation as _operation
 
 
-
 class Windows(Protocol):
     """What the bridge asks of the window manager (windows.WindowManager; a stand-in in tests)."""
 
