@@ -14,9 +14,10 @@ from pathlib import Path
 
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, Playwright
+from playwright.sync_api import Locator, Page
 
-from backend.engine.browser import CHROMIUM_ARGS, discover_browser
+from bench.ui_app import first_login as bench_first_login
+from bench.ui_app import launch_browser  # noqa: F401 - the tests' browser is the benchmarks' one
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,12 +73,6 @@ class AppProcess:
             return self.proc.wait(timeout=10)
 
 
-def launch_browser(playwright: Playwright) -> Browser:
-    """The browser ZapPool itself would drive (Debian's Chromium here), headless, with the project's flags."""
-    choice = discover_browser(None, None, None)
-    return playwright.chromium.launch(args=["--no-sandbox", *CHROMIUM_ARGS], **choice.launch_options())
-
-
 def log_in(page: Page, url: str, password: str) -> None:
     """Log in from the login page with a password that needs no change; ends on the main screen."""
     page.goto(url + "/")
@@ -89,16 +84,9 @@ def log_in(page: Page, url: str, password: str) -> None:
 
 
 def first_login(page: Page, owner_link: str, password: str) -> None:
-    """First run, from the link the terminal shows (AppProcess.owner_link): admin/admin, then the new password;
-    ends on the main screen."""
-    page.goto(owner_link)
-    page.locator("#username").fill("admin")
-    page.locator("#password").fill("admin")
-    page.locator("#login-submit").click()
-    page.locator("#new-password").fill(password)
-    page.locator("#confirm-password").fill(password)
-    page.locator("#password-submit").click()
-    page.wait_for_url("**/ui/main.html")
+    """First run, from the link the terminal shows (AppProcess.owner_link): admin/admin, then the new password
+    (bench.ui_app's steps, which the benchmarks share); ends on the main screen, booted."""
+    bench_first_login(page, owner_link, password)
     page.locator("#main:not([data-boot])").wait_for()
 
 
