@@ -8,10 +8,11 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
+from tests.test_wasim import browser, playwright  # noqa: F401, F811 - the simulator tests' Chromium, shared
 from wasim import SimServer
-from wasim.browser import ARGS, UA, Tab
+from wasim.browser import UA, Tab
 
 FAST = {"first_qr_ms": 600, "qr_ms": 300, "max_qrs": 3, "ack_delivered_ms": 100, "ack_read_ms": 150,
         "load_ms": 50, "require_create_chat": True, "main_ready_on_qr": False}
@@ -28,21 +29,6 @@ def sim_server() -> Iterator[SimServer]:
     """One simulator for the module."""
     with SimServer(**FAST) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    """Playwright for the module."""
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's Chromium, headless."""
-    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture
