@@ -73,7 +73,7 @@ def fill_phone(sim: SimServer) -> None:
 
 # Where the first paint's time went: the page's own load (DOMContentLoaded), and the first read of the list
 # (request sent to last byte: ZapPool reading WhatsApp's list through the page and merging it with the log).
-PARTS = """() => {
+PARTS = r"""() => {
   const first = performance.getEntriesByType('resource').find((e) => e.name.includes('/chats?limit='));
   const thread = performance.getEntriesByType('resource').find((e) => /\/chats\/[^/?]+\/messages$/.test(e.name));
   return [performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
