@@ -1,6 +1,7 @@
 """The import rules of backend/README.md, checked on the source: dependencies point one way.
 
-    api, desktop -> service -> contacts, media, groups -> whatsapp -> outbox, webhooks, auth, events -> store -> the foundation
+    api, desktop -> service -> contacts, media, groups, audience, schedules -> whatsapp -> outbox, webhooks, auth,
+        events -> store -> the foundation (and schedules -> templates -> store)
 
 Each package may import only the packages listed for it in ALLOWED (and itself); Playwright only in
 backend/engine/, the databases only in backend/store/, Flask and waitress only in backend/api/, pywebview and
@@ -33,8 +34,15 @@ ALLOWED: dict[str, set[str]] = {
     "backend.contacts": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
     "backend.media": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
     "backend.groups": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
+    # Issue 17's capabilities: templates render text; the audience (imported contacts, tags, opt-outs) and the
+    # schedules send through the outbox; a schedule may render a template.
+    "backend.templates": {"backend.store"},
+    "backend.audience": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
+    "backend.schedules": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp",
+                          "backend.templates"},
     "backend.service": {"backend.store", "backend.host", "backend.events", "backend.outbox", "backend.whatsapp",
-                        "backend.webhooks", "backend.auth", "backend.contacts", "backend.media", "backend.groups"},
+                        "backend.webhooks", "backend.auth", "backend.contacts", "backend.media", "backend.groups",
+                        "backend.templates", "backend.audience", "backend.schedules"},
     # The edges: the service, the event stream they forward, and the credential check on who is calling.
     "backend.api": {"backend.service", "backend.events", "backend.auth", "backend.host"},
     "backend.desktop": {"backend.service", "backend.events", "backend.auth", "backend.host"},
