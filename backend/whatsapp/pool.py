@@ -37,6 +37,7 @@ from .client import ClientMetadata, WhatsAppClient
 from .on_demand import OnDemand, check_on_demand
 from .saved import SavedNumbers, parse_time
 from .supervisor import RETRYABLE, Supervisor
+from .turns import Turns
 
 log = logging.getLogger(__name__)
 S = ClientStatus
@@ -54,9 +55,7 @@ class WhatsAppPool:
         self._now = now
         self._lock = threading.RLock()
         self._clients: dict[str, WhatsAppClient] = {}
-        self._seq: dict[str, int] = {}  # creation order, for a round-robin that stays fair as clients come and go
-        self._next_seq = 0
-        self._last_sent_seq = -1
+        self._turns = Turns()  # the round-robin, in creation order: fair as numbers come and go
         self._counters = Counter(totalCreated=0, totalConnected=0, totalDisconnected=0)
         self.events = EventHub(POOL_EVENTS)
         self.closing = False
@@ -96,8 +95,7 @@ class WhatsAppPool:
         """Add a client and follow its events."""
         with self._lock:
             self._clients[client.client_id] = client
-            self._seq[client.client_id] = self._next_seq
-            self._next_seq += 1
+            self._turns.join(client.client_id)
             self._counters["totalCreated"] += 1
         client.subscribe(self._on_client_event)
         client.known_messages = functools.partial(self.outbox.known_incoming, client.client_id)
@@ -172,25 +170,20 @@ class WhatsAppPool:
     def send_message(self, client_id: str, to: str, text: str) -> dict[str, Any]:
         """Send text through one number; returns once sent (the seed's meaning)."""
         self.wake_for_send(client_id)
-        return self._receipt(self.outbox.send_text_and_wait(client_id, to, text))
+        return self.outbox.send_text_and_wait(client_id, to, text).to_dict()
 
     def send_media(self, client_id: str, to: str, media: Media | dict[str, Any],
                    options: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send media (the seed's MessageMedia: base64) through one number; returns once sent."""
         self.wake_for_send(client_id)
-        return self._receipt(self.outbox.send_and_wait(media_draft(client_id, to, media, options), 120.0))
+        return self.outbox.send_and_wait(media_draft(client_id, to, media, options), 120.0).to_dict()
 
     def send_message_auto(self, to: str, text: str) -> dict[str, Any]:
         """The seed's sendMessageAuto: the next ready number in turn sends it."""
         if not self.any_ready_client():
             raise ClientNotReady("No connected number: connect one first (scan its QR code)",
                                  code="no_ready_client")
-        return self._receipt(self.outbox.send_text_and_wait(None, to, text))
-
-    @staticmethod
-    def _receipt(record: MessageRecord) -> dict[str, Any]:
-        """What a caller learns about a sent message: the log's record."""
-        return record.to_dict()
+        return self.outbox.send_text_and_wait(None, to, text).to_dict()
 
     # The outbox's Sender: how it reaches the numbers.
 
@@ -229,14 +222,11 @@ class WhatsAppPool:
     def pick_ready_client(self, exclude: frozenset[str] = frozenset()) -> str | None:
         """Round-robin over ready numbers: the first ready one created after the last one used."""
         with self._lock:
-            ready = sorted((self._seq[c.client_id], c.client_id) for c in self._clients.values()
-                           if c.status == S.READY and c.client_id not in exclude)
-            if not ready:  # none free: when none is ready at all, wake a sleeping on-demand one
-                self.on_demand.wake_first(sorted(self._clients.values(), key=lambda c: self._seq[c.client_id]),
-                                          exclude)
-                return None
-            seq, client_id = next(((s, c) for s, c in ready if s > self._last_sent_seq), ready[0])
-            self._last_sent_seq = seq
+            client_id = self._turns.take(c.client_id for c in self._clients.values()
+                                         if c.status == S.READY and c.client_id not in exclude)
+            if client_id is None:  # none free: when none is ready at all, wake a sleeping on-demand one
+                in_order = self._turns.in_order(self._clients)
+                self.on_demand.wake_first([self._clients[c] for c in in_order], exclude)
             return client_id
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -297,7 +287,7 @@ class WhatsAppPool:
         """Forget a client, do `then`, and say it was removed."""
         with self._lock:
             self._clients.pop(client_id, None)
-            self._seq.pop(client_id, None)
+            self._turns.leave(client_id)
         then()
         self.events.emit(ClientEvent(client_id, "client_removed", {}))
 
