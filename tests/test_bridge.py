@@ -6,6 +6,7 @@ service. The stand-in for pywebview and the fixtures are in tests/desktop_suppor
 
 from __future__ import annotations
 
+import base64
 import inspect
 import logging
 import re
@@ -22,7 +23,7 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     readme = set(re.findall(r"^\| `[^`]+` \| `([a-z_]+)`", table, flags=re.MULTILINE))
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
-    assert len(readme) == 44 and public == readme  # 33 + 7 (Groups dialog) + message_media + 3 (contacts)
+    assert len(readme) == 44 and public == readme  # 33 + 7 (Groups dialog) + message_media_link + 3 (contacts)
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -92,7 +93,7 @@ def test_a_number_linked_used_and_removed_through_the_bridge(desk, sim):
                                            "caption": "uma foto"}))
         wait_until(lambda: all(ok(desk.bridge.list_chats("vendas"))["items"]) and
                    desk.service.get_message(media["id"])["status"] in ("sent", "delivered", "read"), what="sent")
-        shown = ok(desk.bridge.message_media("vendas", media["id"]))  # the chat window's preview of what it sent
+        shown = ok(desk.bridge.message_media_link("vendas", media["id"]))  # the chat window's preview of what it sent
         sim.control.incoming(PHONE, OTHER, "Chegou!", notify_name="Fulana")
         chat = wait_until(lambda: next((c for c in ok(desk.bridge.list_chats("vendas"))["items"]
                                         if c["unreadCount"]), None), what="incoming chat")
@@ -103,7 +104,12 @@ def test_a_number_linked_used_and_removed_through_the_bridge(desk, sim):
         events.stop()
 
     assert info["phoneNumber"] == PHONE
-    assert (shown["data"], shown["mimetype"], shown["filename"]) == (png_base64(), "image/png", "verde.png")
+    assert (shown["mimetype"], shown["filename"]) == ("image/png", "verde.png")
+    # The window loads the link as it is, without credentials; the bytes never crossed the bridge.
+    served, forged = (desk.rest().call("GET", url, key=None) for url in (shown["url"], shown["url"][:-4] + "AAAA"))
+    assert (served.status, served.headers["Content-Type"]) == (200, "image/png")
+    assert served.body == base64.b64decode(png_base64()) and shown["size"] == len(served.body)
+    assert (forged.status, forged.json["error"]["code"]) == (404, "media_link_invalid")
     assert stats["readyClients"] == 1 and stats["currentClients"] == 1
     assert [(c["clientId"], c["status"]) for c in listed] == [("vendas", "ready")]
     assert error(no_qr)["code"] == "no_qr_code" and error(pairing)["code"] == "conflict"
@@ -165,7 +171,7 @@ def test_refusals_are_the_errors_rest_gives_for_the_same_request(desk, sim):
         (desk.bridge.list_chats("fantasma", None, 0), rest.call("GET", "/clients/fantasma/chats?limit=0")),
         (desk.bridge.chat_messages("fantasma", f"{OTHER}@c.us"),
          rest.call("GET", f"/clients/fantasma/chats/{OTHER}@c.us/messages")),
-        (desk.bridge.message_media("fantasma", "x"), rest.call("GET", "/clients/fantasma/messages/x/media")),
+        (desk.bridge.message_media_link("fantasma", "x"), rest.call("GET", "/clients/fantasma/messages/x/media")),
         (desk.bridge.mark_chat_read("fantasma", f"{OTHER}@c.us"),
          rest.call("POST", f"/clients/fantasma/chats/{OTHER}@c.us/read")),
         (desk.bridge.set_preferences({"language": "xx"}), rest.call("PUT", "/preferences", {"language": "xx"})),

@@ -42,6 +42,13 @@ def message_media(client_id: str, message_id: str) -> Response:
     return serve(media().open(client_id, message_id[:200]), message_id)
 
 
+@bp.get("/media-links/<token>")
+def media_link(token: str) -> Response:
+    """The bytes a desktop window's short-lived link names (the link is the credential: see media/links.py)."""
+    found, message_id = media().open_link(token)
+    return serve(found, message_id)
+
+
 def serve(found: ServedMedia, message_id: str) -> Response:
     """The file with a checked type, inline only for safe types, a clean file name, nosniff and a sandbox."""
     mimetype, _, params = found.mimetype.partition(";")

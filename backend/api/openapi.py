@@ -94,7 +94,8 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.",
-               "contact_id": "A contact: digits with country code, or digits@c.us.", **GROUP_PATH_PARAMS}
+               "contact_id": "A contact: digits with country code, or digits@c.us.",
+               "token": "A media link's signed token, as the desktop bridge gave it.", **GROUP_PATH_PARAMS}
 PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
@@ -199,6 +200,12 @@ OPERATIONS: tuple[Op, ...] = (
                    "documents) is an attachment. 404 media_not_found: no such message or no media; 404 "
                    "media_unavailable: not here (details.state: pending while it downloads, unavailable when "
                    "WhatsApp no longer has it, too_large over the size cap, removed by the retention bound)."),
+    Op("get", "/media-links/{token}", "media.media_link",
+       "A message's media through a short-lived link the desktop window was given (no credentials).",
+       {"200": _MEDIA}, public=True, tags=("messages",),
+       description="The desktop windows have no login cookie; the bridge's message_media_link gives them this "
+                   "signed link (an hour, this run of ZapPool only), served as the route above. 404 "
+                   "media_link_invalid: forged, expired or from an earlier run."),
     Op("get", "/clients/{client_id}/contacts", "contacts.list_contacts",
        "The number's contacts from WhatsApp, saved ones first.", {"200": "ContactList"}, query=("search", "limit"),
        errors=("Invalid",) + ENGINE, tags=("contacts",)),

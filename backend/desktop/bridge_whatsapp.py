@@ -6,7 +6,6 @@ bridge.Bridge, which pywebview exposes.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from ..errors import Unavailable
@@ -62,15 +61,13 @@ class WhatsAppDataOperations:
         return self._service.groups.invite(_arg(client_id, "clientId", str), group_id)
 
     @_operation()
-    def message_media(self, client_id: Any, message_id: Any) -> dict[str, Any]:
-        """A message's media for the chat window's preview: {data (base64), mimetype, filename, size} (the REST
-        route's bytes; the window makes a blob: URL of them)."""
+    def message_media_link(self, client_id: Any, message_id: Any) -> dict[str, Any]:
+        """A message's media for the chat window's preview: {url, mimetype, filename, size}, the url a short-lived
+        link on ZapPool's server that the page loads as it is (the bytes never cross the bridge)."""
         media = self._service.media
         if media is None:
             raise Unavailable("Media is not enabled in this ZapPool")
-        found = media.open(_arg(client_id, "clientId", str), _arg(message_id, "messageId", str)[:200])
-        return {"data": base64.b64encode(found.path.read_bytes()).decode("ascii"), "mimetype": found.mimetype,
-                "filename": found.filename, "size": found.size}
+        return media.link(_arg(client_id, "clientId", str), _arg(message_id, "messageId", str)[:200])
 
     @_operation()
     def chat_history(self, client_id: Any, chat_id: Any, before: Any, limit: Any = 50) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from ..store.media import KeptMedia, MediaFiles, sent_name
 from ..store.media_log import MediaLog, MediaRow
 from ..whatsapp.pool import WhatsAppPool
 from .downloads import Downloads
+from .links import MediaLinks
 
 log = logging.getLogger(__name__)
 KINDS = frozenset({"image", "audio", "ptt", "video", "document", "sticker"})
@@ -54,6 +55,7 @@ class MediaService:
         self.queued = queued
         self._clock = clock
         self.downloads = Downloads(media_log, kept, pool.get, settings, clock=clock)
+        self.links = MediaLinks()
         self.downloads.logged = outbox.flush
         pool.subscribe(self._on_event, {"message", "ready", "message_status"})
 
@@ -129,6 +131,18 @@ class MediaService:
                                    details={"messageId": message_id, "state": state})
         path = self.kept.path(row.file or "")
         return ServedMedia(path, row.mimetype or _guess(row.filename), row.filename, path.stat().st_size)
+
+    def link(self, client_id: str, message_id: str) -> dict[str, Any]:
+        """A short-lived link to a message's media for a desktop window (see links.py), with what it is; the
+        same errors as open() when there is nothing to show yet."""
+        found = self.open(client_id, message_id)
+        return {"url": self.links.make(client_id, message_id), "mimetype": found.mimetype,
+                "filename": found.filename, "size": found.size}
+
+    def open_link(self, token: str) -> tuple[ServedMedia, str]:
+        """The media a link names, and its message id (MediaLinkInvalid for a forged or expired link)."""
+        client_id, message_id = self.links.read(token)
+        return self.open(client_id, message_id), message_id
 
     def _row_of_record(self, client_id: str, message_id: str) -> MediaRow | None:
         """The media row of a message named by ZapPool's id (an incoming one is kept under its WhatsApp id)."""

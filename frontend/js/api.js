@@ -81,13 +81,12 @@ async function bridge(name, ...args) {
   return reply && typeof reply === 'object' && 'result' in reply ? reply.result : reply;
 }
 
-// -- media: the bytes of a message's media as a Blob, in both modes ----------------------------------------
+// -- media: a URL the page can load a message's media from -------------------------------------------------
+// The desktop's bridge gives a short-lived link on this server (the bytes never cross the bridge, and a video
+// can be sought); a browser fetches the REST route with its login cookie and shows a blob: URL of the bytes.
 
-function blobOf({ data, mimetype }) {
-  const bin = atob(data);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
-  return new Blob([bytes], { type: mimetype || 'application/octet-stream' });
+async function restBlobUrl(path) {
+  return URL.createObjectURL(await restBlob(path));
 }
 
 async function restBlob(path) {
@@ -274,7 +273,7 @@ const desktop = {
   listContacts: (id, search = null) => bridge('list_contacts', id, search),
   getContact: (id, contactId) => bridge('get_contact', id, contactId),
   markChatRead: (id, chatId) => bridge('mark_chat_read', id, chatId),
-  messageMedia: (id, messageId) => bridge('message_media', id, messageId).then(blobOf),
+  messageMediaUrl: (id, messageId) => bridge('message_media_link', id, messageId).then((link) => link.url),
   getPreferences: () => bridge('get_preferences'),
   setPreferences: (changes) => bridge('set_preferences', changes),
   listApiKeys: () => bridge('list_api_keys'),
@@ -360,7 +359,7 @@ const browser = {
     rest('GET', `/clients/${enc(id)}/contacts${search ? `?search=${enc(search)}` : ''}`),
   getContact: (id, contactId) => rest('GET', `/clients/${enc(id)}/contacts/${enc(contactId)}`),
   markChatRead: (id, chatId) => rest('POST', `/clients/${enc(id)}/chats/${enc(chatId)}/read`),
-  messageMedia: (id, messageId) => restBlob(`/clients/${enc(id)}/messages/${enc(messageId)}/media`),
+  messageMediaUrl: (id, messageId) => restBlobUrl(`/clients/${enc(id)}/messages/${enc(messageId)}/media`),
   getPreferences: () => rest('GET', '/preferences'),
   setPreferences: (changes) => rest('PUT', '/preferences', changes),
   listApiKeys: () => rest('GET', '/auth/keys'),

@@ -70,6 +70,7 @@ export const ERROR_STRINGS = {
     'error.store_too_new': 'Os dados foram gravados por uma versão mais nova do ZapPool: atualize o ZapPool.',
     'error.media_not_found': 'Esta mensagem não tem mídia aqui.',
     'error.media_unavailable': 'Esta mídia não está disponível (ainda baixando, expirada no WhatsApp, grande demais ou removida).',
+    'error.media_link_invalid': 'Este link de mídia expirou ou não é válido: abra a conversa de novo.',
 
     'field.name': 'Nome',
     'field.newPassword': 'Nova senha',
@@ -172,6 +173,7 @@ export const ERROR_STRINGS = {
     'error.store_too_new': 'The data was written by a newer ZapPool: update ZapPool.',
     'error.media_not_found': 'This message has no media here.',
     'error.media_unavailable': 'This media is not available (still downloading, expired on WhatsApp, too large or removed).',
+    'error.media_link_invalid': 'This media link has expired or is not valid: open the chat again.',
 
     'field.name': 'Name',
     'field.newPassword': 'New password',

@@ -1,7 +1,7 @@
 // The media of a message in the chat window's thread (issue 16 §2): image and sticker thumbnails, an audio
 // player (voice notes too), video, and a download link for documents, for messages received and sent. The
-// bytes come through api.messageMedia (the REST route, or the desktop's bridge) and are shown from a blob: URL,
-// so the page's CSP stays same-origin; a file name from a contact goes in as text or a download attribute,
+// bytes come from api.messageMediaUrl (a blob: URL of the REST route's bytes in a browser, a short-lived link
+// on this server in the desktop windows), so the page's CSP stays same-origin; a file name from a contact goes in as text or a download attribute,
 // never as markup. Media still downloading is asked for again a few times; media WhatsApp no longer has shows
 // as "not available".
 
@@ -13,8 +13,8 @@ const VISUAL = new Set(['image', 'sticker']);
 const SOUND = new Set(['audio', 'ptt']);
 const RETRIES = 5;
 const RETRY_MS = 2000;
-const KEPT = 60; // blob: URLs kept for re-rendered bubbles; the oldest are revoked beyond this
-const urls = new Map(); // message key -> Promise<{url, mimetype, filename}>
+const KEPT = 60; // URLs kept for re-rendered bubbles; beyond this the oldest are dropped (a blob: one revoked)
+const urls = new Map(); // message key -> Promise<url>
 
 function kindOf(message) {
   return message.media?.kind || message.type;
@@ -27,7 +27,7 @@ function mediaId(message) {
 async function fetchOnce(message) {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await api.messageMedia(message.clientId, mediaId(message));
+      return await api.messageMediaUrl(message.clientId, mediaId(message));
     } catch (err) {
       const waiting = err.code === 'media_unavailable' && err.details?.state === 'pending';
       if (!waiting || attempt >= RETRIES) throw err;
@@ -36,16 +36,16 @@ async function fetchOnce(message) {
   }
 }
 
-/** The blob: URL of a message's media, fetched once per message while the window is open. */
+/** The URL of a message's media, asked for once per message while the window is open. */
 function mediaUrl(message) {
   const key = `${message.clientId}:${mediaId(message)}`;
   if (!urls.has(key)) {
-    urls.set(key, fetchOnce(message).then((blob) => URL.createObjectURL(blob)));
+    urls.set(key, fetchOnce(message));
     urls.get(key).catch(() => urls.delete(key)); // a later render asks again
     while (urls.size > KEPT) {
       const [oldest, url] = urls.entries().next().value;
       urls.delete(oldest);
-      url.then((u) => URL.revokeObjectURL(u), () => null);
+      url.then((u) => u.startsWith('blob:') && URL.revokeObjectURL(u), () => null);
     }
   }
   return urls.get(key);
