@@ -16,6 +16,9 @@ ZapPool's own = the app's process + its node driver; Chromium (every Chromium pr
 simulator apart. Latency: from the call to the simulator's record of the message (`at`), matched by text. The
 whole burst is accepted at once, so p50/p99 include the queueing of the burst.
 
+`--sim-per-tree`: each app sends to a simulator run from its own checkout instead (compares simulators: e.g.
+the one whose page made an HTTP request per action with the one on a WebSocket, as WhatsApp Web).
+
 API_SEND_COST_LAUNCHER=bench/yappi_app.py runs each app as `python bench/yappi_app.py app.py ...` (a CPU profile).
 
     .venv/bin/python -m bench.api_send_cost --before-tree /tmp/old-k --messages 600 --rounds 3
@@ -180,6 +183,8 @@ def main() -> None:
     parser.add_argument("--also-tree", action="append", default=[], metavar="NAME=PATH",
                         help="one more checkout in the same run (e.g. the commit an issue measured on)")
     parser.add_argument("--only", choices=["before", "after"], help="run one app (for a profiler)")
+    parser.add_argument("--sim-per-tree", action="store_true",
+                        help="each app on a simulator run from its own tree (compares simulators, not only apps)")
     parser.add_argument("--no-acks", action="store_true",
                         help="the simulator sends no delivered/read acks: 2 page events per message fewer")
     args = parser.parse_args()
@@ -189,35 +194,53 @@ def main() -> None:
              "after": ROOT}
     if args.only:
         trees = {args.only: trees[args.only]}
-    sim_proc, sim_url = start_simulator()
+    sims = simulators(trees, args.sim_per_tree)
     rows: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     try:
-        control = SimControl(sim_url)
-        if args.no_acks:
-            control.configure(ack_delivered_ms=0, ack_read_ms=0)
+        for _proc, _url, control in set(sims.values()):
+            if args.no_acks:
+                control.configure(ack_delivered_ms=0, ack_read_ms=0)
         with tempfile.TemporaryDirectory(prefix="api-send-") as tmp, \
-                running_apps(trees, Path(tmp), sim_url, control) as apps:
+                running_apps(trees, Path(tmp), sims) as apps:
             for app in apps:
-                one_round(app, control, sim_proc.pid, f"{app.name} warm-up", 60, args.settle)
+                proc, _url, control = sims[app.name]
+                one_round(app, control, proc.pid, f"{app.name} warm-up", 60, args.settle)
             for r in range(args.rounds):
                 for app in apps:
-                    rows[app.name].append(one_round(app, control, sim_proc.pid, f"{app.name} r{r}", args.messages,
+                    proc, _url, control = sims[app.name]
+                    rows[app.name].append(one_round(app, control, proc.pid, f"{app.name} r{r}", args.messages,
                                                     args.settle))
                     print(app.name, {k: round(v, 2) for k, v in rows[app.name][-1].items()}, flush=True)
     finally:
-        sim_proc.terminate()
-        sim_proc.wait(10)
+        for proc, _url, _control in set(sims.values()):
+            proc.terminate()
+            proc.wait(10)
     report(rows, args)
 
 
+Simulator = tuple[subprocess.Popen[str], str, SimControl]
+
+
+def simulators(trees: dict[str, Path], per_tree: bool) -> dict[str, Simulator]:
+    """The simulator each app sends to: one for all (this tree's), or each tree's own (--sim-per-tree)."""
+    def started(tree: Path | None) -> Simulator:
+        proc, url = start_simulator(tree)
+        return proc, url, SimControl(url)
+    if not per_tree:
+        shared = started(None)
+        return {name: shared for name in trees}
+    return {name: started(tree) for name, tree in trees.items()}
+
+
 @contextmanager
-def running_apps(trees: dict[str, Path], tmp: Path, sim_url: str, control: SimControl) -> Iterator[list[App]]:
-    """Each tree's app running on its own data folder with its own linked numbers."""
+def running_apps(trees: dict[str, Path], tmp: Path, sims: dict[str, Simulator]) -> Iterator[list[App]]:
+    """Each tree's app running on its own data folder with its own linked numbers, on its simulator."""
     with ExitStack() as stack:
         apps = []
         for i, (name, tree) in enumerate(trees.items()):
             data = tmp / name
             phones = [f"5511977{i}{n:05d}" for n in range(NUMBERS)]
+            _proc, sim_url, control = sims[name]
             link(sim_url, control, data, phones)
             apps.append(stack.enter_context(run_app(name, tree, data, sim_url, phones, api_key(data))))
         yield apps

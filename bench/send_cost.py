@@ -67,9 +67,11 @@ def cpu_by_part(sim_pid: int) -> dict[str, float]:
             "simulator": cpu_s(sim_pid)}
 
 
-def start_simulator() -> tuple[subprocess.Popen[str], str]:
-    """`python -m wasim --port 0` in its own process; its URL from the first line it prints."""
-    proc = subprocess.Popen([sys.executable, "-m", "wasim", "--port", "0"], stdout=subprocess.PIPE, text=True)
+def start_simulator(tree: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`python -m wasim --port 0` in its own process (from `tree`'s checkout if given); its URL from the first
+    line it prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "wasim", "--port", "0"], stdout=subprocess.PIPE, text=True,
+                            cwd=tree)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     return proc, line.split(": ", 1)[1].strip()

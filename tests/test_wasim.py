@@ -359,6 +359,50 @@ def test_acks_and_our_own_new_message(linked: Tab, sim: SimServer):
     assert [(m["id"], m["ack"]) for m in sim.control.sent(PHONE)] == [(result["id"], 3)]
 
 
+def test_sends_acks_and_reads_travel_on_one_websocket_as_on_whatsapp_web(linked: Tab, sim: SimServer):
+    """WhatsApp Web speaks to its server over one WebSocket, not an HTTP request per action. ZapPool's benchmarks
+    count Playwright's driver, which tracks every HTTP request a page makes: the simulator must not add any."""
+    requests: list[str] = []
+    linked.page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+    for n in range(3):
+        result = linked.js("([to, n]) => WPP.chat.sendTextMessage(to, `ws ${n}`, {createChat: true})",
+                           [f"{PEER}@c.us", n])
+    linked.wait_event("chat.msg_ack_change", lambda e: e["ack"] == 3 and e["ids"][0]["_serialized"] == result["id"])
+    linked.js("() => WPP.chat.list()")
+
+    assert requests == []
+    assert [m["text"] for m in sim.control.sent(PHONE)] == ["ws 0", "ws 1", "ws 2"]
+
+
+def test_a_page_api_frame_that_is_not_a_request_changes_nothing_and_the_socket_keeps_serving(linked: Tab, sim: SimServer):
+    """Frames from a page are input like any other: garbage, a route outside the page API, or a path that
+    escapes it gets an error or nothing, and the page's next real request is answered."""
+    answers = linked.js("""async () => {
+      const socket = window.__wasim.wire.socket;
+      const frame = (id, head) => {
+        const h = new TextEncoder().encode(JSON.stringify(head));
+        const sizes = new Uint8Array(8);
+        new DataView(sizes.buffer).setUint32(0, id);
+        new DataView(sizes.buffer).setUint32(4, h.length);
+        return new Blob([sizes, h]);
+      };
+      const replies = [];
+      const listen = (msg) => { const f = JSON.parse(msg.data); if (f.id >= 900000) replies.push([f.id, f.status]); };
+      socket.addEventListener('message', listen);
+      socket.send(new Blob([new Uint8Array([1, 2, 3])]));
+      socket.send(frame(900001, { method: 'POST', path: '/_sim/reset' }));
+      socket.send(frame(900002, { method: 'DELETE', path: '/_sim/api/chats' }));
+      socket.send(frame(900003, { method: 'GET', path: '/_sim/api/../state' }));
+      await new Promise((r) => setTimeout(r, 300));
+      socket.removeEventListener('message', listen);
+      return replies.sort();
+    }""")
+
+    assert answers == [[900001, 400], [900002, 400], [900003, 404]]
+    assert linked.js("() => WPP.conn.isAuthenticated()") is True
+    assert sim.control.state()["devices"], "the control route /_sim/reset was not reachable from the page"
+
+
 def test_a_chosen_message_id_and_finding_a_message_by_it(linked: Tab, context: BrowserContext, sim: SimServer):
     chat, key = f"{PEER}@c.us", f"true_{PEER}@c.us_3EB0000011112222AAAA"
     send = "([to, t, k]) => WPP.chat.sendTextMessage(to, t, {createChat: true, messageId: k})"

@@ -1,17 +1,14 @@
-"""SimServer: the WhatsApp Web simulator over HTTP (page, page API with an event stream, control API)."""
+"""SimServer: the WhatsApp Web simulator over HTTP (page, control API) and the page's WebSocket (page_socket.py)."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
-import queue
-import select
-import socket
 import struct
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
@@ -19,7 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .control import SimControl
 from .core import Sim
-from .model import Config, Session, SimFail
+from .model import Config, SimFail
+from .page_socket import PageSocket
 from .store import StateFile
 
 log = logging.getLogger(__name__)
@@ -27,7 +25,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8"}
-KEEPALIVE_S = 15.0  # SSE comment so proxies and idle timers keep the stream open
 MAX_META = 1 << 20  # the JSON header of an upload; the media itself streams
 
 
@@ -130,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/favicon.ico": lambda: self._send(204, b"", "image/x-icon"),
             "/_sim/state": self.sim.snapshot,
             "/_sim/sent": lambda: self.sim.mail.sent_by(q().get("phone")),
-            "/_sim/api/stream": self._stream,
+            "/_sim/ws": self._websocket,
             "/_sim/api/ping": lambda: {"ok": True},
             "/_sim/api/exists": lambda: self._exists(q()),
             "/_sim/api/chats": lambda: self.sim.mail.chat_list(q().get("sid"), _int(q().get("count"))),
@@ -218,49 +215,39 @@ class _Handler(BaseHTTPRequestHandler):
         text = b"".join(text_parts).decode("utf-8", "replace") if meta.get("type") == "chat" else None
         return self.sim.mail.record_send(self._query().get("sid"), meta, size, digest.hexdigest(), text)
 
-    def _stream(self) -> None:
-        """The page's event stream (SSE): one session per open stream."""
+    def _websocket(self) -> None:
+        """The page's WebSocket (page_socket.py): one session per open socket, from the page's `hello` to its close."""
+        page = PageSocket(self)
+        self.close_connection = True
+        if not page.accept():
+            return
         session = self.sim.open_session(self.headers.get("User-Agent", ""))
         try:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self._pump(session)
-        except OSError:
-            pass
+            page.serve(session.outbox)
         finally:
             self.sim.close_session(session.id)
-            self.close_connection = True
 
-    def _pump(self, session: Session) -> None:
-        """Write queued events until the page goes away or the server stops."""
-        last_write = time.monotonic()
-        while True:
-            try:
-                event = session.outbox.get(timeout=0.25)
-            except queue.Empty:  # nothing to say: check the socket, maybe send a keep-alive
-                if self._peer_closed():
-                    return
-                if time.monotonic() - last_write >= KEEPALIVE_S:
-                    self.wfile.write(b": keep-alive\n\n")
-                    self.wfile.flush()
-                    last_write = time.monotonic()
-                continue
-            if event is None:
-                return
-            self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
-            self.wfile.flush()
-            last_write = time.monotonic()
+    def run_virtual(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        """A page API request that came as a WebSocket frame, through the same routes: (status, JSON answer)."""
+        request = _Virtual(self.server, method, path, body, self.headers.get("User-Agent", ""))
+        (request.do_POST if method == "POST" else request.do_GET)()
+        return request.answer
 
-    def _peer_closed(self) -> bool:
-        """True once the browser closed the stream (readable socket with nothing to read)."""
-        sock = self.connection
-        try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):
-            return True
+
+class _Virtual(_Handler):
+    """A request without a connection of its own: the routes read its path and body, and the answer they would
+    write is kept instead (BaseHTTPRequestHandler's constructor, which serves a socket, is not called)."""
+
+    def __init__(self, server: _HTTPServer, method: str, path: str, body: bytes,
+                 user_agent: str):
+        self.server, self.command, self.path = server, method, path
+        self.headers = {"Content-Length": str(len(body)), "User-Agent": user_agent}  # type: ignore[assignment]
+        self.rfile = io.BytesIO(body)
+        self.answer: tuple[int, Any] = (500, {"error": "no answer"})
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        """Keep the answer (JSON as a value; anything else is not for a frame)."""
+        self.answer = (status, json.loads(body) if body and content_type == "application/json" else None)
 
 
 def _int(value: str | None) -> int | None:

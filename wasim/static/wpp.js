@@ -99,28 +99,39 @@
   const whenOnline = () => (st.online ? Promise.resolve() : new Promise((r) => onlineWaiters.push(r)));
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-  // ---- transport: actions are POSTs, reads are GETs, the server pushes through the stream ----
-  async function answer(response) {
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new WPPError(data.code || 'sim_error', data.error || `HTTP ${response.status}`);
+  // ---- transport: one WebSocket, as WhatsApp Web keeps to its server (wasim/page_socket.py) ----
+  // Requests go as binary frames (u32 id, u32 head length, head JSON {method, path}, body bytes) and are answered
+  // by id; the server pushes the session's events on the same socket. Media downloads stay HTTP (wpp_media.js).
+  const wire = { socket: null, opened: null, nextId: 1, waiting: new Map() };
+  function answer({ status, body }) {
+    const data = body ?? {};
+    if (status >= 400) throw new WPPError(data.code || 'sim_error', data.error || `HTTP ${status}`);
     return data;
+  }
+  async function request(method, path, body) {
+    await wire.opened;
+    const id = wire.nextId++;
+    const head = new TextEncoder().encode(JSON.stringify({ method, path: `/_sim/api/${path}` }));
+    const sizes = new Uint8Array(8);
+    new DataView(sizes.buffer).setUint32(0, id);
+    new DataView(sizes.buffer).setUint32(4, head.length);
+    const reply = new Promise((resolve, reject) => wire.waiting.set(id, { resolve, reject }));
+    if (wire.socket.readyState !== WebSocket.OPEN) throw new TypeError('Failed to fetch: the connection is closed');
+    wire.socket.send(new Blob([sizes, head, body ?? new Uint8Array(0)]));
+    return answer(await reply);
   }
   const api = {
     async post(path, body = {}) {
-      return answer(await fetch(`/_sim/api/${path}`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sid: st.sid, ...body }),
-      }));
+      return request('POST', path, new TextEncoder().encode(JSON.stringify({ sid: st.sid, ...body })));
     },
     async get(path, params = {}) {
-      const query = new URLSearchParams({ sid: st.sid, ...params });
-      return answer(await fetch(`/_sim/api/${path}?${query}`));
+      return request('GET', `${path}?${new URLSearchParams({ sid: st.sid, ...params })}`);
     },
     async upload(meta, data) {
       const head = new TextEncoder().encode(JSON.stringify(meta));
       const size = new Uint8Array(4);
       new DataView(size.buffer).setUint32(0, head.length);
-      const body = new Blob([size, head, data]);
-      return answer(await fetch(`/_sim/api/send?sid=${encodeURIComponent(st.sid)}`, { method: 'POST', body }));
+      return request('POST', `send?sid=${encodeURIComponent(st.sid)}`, new Blob([size, head, data]));
     },
   };
 
@@ -270,8 +281,10 @@
   };
 
   // Losing the simulator itself (it stopped) looks like losing the network; reload once it is back.
-  function lostServer(source) {
-    source.close();
+  function lostServer() {
+    const lost = new TypeError('Failed to fetch: the connection to the server was lost');
+    wire.waiting.forEach(({ reject }) => reject(lost));
+    wire.waiting.clear();
     if (st.leaving) return;
     if (st.online) { st.online = false; emit('conn.online', false); }
     const retry = () => fetch('/_sim/api/ping').then((r) => (r.ok ? location.reload() : setTimeout(retry, 1000)),
@@ -280,15 +293,24 @@
   }
 
   function connect() {
-    const source = new EventSource('/_sim/api/stream');
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/_sim/ws`);
+    wire.socket = socket;
+    wire.opened = new Promise((resolve) => { socket.onopen = resolve; });
     let chain = Promise.resolve(); // events are handled one after another, in arrival order
-    source.onmessage = (msg) => {
-      const ev = JSON.parse(msg.data);
+    socket.onmessage = (msg) => {
+      const frame = JSON.parse(msg.data);
+      if (frame.event === undefined) {
+        const waiter = wire.waiting.get(frame.id);
+        wire.waiting.delete(frame.id);
+        if (waiter) waiter.resolve(frame);
+        return;
+      }
+      const ev = frame.event;
       const fn = handlers[ev.type];
       if (fn) chain = chain.then(() => fn(ev)).catch((err) => console.error(`simulator event ${ev.type}`, err));
     };
-    source.onerror = () => lostServer(source);
-    window.addEventListener('pagehide', () => { st.leaving = true; source.close(); });
+    socket.onclose = () => lostServer();
+    window.addEventListener('pagehide', () => { st.leaving = true; socket.close(); });
   }
 
   function requireAuth() {
@@ -362,7 +384,7 @@
   window.WPP = WPP;
   // Shared with wpp_chat.js only; not part of WA-JS.
   Object.defineProperty(window, '__wasim', {
-    value: { st, api, emit, afterSync, handlers, requireAuth, whenOnline, toWid, newMsgId, Wid, MsgKey, WPPError, ui },
+    value: { st, api, wire, emit, afterSync, handlers, requireAuth, whenOnline, toWid, newMsgId, Wid, MsgKey, WPPError, ui },
   });
   connect();
 })();
