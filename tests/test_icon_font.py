@@ -40,7 +40,7 @@ def icon_font() -> TTFont:
 
 def test_the_icon_font_is_what_the_script_writes_for_the_frontend_of_today():
     run = subprocess.run([sys.executable, "scripts/build_icon_font.py", "--check"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
 
     assert run.returncode == 0, run.stderr
 

@@ -120,7 +120,7 @@ def test_every_icon_of_the_window_is_drawn_with_the_served_font(windows: dict, w
     texts, wrong = icons_not_drawn_with_the_served_font(windows[window])
 
     assert texts, f"no icon found in the {window} window"
-    assert not wrong, f"icons drawn by another font than the served Noto Emoji (an empty box where it has none): {wrong}"
+    assert not wrong, f"icons drawn by another font than the served Noto Emoji (a box where it has none): {wrong}"
 
 
 def test_the_windows_icons_checked_include_the_ones_that_were_empty_boxes(windows: dict):
