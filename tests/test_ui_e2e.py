@@ -280,8 +280,8 @@ def test_the_qr_window_goes_from_starting_to_waiting_to_connected(session: Sessi
     expect(card.get_by_role("button", name=re.compile("Reconectar"))).to_be_visible()
     wait_until(lambda: PHONE2 not in phones(), timeout=10, what="the device unlinked on the phone")
     # Not needed further on: the seed's "Remover", confirmed.
-    session.card(client_id).get_by_role("button", name="🗑️ Remover").click()
-    session.pool.get_by_role("dialog").get_by_role("button", name="🗑️ Remover").click()
+    session.card(client_id).get_by_role("button", name="🗑 Remover").click()
+    session.pool.get_by_role("dialog").get_by_role("button", name="🗑 Remover").click()
     expect(session.card(client_id)).to_have_count(0)
 
 
@@ -452,7 +452,7 @@ def test_a_name_with_html_shows_as_text_and_the_cards_can_be_found_filtered_and_
                what="the order saved")
 
     # Remove asks first; cancelling keeps the number.
-    remove = session.card(loja).get_by_role("button", name="🗑️ Remover")
+    remove = session.card(loja).get_by_role("button", name="🗑 Remover")
     remove.click()
     dialog = pool.get_by_role("dialog", name="Remover conexão?")
     expect(dialog).to_contain_text(f"Isto desconecta {HTML_NAME} do WhatsApp")
@@ -461,7 +461,7 @@ def test_a_name_with_html_shows_as_text_and_the_cards_can_be_found_filtered_and_
     expect(remove).to_be_focused()
     expect(pool.locator(".card")).to_have_count(2)
     remove.click()
-    pool.get_by_role("dialog").get_by_role("button", name="🗑️ Remover").click()
+    pool.get_by_role("dialog").get_by_role("button", name="🗑 Remover").click()
     expect(pool.locator(".card")).to_have_count(1)
     assert session.api(pool, "GET", f"/clients/{loja}")["status"] == 404
 
@@ -485,7 +485,7 @@ def test_a_numbers_limits_are_in_its_settings_and_its_card_counts_today_against_
     expect(today).to_have_text(re.compile(r"^\d+ de 250$"))  # the careful default: 250 a day
     sent = int(today.text_content().split()[0])
 
-    card.get_by_role("button", name="⏱️ Limites").click()
+    card.get_by_role("button", name="⏱ Limites").click()
     dialog = pool.get_by_role("dialog", name=re.compile("Limites de envio"))
     expect(dialog.get_by_label("Máximo de mensagens por dia (0: sem limite)")).to_have_value("250")
     dialog.get_by_label("Máximo de mensagens por dia (0: sem limite)").fill(str(sent))
@@ -499,7 +499,7 @@ def test_a_numbers_limits_are_in_its_settings_and_its_card_counts_today_against_
     waiting = session.api(pool, "GET", f"/messages/{held['body']['id']}")["body"]
     assert waiting["status"] == "queued" and waiting["errorCode"] == "rate_limited"
 
-    card.get_by_role("button", name="⏱️ Limites").click()
+    card.get_by_role("button", name="⏱ Limites").click()
     dialog.get_by_label("Máximo de mensagens por dia (0: sem limite)").fill("0")
     dialog.get_by_role("button", name="Salvar").click()
     expect(today).to_have_text(f"{sent + 1} (sem limite)", timeout=15_000)  # the held message went
@@ -550,8 +550,8 @@ def test_the_qr_code_rotates_runs_out_and_a_pairing_code_links_instead(session: 
     qr.wait_for_event("close", timeout=15_000)
     card = session.card(client_id)
     expect(card.locator('[data-role="phone"]')).to_have_text("+55 11 97777-6666")
-    card.get_by_role("button", name="🗑️ Remover").click()
-    session.pool.get_by_role("dialog").get_by_role("button", name="🗑️ Remover").click()
+    card.get_by_role("button", name="🗑 Remover").click()
+    session.pool.get_by_role("dialog").get_by_role("button", name="🗑 Remover").click()
     expect(session.card(client_id)).to_have_count(0)
 
 
