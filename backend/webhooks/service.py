@@ -65,7 +65,9 @@ log = logging.getLogger(__name__)
 WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message", "message_ack", "client_added",
                   "client_removed", "qr", "code",
                   # groups: backend/whatsapp/group_events.py
-                  "group_joined", "group_left", "group_participants", "group_updated")
+                  "group_joined", "group_left", "group_participants", "group_updated",
+                  # issue 17 §2: backend/audience/optout.py
+                  "contact.opted_out")
 EXPLICIT_ONLY = frozenset({"qr", "code"})
 DEFAULT_EVENTS = frozenset(WEBHOOK_EVENTS) - EXPLICIT_ONLY
 ONCE_PER_STATUS = frozenset({"qr", "ready", "authenticated", "disconnected"})
