@@ -54,7 +54,9 @@ AUDIENCE_QUERY: dict[str, dict[str, Any]] = {
 }
 AUDIENCE_PATH_PARAMS = {"customer_id": "A customer's id (GET /contacts).",
                         "phone": "A phone as written, e.g. 5511987654321."}
-AUDIENCE_PATH_SCHEMAS = {"customer_id": {**INTEGER, "minimum": 0, "maximum": 9007199254740991}}
+# pattern: how the id looks in the path (so /contacts/tags is never read as an id); JSON Schema applies it to text only
+AUDIENCE_PATH_SCHEMAS = {"customer_id": {**INTEGER, "minimum": 0, "maximum": 9007199254740991,
+                                         "pattern": "^[0-9]{1,16}$"}}
 # POST /contacts/import takes the file itself, not JSON (guard.py lets this route alone take these types).
 IMPORT_REQUEST = {
     "required": True, "x-maxBodyBytes": IMPORT_BODY,

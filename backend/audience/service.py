@@ -22,6 +22,7 @@ MAX_TAGS = 50  # per request
 MAX_TAG_CHARS = 64
 MAX_VARIABLES = 100
 HOWS = ("keyword", "manual", "api")
+MAX_ID = 2 ** 53 - 1  # ids beyond it cannot exist (SQLite's rowids here stay far below; JSON numbers stay exact)
 
 
 class ContactNotFound(NotFound):
@@ -136,7 +137,10 @@ class AudienceService:
         """A page of customers by id: ?q= (name or phone contains), ?tag=, ?cursor= from the last page."""
         limit = check_limit(limit)
         after = _cursor(cursor)
-        items = self.store.page(query=query[:100], tag=tag[:MAX_TAG_CHARS], after=after, limit=limit + 1)
+        for name, value, most in (("q", query, 100), ("tag", tag, MAX_TAG_CHARS)):
+            if len(value) > most:
+                raise InvalidInput(f"{name} is longer than {most} characters", details={"field": name})
+        items = self.store.page(query=query, tag=tag, after=after, limit=limit + 1)
         more = len(items) > limit
         items = items[:limit]
         return {"items": [c.to_dict() for c in items], "nextCursor": str(items[-1].id) if more else None}
@@ -149,7 +153,7 @@ class AudienceService:
 
     def get(self, customer_id: int) -> dict[str, Any]:
         """One customer."""
-        customer = self.store.get(customer_id)
+        customer = self.store.get(customer_id) if customer_id <= MAX_ID else None
         if customer is None:
             raise ContactNotFound(f"No contact with id {customer_id}", details={"id": customer_id})
         return customer.to_dict()
@@ -161,7 +165,7 @@ class AudienceService:
             raise InvalidInput(f"Unknown field {unknown[0][:64]!r}", details={"field": unknown[0][:64]})
         name, variables = check_name(body.get("name")), check_variables(body.get("variables"))
         add, remove = check_tags(body.get("addTags"), "addTags"), check_tags(body.get("removeTags"), "removeTags")
-        if not self.store.update(customer_id, name, variables, _now()):
+        if customer_id > MAX_ID or not self.store.update(customer_id, name, variables, _now()):
             raise ContactNotFound(f"No contact with id {customer_id}", details={"id": customer_id})
         if add or remove:
             self.store.tag(customer_id, add, remove)
@@ -169,7 +173,7 @@ class AudienceService:
 
     def delete(self, customer_id: int) -> None:
         """Forget a customer (an opt-out of the phone stays)."""
-        if not self.store.delete(customer_id):
+        if customer_id > MAX_ID or not self.store.delete(customer_id):
             raise ContactNotFound(f"No contact with id {customer_id}", details={"id": customer_id})
 
     def tags(self) -> list[dict[str, Any]]:
