@@ -5,6 +5,7 @@
 // attributes (textContent) and data-i18n-<attribute> (aria-label, placeholder, title, alt); scripts call t().
 
 import { ERROR_STRINGS } from './i18n_errors.js';
+import { AUDIENCE_STRINGS } from './i18n_audience.js';
 
 const STRINGS = {
   'pt-BR': {
@@ -507,6 +508,7 @@ const STRINGS = {
 };
 
 for (const [lang, strings] of Object.entries(ERROR_STRINGS)) Object.assign(STRINGS[lang], strings);
+for (const [lang, strings] of Object.entries(AUDIENCE_STRINGS)) Object.assign(STRINGS[lang], strings); // Contacts
 
 export const LANGUAGES = [['pt-BR', 'Português (Brasil)'], ['en', 'English']];
 export const DEFAULT_LANGUAGE = 'pt-BR';
