@@ -72,5 +72,8 @@ def test_import_a_csv_in_the_contacts_window(app, tmp_path: Path) -> None:
     contacts.locator("#optouts li button").click()
     expect(contacts.locator("#optouts li")).to_have_count(0)
     expect(contacts.locator("#customers tr", has_text="Beto")).to_contain_text("Ativo")
+    contacts.set_viewport_size({"width": 640, "height": 430})  # 200% zoom of a 1280-pixel window
+    overflow = contacts.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, overflow
     assert problems == [], problems
     context.close()
