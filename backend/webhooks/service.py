@@ -14,6 +14,7 @@ Event policy (what a subscription's `events` may name):
                     ~20 s while nobody scans; sending each would flood receivers, so later codes of the same
                     login screen are not sent: fetch the current one from the API instead.
     code            explicit only: a pairing code someone asked for (one per request)
+    contact.opted_out  a contact wrote an opt-out keyword (issue 17 §2, backend/audience/optout.py)
 
 `["*"]` means every event above except `qr` and `code`; `["*", "qr"]` adds the QR code.
 
