@@ -143,6 +143,21 @@ def test_sair_from_the_simulator_opts_out_and_confirms_once(stack: Stack, sim) -
                    == ["marco"], what="the later messages logged")
         time.sleep(1.0)
         assert len(sim.control.sent(PHONE)) == 1 and len(stream.of_type("contact.opted_out")) == 1
+
+        # Opted back in, with the business's own keyword and reply: the old keyword does nothing, the new one
+        # opts out again and confirms again (once per opt-out).
+        assert stack.api.call("DELETE", f"/contacts/optouts/{OTHER}").status == 204
+        stack.api.call("PATCH", "/contacts/settings", {"keywords": ["Descadastrar"], "reply": "Ok, removido."})
+        sim.control.incoming(PHONE, OTHER, "SAIR")
+        sim.control.incoming(PHONE, OTHER, "marco 2")
+        wait_until(lambda: [m["body"] for m in stack.api.call("GET", "/messages?direction=in").json["items"]][:1]
+                   == ["marco 2"], what="the old keyword logged")
+        time.sleep(1.0)
+        assert stack.api.call("GET", "/contacts/optouts").json["items"] == [] and len(sim.control.sent(PHONE)) == 1
+        sim.control.incoming(PHONE, OTHER, "descadastrar")
+        stream.wait_for(lambda evs: len(stream.of_type("contact.opted_out")) == 2, what="the second opt-out")
+        wait_until(lambda: len(sim.control.sent(PHONE)) == 2, what="the second confirmation")
+        assert sim.control.sent(PHONE)[-1]["text"] == "Ok, removido."
         stream.close()
     finally:
         receiver.close()
