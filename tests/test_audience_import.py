@@ -49,12 +49,12 @@ def test_google_contacts_export(audience: AudienceService, tmp_path: Path) -> No
 
 
 def test_excel_csv_utf8_with_bom_and_semicolons(audience: AudienceService, tmp_path: Path) -> None:
-    text = "Nome;Telefone;Celular;Cidade\r\nAna Paula;(11) 3456-7890;(11) 98888-7777;São Paulo\r\n"
+    text = "Código;Nome;Telefone;Celular;Cidade\r\n7;Ana Paula;(11) 3456-7890;(11) 98888-7777;São Paulo\r\n"
     data = write(tmp_path, "clientes.csv", text, encoding="utf-8-sig")
     assert data.startswith(b"\xef\xbb\xbf")
     assert audience.import_csv(data)["imported"] == 1
     ana = everyone(audience)["5511988887777"]  # Celular is preferred to Telefone
-    assert ana["name"] == "Ana Paula" and ana["variables"] == {"Cidade": "São Paulo"}
+    assert ana["name"] == "Ana Paula" and ana["variables"] == {"Código": "7", "Cidade": "São Paulo"}  # no BOM in it
 
 
 def test_cp1252_file_from_excel_on_windows(audience: AudienceService, tmp_path: Path) -> None:
@@ -94,8 +94,8 @@ def test_duplicates_in_the_file_and_stored_are_merged(audience: AudienceService,
                      "variables": {"Plano": "básico"}})
     text = ("Nome;Celular;Plano;Tags\n"
             ";(11) 98765-4321;ouro;nova\n"              # the stored Maria: no name given, the name stays
-            "Pedro;11 91234-5678;;\n"
-            "Pedro Alves;+55 (11) 91234-5678;prata;\n")  # the same Pedro again: the later name wins
+            "Pedro;11 91234-5678;prata;cliente\n"
+            "Pedro Alves;+55 (11) 91234-5678;;vip\n")  # the same Pedro again: a later name wins, the rest adds up
     report = audience.import_csv(write(tmp_path, "c.csv", text), ["importado"])
     assert report == {"imported": 1, "merged": 2, "invalid": []}
     people = everyone(audience)
@@ -103,7 +103,8 @@ def test_duplicates_in_the_file_and_stored_are_merged(audience: AudienceService,
     maria, pedro = people["5511987654321"], people["5511912345678"]
     assert maria["name"] == "Maria" and maria["variables"] == {"Plano": "ouro"}
     assert maria["tags"] == ["antiga", "importado", "nova"]
-    assert pedro["name"] == "Pedro Alves" and pedro["variables"] == {"Plano": "prata"} and pedro["tags"] == ["importado"]
+    assert pedro["name"] == "Pedro Alves" and pedro["variables"] == {"Plano": "prata"}
+    assert pedro["tags"] == ["cliente", "importado", "vip"]
 
 
 def test_ninth_digit_of_old_brazilian_mobiles(audience: AudienceService, tmp_path: Path) -> None:
