@@ -142,3 +142,28 @@ def test_opt_outs_and_is_opted_out(audience: AudienceService) -> None:
     assert [o["phone"] for o in audience.optouts()["items"]] == ["5511987654321"]
     audience.opt_in("5511987654321")
     assert not audience.is_opted_out("5511987654321")
+
+
+def test_an_import_cut_short_by_a_full_disk_stores_none_of_its_rows(tmp_path: Path) -> None:
+    """One transaction: a 10,000-row file that fills the disk half way leaves no customer behind, and the same file
+    imports whole once there is room (a real 64 MB tmpfs, filled but for 256 kB)."""
+    from backend.errors import StorageFull
+    from tests.test_reliability_disk import Disk, disk as disk_fixture
+
+    mounted = disk_fixture.__wrapped__(tmp_path)  # the reliability tests' tmpfs, as a plain generator here
+    disk: Disk = next(mounted)
+    try:
+        service = AudienceService(AudienceStore(disk.root / "audience.db"))
+        lines = ["Nome;Celular;Notas"] + [f"Cliente {i};(11) 9{i:04d}-{i:04d};{'x' * 200}" for i in range(10_000)]
+        data = "\n".join(lines).encode()
+        disk.fill()
+        with open(disk.filler, "r+b") as handle:
+            handle.truncate(max(0, disk.filler.stat().st_size - 256 * 1024))
+        with pytest.raises(StorageFull):
+            service.import_csv(data)
+        assert service.list()["items"] == []
+        disk.free()
+        assert service.import_csv(data)["imported"] == 10_000
+        service.store.close()
+    finally:
+        next(mounted, None)
