@@ -3,6 +3,7 @@
 // of the pool's own operations; the README's table lists them with the others.
 
 import { bridge, mode, rest } from './api.js';
+import './i18n_audience.js'; // the strings of whatever shows these operations
 
 const enc = encodeURIComponent;
 

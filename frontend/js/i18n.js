@@ -5,7 +5,6 @@
 // attributes (textContent) and data-i18n-<attribute> (aria-label, placeholder, title, alt); scripts call t().
 
 import { ERROR_STRINGS } from './i18n_errors.js';
-import { AUDIENCE_STRINGS } from './i18n_audience.js';
 
 const STRINGS = {
   'pt-BR': {
@@ -508,7 +507,12 @@ const STRINGS = {
 };
 
 for (const [lang, strings] of Object.entries(ERROR_STRINGS)) Object.assign(STRINGS[lang], strings);
-for (const [lang, strings] of Object.entries(AUDIENCE_STRINGS)) Object.assign(STRINGS[lang], strings); // Contacts
+
+/** More strings, from a window's own module (i18n_audience.js: the Contacts window and its main-screen button),
+ * so a window that does not show them never loads them. Call before the page is translated. */
+export function addStrings(extra) {
+  for (const [lang, strings] of Object.entries(extra)) Object.assign(STRINGS[lang], strings);
+}
 
 export const LANGUAGES = [['pt-BR', 'Português (Brasil)'], ['en', 'English']];
 export const DEFAULT_LANGUAGE = 'pt-BR';

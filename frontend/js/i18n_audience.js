@@ -1,4 +1,7 @@
-// The Contacts window's strings (issue 17 §2: contacts.html, contacts.js), in both languages; i18n.js merges them.
+// The Contacts window's strings (issue 17 §2: contacts.html, contacts.js, and the main screen's button), in both
+// languages; added to i18n.js's by importing this module (before the page is translated).
+
+import { addStrings } from './i18n.js';
 
 export const AUDIENCE_STRINGS = {
   'pt-BR': {
@@ -90,3 +93,5 @@ export const AUDIENCE_STRINGS = {
     'audience.saved': 'Opt-out settings saved.',
   },
 };
+
+addStrings(AUDIENCE_STRINGS);
