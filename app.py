@@ -42,6 +42,7 @@ from backend.errors import BrowserNotFound, InvalidInput, ZapPoolError
 from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.groups import GroupsService
+from backend.audience import build_audience
 from backend.host.instance import InstanceLock, ask_to_show
 from backend.host.logs import printable, setup_logging
 from backend.host.paths import default_data_dir, keep_private
@@ -189,6 +190,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
     service.media = media
     service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
+    service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     return service
 
 
@@ -225,6 +227,7 @@ class Parts:
         if self.service.media is not None:
             self.service.media.stop()
         self.pool.shutdown()
+        self.service.audience.stop()  # after the pool: no incoming keyword left to handle
         self.runtime.stop()
         self.webhooks.stop()
 

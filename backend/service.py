@@ -10,6 +10,7 @@ import logging
 import time
 from typing import Any
 
+from .audience import AudienceService
 from .auth.service import AuthService
 from .contacts.service import ContactsService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
@@ -38,6 +39,7 @@ class ZapPoolService:
 
     groups: GroupsService  # a number's groups (backend/groups/), set by app.py's build_service
     contacts: ContactsService  # contacts, WhatsApp's chat list and history (issue 16 section 1), set by app.py
+    audience: AudienceService  # the customer list, tags, opt-outs (issue 17 §2, backend/audience/), set by app.py
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
                  bus: EventBus, webhooks: WebhookService | None = None):

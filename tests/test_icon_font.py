@@ -76,3 +76,12 @@ def test_the_icon_font_holds_only_the_icons_not_the_digits_noto_emoji_also_has()
 
     assert in_font <= frontend_symbols(), in_font - frontend_symbols()
     assert not set("0123456789#*") & in_font
+
+
+def test_every_page_registers_the_icon_font_before_its_style_sheet():
+    """Registered later, the icons in a page's first layout draw as boxes and stay so (the font is known to the
+    page only once that classic script has run, before the body is parsed)."""
+    for page in ROOT.glob("frontend/*.html"):
+        html = page.read_text(encoding="utf-8")
+        font, sheet = html.find('<script src="/ui/js/icon-font.js"></script>'), html.find('href="/ui/css/app.css"')
+        assert 0 <= font < sheet, page.name

@@ -28,6 +28,12 @@ MEDIA_BODY = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSO
 BODY_LIMITS = {"messages.send_message": MEDIA_BODY, "messages.send_message_from": MEDIA_BODY}
 MEDIA_PATHS = re.compile(r"/messages|/clients/[^/]+/messages")  # the same two routes, for waitress (server.py)
 JSON_TYPE = "application/json"
+# issue 17 §2: POST /contacts/import takes the CSV file itself (text/csv, or a form's multipart upload); a
+# cookie session still needs the app's own Origin for it (security.py), as for every change.
+IMPORT_BODY = 8 * 1024 * 1024 + 64 * 1024  # the importer's 8 MiB file cap and a multipart envelope
+BODY_LIMITS["audience.import_contacts"] = IMPORT_BODY
+BODY_TYPES = {"audience.import_contacts": frozenset({"text/csv", "multipart/form-data"})}
+IMPORT_PATH = "/contacts/import"
 DOCS_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'")
 
@@ -60,6 +66,8 @@ def body_limit(endpoint: str | None) -> int:
 
 def path_body_limit(method: str, path: str) -> int:
     """The body cap of a request line, before Flask routes it (waitress checks it: server.py)."""
+    if method.upper() == "POST" and path.partition("?")[0] == IMPORT_PATH:
+        return IMPORT_BODY
     return MEDIA_BODY if method.upper() == "POST" and MEDIA_PATHS.fullmatch(path) else SMALL_BODY
 
 
@@ -99,9 +107,10 @@ def _check_body() -> None:
     if length > limit:
         raise BodyTooLarge(f"The body is larger than ZapPool's limit of {limit:,} bytes for this route",
                            details={"limit": limit, "contentLength": length})
-    if length and request.mimetype != JSON_TYPE:
-        raise UnsupportedMediaType("Send the body as application/json", details={"contentType":
-                                                                                 request.mimetype[:100]})
+    allowed = BODY_TYPES.get(request.endpoint or "", frozenset({JSON_TYPE}))
+    if length and request.mimetype not in allowed:
+        raise UnsupportedMediaType(f"Send the body as {' or '.join(sorted(allowed))}",
+                                   details={"contentType": request.mimetype[:100]})
 
 
 def _headers(response: Response) -> Response:

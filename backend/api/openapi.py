@@ -18,6 +18,8 @@ from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS
+from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIENCE_PATH_SCHEMAS, AUDIENCE_QUERY,
+                               AUDIENCE_SCHEMAS, with_import_body)
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -90,13 +92,15 @@ QUERY: dict[str, dict[str, Any]] = {
                               "newest), written into the log, not emitted as new messages; nextCursor is null "
                               "(pass the oldest item's waMessageId for the next page; fewer than limit: the start)."},
 }
+QUERY.update(AUDIENCE_QUERY)  # issue 17 §2
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.",
                "contact_id": "A contact: digits with country code, or digits@c.us.",
-               "token": "A media link's signed token, as the desktop bridge gave it.", **GROUP_PATH_PARAMS}
-PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS}
+               "token": "A media link's signed token, as the desktop bridge gave it.", **GROUP_PATH_PARAMS,
+               **AUDIENCE_PATH_PARAMS}
+PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS, **AUDIENCE_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
         "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}
@@ -263,6 +267,7 @@ OPERATIONS: tuple[Op, ...] = (
        "The windows' icon font (Noto Emoji): its style sheet and its pieces, kept a day by the browser.",
        {"200": _FILE}, public=True, tags=("ui",)),
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
+    *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
 )
 
 
@@ -314,6 +319,7 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
+    with_import_body(paths)  # its body is the CSV file, not JSON
     error_content = {"application/json": {"schema": ref("Error")}}
     return {
         "openapi": "3.1.0",
@@ -323,7 +329,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta")],
+                                       "meta", "audience")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -337,7 +343,7 @@ def build_document() -> dict[str, Any]:
             "responses": {"2XX": {"description": "Received. 408, 429 and 5xx are retried; other answers are not."}},
         }}},
         "components": {
-            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS,
+            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

@@ -61,6 +61,10 @@ EVENT_DATA: dict[str, Schema] = {
     "group_updated": obj({"groupId": STRING, "author": nullable(STRING), "subject": nullable(STRING),
                           "description": nullable(STRING)}, optional=("subject", "description"),
                          description="A group's subject or description changed (only the field that changed is given)."),
+    # issue 17 §2 (backend/audience/optout.py): clientId is the number that received the keyword
+    "contact.opted_out": obj({"optOut": ref("OptOut")},
+                             description="A contact wrote an opt-out keyword (SAIR, PARAR...): opted out, and "
+                                         "answered once with the confirmation."),
     "reset": obj({"reason": {"type": "string", "enum": ["too_old", "unknown_id"]}, "lastEventId": INTEGER,
                   "oldestEventId": INTEGER},
                  description="Events were missed (stream only): read the state again, then follow from this id."),

@@ -22,6 +22,7 @@ from ..errors import InvalidMedia, Unauthorized, ZapPoolError
 from ..service import ZapPoolService
 from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind
 from .bridge_whatsapp import WhatsAppDataOperations
+from .bridge_audience import AudienceOperations
 from .operations import ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN
 from .operations import arg as _arg
 from .operations import limit as _limit
@@ -39,6 +40,9 @@ class Windows(Protocol):
 
     def open_chat_window(self, client_id: str, chat_id: str | None = None) -> None:
         """Open or focus a number's chat window."""
+
+    def open_contacts_window(self) -> None:
+        """Open or focus the Contacts window (the customer list, issue 17 §2)."""
 
     def choose_file(self) -> str | None:
         """The native open dialog's chosen path, or None."""
@@ -113,7 +117,7 @@ def read_picked_file(path: str) -> dict[str, Any]:
             "size": len(raw)}
 
 
-class Bridge(WhatsAppDataOperations):
+class Bridge(WhatsAppDataOperations, AudienceOperations):  # + the Contacts window (issue 17 §2)
     """The operations the desktop windows call; names and results are REST's (frontend/README.md)."""
 
     def __init__(self, service: ZapPoolService, session: DesktopSession, windows: Windows):

@@ -48,6 +48,7 @@ MAIN = Kind("ZapPool", 960, 680, (720, 520))
 POOL = Kind("Gerenciar Conexões", 1180, 800, (760, 520))
 QR = Kind("Conectar WhatsApp — {id}", 480, 680, (380, 560))
 CHAT = Kind("Chat — {id}", 1040, 760, (720, 480))
+CONTACTS = Kind("Contatos", 1100, 780, (720, 480))  # issue 17 §2: the customer list
 
 
 class _Sender:
@@ -141,6 +142,10 @@ class WindowManager:
     def open_pool_manager(self) -> None:
         """The pool manager, or the open one brought to the front."""
         self._open("pool", POOL, "/ui/pool.html")
+
+    def open_contacts_window(self) -> None:
+        """The Contacts window (the customer list, imports, opt-outs), or the open one brought to the front."""
+        self._open("contacts", CONTACTS, "/ui/contacts.html")
 
     def open_qr_window(self, client_id: str) -> None:
         """A number's QR window (one per number)."""

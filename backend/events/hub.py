@@ -18,6 +18,8 @@ CLIENT_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack
 # message was queued, sent, delivered, read or failed: from the outbox, not a page).
 # rate_limited: a number's cap holds a message until its window ends (the outbox's on_held).
 POOL_EVENTS = (*CLIENT_EVENTS, "client_added", "client_removed", "message_status", "rate_limited")
+# issue 17 §2 (backend/audience/optout.py): a contact opted out by writing a keyword to the number
+POOL_EVENTS = (*POOL_EVENTS, "contact.opted_out")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ Event policy (what a subscription's `events` may name):
                     ~20 s while nobody scans; sending each would flood receivers, so later codes of the same
                     login screen are not sent: fetch the current one from the API instead.
     code            explicit only: a pairing code someone asked for (one per request)
+    contact.opted_out  a contact wrote an opt-out keyword (issue 17 §2, backend/audience/optout.py)
 
 `["*"]` means every event above except `qr` and `code`; `["*", "qr"]` adds the QR code.
 
@@ -65,7 +66,9 @@ log = logging.getLogger(__name__)
 WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message", "message_ack", "client_added",
                   "client_removed", "qr", "code",
                   # groups: backend/whatsapp/group_events.py
-                  "group_joined", "group_left", "group_participants", "group_updated")
+                  "group_joined", "group_left", "group_participants", "group_updated",
+                  # issue 17 §2: backend/audience/optout.py
+                  "contact.opted_out")
 EXPLICIT_ONLY = frozenset({"qr", "code"})
 DEFAULT_EVENTS = frozenset(WEBHOOK_EVENTS) - EXPLICIT_ONLY
 ONCE_PER_STATUS = frozenset({"qr", "ready", "authenticated", "disconnected"})

@@ -48,7 +48,7 @@ async function detectMode() {
   });
 }
 
-const mode = await detectMode();
+export const mode = await detectMode();
 
 // -- when the login is gone --------------------------------------------------------------------------------
 
@@ -65,7 +65,7 @@ function authLost(error) {
 
 // -- desktop: the js_api bridge ---------------------------------------------------------------------------
 
-async function bridge(name, ...args) {
+export async function bridge(name, ...args) {
   let reply;
   try {
     reply = await window.pywebview.api[name](...args);
@@ -106,9 +106,11 @@ async function restBlob(path) {
 
 // -- browser: the REST API --------------------------------------------------------------------------------
 
-async function rest(method, path, body, headers = {}) {
+export async function rest(method, path, body, headers = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    init.body = body; // a file as it is (api-audience.js: POST /contacts/import); its type is in `headers`
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';
   }

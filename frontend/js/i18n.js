@@ -508,6 +508,12 @@ const STRINGS = {
 
 for (const [lang, strings] of Object.entries(ERROR_STRINGS)) Object.assign(STRINGS[lang], strings);
 
+/** More strings, from a window's own module (i18n_audience.js: the Contacts window and its main-screen button),
+ * so a window that does not show them never loads them. Call before the page is translated. */
+export function addStrings(extra) {
+  for (const [lang, strings] of Object.entries(extra)) Object.assign(STRINGS[lang], strings);
+}
+
 export const LANGUAGES = [['pt-BR', 'Português (Brasil)'], ['en', 'English']];
 export const DEFAULT_LANGUAGE = 'pt-BR';
 const STORAGE_KEY = 'zapool.language';

@@ -105,6 +105,10 @@ export const ERROR_STRINGS = {
     'field.description': 'Descrição do grupo',
     'field.participants': 'Participantes',
     'field.invite': 'Link de convite',
+    // issue 17 §2: the customer list (backend/audience/)
+    'error.contact_not_found': 'Contato não encontrado na lista de clientes.',
+    'error.optout_not_found': 'Esse número não está na lista de descadastrados.',
+    'error.csv_unreadable': 'Não foi possível importar o arquivo: ele precisa ser um CSV com uma linha de cabeçalho e uma coluna de telefone (Telefone, Celular, WhatsApp), até 50.000 linhas e 8 MB.',
   },
 
   en: {
@@ -208,5 +212,9 @@ export const ERROR_STRINGS = {
     'field.description': 'Group description',
     'field.participants': 'Participants',
     'field.invite': 'Invite link',
+    // issue 17 §2: the customer list (backend/audience/)
+    'error.contact_not_found': 'Contact not found in the customer list.',
+    'error.optout_not_found': 'That number is not in the opt-out list.',
+    'error.csv_unreadable': 'The file could not be imported: it must be a CSV with a header line and a phone column (Telefone, Celular, WhatsApp, Phone), at most 50,000 rows and 8 MB.',
   },
 };

@@ -7,6 +7,7 @@ import { showPage, startPage } from './session.js';
 import { renderByStatus, renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { startSettings } from './settings.js';
+import { audience } from './api-audience.js';
 
 let lastStats = null;
 
@@ -23,6 +24,7 @@ async function loadStats() {
 async function start() {
   const { prefs } = await startPage();
   $('#manage').addEventListener('click', () => api.openPoolManager().catch(showError));
+  $('#contacts').addEventListener('click', () => audience.openContactsWindow().catch(showError)); // issue 17 §2
   $('#connect').addEventListener('click', () => {
     const done = addConnection();
     toast(t('main.qrOpened'));
