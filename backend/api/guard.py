@@ -27,6 +27,11 @@ SMALL_BODY = 64 * 1024  # a login, a webhook, a preference: a few hundred bytes;
 MEDIA_BODY = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
 BODY_LIMITS = {"messages.send_message": MEDIA_BODY, "messages.send_message_from": MEDIA_BODY}
 MEDIA_PATHS = re.compile(r"/messages|/clients/[^/]+/messages")  # the same two routes, for waitress (server.py)
+# Issue 17 §1: a template may carry media (an image or video of up to 16 MB, in base64), on create and change.
+TEMPLATE_BODY = 23 * 1024 * 1024
+BODY_LIMITS.update({f"templates.{name}": TEMPLATE_BODY for name in ("create_template", "replace_template",
+                                                                     "change_template")})
+TEMPLATE_PATHS = re.compile(r"/templates(?:/[^/?]+)?(?:\?.*)?")
 JSON_TYPE = "application/json"
 DOCS_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'")
@@ -60,6 +65,8 @@ def body_limit(endpoint: str | None) -> int:
 
 def path_body_limit(method: str, path: str) -> int:
     """The body cap of a request line, before Flask routes it (waitress checks it: server.py)."""
+    if method.upper() in ("POST", "PUT", "PATCH") and TEMPLATE_PATHS.fullmatch(path):
+        return TEMPLATE_BODY
     return MEDIA_BODY if method.upper() == "POST" and MEDIA_PATHS.fullmatch(path) else SMALL_BODY
 
 

@@ -18,6 +18,7 @@ from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS
+from .openapi_templates import TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_SCHEMAS
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -94,7 +95,8 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.",
-               "contact_id": "A contact: digits with country code, or digits@c.us.", **GROUP_PATH_PARAMS}
+               "contact_id": "A contact: digits with country code, or digits@c.us.", **GROUP_PATH_PARAMS,
+               **TEMPLATE_PATH_PARAMS}
 PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
@@ -256,6 +258,7 @@ OPERATIONS: tuple[Op, ...] = (
        "The windows' icon font (Noto Emoji): its style sheet and its pieces, kept a day by the browser.",
        {"200": _FILE}, public=True, tags=("ui",)),
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
+    *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
 )
 
 
@@ -316,7 +319,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta")],
+                                       "meta", "templates")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -330,7 +333,7 @@ def build_document() -> dict[str, Any]:
             "responses": {"2XX": {"description": "Received. 408, 429 and 5xx are retried; other answers are not."}},
         }}},
         "components": {
-            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS,
+            "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **TEMPLATE_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},
