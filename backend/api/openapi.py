@@ -18,7 +18,8 @@ from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS
-from .openapi_templates import TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_SCHEMAS
+from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
+                                TEMPLATE_SCHEMAS)
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -97,7 +98,7 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.",
                "contact_id": "A contact: digits with country code, or digits@c.us.", **GROUP_PATH_PARAMS,
                **TEMPLATE_PATH_PARAMS}
-PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS}
+PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS, **TEMPLATE_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
         "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}

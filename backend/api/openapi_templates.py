@@ -63,4 +63,5 @@ TEMPLATE_OPERATIONS: tuple[dict[str, Any], ...] = (
          {"200": "TemplatePreview"}, "TemplateVariables",
          description="422 template_variable_missing (details.variables) or invalid_text (over WhatsApp's limit)."),
 )
+TEMPLATE_PATH_SCHEMAS = {"template_id": {**STRING, "pattern": "^tpl_[0-9a-f]{16}$"}}
 TEMPLATE_PATH_PARAMS = {"template_id": "A template's id, e.g. tpl_0123456789abcdef."}

@@ -6,12 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
+from werkzeug.routing import BaseConverter
 
 from ..errors import InvalidInput
 from ..service import ZapPoolService
+from ..templates.service import ID_PATTERN
 from .body import json_body
 
+
+class TemplateIdConverter(BaseConverter):
+    """`<template:template_id>`: a template's id, so /templates/preview is never read as one and a path that
+    could not name a template is a plain 404."""
+
+    regex = ID_PATTERN
+
+
 bp = Blueprint("templates", __name__)
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("template", TemplateIdConverter))
 FIELDS = ("name", "text", "media")
 
 
@@ -53,32 +64,32 @@ def preview_text() -> Response:
     return jsonify(templates().preview_text(body.get("text"), body.get("variables")))
 
 
-@bp.get("/templates/<template_id>")
+@bp.get("/templates/<template:template_id>")
 def get_template(template_id: str) -> Response:
     """One template."""
     return jsonify(templates().get(template_id))
 
 
-@bp.put("/templates/<template_id>")
+@bp.put("/templates/<template:template_id>")
 def replace_template(template_id: str) -> Response:
     """Replace name and text (and media: left out or null, none)."""
     return jsonify(templates().update(template_id, _fields(partial=False), partial=False))
 
 
-@bp.patch("/templates/<template_id>")
+@bp.patch("/templates/<template:template_id>")
 def change_template(template_id: str) -> Response:
     """Change the fields given; media null removes it."""
     return jsonify(templates().update(template_id, _fields(partial=True), partial=True))
 
 
-@bp.delete("/templates/<template_id>")
+@bp.delete("/templates/<template:template_id>")
 def delete_template(template_id: str) -> tuple[str, int]:
     """Remove a template."""
     templates().delete(template_id)
     return "", 204
 
 
-@bp.post("/templates/<template_id>/preview")
+@bp.post("/templates/<template:template_id>/preview")
 def preview_template(template_id: str) -> Response:
     """The text one message would get with these variables, and every choice's alternatives."""
     body = json_body(required=False)
