@@ -10,7 +10,6 @@ from werkzeug.routing import BaseConverter
 
 from ..errors import InvalidInput
 from ..service import ZapPoolService
-from ..templates.service import ID_PATTERN
 from .body import json_body
 
 
@@ -18,7 +17,7 @@ class TemplateIdConverter(BaseConverter):
     """`<template:template_id>`: a template's id, so /templates/preview is never read as one and a path that
     could not name a template is a plain 404."""
 
-    regex = ID_PATTERN
+    regex = r"tpl_[0-9a-f]{16}"  # what TemplatesService.create makes ("tpl_" + 8 random bytes in hex)
 
 
 bp = Blueprint("templates", __name__)

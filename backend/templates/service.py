@@ -22,7 +22,6 @@ from .errors import TemplateNameTaken, TemplateNotFound
 
 log = logging.getLogger(__name__)
 MAX_NAME_CHARS = 100
-ID_PATTERN = r"tpl_[0-9a-f]{16}"
 
 
 class TemplatesService:
