@@ -3,6 +3,8 @@ refusals with their codes, and a template sent by POST /messages reaching the si
 
 from __future__ import annotations
 
+import base64
+
 from tests.api_support import connect
 from tests.conftest import PHONE
 
@@ -64,3 +66,20 @@ def test_a_template_sent_through_post_messages_reaches_whatsapp_rendered(stack, 
     assert (refused.status, refused.json["error"]["code"]) == (422, "template_variable_missing")
     assert (both.status, both.json["error"]["details"]) == (422, {"field": "templateId"})
     assert len(sim.control.sent(PHONE)) == 1  # nothing with a hole in it went out
+
+
+def test_a_template_with_a_picture_goes_out_as_the_picture_with_the_text_as_caption(stack, sim):
+    connect(stack, sim)
+    picture = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(300_000)).decode()  # past the 64 KB of a plain body
+    made = stack.api.call("POST", "/templates", {"name": "Cardápio", "text": "Oi {{nome}}, o cardápio de hoje",
+                                                 "media": {"data": picture, "mimetype": "image/png",
+                                                           "filename": "menu.png"}})
+    assert made.status == 201, made.body
+    assert made.json["media"] == {"mimetype": "image/png", "size": 300_008, "filename": "menu.png"}
+
+    sent = stack.api.call("POST", "/messages?wait=true", {"to": ANA, "clientId": "vendas",
+                                                          "templateId": made.json["id"], "variables": {"nome": "Ana"}})
+
+    assert sent.status == 200, sent.body
+    (out,) = sim.control.sent(PHONE)
+    assert (out["type"], out["text"], out.get("filename")) == ("image", "Oi Ana, o cardápio de hoje", "menu.png")
