@@ -22,7 +22,7 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     readme = set(re.findall(r"^\| `[^`]+` \| `([a-z_]+)`", table, flags=re.MULTILINE))
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
-    assert len(readme) == 44 and public == readme  # 33 + 7 (Groups dialog) + message_media + 3 (contacts)
+    assert len(readme) == 46 and public == readme  # 33 + 7 (Groups dialog) + message_media + 3 (contacts) + 2 (templates)
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -256,3 +256,18 @@ def test_a_numbers_mode_through_the_bridge_is_checked_as_rest_checks_it(desk):
     changed = ok(desk.bridge.set_client_mode("avisos", True))
     assert (changed["onDemand"], changed["sleeping"]) == (True, False), "never linked: nothing to wake"
     assert rest.call("GET", "/clients/avisos").json["onDemand"] is True
+
+
+def test_templates_through_the_bridge_are_rests(desk):
+    sign_in(desk)
+    rest = desk.rest(ok(desk.bridge.create_api_key("comparar modelos"))["key"])
+    made = rest.call("POST", "/templates", {"name": "Oi", "text": "Oi {{nome}}"}).json
+
+    assert ok(desk.bridge.list_templates()) == rest.call("GET", "/templates").json == [made]
+    assert ok(desk.bridge.preview_template(made["id"], {"nome": "Ana"}))["text"] == "Oi Ana"
+    for hostile in ((made["id"], {}), (made["id"], ["nome"]), ("tpl_0000000000000000", {}), (5, {})):
+        bridged = error(desk.bridge.preview_template(*hostile))
+        assert bridged["code"] in ("template_variable_missing", "invalid_input", "template_not_found")
+    missing = error(desk.bridge.preview_template(made["id"], {}))
+    reply = rest.call("POST", f"/templates/{made['id']}/preview", {"variables": {}})
+    assert (missing["code"], missing["details"]) == (reply.json["error"]["code"], reply.json["error"]["details"])

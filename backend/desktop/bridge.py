@@ -21,6 +21,7 @@ from ..auth.service import AuthService, Principal
 from ..errors import InvalidMedia, Unauthorized, ZapPoolError
 from ..service import ZapPoolService
 from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind
+from .bridge_templates import TemplateOperations
 from .bridge_whatsapp import WhatsAppDataOperations
 from .operations import ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN
 from .operations import arg as _arg
@@ -113,7 +114,7 @@ def read_picked_file(path: str) -> dict[str, Any]:
             "size": len(raw)}
 
 
-class Bridge(WhatsAppDataOperations):
+class Bridge(WhatsAppDataOperations, TemplateOperations):
     """The operations the desktop windows call; names and results are REST's (frontend/README.md)."""
 
     def __init__(self, service: ZapPoolService, session: DesktopSession, windows: Windows):

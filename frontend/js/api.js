@@ -295,6 +295,9 @@ const desktop = {
                                                                    participants),
   demoteGroupParticipant: (id, groupId, participant) => bridge('demote_group_participant', id, groupId, participant),
   getGroupInvite: (id, groupId) => bridge('get_group_invite', id, groupId),
+  // templates (quick-replies.js; REST: /templates)
+  listTemplates: () => bridge('list_templates'),
+  previewTemplate: (templateId, variables = {}) => bridge('preview_template', templateId, variables),
 };
 
 /** The token of the link ZapPool printed in its terminal (`/#owner=...`): kept for this tab only, sent with
@@ -389,6 +392,10 @@ const browser = {
   demoteGroupParticipant: (id, groupId, participant) =>
     rest('DELETE', `/clients/${enc(id)}/groups/${enc(groupId)}/admins/${enc(participant)}`),
   getGroupInvite: (id, groupId) => rest('GET', `/clients/${enc(id)}/groups/${enc(groupId)}/invite`),
+  // templates (quick-replies.js)
+  listTemplates: () => rest('GET', '/templates'),
+  previewTemplate: (templateId, variables = {}) =>
+    rest('POST', `/templates/${enc(templateId)}/preview`, { variables }),
 };
 
 export const api = { mode, subscribe, ...(mode === 'desktop' ? desktop : browser) };
