@@ -22,7 +22,7 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     readme = set(re.findall(r"^\| `[^`]+` \| `([a-z_]+)`", table, flags=re.MULTILINE))
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
-    assert len(readme) == 46 and public == readme  # 33 + 7 (Groups dialog) + message_media + 3 (contacts) + 2 (templates)
+    assert len(readme) == 51 and public == readme  # 33 + 7 (Groups) + message_media + 3 (contacts) + 7 (templates)
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -271,3 +271,19 @@ def test_templates_through_the_bridge_are_rests(desk):
     missing = error(desk.bridge.preview_template(made["id"], {}))
     reply = rest.call("POST", f"/templates/{made['id']}/preview", {"variables": {}})
     assert (missing["code"], missing["details"]) == (reply.json["error"]["code"], reply.json["error"]["details"])
+
+
+def test_the_templates_window_edits_through_the_bridge_as_rest_does(desk):
+    sign_in(desk)
+    rest = desk.rest(ok(desk.bridge.create_api_key("janela de modelos"))["key"])
+    made = ok(desk.bridge.create_template({"name": "Aviso", "text": "{Oi|Olá} {{nome}}"}))
+    changed = ok(desk.bridge.update_template(made["id"], {"text": "Oi {{nome|default(\"cliente\")}}"}))
+
+    assert rest.call("GET", f"/templates/{made['id']}").json == changed and changed["name"] == "Aviso"
+    assert ok(desk.bridge.preview_template_text("Oi {{nome}}", {}))["text"] == "Oi [nome]"
+    for hostile in ({"name": "x", "text": "{{ ''.__class__ }}"}, {"name": "aviso", "text": "x"}, ["Aviso"]):
+        bridged = error(desk.bridge.create_template(hostile))
+        reply = rest.call("POST", "/templates", hostile)
+        assert bridged["code"] == reply.json["error"]["code"]
+    assert desk.bridge.delete_template(made["id"]) == {"result": None}
+    assert rest.call("GET", "/templates").json == []

@@ -41,6 +41,9 @@ class Windows(Protocol):
     def open_chat_window(self, client_id: str, chat_id: str | None = None) -> None:
         """Open or focus a number's chat window."""
 
+    def open_templates_window(self) -> None:
+        """Open or focus the Templates window (issue 17 §1)."""
+
     def choose_file(self) -> str | None:
         """The native open dialog's chosen path, or None."""
 

@@ -12,9 +12,10 @@ from .operations import operation as _operation
 
 
 class TemplateOperations:
-    """Templates for the windows; needs the bridge's `_service`."""
+    """Templates for the windows; needs the bridge's `_service` and `_windows`."""
 
     _service: ZapPoolService
+    _windows: Any  # bridge.Windows (its open_templates_window)
 
     @_operation()
     def list_templates(self) -> list[dict[str, Any]]:
@@ -25,3 +26,29 @@ class TemplateOperations:
     def preview_template(self, template_id: Any, variables: Any = None) -> dict[str, Any]:
         """One message's text from a template (POST /templates/{id}/preview)."""
         return self._service.templates.preview(_arg(template_id, "templateId", str), variables)
+
+    @_operation()
+    def create_template(self, fields: Any) -> dict[str, Any]:
+        """A new template from the Templates window (POST /templates)."""
+        return self._service.templates.create(_arg(fields, "fields", dict))
+
+    @_operation()
+    def update_template(self, template_id: Any, fields: Any) -> dict[str, Any]:
+        """Change the fields given (PATCH /templates/{id})."""
+        return self._service.templates.update(_arg(template_id, "templateId", str), _arg(fields, "fields", dict),
+                                              partial=True)
+
+    @_operation()
+    def delete_template(self, template_id: Any) -> None:
+        """Remove a template (DELETE /templates/{id})."""
+        self._service.templates.delete(_arg(template_id, "templateId", str))
+
+    @_operation()
+    def preview_template_text(self, text: Any, variables: Any = None) -> dict[str, Any]:
+        """Unsaved text rendered with sample values: the window's live preview (POST /templates/preview)."""
+        return self._service.templates.preview_text(text, variables)
+
+    @_operation()
+    def open_templates_window(self) -> None:
+        """Open the Templates window (or bring it to the front)."""
+        self._windows.open_templates_window()

@@ -23,6 +23,7 @@ async function loadStats() {
 async function start() {
   const { prefs } = await startPage();
   $('#manage').addEventListener('click', () => api.openPoolManager().catch(showError));
+  $('#templates').addEventListener('click', () => api.openTemplatesWindow().catch(showError)); // issue 17 §1
   $('#connect').addEventListener('click', () => {
     const done = addConnection();
     toast(t('main.qrOpened'));
