@@ -17,6 +17,7 @@ from tests.conftest import wait_until
 from tests.ui_support import PASSWORD, PHONE, SIM_TIMINGS, AppProcess, first_login, launch_browser
 from wasim import SimServer
 
+pytestmark = [pytest.mark.browser, pytest.mark.process]  # Chromium and app.py, started here
 expect.set_options(timeout=15_000)
 ANA = "5511911110001"
 ANA_NAME = "Ana <i>Souza</i>"
@@ -70,6 +71,7 @@ def test_slash_filters_and_the_keyboard_fills_the_box_with_the_contacts_name(cha
     box.press("Enter")  # the list closed: Enter sends, as always
     wait_until(lambda: [m["text"] for m in sim.control.sent(PHONE)] == [f"Olá {ANA_NAME}, tudo bem?"], 15,
                what="the quick reply sent")
+    expect(box).to_have_value("")  # the window empties the box once the send is accepted
 
 
 def test_the_mouse_chooses_and_a_variable_without_default_is_asked_for(chat):

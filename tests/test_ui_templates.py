@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.ui_support import PASSWORD, SIM_TIMINGS, AppProcess, first_login, launch_browser
 from wasim import SimServer
 
+pytestmark = [pytest.mark.browser, pytest.mark.process]  # Chromium and app.py, started here
 expect.set_options(timeout=15_000)
 LIST = "() => fetch('/templates').then((r) => r.json())"
 

@@ -15,11 +15,15 @@ export function quickReplies(box, panel, contactName) {
   const state = { templates: null, shown: [], active: 0, asking: null };
   const close = () => { panel.hidden = true; panel.replaceChildren(); state.shown = []; state.asking = null; };
 
+  const typed = () => /^\/([^\n]*)$/.exec(box.value)?.[1].toLowerCase(); // what follows the "/", if any
+
   async function refresh() {
-    const query = /^\/[^\n]*$/.exec(box.value)?.[0].slice(1).toLowerCase();
-    if (query === undefined) return close();
+    if (typed() === undefined) return close();
     if (state.asking) return;
     if (!state.templates || box.value === '/') state.templates = await api.listTemplates();
+    // Read again after the wait: keys typed meanwhile, or a template chosen, decide what shows.
+    const query = typed();
+    if (query === undefined || state.asking) return;
     state.shown = state.templates.filter((x) => x.name.toLowerCase().includes(query)).slice(0, MAX_SHOWN);
     state.active = Math.min(state.active, Math.max(0, state.shown.length - 1));
     draw();

@@ -50,7 +50,10 @@ function sampleFields(variables, defaults) {
   }
 }
 
+let previewSeq = 0; // only the latest preview's answer is shown (an older one may come back after it)
+
 async function preview() {
+  const seq = ++previewSeq;
   const text = $('#template-text').value;
   $('#preview-error').hidden = true;
   if (!text.trim()) {
@@ -60,9 +63,11 @@ async function preview() {
   try {
     const values = Object.fromEntries([...samples].filter(([, v]) => v));
     const shown = await api.previewTemplateText(text, values);
+    if (seq !== previewSeq) return;
     sampleFields(shown.variables, {});
     $('#preview').textContent = shown.text;
   } catch (error) {
+    if (seq !== previewSeq) return;
     $('#preview').textContent = '';
     $('#preview-error').textContent = errorText(error);
     $('#preview-error').hidden = false;
