@@ -69,7 +69,8 @@ async function preview() {
   } catch (error) {
     if (seq !== previewSeq) return;
     $('#preview').textContent = '';
-    $('#preview-error').textContent = errorText(error);
+    const line = Number.isInteger(error.details?.line) ? ` ${t('templates.line', { line: error.details.line })}` : '';
+    $('#preview-error').textContent = errorText(error) + line;
     $('#preview-error').hidden = false;
   }
 }
