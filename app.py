@@ -48,6 +48,8 @@ from backend.host.logs import printable, setup_logging
 from backend.host.paths import default_data_dir, keep_private
 from backend.outbox.outbox import Outbox
 from backend.store.history import HistoryLog
+from backend.store.templates import TemplateStore
+from backend.templates import TemplatesService
 from backend.service import ZapPoolService
 from backend.store.media import KeptMedia, MediaFiles
 from backend.store.media_log import MediaLog
@@ -191,6 +193,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.media = media
     service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
+    service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
     return service
 
 

@@ -19,6 +19,7 @@ from .groups import GroupsService
 from .host.logs import log_folder, open_folder
 from .media import MediaService, ServedMedia  # noqa: F401 - ServedMedia: what the API serves
 from .outbox.caps import read_limits
+from .templates import TemplatesService
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore, apply_pool_limits
@@ -40,6 +41,7 @@ class ZapPoolService:
     groups: GroupsService  # a number's groups (backend/groups/), set by app.py's build_service
     contacts: ContactsService  # contacts, WhatsApp's chat list and history (issue 16 section 1), set by app.py
     audience: AudienceService  # the customer list, tags, opt-outs (issue 17 §2, backend/audience/), set by app.py
+    templates: TemplatesService  # named message templates (issue 17 §1, backend/templates/), set by app.py
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
                  bus: EventBus, webhooks: WebhookService | None = None):

@@ -24,7 +24,8 @@ def test_the_bridge_has_exactly_the_operations_of_the_readme_and_nothing_else_to
     public = {name for name in dir(desk.bridge) if not name.startswith("_")}
 
     # 33 + 7 (Groups dialog) + message_media_link + 3 (contacts) + 10 (the Contacts window, issue 17 §2)
-    assert len(readme) == 54 and public == readme
+    # + 7 (templates, issue 17 §1)
+    assert len(readme) == 61 and public == readme
     # pywebview walks public attributes too: every public name must be a method, nothing else.
     assert all(inspect.ismethod(getattr(desk.bridge, name)) for name in public)
 
@@ -263,3 +264,34 @@ def test_a_numbers_mode_through_the_bridge_is_checked_as_rest_checks_it(desk):
     changed = ok(desk.bridge.set_client_mode("avisos", True))
     assert (changed["onDemand"], changed["sleeping"]) == (True, False), "never linked: nothing to wake"
     assert rest.call("GET", "/clients/avisos").json["onDemand"] is True
+
+
+def test_templates_through_the_bridge_are_rests(desk):
+    sign_in(desk)
+    rest = desk.rest(ok(desk.bridge.create_api_key("comparar modelos"))["key"])
+    made = rest.call("POST", "/templates", {"name": "Oi", "text": "Oi {{nome}}"}).json
+
+    assert ok(desk.bridge.list_templates()) == rest.call("GET", "/templates").json == [made]
+    assert ok(desk.bridge.preview_template(made["id"], {"nome": "Ana"}))["text"] == "Oi Ana"
+    for hostile in ((made["id"], {}), (made["id"], ["nome"]), ("tpl_0000000000000000", {}), (5, {})):
+        bridged = error(desk.bridge.preview_template(*hostile))
+        assert bridged["code"] in ("template_variable_missing", "invalid_input", "template_not_found")
+    missing = error(desk.bridge.preview_template(made["id"], {}))
+    reply = rest.call("POST", f"/templates/{made['id']}/preview", {"variables": {}})
+    assert (missing["code"], missing["details"]) == (reply.json["error"]["code"], reply.json["error"]["details"])
+
+
+def test_the_templates_window_edits_through_the_bridge_as_rest_does(desk):
+    sign_in(desk)
+    rest = desk.rest(ok(desk.bridge.create_api_key("janela de modelos"))["key"])
+    made = ok(desk.bridge.create_template({"name": "Aviso", "text": "{Oi|Olá} {{nome}}"}))
+    changed = ok(desk.bridge.update_template(made["id"], {"text": "Oi {{nome|default(\"cliente\")}}"}))
+
+    assert rest.call("GET", f"/templates/{made['id']}").json == changed and changed["name"] == "Aviso"
+    assert ok(desk.bridge.preview_template_text("Oi {{nome}}", {}))["text"] == "Oi [nome]"
+    for hostile in ({"name": "x", "text": "{{ ''.__class__ }}"}, {"name": "aviso", "text": "x"}, ["Aviso"]):
+        bridged = error(desk.bridge.create_template(hostile))
+        reply = rest.call("POST", "/templates", hostile)
+        assert bridged["code"] == reply.json["error"]["code"]
+    assert desk.bridge.delete_template(made["id"]) == {"result": None}
+    assert rest.call("GET", "/templates").json == []

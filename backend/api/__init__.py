@@ -23,6 +23,7 @@ from . import groups
 from . import media
 from . import contacts
 from . import audience
+from . import templates
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
@@ -63,4 +64,5 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     app.register_blueprint(media.bp)  # issue 16 §2: a message's media
     app.register_blueprint(contacts.bp)
     app.register_blueprint(audience.bp)  # issue 17 §2: /contacts (the customer list), opt-outs
+    app.register_blueprint(templates.bp)  # issue 17 §1
     return app

@@ -27,6 +27,11 @@ SMALL_BODY = 64 * 1024  # a login, a webhook, a preference: a few hundred bytes;
 MEDIA_BODY = 150 * 1024 * 1024  # a 100 MB document in base64 (4/3) plus the JSON around it
 BODY_LIMITS = {"messages.send_message": MEDIA_BODY, "messages.send_message_from": MEDIA_BODY}
 MEDIA_PATHS = re.compile(r"/messages|/clients/[^/]+/messages")  # the same two routes, for waitress (server.py)
+# Issue 17 §1: a template may carry media (an image or video of up to 16 MB, in base64), on create and change.
+TEMPLATE_BODY = 23 * 1024 * 1024
+BODY_LIMITS.update({f"templates.{name}": TEMPLATE_BODY for name in ("create_template", "replace_template",
+                                                                     "change_template")})
+TEMPLATE_PATHS = re.compile(r"/templates(?:/[^/?]+)?(?:\?.*)?")
 JSON_TYPE = "application/json"
 # issue 17 §2: POST /contacts/import takes the CSV file itself (text/csv, or a form's multipart upload); a
 # cookie session still needs the app's own Origin for it (security.py), as for every change.
@@ -68,6 +73,8 @@ def path_body_limit(method: str, path: str) -> int:
     """The body cap of a request line, before Flask routes it (waitress checks it: server.py)."""
     if method.upper() == "POST" and path.partition("?")[0] == IMPORT_PATH:
         return IMPORT_BODY
+    if method.upper() in ("POST", "PUT", "PATCH") and TEMPLATE_PATHS.fullmatch(path):
+        return TEMPLATE_BODY
     return MEDIA_BODY if method.upper() == "POST" and MEDIA_PATHS.fullmatch(path) else SMALL_BODY
 
 

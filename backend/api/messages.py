@@ -25,8 +25,13 @@ def _payload() -> dict[str, Any]:
             field(media, name, str, required=True)
         for name in ("filename", "caption"):
             field(media, name, str)
-    return {"to": field(body, "to", str, required=True), "text": field(body, "text", str), "media": media,
-            "clientId": field(body, "clientId", str)}
+    payload = {"to": field(body, "to", str, required=True), "text": field(body, "text", str), "media": media,
+               "clientId": field(body, "clientId", str)}
+    if body.get("templateId") is not None:  # issue 17 §1: the template rendered here, sent as its text (or media)
+        if payload["text"] is not None or media is not None:
+            raise InvalidInput("Send either a template or text/media", details={"field": "templateId"})
+        payload.update(svc().templates.message_fields(body["templateId"], body.get("variables")))
+    return payload
 
 
 def _send(client_id: str | None) -> tuple[Response, int]:

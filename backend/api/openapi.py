@@ -20,6 +20,8 @@ from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
 from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS
 from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIENCE_PATH_SCHEMAS, AUDIENCE_QUERY,
                                AUDIENCE_SCHEMAS, with_import_body)
+from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
+                                TEMPLATE_SCHEMAS)
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -99,8 +101,9 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.",
                "contact_id": "A contact: digits with country code, or digits@c.us.",
                "token": "A media link's signed token, as the desktop bridge gave it.", **GROUP_PATH_PARAMS,
-               **AUDIENCE_PATH_PARAMS}
-PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS, **AUDIENCE_PATH_SCHEMAS}
+               **AUDIENCE_PATH_PARAMS, **TEMPLATE_PATH_PARAMS}
+PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS, **AUDIENCE_PATH_SCHEMAS,
+                **TEMPLATE_PATH_SCHEMAS}
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
         "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}
@@ -268,6 +271,7 @@ OPERATIONS: tuple[Op, ...] = (
        {"200": _FILE}, public=True, tags=("ui",)),
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
     *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
+    *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
 )
 
 
@@ -329,7 +333,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta", "audience")],
+                                       "meta", "audience", "templates")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -344,6 +348,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
+                        **TEMPLATE_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

@@ -185,9 +185,12 @@ SCHEMAS: dict[str, Schema] = {
                                     "and closes after the onDemandIdle preference's quiet period."),
     "MediaBody": request_obj({"data": {"type": "string", "description": "base64"}, "mimetype": STRING,
                       "filename": STRING, "caption": STRING}, optional=("filename", "caption")),
-    "SendMessage": {**request_obj({"to": STRING, "text": STRING, "media": ref("MediaBody"), "clientId": STRING},
-                                  optional=("text", "media", "clientId")),
-                    "description": "Either text or media. clientId: send through this number (POST /messages)."},
+    "SendMessage": {**request_obj({"to": STRING, "text": STRING, "media": ref("MediaBody"), "clientId": STRING,
+                                   "templateId": STRING, "variables": {"type": "object"}},
+                                  optional=("text", "media", "clientId", "templateId", "variables")),
+                    "description": "Either text, media, or templateId with its variables (rendered here; sent as "
+                                   "its text, or its media with the text as caption). clientId: send through this "
+                                   "number (POST /messages)."},
     "PairingRequest": obj({"phoneNumber": STRING}),
     "LimitsChange": obj({k: nullable(v) for k, v in LIMITS.items()}, optional=tuple(LIMITS), extra=False,
                         description="Fields left out are kept; null: back to the default; a cap of 0: no cap."),

@@ -21,6 +21,7 @@ from ..auth.service import AuthService, Principal
 from ..errors import InvalidMedia, Unauthorized, ZapPoolError
 from ..service import ZapPoolService
 from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind
+from .bridge_templates import TemplateOperations
 from .bridge_whatsapp import WhatsAppDataOperations
 from .bridge_audience import AudienceOperations
 from .operations import ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN
@@ -43,6 +44,9 @@ class Windows(Protocol):
 
     def open_contacts_window(self) -> None:
         """Open or focus the Contacts window (the customer list, issue 17 §2)."""
+
+    def open_templates_window(self) -> None:
+        """Open or focus the Templates window (issue 17 §1)."""
 
     def choose_file(self) -> str | None:
         """The native open dialog's chosen path, or None."""
@@ -117,7 +121,7 @@ def read_picked_file(path: str) -> dict[str, Any]:
             "size": len(raw)}
 
 
-class Bridge(WhatsAppDataOperations, AudienceOperations):  # + the Contacts window (issue 17 §2)
+class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations):  # + the issue 17 windows
     """The operations the desktop windows call; names and results are REST's (frontend/README.md)."""
 
     def __init__(self, service: ZapPoolService, session: DesktopSession, windows: Windows):

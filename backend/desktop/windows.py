@@ -4,6 +4,7 @@
     pool ("Gerenciar Conexões", /ui/pool.html) ─────── one; opening it again brings it to the front
     qr:<id> ("Conectar WhatsApp — <id>") ────────────── one per number
     chat:<id> ("Chat — <id>", ?chat=) ───────────────── one per number; opening it on a chat moves it there
+    templates ("Modelos de mensagem", /ui/templates.html) one; the message templates (issue 17 §1)
 
 pywebview's calls may come from any thread. `evaluate_js` blocks its caller until the page answers (and would
 never return for a window closed meanwhile), so each window gets its own sender thread and queue: a slow or
@@ -49,6 +50,7 @@ POOL = Kind("Gerenciar Conexões", 1180, 800, (760, 520))
 QR = Kind("Conectar WhatsApp — {id}", 480, 680, (380, 560))
 CHAT = Kind("Chat — {id}", 1040, 760, (720, 480))
 CONTACTS = Kind("Contatos", 1100, 780, (720, 480))  # issue 17 §2: the customer list
+TEMPLATES = Kind("Modelos de mensagem", 980, 720, (640, 480))
 
 
 class _Sender:
@@ -146,6 +148,10 @@ class WindowManager:
     def open_contacts_window(self) -> None:
         """The Contacts window (the customer list, imports, opt-outs), or the open one brought to the front."""
         self._open("contacts", CONTACTS, "/ui/contacts.html")
+
+    def open_templates_window(self) -> None:
+        """The message templates (issue 17 §1), or the open window brought to the front."""
+        self._open("templates", TEMPLATES, "/ui/templates.html")
 
     def open_qr_window(self, client_id: str) -> None:
         """A number's QR window (one per number)."""

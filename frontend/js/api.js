@@ -296,6 +296,14 @@ const desktop = {
                                                                    participants),
   demoteGroupParticipant: (id, groupId, participant) => bridge('demote_group_participant', id, groupId, participant),
   getGroupInvite: (id, groupId) => bridge('get_group_invite', id, groupId),
+  // templates (quick-replies.js; REST: /templates)
+  listTemplates: () => bridge('list_templates'),
+  previewTemplate: (templateId, variables = {}) => bridge('preview_template', templateId, variables),
+  createTemplate: (fields) => bridge('create_template', fields),
+  updateTemplate: (templateId, fields) => bridge('update_template', templateId, fields),
+  deleteTemplate: (templateId) => bridge('delete_template', templateId),
+  previewTemplateText: (text, variables = {}) => bridge('preview_template_text', text, variables),
+  openTemplatesWindow: () => bridge('open_templates_window'),
 };
 
 /** The token of the link ZapPool printed in its terminal (`/#owner=...`): kept for this tab only, sent with
@@ -390,6 +398,15 @@ const browser = {
   demoteGroupParticipant: (id, groupId, participant) =>
     rest('DELETE', `/clients/${enc(id)}/groups/${enc(groupId)}/admins/${enc(participant)}`),
   getGroupInvite: (id, groupId) => rest('GET', `/clients/${enc(id)}/groups/${enc(groupId)}/invite`),
+  // templates (quick-replies.js)
+  listTemplates: () => rest('GET', '/templates'),
+  previewTemplate: (templateId, variables = {}) =>
+    rest('POST', `/templates/${enc(templateId)}/preview`, { variables }),
+  createTemplate: (fields) => rest('POST', '/templates', fields),
+  updateTemplate: (templateId, fields) => rest('PATCH', `/templates/${enc(templateId)}`, fields),
+  deleteTemplate: (templateId) => rest('DELETE', `/templates/${enc(templateId)}`),
+  previewTemplateText: (text, variables = {}) => rest('POST', '/templates/preview', { text, variables }),
+  openTemplatesWindow: () => Promise.resolve(void openWindow('/ui/templates.html', 'zapool-templates')),
 };
 
 export const api = { mode, subscribe, ...(mode === 'desktop' ? desktop : browser) };

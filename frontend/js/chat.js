@@ -15,6 +15,7 @@ import { chatItem, chatTitle, unreadOf, visibleChats } from './chat-list.js';
 import { contactPicker } from './contact-picker.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
 import { groupParts, isGroupChat, memberNames } from './group-thread.js';
+import { quickReplies } from './quick-replies.js';
 
 const CLIENT = param('client');
 const FIRST_CHATS = 50; // the first read of the list: more than a screenful, painted at once
@@ -60,6 +61,13 @@ async function loadClient() {
 }
 
 // -- the conversations ---------------------------------------------------------------------------------------
+
+/** The open chat's contact's own name (never a number, never a group's subject): a quick reply's `nome`. */
+function contactName() {
+  if (!current || isGroupChat(current)) return null;
+  const named = chats.find((c) => c.chatId === current)?.name;
+  return (named && !/^\+?\d+$/.test(named) ? named : null) || names.get(current) || null;
+}
 
 function chatName(chatId) {
   const chat = chats.find((c) => c.chatId === chatId);
@@ -354,6 +362,7 @@ async function start() {
       busy($('#send'), send);
     }
   });
+  quickReplies($('#message'), $('#quick-replies'), contactName); // issue 17 §1
   $('#attach').addEventListener('click', async () => {
     try {
       const picked = await api.pickFile();

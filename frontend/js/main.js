@@ -25,6 +25,7 @@ async function start() {
   const { prefs } = await startPage();
   $('#manage').addEventListener('click', () => api.openPoolManager().catch(showError));
   $('#contacts').addEventListener('click', () => audience.openContactsWindow().catch(showError)); // issue 17 §2
+  $('#templates').addEventListener('click', () => api.openTemplatesWindow().catch(showError)); // issue 17 §1
   $('#connect').addEventListener('click', () => {
     const done = addConnection();
     toast(t('main.qrOpened'));
