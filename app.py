@@ -1,6 +1,8 @@
 """ZapPool's entry point and composition root: arguments -> Settings -> engine runtime, stores, outbox, pool ->
-services -> REST API (waitress) and webhooks -> windows. Every part is built here and handed its collaborators;
-constructors start nothing, and `Parts.start()`/`Parts.stop()` start and stop them in order.
+services -> REST API (waitress) and webhooks -> windows. Settings, the pool and the service are built by
+backend/assembly.py (the tests and benches build them there too), the API and the run loop here; each part is
+handed its collaborators, constructors start nothing, and `Parts.start()`/`Parts.stop()` start and stop them in
+order.
 
 By default ZapPool opens its desktop windows (pywebview: Qt on Linux, Edge WebView2 on Windows, WebKit on macOS)
 over the pages its own server serves, with the js_api bridge into the same service as the REST API; closing the
@@ -23,44 +25,29 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import qrcode
 from flask import Flask
 
 from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
+from backend.assembly import build_pool, build_service, build_settings
 from backend.auth import cli as auth_cli
 from backend.auth.service import AuthService
-from backend.contacts.service import ContactsService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
 from backend.desktop.windows import WindowManager
 from backend.engine import EngineRuntime
-from backend.errors import BrowserNotFound, InvalidInput, ZapPoolError
-from backend.events.bus import EventBus
+from backend.errors import BrowserNotFound, ZapPoolError
 from backend.events.hub import ClientEvent
-from backend.groups import GroupsService
-from backend.audience import build_audience
 from backend.host.instance import InstanceLock, ask_to_show
 from backend.host.logs import printable, setup_logging
-from backend.host.paths import default_data_dir, keep_private
-from backend.outbox.outbox import Outbox
-from backend.store.history import HistoryLog
-from backend.store.templates import TemplateStore
-from backend.templates import TemplatesService
+from backend.host.paths import keep_private
 from backend.service import ZapPoolService
-from backend.store.media import KeptMedia, MediaFiles
-from backend.store.media_log import MediaLog
-from backend.media import MediaService
-from backend.store.messages import MessageStore
-from backend.store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path,
-                                       saved_pool_limits, validate as validate_preferences)
-from backend.store.sessions import SessionStore
 from backend.webhooks.service import WebhookService
 from backend.whatsapp.pool import WhatsAppPool
-from backend.whatsapp.saved import SavedNumbers
 
 if TYPE_CHECKING:
     from wasim import SimServer
@@ -137,71 +124,6 @@ def show(event: ClientEvent) -> None:
         print(f"[{who}] Mensagem de {printable(msg['from'])}: {printable(text)}", flush=True)
     elif event.name == "disconnected":
         print(f"[{who}] Desconectado ({printable(event.data['reason'])})", flush=True)
-
-
-def build_settings(args: argparse.Namespace) -> Settings:
-    """Settings from the command line; the browser from the preferences when --browser does not name one."""
-    pacing = max(0.0, args.send_interval)
-    settings = Settings(browser_path=args.browser, restore_on_start=not args.no_restore,
-                        data_dir=(args.data or default_data_dir()).resolve(),
-                        send_interval_s=pacing, send_jitter_s=pacing)
-    if args.whatsapp_url:
-        settings.whatsapp_url = args.whatsapp_url
-    if not settings.browser_path:
-        settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
-    apply_pool_limits(saved_pool_limits(settings.data_dir / "preferences.json"), settings)
-    apply_pool_limits(command_line_limits(args), settings)  # the command line wins for this run
-    return settings
-
-
-def command_line_limits(args: argparse.Namespace) -> dict[str, Any]:
-    """The pool limits given on the command line, checked like the preferences (a bad one stops the start)."""
-    given = {"maxClients": args.max_clients, "healthCheckInterval": args.health_check_interval,
-             "reconnectDelay": args.reconnect_delay, "autoReconnect": False if args.no_auto_reconnect else None,
-             "onDemandIdle": args.on_demand_idle}
-    try:
-        return validate_preferences({k: v for k, v in given.items() if v is not None})
-    except InvalidInput as exc:
-        raise SystemExit(f"zapool: {exc.message}") from None
-
-
-def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
-    """The pool and what it is given: the numbers saved in whatsapp-sessions.json, and the outbox over
-    messages.db and media/. Nothing runs until pool.start()."""
-    kept = KeptMedia(settings.data_dir / "media" / "kept") if settings.media_keep_days > 0 else None
-    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), MediaFiles(settings.data_dir / "media", kept),
-                    pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
-                    hourly_cap=settings.send_hourly_cap if settings.send_interval_s > 0 else 0,
-                    daily_cap=settings.send_daily_cap if settings.send_interval_s > 0 else 0,
-                    max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
-                    retry_cap_s=settings.send_retry_cap_s)
-    saved = SavedNumbers(SessionStore(settings.persistence_path), settings.sessions_dir)
-    return WhatsAppPool(settings, runtime, saved, outbox)
-
-
-def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | None = None) -> ZapPoolService:
-    """The service the REST API and the windows share. The pool's events feed its event bus (SSE, the
-    windows) and the webhooks (subscribe those nowhere else: each subscription queues its own deliveries)."""
-    media = build_media(pool)  # first: it gives each media message's event the URL of its bytes
-    bus = EventBus()
-    pool.subscribe(bus.publish)
-    if webhooks is not None:
-        pool.subscribe(webhooks.publish)
-    preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
-    service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
-    service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
-    service.media = media
-    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
-    service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
-    service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
-    return service
-
-
-def build_media(pool: WhatsAppPool) -> MediaService:
-    """Media both ways (issue 16 §2): its log in messages.db, its files in media/kept/; start() downloads."""
-    outbox = pool.outbox
-    kept = outbox.media.kept or KeptMedia(pool.settings.data_dir / "media" / "kept")
-    return MediaService(pool, outbox, MediaLog(outbox.store.database), kept, outbox.media, pool.settings)
 
 
 @dataclass

@@ -38,14 +38,14 @@ STARTED_AT = time.time()  # when the backend was loaded: the process's start, ne
 class ZapPoolService:
     """Every operation ZapPool offers on its pool of numbers and their messages."""
 
-    groups: GroupsService  # a number's groups (backend/groups/), set by app.py's build_service
-    contacts: ContactsService  # contacts, WhatsApp's chat list and history (issue 16 section 1), set by app.py
-    audience: AudienceService  # the customer list, tags, opt-outs (issue 17 §2, backend/audience/), set by app.py
-    templates: TemplatesService  # named message templates (issue 17 §1, backend/templates/), set by app.py
+    groups: GroupsService  # a number's groups (backend/groups/), set by backend/assembly.py's build_service
+    contacts: ContactsService  # contacts, WhatsApp's chat list and history (issue 16 section 1), set by assembly.py
+    audience: AudienceService  # the customer list, tags, opt-outs (issue 17 §2, backend/audience/), set by assembly.py
+    templates: TemplatesService  # named message templates (issue 17 §1, backend/templates/), set by assembly.py
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
                  bus: EventBus, webhooks: WebhookService | None = None):
-        """Everything is given (app.py builds it): `bus` is fed the pool's events by whoever built it;
+        """Everything is given (backend/assembly.py builds it): `bus` is fed the pool's events by whoever built it;
         `webhooks` None makes the webhook operations answer Unavailable."""
         self.pool = pool
         self.outbox = outbox
@@ -53,7 +53,7 @@ class ZapPoolService:
         self.auth = auth
         self.bus = bus
         self.webhooks = webhooks
-        self.media: MediaService | None = None  # media both ways (issue 16 §2): set by app.build_service
+        self.media: MediaService | None = None  # media both ways (issue 16 §2): set by backend.assembly.build_service
 
     # -- the seed's handlers ------------------------------------------------------------------------------
 

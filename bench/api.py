@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, jsonify
 
-from app import build_service
+from backend.assembly import build_service
 from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.auth.service import AuthService

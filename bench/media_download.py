@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app import build_media
+from backend.assembly import build_media
 from backend.config import Settings
 from backend.engine import wpp
 from bench.restore import open_pool

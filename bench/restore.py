@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from app import build_pool
+from backend.assembly import build_pool
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.whatsapp.pool import WhatsAppPool

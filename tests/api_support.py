@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 
-from app import build_service
+from backend.assembly import build_service
 from backend.api import create_app
 from backend.api.openapi import build_document
 from backend.api.server import ApiServer

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app import build_pool
+from backend.assembly import build_pool
 from bench.polling import wait_until  # noqa: F401 - the suite's poller; tests import it from here
 from backend.config import Settings
 from backend.engine import EngineRuntime

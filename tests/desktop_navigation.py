@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import build_pool, build_service  # noqa: E402
+from backend.assembly import build_pool, build_service  # noqa: E402
 from backend.api import create_app  # noqa: E402
 from backend.api.server import ApiServer  # noqa: E402
 from backend.auth.passwords import ScryptParams  # noqa: E402

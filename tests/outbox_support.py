@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from app import build_pool
+from backend.assembly import build_pool
 from backend.config import Settings
 from backend.engine import EngineRuntime
 

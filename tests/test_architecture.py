@@ -43,6 +43,11 @@ ALLOWED: dict[str, set[str]] = {
     "backend.service": {"backend.store", "backend.host", "backend.events", "backend.outbox", "backend.whatsapp",
                         "backend.webhooks", "backend.auth", "backend.contacts", "backend.media", "backend.groups",
                         "backend.templates", "backend.audience", "backend.schedules"},
+    # Building the parts from the settings (the composition root's half that tests and benches share).
+    "backend.assembly": {"backend.store", "backend.host", "backend.engine", "backend.events", "backend.outbox",
+                         "backend.whatsapp", "backend.webhooks", "backend.auth", "backend.contacts", "backend.media",
+                         "backend.groups", "backend.templates", "backend.audience", "backend.schedules",
+                         "backend.service"},
     # The edges: the service, the event stream they forward, and the credential check on who is calling.
     "backend.api": {"backend.service", "backend.events", "backend.auth", "backend.host"},
     "backend.desktop": {"backend.service", "backend.events", "backend.auth", "backend.host"},

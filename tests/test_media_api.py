@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from app import build_service
+from backend.assembly import build_service
 from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.auth.service import AuthService

@@ -3,7 +3,7 @@ message is recorded and queued for download; a sent one is recorded as kept), ad
 URL of the bytes (never the bytes) to those events before the SSE stream, the windows and the webhooks see
 them, and opens a message's media for the API and the windows.
 
-It must subscribe to the pool before the event bus and the webhooks do (app.build_service builds it first):
+It must subscribe to the pool before the event bus and the webhooks do (assembly.build_service builds it first):
 subscribers are called in order, and the `media` object is added to the event's own message dict.
 """
 

@@ -1,7 +1,7 @@
 """WhatsAppPool: many numbers at once, the seed's WhatsAppPoolManager in Python.
 
 The pool owns the clients, the round-robin, the statistics and the supervisor (health check and
-reconnection). It is given (app.py builds them) the engine runtime, the saved numbers (the sessions file) and
+reconnection). It is given (backend/assembly.py builds them) the engine runtime, the saved numbers (the sessions file) and
 the outbox: every message goes through it, on disk before it is sent, paced per number, and the pool is the
 outbox's Sender. Building a pool starts nothing; `start()` loads the saved numbers and starts the outbox,
 `start_health_checks()` the supervisor, `shutdown()` stops them.

@@ -1,0 +1,101 @@
+"""The parts of a running ZapPool, built from the command line and the data folder: its Settings, the pool over
+its stores and outbox, and the service over the pool with every capability (groups, media, contacts, the
+customer list, templates). app.py is the entry point (arguments, the terminal, the API server, the windows, the
+run loop) and calls these; the tests and benchmarks build the same parts the same way, so what they run is what
+the app runs. Building starts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .audience import build_audience
+from .auth.service import AuthService
+from .config import Settings
+from .contacts.service import ContactsService
+from .engine import EngineRuntime
+from .errors import InvalidInput
+from .events.bus import EventBus
+from .groups import GroupsService
+from .host.paths import default_data_dir
+from .media import MediaService
+from .outbox.outbox import Outbox
+from .service import ZapPoolService
+from .store.history import HistoryLog
+from .store.media import KeptMedia, MediaFiles
+from .store.media_log import MediaLog
+from .store.messages import MessageStore
+from .store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path, saved_pool_limits,
+                                validate as validate_preferences)
+from .store.sessions import SessionStore
+from .store.templates import TemplateStore
+from .templates import TemplatesService
+from .webhooks.service import WebhookService
+from .whatsapp.pool import WhatsAppPool
+from .whatsapp.saved import SavedNumbers
+
+
+def build_settings(args: argparse.Namespace) -> Settings:
+    """Settings from the command line; the browser from the preferences when --browser does not name one."""
+    pacing = max(0.0, args.send_interval)
+    settings = Settings(browser_path=args.browser, restore_on_start=not args.no_restore,
+                        data_dir=(args.data or default_data_dir()).resolve(),
+                        send_interval_s=pacing, send_jitter_s=pacing)
+    if args.whatsapp_url:
+        settings.whatsapp_url = args.whatsapp_url
+    if not settings.browser_path:
+        settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
+    apply_pool_limits(saved_pool_limits(settings.data_dir / "preferences.json"), settings)
+    apply_pool_limits(command_line_limits(args), settings)  # the command line wins for this run
+    return settings
+
+
+def command_line_limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The pool limits given on the command line, checked like the preferences (a bad one stops the start)."""
+    given = {"maxClients": args.max_clients, "healthCheckInterval": args.health_check_interval,
+             "reconnectDelay": args.reconnect_delay, "autoReconnect": False if args.no_auto_reconnect else None,
+             "onDemandIdle": args.on_demand_idle}
+    try:
+        return validate_preferences({k: v for k, v in given.items() if v is not None})
+    except InvalidInput as exc:
+        raise SystemExit(f"zapool: {exc.message}") from None
+
+
+def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
+    """The pool and what it is given: the numbers saved in whatsapp-sessions.json, and the outbox over
+    messages.db and media/. Nothing runs until pool.start()."""
+    kept = KeptMedia(settings.data_dir / "media" / "kept") if settings.media_keep_days > 0 else None
+    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), MediaFiles(settings.data_dir / "media", kept),
+                    pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
+                    hourly_cap=settings.send_hourly_cap if settings.send_interval_s > 0 else 0,
+                    daily_cap=settings.send_daily_cap if settings.send_interval_s > 0 else 0,
+                    max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
+                    retry_cap_s=settings.send_retry_cap_s)
+    saved = SavedNumbers(SessionStore(settings.persistence_path), settings.sessions_dir)
+    return WhatsAppPool(settings, runtime, saved, outbox)
+
+
+def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | None = None) -> ZapPoolService:
+    """The service the REST API and the windows share. The pool's events feed its event bus (SSE, the
+    windows) and the webhooks (subscribe those nowhere else: each subscription queues its own deliveries)."""
+    media = build_media(pool)  # first: it gives each media message's event the URL of its bytes
+    bus = EventBus()
+    pool.subscribe(bus.publish)
+    if webhooks is not None:
+        pool.subscribe(webhooks.publish)
+    preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
+    service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
+    service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
+    service.media = media
+    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
+    service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
+    service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
+    return service
+
+
+def build_media(pool: WhatsAppPool) -> MediaService:
+    """Media both ways (issue 16 §2): its log in messages.db, its files in media/kept/; start() downloads."""
+    outbox = pool.outbox
+    kept = outbox.media.kept or KeptMedia(pool.settings.data_dir / "media" / "kept")
+    return MediaService(pool, outbox, MediaLog(outbox.store.database), kept, outbox.media, pool.settings)
