@@ -345,6 +345,7 @@ def test_auto_routed_messages_are_spread_round_robin_one_waiting_per_number(make
 def test_unpaced_numbers_take_auto_routed_messages_themselves_without_a_router_step_each(make_rig):
     rig = make_rig(["a", "b"], start=False)  # no pacing: the benchmarks' and a bulk sender's setting
     ids = [rig.outbox.enqueue_text(None, TO, f"lote {i}") for i in range(200)]
+    rig.clock.set(T0 + 1)  # a backlog: all accepted before the first send
     rig.outbox.start(rig.sender)
 
     done = [rig.record(i, *SENT) for i in ids]
@@ -356,6 +357,11 @@ def test_unpaced_numbers_take_auto_routed_messages_themselves_without_a_router_s
     # The router handed out the first ones; the lanes took the rest as each send ended (one statement each),
     # not a router step, an assign and a kick per message (that was >= 200 steps here).
     assert rig.clock.reads("outbox-router") < 40, rig.clock.reads("outbox-router")
+
+    # One at a time, each accepted after the last was sent: no backlog, so the router's round-robin decides.
+    rig.clock.set(T0 + 2)
+    one_by_one = [rig.outbox.send_text_and_wait(None, TO, f"um {i}").client_id for i in range(6)]
+    assert one_by_one in (["a", "b"] * 3, ["b", "a"] * 3), one_by_one
 
 
 def _holders(rig: Rig, ids: list[str]) -> list[str | None]:

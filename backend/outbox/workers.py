@@ -114,7 +114,9 @@ class Lane(Worker):
         self._parked = False
         self._held: tuple[str, float] | None = None  # (message, window end) last said to be held
         self._maybe_work = True  # False once a look found the queue empty, True again at the next kick
-        self._chain = False  # unpaced and just done with an auto-routed message: take the next one itself
+        # Unpaced and just done with an auto-routed message: the epoch ms it was claimed at, to take the next one
+        # accepted before then (a backlog) itself; None: the router hands them out (its round-robin).
+        self._chain: int | None = None
 
     def kick(self) -> None:
         """A message for this number, or the number is ready again: look now."""
@@ -136,21 +138,23 @@ class Lane(Worker):
                 self._resume()
                 self._send(claimed)
                 return 0.0
-        elif self._chain and self._take_auto(now):
+        elif self._chain is not None and self._take_auto(now):
             return 0.0
         return self._look(ctx.clock())
 
     def _take_auto(self, now: float) -> bool:
-        """Its own queue empty, an unpaced lane that just sent an auto-routed message claims the next due one
-        itself in one statement: no router step, assign and kick per message (issue 15, item 1). When it cannot
-        (none due, not ready, a cap), the chain ends and the router, told if a message may be waiting, routes."""
+        """An unpaced lane that just sent an auto-routed message claims the next due one that was already waiting
+        when it claimed that one (a backlog) itself, in one statement: no router step, assign and kick per
+        message (issue 15, item 1). A message accepted later goes through the router's round-robin, as do all
+        when the lane cannot take one (not ready, a cap): the chain ends and the router is told."""
         ctx = self.ctx
-        self._chain = False
+        accepted_before, self._chain = self._chain, None
         if not ctx.sender.client_ready(self.client_id, wake=False) or ctx.caps.hold_for(self.client_id, now):
             ctx.kick_router()
             return False
-        claimed = ctx.store.claim_auto(self.client_id, ctx.ms(now))
+        claimed = ctx.store.claim_auto(self.client_id, ctx.ms(now), accepted_before or 0)
         if claimed is None:
+            ctx.kick_router()  # one accepted since, or none: the router's round-robin decides
             return False
         self._resume()
         self._send(claimed)
@@ -162,7 +166,7 @@ class Lane(Worker):
         row = ctx.store.next_for_client(self.client_id)
         self._maybe_work = row is not None
         if row is None:
-            return 0.0 if self._chain and self._take_auto(now) else ctx.idle_poll_s
+            return 0.0 if self._chain is not None and self._take_auto(now) else ctx.idle_poll_s
         wait = max(row.next_attempt_at / 1000 - now, self.next_send_at - now)
         if wait > 0:
             return wait
@@ -213,7 +217,7 @@ class Lane(Worker):
         if row.routing == Routing.AUTO and not chain:
             ctx.kick_router()  # this lane can hold another auto-routed message behind its pacing now
         outcome = deliver(ctx, row, self.client_id)
-        self._chain = chain and outcome in (Outcome.SENT, Outcome.FAILED)
+        self._chain = row.updated_at if chain and outcome in (Outcome.SENT, Outcome.FAILED) else None
         if outcome == Outcome.NOT_READY:
             self.next_send_at = ctx.clock() + ctx.idle_poll_s  # trust client_ready() again only after a pause
         else:
