@@ -343,7 +343,7 @@ def test_auto_routed_messages_are_spread_round_robin_one_waiting_per_number(make
 
 
 def test_unpaced_numbers_take_auto_routed_messages_themselves_without_a_router_step_each(make_rig):
-    rig = make_rig(["a", "b"], start=False)  # no pacing: the benchmarks' and a bulk sender's setting
+    rig = make_rig(["a", "b"], start=False, idle_poll_s=1.0)  # no pacing: the benchmarks' and a bulk sender's setting
     ids = [rig.outbox.enqueue_text(None, TO, f"lote {i}") for i in range(200)]
     rig.clock.set(T0 + 1)  # a backlog: all accepted before the first send
     rig.outbox.start(rig.sender)
