@@ -342,6 +342,28 @@ def test_auto_routed_messages_are_spread_round_robin_one_waiting_per_number(make
     assert all(rig.record(i, "sent").routing == "auto" for i in ids)
 
 
+def test_unpaced_numbers_take_auto_routed_messages_themselves_without_a_router_step_each(make_rig):
+    rig = make_rig(["a", "b"], start=False, idle_poll_s=1.0)  # no pacing: the benchmarks' and a bulk sender's setting
+    ids = [rig.outbox.enqueue_text(None, TO, f"lote {i}") for i in range(200)]
+    rig.clock.set(T0 + 1)  # a backlog: all accepted before the first send
+    rig.outbox.start(rig.sender)
+
+    done = [rig.record(i, *SENT) for i in ids]
+    used = Counter(r.client_id for r in done)
+    assert set(used) == {"a", "b"} and all(r.routing == "auto" for r in done), used
+    for number in ("a", "b"):  # each number's share went out oldest first, one at a time
+        mine = [int(d.text.split()[1]) for d in rig.sender.deliveries if d.client_id == number]
+        assert mine == sorted(mine) and rig.sender.most_in_flight[number] == 1, dict(rig.sender.most_in_flight)
+    # The router handed out the first ones; the lanes took the rest as each send ended (one statement each),
+    # not a router step, an assign and a kick per message (that was >= 200 steps here).
+    assert rig.clock.reads("outbox-router") < 40, rig.clock.reads("outbox-router")
+
+    # One at a time, each accepted after the last was sent: no backlog, so the router's round-robin decides.
+    rig.clock.set(T0 + 2)
+    one_by_one = [rig.outbox.send_text_and_wait(None, TO, f"um {i}").client_id for i in range(6)]
+    assert one_by_one in (["a", "b"] * 3, ["b", "a"] * 3), one_by_one
+
+
 def _holders(rig: Rig, ids: list[str]) -> list[str | None]:
     """The number each waiting message is given to (None: not yet), sorted with the unassigned first."""
     waiting = [r.client_id for r in map(rig.outbox.get, ids) if r.status == "queued"]

@@ -4,7 +4,8 @@ router; the event log is in event_log.py.
 A lane sends its number's queue strictly in order, one message at a time: WhatsAppClient's send methods
 block until WhatsApp has the message, and order matters to whoever reads the chat. The router hands
 auto-routed messages to ready numbers one at a time, at send time, so a number that goes down holds at most
-one of them (and gives it back). The event log writes acks and incoming messages off the engine thread,
+one of them (and gives it back); a number without pacing that finishes one claims the next itself, with no
+router hand-off. The event log writes acks and incoming messages off the engine thread,
 which delivers them and must not wait for a disk.
 """
 
@@ -113,6 +114,9 @@ class Lane(Worker):
         self._parked = False
         self._held: tuple[str, float] | None = None  # (message, window end) last said to be held
         self._maybe_work = True  # False once a look found the queue empty, True again at the next kick
+        # Unpaced and just done with an auto-routed message: the epoch ms it was claimed at, to take the next one
+        # accepted before then (a backlog) itself; None: the router hands them out (its round-robin).
+        self._chain: int | None = None
 
     def kick(self) -> None:
         """A message for this number, or the number is ready again: look now."""
@@ -134,7 +138,27 @@ class Lane(Worker):
                 self._resume()
                 self._send(claimed)
                 return 0.0
+        elif self._chain is not None and self._take_auto(now):
+            return 0.0
         return self._look(ctx.clock())
+
+    def _take_auto(self, now: float) -> bool:
+        """An unpaced lane that just sent an auto-routed message claims the next due one that was already waiting
+        when it claimed that one (a backlog) itself, in one statement: no router step, assign and kick per
+        message (issue 15, item 1). A message accepted later goes through the router's round-robin, as do all
+        when the lane cannot take one (not ready, a cap): the chain ends and the router is told."""
+        ctx = self.ctx
+        accepted_before, self._chain = self._chain, None
+        if not ctx.sender.client_ready(self.client_id, wake=False) or ctx.caps.hold_for(self.client_id, now):
+            ctx.kick_router()
+            return False
+        claimed = ctx.store.claim_auto(self.client_id, ctx.ms(now), accepted_before or 0)
+        if claimed is None:
+            ctx.kick_router()  # one accepted since, or none: the router's round-robin decides
+            return False
+        self._resume()
+        self._send(claimed)
+        return True
 
     def _look(self, now: float) -> float:
         """Nothing claimed at once: read the next message to say why (none, not due, number down, a cap)."""
@@ -142,7 +166,7 @@ class Lane(Worker):
         row = ctx.store.next_for_client(self.client_id)
         self._maybe_work = row is not None
         if row is None:
-            return ctx.idle_poll_s
+            return 0.0 if self._chain is not None and self._take_auto(now) else ctx.idle_poll_s
         wait = max(row.next_attempt_at / 1000 - now, self.next_send_at - now)
         if wait > 0:
             return wait
@@ -188,9 +212,12 @@ class Lane(Worker):
     def _send(self, row: MessageRecord) -> None:
         """Deliver a claimed message and record what happened; pace the next one."""
         ctx = self.ctx
-        if row.routing == Routing.AUTO:
-            ctx.kick_router()  # this lane can take another auto-routed message now
+        pacing = ctx.pacing_for(self.client_id)
+        chain = row.routing == Routing.AUTO and pacing.interval_s <= 0 and pacing.jitter_s <= 0
+        if row.routing == Routing.AUTO and not chain:
+            ctx.kick_router()  # this lane can hold another auto-routed message behind its pacing now
         outcome = deliver(ctx, row, self.client_id)
+        self._chain = row.updated_at if chain and outcome in (Outcome.SENT, Outcome.FAILED) else None
         if outcome == Outcome.NOT_READY:
             self.next_send_at = ctx.clock() + ctx.idle_poll_s  # trust client_ready() again only after a pause
         else:
