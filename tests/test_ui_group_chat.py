@@ -101,3 +101,43 @@ def test_the_compose_bar_writes_to_the_group(window):
     sent = wait_until(lambda: [m for m in sim.control.group_info(gid)["messages"] if m["author"] == PHONE], 15,
                       what="our message in the group")
     assert sent[0]["body"] == f"obrigado @{ANA}" and sent[0]["mentions"] == [ANA]
+
+
+def test_typing_at_lists_the_members_and_the_choice_is_sent_as_a_mention(window):
+    """Issue 16 §3-4: "@" in a group's compose box lists the members by name (filtered as typed, a push name with
+    HTML as text); Enter puts the member's "@<number>" in the text, and the group gets a message mentioning them."""
+    sim, page, gid = window
+    page.locator(f'.chat-item[data-chat-id="{gid}"]').click()
+    expect(page.locator("#thread .bubble.in .sender").first).to_be_visible()  # names learnt from the messages
+    box = page.get_by_placeholder("Escreva uma mensagem")
+    box.fill("")
+    box.press_sequentially("valeu @be")
+    options = page.locator("#mentions [role=option]")
+    expect(options).to_have_count(1)
+    expect(options.locator("strong")).to_have_text(BETO_PUSH)
+    assert page.locator("#mentions b").count() == 0, "a push name never becomes HTML"
+    page.keyboard.press("Enter")  # chooses; does not send
+    expect(box).to_have_value(f"valeu @{BETO} ")
+    expect(page.locator("#mentions")).to_be_hidden()
+    box.press_sequentially("até amanhã")
+    page.keyboard.press("Enter")
+    expect(page.locator("#thread .bubble.out .text").last).to_have_text(f"valeu @{BETO_PUSH} até amanhã")
+    sent = wait_until(lambda: [m for m in sim.control.group_info(gid)["messages"]
+                               if m["author"] == PHONE and m["body"].startswith("valeu")], 15, what="the mention")
+    assert sent[0]["mentions"] == [BETO]
+
+
+def test_at_all_mentions_everyone_else_in_the_group(window):
+    """WA-JS: in a group, the exact token "@all" mentions every member. Offered first in the list, by mouse."""
+    sim, page, gid = window
+    page.locator(f'.chat-item[data-chat-id="{gid}"]').click()
+    box = page.get_by_placeholder("Escreva uma mensagem")
+    box.fill("")
+    box.press_sequentially("reunião às 10, @")
+    expect(page.locator("#mentions [role=option]")).to_have_count(4)  # everyone, Ana, Beto, Carla
+    page.locator('#mentions [data-mention="all"]').click()
+    expect(box).to_have_value("reunião às 10, @all ")
+    page.keyboard.press("Enter")
+    sent = wait_until(lambda: [m for m in sim.control.group_info(gid)["messages"]
+                               if m["author"] == PHONE and m["body"].startswith("reunião")], 15, what="@all")
+    assert sent[0]["mentions"] == sorted([ANA, BETO, CARLA])

@@ -580,6 +580,22 @@ def test_group_chats_are_listed_paged_back_and_marked_read(linked: Tab, sim: Sim
     assert linked.js("WPP.chat.list({onlyGroups: true}).then(l => l[0].unreadCount)") == 0
 
 
+def test_group_mentions_follow_detect_mentioned_and_at_all_mentions_everyone_else(linked: Tab, sim: SimServer):
+    """WA-JS's detectMentioned (on by default): "@<number>" of a member mentions them, the exact "@all" every
+    other member; turned off, the text mentions no one."""
+    ana, beto = "5511977770002", "5511977770003"
+    gid = sim.control.group(ana, "create", subject="Turma", participants=[PHONE, beto])["gid"]
+    send = "([g, text, opts]) => WPP.chat.sendTextMessage(g, text, opts)"
+    linked.js(send, [gid, f"oi @{beto}", {}])
+    linked.js(send, [gid, "todos: @all", {}])
+    linked.js(send, [gid, "ninguém: @All e @allan", {}])
+    linked.js(send, [gid, f"sem menção @{beto} @all", {"detectMentioned": False}])
+
+    sent = [(m["body"], m["mentions"]) for m in sim.control.group_info(gid)["messages"] if m["author"] == PHONE]
+    assert sent == [(f"oi @{beto}", [beto]), ("todos: @all", sorted([ana, beto])), ("ninguém: @All e @allan", []),
+                    (f"sem menção @{beto} @all", [])]
+
+
 # --- control API and phone page ---------------------------------------------------------------------------
 
 

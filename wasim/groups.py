@@ -26,6 +26,7 @@ MAX_SUBJECT = 100  # characters, as WhatsApp cuts a subject
 MAX_DESCRIPTION = 2048
 GID_RE = re.compile(r"^\d{10,30}@g\.us$")
 MENTION_RE = re.compile(r"@(\d{8,15})\b")
+ALL_RE = re.compile(r"(?<![\w@])@all\b")  # case-sensitive, as WA-JS documents it
 # addParticipants' per-participant codes, as WhatsApp's server answers them.
 ADDED, NOT_ON_WHATSAPP, ALREADY, FULL = 200, 404, 409, 419
 
@@ -265,7 +266,7 @@ class Groups:
         wire = {"id": msg_id, "group": group.id, "author": phone, "t": now_ms() // 1000,
                 "notifyName": body.get("notifyName") if isinstance(body.get("notifyName"), str) else "",
                 "type": body.get("type") or "chat", "body": body.get("text") if isinstance(body.get("text"), str) else "",
-                "mentions": sorted(set(MENTION_RE.findall(body.get("text") or "")) & set(group.participants))}
+                "mentions": _mentions(body, group, phone)}
         for key in ("caption", "filename", "mimetype", "size"):
             if body.get(key) is not None:
                 wire[key] = body[key]
@@ -348,6 +349,17 @@ _ACTIONS = {"add": Groups._add, "remove": Groups._remove, "promote": Groups._pro
             "subject": Groups._subject, "description": Groups._description, "invite": Groups._invite,
             "revoke": Groups._revoke, "leave": Groups._leave, "send": Groups._send, "find": Groups._find,
             "read": Groups._read}
+
+
+def _mentions(body: dict[str, Any], group: Group, author: str) -> list[str]:
+    """Who a group text mentions, as WA-JS's detectMentioned (on unless the send turned it off) finds them: each
+    "@<number>" of a member, and every other member for the exact lowercase token "@all"."""
+    if body.get("detectMentioned") is False:
+        return []
+    text = body.get("text") or ""
+    if ALL_RE.search(text):
+        return sorted(p for p in group.participants if p != author)
+    return sorted(set(MENTION_RE.findall(text)) & set(group.participants))
 
 
 def _phones(value: Any) -> list[str]:

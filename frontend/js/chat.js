@@ -16,6 +16,7 @@ import { contactPicker } from './contact-picker.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
 import { groupParts, isGroupChat, memberNames } from './group-thread.js';
 import { quickReplies } from './quick-replies.js';
+import { mentionPicker } from './mention-picker.js';
 
 const CLIENT = param('client');
 const FIRST_CHATS = 50; // the first read of the list: more than a screenful, painted at once
@@ -363,6 +364,8 @@ async function start() {
     }
   });
   quickReplies($('#message'), $('#quick-replies'), contactName); // issue 17 §1
+  mentionPicker($('#message'), $('#mentions'), { clientId: CLIENT, chatId: () => current, // groups
+                 me: () => client?.phoneNumber, nameOf: (id) => members.name(id) });
   $('#attach').addEventListener('click', async () => {
     try {
       const picked = await api.pickFile();

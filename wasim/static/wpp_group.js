@@ -101,7 +101,7 @@
       }
       id = text.slice(`true_${to._serialized}_`.length);
     }
-    const res = await act('send', { groupId: to._serialized, id, ...meta });
+    const res = await act('send', { groupId: to._serialized, id, detectMentioned: opts.detectMentioned !== false, ...meta });
     const key = new MsgKey({ fromMe: true, remote: to, id: res.id });
     const msg = groupMsg({ ...meta, id: res.id, group: to._serialized, author: st.phone, t: res.t, ack: 1, body: meta.text });
     sent.set(key._serialized, msg);
