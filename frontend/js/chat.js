@@ -326,12 +326,8 @@ function onEvent(event) {
   }
 }
 
-async function start() {
-  Object.assign(early, { client: api.getClient(CLIENT), chats: api.listChats(CLIENT, null, FIRST_CHATS),
-                         ...(current ? { [`thread:${current}`]: api.chatMessages(CLIENT, current) } : {}) });
-  for (const sent of Object.values(early)) sent.catch(() => {}); // a failure shows where the read is taken
-  await startPage();
-  api.subscribe(onEvent, { clientId: CLIENT });
+/** The chat list's controls: a new conversation (by name or number), search, unread first. */
+function wireChatList() {
   const picker = contactPicker(CLIENT, (chatId) => openChat(chatId));
   $('#new-chat').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -352,7 +348,10 @@ async function start() {
     listView.unreadFirst = $('#unread-first').checked;
     renderChats();
   });
-  onScrollTop($('#thread-log'), (box) => { if (hasOlder(older)) showOlder(box); });
+}
+
+/** The compose bar: Enter sends, "/" quick replies, "@" mentions in a group, a file attached or removed. */
+function wireComposer() {
   $('#composer').addEventListener('submit', (event) => {
     event.preventDefault();
     busy($('#send'), send);
@@ -364,8 +363,8 @@ async function start() {
     }
   });
   quickReplies($('#message'), $('#quick-replies'), contactName); // issue 17 §1
-  mentionPicker($('#message'), $('#mentions'), { clientId: CLIENT, chatId: () => current, // groups
-                 me: () => client?.phoneNumber, nameOf: (id) => members.name(id) });
+  mentionPicker($('#message'), $('#mentions'), { clientId: CLIENT, chatId: () => current,
+                                                 me: () => client?.phoneNumber, nameOf: (id) => members.name(id) });
   $('#attach').addEventListener('click', async () => {
     try {
       const picked = await api.pickFile();
@@ -383,6 +382,17 @@ async function start() {
     showAttachment();
     $('#attach').focus();
   });
+}
+
+async function start() {
+  Object.assign(early, { client: api.getClient(CLIENT), chats: api.listChats(CLIENT, null, FIRST_CHATS),
+                         ...(current ? { [`thread:${current}`]: api.chatMessages(CLIENT, current) } : {}) });
+  for (const sent of Object.values(early)) sent.catch(() => {}); // a failure shows where the read is taken
+  await startPage();
+  api.subscribe(onEvent, { clientId: CLIENT });
+  wireChatList();
+  wireComposer();
+  onScrollTop($('#thread-log'), (box) => { if (hasOlder(older)) showOlder(box); });
   $('#older').addEventListener('click', (event) => busy(event.currentTarget, async () => {
     const box = $('#thread');
     await showOlder(box.scrollHeight > box.clientHeight ? box : $('#thread-log'));
