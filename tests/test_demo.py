@@ -6,6 +6,7 @@ belongs to one origin), so a restart brings the numbers back without a new QR co
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import app
 from backend.config import Settings
 from tests.conftest import wait_until
 from tests.test_app import Output, chromium_left, finish
-from wasim import SimControl, SimServer, saved_port
+from wasim import SimControl, SimError, SimServer, saved_port
 from wasim.browser import ARGS, UA, Tab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,3 +129,28 @@ def test_the_demo_brings_a_linked_number_back_after_a_restart_without_a_new_qr(t
     assert "Escaneie" not in out, "no QR code: the login came back from the profile and the simulator's state"
     assert code == 0, out
     assert chromium_left(data) == ""
+
+
+def test_groups_outlive_a_simulator_restart_on_its_state(tmp_path: Path):
+    """WhatsApp keeps groups on its servers: the demo's groups (members, admins, subject, messages, unread counts)
+    are there again after the simulator restarts on its state folder; a state file with a broken group starts
+    empty rather than failing."""
+    state = tmp_path / "simulator"
+    ana, beto = "5511977770002", "5511977770003"
+    with SimServer(state_dir=state, **FAST) as first:
+        gid = first.control.group(ana, "create", subject="Família", participants=[PHONE, beto])["gid"]
+        first.control.group(ana, "promote", groupId=gid, participants=[beto])
+        first.control.group(beto, "send", groupId=gid, text="oi @all", notifyName="Beto")
+        before = first.control.group_info(gid)
+
+    with SimServer(port=saved_port(state), state_dir=state, **FAST) as second:
+        after = second.control.group_info(gid)
+        assert after == before
+        second.control.group(ana, "subject", groupId=gid, value="Família Silva")  # and it still acts
+        assert second.control.group_info(gid)["subject"] == "Família Silva"
+
+    saved = json.loads((state / "state.json").read_text(encoding="utf-8"))
+    saved["groups"][0].pop("subject")
+    (state / "state.json").write_text(json.dumps(saved), encoding="utf-8")
+    with SimServer(port=saved_port(state), state_dir=state, **FAST) as third, pytest.raises(SimError):
+        third.control.group_info(gid)  # started empty, with a warning in the log (SimServer._load)

@@ -305,12 +305,14 @@ class Sim:
 
     def dump(self) -> dict[str, Any]:
         """What a restart keeps, JSON-ready: the devices with their secrets (a stored login signs with it),
-        the numbers on WhatsApp, and the messages. Not the tabs (they reconnect), the network or the config."""
+        the numbers on WhatsApp, the messages, contacts and groups. Not the tabs (they reconnect), the network or
+        the config."""
         with self.lock:
             devices = [{"deviceId": d.device_id, "phone": d.phone, "secret": b64(d.secret)}
                        for d in self.devices.values()]
             numbers = sorted(self.numbers) if self.numbers is not None else None
-            return {"devices": devices, "numbers": numbers, **self.mail.dump(), "contacts": self.book.dump()}
+            return {"devices": devices, "numbers": numbers, **self.mail.dump(), "contacts": self.book.dump(),
+                    "groups": self.groups.dump()}
 
     def restore(self, data: dict[str, Any]) -> None:
         """Take back what dump() gave, before serving."""
@@ -321,6 +323,7 @@ class Sim:
             self.numbers = set(numbers) if numbers is not None else None
             self.mail.restore(data)
             self.book.restore(data.get("contacts", {}))
+            self.groups.restore(data.get("groups", []))
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the control API's GET /_sim/state reports."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .model import SimFail, new_msg_id, now_ms, valid_phone
@@ -69,6 +69,15 @@ class Groups:
     def clear(self) -> None:
         """Forget every group (reset)."""
         self.groups: dict[str, Group] = {}
+
+    def dump(self) -> list[dict[str, Any]]:
+        """What a restart keeps: every group with its members, settings, messages and unread counts (WhatsApp keeps
+        groups on its servers, so a phone's groups outlive the simulator's restarts in the demo too)."""
+        return [asdict(group) for group in self.groups.values()]
+
+    def restore(self, saved: list[dict[str, Any]]) -> None:
+        """Take back what dump() gave (a malformed entry raises, and the server starts empty: see SimServer)."""
+        self.groups = {entry["id"]: Group(**entry) for entry in saved}
 
     # --- entry points ---------------------------------------------------------------------------------
 
