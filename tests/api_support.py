@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -276,14 +277,29 @@ def api_app(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | No
     return create_app(build_service(pool, auth, webhooks), auth, test_config)
 
 
-@pytest.fixture
-def stack(runtime, settings) -> Iterator[Stack]:
-    """A pool on the simulator, an API key, and the API on a free port."""
+@contextmanager
+def api_stack(runtime, settings: Settings, *, webhooks: WebhookService | None = None,
+              test_config: dict[str, Any] | None = None) -> Iterator[Stack]:
+    """A pool on the simulator (pacing off), an API key, and the API as app.py builds it on a free port; with
+    `webhooks`, started here and fed the pool's events; `test_config`: the app's test switches."""
     pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
+    if webhooks is not None:
+        webhooks.start()
     auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
     auth.reset_password("senha-forte-123")
     key_id, key = auth.create_api_key("testes")
-    server = ApiServer(api_app(pool, auth), auth, port=0).start()
-    yield Stack(pool, auth, server, Api(server.url, key), key_id)
-    server.stop()
-    pool.shutdown()
+    server = ApiServer(api_app(pool, auth, webhooks, test_config), auth, port=0).start()
+    try:
+        yield Stack(pool, auth, server, Api(server.url, key), key_id)
+    finally:
+        server.stop()
+        pool.shutdown()
+        if webhooks is not None:
+            webhooks.stop()
+
+
+@pytest.fixture
+def stack(runtime, settings) -> Iterator[Stack]:
+    """A pool on the simulator, an API key, and the API on a free port."""
+    with api_stack(runtime, settings) as made:
+        yield made

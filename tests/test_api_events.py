@@ -10,14 +10,12 @@ from dataclasses import dataclass
 import pytest
 
 from backend.api.server import ApiServer
-from backend.auth.service import AuthService
-from backend.config import Settings
 from backend.events.bus import EventBus
 from backend.events.hub import ClientEvent
 from backend.events.lifecycle import MessageLifecycle
 from backend.webhooks.service import WebhookService
-from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, api_app, connect, schema_errors
-from tests.conftest import running_pool, wait_until
+from tests.api_support import api_stack, PHONE, EventStream, Stack, api_app, connect, schema_errors
+from tests.conftest import wait_until
 from bench.webhook_receiver import Receiver
 
 KEEPALIVE_S = 0.3
@@ -28,20 +26,9 @@ OTHER = "5511988887777"
 
 @pytest.fixture
 def stack(runtime, settings) -> Iterator[Stack]:
-    """The app as app.py wires it: pool, webhooks, auth, api_app() (build_service + create_app), on a free port; short keep-alives."""
-    pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    webhooks = WebhookService.in_folder(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)
-    webhooks.start()
-    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
-    auth.reset_password("senha-forte-123")
-    key_id, key = auth.create_api_key("testes")
-    app = api_app(pool, auth, webhooks,
-                    test_config={"EVENTS_KEEPALIVE_S": KEEPALIVE_S, "EVENTS_MAX_STREAMS": MAX_STREAMS})
-    server = ApiServer(app, auth, port=0).start()
-    yield Stack(pool, auth, server, Api(server.url, key), key_id)
-    server.stop()
-    pool.shutdown()
-    webhooks.stop()
+    """The app as app.py wires it (webhooks included) on a free port; short keep-alives, few streams."""
+    with api_stack(runtime, settings, webhooks=WebhookService.in_folder(settings.data_dir, base_delay_s=0.2, http_timeout_s=5), test_config={"EVENTS_KEEPALIVE_S": KEEPALIVE_S, "EVENTS_MAX_STREAMS": MAX_STREAMS}) as made:
+        yield made
 
 
 def open_stream(stack: Stack, query: str = "", **kwargs) -> EventStream:

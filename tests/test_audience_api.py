@@ -12,13 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from backend.api.server import ApiServer
-from backend.auth.service import AuthService
-from backend.config import Settings
 from backend.webhooks.service import WebhookService
 from bench.webhook_receiver import Receiver
-from tests.api_support import FAST_SCRYPT, PHONE, Api, EventStream, Stack, api_app, connect
-from tests.conftest import running_pool, wait_until
+from tests.api_support import api_stack, PHONE, EventStream, Stack, connect
+from tests.conftest import wait_until
 
 OTHER = "5511988887777"
 CSV = "text/csv; charset=utf-8"
@@ -27,17 +24,8 @@ CSV = "text/csv; charset=utf-8"
 @pytest.fixture
 def stack(runtime, settings) -> Iterator[Stack]:
     """The app as app.py wires it (pool, webhooks, auth, build_service + create_app) on a free port."""
-    pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    webhooks = WebhookService.in_folder(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)
-    webhooks.start()
-    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
-    auth.reset_password("senha-forte-123")
-    key_id, key = auth.create_api_key("testes")
-    server = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()
-    yield Stack(pool, auth, server, Api(server.url, key), key_id)
-    server.stop()
-    pool.shutdown()
-    webhooks.stop()
+    with api_stack(runtime, settings, webhooks=WebhookService.in_folder(settings.data_dir, base_delay_s=0.2, http_timeout_s=5)) as made:
+        yield made
 
 
 def multipart(name: str, data: bytes, fields: dict[str, str]) -> tuple[bytes, str]:

@@ -22,15 +22,12 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from backend.api.server import ApiServer
 from backend.auth.service import AuthService
-from backend.config import Settings
 from backend.store.messages import MessageStore
 from backend.store.preferences import PreferencesStore
 from backend.store.sessions import SessionStore
 from backend.webhooks.service import WebhookService
-from tests.api_support import FAST_SCRYPT, Api, Stack, api_app
-from tests.conftest import running_pool
+from tests.api_support import api_stack, FAST_SCRYPT, Stack
 from tests.ui_support import ROOT, AppProcess, launch_browser, log_in
 
 TO = "5511988887777"
@@ -44,17 +41,8 @@ HOSTILE_BODY_IDS = ["../../x", "/etc/passwd", "..\\..\\x", "a\x00b", "x" * 5000,
 @pytest.fixture
 def stack(runtime, settings) -> Iterator[Stack]:
     """The API as app.py builds it (webhooks included) over a pool on the simulator, with an API key."""
-    pool = running_pool(Settings(**{**settings.__dict__, "send_interval_s": 0, "send_jitter_s": 0}), runtime)
-    webhooks = WebhookService.in_folder(settings.data_dir)
-    webhooks.start()
-    auth = AuthService.in_folder(settings.data_dir, scrypt=FAST_SCRYPT)
-    auth.reset_password("senha-forte-123")
-    key_id, key = auth.create_api_key("testes")
-    server = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()
-    yield Stack(pool, auth, server, Api(server.url, key), key_id)
-    server.stop()
-    pool.shutdown()
-    webhooks.stop()
+    with api_stack(runtime, settings, webhooks=WebhookService.in_folder(settings.data_dir)) as made:
+        yield made
 
 
 def tree(folder: Path) -> set[str]:
