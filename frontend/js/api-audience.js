@@ -2,19 +2,10 @@
 // AudienceOperations in the desktop, /contacts and below in a browser. Kept apart so api.js stays one screenful
 // of the pool's own operations; the README's table lists them with the others.
 
-import { bridge, mode, rest } from './api.js';
+import { bridge, mode, readAsBase64, rest } from './api.js';
 import './i18n_audience.js'; // the strings of whatever shows these operations
 
 const enc = encodeURIComponent;
-
-function readAsBase64(file) {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
-    reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(file);
-  });
-}
 
 function query(params) {
   const parts = Object.entries(params).filter(([, v]) => v !== null && v !== undefined && v !== '')

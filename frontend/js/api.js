@@ -148,7 +148,7 @@ function openWindow(url, name, features) {
 
 // -- browser: a file picker --------------------------------------------------------------------------------
 
-function readAsBase64(file) {
+export function readAsBase64(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));

@@ -164,3 +164,24 @@ export async function busy(button, work) {
     button.removeAttribute('aria-busy');
   }
 }
+
+/** A key typed in a text box while its suggestion list is open (`state.shown`, `state.active`): arrows move,
+ * Enter or Tab chooses, Escape closes. True when the key was the list's: its default and the box's own
+ * handling (the compose box's Enter sends) are stopped. */
+export function listKey(event, state, { draw, choose, close }) {
+  const moves = { ArrowDown: 1, ArrowUp: -1 };
+  const count = state.shown.length;
+  if (event.key in moves && count) {
+    state.active = (state.active + moves[event.key] + count) % count;
+    draw();
+  } else if ((event.key === 'Enter' || event.key === 'Tab') && count) {
+    choose(state.shown[state.active]);
+  } else if (event.key === 'Escape') {
+    close();
+  } else {
+    return false;
+  }
+  event.preventDefault();
+  event.stopPropagation();
+  return true;
+}

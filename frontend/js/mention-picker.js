@@ -7,7 +7,7 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { el, formatPhone, showError } from './dom.js';
+import { el, formatPhone, listKey, showError } from './dom.js';
 import { isGroupChat } from './group-thread.js';
 
 const MAX_SHOWN = 8;
@@ -72,19 +72,7 @@ export function mentionPicker(box, panel, { clientId, chatId, me, nameOf }) {
 
   function onKey(event) {
     if (panel.hidden || event.target !== box) return;
-    const moves = { ArrowDown: 1, ArrowUp: -1 };
-    if (event.key in moves) {
-      state.active = (state.active + moves[event.key] + state.shown.length) % state.shown.length;
-      draw();
-    } else if (event.key === 'Enter' || event.key === 'Tab') {
-      choose(state.shown[state.active]);
-    } else if (event.key === 'Escape') {
-      close();
-    } else {
-      return;
-    }
-    event.preventDefault();
-    event.stopPropagation(); // before the compose box's own Enter, which would send
+    listKey(event, state, { draw, choose, close });
   }
 
   box.addEventListener('input', () => refresh().catch(showError));

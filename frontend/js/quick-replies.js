@@ -6,7 +6,7 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { el, showError } from './dom.js';
+import { el, listKey, showError } from './dom.js';
 
 const MAX_SHOWN = 8;
 
@@ -80,19 +80,7 @@ export function quickReplies(box, panel, contactName) {
       if (event.key === 'Escape' && !panel.hidden) close();
       return;
     }
-    const moves = { ArrowDown: 1, ArrowUp: -1 };
-    if (event.key in moves && state.shown.length) {
-      state.active = (state.active + moves[event.key] + state.shown.length) % state.shown.length;
-      draw();
-    } else if ((event.key === 'Enter' || event.key === 'Tab') && state.shown.length) {
-      choose(state.shown[state.active]);
-    } else if (event.key === 'Escape') {
-      close();
-    } else {
-      return;
-    }
-    event.preventDefault();
-    event.stopPropagation(); // before the compose box's own Enter, which would send
+    listKey(event, state, { draw, choose, close });
   }
 
   box.addEventListener('input', () => refresh().catch(showError));
