@@ -22,14 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FOUNDATION = {"backend", "backend.errors", "backend.config", "backend.clock", "backend.status", "backend.validation",
               "backend.drafts", "backend.worker"}
 ALLOWED: dict[str, set[str]] = {
-    "backend.store": set(),
+    # Issue 19: keys and sealed files (pure crypto over bytes and folders); stores and the pool use it.
+    "backend.sealing": set(),
+    "backend.store": {"backend.sealing"},
     "backend.host": {"backend.store"},
     "backend.engine": set(),
     "backend.events": set(),
     "backend.auth": {"backend.store", "backend.host"},
     "backend.webhooks": {"backend.store", "backend.events"},
     "backend.outbox": {"backend.store", "backend.events"},
-    "backend.whatsapp": {"backend.store", "backend.events", "backend.outbox", "backend.engine"},
+    "backend.whatsapp": {"backend.store", "backend.events", "backend.outbox", "backend.engine", "backend.sealing"},
     # Capabilities over the numbers: each reaches WhatsApp through whatsapp.client, never the engine.
     "backend.contacts": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
     "backend.media": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
@@ -40,13 +42,22 @@ ALLOWED: dict[str, set[str]] = {
     "backend.audience": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
     "backend.schedules": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp",
                           "backend.templates"},
+    # Campaigns send a rendered template to an audience through the outbox, over the ready numbers.
+    "backend.campaigns": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp",
+                          "backend.templates", "backend.audience"},
+    # Issue 18: reports read the message log's aggregates.
+    "backend.reports": {"backend.store"},
+    # Issue 20: a node's leases, heartbeats and rebalancing over the shared PostgreSQL stores.
+    "backend.cluster": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
     "backend.service": {"backend.store", "backend.host", "backend.events", "backend.outbox", "backend.whatsapp",
                         "backend.webhooks", "backend.auth", "backend.contacts", "backend.media", "backend.groups",
-                        "backend.templates", "backend.audience", "backend.schedules"},
+                        "backend.templates", "backend.audience", "backend.schedules", "backend.campaigns",
+                        "backend.reports", "backend.cluster", "backend.sealing"},
     # Building the parts from the settings (the composition root's half that tests and benches share).
     "backend.assembly": {"backend.store", "backend.host", "backend.engine", "backend.events", "backend.outbox",
                          "backend.whatsapp", "backend.webhooks", "backend.auth", "backend.contacts", "backend.media",
                          "backend.groups", "backend.templates", "backend.audience", "backend.schedules",
+                         "backend.campaigns", "backend.reports", "backend.cluster", "backend.sealing",
                          "backend.service"},
     # The edges: the service, the event stream they forward, and the credential check on who is calling.
     "backend.api": {"backend.service", "backend.events", "backend.auth", "backend.host"},
@@ -55,7 +66,8 @@ ALLOWED: dict[str, set[str]] = {
 # Third-party packages that only one package may import.
 ONLY_IN = {"playwright": "backend.engine", "sqlite3": "backend.store", "tinydb": "backend.store",
            "flask": "backend.api", "werkzeug": "backend.api", "waitress": "backend.api",
-           "webview": "backend.desktop", "PyQt6": "backend.desktop"}
+           "webview": "backend.desktop", "PyQt6": "backend.desktop",
+           "psycopg": "backend.store", "psycopg_pool": "backend.store", "keyring": "backend.sealing"}
 
 
 def module_name(path: Path) -> str:
