@@ -144,6 +144,7 @@ class Parts:
         self.pool.start()
         if self.service.media is not None:
             self.service.media.start()
+        self.service.campaigns.driver.start()  # issue 17 §4: campaigns left running go on
         self.api.start()
 
     def stop(self) -> None:
@@ -151,6 +152,7 @@ class Parts:
         self.api.stop()
         if self.service.media is not None:
             self.service.media.stop()
+        self.service.campaigns.driver.close()  # before the pool: nothing new handed to a number's queue
         self.pool.shutdown()
         self.service.audience.stop()  # after the pool: no incoming keyword left to handle
         self.runtime.stop()

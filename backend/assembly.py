@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from .audience import build_audience
+from .campaigns import build_campaigns
 from .auth.service import AuthService
 from .config import Settings
 from .contacts.service import ContactsService
@@ -91,6 +92,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
+    service.campaigns = build_campaigns(pool, service.audience, service.templates)  # issue 17 §4: /campaigns
     return service
 
 

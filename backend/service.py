@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from .audience import AudienceService
+from .campaigns import CampaignsService
 from .auth.service import AuthService
 from .contacts.service import ContactsService
 from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
@@ -42,6 +43,7 @@ class ZapPoolService:
     contacts: ContactsService  # contacts, WhatsApp's chat list and history (issue 16 section 1), set by assembly.py
     audience: AudienceService  # the customer list, tags, opt-outs (issue 17 §2, backend/audience/), set by assembly.py
     templates: TemplatesService  # named message templates (issue 17 §1, backend/templates/), set by assembly.py
+    campaigns: CampaignsService  # campaigns (issue 17 §4, backend/campaigns/), set by assembly.py
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
                  bus: EventBus, webhooks: WebhookService | None = None):

@@ -22,6 +22,8 @@ from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIEN
                                AUDIENCE_SCHEMAS, with_import_body)
 from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
                                 TEMPLATE_SCHEMAS)
+from .openapi_campaigns import (CAMPAIGN_OPERATIONS, CAMPAIGN_PATH_PARAMS, CAMPAIGN_PATH_SCHEMAS,  # issue 17 §4
+                                CAMPAIGN_SCHEMAS, with_report_format)
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -104,6 +106,8 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                **AUDIENCE_PATH_PARAMS, **TEMPLATE_PATH_PARAMS}
 PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS, **AUDIENCE_PATH_SCHEMAS,
                 **TEMPLATE_PATH_SCHEMAS}
+PATH_PARAMS.update(CAMPAIGN_PATH_PARAMS)  # issue 17 §4
+PATH_SCHEMAS.update(CAMPAIGN_PATH_SCHEMAS)
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
         "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}
@@ -272,6 +276,7 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
     *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
     *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
+    *(Op(**row) for row in CAMPAIGN_OPERATIONS),  # backend/api/openapi_campaigns.py (issue 17 §4)
 )
 
 
@@ -324,6 +329,7 @@ def build_document() -> dict[str, Any]:
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     with_import_body(paths)  # its body is the CSV file, not JSON
+    with_report_format(paths)  # a campaign report's ?format=json|csv
     error_content = {"application/json": {"schema": ref("Error")}}
     return {
         "openapi": "3.1.0",
@@ -333,7 +339,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta", "audience", "templates")],
+                                       "meta", "audience", "templates", "campaigns")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -348,7 +354,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
-                        **TEMPLATE_SCHEMAS,
+                        **TEMPLATE_SCHEMAS, **CAMPAIGN_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

@@ -65,6 +65,14 @@ EVENT_DATA: dict[str, Schema] = {
     "contact.opted_out": obj({"optOut": ref("OptOut")},
                              description="A contact wrote an opt-out keyword (SAIR, PARAR...): opted out, and "
                                          "answered once with the confirmation."),
+    # issue 17 §4 (backend/campaigns/service.py): clientId is null; counts as GET /campaigns/{id} gives them
+    **{name: obj({"campaign": obj({"id": STRING, "name": STRING, "status": STRING, "counts": ref("CampaignCounts"),
+                                   "expectedEndAt": nullable(TIME)})}, description=text)
+       for name, text in (("campaign.started", "A campaign began sending (its start time came, or it was resumed)."),
+                          ("campaign.progress", "A campaign's counts moved (at most once a second)."),
+                          ("campaign.paused", "A campaign was paused."),
+                          ("campaign.finished", "A campaign ended: everyone reached or skipped (finished), or "
+                                                "it was cancelled (status says which)."))},
     "reset": obj({"reason": {"type": "string", "enum": ["too_old", "unknown_id"]}, "lastEventId": INTEGER,
                   "oldestEventId": INTEGER},
                  description="Events were missed (stream only): read the state again, then follow from this id."),

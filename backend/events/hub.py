@@ -20,6 +20,8 @@ CLIENT_EVENTS = ("qr", "code", "authenticated", "ready", "message", "message_ack
 POOL_EVENTS = (*CLIENT_EVENTS, "client_added", "client_removed", "message_status", "rate_limited")
 # issue 17 §2 (backend/audience/optout.py): a contact opted out by writing a keyword to the number
 POOL_EVENTS = (*POOL_EVENTS, "contact.opted_out")
+# issue 17 §4 (backend/campaigns/): a campaign started, moved on, paused, finished (clientId: none)
+POOL_EVENTS = (*POOL_EVENTS, "campaign.started", "campaign.progress", "campaign.paused", "campaign.finished")
 
 
 @dataclass(frozen=True)

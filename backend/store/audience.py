@@ -187,6 +187,18 @@ class AudienceStore:
             "GROUP BY t.id ORDER BY t.name COLLATE NOCASE").fetchall()
         return [{"name": r["name"], "count": r["n"]} for r in rows]
 
+    def members(self, tags: list[str] | None) -> list[tuple[str, str, dict[str, str], bool]]:
+        """A campaign's audience in ONE query, so opt-outs and tags are read from the same snapshot: (phone,
+        name, variables, opted out) of every customer (tags None) or of those carrying any of `tags`."""
+        where, args = "", list(tags or [])
+        if tags is not None:
+            where = (f"WHERE c.id IN (SELECT ct.customer_id FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id "
+                     f"WHERE t.name IN ({','.join('?' * len(args))}))")
+        rows = self.db.read().execute(
+            f"SELECT c.phone, c.name, c.vars, EXISTS (SELECT 1 FROM optouts o WHERE o.phone = c.phone) "
+            f"FROM customers c {where} ORDER BY c.id", args).fetchall()
+        return [(r[0], r[1], json.loads(r[2]), bool(r[3])) for r in rows]
+
     # -- opt-outs ----------------------------------------------------------------------------------------
 
     def opt_out(self, item: OptOut) -> bool:

@@ -15,6 +15,7 @@ Event policy (what a subscription's `events` may name):
                     login screen are not sent: fetch the current one from the API instead.
     code            explicit only: a pairing code someone asked for (one per request)
     contact.opted_out  a contact wrote an opt-out keyword (issue 17 §2, backend/audience/optout.py)
+    campaign.started|progress|paused|finished  a campaign's life and counts (issue 17 §4, backend/campaigns/)
 
 `["*"]` means every event above except `qr` and `code`; `["*", "qr"]` adds the QR code.
 
@@ -68,7 +69,9 @@ WEBHOOK_EVENTS = ("status", "ready", "authenticated", "disconnected", "message",
                   # groups: backend/whatsapp/group_events.py
                   "group_joined", "group_left", "group_participants", "group_updated",
                   # issue 17 §2: backend/audience/optout.py
-                  "contact.opted_out")
+                  "contact.opted_out",
+                  # issue 17 §4: backend/campaigns/service.py
+                  "campaign.started", "campaign.progress", "campaign.paused", "campaign.finished")
 EXPLICIT_ONLY = frozenset({"qr", "code"})
 DEFAULT_EVENTS = frozenset(WEBHOOK_EVENTS) - EXPLICIT_ONLY
 ONCE_PER_STATUS = frozenset({"qr", "ready", "authenticated", "disconnected"})

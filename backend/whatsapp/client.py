@@ -58,6 +58,11 @@ class WhatsAppClient(ClientSession):
         """Is the number on WhatsApp, and under which id."""
         return self._run(self.check_number_async(to))
 
+    def check_number_cached(self, to: str) -> dict[str, Any]:
+        """check_number() answered from the look-up cache when it has a fresh answer (campaigns check each
+        recipient first; the send then reuses the kept answer, so a check costs no second query)."""
+        return self._run(self.check_number_cached_async(to))
+
     def request_pairing_code(self, phone: str) -> str:
         """Link by phone number instead of QR: the 8-character code to type on the phone."""
         return self._run(self.request_pairing_code_async(phone))

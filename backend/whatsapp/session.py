@@ -255,6 +255,15 @@ class ClientSession(PageEvents):
         self.lookups.put(found)  # an explicit check refreshes the kept answer
         return found
 
+    async def check_number_cached_async(self, to: str) -> dict[str, Any]:
+        """See WhatsAppClient.check_number_cached()."""
+        number = phone_number(to)
+        found = self.lookups.get(number)
+        if found is None:
+            found = await sending.look_up(self._ready_page(), number)
+            self.lookups.put(found)
+        return found
+
     async def wpp_call_async(self, name: str, *args: Any, timeout_s: float | None = None) -> Any:
         """See wpp_call()."""
         return await self._ready_page().call(name, *args, timeout_s=timeout_s)

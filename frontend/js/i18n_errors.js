@@ -114,6 +114,13 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contato não encontrado na lista de clientes.',
     'error.optout_not_found': 'Esse número não está na lista de descadastrados.',
     'error.csv_unreadable': 'Não foi possível importar o arquivo: ele precisa ser um CSV com uma linha de cabeçalho e uma coluna de telefone (Telefone, Celular, WhatsApp), até 50.000 linhas e 8 MB.',
+    // issue 17 §4: campaigns (backend/campaigns/)
+    'error.campaign_not_found': 'Essa campanha não existe.',
+    'error.campaign_template_unknown': 'O modelo escolhido não existe mais: escolha outro.',
+    'error.campaign_audience_empty': 'Ninguém nesse público pode receber a campanha: nenhum contato com essas etiquetas, ou todos se descadastraram.',
+    'error.campaign_client_unknown': 'Um dos números escolhidos não existe neste ZapPool.',
+    'error.campaign_window_invalid': 'Confira o horário permitido: início antes do fim (HH:MM), ao menos um dia e um fuso horário válido.',
+    'error.campaign_state_conflict': 'A campanha está {status}: não é possível fazer isso agora.',
   },
 
   en: {
@@ -226,5 +233,12 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contact not found in the customer list.',
     'error.optout_not_found': 'That number is not in the opt-out list.',
     'error.csv_unreadable': 'The file could not be imported: it must be a CSV with a header line and a phone column (Telefone, Celular, WhatsApp, Phone), at most 50,000 rows and 8 MB.',
+    // issue 17 §4: campaigns (backend/campaigns/)
+    'error.campaign_not_found': 'That campaign does not exist.',
+    'error.campaign_template_unknown': 'The chosen template no longer exists: pick another.',
+    'error.campaign_audience_empty': 'Nobody in this audience can receive the campaign: no contact has these tags, or all opted out.',
+    'error.campaign_client_unknown': 'One of the chosen numbers does not exist in this ZapPool.',
+    'error.campaign_window_invalid': 'Check the allowed hours: start before end (HH:MM), at least one day and a valid time zone.',
+    'error.campaign_state_conflict': 'The campaign is {status}: that cannot be done now.',
   },
 };

@@ -1,0 +1,169 @@
+"""One step of one running campaign: settle what the outbox finished, then give each free number its next
+recipient, within the window, the number's allowance for the day and the random delay.
+
+Exactly once, across kill -9 (the order of the three writes):
+  1. claim   campaigns.db: the recipient pending -> claimed by a number, with its message id
+             (`<campaign>.<seq>`, the same whatever happens later), fsynced;
+  2. enqueue messages.db: the outbox accepts the message under that id (a second accept of the id is refused by
+             the log's unique index, and is looked for first anyway);
+  3. mark    campaigns.db: claimed -> queued.
+A restart finds a claimed recipient and asks the log: its message is there (killed between 2 and 3): mark it;
+it is not (killed between 1 and 2): nothing was sent, back to pending, any number may take it. Once in the
+outbox, the outbox's own recovery owns the message (a message caught mid-send is looked for on WhatsApp under
+its chosen id before any second attempt). So a recipient has one message id, one number, one send.
+
+Fairness: one campaign message in flight per number; a free number takes the next recipient, the number given
+one longest ago first, so the numbers take turns; a number that is not ready is passed over (its share goes to
+the others: only the one message it already held waits for it). The number's own pacing and hourly/daily caps
+(backend/outbox/caps.py) still hold in its outbox lane on top of the campaign's delay and allowance.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ClientNotReady, ZapPoolError
+from ..drafts import media_draft, text_draft
+from ..status import MessageStatus
+from ..store.campaigns import (CLAIMED, DONE, PENDING, QUEUED, SKIPPED_MISSING, SKIPPED_NOT_ON_WA, SKIPPED_OPTOUT,
+                               CampaignLog, CampaignStore, Recipient, StoredCampaign)
+from ..templates.errors import TemplateVariableMissing
+from . import plan
+from .spec import Spec
+
+log = logging.getLogger(__name__)
+FINISHED = {MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED}
+IDLE_S = 1.0  # the longest a step sleeps: a message finishing kicks it sooner
+
+
+class Runner:
+    """The steps of running campaigns (the driver calls `advance` for each); state kept between steps: when
+    each number may have its next message of a campaign, and when each was last given one."""
+
+    def __init__(self, store: CampaignStore, log_: CampaignLog, outbox: Any, pool: Any, audience: Any,
+                 templates: Any, draw: Callable[[float, float], float] | None = None):
+        self.store, self.log, self.outbox, self.pool = store, log_, outbox, pool
+        self.audience, self.templates = audience, templates
+        self.draw = draw or random.Random().uniform  # the random delay: injectable, as the outbox's backoff
+        self._next_at: dict[tuple[str, str], float] = {}
+        self._last_given: dict[str, float] = {}
+
+    def settle(self, campaign_id: str) -> set[str]:
+        """Queued recipients whose message the outbox finished -> done; claimed ones recovered (see the module's
+        doc). Returns the numbers still holding one of this campaign's messages."""
+        for r in self.store.in_state(campaign_id, CLAIMED):
+            if self.outbox.store.get(r.message_id) is not None:
+                self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,))
+            else:
+                self.store.unclaim(campaign_id, r.seq)
+        queued = self.store.in_state(campaign_id, QUEUED)
+        outcome = self.log.outcome([r.message_id for r in queued if r.message_id])
+        busy = set()
+        for r in queued:
+            status = outcome.get(r.message_id or "", ("queued", None))[0]
+            if status in FINISHED:
+                self.store.move(campaign_id, r.seq, DONE, only_from=(QUEUED,))
+            else:
+                busy.add(r.client_id or "")
+        return busy
+
+    def advance(self, campaign: StoredCampaign, spec: Spec, now: float) -> float:
+        """Give the free numbers their next recipients; the seconds until something may change."""
+        busy = self.settle(campaign.id)
+        if not plan.allowed(spec.window, now):
+            return min(IDLE_S, plan.next_open(spec.window, now) - now)
+        wait = IDLE_S
+        for client_id in self._turns(spec, busy):
+            due = self._next_at.get((campaign.id, client_id), 0.0)
+            if due > now:
+                wait = min(wait, due - now)
+                continue
+            if self.given_today(spec, client_id, now) >= plan.allowance(spec, self.linked_at(client_id), now):
+                continue  # this number's day is full: tomorrow (the window's day) it may go on
+            if not self._give_one(campaign, spec, client_id, now):
+                break  # nobody left to give
+        return max(0.01, wait)
+
+    def _turns(self, spec: Spec, busy: set[str]) -> list[str]:
+        """The campaign's ready numbers without a message in flight, the one given one longest ago first."""
+        ready = [c for c in self.pool.get_ready_clients() if spec.client_ids is None or c in spec.client_ids]
+        return sorted((c for c in ready if c not in busy), key=lambda c: self._last_given.get(c, 0.0))
+
+    def given_today(self, spec: Spec, client_id: str, now: float) -> int:
+        """Campaign messages given to this number since the window's midnight."""
+        return self.store.given_since(client_id, int(plan.day_start(spec.window, now) * 1000))
+
+    def linked_at(self, client_id: str) -> float | None:
+        """When the number was added (linked), for the warm-up; None if it is gone."""
+        try:
+            return self.pool.get(client_id).metadata.created_at.timestamp()
+        except ZapPoolError:
+            return None
+
+    def _give_one(self, campaign: StoredCampaign, spec: Spec, client_id: str, now: float) -> bool:
+        """The next pending recipient to this number (skipping the opted-out, the unknown on WhatsApp and
+        those a variable is missing for); False when none is pending."""
+        while True:
+            r = self.store.next_pending(campaign.id)
+            if r is None:
+                return False
+            skip = self._skip_reason(spec, client_id, r)
+            if skip == "":
+                return True  # the number stopped being ready: the next step gives the recipient to another
+            if skip is not None:
+                self.store.move(campaign.id, r.seq, skip, only_from=(PENDING,))
+                continue
+            fields = self.render(spec, r)
+            if fields is None:
+                self.store.move(campaign.id, r.seq, SKIPPED_MISSING, only_from=(PENDING,))
+                continue
+            self._send(campaign.id, r, client_id, fields, now)
+            self._next_at[(campaign.id, client_id)] = now + self.draw(spec.delay_min, spec.delay_max)
+            self._last_given[client_id] = now
+            return True
+
+    def _skip_reason(self, spec: Spec, client_id: str, r: Recipient) -> str | None:
+        """Why this recipient gets nothing (a state), None to send, "" when the number is not ready now."""
+        if self.audience.is_opted_out(r.phone):  # asked now: an opt-out after the campaign was made counts
+            return SKIPPED_OPTOUT
+        if not spec.check_numbers:
+            return None
+        try:
+            found = self.pool.get(client_id).check_number_cached(r.phone)
+        except ClientNotReady:
+            return ""
+        except ZapPoolError as exc:
+            log.warning("[Pool] campanha: consulta de %s por %s falhou (%s); enviando mesmo assim", r.phone,
+                        client_id, exc.code)
+            return None
+        return None if found.get("exists") else SKIPPED_NOT_ON_WA
+
+    def render(self, spec: Spec, r: Recipient) -> dict[str, Any] | None:
+        """The message's fields ({"text"} or {"media"}) rendered for this recipient; None if a variable is missing."""
+        try:
+            return self.templates.message_fields(spec.template_id, values_of(r.name, r.variables))
+        except TemplateVariableMissing:
+            return None
+
+    def _send(self, campaign_id: str, r: Recipient, client_id: str, fields: dict[str, Any], now: float) -> None:
+        """claim -> enqueue -> mark (the module's doc says why in this order)."""
+        message_id = self.store.claim(campaign_id, r.seq, client_id, int(now * 1000))
+        if message_id is None:
+            return
+        if self.outbox.store.get(message_id) is None:
+            if "media" in fields:
+                media = dict(fields["media"])
+                caption = media.pop("caption", None)
+                draft = media_draft(client_id, r.phone, media, {"caption": caption} if caption else None)
+            else:
+                draft = text_draft(client_id, r.phone, fields["text"])
+            self.outbox._accept(draft, message_id)  # noqa: SLF001 - the outbox's accept under a chosen id
+        self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,))
+
+
+def values_of(name: str, variables: dict[str, str]) -> dict[str, str]:
+    """A recipient's template values: its imported columns, and `nome` from its name unless a column gave one."""
+    return {"nome": name, **variables} if name else dict(variables)

@@ -1,0 +1,141 @@
+"""Campaigns on real pieces (issue 17 §4): three numbers linked on the simulator in real Chromium, the audience
+imported from CSV, a template, the outbox and the campaign driver as the app builds them (build_service), the
+campaign's clock injected so a test can move to tomorrow or into the quiet hours. What a recipient received is
+checked at the simulator, the other side of WhatsApp."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from backend.service import ZapPoolService
+from tests.api_support import Stack, api_stack
+from tests.conftest import connect, wait_until
+
+SP = ZoneInfo("America/Sao_Paulo")
+PHONES = {"a": "5511999990001", "b": "5511999990002", "c": "5511999990003"}
+ALL_DAY = {"from": "00:00", "to": "24:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+TEXT = "{Olá|Oi} {{nome}}, seu pedido {{pedido}} saiu."
+SENT_TEXT = re.compile(r"^(Olá|Oi) (?P<nome>.+), seu pedido (?P<pedido>\d+) saiu\.$")
+
+
+class Clock:
+    """The campaign's clock, moved by the test (the outbox keeps the real one)."""
+
+    def __init__(self, at: datetime):
+        self.now = at.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def move(self, **delta: float) -> None:
+        self.now += timedelta(**delta).total_seconds()
+
+
+def customer(n: int) -> str:
+    """The n-th customer's phone."""
+    return f"55119{n:08d}"
+
+
+@pytest.fixture
+def stack(runtime, settings) -> Iterator[Stack]:
+    """The API stack as app.py builds it, pacing off."""
+    with api_stack(runtime, settings) as made:
+        yield made
+
+
+def service_of(stack: Stack) -> ZapPoolService:
+    """The service behind the stack's API (the same object the REST views call)."""
+    return stack.server.app.extensions["zapool.service"]
+
+
+def prepared(stack: Stack, sim, count: int, numbers: tuple[str, ...], *, opted: int = 0, missing: int = 0,
+             at: datetime = datetime(2026, 12, 8, 10, 0, tzinfo=SP)) -> tuple[ZapPoolService, Clock, str]:
+    """`numbers` linked, `count` customers tagged "clientes" imported (the first `opted` opted out, the next
+    `missing` not on WhatsApp), a template; the campaign clock at `at` (a Tuesday morning in São Paulo)."""
+    for client_id in numbers:
+        connect(stack.pool, sim, client_id, PHONES[client_id])
+    service = service_of(stack)
+    rows = "".join(f"Cliente {n};{customer(n)};{1000 + n}\n" for n in range(count))
+    report = service.audience.import_csv(f"Nome;Telefone;pedido\n{rows}".encode(), ["clientes"])
+    assert report["imported"] == count, report
+    for n in range(opted):
+        service.audience.opt_out(customer(n))
+    sim.control.set_numbers([customer(n) for n in range(opted + missing, count)])
+    template = service.templates.create({"name": "pedido", "text": TEXT})
+    clock = Clock(at)
+    service.campaigns.clock = clock
+    service.campaigns.runner.draw = lambda low, high: low
+    return service, clock, template["id"]
+
+
+def received(sim, numbers: tuple[str, ...]) -> Counter[tuple[str, str]]:
+    """(recipient, text) of every message the numbers sent, as the simulator saw them, counted."""
+    return Counter((m["to"], m["text"]) for c in numbers for m in sim.control.sent(PHONES[c]))
+
+
+def by_number(sim, numbers: tuple[str, ...]) -> dict[str, int]:
+    """How many messages each number sent."""
+    return {c: len(sim.control.sent(PHONES[c])) for c in numbers}
+
+
+def counts(service: ZapPoolService, campaign_id: str) -> dict:
+    """The campaign's live counts."""
+    return service.campaigns.get(campaign_id)["counts"]
+
+
+def test_two_hundred_to_three_numbers_once_each_within_the_cap_then_the_next_day(stack, sim) -> None:
+    numbers = ("a", "b", "c")
+    service, clock, template_id = prepared(stack, sim, 205, numbers, opted=3, missing=2)
+    made = service.campaigns.create({"name": "Black Friday", "templateId": template_id,
+                                     "audience": {"tags": ["clientes"]}, "window": ALL_DAY,
+                                     "delay": {"min": 0, "max": 0}, "dailyCap": 50, "warmup": False})
+    assert made["counts"]["total"] == 205 and made["counts"]["skipped"]["optedOut"] == 3
+
+    wait_until(lambda: counts(service, made["id"])["sent"] == 150, 90, what="150 sent on the first day")
+    wait_until(lambda: counts(service, made["id"])["skipped"]["notOnWhatsApp"] == 2, 10, what="2 not on WhatsApp")
+    assert by_number(sim, numbers) == {"a": 50, "b": 50, "c": 50}  # the cap, and fair across the numbers
+    first_day = service.campaigns.get(made["id"])
+    assert first_day["status"] == "running" and first_day["counts"]["pending"] == 50
+    assert first_day["expectedEndAt"] > "2026-12-09T02:59"  # tomorrow in São Paulo: the caps are full today
+
+    clock.move(days=1)  # the next day: the caps start again
+    service.campaigns.driver.kick()
+    wait_until(lambda: service.campaigns.get(made["id"])["status"] == "finished", 60, what="finished")
+    got = received(sim, numbers)
+    assert sum(got.values()) == 200 and max(got.values()) == 1  # each rendered message exactly once
+    reached = {to for to, _text in got}
+    assert reached == {customer(n) for n in range(5, 205)}  # never the opted-out, never those not on WhatsApp
+    for to, text in got:
+        match = SENT_TEXT.match(text)
+        assert match and match["nome"] == f"Cliente {int(to[-8:])}" and match["pedido"] == str(1000 + int(to[-8:]))
+    final = counts(service, made["id"])
+    assert (final["sent"], final["failed"], final["pending"], final["queued"]) == (200, 0, 0, 0)
+    assert final["skipped"] == {"optedOut": 3, "notOnWhatsApp": 2, "missingVariable": 0}
+    assert sorted(by_number(sim, numbers).values()) == [66, 67, 67]  # the second day shared out fairly
+
+
+def test_quiet_hours_hold_until_the_window_opens(stack, sim) -> None:
+    numbers = ("a",)
+    evening = datetime(2026, 12, 8, 20, 30, tzinfo=SP)  # a Tuesday, after 20:00
+    service, clock, template_id = prepared(stack, sim, 5, numbers, at=evening)
+    made = service.campaigns.create({"name": "Noite", "templateId": template_id, "audience": "all",
+                                     "window": {"from": "08:00", "to": "20:00", "days": ["mon", "tue", "wed"]},
+                                     "delay": {"min": 0, "max": 0}, "warmup": False})
+    assert made["expectedEndAt"].startswith("2026-12-09T11:00")  # 08:00 tomorrow in São Paulo
+    wait_until(lambda: service.campaigns.get(made["id"])["status"] == "running", 10, what="started")
+    for hours in (0, 3, 8):  # 20:30, 23:30, 04:30 the next day: all quiet
+        clock.move(hours=hours)
+        service.campaigns.driver.kick()
+        time.sleep(1.5)  # the driver steps at least once a second
+        assert by_number(sim, numbers) == {"a": 0}
+    clock.move(hours=3, minutes=30)  # 08:00 on Wednesday
+    service.campaigns.driver.kick()
+    wait_until(lambda: service.campaigns.get(made["id"])["status"] == "finished", 30, what="sent at 08:00")
+    assert by_number(sim, numbers) == {"a": 5}
