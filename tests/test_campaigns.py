@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend.campaigns.spec import Spec
+from backend.drafts import text_draft
 from backend.service import ZapPoolService
 from tests.api_support import Stack, api_stack
 from tests.conftest import connect, wait_until
@@ -139,3 +141,28 @@ def test_quiet_hours_hold_until_the_window_opens(stack, sim) -> None:
     service.campaigns.driver.kick()
     wait_until(lambda: service.campaigns.get(made["id"])["status"] == "finished", 30, what="sent at 08:00")
     assert by_number(sim, numbers) == {"a": 5}
+
+
+def test_a_crash_between_claim_enqueue_and_mark_neither_loses_nor_repeats(stack, sim) -> None:
+    """The two states a kill -9 can leave between the three writes, made by hand on the real stores: recipient 1
+    claimed but never enqueued (back to pending, sent once), recipient 2 enqueued but never marked (marked,
+    not enqueued again: sent once)."""
+    numbers = ("a",)
+    service, clock, template_id = prepared(stack, sim, 4, numbers)
+    made = service.campaigns.create({"name": "Queda", "templateId": template_id, "audience": "all",
+                                     "window": ALL_DAY, "delay": {"min": 0, "max": 0}, "warmup": False,
+                                     "startAt": "2026-12-09T10:00:00-03:00"})  # tomorrow: nothing moves yet
+    store, runner = service.campaigns.store, service.campaigns.runner
+    now_ms = int(clock() * 1000)
+    assert store.claim(made["id"], 1, "a", now_ms) is not None  # killed after the claim
+    second = store.claim(made["id"], 2, "a", now_ms)  # killed after the enqueue
+    recipient = store.page(made["id"], 1, 1)[0]
+    fields = runner.render(Spec.from_json(store.get(made["id"]).spec), recipient)
+    stack.pool.outbox._accept(text_draft("a", recipient.phone, fields["text"]), second)
+    wait_until(lambda: len(sim.control.sent(PHONES["a"])) == 1, 20, what="the enqueued one sent by the outbox")
+
+    clock.move(days=1)
+    service.campaigns.driver.kick()
+    wait_until(lambda: service.campaigns.get(made["id"])["status"] == "finished", 30, what="finished")
+    got = received(sim, numbers)
+    assert sorted(to for to, _ in got) == [customer(n) for n in range(4)] and max(got.values()) == 1
