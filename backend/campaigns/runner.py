@@ -3,7 +3,7 @@ recipient, within the window, the number's allowance for the day and the random 
 
 Exactly once, across kill -9 (the order of the three writes):
   1. claim   campaigns.db: the recipient pending -> claimed by a number, with its message id
-             (`<campaign>.<seq>`, the same whatever happens later), fsynced;
+             (`<campaign>.<seq>`, the same whatever happens later; a power cut: see CampaignStore.claim);
   2. enqueue messages.db: the outbox accepts the message under that id (a second accept of the id is refused by
              the log's unique index, and is looked for first anyway);
   3. mark    campaigns.db: claimed -> queued.
@@ -29,8 +29,9 @@ from ..errors import ClientNotReady, ZapPoolError
 from ..drafts import media_draft, text_draft
 from ..status import MessageStatus
 from ..store.campaigns import (CLAIMED, DONE, PENDING, QUEUED, SKIPPED_MISSING, SKIPPED_NOT_ON_WA, SKIPPED_OPTOUT,
-                               CampaignLog, CampaignStore, Recipient, StoredCampaign)
+                               CampaignLog, CampaignStore, Recipient, StoredCampaign, message_id_of)
 from ..templates.errors import TemplateVariableMissing
+from ..validation import PhoneNumber
 from . import plan
 from .spec import Spec
 
@@ -50,13 +51,14 @@ class Runner:
         self.draw = draw or random.Random().uniform  # the random delay: injectable, as the outbox's backoff
         self._next_at: dict[tuple[str, str], float] = {}
         self._last_given: dict[str, float] = {}
+        self._given: dict[tuple[str, float], int] = {}  # (number, its day's start) -> campaign messages given
 
     def settle(self, campaign_id: str) -> set[str]:
         """Queued recipients whose message the outbox finished -> done; claimed ones recovered (see the module's
         doc). Returns the numbers still holding one of this campaign's messages."""
         for r in self.store.in_state(campaign_id, CLAIMED):
             if self.outbox.store.get(r.message_id) is not None:
-                self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,))
+                self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,), durable=False)
             else:
                 self.store.unclaim(campaign_id, r.seq)
         queued = self.store.in_state(campaign_id, QUEUED)
@@ -65,7 +67,7 @@ class Runner:
         for r in queued:
             status = outcome.get(r.message_id or "", ("queued", None))[0]
             if status in FINISHED:
-                self.store.move(campaign_id, r.seq, DONE, only_from=(QUEUED,))
+                self.store.move(campaign_id, r.seq, DONE, only_from=(QUEUED,), durable=False)
             else:
                 busy.add(r.client_id or "")
         return busy
@@ -93,8 +95,13 @@ class Runner:
         return sorted((c for c in ready if c not in busy), key=lambda c: self._last_given.get(c, 0.0))
 
     def given_today(self, spec: Spec, client_id: str, now: float) -> int:
-        """Campaign messages given to this number since the window's midnight."""
-        return self.store.given_since(client_id, int(plan.day_start(spec.window, now) * 1000))
+        """Campaign messages given to this number since the window's midnight (counted in campaigns.db once a
+        day, then kept here: the driver is the only one giving)."""
+        day = plan.day_start(spec.window, now)
+        if (client_id, day) not in self._given:
+            self._given = {k: v for k, v in self._given.items() if k[1] >= day}  # yesterday's go
+            self._given[(client_id, day)] = self.store.given_since(client_id, int(day * 1000))
+        return self._given[(client_id, day)]
 
     def linked_at(self, client_id: str) -> float | None:
         """When the number was added (linked), for the warm-up; None if it is gone."""
@@ -127,7 +134,7 @@ class Runner:
 
     def _skip_reason(self, spec: Spec, client_id: str, r: Recipient) -> str | None:
         """Why this recipient gets nothing (a state), None to send, "" when the number is not ready now."""
-        if self.audience.is_opted_out(r.phone):  # asked now: an opt-out after the campaign was made counts
+        if self.audience.store.is_opted_out(r.phone):  # asked now: an opt-out after the campaign was made counts
             return SKIPPED_OPTOUT
         if not spec.check_numbers:
             return None
@@ -150,18 +157,24 @@ class Runner:
 
     def _send(self, campaign_id: str, r: Recipient, client_id: str, fields: dict[str, Any], now: float) -> None:
         """claim -> enqueue -> mark (the module's doc says why in this order)."""
+        existing = self.outbox.store.get(message_id_of(campaign_id, r.seq))
+        if existing is not None and existing.client_id:  # a claim lost in a power cut (not fsynced): its number
+            client_id = existing.client_id
         message_id = self.store.claim(campaign_id, r.seq, client_id, int(now * 1000))
         if message_id is None:
             return
-        if self.outbox.store.get(message_id) is None:
+        for key in [k for k in self._given if k[0] == client_id and k[1] <= now]:
+            self._given[key] += 1
+        if existing is None:
+            to = PhoneNumber(r.phone)  # normalised when imported (audience/importer.py): not parsed again
             if "media" in fields:
                 media = dict(fields["media"])
                 caption = media.pop("caption", None)
-                draft = media_draft(client_id, r.phone, media, {"caption": caption} if caption else None)
+                draft = media_draft(client_id, to, media, {"caption": caption} if caption else None)
             else:
-                draft = text_draft(client_id, r.phone, fields["text"])
+                draft = text_draft(client_id, to, fields["text"])
             self.outbox._accept(draft, message_id)  # noqa: SLF001 - the outbox's accept under a chosen id
-        self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,))
+        self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,), durable=False)
 
 
 def values_of(name: str, variables: dict[str, str]) -> dict[str, str]:

@@ -231,8 +231,7 @@ class CampaignsService:
 
     def _after_step(self, campaign_id: str, now: float) -> None:
         """campaign.progress when the counts moved (at most once a second); finished when nobody is left."""
-        states = self.store.states(campaign_id)
-        if not any(states.get(s) for s in ("pending", "claimed", "queued")):
+        if not self.store.unfinished(campaign_id):
             if self.store.set_status(campaign_id, "finished", only_from=("running",), now_ms=int(now * 1000)):
                 log.info("[Pool] campanha %s concluída", campaign_id)
                 summary = self.get(campaign_id)

@@ -170,19 +170,23 @@ class CampaignStore:
         return [_recipient(r) for r in rows]
 
     def claim(self, campaign_id: str, seq: int, client_id: str, now_ms: int) -> str | None:
-        """pending -> claimed by `client_id` (durable before the outbox sees it); its message id, or None if it
-        was not pending any more."""
+        """pending -> claimed by `client_id`; its message id, or None if it was not pending any more. Not fsynced
+        (sqlite_db.py's durable=False): a kill -9 keeps it; a power cut may lose it while the outbox's fsynced
+        accept of the message stays, and then the runner, claiming again, finds the message in the log under the
+        same id and takes its number (runner.py): still one message, one number."""
         message_id = message_id_of(campaign_id, seq)
         rows = self.db.write_one("UPDATE recipients SET state = 'claimed', client_id = ?, message_id = ?, "
                                  "queued_at = ? WHERE campaign_id = ? AND seq = ? AND state = 'pending' RETURNING seq",
-                                 (client_id, message_id, now_ms, campaign_id, seq))
+                                 (client_id, message_id, now_ms, campaign_id, seq), durable=False)
         return message_id if rows else None
 
-    def move(self, campaign_id: str, seq: int, to: str, *, only_from: tuple[str, ...]) -> bool:
-        """Change a recipient's state if it is in one of `only_from`."""
+    def move(self, campaign_id: str, seq: int, to: str, *, only_from: tuple[str, ...], durable: bool = True) -> bool:
+        """Change a recipient's state if it is in one of `only_from`. `durable` False (no fsync: sqlite_db.py)
+        for a change a restart makes again by itself (claimed -> queued, queued -> done: read from the log)."""
         marks = ",".join("?" * len(only_from))
         return bool(self.db.write_one(f"UPDATE recipients SET state = ? WHERE campaign_id = ? AND seq = ? AND "
-                                      f"state IN ({marks}) RETURNING seq", (to, campaign_id, seq, *only_from)))
+                                      f"state IN ({marks}) RETURNING seq", (to, campaign_id, seq, *only_from),
+                                      durable=durable))
 
     def unclaim(self, campaign_id: str, seq: int) -> None:
         """claimed -> pending (the message never reached the outbox: another number may take it)."""
@@ -195,6 +199,11 @@ class CampaignStore:
         row = self.db.read().execute("SELECT count(*) FROM recipients WHERE client_id = ? AND queued_at >= ?",
                                      (client_id, since_ms)).fetchone()
         return int(row[0])
+
+    def unfinished(self, campaign_id: str) -> bool:
+        """True while a recipient is pending, claimed or queued (one index probe, not a count)."""
+        return self.db.read().execute("SELECT 1 FROM recipients WHERE campaign_id = ? AND state IN ('pending', "
+                                      "'claimed', 'queued') LIMIT 1", (campaign_id,)).fetchone() is not None
 
     # -- reads -----------------------------------------------------------------------------------------
 

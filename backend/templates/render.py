@@ -14,8 +14,10 @@ output is plain WhatsApp text, capped at WhatsApp's text limit (validation.check
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
@@ -38,8 +40,33 @@ class Parsed:
     required: list[str]
 
 
+# Parsing and compiling a text costs ~1 ms of Jinja2's time; a campaign renders the same text thousands of times
+# (docs/PERFORMANCE.md, "Campaigns"), so both are kept per text: the results are pure functions of the text.
+CACHED_TEXTS = 256
+
+
 def parse(text: str) -> Parsed:
     """Check a template's text (syntax, whitelist, spintax shape, length); its variables and defaults."""
+    if not isinstance(text, str):
+        return _parse(text)  # refused there (an unhashable value must not reach the cache)
+    kept = _parsed(text)
+    return Parsed(list(kept.variables), dict(kept.defaults), list(kept.required))
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _parsed(text: str) -> Parsed:
+    """parse(), kept per text (callers get copies)."""
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _compiled(chosen: str) -> Any:
+    """The sandboxed Jinja2 template of a text whose alternatives were chosen, kept per text."""
+    return _ENV.from_string(chosen)
+
+
+def _parse(text: str) -> Parsed:
+    """parse() without the cache."""
     if not isinstance(text, str) or not text.strip():
         raise TemplateSyntax("The template text is empty", details={"field": "text"})
     if len(text) > MAX_TEXT_CHARS:
@@ -100,6 +127,17 @@ def _refuse(node: nodes.Node) -> None:
 
 def split_spintax(text: str) -> list[str | list[str]]:
     """The text as pieces: plain strings, and lists of alternatives for each `{a|b|c}`."""
+    return [list(p) if isinstance(p, tuple) else p for p in _pieces(text)]
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _pieces(text: str) -> tuple[str | tuple[str, ...], ...]:
+    """split_spintax(), kept per text (callers get copies)."""
+    return tuple(tuple(p) if isinstance(p, list) else p for p in _split_spintax(text))
+
+
+def _split_spintax(text: str) -> list[str | list[str]]:
+    """split_spintax() without the cache."""
     pieces: list[str | list[str]] = []
     plain, i = [], 0
     while i < len(text):
@@ -172,7 +210,7 @@ def render(text: str, values: dict[str, str], rng: random.Random) -> str:
     chosen = choose(split_spintax(text), rng)
     given = {name: value for name, value in values.items() if value != ""}  # empty: the default applies
     try:
-        out = _ENV.from_string(chosen).render(given)
+        out = _compiled(chosen).render(given)
     except UndefinedError as exc:  # a defence: `required` above already named every such variable
         raise TemplateVariableMissing(str(exc), details={"variables": parsed.required}) from None
     except SecurityError as exc:  # unreachable past parse()'s whitelist; the sandbox is the second wall
