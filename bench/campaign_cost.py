@@ -5,6 +5,8 @@ accept        a 10,000-row CSV imported (AudienceService.import_csv, as POST /co
               made over it (CampaignsService.create, as POST /campaigns: settings checked, the audience read in
               one query, 10,000 recipients written in one transaction); `create` alone beside it. Real files in a
               fresh temporary data folder each round; the pool is built as app.py builds it but not started.
+outbox        the same number of texts sent by the outbox alone through the same stand-in: the send path every
+              message costs, campaign or not; the campaign's own share is the difference, round by round.
 bookkeeping   a campaign of 2,000 recipients over 3 numbers (delay 0, no quiet hours, no cap, numbers checked)
               run to the end through the real driver, runner, outbox (lanes, messages.db fsynced) and stores;
               only the browser's send is left out: the numbers are a stand-in whose send and look-up answer at
@@ -124,7 +126,7 @@ class InstantNumbers:
 def bookkeeping_round(folder: Path, messages: int) -> tuple[float, float]:
     """(CPU ms, wall ms) per message of a campaign run to its end without browsers."""
     from backend.campaigns.service import CampaignsService
-    from backend.campaigns.driver import CampaignDriver
+    from backend.campaigns.driver import CampaignDriver, is_campaign_done
     from backend.audience.service import check_tags
     from backend.store.campaigns import CampaignLog, CampaignStore
 
@@ -138,7 +140,9 @@ def bookkeeping_round(folder: Path, messages: int) -> tuple[float, float]:
     campaigns = CampaignsService(CampaignStore(folder / "campaigns2.db"), CampaignLog(pool.outbox.store.database),
                                  numbers, audience, templates, check_tags)
     campaigns.driver = CampaignDriver(campaigns)
-    pool.outbox.on_change = lambda record: campaigns.driver.kick()  # the pool's message_status, in short
+    # the pool's message_status events, as the driver filters them (a campaign message sent or failed)
+    pool.outbox.on_change = lambda r: campaigns.driver.kick() if is_campaign_done(
+        {"status": r.status, "message": {"id": r.id}}) else None
     pool.outbox.start(numbers)
     template_id = templates.create({"name": "t", "text": TEXT})["id"]
     cpu, wall = time.process_time(), time.perf_counter()
@@ -148,6 +152,28 @@ def bookkeeping_round(folder: Path, messages: int) -> tuple[float, float]:
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     assert campaigns.get(made["id"])["counts"]["sent"] == messages
     campaigns.driver.close()
+    pool.outbox.stop()
+    audience.stop()
+    return cpu * 1000 / messages, wall * 1000 / messages
+
+
+def outbox_round(folder: Path, messages: int) -> tuple[float, float]:
+    """(CPU ms, wall ms) per message of the same messages sent by the outbox alone (enqueued one after another,
+    one number after the other, through the same stand-in numbers): the send path any message costs, which the
+    campaign's figure contains; the difference is the campaign's own share."""
+    from backend.drafts import text_draft
+
+    pool, audience, campaigns = parts(folder)
+    campaigns.driver.close()
+    pool.outbox.start(InstantNumbers(pool.outbox, 3))
+    drafts = [text_draft(f"n{i % 3}", f"55119{i:08d}", f"Oi Cliente {i}, seu pedido {i} chegou em Santos.")
+              for i in range(messages)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for draft in drafts:
+        pool.outbox.enqueue(draft)
+    while pool.outbox.store.totals().pending:
+        time.sleep(0.05)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     pool.outbox.stop()
     audience.stop()
     return cpu * 1000 / messages, wall * 1000 / messages
@@ -165,7 +191,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     data = excel_file()
-    both, create, cpu, wall = [], [], [], []
+    both, create, cpu, wall, base_cpu, base_wall = [], [], [], [], [], []
     for n in range(args.rounds):  # the cases alternate in each round, so the machine's load hits all alike
         with tempfile.TemporaryDirectory() as tmp:
             a, b = accept_round(Path(tmp), data)
@@ -175,11 +201,19 @@ def main() -> None:
             c, w = bookkeeping_round(Path(tmp), args.messages)
             cpu.append(c)
             wall.append(w)
-        print(f"round {n + 1}: import+create {a:.0f} ms, create {b:.0f} ms, per message {c:.3f} ms CPU {w:.3f} ms wall")
+        with tempfile.TemporaryDirectory() as tmp:
+            oc, ow = outbox_round(Path(tmp), args.messages)
+            base_cpu.append(oc)
+            base_wall.append(ow)
+        print(f"round {n + 1}: import+create {a:.0f} ms, create {b:.0f} ms, per campaign message {c:.3f} ms CPU "
+              f"{w:.3f} ms wall, per outbox-only message {oc:.3f} ms CPU {ow:.3f} ms wall")
     print(f"accept 10,000 (import + create): {spread(both)}")
     print(f"create alone over 10,000 imported: {spread(create)}")
     print(f"bookkeeping per campaign message, CPU: {spread(cpu)}")
     print(f"bookkeeping per campaign message, wall: {spread(wall)}")
+    print(f"the outbox alone per message, CPU: {spread(base_cpu)}")
+    print(f"the outbox alone per message, wall: {spread(base_wall)}")
+    print(f"the campaign's own share per message, CPU: {spread([c - o for c, o in zip(cpu, base_cpu)])}")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -138,10 +138,12 @@ def test_quiet_hours_hold_until_the_window_opens(stack, sim) -> None:
         service.campaigns.driver.kick()
         time.sleep(1.5)  # the driver steps at least once a second
         assert by_number(sim, numbers) == {"a": 0}
+    service.audience.opt_out(customer(2))  # opted out after the campaign was made: still never sent to
     clock.move(hours=3, minutes=30)  # 08:00 on Wednesday
     service.campaigns.driver.kick()
     wait_until(lambda: service.campaigns.get(made["id"])["status"] == "finished", 30, what="sent at 08:00")
-    assert by_number(sim, numbers) == {"a": 5}
+    assert sorted(to for to, _ in received(sim, numbers)) == [customer(n) for n in (0, 1, 3, 4)]
+    assert counts(service, made["id"])["skipped"]["optedOut"] == 1
 
 
 def test_a_crash_between_claim_enqueue_and_mark_neither_loses_nor_repeats(stack, sim) -> None:

@@ -153,3 +153,15 @@ def test_cancel_stops_a_scheduled_campaign_for_good(stack: Stack) -> None:
     resumed = stack.api.call("POST", f"/campaigns/{made['id']}/resume")
     assert resumed.status == 409 and resumed.json["error"]["details"]["status"] == "cancelled"
     assert [c["id"] for c in stack.api.call("GET", "/campaigns").json] == [made["id"]]
+
+
+def test_those_a_variable_is_missing_for_are_left_out_and_counted(stack: Stack) -> None:
+    body = "Nome;Telefone;Cidade\nAna;5511900000001;Santos\n;5511900000002;Rio\nCaio;5511900000003;\n"
+    stack.api.call("POST", "/contacts/import", raw=body.encode(), headers=CSV)
+    template_id = stack.api.call("POST", "/templates", {"name": "c", "text": "Oi {{nome}}, de {{Cidade}}"}).json["id"]
+    asked = {"name": "Cidades", "templateId": template_id, "audience": "all", "delay": {"min": 1, "max": 2}}
+    preview = stack.api.call("POST", "/campaigns/preview", asked).json
+    assert (preview["reachable"], preview["skipped"]["missingVariable"]) == (1, 2)  # no name; no city
+    assert [m["text"] for m in preview["messages"]] == ["Oi Ana, de Santos"]
+    made = stack.api.call("POST", "/campaigns", asked).json
+    assert made["counts"]["skipped"]["missingVariable"] == 2 and made["counts"]["pending"] == 1

@@ -6,6 +6,7 @@ kicks it looks again at the latest when tick() says (a delay ending, the window 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ..events.hub import ClientEvent
 from ..worker import Worker
@@ -13,6 +14,13 @@ from .service import CampaignsService
 
 log = logging.getLogger(__name__)
 KICKED_BY = {"message_status", "ready", "disconnected"}
+
+
+def is_campaign_done(data: dict[str, Any]) -> bool:
+    """A message_status event's data: a campaign's message (its id `cmp_....<seq>`) sent or failed."""
+    message = data.get("message")
+    record_id = message.get("id") if isinstance(message, dict) else None
+    return data.get("status") in ("sent", "failed") and str(record_id or "").startswith("cmp_")
 
 
 class CampaignDriver(Worker):
@@ -34,8 +42,11 @@ class CampaignDriver(Worker):
         """One pass over the due and running campaigns."""
         return self.service.tick()
 
-    def _on_event(self, _event: ClientEvent) -> None:
-        """A message moved or a number came or went: look now (runs on the emitter's thread: only a kick)."""
+    def _on_event(self, event: ClientEvent) -> None:
+        """A campaign message was sent or failed (its number is free), or a number came or went: look now. Runs
+        on the emitter's thread: only a kick. Other messages' steps, and delivered/read, change nothing here."""
+        if event.name == "message_status" and not is_campaign_done(event.data):
+            return
         self.kick()
 
     def close(self, timeout: float = 5.0) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import secrets
 import time
@@ -28,7 +29,7 @@ from ..validation import check_limit
 from . import plan, report
 from .errors import (CampaignAudienceEmpty, CampaignClientUnknown, CampaignNotFound, CampaignStateConflict,
                      CampaignTemplateUnknown)
-from .runner import Runner, values_of
+from .runner import Runner
 from .spec import Spec, read_spec
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class CampaignsService:
         self.on_change()
         return self.get(campaign.id)
 
-    def _checked(self, body: dict[str, Any], now: float) -> tuple[Spec, list[tuple[str, str, dict[str, str], str]]]:
+    def _checked(self, body: dict[str, Any], now: float) -> tuple[Spec, list[tuple[str, str, str, str]]]:
         """The settings checked, and the audience read (one query) with each person's first state; refused when
         nobody can receive it."""
         spec = read_spec(body, now, self.check_tags)
@@ -76,8 +77,8 @@ class CampaignsService:
             except ZapPoolError:
                 raise CampaignClientUnknown(f"No number {client_id!r} in this ZapPool",
                                             details={"field": "clientIds", "clientId": client_id}) from None
-        people = [(phone, name, variables, _first_state(opted, required, values_of(name, variables)))
-                  for phone, name, variables, opted in self.audience.store.members(spec.tags)]
+        people = [(phone, name, variables, SKIPPED_OPTOUT if opted else SKIPPED_MISSING if lacks else PENDING)
+                  for phone, name, variables, opted, lacks in self.audience.store.members(spec.tags, required)]
         if not any(p[3] == PENDING for p in people):
             raise CampaignAudienceEmpty("Nobody in this audience can receive the campaign",
                                         details={"field": "audience", "audience": len(people),
@@ -90,7 +91,8 @@ class CampaignsService:
         spec, people = self._checked(body, now)
         first = []
         for seq, (phone, name, variables, _state) in enumerate([p for p in people if p[3] == PENDING][:PREVIEW_COUNT]):
-            fields = self.runner.render(spec, Recipient("", seq, phone, name, variables, PENDING, None, None, None))
+            fields = self.runner.render(spec, Recipient("", seq, phone, name, json.loads(variables), PENDING, None, None,
+                                                        None))
             text = None if fields is None else fields.get("text", fields.get("media", {}).get("caption"))
             first.append({"phone": phone, "name": name, "text": text})
         states = [p[3] for p in people]
@@ -251,13 +253,6 @@ class CampaignsService:
         """A campaign event to SSE and the webhooks (through the pool's hub, as contact.opted_out goes)."""
         data = {"campaign": {k: summary[k] for k in ("id", "name", "status", "counts", "expectedEndAt")}}
         self.pool.events.emit(ClientEvent("", name, data))
-
-
-def _first_state(opted: bool, required: list[str], values: dict[str, str]) -> str:
-    """A recipient's state when the campaign is made."""
-    if opted:
-        return SKIPPED_OPTOUT
-    return SKIPPED_MISSING if any(not values.get(name) for name in required) else PENDING
 
 
 def _iso(ms: int | None) -> str | None:

@@ -187,17 +187,23 @@ class AudienceStore:
             "GROUP BY t.id ORDER BY t.name COLLATE NOCASE").fetchall()
         return [{"name": r["name"], "count": r["n"]} for r in rows]
 
-    def members(self, tags: list[str] | None) -> list[tuple[str, str, dict[str, str], bool]]:
+    def members(self, tags: list[str] | None, required: list[str]) -> list[tuple[str, str, str, bool, bool]]:
         """A campaign's audience in ONE query, so opt-outs and tags are read from the same snapshot: (phone,
-        name, variables, opted out) of every customer (tags None) or of those carrying any of `tags`."""
-        where, args = "", list(tags or [])
+        name, variables as stored (JSON text), opted out, lacks a value for one of `required`) of every customer
+        (tags None) or of those carrying any of `tags`. `required` are template variable names (identifiers);
+        `nome` is the customer's name unless a column gave one (campaigns.runner.values_of)."""
+        lacks = [f"coalesce(json_extract(c.vars, ?), {'c.name' if name == 'nome' else chr(39) * 2}) = ''"
+                 for name in required if name.isidentifier()]
+        args: list[Any] = [f'$."{name}"' for name in required if name.isidentifier()]
+        where = ""
         if tags is not None:
             where = (f"WHERE c.id IN (SELECT ct.customer_id FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id "
-                     f"WHERE t.name IN ({','.join('?' * len(args))}))")
+                     f"WHERE t.name IN ({','.join('?' * len(tags))}))")
+            args += tags
         rows = self.db.read().execute(
-            f"SELECT c.phone, c.name, c.vars, EXISTS (SELECT 1 FROM optouts o WHERE o.phone = c.phone) "
-            f"FROM customers c {where} ORDER BY c.id", args).fetchall()
-        return [(r[0], r[1], json.loads(r[2]), bool(r[3])) for r in rows]
+            f"SELECT c.phone, c.name, c.vars, EXISTS (SELECT 1 FROM optouts o WHERE o.phone = c.phone), "
+            f"{' OR '.join(lacks) or '0'} FROM customers c {where} ORDER BY c.id", args).fetchall()
+        return [(r[0], r[1], r[2], bool(r[3]), bool(r[4])) for r in rows]
 
     # -- opt-outs ----------------------------------------------------------------------------------------
 

@@ -112,8 +112,9 @@ class CampaignStore:
         """Close the file."""
         self.db.close()
 
-    def create(self, campaign: StoredCampaign, people: Iterable[tuple[str, str, dict[str, str], str]]) -> None:
-        """The campaign and every recipient (phone, name, variables, first state) in ONE transaction."""
+    def create(self, campaign: StoredCampaign, people: Iterable[tuple[str, str, str, str]]) -> None:
+        """The campaign and every recipient (phone, name, variables as JSON text, first state) in ONE
+        transaction."""
         c = campaign
         with self.db.write() as conn:
             conn.execute("INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
@@ -121,7 +122,7 @@ class CampaignStore:
                           c.start_at))
             conn.executemany("INSERT INTO recipients(campaign_id, seq, phone, name, vars, state) "
                              "VALUES (?, ?, ?, ?, ?, ?)",
-                             ((c.id, seq, phone, name, json.dumps(variables, ensure_ascii=False), state)
+                             ((c.id, seq, phone, name, variables, state)
                               for seq, (phone, name, variables, state) in enumerate(people, 1)))
 
     def get(self, campaign_id: str) -> StoredCampaign | None:
