@@ -24,7 +24,7 @@ def counts(states: dict[str, int], statuses: Statuses, replied: dict[str, int]) 
         if status == "failed":
             reasons[code or "unknown"] = reasons.get(code or "unknown", 0) + n
     return {"total": sum(states.values()), "pending": states.get(PENDING, 0),
-            "queued": states.get(CLAIMED, 0) + by_status.get("queued", 0) + by_status.get("sending", 0),
+            "queued": by_status.get("queued", 0) + by_status.get("sending", 0),
             "sent": sum(by_status.get(s, 0) for s in SENT),
             "delivered": sum(by_status.get(s, 0) for s in DELIVERED), "read": by_status.get("read", 0),
             "replied": sum(replied.values()), "failed": by_status.get("failed", 0), "failedByReason": reasons,

@@ -4,13 +4,15 @@ recipient, within the window, the number's allowance for the day and the random 
 Exactly once, across kill -9 (the order of the three writes):
   1. claim   campaigns.db: the recipient pending -> claimed by a number, with its message id
              (`<campaign>.<seq>`, the same whatever happens later; a power cut: see CampaignStore.claim);
-  2. enqueue messages.db: the outbox accepts the message under that id (a second accept of the id is refused by
-             the log's unique index, and is looked for first anyway);
-  3. mark    campaigns.db: claimed -> queued.
-A restart finds a claimed recipient and asks the log: its message is there (killed between 2 and 3): mark it;
-it is not (killed between 1 and 2): nothing was sent, back to pending, any number may take it. Once in the
-outbox, the outbox's own recovery owns the message (a message caught mid-send is looked for on WhatsApp under
-its chosen id before any second attempt). So a recipient has one message id, one number, one send.
+  2. enqueue messages.db: the outbox accepts the message under that id (looked for first: an id accepted
+             before is never accepted again, and the log's unique index would refuse it anyway);
+  3. mark    campaigns.db: claimed -> done, once the log says the outbox finished it (sent or failed).
+Every step (`settle`) asks the log about the claimed recipients: a message there and finished: mark it; there
+and not finished: its number is busy; not there (killed between 1 and 2, or between claim and enqueue of this
+very thread, which runs settle and the sends one after the other): nothing was sent, back to pending, any number
+may take it. Once in the outbox, the outbox's own recovery owns the message (a message caught mid-send is looked
+for on WhatsApp under its chosen id before any second attempt). So a recipient has one message id, one number,
+one send.
 
 Fairness: one campaign message in flight per number; a free number takes the next recipient, the number given
 one longest ago first, so the numbers take turns; a number that is not ready is passed over (its share goes to
@@ -22,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import ClientNotReady, ZapPoolError
 from ..drafts import media_draft, text_draft
 from ..status import MessageStatus
-from ..store.campaigns import (CLAIMED, DONE, PENDING, QUEUED, SKIPPED_MISSING, SKIPPED_NOT_ON_WA, SKIPPED_OPTOUT,
+from ..store.campaigns import (CLAIMED, DONE, PENDING, SKIPPED_MISSING, SKIPPED_NOT_ON_WA, SKIPPED_OPTOUT,
                                CampaignLog, CampaignStore, Recipient, StoredCampaign, message_id_of)
 from ..templates.errors import TemplateVariableMissing
 from ..validation import PhoneNumber
@@ -38,6 +41,7 @@ from .spec import Spec
 log = logging.getLogger(__name__)
 FINISHED = {MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED}
 IDLE_S = 1.0  # the longest a step sleeps: a message finishing kicks it sooner
+PREFETCH = 64  # pending recipients read at once
 
 
 class Runner:
@@ -52,22 +56,21 @@ class Runner:
         self._next_at: dict[tuple[str, str], float] = {}
         self._last_given: dict[str, float] = {}
         self._given: dict[tuple[str, float], int] = {}  # (number, its day's start) -> campaign messages given
+        self._pending: dict[str, deque[Recipient]] = {}  # per campaign, the next pending recipients read ahead
 
     def settle(self, campaign_id: str) -> set[str]:
-        """Queued recipients whose message the outbox finished -> done; claimed ones recovered (see the module's
-        doc). Returns the numbers still holding one of this campaign's messages."""
-        for r in self.store.in_state(campaign_id, CLAIMED):
-            if self.outbox.store.get(r.message_id) is not None:
-                self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,), durable=False)
-            else:
-                self.store.unclaim(campaign_id, r.seq)
-        queued = self.store.in_state(campaign_id, QUEUED)
-        outcome = self.log.outcome([r.message_id for r in queued if r.message_id])
+        """Claimed recipients whose message the outbox finished -> done; one whose message is not in the log
+        (killed between claim and enqueue) -> pending again (see the module's doc). Returns the numbers still
+        holding one of this campaign's messages."""
+        claimed = self.store.in_state(campaign_id, CLAIMED)
+        outcome = self.log.outcome([r.message_id for r in claimed if r.message_id])
         busy = set()
-        for r in queued:
-            status = outcome.get(r.message_id or "", ("queued", None))[0]
-            if status in FINISHED:
-                self.store.move(campaign_id, r.seq, DONE, only_from=(QUEUED,), durable=False)
+        for r in claimed:
+            found = outcome.get(r.message_id or "")
+            if found is None:
+                self.store.unclaim(campaign_id, r.seq)
+            elif found[0] in FINISHED:
+                self.store.move(campaign_id, r.seq, DONE, only_from=(CLAIMED,), durable=False)
             else:
                 busy.add(r.client_id or "")
         return busy
@@ -114,7 +117,7 @@ class Runner:
         """The next pending recipient to this number (skipping the opted-out, the unknown on WhatsApp and
         those a variable is missing for); False when none is pending."""
         while True:
-            r = self.store.next_pending(campaign.id)
+            r = self._next_pending(campaign.id)
             if r is None:
                 return False
             skip = self._skip_reason(spec, client_id, r)
@@ -131,6 +134,13 @@ class Runner:
             self._next_at[(campaign.id, client_id)] = now + self.draw(spec.delay_min, spec.delay_max)
             self._last_given[client_id] = now
             return True
+
+    def _next_pending(self, campaign_id: str) -> Recipient | None:
+        """The next pending recipient, read PREFETCH at a time (the claim checks it is still pending)."""
+        batch = self._pending.get(campaign_id)
+        if not batch:
+            batch = self._pending[campaign_id] = deque(self.store.first(campaign_id, PREFETCH))
+        return batch.popleft() if batch else None
 
     def _skip_reason(self, spec: Spec, client_id: str, r: Recipient) -> str | None:
         """Why this recipient gets nothing (a state), None to send, "" when the number is not ready now."""
@@ -174,7 +184,6 @@ class Runner:
             else:
                 draft = text_draft(client_id, to, fields["text"])
             self.outbox._accept(draft, message_id)  # noqa: SLF001 - the outbox's accept under a chosen id
-        self.store.move(campaign_id, r.seq, QUEUED, only_from=(CLAIMED,), durable=False)
 
 
 def values_of(name: str, variables: dict[str, str]) -> dict[str, str]:

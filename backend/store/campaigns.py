@@ -12,9 +12,9 @@ campaigns    one row per campaign: its settings (JSON), status and times (epoch 
 recipients   one row per person: the snapshot, the state the driver moved it to, the number it was given and
              when (queued_at: what the per-number daily cap and warm-up count), its outbox message id
 
-A recipient's state: pending -> claimed (a number chosen, on disk before the outbox sees the message) ->
-queued (in the outbox) -> done (the outbox finished it: sent or failed); or skipped_optout,
-skipped_not_on_whatsapp, skipped_missing_variable, cancelled.
+A recipient's state: pending -> claimed (a number chosen, written before the outbox sees the message) -> done
+(the outbox finished it: sent or failed); or skipped_optout, skipped_not_on_whatsapp, skipped_missing_variable,
+cancelled. (`queued` is kept for the REST shape: a claimed recipient whose message waits shows as queued.)
 """
 
 from __future__ import annotations
