@@ -120,7 +120,7 @@ export const ERROR_STRINGS = {
     'error.campaign_audience_empty': 'Ninguém nesse público pode receber a campanha: nenhum contato com essas etiquetas, ou todos se descadastraram.',
     'error.campaign_client_unknown': 'Um dos números escolhidos não existe neste ZapPool.',
     'error.campaign_window_invalid': 'Confira o horário permitido: início antes do fim (HH:MM), ao menos um dia e um fuso horário válido.',
-    'error.campaign_state_conflict': 'A campanha está {status}: não é possível fazer isso agora.',
+    'error.campaign_state_conflict': 'A campanha não permite isso agora: só se pausa uma campanha agendada ou enviando, só se retoma uma pausada, e uma concluída ou cancelada não muda mais.',
   },
 
   en: {
@@ -239,6 +239,6 @@ export const ERROR_STRINGS = {
     'error.campaign_audience_empty': 'Nobody in this audience can receive the campaign: no contact has these tags, or all opted out.',
     'error.campaign_client_unknown': 'One of the chosen numbers does not exist in this ZapPool.',
     'error.campaign_window_invalid': 'Check the allowed hours: start before end (HH:MM), at least one day and a valid time zone.',
-    'error.campaign_state_conflict': 'The campaign is {status}: that cannot be done now.',
+    'error.campaign_state_conflict': 'The campaign does not allow that now: only a scheduled or sending campaign can be paused, only a paused one resumed, and a finished or cancelled one no longer changes.',
   },
 };
