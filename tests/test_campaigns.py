@@ -169,3 +169,24 @@ def test_a_crash_between_claim_enqueue_and_mark_neither_loses_nor_repeats(stack,
     wait_until(lambda: service.campaigns.get(made["id"])["status"] == "finished", 30, what="finished")
     got = received(sim, numbers)
     assert sorted(to for to, _ in got) == [customer(n) for n in range(4)] and max(got.values()) == 1
+
+
+def test_a_number_that_disconnects_hands_its_share_to_the_others(stack, sim) -> None:
+    numbers = ("a", "b")
+    service, _clock, template_id = prepared(stack, sim, 30, numbers)
+    service.campaigns.clock = time.time  # real pauses between messages: the real clock
+    service.campaigns.runner.draw = lambda low, high: 0.15
+    made = service.campaigns.create({"name": "Queda de um", "templateId": template_id, "audience": "all",
+                                     "window": ALL_DAY, "delay": {"min": 0.15, "max": 0.15}, "warmup": False})
+    wait_until(lambda: len(sim.control.sent(PHONES["b"])) >= 3, 30, what="b sending")
+    stack.pool.disconnect("b")
+    b_before = len(sim.control.sent(PHONES["b"]))
+    # everyone else goes through a; at most the one message b already held waits for b
+    wait_until(lambda: counts(service, made["id"])["pending"] == 0
+               and counts(service, made["id"])["queued"] <= 1, 60, what="a took b's share")
+    assert len(sim.control.sent(PHONES["b"])) == b_before
+    assert len(sim.control.sent(PHONES["a"])) >= 30 - b_before - 1
+    stack.pool.reconnect("b")  # its login kept: no scan; the message it held goes now
+    wait_until(lambda: service.campaigns.get(made["id"])["status"] == "finished", 60, what="finished")
+    got = received(sim, numbers)
+    assert sorted(to for to, _ in got) == [customer(n) for n in range(30)] and max(got.values()) == 1
