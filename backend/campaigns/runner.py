@@ -62,17 +62,17 @@ class Runner:
         """Claimed recipients whose message the outbox finished -> done; one whose message is not in the log
         (killed between claim and enqueue) -> pending again (see the module's doc). Returns the numbers still
         holding one of this campaign's messages."""
-        claimed = self.store.in_state(campaign_id, CLAIMED)
-        outcome = self.log.outcome([r.message_id for r in claimed if r.message_id])
+        claimed = self.store.claimed(campaign_id)
+        outcome = self.log.outcome([message_id for _, _, message_id in claimed if message_id])
         busy = set()
-        for r in claimed:
-            found = outcome.get(r.message_id or "")
+        for seq, client_id, message_id in claimed:
+            found = outcome.get(message_id or "")
             if found is None:
-                self.store.unclaim(campaign_id, r.seq)
+                self.store.unclaim(campaign_id, seq)
             elif found[0] in FINISHED:
-                self.store.move(campaign_id, r.seq, DONE, only_from=(CLAIMED,), durable=False)
+                self.store.move(campaign_id, seq, DONE, only_from=(CLAIMED,), durable=False)
             else:
-                busy.add(r.client_id or "")
+                busy.add(client_id or "")
         return busy
 
     def advance(self, campaign: StoredCampaign, spec: Spec, now: float) -> float:

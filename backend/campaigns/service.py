@@ -51,6 +51,7 @@ class CampaignsService:
         self.clock = clock
         self.runner = Runner(store, log_, pool.outbox, pool, audience, templates, draw)
         self._progress: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._specs: dict[str, Spec] = {}
         self.on_change: Callable[[], None] = lambda: None  # the driver's kick (set by build_campaigns)
 
     # -- making one ----------------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ class CampaignsService:
         """Start what is due, advance what runs, finish what is done; the seconds until the next step."""
         now, wait = self.clock(), 1.0
         for c in self.store.with_status("scheduled", "running"):
-            spec = Spec.from_json(c.spec)
+            spec = self._spec_of(c)
             if c.status == "scheduled":
                 if now * 1000 < c.start_at:
                     wait = min(wait, c.start_at / 1000 - now)
@@ -230,6 +231,13 @@ class CampaignsService:
             wait = min(wait, self.runner.advance(c, spec, now))
             self._after_step(c.id, now)
         return max(0.01, wait)
+
+    def _spec_of(self, c: StoredCampaign) -> Spec:
+        """A campaign's settings, read once (they never change)."""
+        spec = self._specs.get(c.id)
+        if spec is None:
+            spec = self._specs[c.id] = Spec.from_json(c.spec)
+        return spec
 
     def _after_step(self, campaign_id: str, now: float) -> None:
         """campaign.progress when the counts moved (at most once a second); finished when nobody is left."""

@@ -170,6 +170,12 @@ class CampaignStore:
                                       (campaign_id, state)).fetchall()
         return [_recipient(r) for r in rows]
 
+    def claimed(self, campaign_id: str) -> list[tuple[int, str | None, str | None]]:
+        """(seq, number, message id) of the claimed recipients: a handful, one per number at most."""
+        rows = self.db.read().execute("SELECT seq, client_id, message_id FROM recipients WHERE campaign_id = ? AND "
+                                      "state = 'claimed'", (campaign_id,)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def claim(self, campaign_id: str, seq: int, client_id: str, now_ms: int) -> str | None:
         """pending -> claimed by `client_id`; its message id, or None if it was not pending any more. Not fsynced
         (sqlite_db.py's durable=False): a kill -9 keeps it; a power cut may lose it while the outbox's fsynced
