@@ -32,10 +32,15 @@ from typing import Any
 
 from backend.assembly import build_pool
 from backend.audience import build_audience
+from backend.audience.service import check_tags
 from backend.campaigns import build_campaigns
+from backend.campaigns.driver import CampaignDriver, is_campaign_done
+from backend.campaigns.service import CampaignsService
 from backend.config import Settings
+from backend.drafts import text_draft
 from backend.engine import EngineRuntime
 from backend.events.hub import POOL_EVENTS, EventHub
+from backend.store.campaigns import CampaignLog, CampaignStore
 from backend.store.templates import TemplateStore
 from backend.templates import TemplatesService
 from bench.audience_import import excel_file
@@ -126,15 +131,9 @@ class InstantNumbers:
 
 def bookkeeping_round(folder: Path, messages: int) -> tuple[float, float]:
     """(CPU ms, wall ms) per message of a campaign run to its end without browsers."""
-    from backend.campaigns.service import CampaignsService
-    from backend.campaigns.driver import CampaignDriver, is_campaign_done
-    from backend.audience.service import check_tags
-    from backend.store.campaigns import CampaignLog, CampaignStore
-
-    pool, audience, _unused = parts(folder)
-    _unused.driver.close()
+    pool, audience, built = parts(folder)
+    built.driver.close()  # its pool is the real one, whose numbers are browsers: this round's are stand-ins
     numbers = InstantNumbers(pool.outbox, 3)
-    numbers.outbox = pool.outbox
     rows = "".join(f"Cliente {i};(11) 9{i:04d}-{i:04d};Santos;{i}\r\n" for i in range(messages))
     audience.import_csv(("Nome;Celular;Cidade;Pedido\r\n" + rows).encode(), ["bench"])
     templates = TemplatesService(TemplateStore(folder / "templates2.db"))
@@ -162,8 +161,6 @@ def outbox_round(folder: Path, messages: int) -> tuple[float, float]:
     """(CPU ms, wall ms) per message of the same messages sent by the outbox alone (enqueued one after another,
     one number after the other, through the same stand-in numbers): the send path any message costs, which the
     campaign's figure contains; the difference is the campaign's own share."""
-    from backend.drafts import text_draft
-
     pool, audience, campaigns = parts(folder)
     campaigns.driver.close()
     pool.outbox.start(InstantNumbers(pool.outbox, 3))
