@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from collections.abc import Iterator
 
 import pytest
@@ -165,3 +166,20 @@ def test_those_a_variable_is_missing_for_are_left_out_and_counted(stack: Stack) 
     assert [m["text"] for m in preview["messages"]] == ["Oi Ana, de Santos"]
     made = stack.api.call("POST", "/campaigns", asked).json
     assert made["counts"]["skipped"]["missingVariable"] == 2 and made["counts"]["pending"] == 1
+
+
+def test_a_campaign_whose_template_is_deleted_pauses_and_loses_nobody(stack: Stack, sim) -> None:
+    template_id = imported(stack, 3)
+    connect(stack, sim)
+    stream = EventStream(stack.server.url, "/events?types=campaign.paused", key=stack.api.key)
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+    made = stack.api.call("POST", "/campaigns", {"name": "Sem modelo", "templateId": template_id, "audience": "all",
+                                                 "window": ALL_DAY, "delay": {"min": 0, "max": 0},
+                                                 "startAt": soon}).json
+    assert made["status"] == "scheduled"
+    assert stack.api.call("DELETE", f"/templates/{template_id}").status == 204
+    paused = stream.wait_event("campaign.paused", timeout=30)
+    stream.close()
+    assert paused["data"]["campaign"]["counts"]["pending"] == 3 and sim.control.sent(PHONE) == []
+    again = stack.api.call("GET", f"/campaigns/{made['id']}").json
+    assert again["status"] == "paused" and again["counts"]["pending"] == 3

@@ -228,9 +228,20 @@ class CampaignsService:
                 if self.store.set_status(c.id, "running", only_from=("scheduled",), now_ms=int(now * 1000)):
                     log.info("[Pool] campanha %s iniciada", c.id)
                     self._emit("campaign.started", self.get(c.id))
-            wait = min(wait, self.runner.advance(c, spec, now))
+            try:
+                wait = min(wait, self.runner.advance(c, spec, now))
+            except TemplateNotFound:  # deleted while the campaign runs: hold it, say why, lose nobody
+                self._held_for_template(c, now)
+                continue
             self._after_step(c.id, now)
         return max(0.01, wait)
+
+    def _held_for_template(self, c: StoredCampaign, now: float) -> None:
+        """The campaign's template is gone: paused (campaign.paused), its pending recipients kept; resuming it
+        without the template pauses it again."""
+        if self.store.set_status(c.id, "paused", only_from=("running",), now_ms=int(now * 1000)):
+            log.warning("[Pool] campanha %s pausada: o modelo %s foi excluído", c.id, c.template_id)
+            self._emit("campaign.paused", self.get(c.id))
 
     def _spec_of(self, c: StoredCampaign) -> Spec:
         """A campaign's settings, read once (they never change)."""
