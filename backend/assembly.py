@@ -14,6 +14,7 @@ from .audience import build_audience
 from .auth.service import AuthService
 from .config import Settings
 from .contacts.service import ContactsService
+from .contacts.pictures import build_pictures
 from .engine import EngineRuntime
 from .errors import InvalidInput
 from .events.bus import EventBus
@@ -88,7 +89,8 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
     service.media = media
-    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
+    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database),
+                                       pictures=build_pictures(pool))  # profile pictures through ZapPool
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
     return service

@@ -103,6 +103,11 @@ class SimControl:
         no picture)}], as WPP.contact.list/get/getProfilePictureUrl then report them. Returns {count}."""
         return self._call("POST", "contacts", {"phone": phone, "contacts": contacts})
 
+    def set_picture(self, phone: str, number: str, picture: bool | str | None = True) -> dict[str, Any]:
+        """`number`'s profile picture as `phone` sees it: True a new one hosted by the simulator, a URL string as
+        it is, None none (or hidden). Returns {url} (a hosted one's path on the simulator)."""
+        return self._call("POST", "picture", {"phone": phone, "number": number, "picture": picture})
+
     def sent(self, phone: str) -> list[dict[str, Any]]:
         """Every message `phone` sent, oldest first."""
         return self._call("GET", "sent?" + urllib.parse.urlencode({"phone": phone}))
