@@ -1,0 +1,114 @@
+"""Contacts' profile pictures through ZapPool's proxy (issue 16 §1 and §4), on the API on a real waitress server
+and the simulator in real Chromium: the picture is served as checked image bytes, a contact without one is a 404,
+both answers are kept (WhatsApp is not asked again), a hostile picture URL given by the page is refused and
+nothing is kept, and the desktop windows' signed links work while forged ones do not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api_support import PHONE, Stack, api_stack, connect
+from tests.picture_cdn import GOOD_PNG, PictureCdn
+
+ANA, BRUNO, CARLA = "5511911110001", "5511922220002", "5511933330003"
+
+
+@pytest.fixture
+def cdn() -> Iterator[PictureCdn]:
+    with PictureCdn() as server:
+        yield server
+
+
+@pytest.fixture
+def pictures(runtime, settings, sim, cdn) -> Iterator[Stack]:
+    """The API stack with the simulator's origin (and the hostile CDN's) allowed, as the demo mode allows its own."""
+    settings.picture_origins = [sim.url, cdn.origin]
+    with api_stack(runtime, settings) as made:
+        yield made
+
+
+def kept_files(stack: Stack) -> list[Path]:
+    """Every file of the picture cache."""
+    return [p for p in (stack.pool.settings.data_dir / "pictures").rglob("*") if p.is_file()]
+
+
+def test_a_picture_is_served_checked_and_kept_and_a_miss_is_kept_too(pictures, sim):
+    sim.control.contacts(PHONE, [{"number": ANA, "name": "Ana", "picture": True}, {"number": BRUNO, "name": "Bruno"}])
+    connect(pictures, sim)
+
+    first = pictures.api.call("GET", f"/clients/vendas/contacts/{ANA}/picture")
+    none = pictures.api.call("GET", f"/clients/vendas/contacts/{BRUNO}@c.us/picture")
+    asked = sim.control.state()["pictures"]
+    again = pictures.api.call("GET", f"/clients/vendas/contacts/{ANA}@c.us/picture")
+    none_again = pictures.api.call("GET", f"/clients/vendas/contacts/{BRUNO}/picture")
+
+    assert first.status == 200 and first.body.startswith(b"\x89PNG\r\n\x1a\n")
+    assert first.headers["Content-Type"] == "image/png"
+    assert first.headers["X-Content-Type-Options"] == "nosniff"
+    assert first.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert first.headers["Cache-Control"] == "private, max-age=3600"
+    assert (none.status, none.json["error"]["code"]) == (404, "picture_not_found")
+    assert asked == {"calls": 2, "fetches": 1}
+    assert again.body == first.body and none_again.status == 404
+    assert sim.control.state()["pictures"] == asked  # both answers came from the cache
+    assert len(kept_files(pictures)) == 2
+
+
+def test_bad_ids_and_unknown_numbers(pictures, sim):
+    connect(pictures, sim)
+    bad = pictures.api.call("GET", "/clients/vendas/contacts/..%5C..%5Cetc%3Cb%3E/picture")
+    group = pictures.api.call("GET", "/clients/vendas/contacts/120363012345678901@g.us/picture")
+    unknown = pictures.api.call("GET", f"/clients/fantasma/contacts/{ANA}/picture")
+    assert (bad.status, bad.json["error"]["details"]["field"]) == (422, "contactId")
+    assert group.status == 422
+    assert (unknown.status, unknown.json["error"]["code"]) == (404, "not_found")
+    assert sim.control.state()["pictures"]["calls"] == 0
+
+
+def test_hostile_picture_urls_from_the_page_are_refused_and_nothing_is_kept(pictures, sim, cdn):
+    urls = {"5511900000001": cdn.url("/redirect.png"), "5511900000002": cdn.url("/big-streamed.png"),
+            "5511900000003": cdn.url("/page.png"), "5511900000004": "http://pps.whatsapp.net/v/t61.24694-24/1_n.jpg",
+            "5511900000005": "https://evil.example/v/t61.24694-24/1_n.jpg",
+            "5511900000006": f"https://127.0.0.1:{cdn.port}/ok.png"}
+    sim.control.contacts(PHONE, [{"number": n, "picture": url} for n, url in urls.items()])
+    connect(pictures, sim)
+
+    answers = {n: pictures.api.call("GET", f"/clients/vendas/contacts/{n}/picture") for n in urls}
+
+    reasons = {n[-1]: (a.status, a.json["error"]["code"], a.json["error"]["details"]["reason"])
+               for n, a in answers.items()}
+    assert reasons == {"1": (502, "picture_refused", "redirect"), "2": (502, "picture_refused", "too_large"),
+                       "3": (502, "picture_refused", "not_an_image"), "4": (502, "picture_refused", "not_https"),
+                       "5": (502, "picture_refused", "host_not_allowed"),
+                       "6": (502, "picture_refused", "host_not_allowed")}
+    assert all(a.headers["Content-Type"] == "application/json" for a in answers.values())
+    assert kept_files(pictures) == []  # neither as a picture nor as a miss: the next look tries again
+    assert cdn.hits["/ok.png"] == 0  # the redirect was not followed
+
+
+def test_the_simulators_host_needs_the_setting(runtime, settings, sim, cdn):
+    """Without Settings.picture_origins (the default) a loopback http URL is refused before any connection."""
+    with api_stack(runtime, settings) as stack:
+        sim.control.contacts(PHONE, [{"number": ANA, "picture": True}, {"number": BRUNO, "picture": cdn.url("/ok.png")}])
+        connect(stack, sim)
+        hosted = stack.api.call("GET", f"/clients/vendas/contacts/{ANA}/picture")
+        local = stack.api.call("GET", f"/clients/vendas/contacts/{BRUNO}/picture")
+        files = kept_files(stack)
+    assert hosted.json["error"]["details"]["reason"] == local.json["error"]["details"]["reason"] == "not_https"
+    assert sim.control.state()["pictures"]["fetches"] == 0 and sum(cdn.hits.values()) == 0
+    assert files == []
+
+
+def test_the_windows_signed_link_serves_the_numbers_pictures_and_nothing_else(pictures, sim, cdn):
+    sim.control.contacts(PHONE, [{"number": ANA, "picture": cdn.url("/ok.png")}])
+    connect(pictures, sim)
+    service = pictures.server.app.extensions["zapool.service"]  # what the bridge's contact_picture_link calls
+    base = service.contacts.picture_link("vendas")
+    token = base["url"].split("/")[2]
+    shown = pictures.api.call("GET", f"{base['url']}{ANA}", key=None)
+    forged = pictures.api.call("GET", f"/picture-links/{token[:-2]}xx/{ANA}", key=None)
+    assert (shown.status, shown.body, shown.headers["X-Content-Type-Options"]) == (200, GOOD_PNG, "nosniff")
+    assert (forged.status, forged.json["error"]["code"]) == (404, "picture_link_invalid")
