@@ -45,6 +45,7 @@ def build_settings(args: argparse.Namespace) -> Settings:
                         send_interval_s=pacing, send_jitter_s=pacing)
     if args.whatsapp_url:
         settings.whatsapp_url = args.whatsapp_url
+    settings.picture_origins.extend(getattr(args, "allow_picture_origin", None) or [])  # the simulator's
     if not settings.browser_path:
         settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
     apply_pool_limits(saved_pool_limits(settings.data_dir / "preferences.json"), settings)

@@ -1,0 +1,75 @@
+"""Contacts' pictures in the chat window (issue 16 §4), in real headless Chromium on the pages a real
+`app.py --headless` serves, on the simulator: the chat list shows the picture of a contact that has one (an <img>
+from ZapPool's proxy route, never WhatsApp's URL) and the initials of one that has none; the conversation header
+and the new-chat picker do the same; a name with HTML in it stays text."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bench.ui_app import link_vendas
+from tests.ui_support import PASSWORD, PHONE, SIM_TIMINGS, AppProcess, first_login, launch_browser
+from wasim import SimServer
+
+expect.set_options(timeout=15_000)
+ANA, BRUNO = "5511911110001", "5511922220002"
+
+
+@pytest.fixture(scope="module")
+def window() -> Iterator[tuple[Page, SimServer]]:
+    """A logged-in browser on the chat window of `vendas`, whose phone has Ana (with a picture) and Bruno (none)."""
+    with SimServer(**SIM_TIMINGS) as sim, sync_playwright() as pw:
+        sim.control.contacts(PHONE, [{"number": ANA, "name": "Ana Souza", "picture": True},
+                                     {"number": BRUNO, "name": "Bruno Lima <b>Padaria</b>"}])
+        now = int(time.time())
+        sim.control.history(PHONE, ANA, [{"text": "oi", "t": now - 60}])
+        sim.control.history(PHONE, BRUNO, [{"text": "olá", "t": now - 120}])
+        data = Path(tempfile.mkdtemp(prefix="zapool-ui-avatars-")) / "dados"
+        app = AppProcess(data, sim.url).start("--allow-picture-origin", sim.url)
+        browser: Browser = launch_browser(pw)
+        page = browser.new_context(viewport={"width": 1280, "height": 860}, locale="pt-BR").new_page()
+        try:
+            first_login(page, app.owner_link, PASSWORD)
+            link_vendas(page, sim, PHONE)
+            page.goto(app.url + "/ui/chat.html?client=vendas")
+            page.locator("#main:not([data-boot])").wait_for()
+            yield page, sim
+        finally:
+            browser.close()
+            assert app.stop() == 0, app.output()[-3000:]
+
+
+def test_the_chat_list_shows_a_picture_or_the_initials(window):
+    page, sim = window
+    ana = page.locator(f'.chat-item[data-chat-id="{ANA}@c.us"] .avatar')
+    bruno = page.locator(f'.chat-item[data-chat-id="{BRUNO}@c.us"] .avatar')
+
+    expect(ana).to_have_class(re.compile(r"\bhas-picture\b"))
+    src = ana.locator("img").get_attribute("src")
+    loaded = ana.locator("img").evaluate("img => img.complete && img.naturalWidth")
+    expect(bruno.locator(".avatar-initials")).to_have_text("BL")
+    expect(bruno.locator("img")).to_have_count(0)
+
+    assert src == f"/clients/vendas/contacts/{ANA}%40c.us/picture"  # ZapPool's route, not the simulator's URL
+    assert loaded == 64  # the simulator's 64x64 square
+    assert page.locator(".chat-item b").count() == 0  # the name's HTML stayed text
+    assert sim.control.state()["pictures"]["fetches"] == 1
+
+
+def test_the_header_and_the_picker_show_it_too(window):
+    page, _sim = window
+    page.locator(f'.chat-item[data-chat-id="{ANA}@c.us"]').click()
+    expect(page.locator("#thread-avatar .avatar.has-picture img")).to_have_count(1)
+
+    page.locator("#new-number").fill("bruno")
+    option = page.locator(f'.contact-option[data-id="{BRUNO}@c.us"]')
+    expect(option.locator(".avatar-initials")).to_have_text("BL")
+    page.locator("#new-number").fill("ana")
+    expect(page.locator(f'.contact-option[data-id="{ANA}@c.us"] .avatar.has-picture')).to_have_count(1)
