@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from backend.contacts.picture_fetch import PictureFetcher
+from backend.contacts.pictures import ProfilePictures
 from tests.api_support import PHONE, Stack, api_stack, connect
+from tests.desktop_support import error, link, ok, sign_in
 from tests.picture_cdn import GOOD_PNG, PictureCdn
 
 ANA, BRUNO, CARLA = "5511911110001", "5511922220002", "5511933330003"
@@ -102,13 +105,33 @@ def test_the_simulators_host_needs_the_setting(runtime, settings, sim, cdn):
     assert files == []
 
 
-def test_the_windows_signed_link_serves_the_numbers_pictures_and_nothing_else(pictures, sim, cdn):
+@pytest.fixture
+def desk_pictures(request, settings, cdn):
+    """The desktop's bridge over a pool that allows the hostile CDN's origin."""
+    settings.picture_origins = [cdn.origin]
+    return request.getfixturevalue("desk")
+
+
+def test_the_windows_signed_link_serves_the_numbers_pictures_and_nothing_else(desk_pictures, sim, cdn):
+    """The desktop window asks the bridge once per number (contact_picture_link) and appends contact ids; the
+    link is the credential: it works without a key, and a forged or another run's token does not."""
+    desk = desk_pictures
     sim.control.contacts(PHONE, [{"number": ANA, "picture": cdn.url("/ok.png")}])
-    connect(pictures, sim)
-    service = pictures.server.app.extensions["zapool.service"]  # what the bridge's contact_picture_link calls
-    base = service.contacts.picture_link("vendas")
+    sign_in(desk)
+    link(desk, sim)
+    base = ok(desk.bridge.contact_picture_link("vendas"))
+    unknown = error(desk.bridge.contact_picture_link("fantasma"))
     token = base["url"].split("/")[2]
-    shown = pictures.api.call("GET", f"{base['url']}{ANA}", key=None)
-    forged = pictures.api.call("GET", f"/picture-links/{token[:-2]}xx/{ANA}", key=None)
-    assert (shown.status, shown.body, shown.headers["X-Content-Type-Options"]) == (200, GOOD_PNG, "nosniff")
+    rest = desk.rest()
+    shown = rest.call("GET", f"{base['url']}{ANA}", key=None)
+    none = rest.call("GET", f"{base['url']}{BRUNO}", key=None)
+    forged = rest.call("GET", f"/picture-links/{token[:-4]}AAAA/{ANA}", key=None)
+    earlier_run = ProfilePictures(desk.pool, desk.service.contacts.pictures.files, PictureFetcher()).link("vendas")
+    other = rest.call("GET", f"{earlier_run['url']}{ANA}", key=None)
+
+    assert base["url"].startswith("/picture-links/") and base["url"].endswith("/")
+    assert unknown["code"] == "not_found"
+    assert (shown.status, shown.body, shown.headers["Content-Type"]) == (200, GOOD_PNG, "image/png")
+    assert (none.status, none.json["error"]["code"]) == (404, "picture_not_found")
     assert (forged.status, forged.json["error"]["code"]) == (404, "picture_link_invalid")
+    assert (other.status, other.json["error"]["code"]) == (404, "picture_link_invalid")
