@@ -6,6 +6,7 @@ nothing is kept, and the desktop windows' signed links work while forged ones do
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from backend.contacts.pictures import ProfilePictures
 from tests.api_support import PHONE, Stack, api_stack, connect
 from tests.desktop_support import error, link, ok, sign_in
 from tests.picture_cdn import GOOD_PNG, PictureCdn
+from tests.test_reliability_disk import Disk, disk  # noqa: F401 - the 64 MB tmpfs fixture, filled on demand
 
 ANA, BRUNO, CARLA = "5511911110001", "5511922220002", "5511933330003"
 
@@ -58,6 +60,35 @@ def test_a_picture_is_served_checked_and_kept_and_a_miss_is_kept_too(pictures, s
     assert again.body == first.body and none_again.status == 404
     assert sim.control.state()["pictures"] == asked  # both answers came from the cache
     assert len(kept_files(pictures)) == 2
+
+
+def test_two_windows_asking_at_once_fetch_once(pictures, sim):
+    """The chat list and the header ask for the same contact together: WhatsApp is asked once."""
+    sim.control.contacts(PHONE, [{"number": ANA, "picture": True}])
+    connect(pictures, sim)
+    with ThreadPoolExecutor(8) as together:
+        answers = list(together.map(lambda _: pictures.api.call("GET", f"/clients/vendas/contacts/{ANA}/picture"),
+                                    range(8)))
+    assert {a.status for a in answers} == {200} and len({a.body for a in answers}) == 1
+    assert sim.control.state()["pictures"] == {"calls": 1, "fetches": 1}
+
+
+def test_a_full_disk_still_shows_the_picture(runtime, settings, sim, disk: Disk):
+    """The cache is a saving, not a need: with no byte free the picture is served, only not kept."""
+    settings.data_dir = disk.root / "dados"
+    settings.picture_origins = [sim.url]
+    with api_stack(runtime, settings) as stack:
+        sim.control.contacts(PHONE, [{"number": ANA, "picture": True}])
+        connect(stack, sim)
+        disk.fill()
+        try:
+            shown = stack.api.call("GET", f"/clients/vendas/contacts/{ANA}/picture")
+            again = stack.api.call("GET", f"/clients/vendas/contacts/{ANA}/picture")
+        finally:
+            disk.free()
+        files = kept_files(stack)
+    assert (shown.status, again.status) == (200, 200) and shown.body.startswith(b"\x89PNG")
+    assert files == [] and sim.control.state()["pictures"]["fetches"] == 2
 
 
 def test_bad_ids_and_unknown_numbers(pictures, sim):

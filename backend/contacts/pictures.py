@@ -25,7 +25,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from ..errors import NotFound
+from ..errors import NotFound, StorageFull
 from ..events.hub import ClientEvent
 from ..store.pictures import PictureFiles
 from ..whatsapp.pool import WhatsAppPool
@@ -113,12 +113,19 @@ class ProfilePictures:
         url = self.pool.get(client_id).wpp_call("contact.getProfilePictureUrl", cid)
         self._sweep()
         if not isinstance(url, str) or not url:
-            self.files.keep(client_id, cid, None)
+            self._keep(client_id, cid, None)
             raise PictureNotFound(f"{cid} has no profile picture this number may see", details={"contactId": cid})
         fetched = self.fetcher.fetch(url)
-        self.files.keep(client_id, cid, fetched.data)
+        self._keep(client_id, cid, fetched.data)
         log.debug("[Pool] foto de perfil de %s em %s guardada (%d bytes)", cid, client_id, len(fetched.data))
         return Picture(fetched.data, fetched.mimetype)
+
+    def _keep(self, client_id: str, cid: str, data: bytes | None) -> None:
+        """Keep the answer; on a full disk the picture is still served, only not kept (asked again next time)."""
+        try:
+            self.files.keep(client_id, cid, data)
+        except StorageFull:
+            log.warning("[Pool] disco cheio: foto de perfil de %s não guardada no cache", cid)
 
     def _sweep(self) -> None:
         """Delete expired files now and then (at most once per SWEEP_S)."""
