@@ -20,6 +20,7 @@ from wasim import SimServer
 
 expect.set_options(timeout=15_000)
 ANA, BRUNO = "5511911110001", "5511922220002"
+MORE = [f"55119300000{i:02d}" for i in range(40)]
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,10 @@ def window() -> Iterator[tuple[Page, SimServer]]:
         now = int(time.time())
         sim.control.history(PHONE, ANA, [{"text": "oi", "t": now - 60}])
         sim.control.history(PHONE, BRUNO, [{"text": "olá", "t": now - 120}])
+        sim.control.contacts(PHONE, [{"number": n, "name": f"Cliente {i}", "picture": True}
+                                     for i, n in enumerate(MORE)])
+        for i, n in enumerate(MORE):  # older chats, below the first screenful
+            sim.control.history(PHONE, n, [{"text": "até mais", "t": now - 3600 - i}])
         data = Path(tempfile.mkdtemp(prefix="zapool-ui-avatars-")) / "dados"
         app = AppProcess(data, sim.url).start("--allow-picture-origin", sim.url)
         browser: Browser = launch_browser(pw)
@@ -60,7 +65,20 @@ def test_the_chat_list_shows_a_picture_or_the_initials(window):
     assert src == f"/clients/vendas/contacts/{ANA}%40c.us/picture"  # ZapPool's route, not the simulator's URL
     assert loaded == 64  # the simulator's 64x64 square
     assert page.locator(".chat-item b").count() == 0  # the name's HTML stayed text
-    assert sim.control.state()["pictures"]["fetches"] == 1
+
+
+def test_only_the_rows_on_screen_ask_for_their_picture(window):
+    """42 chats, 41 with a picture: the window asks for those it shows; scrolling down brings the others."""
+    page, sim = window
+    expect(page.locator(".chat-item")).to_have_count(42)
+    time.sleep(1.5)  # the window has asked for all it shows well within this
+    shown = sim.control.state()["pictures"]
+    last = page.locator(f'.chat-item[data-chat-id="{MORE[-1]}@c.us"] .avatar')
+    expect(last.locator("img")).to_have_count(0)
+
+    last.scroll_into_view_if_needed()
+    expect(last).to_have_class(re.compile(r"\bhas-picture\b"))
+    assert 1 <= shown["fetches"] < 20 and shown["calls"] < 21
 
 
 def test_the_header_and_the_picker_show_it_too(window):
