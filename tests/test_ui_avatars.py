@@ -91,3 +91,55 @@ def test_the_header_and_the_picker_show_it_too(window):
     expect(option.locator(".avatar-initials")).to_have_text("BL")
     page.locator("#new-number").fill("ana")
     expect(page.locator(f'.contact-option[data-id="{ANA}@c.us"] .avatar.has-picture')).to_have_count(1)
+
+
+# In the desktop the page has no login cookie: api.js asks the bridge once per number for the signed link's base and
+# appends each contact id. A stand-in bridge (as tests/test_ui_e2e.py's) answers with a base the server does not
+# know, so the pictures fail and the initials stay: what is checked is what the page asked and loaded.
+FAKE_BRIDGE = """
+(() => {
+  window.qt = { webChannelTransport: {} };
+  window.__calls = [];
+  const info = { clientId: 'fake', name: 'Balcão', status: 'ready', reason: null, phoneNumber: null, qrCode: null,
+                 qrExpiresAt: null, pairingCode: null, isReady: true,
+                 metadata: { createdAt: '2026-01-02T03:04:05.000Z', lastQRAt: null, connectedAt: null,
+                             messageCount: 0, lastError: null } };
+  const chat = (n, name) => ({ chatId: `${n}@c.us`, name, lastMessage: null, unreadCount: 0, isGroup: false });
+  const answers = {
+    me: { result: { kind: 'session', id: 'admin', mustChangePassword: false } },
+    get_preferences: { result: { language: 'pt-BR', notifications: true, cardOrder: [] } },
+    get_client: { result: info },
+    list_chats: { result: { items: [chat('%(ana)s', 'Ana Souza'), chat('%(bruno)s', 'Bruno Lima')], nextCursor: null } },
+    list_templates: { result: [] },
+    contact_picture_link: { result: { url: '/picture-links/not-a-token/', maxAgeS: 43200 } },
+  };
+  const api = { };
+  for (const name of Object.keys(answers)) {
+    api[name] = (...args) => { window.__calls.push([name, args]); return Promise.resolve(answers[name]); };
+  }
+  setTimeout(() => {
+    window.pywebview = { platform: 'qtwebengine', api, _QWebChannel: {} };
+    window.dispatchEvent(new CustomEvent('pywebviewready'));
+  }, 100);
+})();
+""" % {"ana": ANA, "bruno": BRUNO}
+
+
+def test_in_the_desktop_the_pictures_come_through_one_signed_link_per_number(window):
+    page, _sim = window
+    context = page.context.browser.new_context(viewport={"width": 1280, "height": 860})
+    context.add_init_script(FAKE_BRIDGE)
+    try:
+        desk = context.new_page()
+        asked: list[str] = []
+        desk.on("request", lambda request: asked.append(request.url))
+        desk.goto(page.url.split("/ui/")[0] + "/ui/chat.html?client=fake")
+        expect(desk.locator(".chat-item")).to_have_count(2)
+        expect(desk.locator(f'.chat-item[data-chat-id="{BRUNO}@c.us"] .avatar-initials')).to_have_text("BL")
+        desk.wait_for_timeout(500)
+        calls = desk.evaluate("window.__calls")
+    finally:
+        context.close()
+    pictures = sorted(url.split("/", 3)[3] for url in asked if "/picture" in url)
+    assert [c for c in calls if c[0] == "contact_picture_link"] == [["contact_picture_link", ["fake"]]]
+    assert pictures == [f"picture-links/not-a-token/{ANA}%40c.us", f"picture-links/not-a-token/{BRUNO}%40c.us"]
