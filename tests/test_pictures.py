@@ -60,6 +60,8 @@ def test_a_picture_is_served_checked_and_kept_and_a_miss_is_kept_too(pictures, s
     assert again.body == first.body and none_again.status == 404
     assert sim.control.state()["pictures"] == asked  # both answers came from the cache
     assert len(kept_files(pictures)) == 2
+    assert pictures.api.call("DELETE", "/clients/vendas").status == 204
+    assert kept_files(pictures) == []  # a removed number's pictures go with it
 
 
 def test_two_windows_asking_at_once_fetch_once(pictures, sim):

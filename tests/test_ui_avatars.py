@@ -52,7 +52,7 @@ def window() -> Iterator[tuple[Page, SimServer]]:
 
 
 def test_the_chat_list_shows_a_picture_or_the_initials(window):
-    page, sim = window
+    page, _sim = window
     ana = page.locator(f'.chat-item[data-chat-id="{ANA}@c.us"] .avatar')
     bruno = page.locator(f'.chat-item[data-chat-id="{BRUNO}@c.us"] .avatar')
 
