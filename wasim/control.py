@@ -99,8 +99,9 @@ class SimControl:
         """Test switches of a group: sizeLimit, restrict (only admins edit info), announce (only admins write)."""
         return self._call("POST", "group", {"action": "configure", "groupId": group_id, **switches})
     def contacts(self, phone: str, contacts: list[dict[str, Any]]) -> dict[str, Any]:
-        """`phone` saves or updates contacts [{number, name?, pushname?, business?, picture? (URL; none: hidden or
-        no picture)}], as WPP.contact.list/get/getProfilePictureUrl then report them. Returns {count}."""
+        """`phone` saves or updates contacts [{number, name?, pushname?, business?, picture? (URL, or true: one the
+        simulator hosts; none: hidden or no picture)}], as WPP.contact.list/get/getProfilePictureUrl then report
+        them. Returns {count}."""
         return self._call("POST", "contacts", {"phone": phone, "contacts": contacts})
 
     def set_picture(self, phone: str, number: str, picture: bool | str | None = True) -> dict[str, Any]:
