@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--allow-private-webhooks", action="store_true",
                         help="with --host beyond loopback, still let webhooks target private, loopback and "
                              "link-local addresses (refused by default then: a LAN caller could reach them)")
+    parser.add_argument("--allow-picture-origin", action="append", default=[], metavar="URL",
+                        help="also fetch contacts' profile pictures from this origin, over http and on loopback "
+                             "(a WhatsApp Web simulator's; --simulator allows its own)")
     parser.add_argument("--port", type=int, default=3000, help="port of the REST API (0: any free port)")
     add_options(parser)  # --allowed-host, --behind-https, --trusted-proxy
     parser.add_argument("--send-interval", type=float, default=Settings.send_interval_s, metavar="SECONDS",
@@ -215,6 +218,7 @@ def start_simulator(settings: Settings) -> SimServer:
               f"fica no navegador por endereço: neste os números pedem um novo QR code; com a porta {wanted} livre, "
               "reinicie e eles voltam conectados.", flush=True)
     settings.whatsapp_url = simulator.url
+    settings.picture_origins.append(simulator.url)  # its contacts' pictures are served by itself, over http
     print(f"Simulador do WhatsApp Web: {simulator.url}  — celular simulado: {simulator.url}_sim/phone", flush=True)
     return simulator
 

@@ -15,6 +15,7 @@ from .campaigns import build_campaigns
 from .auth.service import AuthService
 from .config import Settings
 from .contacts.service import ContactsService
+from .contacts.pictures import build_pictures
 from .engine import EngineRuntime
 from .errors import InvalidInput
 from .events.bus import EventBus
@@ -45,6 +46,7 @@ def build_settings(args: argparse.Namespace) -> Settings:
                         send_interval_s=pacing, send_jitter_s=pacing)
     if args.whatsapp_url:
         settings.whatsapp_url = args.whatsapp_url
+    settings.picture_origins.extend(getattr(args, "allow_picture_origin", None) or [])  # the simulator's
     if not settings.browser_path:
         settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
     apply_pool_limits(saved_pool_limits(settings.data_dir / "preferences.json"), settings)
@@ -89,7 +91,8 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
     service.media = media
-    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
+    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database),
+                                       pictures=build_pictures(pool))  # profile pictures through ZapPool
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
     service.campaigns = build_campaigns(pool, service.audience, service.templates)  # issue 17 §4: /campaigns

@@ -17,7 +17,7 @@ from .guard import body_limit
 from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
-from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS
+from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS, PICTURE_OPERATIONS
 from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIENCE_PATH_SCHEMAS, AUDIENCE_QUERY,
                                AUDIENCE_SCHEMAS, with_import_body)
 from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
@@ -276,6 +276,7 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
     *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
     *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
+    *(Op(**row) for row in PICTURE_OPERATIONS),  # backend/api/openapi_contacts.py: profile pictures (issue 16)
     *(Op(**row) for row in CAMPAIGN_OPERATIONS),  # backend/api/openapi_campaigns.py (issue 17 §4)
 )
 

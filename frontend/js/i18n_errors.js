@@ -71,6 +71,9 @@ export const ERROR_STRINGS = {
     'error.media_not_found': 'Esta mensagem não tem mídia aqui.',
     'error.media_unavailable': 'Esta mídia não está disponível (ainda baixando, expirada no WhatsApp, grande demais ou removida).',
     'error.media_link_invalid': 'Este link de mídia expirou ou não é válido: abra a conversa de novo.',
+    'error.picture_not_found': 'Este contato não tem foto de perfil, ou a privacidade dele não a mostra para este número.',
+    'error.picture_refused': 'A foto de perfil que o WhatsApp indicou foi recusada por segurança (endereço ou arquivo inválido).',
+    'error.picture_link_invalid': 'Este link de foto expirou ou não é válido: abra a janela de novo.',
 
     'field.name': 'Nome',
     'field.newPassword': 'Nova senha',
@@ -190,6 +193,9 @@ export const ERROR_STRINGS = {
     'error.media_not_found': 'This message has no media here.',
     'error.media_unavailable': 'This media is not available (still downloading, expired on WhatsApp, too large or removed).',
     'error.media_link_invalid': 'This media link has expired or is not valid: open the chat again.',
+    'error.picture_not_found': 'This contact has no profile picture, or their privacy settings hide it from this number.',
+    'error.picture_refused': 'The profile picture WhatsApp pointed to was refused for safety (bad address or file).',
+    'error.picture_link_invalid': 'This picture link has expired or is not valid: open the window again.',
 
     'field.name': 'Name',
     'field.newPassword': 'New password',
