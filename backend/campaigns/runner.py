@@ -167,15 +167,15 @@ class Runner:
 
     def _send(self, campaign_id: str, r: Recipient, client_id: str, fields: dict[str, Any], now: float) -> None:
         """claim -> enqueue -> mark (the module's doc says why in this order)."""
-        existing = self.outbox.store.get(message_id_of(campaign_id, r.seq))
-        if existing is not None and existing.client_id:  # a claim lost in a power cut (not fsynced): its number
-            client_id = existing.client_id
+        existing, number = self.log.number_of(message_id_of(campaign_id, r.seq))
+        if existing and number:  # accepted before a power cut lost its (not fsynced) claim: keep its number
+            client_id = number
         message_id = self.store.claim(campaign_id, r.seq, client_id, int(now * 1000))
         if message_id is None:
             return
         for key in [k for k in self._given if k[0] == client_id and k[1] <= now]:
             self._given[key] += 1
-        if existing is None:
+        if not existing:
             to = PhoneNumber(r.phone)  # normalised when imported (audience/importer.py): not parsed again
             if "media" in fields:
                 media = dict(fields["media"])

@@ -247,7 +247,7 @@ class CampaignsService:
         """A campaign's settings, read once (they never change)."""
         spec = self._specs.get(c.id)
         if spec is None:
-            spec = self._specs[c.id] = Spec.from_json(c.spec)
+            spec = self._specs[c.id] = Spec.from_json(self._one(c.id).spec)
         return spec
 
     def _after_step(self, campaign_id: str, now: float) -> None:

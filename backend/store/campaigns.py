@@ -136,10 +136,12 @@ class CampaignStore:
         return [_campaign(r) for r in rows]
 
     def with_status(self, *statuses: str) -> list[StoredCampaign]:
-        """The campaigns in these statuses, oldest first (the driver's work list)."""
+        """The campaigns in these statuses, oldest first (the driver's work list, read at every step: their
+        settings are left out, `spec` is {}: get() has them)."""
         marks = ",".join("?" * len(statuses))
-        rows = self.db.read().execute(f"SELECT * FROM campaigns WHERE status IN ({marks}) ORDER BY created_at, id",
-                                      statuses).fetchall()
+        rows = self.db.read().execute(f"SELECT id, name, template_id, '{{}}' AS spec, status, total, created_at, "
+                                      f"start_at, started_at, finished_at FROM campaigns WHERE status IN ({marks}) "
+                                      f"ORDER BY created_at, id", statuses).fetchall()
         return [_campaign(r) for r in rows]
 
     def set_status(self, campaign_id: str, status: str, *, only_from: tuple[str, ...], now_ms: int) -> bool:
@@ -264,6 +266,11 @@ class CampaignLog:
             "(SELECT 1 FROM messages i WHERE i.chat = o.chat AND i.client_id = o.client_id AND i.direction = 'in' "
             "AND i.created_at >= o.sent_at)", (low, high)).fetchall()
         return {r[0] for r in rows}
+
+    def number_of(self, message_id: str) -> tuple[bool, str | None]:
+        """(is the message in the log, its number): one probe of the log's unique id index."""
+        row = self._db.read().execute("SELECT client_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return (row is not None, row[0] if row is not None else None)
 
     def outcome(self, message_ids: list[str]) -> dict[str, tuple[str, str | None]]:
         """(status, error code) of each of these messages that is in the log."""
