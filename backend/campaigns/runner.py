@@ -135,6 +135,10 @@ class Runner:
             self._last_given[client_id] = now
             return True
 
+    def has_pending(self, campaign_id: str) -> bool:
+        """True when recipients read ahead are still waiting (then the campaign is not finished: no query)."""
+        return bool(self._pending.get(campaign_id))
+
     def _next_pending(self, campaign_id: str) -> Recipient | None:
         """The next pending recipient, read PREFETCH at a time (the claim checks it is still pending)."""
         batch = self._pending.get(campaign_id)

@@ -252,7 +252,7 @@ class CampaignsService:
 
     def _after_step(self, campaign_id: str, now: float) -> None:
         """campaign.progress when the counts moved (at most once a second); finished when nobody is left."""
-        if not self.store.unfinished(campaign_id):
+        if not self.runner.has_pending(campaign_id) and not self.store.unfinished(campaign_id):
             if self.store.set_status(campaign_id, "finished", only_from=("running",), now_ms=int(now * 1000)):
                 log.info("[Pool] campanha %s concluída", campaign_id)
                 summary = self.get(campaign_id)
