@@ -100,7 +100,8 @@ def test_a_campaign_paused_resumed_and_reported(stack: Stack, sim) -> None:
         paused = stack.api.call("POST", f"{one}/pause")
         assert paused.status == 200 and paused.json["status"] == "paused"
         stream.wait_event("campaign.paused")
-        time.sleep(0.5)  # a message already in the number's queue may still go
+        wait_until(lambda: stack.api.call("GET", one).json["counts"]["queued"] == 0, 20,
+                   what="the message already in the number's queue sent")  # it still goes
         held = len(sim.control.sent(PHONE))
         time.sleep(2.0)
         assert len(sim.control.sent(PHONE)) == held < 5  # nothing new while paused
