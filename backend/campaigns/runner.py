@@ -15,8 +15,10 @@ for on WhatsApp under its chosen id before any second attempt). So a recipient h
 one send.
 
 Fairness: one campaign message in flight per number; a free number takes the next recipient, the number given
-one longest ago first, so the numbers take turns; a number that is not ready is passed over (its share goes to
-the others: only the one message it already held waits for it). The number's own pacing and hourly/daily caps
+one longest ago first, so the numbers take turns; a number that is not ready is passed over, so its share goes
+to the others, and the one message it held is taken back if the outbox never tried it (CampaignLog.hand_back:
+queued, no attempt, so it never reached WhatsApp) and goes from another number under the recipient's next id;
+one it was already sending stays with it (it may be out). The number's own pacing and hourly/daily caps
 (backend/outbox/caps.py) still hold in its outbox lane on top of the campaign's delay and allowance.
 """
 
@@ -31,7 +33,7 @@ from typing import Any
 from ..errors import ClientNotReady, ZapPoolError
 from ..drafts import media_draft, text_draft
 from ..status import MessageStatus
-from ..store.campaigns import (CLAIMED, DONE, PENDING, SKIPPED_MISSING, SKIPPED_NOT_ON_WA, SKIPPED_OPTOUT,
+from ..store.campaigns import (CLAIMED, DONE, HANDED_OVER, PENDING, SKIPPED_MISSING, SKIPPED_NOT_ON_WA, SKIPPED_OPTOUT,
                                CampaignLog, CampaignStore, Recipient, StoredCampaign, message_id_of)
 from ..templates.errors import TemplateVariableMissing
 from ..validation import PhoneNumber
@@ -64,11 +66,17 @@ class Runner:
         holding one of this campaign's messages."""
         claimed = self.store.claimed(campaign_id)
         outcome = self.log.outcome([message_id for _, _, message_id in claimed if message_id])
+        ready = set(self.pool.get_ready_clients()) if claimed else set()
         busy = set()
         for seq, client_id, message_id in claimed:
             found = outcome.get(message_id or "")
             if found is None:
                 self.store.unclaim(campaign_id, seq)
+            elif found == ("failed", HANDED_OVER) or (found[0] == "queued" and client_id not in ready
+                                                     and self.log.hand_back(message_id or "")):
+                self.store.hand_over(campaign_id, seq)  # its number went away before trying: another takes it
+                log.info("[Pool] campanha %s: %s saiu; a mensagem %s passa a outro número", campaign_id, client_id,
+                         message_id)
             elif found[0] in FINISHED:
                 self.store.move(campaign_id, seq, DONE, only_from=(CLAIMED,), durable=False)
             else:
@@ -171,10 +179,10 @@ class Runner:
 
     def _send(self, campaign_id: str, r: Recipient, client_id: str, fields: dict[str, Any], now: float) -> None:
         """claim -> enqueue -> mark (the module's doc says why in this order)."""
-        existing, number = self.log.number_of(message_id_of(campaign_id, r.seq))
+        existing, number = self.log.number_of(message_id_of(campaign_id, r.seq, r.attempt))
         if existing and number:  # accepted before a power cut lost its (not fsynced) claim: keep its number
             client_id = number
-        message_id = self.store.claim(campaign_id, r.seq, client_id, int(now * 1000))
+        message_id = self.store.claim(campaign_id, r.seq, client_id, int(now * 1000), r.attempt)
         if message_id is None:
             return
         for key in [k for k in self._given if k[0] == client_id and k[1] <= now]:

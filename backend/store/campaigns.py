@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +52,14 @@ CREATE TABLE recipients (
     client_id   TEXT,
     message_id  TEXT,
     queued_at   INTEGER,
+    attempt     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (campaign_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX recipients_state ON recipients (campaign_id, state, seq);
 CREATE INDEX recipients_client_day ON recipients (client_id, queued_at) WHERE queued_at IS NOT NULL;
 """]
 PENDING, CLAIMED, QUEUED, DONE, CANCELLED = "pending", "claimed", "queued", "done", "cancelled"
+HANDED_OVER = "campaign_handed_over"  # the error code of a message given back unsent (CampaignLog.hand_back)
 SKIPPED_OPTOUT, SKIPPED_NOT_ON_WA, SKIPPED_MISSING = ("skipped_optout", "skipped_not_on_whatsapp",
                                                       "skipped_missing_variable")
 
@@ -90,11 +93,13 @@ class Recipient:
     client_id: str | None
     message_id: str | None
     queued_at: int | None
+    attempt: int = 0  # how many times its message was handed back unsent by a number that went away
 
 
-def message_id_of(campaign_id: str, seq: int) -> str:
-    """The outbox id of a recipient's one message: the same after any crash, so it can be enqueued only once."""
-    return f"{campaign_id}.{seq:07d}"
+def message_id_of(campaign_id: str, seq: int, attempt: int = 0) -> str:
+    """The outbox id of a recipient's message: the same after any crash, so it can be enqueued only once (a new
+    one only after the outbox gave the last one back unsent: CampaignLog.hand_back)."""
+    return f"{campaign_id}.{seq:07d}" + (f".{attempt}" if attempt else "")
 
 
 def _range(campaign_id: str) -> tuple[str, str]:
@@ -178,12 +183,12 @@ class CampaignStore:
                                       "state = 'claimed'", (campaign_id,)).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def claim(self, campaign_id: str, seq: int, client_id: str, now_ms: int) -> str | None:
+    def claim(self, campaign_id: str, seq: int, client_id: str, now_ms: int, attempt: int = 0) -> str | None:
         """pending -> claimed by `client_id`; its message id, or None if it was not pending any more. Not fsynced
         (sqlite_db.py's durable=False): a kill -9 keeps it; a power cut may lose it while the outbox's fsynced
         accept of the message stays, and then the runner, claiming again, finds the message in the log under the
         same id and takes its number (runner.py): still one message, one number."""
-        message_id = message_id_of(campaign_id, seq)
+        message_id = message_id_of(campaign_id, seq, attempt)
         rows = self.db.write_one("UPDATE recipients SET state = 'claimed', client_id = ?, message_id = ?, "
                                  "queued_at = ? WHERE campaign_id = ? AND seq = ? AND state = 'pending' RETURNING seq",
                                  (client_id, message_id, now_ms, campaign_id, seq), durable=False)
@@ -202,6 +207,13 @@ class CampaignStore:
         self.db.write_one("UPDATE recipients SET state = 'pending', client_id = NULL, message_id = NULL, "
                           "queued_at = NULL WHERE campaign_id = ? AND seq = ? AND state = 'claimed'",
                           (campaign_id, seq))
+
+    def hand_over(self, campaign_id: str, seq: int) -> None:
+        """claimed -> pending with its next attempt: its message was given back unsent (CampaignLog.hand_back)
+        by a number that is not ready; another number takes it under a new id."""
+        self.db.write_one("UPDATE recipients SET state = 'pending', client_id = NULL, message_id = NULL, "
+                          "queued_at = NULL, attempt = attempt + 1 WHERE campaign_id = ? AND seq = ? AND "
+                          "state = 'claimed'", (campaign_id, seq))
 
     def given_since(self, client_id: str, since_ms: int) -> int:
         """Campaign messages given to this number since `since_ms` (every campaign): the daily cap counts them."""
@@ -242,11 +254,13 @@ class CampaignLog:
         self._db = db
 
     def statuses(self, campaign_id: str) -> list[tuple[str, str, str | None, int]]:
-        """(client id, status, error code, how many) of the campaign's messages."""
+        """(client id, status, error code, how many) of the campaign's messages (those handed back unsent to be
+        sent by another number are not counted: their recipient's next message is)."""
         low, high = _range(campaign_id)
         rows = self._db.read().execute(
             "SELECT coalesce(client_id, ''), status, CASE WHEN status = 'failed' THEN error_code END, count(*) "
-            "FROM messages WHERE id >= ? AND id < ? GROUP BY 1, 2, 3", (low, high)).fetchall()
+            "FROM messages WHERE id >= ? AND id < ? AND coalesce(error_code, '') <> ? GROUP BY 1, 2, 3",
+            (low, high, HANDED_OVER)).fetchall()
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     def replied(self, campaign_id: str) -> dict[str, int]:
@@ -266,6 +280,17 @@ class CampaignLog:
             "(SELECT 1 FROM messages i WHERE i.chat = o.chat AND i.client_id = o.client_id AND i.direction = 'in' "
             "AND i.created_at >= o.sent_at)", (low, high)).fetchall()
         return {r[0] for r in rows}
+
+    def hand_back(self, message_id: str) -> bool:
+        """Take a campaign message back from a number that is not ready, if the outbox never tried it (queued,
+        no attempt: it never reached WhatsApp): failed with HANDED_OVER, so its lane never claims it. False if
+        it is being sent or was tried (then it stays with its number)."""
+        now = int(time.time() * 1000)
+        return bool(self._db.write_one(
+            "UPDATE messages SET status = 'failed', error_code = ?, reason = ?, failed_at = ?, updated_at = ? "
+            "WHERE id = ? AND status = 'queued' AND attempts = 0 RETURNING id",
+            (HANDED_OVER, "Its number went away before sending it: another number of the campaign sends it", now,
+             now, message_id)))
 
     def number_of(self, message_id: str) -> tuple[bool, str | None]:
         """(is the message in the log, its number): one probe of the log's unique id index."""
@@ -291,4 +316,4 @@ def _campaign(row: sqlite3.Row) -> StoredCampaign:
 def _recipient(row: sqlite3.Row) -> Recipient:
     """A Recipient from its row."""
     return Recipient(row["campaign_id"], row["seq"], row["phone"], row["name"], json.loads(row["vars"]),
-                     row["state"], row["client_id"], row["message_id"], row["queued_at"])
+                     row["state"], row["client_id"], row["message_id"], row["queued_at"], row["attempt"])
