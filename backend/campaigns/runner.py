@@ -66,14 +66,15 @@ class Runner:
         holding one of this campaign's messages."""
         claimed = self.store.claimed(campaign_id)
         outcome = self.log.outcome([message_id for _, _, message_id in claimed if message_id])
-        ready = set(self.pool.get_ready_clients()) if claimed else set()
+        ready: set[str] | None = None  # asked only when a claimed message still waits in its number's queue
         busy = set()
         for seq, client_id, message_id in claimed:
             found = outcome.get(message_id or "")
             if found is None:
                 self.store.unclaim(campaign_id, seq)
-            elif found == ("failed", HANDED_OVER) or (found[0] == "queued" and client_id not in ready
-                                                     and self.log.hand_back(message_id or "")):
+            elif found == ("failed", HANDED_OVER) or (
+                    found[0] == "queued" and client_id not in (ready := ready or set(self.pool.get_ready_clients()))
+                    and self.log.hand_back(message_id or "")):
                 self.store.hand_over(campaign_id, seq)  # its number went away before trying: another takes it
                 log.info("[Pool] campanha %s: %s saiu; a mensagem %s passa a outro número", campaign_id, client_id,
                          message_id)
