@@ -59,16 +59,19 @@ class Runner:
         self._last_given: dict[str, float] = {}
         self._given: dict[tuple[str, float], int] = {}  # (number, its day's start) -> campaign messages given
         self._pending: dict[str, deque[Recipient]] = {}  # per campaign, the next pending recipients read ahead
+        # per campaign, its claimed recipients: seq -> (number, message id); read from campaigns.db the first time
+        # (after a restart), then kept here (this thread is the only one that claims and settles)
+        self._claimed: dict[str, dict[int, tuple[str | None, str | None]]] = {}
 
     def settle(self, campaign_id: str) -> set[str]:
         """Claimed recipients whose message the outbox finished -> done; one whose message is not in the log
         (killed between claim and enqueue) -> pending again (see the module's doc). Returns the numbers still
         holding one of this campaign's messages."""
-        claimed = self.store.claimed(campaign_id)
-        outcome = self.log.outcome([message_id for _, _, message_id in claimed if message_id])
+        claimed = self._claimed_of(campaign_id)
+        outcome = self.log.outcome([message_id for _, message_id in claimed.values() if message_id])
         ready: set[str] | None = None  # asked only when a claimed message still waits in its number's queue
         busy = set()
-        for seq, client_id, message_id in claimed:
+        for seq, (client_id, message_id) in list(claimed.items()):
             found = outcome.get(message_id or "")
             if found is None:
                 self.store.unclaim(campaign_id, seq)
@@ -82,7 +85,16 @@ class Runner:
                 self.store.move(campaign_id, seq, DONE, only_from=(CLAIMED,), durable=False)
             else:
                 busy.add(client_id or "")
+                continue
+            del claimed[seq]
         return busy
+
+    def _claimed_of(self, campaign_id: str) -> dict[int, tuple[str | None, str | None]]:
+        """The campaign's claimed recipients (read from the store once, then kept)."""
+        known = self._claimed.get(campaign_id)
+        if known is None:
+            known = self._claimed[campaign_id] = {seq: (c, m) for seq, c, m in self.store.claimed(campaign_id)}
+        return known
 
     def advance(self, campaign: StoredCampaign, spec: Spec, now: float) -> float:
         """Give the free numbers their next recipients; the seconds until something may change."""
@@ -186,6 +198,7 @@ class Runner:
         message_id = self.store.claim(campaign_id, r.seq, client_id, int(now * 1000), r.attempt)
         if message_id is None:
             return
+        self._claimed_of(campaign_id)[r.seq] = (client_id, message_id)
         for key in [k for k in self._given if k[0] == client_id and k[1] <= now]:
             self._given[key] += 1
         if not existing:

@@ -52,6 +52,8 @@ class CampaignsService:
         self.runner = Runner(store, log_, pool.outbox, pool, audience, templates, draw)
         self._progress: dict[str, tuple[float, dict[str, Any]]] = {}
         self._specs: dict[str, Spec] = {}
+        self._active: list[StoredCampaign] | None = None  # the driver's work list (_active_campaigns)
+        self._generation = 0  # changes so far
         self.on_change: Callable[[], None] = lambda: None  # the driver's kick (set by build_campaigns)
 
     # -- making one ----------------------------------------------------------------------------------------
@@ -63,6 +65,7 @@ class CampaignsService:
         campaign = StoredCampaign("cmp_" + secrets.token_hex(8), spec.name, spec.template_id, spec.to_json(),
                                   "scheduled", len(people), int(now * 1000), int(spec.start_at * 1000), None, None)
         self.store.create(campaign, people)
+        self._changed()
         log.info("[Pool] campanha %s criada (%s): %d destinatários", campaign.id, spec.name, len(people))
         self.on_change()
         return self.get(campaign.id)
@@ -203,7 +206,7 @@ class CampaignsService:
     def _move(self, campaign_id: str, status: str, allowed: tuple[str, ...], event: str | None) -> dict[str, Any]:
         """A status change asked by the owner; CampaignStateConflict naming the current status otherwise."""
         c = self._one(campaign_id)
-        if not self.store.set_status(c.id, status, only_from=allowed, now_ms=int(self.clock() * 1000)):
+        if not self._set_status(c.id, status, only_from=allowed, now_ms=int(self.clock() * 1000)):
             current = self._one(campaign_id).status
             raise CampaignStateConflict(f"The campaign is {current}: it cannot become {status}",
                                         details={"campaignId": c.id, "status": current})
@@ -219,13 +222,13 @@ class CampaignsService:
     def tick(self) -> float:
         """Start what is due, advance what runs, finish what is done; the seconds until the next step."""
         now, wait = self.clock(), 1.0
-        for c in self.store.with_status("scheduled", "running"):
+        for c in self._active_campaigns():
             spec = self._spec_of(c)
             if c.status == "scheduled":
                 if now * 1000 < c.start_at:
                     wait = min(wait, c.start_at / 1000 - now)
                     continue
-                if self.store.set_status(c.id, "running", only_from=("scheduled",), now_ms=int(now * 1000)):
+                if self._set_status(c.id, "running", only_from=("scheduled",), now_ms=int(now * 1000)):
                     log.info("[Pool] campanha %s iniciada", c.id)
                     self._emit("campaign.started", self.get(c.id))
             try:
@@ -236,10 +239,33 @@ class CampaignsService:
             self._after_step(c.id, now)
         return max(0.01, wait)
 
+    def _active_campaigns(self) -> list[StoredCampaign]:
+        """The scheduled and running campaigns (read again after any status change: every one goes through this
+        service, and `_changed()` forgets the list)."""
+        active = self._active
+        if active is None:
+            seen = self._generation  # a change committed while reading must not leave a stale list kept
+            active = self.store.with_status("scheduled", "running")
+            if self._generation == seen:
+                self._active = active
+        return active
+
+    def _set_status(self, campaign_id: str, status: str, *, only_from: tuple[str, ...], now_ms: int) -> bool:
+        """CampaignStore.set_status, and the work list forgotten when it changed something."""
+        changed = self.store.set_status(campaign_id, status, only_from=only_from, now_ms=now_ms)
+        if changed:
+            self._changed()
+        return changed
+
+    def _changed(self) -> None:
+        """A campaign was made or changed status (committed): the driver's work list is read again."""
+        self._generation += 1
+        self._active = None
+
     def _held_for_template(self, c: StoredCampaign, now: float) -> None:
         """The campaign's template is gone: paused (campaign.paused), its pending recipients kept; resuming it
         without the template pauses it again."""
-        if self.store.set_status(c.id, "paused", only_from=("running",), now_ms=int(now * 1000)):
+        if self._set_status(c.id, "paused", only_from=("running",), now_ms=int(now * 1000)):
             log.warning("[Pool] campanha %s pausada: o modelo %s foi excluído", c.id, c.template_id)
             self._emit("campaign.paused", self.get(c.id))
 
@@ -253,7 +279,7 @@ class CampaignsService:
     def _after_step(self, campaign_id: str, now: float) -> None:
         """campaign.progress when the counts moved (at most once a second); finished when nobody is left."""
         if not self.runner.has_pending(campaign_id) and not self.store.unfinished(campaign_id):
-            if self.store.set_status(campaign_id, "finished", only_from=("running",), now_ms=int(now * 1000)):
+            if self._set_status(campaign_id, "finished", only_from=("running",), now_ms=int(now * 1000)):
                 log.info("[Pool] campanha %s concluída", campaign_id)
                 summary = self.get(campaign_id)
                 self._emit("campaign.progress", summary)
