@@ -3,7 +3,8 @@ JSON file written atomically (the writer is given: the store's temp + fsync + re
 
     {"format": "zapool-sealed", "version": 1, "current": "<key id>", "keyringEntry": "<name>" | null,
      "keys": {"<key id>": {"passphrase": {scrypt parameters, salt, nonce, wrapped}, "keyring": {nonce, wrapped}}},
-     "rotatingFrom": "<key id>"}        (only while a rotation re-seals the files)
+     "rotatingFrom": "<key id>",        (only while a rotation re-seals the files)
+     "converting": true}                (only while an existing folder is sealed in place)
 
 The file holds nothing that opens a key without the passphrase or the keyring's secret. A rotation adds the new
 key first and makes it current, the caller re-seals every file, then finish_rotation() drops the old key: a crash
@@ -46,6 +47,23 @@ class KeyFile:
     def rotating(self) -> bool:
         """True while a rotation has not finished re-sealing."""
         return bool(self._doc.get("rotatingFrom"))
+
+    @property
+    def converting(self) -> bool:
+        """True while an existing folder is being sealed in place (some files may still be clear)."""
+        return bool(self._doc.get("converting"))
+
+    def mark_converting(self, converting: bool) -> None:
+        """Say in the file that a conversion is under way (set before the first file, cleared after the last)."""
+        self._doc["converting"] = converting
+        if not converting:
+            self._doc.pop("converting")
+        self._save()
+
+    @property
+    def has_passphrase(self) -> bool:
+        """True when a passphrase wraps the keys."""
+        return any("passphrase" in entry for entry in self._doc.get("keys", {}).values())
 
     @property
     def uses_keyring(self) -> bool:
