@@ -36,6 +36,7 @@ from .templates import TemplatesService
 from .webhooks.service import WebhookService
 from .whatsapp.pool import WhatsAppPool
 from .whatsapp.saved import SavedNumbers
+from .whatsapp.profiles import ProfileSnapshots
 from .host.instance import InstanceLock
 from .sealing import Sealer, SealingError
 from .sealing import cli as sealing_cli
@@ -80,7 +81,8 @@ def build_pool(settings: Settings, runtime: EngineRuntime, sealer: Sealer | None
                     daily_cap=settings.send_daily_cap if settings.send_interval_s > 0 else 0,
                     max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
                     retry_cap_s=settings.send_retry_cap_s)
-    saved = SavedNumbers(SessionStore(settings.persistence_path, sealer), settings.sessions_dir)
+    profiles = ProfileSnapshots(settings.data_dir, sealer) if sealer else None  # live in RAM, sealed at rest
+    saved = SavedNumbers(SessionStore(settings.persistence_path, sealer), settings.sessions_dir, profiles)
     return WhatsAppPool(settings, runtime, saved, outbox)
 
 

@@ -73,6 +73,10 @@ class Settings:
     # None: a country code is required). The Python API (WhatsAppClient) always requires one.
     default_region: str | None = "BR"
     extra_browser_args: list[str] = field(default_factory=list)
+    # Sealed data folder (issue 19): a ready number's profile is snapshotted, sealed, snapshot_first_s after its
+    # login, then every snapshot_interval_s (and when its browser closes); a crash loses at most that much.
+    snapshot_first_s: float = 10.0
+    snapshot_interval_s: float = 180.0
 
     @property
     def persistence_path(self) -> Path:
