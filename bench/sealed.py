@@ -124,9 +124,9 @@ def main() -> None:
     print(f"| send throughput ({args.messages} texts + {args.documents} documents of 200 KB) | "
           f"{med['plain']['send']:.1f} msg/s | {med['sealed']['send']:.1f} msg/s | "
           f"{med['sealed']['send'] / med['plain']['send']:.2f}x |")
-    print(f"\nsnapshot per number: size median {statistics.median(s for s, _ in sizes) / 1024:.1f} KiB "
-          f"(max {max(s for s, _ in sizes) / 1024:.1f}), time median {statistics.median(t for _, t in sizes) * 1000:.0f} ms "
-          f"(max {max(t for _, t in sizes) * 1000:.0f} ms)")
+    kib, ms = [s / 1024 for s, _ in sizes], [t * 1000 for _, t in sizes]
+    print(f"\nsnapshot per number: size median {statistics.median(kib):.1f} KiB (max {max(kib):.1f}), "
+          f"time median {statistics.median(ms):.0f} ms (max {max(ms):.0f} ms)")
 
 
 if __name__ == "__main__":

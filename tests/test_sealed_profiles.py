@@ -17,6 +17,7 @@ from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.sealing import KeyFile
 from backend.store.atomic import write_atomic
+from backend.store.sealed import SealedFolder
 from backend.whatsapp.pool import WhatsAppPool
 from tests.conftest import PHONE, connect, wait_until
 
@@ -68,3 +69,25 @@ def test_a_snapshot_that_does_not_open_is_set_aside_and_the_number_says_why(seal
     time.sleep(2)  # ten times the reconnect delay: the supervisor does not retry it
     assert sealed_pool.get("loja").get_info()["status"] == "disconnected"
     assert sealed_pool.reconnect("loja")["status"] == "qr_ready", "next time: a scan, not the same error"
+
+
+def test_an_existing_folder_converted_in_place_keeps_its_numbers_logged_in(runtime: EngineRuntime,
+                                                                           settings: Settings, sim):
+    plain = build_pool(settings, runtime)
+    plain.start()
+    connect(plain, sim, "loja")
+    plain.shutdown()
+    plain.outbox.store.close()
+    assert (settings.sessions_dir / "loja" / "Default" / "IndexedDB").is_dir()
+    sealer = KeyFile(settings.data_dir, write_atomic).create("frase", use_keyring=False)
+    assert SealedFolder(settings.data_dir).reseal(sealer) == 2  # the profile and whatsapp-sessions.json
+    assert not (settings.sessions_dir / "loja").exists() and SealedFolder(settings.data_dir).clear_files(sealer) == []
+    devices = len(sim.control.state()["devices"])
+    pool = build_pool(settings, runtime, sealer)
+    pool.start()
+    try:
+        assert pool.restore_persisted_sessions() == {"restored": 1, "total": 1}
+        assert len(sim.control.state()["devices"]) == devices, "no scan"
+    finally:
+        pool.shutdown()
+        pool.outbox.store.close()

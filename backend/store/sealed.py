@@ -9,11 +9,41 @@ moving it there is a rename, not a re-seal. With no sealer (sealing off) these a
 
 from __future__ import annotations
 
+import io
+import shutil
+import tarfile
 from pathlib import Path
 
 from ..sealing import Sealer, is_sealed
 from ..sealing.cipher import HEADER_BYTES
 from .atomic import write_atomic
+
+
+# The parts of a Chromium profile WhatsApp Web needs to stay logged in (whatsapp/profiles.py says how this was
+# measured): a number's sealed snapshot holds these, nothing else.
+KEPT_PARTS = ("Default/IndexedDB", "Default/Local Storage")
+
+
+def snapshot_role(client_id: str) -> str:
+    """A profile snapshot's role: one number's snapshot cannot pass for another's."""
+    return f"snapshot/{client_id}"
+
+
+def pack_profile(profile: Path) -> bytes:
+    """A tar of the profile's kept parts (LevelDB's LOCK files left out: they belong to a running browser)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:") as tar:
+        for part in KEPT_PARTS:
+            if (profile / part).exists():
+                tar.add(profile / part, arcname=part,
+                        filter=lambda info: None if info.name.endswith("/LOCK") else info)
+    return buffer.getvalue()
+
+
+def unpack_profile(packed: bytes, profile: Path) -> None:
+    """A snapshot's tar into an empty profile folder (tarfile's `data` filter: no path leaves the folder)."""
+    with tarfile.open(fileobj=io.BytesIO(packed), mode="r:") as tar:
+        tar.extractall(profile, filter="data")
 
 
 def media_role(name: str) -> str:
@@ -61,8 +91,8 @@ class SealedFolder:
                           if p.is_file() and not p.name.startswith(".")]
         snapshots = self.data_dir / "snapshots"
         if snapshots.is_dir():
-            found += [(p, f"snapshot/{p.name}") for p in sorted(snapshots.iterdir())
-                      if p.is_file() and not p.name.startswith(".")]
+            found += [(p, snapshot_role(p.name)) for p in sorted(snapshots.iterdir())
+                      if p.is_file() and not p.name.startswith(".") and ".bad-" not in p.name]
         return found
 
     def has_data(self) -> bool:
@@ -70,8 +100,9 @@ class SealedFolder:
         return bool(self.files()) or any((self.data_dir / "sessions").glob("*"))
 
     def reseal(self, sealer: Sealer) -> int:
-        """Seal every clear file and re-seal every file sealed with another key; how many were written."""
-        written = 0
+        """Seal every clear file and re-seal every file sealed with another key; how many were written. A plain
+        profile folder (sessions/<id>/) becomes a sealed snapshot, and is removed only once that is on disk."""
+        written = self._seal_profiles(sealer)
         for path, role in self.files():
             raw = path.read_bytes()
             if sealer.needs_reseal(raw):
@@ -79,9 +110,22 @@ class SealedFolder:
                 written += 1
         return written
 
+    def _seal_profiles(self, sealer: Sealer) -> int:
+        """Each number's plain profile folder packed into its sealed snapshot, then removed."""
+        profiles = self.data_dir / "sessions"
+        done = 0
+        for profile in sorted(p for p in profiles.iterdir() if p.is_dir()) if profiles.is_dir() else []:
+            write_sealed(self.data_dir / "snapshots" / profile.name, pack_profile(profile), sealer,
+                         snapshot_role(profile.name))
+            shutil.rmtree(profile)
+            done += 1
+        return done
+
     def clear_files(self, sealer: Sealer) -> list[Path]:
         """The files still clear or under an old key (none, once a conversion or rotation has finished)."""
-        return [path for path, _ in self.files() if sealer.needs_reseal(_head(path))]
+        profiles = self.data_dir / "sessions"
+        plain = sorted(p for p in profiles.iterdir() if p.is_dir()) if profiles.is_dir() else []
+        return plain + [path for path, _ in self.files() if sealer.needs_reseal(_head(path))]
 
 
 def _head(path: Path) -> bytes:

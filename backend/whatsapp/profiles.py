@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import os
 import shutil
 import sys
-import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +25,9 @@ from pathlib import Path
 from ..errors import ZapPoolError
 from ..sealing import SealedFileUnreadable, Sealer
 from ..store.atomic import private_folder, set_aside
-from ..store.sealed import read_sealed, write_sealed
+from ..store.sealed import KEPT_PARTS, pack_profile, read_sealed, snapshot_role, unpack_profile, write_sealed
 
 log = logging.getLogger(__name__)
-KEPT_PARTS = ("Default/IndexedDB", "Default/Local Storage")
 MIN_ROOM = 256 * 1024 * 1024  # a RAM folder with less free room than this is not used for live profiles
 
 
@@ -78,13 +75,12 @@ class ProfileSnapshots:
         snapshot = self.snapshot_path(client_id)
         if snapshot.is_file():
             try:
-                packed = read_sealed(snapshot, self.sealer, _role(client_id))
+                packed = read_sealed(snapshot, self.sealer, snapshot_role(client_id))
             except SealedFileUnreadable:
                 set_aside(snapshot, "instantâneo do perfil ilegível")
                 raise
             shutil.rmtree(live, ignore_errors=True)
-            with tarfile.open(fileobj=io.BytesIO(packed), mode="r:") as tar:
-                tar.extractall(private_folder(live), filter="data")
+            unpack_profile(packed, private_folder(live))
             log.info("[Client %s] perfil restaurado do instantâneo selado", client_id)
         return private_folder(live)
 
@@ -95,12 +91,7 @@ class ProfileSnapshots:
         if not (live / KEPT_PARTS[0]).is_dir():
             return None
         started = time.perf_counter()
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:") as tar:
-            for part in KEPT_PARTS:
-                if (live / part).exists():
-                    tar.add(live / part, arcname=part, filter=_skip_locks)
-        write_sealed(self.snapshot_path(client_id), buffer.getvalue(), self.sealer, _role(client_id))
+        write_sealed(self.snapshot_path(client_id), pack_profile(live), self.sealer, snapshot_role(client_id))
         size, took = self.snapshot_path(client_id).stat().st_size, time.perf_counter() - started
         log.info("[Client %s] instantâneo selado do perfil: %d KiB em %.0f ms", client_id, size // 1024, took * 1000)
         return size, took
@@ -117,16 +108,6 @@ class ProfileSnapshots:
         """Logged out or removed: no snapshot and no live profile left."""
         self.snapshot_path(client_id).unlink(missing_ok=True)
         shutil.rmtree(self.live_dir(client_id), ignore_errors=True)
-
-
-def _role(client_id: str) -> str:
-    """A snapshot's role: one number's snapshot cannot pass for another's."""
-    return f"snapshot/{client_id}"
-
-
-def _skip_locks(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    """LevelDB's LOCK files belong to the running browser, not to the data."""
-    return None if info.name.endswith("/LOCK") else info
 
 
 async def keep_snapshots(snapshots: ProfileSnapshots, client_id: str, first_s: float, every_s: float,
