@@ -108,10 +108,12 @@ def _scenario(phone: SimServer, tmp_path: Path) -> Run:
                            PHONE)
         wait_until(lambda: api.call("GET", "/clients/loja").json["status"] == "ready", 30, what="loja ready")
         api.call("POST", "/messages", {"clientId": "loja", "to": CONTACT, "text": SENT})
-        api.call("POST", "/messages", {"clientId": "loja", "to": CONTACT, "media": {
+        doc = api.call("POST", "/messages", {"clientId": "loja", "to": CONTACT, "media": {
             "mimetype": "application/pdf", "filename": "contrato.pdf", "data": base64.b64encode(DOC).decode()}})
         phone.control.incoming(PHONE, CONTACT, RECEIVED, notify_name=NAME)
         wait_until(lambda: len(phone.control.sent(PHONE)) == 2, 30, what="both sent")
+        served = api.call("GET", f"/clients/loja/messages/{doc.json['id']}/media")  # sealed on disk, served clear
+        assert served.status == 200 and served.body == DOC
         wait_until(lambda: "instantâneo selado do perfil" in app.output(), 60, what="the first snapshot")
         secrets, devices = _secrets(phone, tmp_path / "sim"), len(phone.control.state()["devices"])
         assert app.stop() == 0

@@ -104,3 +104,44 @@ def test_seal_starts_a_new_folder_sealed_with_the_passphrase_from_a_descriptor(t
     assert status.returncode == 0 and status.stdout.startswith("selada (frase-senha)")
     on_data = _app("--data", str(_folder(tmp_path / "velho")), "--seal", "--no-restore", passphrase="x")
     assert on_data.returncode != 0 and "seal convert" in on_data.stderr
+
+
+def _key_ids(data: Path) -> set[str]:
+    """The data keys that sealed the folder's files (each sealed file names its key)."""
+    from backend.sealing.cipher import key_id_of
+    return {key_id_of(p.read_bytes()) for p in data.rglob("*") if p.is_file() and p.read_bytes()[:6] == b"ZPSEAL"}
+
+
+def test_rotate_and_change_the_passphrase_from_the_terminal(tmp_path: Path):
+    data = _folder(tmp_path)
+    assert _app("seal", "--data", str(data), "convert", passphrase="primeira").returncode == 0
+    old = _key_ids(data)
+    rotated = _app("seal", "--data", str(data), "rotate", passphrase="primeira")
+    assert rotated.returncode == 0 and "3 arquivo(s) selado(s) de novo" in rotated.stdout
+    assert len(_key_ids(data)) == 1 and _key_ids(data) != old, "every file under the new key, and only it"
+    read, write = os.pipe()
+    os.write(write, b"segunda\n")
+    os.close(write)
+    changed = subprocess.run([sys.executable, "app.py", "seal", "--data", str(data), "passphrase", "--new-fd",
+                              str(read)], cwd=ROOT, env=_env("primeira"), pass_fds=(read,), capture_output=True,
+                             text=True, timeout=120, check=False)
+    os.close(read)
+    assert changed.returncode == 0 and "frase-senha trocada" in changed.stdout
+    assert _app("seal", "--data", str(data), "status", passphrase="primeira").returncode != 0
+    status = _app("seal", "--data", str(data), "status", passphrase="segunda")
+    assert "0 arquivo(s) a selar" in status.stdout and _clear(data) == []
+
+
+def test_the_keyring_opens_a_sealed_folder_unattended(tmp_path: Path):
+    """keyrings.alt's file keyring, chosen on purpose (PYTHON_KEYRING_BACKEND), in the test's own folder."""
+    env = {**_env(), "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+           "XDG_DATA_HOME": str(tmp_path / "keyring")}
+    data = _folder(tmp_path)
+    done = subprocess.run([sys.executable, "app.py", "seal", "--data", str(data), "convert"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    status = subprocess.run([sys.executable, "app.py", "seal", "--data", str(data), "status"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
+    assert status.stdout.startswith("selada (chaveiro do sistema)") and _clear(data) == []
+    elsewhere = _app("seal", "--data", str(data), "status")  # no keyring, no passphrase: refused, saying so
+    assert elsewhere.returncode != 0 and "informe a frase-senha" in elsewhere.stderr
