@@ -91,3 +91,17 @@ def test_an_existing_folder_converted_in_place_keeps_its_numbers_logged_in(runti
     finally:
         pool.shutdown()
         pool.outbox.store.close()
+
+
+def test_snapshots_go_on_after_the_network_comes_back(sealed_pool: WhatsAppPool, sim):
+    sealed_pool.settings.snapshot_interval_s = 0.5
+    connect(sealed_pool, sim, "loja")
+    snapshot = sealed_pool.saved.profiles.snapshot_path("loja")
+    wait_until(snapshot.is_file, 20, what="the first snapshot")
+    sim.control.network(False)
+    wait_until(lambda: sealed_pool.get("loja").get_info()["status"] == "disconnected", 20, what="offline")
+    time.sleep(1)  # the snapshot loop sees the number is not ready and ends
+    sim.control.network(True)
+    wait_until(lambda: sealed_pool.get("loja").get_info()["status"] == "ready", 30, what="back online")
+    after = snapshot.stat().st_mtime_ns
+    wait_until(lambda: snapshot.stat().st_mtime_ns > after, 10, what="a snapshot after the network came back")

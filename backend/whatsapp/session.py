@@ -110,7 +110,7 @@ class ClientSession(PageEvents):
             if old == S.QR_READY and new in (S.AUTHENTICATED, S.READY):
                 self.metadata.linked_at = self._now()
         log.info("[Client %s] %s -> %s%s", self.client_id, old.value, new.value, f" ({reason})" if reason else "")
-        if new == S.READY and self.profiles is not None and self._snapshots is None:
+        if new == S.READY and self.profiles is not None and (self._snapshots is None or self._snapshots.done()):
             self._snapshots = asyncio.get_running_loop().create_task(keep_snapshots(
                 self.profiles, self.client_id, self.settings.snapshot_first_s, self.settings.snapshot_interval_s,
                 lambda: self.status == S.READY and self.page_alive))
