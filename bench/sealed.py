@@ -121,6 +121,9 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| start -> all ready | {med['plain']['ready']:.2f} s | {med['sealed']['ready']:.2f} s "
           f"(unlock {med['sealed']['unlock']:.2f} s) | {med['sealed']['ready'] / med['plain']['ready']:.2f}x |")
+    bare = {k: statistics.median(r["ready"] - r["unlock"] for r in v) for k, v in runs.items()}
+    print(f"| the same without the unlock | {bare['plain']:.2f} s | {bare['sealed']:.2f} s | "
+          f"{bare['sealed'] / bare['plain']:.2f}x |")
     print(f"| send throughput ({args.messages} texts + {args.documents} documents of 200 KB) | "
           f"{med['plain']['send']:.1f} msg/s | {med['sealed']['send']:.1f} msg/s | "
           f"{med['sealed']['send'] / med['plain']['send']:.2f}x |")
