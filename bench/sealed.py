@@ -6,7 +6,10 @@ each profile unpacked from its sealed snapshot into the RAM runtime folder), and
 `--messages` texts and `--documents` documents (pacing off) from call to the simulated phone's receipt. Then the
 snapshot of each ready number, sealed: its size and time.
 
-    .venv/bin/python -m bench.sealed --numbers 10 --rounds 3 --messages 300 --documents 30
+    .venv/bin/python -m bench.sealed --numbers 10 --rounds 3 --messages 300 --documents 30 [--keyring]
+
+--keyring: the data key wrapped by a keyring instead of a passphrase (keyrings.alt's file backend, chosen with
+PYTHON_KEYRING_BACKEND, in the run's temp folder: the desktop app's unattended start, without scrypt).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from backend.whatsapp.pool import WhatsAppPool
 from bench.polling import wait_until
 from wasim import SimServer
 
-PASSPHRASE = "frase do benchmark"
+PASSPHRASE: str | None = "frase do benchmark"
 DOC = base64.b64encode(os.urandom(200_000)).decode()
 
 
@@ -99,12 +102,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--documents", type=int, default=30)
+    parser.add_argument("--keyring", action="store_true")
     args = parser.parse_args()
+    global PASSPHRASE  # noqa: PLW0603 - one run, one way of unlocking
+    if args.keyring:
+        PASSPHRASE = None
+        os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
     runs: dict[str, list[dict[str, float]]] = {"plain": [], "sealed": []}
     with SimServer(port=0, ack_delivered_ms=None, ack_read_ms=None) as sim, tempfile.TemporaryDirectory() as tmp:
         folders = {"plain": Path(tmp) / "plain", "sealed": Path(tmp) / "sealed"}
         folders["sealed"].mkdir()
-        sealer = KeyFile(folders["sealed"], write_atomic).create(PASSPHRASE, use_keyring=False)
+        os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "keyring")  # keyrings.alt's file, when --keyring
+        sealer = KeyFile(folders["sealed"], write_atomic).create(PASSPHRASE, use_keyring=args.keyring)
         link(sim, folders["plain"], None, args.numbers, 0)
         link(sim, folders["sealed"], sealer, args.numbers, 1000)
         print(f"load average before: {os.getloadavg()}", flush=True)
