@@ -94,3 +94,15 @@ def test_converting_a_folder_in_place_resumes_after_a_crash(tmp_path: Path):
     assert [sealed_media.read(f"m{i}") for i in range(3)] == [PHOTO + bytes([i]) for i in range(3)]
     assert SessionStore(tmp_path / "whatsapp-sessions.json", sealer).get("c1")["phoneNumber"] == PHONE
 
+
+
+def test_a_damaged_sessions_file_in_a_sealed_folder_lists_the_numbers_again_from_their_snapshots(tmp_path: Path):
+    from backend.whatsapp.profiles import ProfileSnapshots
+    from backend.whatsapp.saved import SavedNumbers
+    sealer = _sealer(tmp_path)
+    (tmp_path / "snapshots").mkdir()
+    (tmp_path / "snapshots" / "loja").write_bytes(sealer.seal(b"tar", "snapshot/loja"))
+    (tmp_path / "whatsapp-sessions.json").write_bytes(b"\x00 not sealed, not json")
+    profiles = ProfileSnapshots(tmp_path, sealer, tmp_path / "run")
+    saved = SavedNumbers(SessionStore(tmp_path / "whatsapp-sessions.json", sealer), tmp_path / "sessions", profiles)
+    assert [r["clientId"] for r in saved.load()] == ["loja"]
