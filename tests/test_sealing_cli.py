@@ -6,6 +6,7 @@ folders; no keyring on this machine (keyring's `fail` backend), so the passphras
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import os
 import subprocess
 import sys
@@ -145,3 +146,31 @@ def test_the_keyring_opens_a_sealed_folder_unattended(tmp_path: Path):
     assert status.stdout.startswith("selada (chaveiro do sistema)") and _clear(data) == []
     elsewhere = _app("seal", "--data", str(data), "status")  # no keyring, no passphrase: refused, saying so
     assert elsewhere.returncode != 0 and "informe a frase-senha" in elsewhere.stderr
+
+
+def test_a_backup_is_one_sealed_file_that_imports_elsewhere_with_the_passphrase(tmp_path: Path):
+    data = _folder(tmp_path)
+    with sqlite3.connect(data / "messages.db") as db:  # the databases are not sealed: the backup seals them
+        db.execute("CREATE TABLE m (body TEXT)")
+        db.execute("INSERT INTO m VALUES ('segredo do banco 8812')")
+    db.close()
+    assert _app("seal", "--data", str(data), "convert", passphrase="frase").returncode == 0
+    backup = tmp_path / "copia.zpb"
+    done = _app("seal", "--data", str(data), "export", str(backup), passphrase="frase")
+    assert done.returncode == 0 and "4 arquivo(s)" in done.stdout, done.stderr
+    raw = backup.read_bytes()
+    assert b"segredo do banco" not in raw and PHONE.encode() not in raw and DOC[:40] not in raw
+
+    other = tmp_path / "outra-maquina" / "dados"
+    wrong = _app("seal", "--data", str(other), "import", str(backup), passphrase="errada")
+    assert wrong.returncode != 0 and "frase-senha incorreta" in wrong.stderr and not other.exists()
+    cut = tmp_path / "cortada.zpb"
+    cut.write_bytes(raw[:-10])
+    refused = _app("seal", "--data", str(tmp_path / "cortada"), "import", str(cut), passphrase="frase")
+    assert refused.returncode != 0 and "cópia de segurança" in refused.stderr
+    assert not (tmp_path / "cortada" / "sealed.key").exists(), "a cut import is not a sealed folder"
+
+    imported = _app("seal", "--data", str(other), "import", str(backup), passphrase="frase")
+    assert imported.returncode == 0, imported.stderr
+    assert _hashes(other) == {k: v for k, v in _hashes(data).items() if not k.startswith("zapool.")}
+    assert "0 arquivo(s) a selar" in _app("seal", "--data", str(other), "status", passphrase="frase").stdout

@@ -1,6 +1,7 @@
 """Sealed data (issue 19): the data folder's keys (keys.py over the OS keyring, vault.py, and scrypt passphrases,
-wrapping.py) and AES-256-GCM over bytes (cipher.py). Pure crypto over bytes and one key file: the stores seal their
-files through it, the pool its numbers' profile snapshots."""
+wrapping.py), AES-256-GCM over bytes (cipher.py), the command line (cli.py) and one-file backups (backup.py).
+Crypto over bytes and folders, nothing else: the stores seal their files through it, the pool its numbers'
+profile snapshots."""
 
 from .cipher import Sealer, is_sealed
 from .errors import KeyringUnavailable, PassphraseRequired, SealedFileUnreadable, SealingError, WrongPassphrase

@@ -6,6 +6,8 @@ command beside the API-key one.
     app.py seal [--data DIR] convert       seal an existing folder in place (resumable after a crash)
     app.py seal [--data DIR] passphrase    change (or set) the passphrase
     app.py seal [--data DIR] rotate        a new data key, every file sealed again (resumable)
+    app.py seal [--data DIR] export FILE   the whole folder in one encrypted file (backup.py)
+    app.py seal --data NEW import FILE     that file into a new folder, on any machine, with the passphrase
 
 The passphrase comes from `--passphrase-fd N` (one line read from that descriptor), else ZAPOOL_PASSPHRASE, else
 the keyring opens the folder, else a terminal prompt when there is a terminal. A wrong one stops everything before
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from . import vault
+from . import backup, vault
 from .cipher import Sealer
 from .errors import PassphraseRequired, SealingError
 from .keys import KeyFile
@@ -108,6 +110,9 @@ def parse_command(argv: list[str], default_data: Path, prog: str = "app.py seal"
     change = commands.add_parser("passphrase", help="change or set the passphrase")
     change.add_argument("--new-fd", type=int, metavar="N", help="read the new passphrase from descriptor N")
     commands.add_parser("rotate", help="a new data key; every file sealed again (run it again after a crash)")
+    commands.add_parser("export", help="the whole folder in one encrypted file").add_argument("file", type=Path)
+    commands.add_parser("import", help="a backup into the new folder --data (opens with the passphrase)"
+                        ).add_argument("file", type=Path)
     return parser.parse_args(argv)
 
 
@@ -115,6 +120,8 @@ def run_command(args: argparse.Namespace, folder: Folder, prompt: Callable[[str]
     """Do one command (the caller holds the folder: ZapPool is not running on it); what to print."""
     keys = KeyFile(folder.data_dir, folder.write)
     passphrase = given_passphrase(args.passphrase_fd)
+    if args.command == "import":
+        return _import(args.file, keys, passphrase or prompt("Frase-senha da cópia de segurança: "))
     sealer: Sealer | None = None
     if args.command == "convert" and not keys.exists():
         sealer = keys.create(passphrase or _new_passphrase(prompt), use_keyring=not args.no_keyring)
@@ -128,6 +135,12 @@ def run_command(args: argparse.Namespace, folder: Folder, prompt: Callable[[str]
         return (f"selada ({'chaveiro do sistema' if keys.uses_keyring else 'frase-senha'}); "
                 f"{left} arquivo(s) a selar{'; conversão pela metade' if keys.converting else ''}"
                 f"{'; troca de chave pela metade' if keys.rotating else ''}")
+    if args.command == "export":
+        if not keys.has_passphrase:
+            raise SealingError("a cópia de segurança abre em outro computador só com uma frase-senha: defina uma "
+                               "com `app.py seal passphrase`")
+        count = backup.export(folder.data_dir, args.file, keys.current_key())
+        return f"cópia de segurança selada em {args.file}: {count} arquivo(s)"
     if args.command == "passphrase":
         new = given_passphrase(args.new_fd) if args.new_fd is not None else _typed_twice(prompt)
         keys.change_passphrase(new)
@@ -142,6 +155,15 @@ def run_command(args: argparse.Namespace, folder: Folder, prompt: Callable[[str]
         return f"chave trocada; {written} arquivo(s) selado(s) de novo"
     keys.mark_converting(False)
     return f"pasta de dados selada; {written} arquivo(s) selado(s)"
+
+
+def _import(file: Path, keys: KeyFile, passphrase: str | None) -> str:
+    """A backup into a new folder: the passphrase checked before anything is written there."""
+    if keys.path.parent.is_dir() and any(p.name != "zapool.lock" for p in keys.path.parent.iterdir()):
+        raise SealingError(f"a pasta {keys.path.parent} não está vazia: importe numa pasta nova")
+    keys.unlock(passphrase, raw=backup.key_file_of(file))
+    backup.restore(file, keys.path.parent, keys.current_key())
+    return f"cópia de segurança importada em {keys.path.parent}"
 
 
 def _keyring_opens(keys: KeyFile) -> bool:
@@ -169,5 +191,8 @@ def main(argv: list[str], folder_of: Callable[[Path], Folder], default_data: Pat
         print(run_command(args, folder_of(args.data.resolve())), file=out)
     except SealingError as exc:
         print(f"zapool seal: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a backup file that is not there, a folder that cannot be written
+        print(f"zapool seal: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 2
     return 0

@@ -83,10 +83,11 @@ class KeyFile:
         self._rewrap(passphrase, wrapping)
         return self.sealer()
 
-    def unlock(self, passphrase: str | None) -> Sealer:
+    def unlock(self, passphrase: str | None, raw: bytes | None = None) -> Sealer:
         """Open every data key: with the keyring's secret when the file uses one and the keyring answers, else with
-        the passphrase. WrongPassphrase, PassphraseRequired or SealingError (a damaged file) otherwise."""
-        self._doc = self._read()
+        the passphrase. WrongPassphrase, PassphraseRequired or SealingError (a damaged file) otherwise. `raw`: a
+        key file's bytes from elsewhere (a backup's), instead of this folder's."""
+        self._doc = self._read(raw)
         secret = self._keyring_secret(create=False) if self.uses_keyring else None
         for kid, entry in self._doc["keys"].items():
             key = unwrap(entry["keyring"], secret, kid, "keyring") if secret and "keyring" in entry else None
@@ -152,10 +153,14 @@ class KeyFile:
             log.warning("[Sealing] chaveiro do sistema indisponível (%s); usando a frase-senha", exc.message)
             return None
 
-    def _read(self) -> dict[str, Any]:
+    def current_key(self) -> bytes:
+        """The current data key itself (unlocked): for a backup's stream, never written anywhere."""
+        return self._keys[self._doc["current"]]
+
+    def _read(self, raw: bytes | None = None) -> dict[str, Any]:
         """The key file's document, checked for its shape; SealingError when it is missing or damaged."""
         try:
-            doc = json.loads(self.path.read_bytes())
+            doc = json.loads(self.path.read_bytes() if raw is None else raw)
         except FileNotFoundError:
             raise SealingError("esta pasta de dados não está selada (sem sealed.key)") from None
         except ValueError:
