@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from backend.auth.service import AuthService
 from backend.whatsapp.profiles import runtime_root
 from tests.api_support import FAST_SCRYPT, Api
 from tests.conftest import FAST, wait_until
-from tests.ui_support import AppProcess
+from tests.ui_support import ROOT, AppProcess
 from wasim import SimServer
 
 pytestmark = pytest.mark.process
@@ -82,6 +83,7 @@ class Run:
     outside: dict[str, list[str]]
     databases: list[str]
     restored_from_snapshot: bool
+    restored_from_backup: bool
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +133,32 @@ def _scenario(phone: SimServer, tmp_path: Path) -> Run:
         restored = "perfil restaurado do instantâneo selado" in app.output()
     finally:
         app.stop()
-    return Run(outside, _found(data, secrets, databases=True), restored)
+    return Run(outside, _found(data, secrets, databases=True), restored,
+               _from_backup(data, tmp_path, phone, key, devices))
+
+
+def _from_backup(data: Path, tmp_path: Path, phone: SimServer, key: str, devices: int) -> bool:
+    """Export the folder, import it as another machine would, start the app there: the number is ready, no scan."""
+    backup, other = tmp_path / "copia.zpb", tmp_path / "outra" / "dados"
+    for argv in (["--data", str(data), "export", str(backup)], ["--data", str(other), "import", str(backup)]):
+        done = subprocess.run([sys.executable, "app.py", "seal", *argv], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, check=False, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr
+    app = AppProcess(other, phone.url).start()
+    try:
+        _ready(app, Api(app.url, key), phone, devices)
+        return "perfil restaurado do instantâneo selado" in app.output()
+    finally:
+        app.stop()
 
 
 def test_nothing_in_clear_after_a_stop_a_crash_and_a_reboot_and_the_number_comes_back(run: Run):
     assert run.outside == {"a clean stop": [], "kill -9": [], "kill -9 and a reboot": []}
     assert run.restored_from_snapshot, "after the reboot the number came back from its sealed snapshot"
+
+
+def test_a_backup_imported_in_another_folder_brings_the_number_back_without_a_scan(run: Run):
+    assert run.restored_from_backup
 
 
 @pytest.mark.xfail(strict=True, reason="issue 19 step 5 not done: messages.db and the other databases are not "
