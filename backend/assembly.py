@@ -55,6 +55,8 @@ def build_settings(args: argparse.Namespace) -> Settings:
         settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
     apply_pool_limits(saved_pool_limits(settings.data_dir / "preferences.json"), settings)
     apply_pool_limits(command_line_limits(args), settings)  # the command line wins for this run
+    if getattr(args, "snapshot_interval", None) is not None:  # issue 19: sealed profiles' snapshot period
+        settings.snapshot_interval_s = max(30.0, args.snapshot_interval)
     return settings
 
 

@@ -106,3 +106,12 @@ def test_a_damaged_sessions_file_in_a_sealed_folder_lists_the_numbers_again_from
     profiles = ProfileSnapshots(tmp_path, sealer, tmp_path / "run")
     saved = SavedNumbers(SessionStore(tmp_path / "whatsapp-sessions.json", sealer), tmp_path / "sessions", profiles)
     assert [r["clientId"] for r in saved.load()] == ["loja"]
+
+
+def test_the_snapshot_period_is_a_setting_of_the_command_line(tmp_path: Path):
+    import app
+    assert app.build_settings(app.parse_args(["--data", str(tmp_path)])).snapshot_interval_s == 180
+    given = app.build_settings(app.parse_args(["--data", str(tmp_path), "--snapshot-interval", "600"]))
+    assert given.snapshot_interval_s == 600
+    assert app.build_settings(app.parse_args(["--data", str(tmp_path), "--snapshot-interval", "1"])
+                              ).snapshot_interval_s == 30, "not so often that the disk does nothing else"

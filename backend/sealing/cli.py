@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seal a new data folder (keys from the keyring and/or a passphrase; issue 19)")
     parser.add_argument("--passphrase-fd", type=int, metavar="N",
                         help="read the sealed folder's passphrase from file descriptor N (one line)")
+    parser.add_argument("--snapshot-interval", type=float, metavar="SECONDS",
+                        help="sealed folder: seconds between a ready number's profile snapshots (default 180, "
+                             "at least 30)")
 
 
 def given_passphrase(fd: int | None) -> str | None:
