@@ -43,6 +43,7 @@ const STRINGS = {
     'reason.load_failed': 'o WhatsApp Web não carregou',
     'reason.browser_not_found': 'nenhum navegador encontrado',
     'reason.shutdown': 'ZapPool encerrado',
+    'reason.snapshot_unreadable': 'o instantâneo selado do perfil não abriu (guardado à parte): escaneie o QR de novo',
 
     'login.title': 'Entrar — ZapPool',
     'login.heading': 'Entrar no ZapPool',
@@ -316,6 +317,7 @@ const STRINGS = {
     'reason.load_failed': 'WhatsApp Web did not load',
     'reason.browser_not_found': 'no browser found',
     'reason.shutdown': 'ZapPool stopped',
+    'reason.snapshot_unreadable': 'the sealed profile snapshot did not open (set aside): scan the QR code again',
 
     'login.title': 'Log in — ZapPool',
     'login.heading': 'Log in to ZapPool',

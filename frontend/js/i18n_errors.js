@@ -117,6 +117,12 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contato não encontrado na lista de clientes.',
     'error.optout_not_found': 'Esse número não está na lista de descadastrados.',
     'error.csv_unreadable': 'Não foi possível importar o arquivo: ele precisa ser um CSV com uma linha de cabeçalho e uma coluna de telefone (Telefone, Celular, WhatsApp), até 50.000 linhas e 8 MB.',
+    // issue 19: sealed data (backend/sealing/)
+    'error.sealing_error': 'Problema com as chaves da pasta de dados selada. Veja o log do ZapPool.',
+    'error.wrong_passphrase': 'Frase-senha incorreta: nada foi alterado.',
+    'error.passphrase_required': 'A pasta de dados está selada: informe a frase-senha.',
+    'error.keyring_unavailable': 'O chaveiro do sistema não está disponível: use uma frase-senha.',
+    'error.sealed_file_unreadable': 'Um arquivo selado está danificado ou foi trocado: ele foi guardado à parte.',
   },
 
   en: {
@@ -232,5 +238,11 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contact not found in the customer list.',
     'error.optout_not_found': 'That number is not in the opt-out list.',
     'error.csv_unreadable': 'The file could not be imported: it must be a CSV with a header line and a phone column (Telefone, Celular, WhatsApp, Phone), at most 50,000 rows and 8 MB.',
+    // issue 19: sealed data (backend/sealing/)
+    'error.sealing_error': 'Something is wrong with the sealed data folder\'s keys. See ZapPool\'s log.',
+    'error.wrong_passphrase': 'Wrong passphrase: nothing was changed.',
+    'error.passphrase_required': 'The data folder is sealed: give its passphrase.',
+    'error.keyring_unavailable': 'The system keyring is not available: use a passphrase.',
+    'error.sealed_file_unreadable': 'A sealed file is damaged or was swapped: it was set aside.',
   },
 };
