@@ -15,6 +15,7 @@ from backend.media import ServedMedia
 from backend.sealing import KeyFile, Sealer, is_sealed
 from backend.store.atomic import write_atomic
 from backend.store.media import KeptMedia, MediaFiles, sent_name
+from backend.store.pictures import PictureFiles
 from backend.store.sealed import SealedFolder
 from backend.store.sessions import SessionStore
 
@@ -115,3 +116,23 @@ def test_the_snapshot_period_is_a_setting_of_the_command_line(tmp_path: Path):
     assert given.snapshot_interval_s == 600
     assert app.build_settings(app.parse_args(["--data", str(tmp_path), "--snapshot-interval", "1"])
                               ).snapshot_interval_s == 30, "not so often that the disk does nothing else"
+
+
+def test_contacts_profile_pictures_are_sealed_and_a_clear_leftover_is_fetched_again(tmp_path: Path):
+    """A contact's face is personal data: in a sealed folder the picture cache holds it sealed, reads it back
+    whole, and treats a picture kept in clear before the folder was sealed as not kept (fetched again)."""
+    data = tmp_path / "dados"
+    sealer = _sealer(data)
+    pictures = PictureFiles(data / "pictures", sealer=sealer)
+    pictures.keep("client_a", "5511988887777@c.us", PHOTO)
+    assert PHOTO[:64] not in _everything(data / "pictures")
+    kept = pictures.read("client_a", "5511988887777@c.us", 3600, 3600)
+    assert kept is not None and kept.data == PHOTO
+    PictureFiles(data / "pictures").keep("client_a", "5511900001111@c.us", PHOTO)  # kept while not sealed
+    assert pictures.read("client_a", "5511900001111@c.us", 3600, 3600) is None
+
+    PictureFiles(data / "pictures").keep("client_a", "5511900002222@c.us", PHOTO)  # clear, then the folder converts
+    assert SealedFolder(data).reseal(sealer) >= 1
+    assert PHOTO[:64] not in _everything(data / "pictures")
+    kept = pictures.read("client_a", "5511900002222@c.us", 3600, 3600)
+    assert kept is not None and kept.data == PHOTO

@@ -80,7 +80,8 @@ class SealedFolder:
         write_atomic(path, data)
 
     def files(self) -> list[tuple[Path, str]]:
-        """(path, role) of every file to seal: whatsapp-sessions.json, queued and kept media, profile snapshots."""
+        """(path, role) of every file to seal: whatsapp-sessions.json, queued and kept media, contacts' pictures,
+        profile snapshots."""
         found: list[tuple[Path, str]] = []
         sessions = self.data_dir / "whatsapp-sessions.json"
         if sessions.is_file():
@@ -89,6 +90,8 @@ class SealedFolder:
             if folder.is_dir():
                 found += [(p, media_role(p.name)) for p in sorted(folder.iterdir())
                           if p.is_file() and not p.name.startswith(".")]
+        pictures = self.data_dir / "pictures"  # contacts' profile pictures (store/pictures.py; misses are empty)
+        found += [(p, "pictures/" + p.relative_to(pictures).as_posix()) for p in sorted(pictures.glob("*/*.img"))]
         snapshots = self.data_dir / "snapshots"
         if snapshots.is_dir():
             found += [(p, snapshot_role(p.name)) for p in sorted(snapshots.iterdir())
