@@ -114,6 +114,13 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contato não encontrado na lista de clientes.',
     'error.optout_not_found': 'Esse número não está na lista de descadastrados.',
     'error.csv_unreadable': 'Não foi possível importar o arquivo: ele precisa ser um CSV com uma linha de cabeçalho e uma coluna de telefone (Telefone, Celular, WhatsApp), até 50.000 linhas e 8 MB.',
+    // issue 17 §3: scheduled messages (backend/schedules/)
+    'error.schedule_not_found': 'Esse agendamento não existe mais.',
+    'error.schedule_not_active': 'Esse agendamento já terminou ou foi cancelado: não pode mais ser alterado.',
+    'error.schedule_bad_time': 'Escolha uma data e hora válidas, no futuro e com o fuso horário.',
+    'error.schedule_unknown_timezone': 'Fuso horário desconhecido: escolha um da lista, por exemplo America/Sao_Paulo.',
+    'error.schedule_bad_rule': 'A regra de repetição não é aceita: use diária, semanal, mensal ou uma RRULE simples.',
+    'error.schedule_too_frequent': 'Um agendamento repete no máximo uma vez por hora.',
   },
 
   en: {
@@ -226,5 +233,12 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contact not found in the customer list.',
     'error.optout_not_found': 'That number is not in the opt-out list.',
     'error.csv_unreadable': 'The file could not be imported: it must be a CSV with a header line and a phone column (Telefone, Celular, WhatsApp, Phone), at most 50,000 rows and 8 MB.',
+    // issue 17 §3: scheduled messages (backend/schedules/)
+    'error.schedule_not_found': 'That schedule no longer exists.',
+    'error.schedule_not_active': 'That schedule has finished or was cancelled: it can no longer be changed.',
+    'error.schedule_bad_time': 'Choose a valid date and time, in the future and with its time zone.',
+    'error.schedule_unknown_timezone': 'Unknown time zone: choose one from the list, e.g. America/Sao_Paulo.',
+    'error.schedule_bad_rule': 'That repeat rule is not taken: use daily, weekly, monthly or a simple RRULE.',
+    'error.schedule_too_frequent': 'A schedule repeats at most once an hour.',
   },
 };
