@@ -51,6 +51,7 @@ QR = Kind("Conectar WhatsApp — {id}", 480, 680, (380, 560))
 CHAT = Kind("Chat — {id}", 1040, 760, (720, 480))
 CONTACTS = Kind("Contatos", 1100, 780, (720, 480))  # issue 17 §2: the customer list
 TEMPLATES = Kind("Modelos de mensagem", 980, 720, (640, 480))
+SCHEDULES = Kind("Mensagens agendadas", 980, 720, (640, 480))  # issue 17 §3
 
 
 class _Sender:
@@ -152,6 +153,10 @@ class WindowManager:
     def open_templates_window(self) -> None:
         """The message templates (issue 17 §1), or the open window brought to the front."""
         self._open("templates", TEMPLATES, "/ui/templates.html")
+
+    def open_schedules_window(self) -> None:
+        """The scheduled messages (issue 17 §3), or the open window brought to the front."""
+        self._open("schedules", SCHEDULES, "/ui/schedules.html")
 
     def open_qr_window(self, client_id: str) -> None:
         """A number's QR window (one per number)."""
