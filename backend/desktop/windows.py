@@ -5,6 +5,7 @@
     qr:<id> ("Conectar WhatsApp — <id>") ────────────── one per number
     chat:<id> ("Chat — <id>", ?chat=) ───────────────── one per number; opening it on a chat moves it there
     templates ("Modelos de mensagem", /ui/templates.html) one; the message templates (issue 17 §1)
+    schedules ("Mensagens agendadas", /ui/schedules.html) one; the scheduled messages (issue 17 §3)
 
 pywebview's calls may come from any thread. `evaluate_js` blocks its caller until the page answers (and would
 never return for a window closed meanwhile), so each window gets its own sender thread and queue: a slow or
