@@ -235,6 +235,10 @@ def test_a_template_is_rendered_at_each_occurrence_and_a_deleted_one_is_recorded
     ("FREQ=DAILY;UNTIL=20260101T000000Z", ScheduleBadRule, "no_occurrence"),
     ("FREQ=DAILY\nDTSTART:20200101T000000", ScheduleBadRule, "unparsable"),
     ("FREQ=WEEKLY;BYDAY=XX", ScheduleBadRule, "unparsable"),
+    ("FREQ=DAILY;COUNT=5;UNTIL=20300101T000000Z", ScheduleBadRule, "count_with_until"),
+    ("FREQ=DAILY;INTERVAL=3;BYMONTH=2;BYMONTHDAY=29", ScheduleBadRule, "interval_with_filter"),
+    ("FREQ=DAILY;BYDAY=1MO", ScheduleBadRule, "bad_ordinal"),
+    ("FREQ=DAILY;BYMONTHDAY=1;BYDAY=MO", ScheduleBadRule, "byday_with_bymonthday"),
 ])
 def test_hostile_rules_are_refused_at_once(parts, rule, error, reason):
     started = time.monotonic()

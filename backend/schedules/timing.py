@@ -7,7 +7,7 @@ that never matches (30 February, every other month in February only) costs it se
 taken, one that always matches again within a few years:
 
 - FREQ HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY (never SECONDLY or MINUTELY); INTERVAL 1-1000; COUNT 1-10,000;
-  UNTIL in UTC (…Z); BYDAY (an ordinal -5..5 only with MONTHLY or YEARLY), BYMONTHDAY, BYMONTH, BYHOUR, BYMINUTE,
+  UNTIL in UTC (…Z), not with COUNT; BYDAY (an ordinal -5..5 only with MONTHLY or YEARLY), BYMONTHDAY, BYMONTH, BYHOUR, BYMINUTE,
   WKST. Not BYSECOND, BYSETPOS, BYYEARDAY, BYWEEKNO, nor BYDAY together with BYMONTHDAY.
 - INTERVAL above 1 only with BYHOUR and BYMINUTE (and BYDAY with WEEKLY, MONTHLY or YEARLY): an interval's phase
   against a date filter can miss it forever.
@@ -121,6 +121,8 @@ def _check_parts(parts: dict[str, str]) -> None:
                                                              "bad_freq"))
     interval = _number(parts.get("INTERVAL", "1"), 1, MAX_INTERVAL, "INTERVAL")
     _number(parts.get("COUNT", "1"), 1, MAX_COUNT, "COUNT")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise _bad("COUNT and UNTIL may not both be given (RFC 5545)", "count_with_until")
     days = parts.get("BYDAY", "")
     if days and "BYMONTHDAY" in parts:
         raise _bad("BYDAY and BYMONTHDAY together are not taken here", "byday_with_bymonthday")
