@@ -51,7 +51,7 @@ def app_page() -> Iterator[tuple[Page, AppProcess]]:
 def test_the_clock_button_schedules_the_typed_text_for_this_chat(app_page):
     page, _ = app_page
     page.locator("#message").fill(TEXT)
-    page.get_by_role("button", name="Agendar mensagem").click()
+    page.get_by_role("button", name="Agendar envio").click()
 
     dialog = page.locator("#schedule-dialog")
     expect(dialog).to_be_visible()
