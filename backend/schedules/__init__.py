@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..outbox.outbox import Outbox
 from ..store.schedules import ScheduleStore
 from ..templates import TemplatesService
 from ..whatsapp.pool import WhatsAppPool

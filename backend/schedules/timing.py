@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tzlocal
 from dateutil.rrule import rrule, rrulestr
 
 from .errors import ScheduleBadRule, ScheduleBadTime, ScheduleTooFrequent, ScheduleUnknownTimezone
@@ -76,7 +77,6 @@ def zone(name: Any) -> ZoneInfo:
 def machine_zone() -> str:
     """This machine's IANA zone (tzlocal: /etc/localtime, TZ, Windows' registry), UTC when it cannot be named."""
     try:
-        import tzlocal  # noqa: PLC0415 - only when building; Windows names its zones its own way
         name = tzlocal.get_localzone_name()
     except Exception:  # noqa: BLE001 - a machine without a zone name: UTC, said in the API's answers
         return "UTC"
