@@ -263,3 +263,19 @@ def test_the_worker_thread_wakes_when_a_schedule_is_made_or_changed(parts):
 
     assert service.get(first["id"])["status"] == "finished"
     assert [m.body for m in parts.queued()] == ["primeira"]
+
+
+def test_an_outbox_that_refuses_leaves_the_occurrence_due_for_the_next_try(parts):
+    """The outbox stopping (or a full disk) is not the message's fault: nothing is recorded, the schedule stays at
+    its occurrence and the next step tries again."""
+    service = parts.open()
+    made = service.create({"to": TO, "text": "depois da volta", "at": "2027-01-01T09:00:00-03:00"})
+    parts.clock.now = datetime(2027, 1, 1, 9, 0, 5, tzinfo=BRT)
+    parts.pool.outbox.stop()  # accepts nothing more: 409 Conflict
+
+    with pytest.raises(Exception) as caught:
+        service.runner.step()
+
+    assert caught.value.code == "conflict"
+    after = service.get(made["id"])
+    assert (after["status"], after["lastRuns"], after["nextAt"]) == ("active", [], "2027-01-01T09:00:00-03:00")

@@ -96,11 +96,20 @@ class ScheduleRunner(Worker):
         assert occurrence is not None
         message_id = occurrence_id(schedule.id, occurrence)
         late = f"sent {late_ms // 1000} s late" if late_ms > timing.ON_TIME_S * 1000 else None
+        refused: list[ZapPoolError] = []
+
+        def draft() -> Draft:
+            try:
+                return self._draft_of(schedule)
+            except ZapPoolError as exc:
+                refused.append(exc)
+                raise
+
         try:
-            record, accepted = self._outbox.accept_once(message_id, lambda: self._draft_of(schedule))
+            record, accepted = self._outbox.accept_once(message_id, draft)
         except ZapPoolError as exc:
-            if exc.status >= 500:
-                raise  # the outbox stopping, a full disk: try again later, the schedule stays where it is
+            if not refused:
+                raise  # the outbox's own (stopping, a full disk): tried again later, the schedule stays put
             run = Run(occurrence, "failed", None, f"{exc.code}: {exc.message}"[:300])
             log.warning("[Pool] agendamento %s: ocorrência não enviada (%s)", schedule.id, exc.code)
         else:
