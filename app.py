@@ -149,11 +149,13 @@ class Parts:
         self.pool.start()
         if self.service.media is not None:
             self.service.media.start()
+        self.service.schedules.start()  # after the pool: its outbox takes what fell due while closed
         self.api.start()
 
     def stop(self) -> None:
         """The API first (no new work), then the numbers, the engine, the webhook deliveries."""
         self.api.stop()
+        self.service.schedules.stop()  # before the pool: no occurrence handed to a stopping outbox
         if self.service.media is not None:
             self.service.media.stop()
         self.pool.shutdown()

@@ -24,6 +24,7 @@ from .groups import GroupsService
 from .host.paths import default_data_dir
 from .media import MediaService
 from .outbox.outbox import Outbox
+from .schedules import build_schedules
 from .service import ZapPoolService
 from .store.history import HistoryLog
 from .store.media import KeptMedia, MediaFiles
@@ -106,6 +107,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
                                        pictures=build_pictures(pool))  # profile pictures through ZapPool
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
+    service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates)  # issue 17 §3: /schedules
     return service
 
 

@@ -203,6 +203,7 @@ const STRINGS = {
     'chat.messagePlaceholder': 'Escreva uma mensagem',
     'chat.captionPlaceholder': 'Legenda (opcional)',
     'chat.send': 'Enviar',
+    'chat.schedule': 'Agendar envio', // issue 17 §3: the ⏰ button (its dialog's strings: i18n_schedules.js)
     'chat.attach': '📎 Anexar arquivo',
     'main.templates': '📝 Modelos de mensagem',
     'templates.title': 'Modelos de mensagem — ZapPool',
@@ -477,6 +478,7 @@ const STRINGS = {
     'chat.messagePlaceholder': 'Type a message',
     'chat.captionPlaceholder': 'Caption (optional)',
     'chat.send': 'Send',
+    'chat.schedule': 'Schedule for later', // issue 17 §3: the ⏰ button (its dialog's strings: i18n_schedules.js)
     'chat.attach': '📎 Attach file',
     'main.templates': '📝 Message templates',
     'templates.title': 'Message templates — ZapPool',

@@ -123,6 +123,13 @@ export const ERROR_STRINGS = {
     'error.passphrase_required': 'A pasta de dados está selada: informe a frase-senha.',
     'error.keyring_unavailable': 'O chaveiro do sistema não está disponível: use uma frase-senha.',
     'error.sealed_file_unreadable': 'Um arquivo selado está danificado ou foi trocado: ele foi guardado à parte.',
+    // issue 17 §3: scheduled messages (backend/schedules/)
+    'error.schedule_not_found': 'Esse agendamento não existe mais.',
+    'error.schedule_not_active': 'Esse agendamento já terminou ou foi cancelado: não pode mais ser alterado.',
+    'error.schedule_bad_time': 'Escolha uma data e hora válidas, no futuro e com o fuso horário.',
+    'error.schedule_unknown_timezone': 'Fuso horário desconhecido: escolha um da lista, por exemplo America/Sao_Paulo.',
+    'error.schedule_bad_rule': 'A regra de repetição não é aceita: use diária, semanal, mensal ou uma RRULE simples.',
+    'error.schedule_too_frequent': 'Um agendamento repete no máximo uma vez por hora.',
   },
 
   en: {
@@ -244,5 +251,12 @@ export const ERROR_STRINGS = {
     'error.passphrase_required': 'The data folder is sealed: give its passphrase.',
     'error.keyring_unavailable': 'The system keyring is not available: use a passphrase.',
     'error.sealed_file_unreadable': 'A sealed file is damaged or was swapped: it was set aside.',
+    // issue 17 §3: scheduled messages (backend/schedules/)
+    'error.schedule_not_found': 'That schedule no longer exists.',
+    'error.schedule_not_active': 'That schedule has finished or was cancelled: it can no longer be changed.',
+    'error.schedule_bad_time': 'Choose a valid date and time, in the future and with its time zone.',
+    'error.schedule_unknown_timezone': 'Unknown time zone: choose one from the list, e.g. America/Sao_Paulo.',
+    'error.schedule_bad_rule': 'That repeat rule is not taken: use daily, weekly, monthly or a simple RRULE.',
+    'error.schedule_too_frequent': 'A schedule repeats at most once an hour.',
   },
 };
