@@ -70,6 +70,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
         path = re.sub(r"<group:[^<>]+>", "120363012345678901@g.us", rule.rule)
         path = re.sub(r"<int:[^<>]+>", "1", path)  # a customer's id (/contacts/<int>)
         path = re.sub(r"<template:[^<>]+>", "tpl_0123456789abcdef", path)  # issue 17 §1: a template id
+        path = re.sub(r"<schedule:[^<>]+>", "sch_0123456789abcdef", path)  # issue 17 §3: a schedule id
         path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", "x1", path)
         routes += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return routes
