@@ -21,11 +21,13 @@ from .groups import GroupsService
 from .host.paths import default_data_dir
 from .media import MediaService
 from .outbox.outbox import Outbox
+from .reports import ReportService
 from .service import ZapPoolService
 from .store.history import HistoryLog
 from .store.media import KeptMedia, MediaFiles
 from .store.media_log import MediaLog
 from .store.messages import MessageStore
+from .store.reports import ReportStore
 from .store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path, saved_pool_limits,
                                 validate as validate_preferences)
 from .store.sessions import SessionStore
@@ -91,6 +93,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database))
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
+    service.reports = ReportService(ReportStore(pool.outbox.store.database))  # issue 18: /reports/*
     return service
 
 
