@@ -139,7 +139,7 @@ def test_funnel_by_number_and_failures_by_reason(history: History) -> None:
     assert funnel["total"]["sent"] == 3
     assert funnel["failures"] == [{"clientId": "n1", "code": "number_not_on_whatsapp", "count": 1}]
     assert history.reports.funnel({**DAY, "clientId": "n2"})["total"]["sent"] == 1
-    assert history.reports.funnel({**DAY, "tag": "campaign-1"})["total"]["sent"] == 0  # the campaigns' seam
+    assert history.reports.funnel({**DAY, "campaignId": "campaign-1"})["total"]["sent"] == 0  # the campaigns' seam
 
 
 def test_a_deleted_message_leaves_the_figures(history: History) -> None:

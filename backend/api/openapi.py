@@ -22,6 +22,7 @@ from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIEN
                                AUDIENCE_SCHEMAS, with_import_body)
 from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
                                 TEMPLATE_SCHEMAS)
+from .openapi_reports import REPORT_OPERATIONS, REPORT_QUERY, REPORT_SCHEMAS
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -95,6 +96,7 @@ QUERY: dict[str, dict[str, Any]] = {
                               "(pass the oldest item's waMessageId for the next page; fewer than limit: the start)."},
 }
 QUERY.update(AUDIENCE_QUERY)  # issue 17 §2
+QUERY.update(REPORT_QUERY)  # issue 18
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
@@ -272,6 +274,7 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
     *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
     *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
+    *(Op(**row) for row in REPORT_OPERATIONS),  # backend/api/openapi_reports.py (issue 18)
 )
 
 
@@ -333,7 +336,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta", "audience", "templates")],
+                                       "meta", "audience", "templates", "reports")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -348,7 +351,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
-                        **TEMPLATE_SCHEMAS,
+                        **TEMPLATE_SCHEMAS, **REPORT_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

@@ -56,9 +56,9 @@ def _clients(params: Mapping[str, Any]) -> tuple[str, ...] | None:
 def _flag(params: Mapping[str, Any], name: str) -> bool:
     """A true/false query flag (absent: false)."""
     value = _text(params, name)
-    if value not in (None, "true", "false", "1", "0"):
+    if value not in (None, "true", "false"):
         raise InvalidInput(f"'{name}' is true or false", details={"field": name})
-    return value in ("true", "1")
+    return value == "true"
 
 
 class ReportService:
@@ -75,9 +75,9 @@ class ReportService:
             raise InvalidInput("'groups' is exclude, include or only", details={"field": "groups"})
         period = read_period(_text(params, "from"), _text(params, "to"), _text(params, "tz"),
                              int(self._clock() * 1000))
-        tag = _text(params, "tag")
+        tag = _text(params, "campaignId")
         if tag is not None and len(tag) > 100:
-            raise InvalidInput("'tag' is at most 100 characters", details={"field": "tag"})
+            raise InvalidInput("'campaignId' is at most 100 characters", details={"field": "campaignId"})
         stored = self._store.settings()
         hours = None
         if _flag(params, "businessHours") and stored.business_hours:
@@ -136,7 +136,7 @@ class ReportService:
         rows = [{"clientId": c, **{f: t[f] for f in fields}} for c, t in sorted(per.items()) if c]
         total = {f: sum(r[f] for r in rows) for f in fields}
         failures = [{"clientId": c, "code": code, "count": n} for c, code, n in self._store.failures(ask.query)]
-        return {**self._frame(ask), "tag": ask.query.tag, "total": total, "rows": rows, "failures": failures}
+        return {**self._frame(ask), "campaignId": ask.query.tag, "total": total, "rows": rows, "failures": failures}
 
     def volume(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Incoming and outgoing per number per local day (rows), group chats apart."""
@@ -178,8 +178,8 @@ class ReportService:
             raise InvalidInput("Report settings are conversationGapHours, responseTargetMinutes, businessHours",
                                details={"field": "settings"})
         stored = self._store.settings()
-        gap = _number(changes.get("conversationGapHours", stored.gap_ms / 3_600_000), "conversationGapHours",
-                      1 / 60, 24 * 30)
+        gap = changes.get("conversationGapHours")  # null: left as it is (required, it cannot be cleared)
+        gap = _number(stored.gap_ms / 3_600_000 if gap is None else gap, "conversationGapHours", 1 / 60, 24 * 30)
         target = changes.get("responseTargetMinutes", None if stored.target_s is None else stored.target_s / 60)
         target = None if target is None else _number(target, "responseTargetMinutes", 1, 60 * 24 * 30)
         hours = changes.get("businessHours", stored.business_hours)
