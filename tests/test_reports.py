@@ -204,3 +204,12 @@ def test_a_bad_query_names_its_field(history: History, params: dict[str, str], f
     with pytest.raises(InvalidInput) as caught:
         history.reports.summary(params)
     assert caught.value.details["field"] == field
+
+
+def test_response_times_fall_in_their_buckets(history: History) -> None:
+    for chat, (asked, answered) in enumerate((("10:00", "10:00:30"), ("10:00", "10:01"), ("10:00", "10:04"),
+                                              ("10:00", "12:00"), ("10:00", "15:00"))):
+        history.customer(f"2026-11-30T{asked}", chat=f"55119999900{chat:02d}@c.us")
+        history.business(f"2026-11-30T{answered}", chat=f"55119999900{chat:02d}@c.us")
+    rows = {r["bucket"]: r["first"] for r in history.reports.response_times(DAY)["rows"]}
+    assert rows == {"<1m": 2, "1-5m": 1, "5-15m": 0, "15-60m": 0, "1-4h": 1, "4-24h": 1, ">24h": 0}

@@ -25,8 +25,9 @@ def nearest_rank(ordered: list[float], q: float) -> float | None:
 
 
 def spread(seconds: list[float]) -> dict[str, Any]:
-    """Median, p90 and mean of response times in seconds (None each when there are none), and how many."""
-    ordered = sorted(seconds)
+    """Median, p90 and mean of response times in seconds (None each when there are none), and how many
+    (`seconds` sorted already: ReportService sorts each period's waits once)."""
+    ordered = seconds
     mean = sum(ordered) / len(ordered) if ordered else None
     return {"median": _round(nearest_rank(ordered, 50)), "p90": _round(nearest_rank(ordered, 90)),
             "mean": _round(mean), "count": len(ordered)}

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import InvalidInput
 
 MAX_DAYS = 400
+HOUR_MS = 3_600_000
+EPOCH = date(1970, 1, 1)
 TZ_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
 
 
@@ -40,6 +42,17 @@ class Period:
         """Every local date the period touches, oldest first (ISO)."""
         first, last = self.local(self.start_ms).date(), self.local(self.end_ms - 1).date()
         return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+    def offsets(self) -> list[tuple[int, int]]:
+        """(first UTC hour, minutes ahead of UTC) of each stretch of the period with one offset, for SQL to cut
+        the report tables' UTC hours into local days and hours."""
+        stretches: list[tuple[int, int]] = []
+        for hour in range(self.start_ms // HOUR_MS, -(-self.end_ms // HOUR_MS)):
+            offset = datetime.fromtimestamp(hour * 3600, self.tz).utcoffset()
+            minutes = int(offset.total_seconds() // 60) if offset else 0
+            if not stretches or stretches[-1][1] != minutes:
+                stretches.append((hour, minutes))
+        return stretches
 
     def iso(self, ms: int) -> str:
         """An instant as ISO 8601 with the zone's offset."""
@@ -86,6 +99,11 @@ def read_period(start: str | None, end: str | None, tz_name: str | None, now_ms:
     if end_ms - start_ms > MAX_DAYS * 86_400_000:
         raise InvalidInput(f"A report covers at most {MAX_DAYS} days", details={"field": "from"})
     return Period(start_ms, end_ms, tz)
+
+
+def day_iso(day: int) -> str:
+    """A day number (days since 1970-01-01, local) as an ISO date."""
+    return (EPOCH + timedelta(days=day)).isoformat()
 
 
 def utc_iso(ms: int) -> str:

@@ -85,21 +85,24 @@ class ReportService:
         query = ReportQuery(period.start_ms, period.end_ms, _clients(params), groups, tag)
         return Ask(query, period, hours, stored.target_s)
 
-    def _seconds(self, ask: Ask, asked: int, answered: int) -> float:
-        """A wait's length: on the clock, or in business hours when asked for."""
-        if ask.hours is not None:
-            return ask.hours.seconds(asked, answered, ask.period.tz)
-        return (answered - asked) / 1000
+    def _times(self, ask: Ask, *, first_only: bool) -> tuple[list[float], int]:
+        """The answered waits' lengths in seconds (on the clock, or in business hours when asked for) and how
+        many waits there were in all; sorted once here (the percentiles and the buckets need them sorted)."""
+        if ask.hours is None:
+            lengths = self._store.durations(ask.query, first_only=first_only)
+            return sorted(ms / 1000 for ms in lengths if ms is not None), len(lengths)
+        hours, tz = ask.hours, ask.period.tz
+        waits = self._store.waits(ask.query, first_only=first_only)
+        return sorted(hours.seconds(a, b, tz) for a, b in waits if b is not None), len(waits)
 
     def _headline(self, ask: Ask) -> dict[str, Any]:
         """The summary's figures for one period."""
         totals = self._store.totals(ask.query)[""]
-        first = self._store.waits(ask.query, first_only=True)
-        times = [self._seconds(ask, a, b) for a, b in first if b is not None]
+        times, waits = self._times(ask, first_only=True)
         in_target = [t for t in times if ask.target_s is None or t <= ask.target_s]
-        return {"conversations": totals["conv_in"] + totals["conv_out"], "customerConversations": len(first),
+        return {"conversations": totals["conv_in"] + totals["conv_out"], "customerConversations": waits,
                 "incoming": totals["incoming"], "outgoing": totals["sent"],
-                "responseRate": round(len(in_target) / len(first), 4) if first else None,
+                "responseRate": round(len(in_target) / waits, 4) if waits else None,
                 "firstResponseTime": {k: v for k, v in spread(times).items() if k != "count"},
                 "funnel": {k: totals[k] for k in ("sent", "delivered", "read", "replied")},
                 "failed": totals["failed"]}
@@ -120,13 +123,11 @@ class ReportService:
     def response_times(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """First response and response times: spread and distribution (rows: one per bucket)."""
         ask = self.ask(params)
-        waits = {"first": self._store.waits(ask.query, first_only=True),
-                 "all": self._store.waits(ask.query, first_only=False)}
-        times = {k: [self._seconds(ask, a, b) for a, b in v if b is not None] for k, v in waits.items()}
-        return {**self._frame(ask), "first": spread(times["first"]), "all": spread(times["all"]),
-                "unanswered": {k: sum(1 for _, b in v if b is None) for k, v in waits.items()},
-                "waitingAnswered": round(len(times["all"]) / len(waits["all"]), 4) if waits["all"] else None,
-                "rows": bucket_rows(times["first"], times["all"]), "buckets": [label for label, _ in BUCKETS]}
+        (first, first_n), (every, every_n) = (self._times(ask, first_only=f) for f in (True, False))
+        return {**self._frame(ask), "first": spread(first), "all": spread(every),
+                "unanswered": {"first": first_n - len(first), "all": every_n - len(every)},
+                "waitingAnswered": round(len(every) / every_n, 4) if every_n else None,
+                "rows": bucket_rows(first, every), "buckets": [label for label, _ in BUCKETS]}
 
     def funnel(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """sent -> delivered -> read -> replied per number (rows), their total, and failures by reason."""
@@ -141,14 +142,14 @@ class ReportService:
     def volume(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Incoming and outgoing per number per local day (rows), group chats apart."""
         ask = self.ask(params)
-        rows = volume_rows(self._store.hours(ask.query), ask.period)
+        rows = volume_rows(self._store.local(ask.query, ask.period.offsets(), hourly=False, by_client=True))
         return {**self._frame(ask), "days": ask.period.days(), "rows": rows}
 
     def heatmap(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Incoming messages per local weekday (Monday = 0) and hour: 168 rows."""
         ask = self.ask(params)
-        hours = self._store.hours(ask.query, by_client=False)
-        return {**self._frame(ask), "rows": heatmap_rows(hours, ask.period)}
+        rows = self._store.local(ask.query, ask.period.offsets(), hourly=True, by_client=False)
+        return {**self._frame(ask), "rows": heatmap_rows(rows)}
 
     def csv(self, name: str, params: Mapping[str, Any]) -> str:
         """A report's table as CSV: the summary's figures (with the previous period's) or the report's rows."""

@@ -3,56 +3,50 @@ and any table as CSV (every report's `rows` download as a spreadsheet)."""
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..store.reports import HOUR_MS, HourRow
-from .period import Period
+from ..store.reports import LocalRow
+from .period import day_iso
 
 # (label, upper bound in seconds): the distribution of response times.
 BUCKETS: list[tuple[str, float]] = [("<1m", 60), ("1-5m", 300), ("5-15m", 900), ("15-60m", 3600),
                                     ("1-4h", 14_400), ("4-24h", 86_400), (">24h", math.inf)]
 
 
-def _bucket(seconds: float) -> int:
-    """The index of the bucket a response time falls in (an upper bound is inside its bucket)."""
-    return next(i for i, (_, most) in enumerate(BUCKETS) if seconds <= most)
-
-
 def bucket_rows(first: list[float], every: list[float]) -> list[dict[str, Any]]:
-    """One row per bucket: how many first responses and responses fell in it."""
-    counts = {"first": [0] * len(BUCKETS), "all": [0] * len(BUCKETS)}
+    """One row per bucket: how many first responses and responses (each list sorted) fell in it (an upper bound
+    is inside its bucket); counted by bisecting, 7 steps instead of a test per wait."""
+    counts = {}
     for name, times in (("first", first), ("all", every)):
-        for seconds in times:
-            counts[name][_bucket(seconds)] += 1
+        edges = [bisect.bisect_right(times, most) for _, most in BUCKETS]
+        counts[name] = [edges[0]] + [edges[i] - edges[i - 1] for i in range(1, len(edges))]
     return [{"bucket": label, "upToSeconds": None if math.isinf(most) else most, "first": counts["first"][i],
              "all": counts["all"][i]} for i, (label, most) in enumerate(BUCKETS)]
 
 
-def volume_rows(hours: list[HourRow], period: Period) -> list[dict[str, Any]]:
+def volume_rows(rows: list[LocalRow]) -> list[dict[str, Any]]:
     """Per local day and number: incoming and outgoing (sent) in one-to-one chats and in groups, and failed."""
-    days: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in hours:
-        day = period.local(row.hour * HOUR_MS).date().isoformat()
-        entry = days.setdefault((day, row.client_id), {"date": day, "clientId": row.client_id, "incoming": 0,
-                                                       "outgoing": 0, "groupIncoming": 0, "groupOutgoing": 0,
-                                                       "failed": 0})
-        prefix = "group" if row.grp else ""
-        entry["groupIncoming" if prefix else "incoming"] += row.incoming
-        entry["groupOutgoing" if prefix else "outgoing"] += row.sent
+    days: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in rows:
+        entry = days.setdefault((row.day, row.client_id), {
+            "date": day_iso(row.day), "clientId": row.client_id, "incoming": 0, "outgoing": 0, "groupIncoming": 0,
+            "groupOutgoing": 0, "failed": 0})
+        entry["groupIncoming" if row.grp else "incoming"] += row.incoming
+        entry["groupOutgoing" if row.grp else "outgoing"] += row.sent
         entry["failed"] += row.failed
     return [days[key] for key in sorted(days)]
 
 
-def heatmap_rows(hours: list[HourRow], period: Period) -> list[dict[str, Any]]:
-    """Incoming messages per local weekday (Monday = 0) and hour, all 168 cells."""
+def heatmap_rows(rows: list[LocalRow]) -> list[dict[str, Any]]:
+    """Incoming messages per local weekday (Monday = 0; 1970-01-01 was a Thursday) and hour, all 168 cells."""
     cells = [[0] * 24 for _ in range(7)]
-    for row in hours:
-        moment = period.local(row.hour * HOUR_MS)
-        cells[moment.weekday()][moment.hour] += row.incoming
+    for row in rows:
+        cells[(row.day + 3) % 7][row.hour] += row.incoming
     return [{"weekday": d, "hour": h, "incoming": cells[d][h]} for d in range(7) for h in range(24)]
 
 

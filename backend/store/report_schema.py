@@ -76,8 +76,8 @@ CREATE TABLE report_waits (
     answer_seq  INTEGER,
     opens       INTEGER NOT NULL           -- 1: this wait opened a customer-started conversation
 );
--- Covering: a period's waits of a number are one index range, read without touching the table.
-CREATE INDEX ix_report_waits_time ON report_waits (client_id, asked_at, opens, grp, answered_at);
+-- Covering: a period's waits of a number (first ones, or the others) are one index range each, read from the index.
+CREATE INDEX ix_report_waits_time ON report_waits (client_id, opens, asked_at, grp, answered_at);
 CREATE INDEX ix_report_waits_answer ON report_waits (answer_seq) WHERE answer_seq IS NOT NULL;
 
 CREATE TRIGGER tr_report_in AFTER INSERT ON messages

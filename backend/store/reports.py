@@ -42,20 +42,17 @@ class StoredReportSettings:
 
 
 @dataclass(frozen=True)
-class HourRow:
-    """One number's figures in one UTC hour (hour = epoch ms // HOUR_MS), groups and tags summed as asked."""
+class LocalRow:
+    """One number's (or all numbers', client_id '') messages in one local day (days since 1970-01-01 in the
+    report's zone) and local hour (0 when by day), group chats or not."""
 
     client_id: str
+    day: int
     hour: int
     grp: int
     incoming: int
     sent: int
-    delivered: int
-    read: int
-    replied: int
     failed: int
-    conv_in: int
-    conv_out: int
 
 
 class ReportStore:
@@ -86,15 +83,21 @@ class ReportStore:
             args.append(query.tag)
         return " AND ".join(terms), args
 
-    def hours(self, query: ReportQuery, *, by_client: bool = True) -> list[HourRow]:
-        """The hourly rows of the period (hours that start in it), per number (or all numbers summed, '')."""
+    def local(self, query: ReportQuery, offsets: list[tuple[int, int]], *, hourly: bool,
+              by_client: bool) -> list[LocalRow]:
+        """The period's incoming, sent and failed per local day (and local hour when `hourly`), per number (or
+        '' for all), one aggregate in SQL. `offsets`: (first UTC hour, minutes the zone is ahead of UTC) for each
+        stretch of the period with one offset (a zone that changes it, for summer time, has several)."""
         where, args = self._where(query, "hour", query.start_ms // HOUR_MS, -(-query.end_ms // HOUR_MS),
                                   tagged=True)
-        sums = ", ".join(f"sum({f})" for f in HOUR_FIELDS)
+        shift = " ".join(f"WHEN hour >= {int(h)} THEN {int(m)}" for h, m in sorted(offsets, reverse=True))
+        minutes = f"(hour * 60 + CASE {shift} ELSE 0 END)" if offsets else "(hour * 60)"
         key = "client_id" if by_client else "''"
-        rows = self._db.read().execute(f"SELECT {key}, hour, max(grp), {sums} FROM report_hours WHERE {where} "
-                                       f"GROUP BY {key}, hour, grp ORDER BY hour", args).fetchall()
-        return [HourRow(*row) for row in rows]
+        clock = f"{minutes} % 1440 / 60" if hourly else "0"
+        rows = self._db.read().execute(
+            f"SELECT {key}, {minutes} / 1440 AS day, {clock} AS at, grp, sum(incoming), sum(sent), sum(failed) "
+            f"FROM report_hours WHERE {where} GROUP BY 1, 2, 3, 4 ORDER BY 2, 1", args).fetchall()
+        return [LocalRow(*row) for row in rows]
 
     def totals(self, query: ReportQuery, *, by_client: bool = False) -> dict[str, dict[str, int]]:
         """The period's sums per number (or {'': all of them}), one aggregate in SQL."""
@@ -119,15 +122,21 @@ class ReportStore:
             (*clients, query.start_ms // HOUR_MS, -(-query.end_ms // HOUR_MS))).fetchall()
         return [(row[0], row[1], row[2]) for row in rows]
 
-    def waits(self, query: ReportQuery, *, first_only: bool) -> list[tuple[int, int | None]]:
+    def waits(self, query: ReportQuery, *, first_only: bool) -> list[Any]:
         """(asked_at, answered_at or None) of the waits asked in the period; `first_only`: those that opened a
         customer-started conversation. Read from the covering index alone."""
         where, args = self._where(query, "asked_at", query.start_ms, query.end_ms)
-        if first_only:
-            where += " AND opens = 1"
-        rows = self._db.read().execute(f"SELECT asked_at, answered_at FROM report_waits WHERE {where}",
+        where += " AND opens = 1" if first_only else " AND opens IN (0, 1)"  # the index's second column
+        return self._db.read().execute(f"SELECT asked_at, answered_at FROM report_waits WHERE {where}",
                                        args).fetchall()
-        return [(row[0], row[1]) for row in rows]
+
+    def durations(self, query: ReportQuery, *, first_only: bool) -> list[int | None]:
+        """The waits' lengths on the clock (ms; None: not answered), computed in SQL: one small value per wait
+        crosses to Python instead of a pair."""
+        where, args = self._where(query, "asked_at", query.start_ms, query.end_ms)
+        where += " AND opens = 1" if first_only else " AND opens IN (0, 1)"
+        rows = self._db.read().execute(f"SELECT answered_at - asked_at FROM report_waits WHERE {where}", args)
+        return [row[0] for row in rows]
 
     # -- settings -------------------------------------------------------------------------------------
 
