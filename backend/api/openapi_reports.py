@@ -108,6 +108,10 @@ REPORT_OPERATIONS: tuple[dict[str, Any], ...] = (
          {"200": _answer("ReportHeatmap")}, query=_QUERY),
     _row("get", "/reports/settings", "get_settings", "The conversation gap, the response target, business hours.",
          {"200": "ReportSettings"}),
+    {"method": "get", "path": "/ui/vendor/uplot/{name}", "endpoint": "ui.chart_library", "public": True,
+     "summary": "The Reports window's chart library (uPlot's ES module and style sheet), kept a day by the browser.",
+     "ok": {"200": {"description": "The file, with its own content type.", "content": {"*/*": {"schema": STRING}}}},
+     "tags": ("ui",)},
     _row("put", "/reports/settings", "set_settings", "Change some report settings (null clears the target or the "
          "hours); a new gap recomputes the report tables.", {"200": "ReportSettings"}, body="ReportSettingsChange"),
 )

@@ -22,6 +22,7 @@ SESSION_COOKIE = "zapool_session"
 # meta.show_instance checks its own credential: the data folder's instance token; media.media_link's signed
 # token is its own credential (backend/media/links.py).
 PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font", "meta.show_instance",
+                    "ui.chart_library",  # issue 18: the Reports window's charts (uPlot)
                     "media.media_link"})
 # Reachable with a first-run session whose password must still be changed.
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.me", "auth.logout"})

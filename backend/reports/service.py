@@ -157,7 +157,7 @@ class ReportService:
             raise InvalidInput(f"No report '{name}'", details={"field": "report"})
         report = getattr(self, REPORTS[name])(params)
         if name != "summary":
-            return to_csv(report["rows"])
+            return to_csv(report["rows"], COLUMNS[name])
         flat, before = _flatten(report), _flatten(report["previous"])
         return to_csv([{"metric": k, "value": v, "previous": before.get(k)} for k, v in flat.items()
                        if k not in ("previous", "clientIds")])
@@ -192,6 +192,13 @@ class ReportService:
 
 REPORTS = {"summary": "summary", "response-times": "response_times", "funnel": "funnel", "volume": "volume",
            "heatmap": "heatmap"}
+
+
+# Each table's columns, so an empty period still downloads its header.
+COLUMNS = {"response-times": ("bucket", "upToSeconds", "first", "all"),
+           "funnel": ("clientId", "sent", "delivered", "read", "replied", "failed"),
+           "volume": ("date", "clientId", "incoming", "outgoing", "groupIncoming", "groupOutgoing", "failed"),
+           "heatmap": ("weekday", "hour", "incoming")}
 
 
 def _flatten(report: dict[str, Any], prefix: str = "") -> dict[str, Any]:

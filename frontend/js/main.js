@@ -8,6 +8,7 @@ import { renderByStatus, renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { startSettings } from './settings.js';
 import { audience } from './api-audience.js';
+import { reports } from './api-reports.js';
 
 let lastStats = null;
 
@@ -26,6 +27,7 @@ async function start() {
   $('#manage').addEventListener('click', () => api.openPoolManager().catch(showError));
   $('#contacts').addEventListener('click', () => audience.openContactsWindow().catch(showError)); // issue 17 §2
   $('#templates').addEventListener('click', () => api.openTemplatesWindow().catch(showError)); // issue 17 §1
+  $('#reports').addEventListener('click', () => reports.openReportsWindow().catch(showError)); // issue 18
   $('#connect').addEventListener('click', () => {
     const done = addConnection();
     toast(t('main.qrOpened'));

@@ -1,0 +1,102 @@
+"""The Reports window (issue 18), opened from the main screen over a data folder holding a known history: the
+headline figures, the charts drawn (uPlot canvases with a size), the heatmap, and a CSV download. Real headless
+Chromium on the pages a real `app.py --headless` serves."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.report_support import OTHER, History
+from tests.ui_support import PASSWORD, SIM_TIMINGS, AppProcess, first_login, launch_browser
+from wasim import SimServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.process]  # Chromium and app.py, started here
+expect.set_options(timeout=15_000)
+
+
+def seed(data: Path) -> None:
+    """Monday 30 Nov 2026 (UTC): docs/REPORTS.md's example (one conversation, first response 10 min), a second
+    customer never answered, one read message, one failure."""
+    h = History(data)
+    h.customer("2026-11-30T10:00")
+    h.customer("2026-11-30T10:01")
+    first = h.business("2026-11-30T10:10")
+    h.ack("2026-11-30T10:12", first, 3)
+    h.customer("2026-11-30T10:30")
+    h.business("2026-11-30T10:32")
+    h.customer("2026-11-30T12:00", chat=OTHER)
+    h.failure("2026-11-30T13:00", "number_not_on_whatsapp")
+    h.store.close()
+
+
+@pytest.fixture(scope="module")
+def window() -> Iterator[Page]:
+    """The Reports window over the seeded history, opened from the main screen's button, showing 30 Nov."""
+    with SimServer(**SIM_TIMINGS) as sim, sync_playwright() as pw:
+        data = Path(tempfile.mkdtemp(prefix="zapool-ui-reports-")) / "dados"
+        seed(data)
+        app = AppProcess(data, sim.url).start()
+        browser: Browser = launch_browser(pw)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="pt-BR",
+                                      timezone_id="America/Sao_Paulo", accept_downloads=True)
+        page = context.new_page()
+        problems: list[str] = []
+        try:
+            first_login(page, app.owner_link, PASSWORD)
+            with page.expect_popup() as opened:
+                page.get_by_role("button", name="Relatórios").click()
+            reports = opened.value
+            reports.on("console", lambda m: m.type in ("error", "warning")
+                       and not m.text.startswith("Failed to load resource") and problems.append(m.text))
+            reports.locator("body[data-loaded]").wait_for()
+            reports.get_by_label("De", exact=True).fill("2026-11-30")
+            reports.get_by_label("Até", exact=True).fill("2026-11-30")
+            loaded = reports.locator("body").get_attribute("data-loaded")
+            reports.get_by_role("button", name="Atualizar").click()
+            reports.wait_for_function(f"document.body.dataset.loaded !== '{loaded}'")
+            yield reports
+            assert problems == [], problems
+        finally:
+            browser.close()
+            assert app.stop() == 0, app.output()[-3000:]
+
+
+def test_the_headline_figures_of_the_period(window: Page):
+    figure = lambda key: window.locator(f'[data-figure="{key}"] dd').first  # noqa: E731
+    expect(figure("conversations")).to_have_text("2")
+    expect(figure("incoming")).to_have_text("4")
+    expect(figure("outgoing")).to_have_text("2")
+    expect(figure("responseRate")).to_have_text("50%")
+    expect(figure("firstResponse")).to_have_text("10 min")
+    expect(figure("failed")).to_have_text("1")
+    expect(window.locator('[data-figure="incoming"] .change')).to_have_text("sem dados no período anterior")
+
+
+def test_the_charts_are_drawn(window: Page):
+    for chart in ("#chart-volume", "#chart-times", "#chart-funnel"):
+        size = window.locator(f"{chart} canvas").first.bounding_box()
+        assert size is not None and size["width"] > 200 and size["height"] > 100, (chart, size)
+    # Monday 07:00 in São Paulo holds three of the four messages received.
+    expect(window.locator("#chart-heatmap tbody tr").first.locator("td").nth(7)).to_have_text("3")
+    expect(window.locator("#times-spread")).to_contain_text("Mediana 2 min")
+    expect(window.locator("#failures li")).to_have_text(["n1: 1 × number_not_on_whatsapp"])
+
+
+def test_every_table_downloads_as_csv(window: Page):
+    with window.expect_download() as started:
+        window.locator('[data-csv="summary"]').click()
+    download = started.value
+    assert download.suggested_filename == "zapool-summary-2026-11-30-2026-11-30.csv"
+    rows = {r["metric"]: r["value"] for r in csv.DictReader(io.StringIO(Path(download.path()).read_text()))}
+    assert rows["incoming"] == "4" and rows["firstResponseTime.median"] == "600.0"
+    with window.expect_download() as started:
+        window.locator('[data-csv="heatmap"]').click()
+    table = list(csv.reader(io.StringIO(Path(started.value.path()).read_text())))
+    assert table[0] == ["weekday", "hour", "incoming"] and len(table) == 169
