@@ -77,4 +77,4 @@ class History:
         """Every report table, sorted, for comparing two ways of computing them."""
         read = self.store.database.read()
         return {t: sorted(tuple(r) for r in read.execute(f"SELECT * FROM {t}"))
-                for t in ("report_hours", "report_failures", "report_chats", "report_waits")}
+                for t in ("report_hours", "report_failures", "report_chats", "report_waits", "report_buckets")}

@@ -213,3 +213,17 @@ def test_response_times_fall_in_their_buckets(history: History) -> None:
         history.business(f"2026-11-30T{answered}", chat=f"55119999900{chat:02d}@c.us")
     rows = {r["bucket"]: r["first"] for r in history.reports.response_times(DAY)["rows"]}
     assert rows == {"<1m": 2, "1-5m": 1, "5-15m": 0, "15-60m": 0, "1-4h": 1, "4-24h": 1, ">24h": 0}
+
+
+def test_lifetime_histograms_and_funnel_for_prometheus(history: History) -> None:
+    docs_example(history)  # waits of 600 s (first) and 120 s
+    history.customer("2026-12-01T10:00", chat=OTHER)
+    late = history.business("2026-12-01T16:00", chat=OTHER)  # 6 h: the 4-24 h bucket
+    lifetime, bounds = history.reports.lifetime()
+    assert bounds == (60, 300, 900, 3600, 14_400, 86_400)
+    n1 = lifetime["n1"]
+    assert n1["funnel"] == {"sent": 4, "delivered": 0, "read": 0, "replied": 2}
+    assert n1["all"] == {"buckets": [0, 1, 1, 0, 0, 1, 0], "sum": 120.0 + 600.0 + 21600.0}
+    assert n1["first"] == {"buckets": [0, 0, 1, 0, 0, 1, 0], "sum": 600.0 + 21600.0}
+    history.delete(late)
+    assert history.reports.lifetime()[0]["n1"]["all"]["buckets"] == [0, 1, 1, 0, 0, 0, 0]

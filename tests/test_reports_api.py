@@ -13,6 +13,7 @@ import pytest
 
 from backend.config import Settings
 from tests.api_support import Stack, api_stack
+from tests.test_api_events import COMMENT, SAMPLE
 from tests.report_support import GROUP, OTHER, History
 
 DAY = "from=2026-11-30&to=2026-11-30"
@@ -93,3 +94,18 @@ def test_settings_change_the_rate_and_bad_queries_are_refused(reports: Stack) ->
     bad_hours = api.call("PUT", "/reports/settings", {"businessHours": {"0": ["18:00", "08:00"]}})
     assert bad_hours.status == 422
     assert api.call("GET", "/reports/summary", key=None).status == 401
+
+
+def test_prometheus_has_the_funnel_counters_and_response_time_histograms(reports: Stack) -> None:
+    text = reports.api.call("GET", "/metrics").body.decode()
+    bad = [line for line in text.splitlines() if not (COMMENT.match(line) or SAMPLE.match(line))]
+    assert bad == []
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert samples['zapool_report_funnel_sent_total{client_id="n1"}'] == "3"
+    assert samples['zapool_report_funnel_replied_total{client_id="n1"}'] == "2"
+    histogram = "zapool_report_response_time_seconds"
+    assert [samples[f'{histogram}_bucket{{client_id="n1",le="{le}"}}'] for le in ("60", "300", "900", "+Inf")] == [
+        "0", "1", "2", "2"]
+    assert samples[f'{histogram}_sum{{client_id="n1"}}'] == "720"
+    assert samples['zapool_report_first_response_time_seconds_count{client_id="n1"}'] == "1"
+    assert "# TYPE zapool_report_response_time_seconds histogram" in text

@@ -8,7 +8,9 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -21,10 +23,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.process]  # Chromium and app.py, 
 expect.set_options(timeout=15_000)
 
 
+def today_in_sao_paulo() -> tuple[str, str]:
+    """Two UTC times (ISO) of today in São Paulo, 4 minutes apart, not after now when the day allows it."""
+    now = datetime.now(timezone.utc)
+    midnight = datetime.now(ZoneInfo("America/Sao_Paulo")).replace(hour=0, minute=0, second=0, microsecond=0)
+    asked = max(midnight.astimezone(timezone.utc) + timedelta(minutes=1), now - timedelta(minutes=20))
+    return (asked.strftime("%Y-%m-%dT%H:%M:%S"), (asked + timedelta(minutes=4)).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
 def seed(data: Path) -> None:
     """Monday 30 Nov 2026 (UTC): docs/REPORTS.md's example (one conversation, first response 10 min), a second
-    customer never answered, one read message, one failure."""
+    customer never answered, one read message, one failure. Today: number "loja" answered a customer in 4 min."""
     h = History(data)
+    asked, answered = today_in_sao_paulo()
+    h.customer(asked, client="loja")
+    h.business(answered, client="loja")
     h.customer("2026-11-30T10:00")
     h.customer("2026-11-30T10:01")
     first = h.business("2026-11-30T10:10")
@@ -37,7 +50,7 @@ def seed(data: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def window() -> Iterator[Page]:
+def pages() -> Iterator[dict[str, Page]]:
     """The Reports window over the seeded history, opened from the main screen's button, showing 30 Nov."""
     with SimServer(**SIM_TIMINGS) as sim, sync_playwright() as pw:
         data = Path(tempfile.mkdtemp(prefix="zapool-ui-reports-")) / "dados"
@@ -61,15 +74,22 @@ def window() -> Iterator[Page]:
             loaded = reports.locator("body").get_attribute("data-loaded")
             reports.get_by_role("button", name="Atualizar").click()
             reports.wait_for_function(f"document.body.dataset.loaded !== '{loaded}'")
-            yield reports
+            yield {"main": page, "reports": reports}
             assert problems == [], problems
         finally:
             browser.close()
             assert app.stop() == 0, app.output()[-3000:]
 
 
+@pytest.fixture
+def window(pages: dict[str, Page]) -> Page:
+    """The Reports window showing 30 Nov 2026."""
+    return pages["reports"]
+
+
 def test_the_headline_figures_of_the_period(window: Page):
-    figure = lambda key: window.locator(f'[data-figure="{key}"] dd').first  # noqa: E731
+    def figure(key: str):
+        return window.locator(f'[data-figure="{key}"] dd').first
     expect(figure("conversations")).to_have_text("2")
     expect(figure("incoming")).to_have_text("4")
     expect(figure("outgoing")).to_have_text("2")
@@ -100,3 +120,15 @@ def test_every_table_downloads_as_csv(window: Page):
         window.locator('[data-csv="heatmap"]').click()
     table = list(csv.reader(io.StringIO(Path(started.value.path()).read_text())))
     assert table[0] == ["weekday", "hour", "incoming"] and len(table) == 169
+
+
+def test_each_pool_manager_card_shows_todays_response_rate_and_first_response(pages: dict[str, Page]):
+    main = pages["main"]
+    added = main.evaluate("fetch('/clients', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
+                          "body: JSON.stringify({clientId: 'loja'})}).then((r) => r.status)")
+    assert added in (200, 201, 202), added
+    with main.expect_popup() as opened:
+        main.get_by_role("button", name="Gerenciar Conexões").click()
+    pool = opened.value
+    line = pool.locator('li.card[data-client-id="loja"] .card-report')
+    expect(line).to_have_text("Hoje: 100% respondidas · 1ª resposta 4 min")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import InvalidInput
+from ..store.report_schema import BUCKET_BOUNDS_S
 from ..store.reports import GROUPS, ReportQuery, ReportStore, StoredReportSettings
 from ..validation import CLIENT_ID_RE
 from .figures import BusinessHours, spread
@@ -161,6 +162,11 @@ class ReportService:
         flat, before = _flatten(report), _flatten(report["previous"])
         return to_csv([{"metric": k, "value": v, "previous": before.get(k)} for k, v in flat.items()
                        if k not in ("previous", "clientIds")])
+
+    def lifetime(self) -> tuple[dict[str, dict[str, Any]], tuple[int, ...]]:
+        """For Prometheus: per number since the log began, the funnel's counts and the response-time histograms
+        (per-bucket counts and summed seconds), and the buckets' upper bounds in seconds."""
+        return self._store.lifetime(), BUCKET_BOUNDS_S
 
     # -- settings -------------------------------------------------------------------------------------
 

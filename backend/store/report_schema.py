@@ -21,6 +21,9 @@ conversation gap changes. tests/test_reports_store.py checks that the two ways a
 from __future__ import annotations
 
 GROUP = "(NEW.chat LIKE '%@g.us')"
+BUCKET_BOUNDS_S = (60, 300, 900, 3600, 14_400, 86_400)  # the last bucket has no bound (+Inf)
+BUCKET = "(CASE " + " ".join(f"WHEN {{d}} <= {b * 1000} THEN {i}" for i, b in enumerate(BUCKET_BOUNDS_S)) + \
+         f" ELSE {len(BUCKET_BOUNDS_S)} END)"
 
 SCHEMA_V4 = f"""
 ALTER TABLE messages ADD COLUMN tag TEXT;  -- a label the sender gives: the campaigns' funnel seam (empty today)
@@ -79,6 +82,29 @@ CREATE TABLE report_waits (
 -- Covering: a period's waits of a number (first ones, or the others) are one index range each, read from the index.
 CREATE INDEX ix_report_waits_time ON report_waits (client_id, opens, asked_at, grp, answered_at);
 CREATE INDEX ix_report_waits_answer ON report_waits (answer_seq) WHERE answer_seq IS NOT NULL;
+
+-- Prometheus' response-time histograms: answered waits per number, first or not, and bucket (BUCKET_SQL's upper
+-- bounds: 1 min, 5 min, 15 min, 1 h, 4 h, 24 h, more), with their summed length, kept as waits are answered.
+CREATE TABLE report_buckets (
+    client_id TEXT NOT NULL,
+    opens     INTEGER NOT NULL,
+    bucket    INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    total_ms  INTEGER NOT NULL,
+    PRIMARY KEY (client_id, opens, bucket)
+) WITHOUT ROWID;
+
+CREATE TRIGGER tr_report_answered AFTER UPDATE OF answered_at ON report_waits
+WHEN OLD.answered_at IS NULL AND NEW.answered_at IS NOT NULL BEGIN
+    INSERT INTO report_buckets VALUES (NEW.client_id, NEW.opens, {BUCKET.format(d="NEW.answered_at - NEW.asked_at")},
+                                       1, NEW.answered_at - NEW.asked_at)
+        ON CONFLICT DO UPDATE SET n = n + 1, total_ms = total_ms + excluded.total_ms;
+END;
+CREATE TRIGGER tr_report_unanswered AFTER DELETE ON report_waits WHEN OLD.answered_at IS NOT NULL BEGIN
+    UPDATE report_buckets SET n = n - 1, total_ms = total_ms - (OLD.answered_at - OLD.asked_at)
+        WHERE client_id = OLD.client_id AND opens = OLD.opens
+          AND bucket = {BUCKET.format(d="OLD.answered_at - OLD.asked_at")};
+END;
 
 CREATE TRIGGER tr_report_in AFTER INSERT ON messages
 WHEN NEW.direction = 'in' AND NEW.client_id IS NOT NULL BEGIN
@@ -178,6 +204,7 @@ DELETE FROM report_hours;
 DELETE FROM report_failures;
 DELETE FROM report_chats;
 DELETE FROM report_waits;
+DELETE FROM report_buckets;
 INSERT INTO report_hours (client_id, hour, grp, tag, incoming)
     SELECT client_id, created_at / 3600000, chat LIKE '%@g.us', '', count(*) FROM messages
     WHERE direction = 'in' AND client_id IS NOT NULL GROUP BY 1, 2, 3, 4;
@@ -213,6 +240,9 @@ INSERT INTO report_waits (seq, client_id, grp, asked_at, answered_at, answer_seq
            max(CASE WHEN next_dir = 'out' THEN next_t END), max(CASE WHEN next_dir = 'out' THEN next_seq END),
            max(starts AND after_gap)
     FROM report_events WHERE dir = 'in' GROUP BY client_id, chat, run;
+INSERT INTO report_buckets
+    SELECT client_id, opens, BUCKET_OF_WAIT, count(*), sum(answered_at - asked_at) FROM report_waits
+    WHERE answered_at IS NOT NULL GROUP BY 1, 2, 3;
 INSERT INTO report_hours (client_id, hour, grp, tag, conv_in)
     SELECT client_id, asked_at / 3600000, grp, '', count(*) FROM report_waits WHERE opens GROUP BY 1, 2, 3, 4
     ON CONFLICT DO UPDATE SET conv_in = excluded.conv_in;
@@ -230,4 +260,4 @@ INSERT INTO report_chats (client_id, chat, last_at, wait_seq, out_since, out_cre
           FROM report_events WINDOW p AS (PARTITION BY client_id, chat)) e
     GROUP BY client_id, chat;
 DROP TABLE temp.report_events;
-"""
+""".replace("BUCKET_OF_WAIT", BUCKET.format(d="answered_at - asked_at"))

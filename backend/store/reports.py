@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .report_schema import REBUILD
+from .report_schema import BUCKET_BOUNDS_S, REBUILD
 from .sqlite_db import Database
 
 HOUR_MS = 3_600_000
@@ -137,6 +137,25 @@ class ReportStore:
         where += " AND opens = 1" if first_only else " AND opens IN (0, 1)"
         rows = self._db.read().execute(f"SELECT answered_at - asked_at FROM report_waits WHERE {where}", args)
         return [row[0] for row in rows]
+
+    def lifetime(self) -> dict[str, dict[str, Any]]:
+        """Per number, since the log began: the funnel's counts and the response-time histograms ({"first",
+        "all"}: per-bucket counts in BUCKET_BOUNDS_S order, +Inf last, and the summed seconds), for Prometheus.
+        Both are read from the small tables in key order: no sort, no scan of the waits."""
+        read = self._db.read()
+        found: dict[str, dict[str, Any]] = {}
+        for client_id, *sums in read.execute("SELECT client_id, sum(sent), sum(delivered), sum(read), sum(replied) "
+                                             "FROM report_hours WHERE client_id <> '' GROUP BY client_id"):
+            found[client_id] = {"funnel": dict(zip(("sent", "delivered", "read", "replied"), sums)),
+                                **{k: {"buckets": [0] * (len(BUCKET_BOUNDS_S) + 1), "sum": 0.0}
+                                   for k in ("first", "all")}}
+        for client_id, opens, bucket, n, total_ms in read.execute("SELECT * FROM report_buckets"):
+            entry = found.get(client_id)
+            for kind in ("all", "first") if opens else ("all",):
+                if entry is not None:
+                    entry[kind]["buckets"][bucket] += n
+                    entry[kind]["sum"] += total_ms / 1000
+        return found
 
     # -- settings -------------------------------------------------------------------------------------
 

@@ -45,9 +45,13 @@ export const REPORT_STRINGS = {
     'reports.allResponses': 'Todas as respostas',
     'reports.weekdays': 'Seg,Ter,Qua,Qui,Sex,Sáb,Dom',
     'reports.hour': 'Hora',
+    'reports.day': 'Dia',
+    'reports.bucket': 'Faixa',
     'reports.seconds': '{n} s',
     'reports.minutes': '{n} min',
     'reports.hours': '{n} h',
+    'reports.cardToday': 'Hoje: {rate} respondidas · 1ª resposta {first}',
+    'reports.cardNone': 'Hoje: nenhuma conversa iniciada por cliente',
   },
   en: {
     'main.reports': 'Reports',
@@ -90,9 +94,13 @@ export const REPORT_STRINGS = {
     'reports.allResponses': 'All responses',
     'reports.weekdays': 'Mon,Tue,Wed,Thu,Fri,Sat,Sun',
     'reports.hour': 'Hour',
+    'reports.day': 'Day',
+    'reports.bucket': 'Range',
     'reports.seconds': '{n} s',
     'reports.minutes': '{n} min',
     'reports.hours': '{n} h',
+    'reports.cardToday': 'Today: {rate} answered · first response {first}',
+    'reports.cardNone': 'Today: no customer-started conversation',
   },
 };
 

@@ -25,7 +25,7 @@ export function barChart(id, labels, series, { height = 240 } = {}) {
               y: { range: (u, min, max) => [0, Math.max(1, max)] } },
     axes: [{ values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? labels[v] ?? '' : '')), splits: () => x },
            {}],
-    series: [{}, ...series.map((s, i) => ({
+    series: [{ label: t('reports.bucket'), value: (u, v) => labels[v] ?? '—' }, ...series.map((s, i) => ({
       label: s.label, fill: COLORS[i % COLORS.length], stroke: COLORS[i % COLORS.length], width: 0,
       paths: uPlot.paths.bars({ size: [i === 0 ? 0.8 : 0.4, 80] }), points: { show: false } }))],
   };
@@ -43,7 +43,8 @@ export function dailyChart(id, days, series, { height = 260 } = {}) {
     width: width(box), height,
     scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
     axes: [{ values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? (days[v] || '').slice(5) : '')) }, {}],
-    series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2,
+    series: [{ label: t('reports.day'), value: (u, v) => days[v] ?? '—' },
+             ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2,
                                             points: { show: days.length <= 40 } }))],
   };
   const chart = new uPlot(options, [x, ...series.map((s) => s.values)], box);

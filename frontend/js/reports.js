@@ -9,6 +9,7 @@ import { t } from './i18n.js';
 import { $, $$, busy, debounce, el, showError, toast } from './dom.js';
 import { showPage, startPage } from './session.js';
 import { barChart, dailyChart, heatmapTable, resizeCharts } from './report-charts.js';
+import { duration } from './report-format.js';
 
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
@@ -20,14 +21,6 @@ function isoDay(date) {
 function query() {
   return { clientId: $('#report-client').value, from: $('#report-from').value, to: $('#report-to').value,
            tz: ZONE, groups: $('#report-groups').value, businessHours: $('#report-business').checked ? 'true' : '' };
-}
-
-/** Seconds as the window shows a duration: seconds, minutes or hours. */
-export function duration(seconds) {
-  if (seconds === null || seconds === undefined) return t('reports.none');
-  if (seconds < 90) return t('reports.seconds', { n: Math.round(seconds) });
-  if (seconds < 90 * 60) return t('reports.minutes', { n: Math.round(seconds / 60) });
-  return t('reports.hours', { n: (seconds / 3600).toFixed(1) });
 }
 
 const percent = (rate) => (rate === null || rate === undefined ? t('reports.none') : `${Math.round(rate * 100)}%`);
