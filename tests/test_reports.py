@@ -227,3 +227,22 @@ def test_lifetime_histograms_and_funnel_for_prometheus(history: History) -> None
     assert n1["first"] == {"buckets": [0, 0, 1, 0, 0, 1, 0], "sum": 600.0 + 21600.0}
     history.delete(late)
     assert history.reports.lifetime()[0]["n1"]["all"]["buckets"] == [0, 1, 1, 0, 0, 0, 0]
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas() -> None:
+    from backend.reports.tables import to_csv
+    text = to_csv([{"clientId": "=HYPERLINK(\"http://x\")", "n": 3, "none": None}], ("clientId", "n", "none"))
+    assert text == "clientId,n,none\r\n\"'=HYPERLINK(\"\"http://x\"\")\",3,\r\n"
+
+
+def test_history_fetched_from_whatsapp_counts_in_volumes_but_opens_no_wait(history: History) -> None:
+    from backend.store.history import HistoryLog
+    history.customer("2026-11-30T10:00")
+    older = [{"id": f"false_{CUSTOMER}_OLD{i}", "from": CUSTOMER, "body": "antes", "t": ms(f"2026-11-30T0{i}:00") // 1000}
+             for i in (7, 8)] + [{"id": f"true_{CUSTOMER}_OLD9", "fromMe": True, "ack": 3, "body": "resposta",
+                                  "t": ms("2026-11-30T09:00") // 1000}]
+    HistoryLog(history.store.database).add("n1", CUSTOMER, older)
+    summary = history.reports.summary(DAY)
+    assert (summary["incoming"], summary["customerConversations"], summary["outgoing"]) == (3, 1, 0)
+    history.business("2026-11-30T10:05")
+    assert history.reports.summary(DAY)["firstResponseTime"]["median"] == 300.0  # the live wait, untouched
