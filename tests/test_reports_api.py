@@ -109,3 +109,14 @@ def test_prometheus_has_the_funnel_counters_and_response_time_histograms(reports
     assert samples[f'{histogram}_sum{{client_id="n1"}}'] == "720"
     assert samples['zapool_report_first_response_time_seconds_count{client_id="n1"}'] == "1"
     assert "# TYPE zapool_report_response_time_seconds histogram" in text
+
+
+def test_the_chart_library_is_served_from_here_and_nothing_else_beside_it(reports: Stack) -> None:
+    api = reports.api
+    script = api.call("GET", "/ui/vendor/uplot/uPlot.esm.js", key=None)
+    assert script.status == 200 and "javascript" in script.headers["Content-Type"]
+    assert b"export { uPlot as default }" in script.body and script.headers["Cache-Control"] == "max-age=86400"
+    assert api.call("GET", "/ui/vendor/uplot/uPlot.min.css", key=None).status == 200
+    for path in ("/ui/vendor/uplot/package.json", "/ui/vendor/uplot/../package.json",
+                 "/ui/vendor/uplot/%2e%2e/%2e%2e/%2e%2e/app.py", "/ui/vendor/uplot/uPlot.iife.js"):
+        assert api.call("GET", path, key=None).status == 404, path
