@@ -24,7 +24,6 @@ from backend.store.messages import MessageStore
 from backend.store.reports import ReportQuery, ReportStore
 
 DAY_MS = 86_400_000
-TRIGGERS = ("tr_report_in", "tr_report_sent", "tr_report_ack", "tr_report_failed", "tr_report_delete")
 
 
 def _iso(ms: int) -> str:
@@ -75,7 +74,7 @@ def trigger_cost(store: MessageStore, samples: int,
     for _ in range(rounds):
         for label, present in (("with report triggers", True), ("without", False)):
             with store.database.write() as conn:
-                for name in TRIGGERS:
+                for name in schema:
                     conn.execute(f"DROP TRIGGER IF EXISTS {name}")
                 if present:
                     for sql in schema.values():
