@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.desktop_support import error, ok, sign_in
 
 
-def test_the_reports_window_operations(desk):
+def test_the_reports_window_operations(desk, tmp_path):
     bridge = desk.bridge
     assert error(bridge.report("summary"))["code"] == "unauthorized"  # no session yet
     sign_in(desk)
@@ -31,4 +31,10 @@ def test_the_reports_window_operations(desk):
         "field": "conversationGapHours"}
 
     ok(bridge.open_reports_window())
+    target = tmp_path / "funil.csv"
+    assert ok(bridge.save_report_csv("funnel", {"clientId": "n1"})) == {"saved": False, "path": None}  # cancelled
+    desk.gui.dialog_answer = (str(target),)
+    assert ok(bridge.save_report_csv("funnel", {"clientId": "n1"})) == {"saved": True, "path": str(target)}
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfclientId,sent,")  # a BOM for Excel, then the table
+    assert desk.gui.dialogs[-1][1] == "zapool-funnel.csv"
     assert any(w.url.endswith("/ui/reports.html") for w in desk.gui.windows)

@@ -52,6 +52,9 @@ class Windows(Protocol):
     def open_reports_window(self) -> None:
         """Open or focus the Reports window (issue 18)."""
 
+    def choose_save_path(self, filename: str) -> str | None:
+        """The native save dialog's chosen path, or None (the Reports window's CSV export)."""
+
     def choose_file(self) -> str | None:
         """The native open dialog's chosen path, or None."""
 

@@ -4,6 +4,7 @@ are (the same query names and values). Mixed into bridge.Bridge, which pywebview
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
@@ -43,6 +44,19 @@ class ReportOperations:
     def report_csv(self, name: Any, params: Any = None) -> str:
         """A report's table as CSV text (GET /reports/{name}?format=csv)."""
         return self._service.reports.csv(_arg(name, "name", str), _query(params))
+
+    @_operation()
+    def save_report_csv(self, name: Any, params: Any = None) -> dict[str, Any]:
+        """A report's CSV saved where the owner chooses in the native save dialog (the desktop windows do not
+        download files): {"saved": false} when the dialog was cancelled. UTF-8 with a BOM, so Excel reads the
+        accents."""
+        name = _arg(name, "name", str)
+        text = self._service.reports.csv(name, _query(params))
+        path = self._windows.choose_save_path(f"zapool-{name}.csv")
+        if not path:
+            return {"saved": False, "path": None}
+        Path(path).write_text(text, encoding="utf-8-sig", newline="")
+        return {"saved": True, "path": path}
 
     @_operation()
     def get_report_settings(self) -> dict[str, Any]:

@@ -258,6 +258,18 @@ class WindowManager:
         chosen = window.create_file_dialog(self._gui().FileDialog.OPEN, allow_multiple=False)
         return str(chosen[0]) if chosen else None
 
+    def choose_save_path(self, filename: str) -> str | None:
+        """The native save-file dialog over the Reports window (else the main one), offering `filename`: the chosen
+        path, or None when cancelled (the windows do not download: pywebview's ALLOW_DOWNLOADS stays off)."""
+        with self._lock:
+            window = self._windows.get("reports") or self._windows.get("main")
+        if window is None:
+            return None
+        chosen = window.create_file_dialog(self._gui().FileDialog.SAVE, save_filename=filename)
+        if isinstance(chosen, (list, tuple)):
+            chosen = chosen[0] if chosen else None
+        return str(chosen) if chosen else None
+
     def number_connected(self, client_id: str) -> None:
         """Close the number's QR window once "Conectado ✓" has been seen for QR_CLOSE_DELAY_S (the page cannot
         close itself: pywebview's Qt backend ignores window.close())."""

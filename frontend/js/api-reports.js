@@ -29,6 +29,7 @@ async function restText(path) {
 const desktop = {
   report: (name, query = {}) => bridge('report', name, query),
   reportCsv: (name, query = {}) => bridge('report_csv', name, query),
+  saveReportCsv: (name, query = {}) => bridge('save_report_csv', name, query), // a native save dialog
   getReportSettings: () => bridge('get_report_settings'),
   setReportSettings: (changes) => bridge('set_report_settings', changes),
   openReportsWindow: () => bridge('open_reports_window'),
@@ -37,6 +38,7 @@ const desktop = {
 const browser = {
   report: (name, query = {}) => rest('GET', `/reports/${enc(name)}${search(query)}`),
   reportCsv: (name, query = {}) => restText(`/reports/${enc(name)}${search(query, { format: 'csv' })}`),
+  saveReportCsv: null, // a browser downloads the text itself (reports.js)
   getReportSettings: () => rest('GET', '/reports/settings'),
   setReportSettings: (changes) => rest('PUT', '/reports/settings', changes),
   openReportsWindow: () => {

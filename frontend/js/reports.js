@@ -97,6 +97,11 @@ async function load() {
 
 async function exportCsv(button) {
   const name = button.dataset.csv;
+  if (reports.saveReportCsv) { // the desktop windows do not download: ZapPool asks where to save it
+    const saved = await reports.saveReportCsv(name, query());
+    if (saved.saved) toast(t('reports.csvSaved', { file: saved.path }));
+    return;
+  }
   const text = await reports.reportCsv(name, query());
   const file = `zapool-${name}-${$('#report-from').value}-${$('#report-to').value}.csv`;
   const link = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/csv' })), download: file });
