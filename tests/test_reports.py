@@ -246,3 +246,11 @@ def test_history_fetched_from_whatsapp_counts_in_volumes_but_opens_no_wait(histo
     assert (summary["incoming"], summary["customerConversations"], summary["outgoing"]) == (3, 1, 0)
     history.business("2026-11-30T10:05")
     assert history.reports.summary(DAY)["firstResponseTime"]["median"] == 300.0  # the live wait, untouched
+
+
+def test_the_reports_strings_exist_in_both_languages() -> None:
+    import re
+    source = (Path(__file__).resolve().parents[1] / "frontend" / "js" / "i18n_reports.js").read_text(encoding="utf-8")
+    portuguese, english = source.split("\n  en: {", 1)
+    keys = [set(re.findall(r"'((?:reports|main)\.[A-Za-z.]+)':", part)) for part in (portuguese, english)]
+    assert keys[0] == keys[1] and len(keys[0]) > 40
