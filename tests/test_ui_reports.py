@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bench.polling import wait_until
+from tests.conftest import PHONE
 from tests.report_support import OTHER, History
 from tests.ui_support import PASSWORD, SIM_TIMINGS, AppProcess, first_login, launch_browser
 from wasim import SimServer
@@ -73,8 +75,8 @@ def pages() -> Iterator[dict[str, Page]]:
             reports.get_by_label("Até", exact=True).fill("2026-11-30")
             loaded = reports.locator("body").get_attribute("data-loaded")
             reports.get_by_role("button", name="Atualizar").click()
-            reports.wait_for_function(f"document.body.dataset.loaded !== '{loaded}'")
-            yield {"main": page, "reports": reports}
+            expect(reports.locator("body")).not_to_have_attribute("data-loaded", loaded or "")
+            yield {"main": page, "reports": reports, "sim": sim}
             assert problems == [], problems
         finally:
             browser.close()
@@ -122,13 +124,37 @@ def test_every_table_downloads_as_csv(window: Page):
     assert table[0] == ["weekday", "hour", "incoming"] and len(table) == 169
 
 
+def pool_manager(pages: dict) -> Page:
+    """The pool manager, opened from the main screen once (a second click focuses the same window)."""
+    if "pool" not in pages:
+        with pages["main"].expect_popup() as opened:
+            pages["main"].get_by_role("button", name="Gerenciar Conexões").click()
+        pages["pool"] = opened.value
+    return pages["pool"]
+
+
 def test_each_pool_manager_card_shows_todays_response_rate_and_first_response(pages: dict[str, Page]):
     main = pages["main"]
     added = main.evaluate("fetch('/clients', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
                           "body: JSON.stringify({clientId: 'loja'})}).then((r) => r.status)")
     assert added in (200, 201, 202), added
-    with main.expect_popup() as opened:
-        main.get_by_role("button", name="Gerenciar Conexões").click()
-    pool = opened.value
-    line = pool.locator('li.card[data-client-id="loja"] .card-report')
+    line = pool_manager(pages).locator('li.card[data-client-id="loja"] .card-report')
     expect(line).to_have_text("Hoje: 100% respondidas · 1ª resposta 4 min")
+
+
+def test_a_card_moves_within_seconds_of_a_customers_message(pages: dict[str, Page]):
+    main, sim = pages["main"], pages["sim"]
+    call = ("([method, path, body]) => fetch(path, {method, headers: {'Content-Type': 'application/json', "
+            "Accept: 'application/json'}, body: body && JSON.stringify(body)})"
+            ".then(async (r) => ({status: r.status, body: await r.json()}))")
+    main.evaluate(call, ["POST", "/clients", {"clientId": "atende"}])
+    code = wait_until(lambda: main.evaluate(call, ["GET", "/clients/atende/qr", None])["body"].get("code"),
+                      timeout=30, what="the QR code of the new number")
+    sim.control.scan(code, PHONE)
+    wait_until(lambda: main.evaluate(call, ["GET", "/clients/atende", None])["body"]["status"] == "ready",
+               timeout=30, what="the number ready")
+    line = pool_manager(pages).locator('li.card[data-client-id="atende"] .card-report')
+    expect(line).to_have_text("Hoje: nenhuma conversa iniciada por cliente")
+
+    sim.control.incoming(PHONE, "5511988887777", "Bom dia, tem horário hoje?")
+    expect(line).to_have_text("Hoje: 0% respondidas · 1ª resposta —", timeout=4_000)  # 1.5 s debounce, then a read
