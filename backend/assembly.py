@@ -25,11 +25,13 @@ from .host.paths import default_data_dir
 from .media import MediaService
 from .outbox.outbox import Outbox
 from .schedules import build_schedules
+from .reports import ReportService
 from .service import ZapPoolService
 from .store.history import HistoryLog
 from .store.media import KeptMedia, MediaFiles
 from .store.media_log import MediaLog
 from .store.messages import MessageStore
+from .store.reports import ReportStore
 from .store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path, saved_pool_limits,
                                 validate as validate_preferences)
 from .store.sessions import SessionStore
@@ -108,6 +110,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
     service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates)  # issue 17 §3: /schedules
+    service.reports = ReportService(ReportStore(pool.outbox.store.database))  # issue 18: /reports/*
     return service
 
 

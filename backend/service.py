@@ -21,6 +21,7 @@ from .media import MediaService, ServedMedia  # noqa: F401 - ServedMedia: what t
 from .outbox.caps import read_limits
 from .templates import TemplatesService
 from .schedules import ScheduleService
+from .reports import ReportService
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore, apply_pool_limits
@@ -44,6 +45,7 @@ class ZapPoolService:
     audience: AudienceService  # the customer list, tags, opt-outs (issue 17 §2, backend/audience/), set by assembly.py
     templates: TemplatesService  # named message templates (issue 17 §1, backend/templates/), set by assembly.py
     schedules: ScheduleService  # scheduled and recurring messages (issue 17 §3, backend/schedules/), by assembly.py
+    reports: ReportService  # response rate, response times, funnel, volumes (issue 18, backend/reports/), assembly.py
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,
                  bus: EventBus, webhooks: WebhookService | None = None):

@@ -24,6 +24,7 @@ from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPL
                                 TEMPLATE_SCHEMAS)
 from .openapi_schedules import (SCHEDULE_OPERATIONS, SCHEDULE_PATH_PARAMS, SCHEDULE_PATH_SCHEMAS, SCHEDULE_QUERY,
                                 SCHEDULE_SCHEMAS)
+from .openapi_reports import REPORT_OPERATIONS, REPORT_QUERY, REPORT_SCHEMAS
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -98,6 +99,7 @@ QUERY: dict[str, dict[str, Any]] = {
 }
 QUERY.update(AUDIENCE_QUERY)  # issue 17 §2
 QUERY.update(SCHEDULE_QUERY)  # issue 17 §3
+QUERY.update(REPORT_QUERY)  # issue 18
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
@@ -279,6 +281,7 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
     *(Op(**row) for row in PICTURE_OPERATIONS),  # backend/api/openapi_contacts.py: profile pictures (issue 16)
     *(Op(**row) for row in SCHEDULE_OPERATIONS),  # backend/api/openapi_schedules.py (issue 17 §3)
+    *(Op(**row) for row in REPORT_OPERATIONS),  # backend/api/openapi_reports.py (issue 18)
 )
 
 
@@ -340,7 +343,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta", "audience", "templates", "schedules")],
+                                       "meta", "audience", "templates", "schedules", "reports")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -355,7 +358,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
-                        **TEMPLATE_SCHEMAS, **SCHEDULE_SCHEMAS,
+                        **TEMPLATE_SCHEMAS, **SCHEDULE_SCHEMAS, **REPORT_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

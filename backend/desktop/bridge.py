@@ -25,6 +25,7 @@ from .bridge_templates import TemplateOperations
 from .bridge_whatsapp import WhatsAppDataOperations
 from .bridge_audience import AudienceOperations
 from .bridge_schedules import ScheduleOperations
+from .bridge_reports import ReportOperations
 from .operations import ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN
 from .operations import arg as _arg
 from .operations import limit as _limit
@@ -51,6 +52,12 @@ class Windows(Protocol):
 
     def open_schedules_window(self) -> None:
         """Open or focus the Scheduled messages window (issue 17 §3)."""
+
+    def open_reports_window(self) -> None:
+        """Open or focus the Reports window (issue 18)."""
+
+    def choose_save_path(self, filename: str) -> str | None:
+        """The native save dialog's chosen path, or None (the Reports window's CSV export)."""
 
     def choose_file(self) -> str | None:
         """The native open dialog's chosen path, or None."""
@@ -125,7 +132,8 @@ def read_picked_file(path: str) -> dict[str, Any]:
             "size": len(raw)}
 
 
-class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations, ScheduleOperations):  # + the issue 17 windows
+class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations, ScheduleOperations,  # issue 17
+             ReportOperations):  # issue 18: the Reports window
     """The operations the desktop windows call; names and results are REST's (frontend/README.md)."""
 
     def __init__(self, service: ZapPoolService, session: DesktopSession, windows: Windows):

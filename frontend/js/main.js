@@ -9,6 +9,7 @@ import { addConnection } from './connect.js';
 import { startSettings } from './settings.js';
 import { audience } from './api-audience.js';
 import { schedules } from './api-schedules.js';
+import { reports } from './api-reports.js';
 
 let lastStats = null;
 
@@ -28,6 +29,7 @@ async function start() {
   $('#contacts').addEventListener('click', () => audience.openContactsWindow().catch(showError)); // issue 17 §2
   $('#templates').addEventListener('click', () => api.openTemplatesWindow().catch(showError)); // issue 17 §1
   $('#schedules').addEventListener('click', () => schedules.openSchedulesWindow().catch(showError)); // issue 17 §3
+  $('#reports').addEventListener('click', () => reports.openReportsWindow().catch(showError)); // issue 18
   $('#connect').addEventListener('click', () => {
     const done = addConnection();
     toast(t('main.qrOpened'));
