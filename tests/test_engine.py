@@ -285,7 +285,7 @@ def test_page_calls_small_and_large_answer_alike_and_a_page_failure_is_an_engine
         runtime.call(wpp.page.reload(), 30)  # bridge.js again; the code (conn.auth_code_change) on screen
         wait_until(lambda: runtime.call(wpp.call("conn.getAuthCode"), 10), 15, what="a QR code")
         sim.control.scan(runtime.call(wpp.call("conn.getAuthCode"), 10)["fullCode"], PHONE)
-        wait_until(lambda: runtime.call(wpp.call("conn.isMainReady"), 10), 15, what="the main screen")
+        wait_until(lambda: runtime.call(wpp.call("conn.isMainLoaded"), 10), 15, what="the main screen")
         small = runtime.call(wpp.call("chat.sendTextMessage", "5521977776666@c.us", "oi", {"createChat": True}), 30)
         large_text = "x" * (CDP_CALL_MAX + 1)
         large = runtime.call(wpp.call("chat.sendTextMessage", "5521977776666@c.us", large_text, {}), 30)
