@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -676,6 +677,33 @@ def test_acks_arriving_one_by_one_are_written_together_and_each_moves_its_messag
     assert sorted(moved) == sorted(f"m{n}" for n in range(40))
     assert {store.get(f"m{n}").status for n in range(40)} == {"delivered"}
     assert transactions <= 6, f"{transactions} transactions for 40 acks that came within ~0.1 s"
+
+
+def _switches(native_id: int) -> int:
+    """How many times the OS has put this thread to sleep and woken it (voluntary context switches)."""
+    status = Path(f"/proc/self/task/{native_id}/status").read_text()
+    return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux's per-thread counters")
+def test_acks_put_while_the_writer_lingers_do_not_wake_it_one_by_one(tmp_path: Path):
+    """Each wake-up of a thread costs CPU on both sides (issue 15, item 1): the ack writer sleeps through its linger
+    and takes what came, instead of being woken by every ack the page reports (about three per sent message)."""
+    store = MessageStore(tmp_path / "messages.db")
+    log = EventLog(store, linger_s=0.3)
+    log.start()
+    try:
+        assert log.flush(5)
+        before = _switches(log._thread.native_id)
+        for n in range(40):
+            log.put(("ack", "a", f"true_{TO}@c.us_W{n}", 2))
+            time.sleep(0.002)
+        assert log.flush(5)
+        woken = _switches(log._thread.native_id) - before
+    finally:
+        log.stop()
+        log.join(5)
+    assert woken <= 10, f"the writer was woken {woken} times for 40 acks in one linger"
 
 
 def test_a_write_left_unsynced_leaves_the_next_one_fsynced(tmp_path: Path):
