@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -293,6 +294,40 @@ def test_page_calls_small_and_large_answer_alike_and_a_page_failure_is_an_engine
         runtime.call(wpp.close(), 30)
     assert small["id"] and large["id"] and small["id"] != large["id"]
     assert [m["text"] for m in sim.control.sent(PHONE)] == ["oi", large_text]
+
+
+def test_the_acks_of_a_burst_cross_to_python_a_few_per_call(runtime, sim, tmp_path):
+    # Each call of the page's events binding costs the driver and the engine loop alike (issue 15, item 1): acks
+    # wait up to ACK_BATCH_MS in the page (other events EVENT_BATCH_MS), so acks 40 ms apart share calls.
+    sim.control.configure(ack_delivered_ms=300, ack_read_ms=0)
+    events: list[tuple[str, Any]] = []
+    context = runtime.call(runtime.launch_profile(tmp_path / "profile"), 30)
+    wpp = WppPage(context, sim.url, lambda name, payload: events.append((name, payload)), lambda _r: None, 20)
+    try:
+        runtime.call(wpp.open(20), 30)
+        wait_until(lambda: any(n == "conn.auth_code_change" and p for n, p in list(events)), 15, what="a QR code")
+        sim.control.scan(next(p for n, p in list(events) if n == "conn.auth_code_change" and p)["fullCode"], PHONE)
+        wait_until(lambda: runtime.call(wpp.call("conn.isMainLoaded"), 10), 15, what="the main screen")
+        runtime.call(wpp.page.evaluate("""() => {
+            window.__zapCalls = [];
+            const send = window.__zapEvents;
+            window.__zapEvents = (b) => { window.__zapCalls.push(JSON.parse(b).map((e) => e[0])); send(b); };
+        }"""), 10)
+        sent = []
+        for n in range(8):
+            call = wpp.call("chat.sendTextMessage", "5521977776666@c.us", f"m{n}", {"createChat": True})
+            sent.append(runtime.call(call, 10)["id"])
+            time.sleep(0.04)
+        def delivered() -> set[str]:
+            return {i for n, p in list(events) if n == "chat.msg_ack_change" and p["ack"] == 2 for i in p["ids"]}
+
+        wait_until(lambda: set(sent) <= delivered(), 15, what="every delivered ack")
+        calls = runtime.call(wpp.page.evaluate("window.__zapCalls"), 10)
+    finally:
+        runtime.call(wpp.close(), 30)
+    acks = sum(batch.count("chat.msg_ack_change") for batch in calls)
+    with_acks = sum(1 for batch in calls if "chat.msg_ack_change" in batch)
+    assert acks >= 8 and with_acks <= acks / 2, f"{acks} acks crossed in {with_acks} calls: {calls}"
 
 
 @pytest.mark.skipif(not shutil.which("node"), reason="needs node to parse the scripts")

@@ -88,6 +88,10 @@ EVENTS_BINDING = "__zapEvents"  # bridge.js -> Python: a JSON array of [name, pa
 # Events wait up to this long in the page to cross together (0: only those of one task). Acks, QR codes and
 # incoming messages arrive this much later; a burst's acks cross in a few calls (bench/chromium_share.py).
 EVENT_BATCH_MS = 25
+# Acks (chat.msg_ack_change) wait up to this long instead: a burst's delivered and read acks cross a few per call,
+# each crossing costing the driver and the engine loop alike (docs/PERFORMANCE.md, "Item 1, sixth pass"); nothing
+# waits on an ack, and the ack writer gathers them for 50 ms more anyway (outbox/event_log.py).
+ACK_BATCH_MS = 100
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
 # Raw bytes per read of a Blob from the page (WppPage.blob_chunk): 512 KiB was the fastest of 256 KiB-4 MiB in
 # bench/media_download.py (docs/PERFORMANCE.md), and bounds every string on the way to ~0.7 MB of base64.
@@ -165,8 +169,10 @@ class WppPage:
         session.on("Runtime.bindingCalled", _fixed_signature(self._on_binding))
         await session.send("Runtime.enable")
         await session.send("Runtime.addBinding", {"name": EVENTS_BINDING})
+        ack_ms = max(int(batch_ms), ACK_BATCH_MS) if batch_ms > 0 else 0  # 0: every event of a task at once
         await self.context.add_init_script(f"window.__zapEventNames = {json.dumps(event_names)};\n"
-                                           f"window.__zapBatchMs = {int(batch_ms)};\n{_BRIDGE_JS}")
+                                           f"window.__zapBatchMs = {int(batch_ms)};\n"
+                                           f"window.__zapAckBatchMs = {ack_ms};\n{_BRIDGE_JS}")
 
     async def _title(self) -> str:
         """The page title, for error messages."""
