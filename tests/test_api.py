@@ -63,7 +63,8 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font",  # no data
                              "meta.show_instance",  # its own credential: tests/test_instance_app.py
-                             "media.media_link"):  # its signed token: tests/test_bridge.py, test_media_links.py
+                             "media.media_link",  # its signed token: tests/test_bridge.py, test_media_links.py
+                             "contacts.picture_link"):  # its signed token: tests/test_pictures.py
             continue
         # A sample each converter accepts: a group id is digits@g.us, anything else takes "x1".
         path = re.sub(r"<group:[^<>]+>", "120363012345678901@g.us", rule.rule)

@@ -1,10 +1,21 @@
 """The simulated phones' address books: saved names, push names, business flags and profile pictures, as
-WA-JS's ContactModel reports them (`WPP.contact.list`, `get`, `getProfilePictureUrl`)."""
+WA-JS's ContactModel reports them (`WPP.contact.list`, `get`, `getProfilePictureUrl`).
+
+A profile picture is a URL. The simulator can host one itself, as WhatsApp's CDN (pps.whatsapp.net) does: a
+contact saved with `picture: true` gets `/_sim/pp?phone=&number=&v=` on the simulator's own origin (the page makes
+it absolute), a small PNG of one colour drawn from the number and the version; setting a new one changes the
+version, so the old URL stops working, as an expired CDN URL does. Any other string is given as it is (tests point
+it at a hostile server). Counted for tests: `getProfilePictureUrl` calls answered and picture downloads served.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import struct
+import zlib
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from .model import SimFail, valid_phone
 
@@ -12,6 +23,8 @@ if TYPE_CHECKING:
     from .core import Sim
 
 MAX_CONTACTS = 10_000  # per call: enough for a bench's 500 chats, small enough to refuse a runaway test
+PICTURE_PATH = "/_sim/pp"
+PICTURE_SIDE = 64
 
 
 @dataclass
@@ -36,10 +49,18 @@ class Phonebook:
     def __init__(self, sim: Sim):
         self.sim = sim
         self.books: dict[str, dict[str, Contact]] = {}
+        self.picture_calls = 0  # getProfilePictureUrl answers
+        self.picture_fetches = 0  # pictures downloaded from the simulator's own host
+        self._version = 0
 
     def clear(self) -> None:
-        """Forget every contact."""
+        """Forget every contact (and the counts)."""
         self.books = {}
+        self.picture_calls = self.picture_fetches = 0
+
+    def counts(self) -> dict[str, int]:
+        """For GET /_sim/state: {calls, fetches}."""
+        return {"calls": self.picture_calls, "fetches": self.picture_fetches}
 
     def dump(self) -> dict[str, Any]:
         """JSON-ready, for the state file."""
@@ -60,6 +81,8 @@ class Phonebook:
             contacts = [_contact(item) for item in items]
             book = self.books.setdefault(phone, {})
             for contact in contacts:
+                if contact.picture is True:  # type: ignore[comparison-overlap] - the control call's `true`
+                    contact.picture = self._hosted(phone, contact.number)
                 book[contact.number] = contact
             self.sim.changed()
             return {"count": len(book)}
@@ -89,7 +112,53 @@ class Phonebook:
         with self.sim.lock:
             phone = self.sim.linked_session(sid).phone or ""
             contact = self.books.get(phone, {}).get(str(number))
+            self.picture_calls += 1
             return {"url": contact.picture if contact else None}
+
+    def set_picture(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Control call {phone, number, picture}: true hosts a new picture here, a string is a URL given as it
+        is, null removes it (or hides it). A contact the phone does not have is added, unsaved. {url}."""
+        with self.sim.lock:
+            phone = valid_phone(body.get("phone"), "phone")
+            number = valid_phone(body.get("number"), "number")
+            picture = body.get("picture")
+            if picture is not True and picture is not None and not isinstance(picture, str):
+                raise SimFail(400, "picture is true (hosted here), a URL string, or null (none)")
+            contact = self.books.setdefault(phone, {}).setdefault(number, Contact(number=number))
+            contact.picture = self._hosted(phone, number) if picture is True else picture
+            self.sim.changed()
+            return {"url": contact.picture}
+
+    def image(self, path: str) -> tuple[bytes, str]:
+        """GET /_sim/pp?...: a hosted picture's PNG while it is the contact's current one, else 404."""
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(path).query).items()}
+        with self.sim.lock:
+            contact = self.books.get(query.get("phone", ""), {}).get(query.get("number", ""))
+            if contact is None or contact.picture != path:
+                raise SimFail(404, "no such picture (removed, or replaced by a newer one)")
+            self.picture_fetches += 1
+        return png(PICTURE_SIDE, _colour(f"{query.get('number')}:{query.get('v')}")), "image/png"
+
+    def _hosted(self, phone: str, number: str) -> str:
+        """A new URL path of a picture hosted here (the version makes earlier ones stop working)."""
+        self._version += 1
+        return f"{PICTURE_PATH}?phone={phone}&number={number}&v={self._version}"
+
+
+def _colour(seed: str) -> tuple[int, int, int]:
+    """A colour from a seed: the same contact and version always get the same square."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return digest[0], digest[1], digest[2]
+
+
+def png(side: int, rgb: tuple[int, int, int]) -> bytes:
+    """A square PNG of one colour (zlib and struct: the simulator needs no imaging library)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * side for _ in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _push_name(chat: Any) -> str | None:
@@ -106,8 +175,8 @@ def _contact(item: Any) -> Contact:
         raise SimFail(400, "each contact is an object {number, name?, pushname?, business?, picture?}")
     number = valid_phone(item.get("number"), "number")
     texts = {k: item.get(k) for k in ("name", "pushname", "picture")}
-    if any(v is not None and not isinstance(v, str) for v in texts.values()):
-        raise SimFail(400, "name, pushname and picture are strings")
+    if any(v is not None and not isinstance(v, str) and not (k == "picture" and v is True) for k, v in texts.items()):
+        raise SimFail(400, "name and pushname are strings; picture a URL string or true (hosted here)")
     if not isinstance(item.get("business", False), bool):
         raise SimFail(400, "business is true or false")
     return Contact(number=number, business=item.get("business", False), **texts)

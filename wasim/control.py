@@ -99,9 +99,15 @@ class SimControl:
         """Test switches of a group: sizeLimit, restrict (only admins edit info), announce (only admins write)."""
         return self._call("POST", "group", {"action": "configure", "groupId": group_id, **switches})
     def contacts(self, phone: str, contacts: list[dict[str, Any]]) -> dict[str, Any]:
-        """`phone` saves or updates contacts [{number, name?, pushname?, business?, picture? (URL; none: hidden or
-        no picture)}], as WPP.contact.list/get/getProfilePictureUrl then report them. Returns {count}."""
+        """`phone` saves or updates contacts [{number, name?, pushname?, business?, picture? (URL, or true: one the
+        simulator hosts; none: hidden or no picture)}], as WPP.contact.list/get/getProfilePictureUrl then report
+        them. Returns {count}."""
         return self._call("POST", "contacts", {"phone": phone, "contacts": contacts})
+
+    def set_picture(self, phone: str, number: str, picture: bool | str | None = True) -> dict[str, Any]:
+        """`number`'s profile picture as `phone` sees it: True a new one hosted by the simulator, a URL string as
+        it is, None none (or hidden). Returns {url} (a hosted one's path on the simulator)."""
+        return self._call("POST", "picture", {"phone": phone, "number": number, "picture": picture})
 
     def sent(self, phone: str) -> list[dict[str, Any]]:
         """Every message `phone` sent, oldest first."""

@@ -138,6 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/api/contacts": lambda: self.sim.book.listing(q().get("sid"), q().get("mine") == "1"),
             "/_sim/api/contact": lambda: {"contact": self.sim.book.get(q().get("sid"), q().get("id"))},
             "/_sim/api/picture": lambda: self.sim.book.picture(q().get("sid"), q().get("id")),
+            "/_sim/pp": lambda: self._send(200, *self.sim.book.image(self.path)),  # a hosted profile picture
         })
 
     do_HEAD = do_GET
@@ -152,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/incoming": lambda: mail.incoming(b()),
             "/_sim/history": lambda: mail.history(b()),
             "/_sim/contacts": lambda: sim.book.save(b()),
+            "/_sim/picture": lambda: sim.book.set_picture(b()),
             "/_sim/network": lambda: sim.set_network(b().get("up")),
             "/_sim/numbers": lambda: sim.set_numbers(b().get("numbers")),
             "/_sim/config": lambda: sim.configure(b()),

@@ -17,11 +17,13 @@ from .guard import body_limit
 from .openapi_events import EVENT_SCHEMAS, WEBHOOK_HEADERS
 from .openapi_groups import GROUP_OPERATIONS, GROUP_PATH_PARAMS, GROUP_PATH_SCHEMAS, GROUP_SCHEMAS
 from .openapi_schemas import CLIENT_ID, INTEGER, SCHEMAS, STRING, ref
-from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS
+from .openapi_contacts import CHAT_FIELDS, CONTACT_SCHEMAS, PICTURE_OPERATIONS
 from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIENCE_PATH_SCHEMAS, AUDIENCE_QUERY,
                                AUDIENCE_SCHEMAS, with_import_body)
 from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
                                 TEMPLATE_SCHEMAS)
+from .openapi_schedules import (SCHEDULE_OPERATIONS, SCHEDULE_PATH_PARAMS, SCHEDULE_PATH_SCHEMAS, SCHEDULE_QUERY,
+                                SCHEDULE_SCHEMAS)
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -95,6 +97,7 @@ QUERY: dict[str, dict[str, Any]] = {
                               "(pass the oldest item's waMessageId for the next page; fewer than limit: the start)."},
 }
 QUERY.update(AUDIENCE_QUERY)  # issue 17 §2
+QUERY.update(SCHEDULE_QUERY)  # issue 17 §3
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
@@ -104,6 +107,8 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                **AUDIENCE_PATH_PARAMS, **TEMPLATE_PATH_PARAMS}
 PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS, **AUDIENCE_PATH_SCHEMAS,
                 **TEMPLATE_PATH_SCHEMAS}
+PATH_PARAMS.update(SCHEDULE_PATH_PARAMS)  # issue 17 §3
+PATH_SCHEMAS.update(SCHEDULE_PATH_SCHEMAS)
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
                        "keep-alive comments.",
         "content": {"text/event-stream": {"schema": STRING, "x-itemSchema": ref("Event")}}}
@@ -272,6 +277,8 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
     *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
     *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
+    *(Op(**row) for row in PICTURE_OPERATIONS),  # backend/api/openapi_contacts.py: profile pictures (issue 16)
+    *(Op(**row) for row in SCHEDULE_OPERATIONS),  # backend/api/openapi_schedules.py (issue 17 §3)
 )
 
 
@@ -333,7 +340,7 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta", "audience", "templates")],
+                                       "meta", "audience", "templates", "schedules")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -348,7 +355,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
-                        **TEMPLATE_SCHEMAS,
+                        **TEMPLATE_SCHEMAS, **SCHEDULE_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

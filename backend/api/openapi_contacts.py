@@ -3,6 +3,8 @@ WhatsApp's chat list adds to a chat (backend/contacts/service.py and chats.py bu
 
 from __future__ import annotations
 
+from typing import Any
+
 from .openapi_schemas import BOOLEAN, INTEGER, STRING, TIME, Schema, nullable, obj, ref
 
 CONTACT = obj({
@@ -30,3 +32,30 @@ CHAT_FIELDS: dict[str, Schema] = {
 }
 
 CONTACT_SCHEMAS: dict[str, Schema] = {"Contact": CONTACT, "ContactList": CONTACT_LIST, "ChatPreview": PREVIEW}
+
+# A contact's profile picture through ZapPool's proxy (backend/contacts/pictures.py): rows for openapi.py's
+# OPERATIONS (Op(**row)).
+_PICTURE = {"description": "The picture's bytes, of the type read from them (JPEG, PNG or WebP; never WhatsApp's "
+                           "Content-Type), with X-Content-Type-Options: nosniff, Content-Security-Policy: "
+                           "default-src 'none' and Cache-Control: private, max-age=3600.",
+            "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}}
+                        for kind in ("image/jpeg", "image/png", "image/webp")}}
+_PICTURE_ERRORS = ("Invalid", "Conflict", "EngineError", "Unavailable", "Timeout")
+_PICTURE_TEXT = ("404 picture_not_found: the contact has no picture, or its privacy hides it from this number "
+                 "(kept an hour, a picture a day: WhatsApp is not asked again meanwhile). 502 picture_refused: "
+                 "WhatsApp's URL or its answer broke a rule (details.reason: not_https, host_not_allowed, redirect, "
+                 "too_large, not_an_image, status, encoding, unreachable); nothing is kept.")
+PICTURE_OPERATIONS: tuple[dict[str, Any], ...] = (
+    {"method": "get", "path": "/clients/{client_id}/contacts/{contact_id}/picture",
+     "endpoint": "contacts.contact_picture", "summary": "A contact's profile picture, fetched and kept by ZapPool.",
+     "ok": {"200": _PICTURE}, "errors": _PICTURE_ERRORS, "tags": ("contacts",),
+     "description": "ZapPool asks the number's WhatsApp for the picture URL and fetches it itself (https, WhatsApp's "
+                    "picture host only, no redirects, at most 1 MB), so a page never loads WhatsApp's URL. "
+                    + _PICTURE_TEXT},
+    {"method": "get", "path": "/picture-links/{token}/{contact_id}", "endpoint": "contacts.picture_link",
+     "summary": "A contact's profile picture through the link a desktop window was given (no credentials).",
+     "ok": {"200": _PICTURE}, "errors": _PICTURE_ERRORS, "public": True, "tags": ("contacts",),
+     "description": "The bridge's contact_picture_link gives a window one signed link per number (12 hours, this "
+                    "run of ZapPool only); 404 picture_link_invalid: forged, expired or from an earlier run. "
+                    + _PICTURE_TEXT},
+)

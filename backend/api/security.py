@@ -22,7 +22,8 @@ SESSION_COOKIE = "zapool_session"
 # meta.show_instance checks its own credential: the data folder's instance token; media.media_link's signed
 # token is its own credential (backend/media/links.py).
 PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font", "meta.show_instance",
-                    "media.media_link"})
+                    "media.media_link",
+                    "contacts.picture_link"})  # its signed token too (backend/contacts/pictures.py)
 # Reachable with a first-run session whose password must still be changed.
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.me", "auth.logout"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import NotFound, ZapPoolError
+from ..errors import NotFound, Unavailable, ZapPoolError
 from ..events.hub import ClientEvent
 from ..outbox.outbox import Outbox
 from ..store.history import HistoryLog
@@ -15,6 +15,7 @@ from ..whatsapp.pool import WhatsAppPool
 from .cache import ContactCache
 from .chats import merged_page
 from .ids import before_key, chat_id, contact_id
+from .pictures import Picture, ProfilePictures
 
 log = logging.getLogger(__name__)
 MAX_SEARCH = 100  # characters of a picker search
@@ -24,10 +25,13 @@ LEAVING = ("disconnected", "status", "client_removed")  # events after which a n
 class ContactsService:
     """Contacts, WhatsApp's chat list and history, per number."""
 
-    def __init__(self, pool: WhatsAppPool, outbox: Outbox, history: HistoryLog, cache: ContactCache | None = None):
-        """`history` writes into the message log; the cache is invalidated by the pool's events."""
+    def __init__(self, pool: WhatsAppPool, outbox: Outbox, history: HistoryLog, cache: ContactCache | None = None,
+                 pictures: ProfilePictures | None = None):
+        """`history` writes into the message log; the cache is invalidated by the pool's events; `pictures` is
+        the profile picture proxy (pictures.py; None: not offered)."""
         self.pool, self.outbox, self.history_log = pool, outbox, history
         self.cache = cache or ContactCache()
+        self.pictures = pictures
         pool.subscribe(self._on_event, {"message", *LEAVING})
 
     def _on_event(self, event: ClientEvent) -> None:
@@ -66,6 +70,24 @@ class ContactsService:
         details = {**_contact(found), "profilePictureUrl": picture if isinstance(picture, str) else None}
         self.cache.keep_details(client_id, cid, details)
         return details
+
+    def picture(self, client_id: str, raw_id: str) -> Picture:
+        """A contact's profile picture through the proxy (pictures.py)."""
+        return self._pictures().open(client_id, raw_id)
+
+    def picture_by_link(self, token: str, raw_id: str) -> Picture:
+        """A contact's profile picture through a desktop window's signed link."""
+        return self._pictures().open_link(token, raw_id)
+
+    def picture_link(self, client_id: str) -> dict[str, Any]:
+        """The base of a number's picture links, for a desktop window (the bridge's contact_picture_link)."""
+        return self._pictures().link(client_id)
+
+    def _pictures(self) -> ProfilePictures:
+        """The proxy; Unavailable when this ZapPool was built without one."""
+        if self.pictures is None:
+            raise Unavailable("Profile pictures are not enabled in this ZapPool")
+        return self.pictures
 
     def list_chats(self, client_id: str, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
         """The number's chats: WhatsApp's list merged with the log's conversations while it is ready (nothing

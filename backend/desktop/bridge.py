@@ -24,6 +24,7 @@ from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind
 from .bridge_templates import TemplateOperations
 from .bridge_whatsapp import WhatsAppDataOperations
 from .bridge_audience import AudienceOperations
+from .bridge_schedules import ScheduleOperations
 from .operations import ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN
 from .operations import arg as _arg
 from .operations import limit as _limit
@@ -47,6 +48,9 @@ class Windows(Protocol):
 
     def open_templates_window(self) -> None:
         """Open or focus the Templates window (issue 17 §1)."""
+
+    def open_schedules_window(self) -> None:
+        """Open or focus the Scheduled messages window (issue 17 §3)."""
 
     def choose_file(self) -> str | None:
         """The native open dialog's chosen path, or None."""
@@ -121,7 +125,7 @@ def read_picked_file(path: str) -> dict[str, Any]:
             "size": len(raw)}
 
 
-class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations):  # + the issue 17 windows
+class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations, ScheduleOperations):  # + the issue 17 windows
     """The operations the desktop windows call; names and results are REST's (frontend/README.md)."""
 
     def __init__(self, service: ZapPoolService, session: DesktopSession, windows: Windows):

@@ -70,6 +70,12 @@ class WhatsAppDataOperations:
         return media.link(_arg(client_id, "clientId", str), _arg(message_id, "messageId", str)[:200])
 
     @_operation()
+    def contact_picture_link(self, client_id: Any) -> dict[str, Any]:
+        """{url, maxAgeS}: the base of the number's profile picture links; the window appends a contact id and
+        loads it as an <img> (the bytes never cross the bridge; contacts/pictures.py)."""
+        return self._service.contacts.picture_link(_arg(client_id, "clientId", str))
+
+    @_operation()
     def chat_history(self, client_id: Any, chat_id: Any, before: Any, limit: Any = 50) -> dict[str, Any]:
         """The page of a conversation before a WhatsApp message id (or `now`), from WhatsApp into the log."""
         return self._service.contacts.history(_arg(client_id, "clientId", str), _arg(chat_id, "chatId", str),

@@ -5,6 +5,7 @@
     qr:<id> ("Conectar WhatsApp — <id>") ────────────── one per number
     chat:<id> ("Chat — <id>", ?chat=) ───────────────── one per number; opening it on a chat moves it there
     templates ("Modelos de mensagem", /ui/templates.html) one; the message templates (issue 17 §1)
+    schedules ("Mensagens agendadas", /ui/schedules.html) one; the scheduled messages (issue 17 §3)
 
 pywebview's calls may come from any thread. `evaluate_js` blocks its caller until the page answers (and would
 never return for a window closed meanwhile), so each window gets its own sender thread and queue: a slow or
@@ -51,6 +52,7 @@ QR = Kind("Conectar WhatsApp — {id}", 480, 680, (380, 560))
 CHAT = Kind("Chat — {id}", 1040, 760, (720, 480))
 CONTACTS = Kind("Contatos", 1100, 780, (720, 480))  # issue 17 §2: the customer list
 TEMPLATES = Kind("Modelos de mensagem", 980, 720, (640, 480))
+SCHEDULES = Kind("Mensagens agendadas", 980, 720, (640, 480))  # issue 17 §3
 
 
 class _Sender:
@@ -152,6 +154,10 @@ class WindowManager:
     def open_templates_window(self) -> None:
         """The message templates (issue 17 §1), or the open window brought to the front."""
         self._open("templates", TEMPLATES, "/ui/templates.html")
+
+    def open_schedules_window(self) -> None:
+        """The scheduled messages (issue 17 §3), or the open window brought to the front."""
+        self._open("schedules", SCHEDULES, "/ui/schedules.html")
 
     def open_qr_window(self, client_id: str) -> None:
         """A number's QR window (one per number)."""

@@ -104,6 +104,20 @@ async function restBlob(path) {
   throw error;
 }
 
+// -- profile pictures: the desktop's signed link of a number, asked once and kept until it is near its age
+// (contacts/pictures.py); an <img> appends the contact id. A browser's <img> loads the REST route itself.
+
+const pictureLinks = new Map(); // clientId -> {until, base: Promise<string>}
+
+function pictureLink(id) {
+  const kept = pictureLinks.get(id);
+  if (kept && kept.until > Date.now()) return kept.base;
+  const base = bridge('contact_picture_link', id).then((link) => link.url);
+  pictureLinks.set(id, { until: Date.now() + 3600 * 1000, base });
+  base.catch(() => pictureLinks.delete(id));
+  return base;
+}
+
 // -- browser: the REST API --------------------------------------------------------------------------------
 
 export async function rest(method, path, body, headers = {}) {
@@ -274,6 +288,7 @@ const desktop = {
   chatHistory: (id, chatId, before) => bridge('chat_history', id, chatId, before),
   listContacts: (id, search = null) => bridge('list_contacts', id, search),
   getContact: (id, contactId) => bridge('get_contact', id, contactId),
+  contactPictureUrl: (id, contactId) => pictureLink(id).then((base) => base + enc(contactId)),
   markChatRead: (id, chatId) => bridge('mark_chat_read', id, chatId),
   messageMediaUrl: (id, messageId) => bridge('message_media_link', id, messageId).then((link) => link.url),
   getPreferences: () => bridge('get_preferences'),
@@ -368,6 +383,7 @@ const browser = {
   listContacts: (id, search) =>
     rest('GET', `/clients/${enc(id)}/contacts${search ? `?search=${enc(search)}` : ''}`),
   getContact: (id, contactId) => rest('GET', `/clients/${enc(id)}/contacts/${enc(contactId)}`),
+  contactPictureUrl: (id, contactId) => Promise.resolve(`/clients/${enc(id)}/contacts/${enc(contactId)}/picture`),
   markChatRead: (id, chatId) => rest('POST', `/clients/${enc(id)}/chats/${enc(chatId)}/read`),
   messageMediaUrl: (id, messageId) => restBlobUrl(`/clients/${enc(id)}/messages/${enc(messageId)}/media`),
   getPreferences: () => rest('GET', '/preferences'),

@@ -37,8 +37,8 @@ function lastText(chat) {
   return chat.lastMessage ? preview(chat.lastMessage) : chat.preview?.body || '';
 }
 
-/** The <li> of one chat; `count` is the unread badge to show (0: none). */
-export function chatItem(chat, { title, current, count, onOpen }) {
+/** The <li> of one chat; `count` is the unread badge to show (0: none); `picture` its avatar (avatar.js). */
+export function chatItem(chat, { title, current, count, onOpen, picture = null }) {
   const badge = count > 0
     ? el('span', { class: 'unread', dataset: { count: String(count) }, 'aria-label': t('chat.unread', { count }) },
          String(count))
@@ -51,7 +51,7 @@ export function chatItem(chat, { title, current, count, onOpen }) {
   ].filter(Boolean);
   const button = el('button', { type: 'button', class: 'chat-item', dataset: { chatId: chat.chatId, group: chat.isGroup ? 'true' : 'false' },
                                 'aria-current': chat.chatId === current ? 'true' : 'false' },
-    el('span', { class: 'chat-name' }, title, ...marks), badge,
+    picture, el('span', { class: 'chat-name' }, title, ...marks), badge,
     el('span', { class: 'chat-preview' }, lastText(chat)));
   button.addEventListener('click', () => onOpen(chat.chatId));
   return el('li', {}, button);

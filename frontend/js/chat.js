@@ -13,6 +13,7 @@ import { readUntil } from './sync.js';
 import { READ_CHANNEL } from './chat-read.js';
 import { chatItem, chatTitle, unreadOf, visibleChats } from './chat-list.js';
 import { contactPicker } from './contact-picker.js';
+import { avatar } from './avatar.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
 import { groupParts, isGroupChat, memberNames } from './group-thread.js';
 import { quickReplies } from './quick-replies.js';
@@ -94,9 +95,19 @@ function renderChats() {
   const shown = visibleChats(chats, { ...listView, title: (chat) => chatName(chat.chatId) });
   list.replaceChildren(...shown.map((chat) => chatItem(chat, {
     title: chatName(chat.chatId), current, onOpen: openChat,
-    count: chat.chatId === current && acted ? 0 : unreadOf(chat),
+    count: chat.chatId === current && acted ? 0 : unreadOf(chat), picture: avatar(CLIENT, chat.chatId, chatName(chat.chatId)),
   })));
   if (current) $('#thread-heading').textContent = t('chat.thread', { name: chatName(current) }); // a name learnt
+  threadAvatar();
+}
+
+/** The open conversation's picture beside its heading, made again only when the chat or its name changed. */
+function threadAvatar() {
+  const place = $('#thread-avatar');
+  const key = current ? `${current} ${chatName(current)}` : '';
+  if (place.dataset.key === key) return;
+  place.dataset.key = key;
+  place.replaceChildren(...(current ? [avatar(CLIENT, current, chatName(current))] : []));
 }
 
 let listing = 0; // the latest read of the list: an older one still paging stops
@@ -189,6 +200,7 @@ async function showOlder(box) {
 function showConversation() {
   const open = Boolean(current);
   $('#thread-heading').textContent = open ? t('chat.thread', { name: chatName(current) }) : t('chat.pick');
+  threadAvatar();
   $('#thread-log').hidden = !open;
   $('#composer').hidden = !open;
   showClient();
@@ -363,6 +375,9 @@ function wireComposer() {
     }
   });
   quickReplies($('#message'), $('#quick-replies'), contactName); // issue 17 §1
+  $('#schedule').addEventListener('click', () => import('./schedule-dialog.js').then((m) => m.scheduleTyped( // §3
+    { clientId: CLIENT, chatId: current, textarea: $('#message'), hasAttachment: attachment !== null }))
+    .catch(showError)); // loaded on the first click: the window's first paint does not wait for it
   mentionPicker($('#message'), $('#mentions'), { clientId: CLIENT, chatId: () => current,
                                                  me: () => client?.phoneNumber, nameOf: (id) => members.name(id) });
   $('#attach').addEventListener('click', async () => {

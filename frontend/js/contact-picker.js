@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { t } from './i18n.js';
 import { $, debounce, el, formatPhone } from './dom.js';
+import { avatar } from './avatar.js';
 
 const MAX_SHOWN = 20;
 
@@ -23,7 +24,7 @@ export function contactPicker(clientId, onPick) {
   function show(items) {
     list.replaceChildren(...items.slice(0, MAX_SHOWN).map((contact) => {
       const option = el('li', { role: 'option', class: 'contact-option', tabindex: '-1', dataset: { id: contact.id } },
-        el('span', { class: 'chat-name' }, contact.displayName),
+        avatar(clientId, contact.id, contact.displayName), el('span', { class: 'chat-name' }, contact.displayName),
         el('span', { class: 'chat-preview' }, contact.number ? formatPhone(contact.number) : contact.id),
         contact.isBusiness ? el('span', { class: 'chat-mark' }, t('chat.business')) : null);
       option.addEventListener('click', () => { close(); input.value = ''; onPick(contact.id); });

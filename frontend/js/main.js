@@ -8,6 +8,7 @@ import { renderByStatus, renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { startSettings } from './settings.js';
 import { audience } from './api-audience.js';
+import { schedules } from './api-schedules.js';
 
 let lastStats = null;
 
@@ -26,6 +27,7 @@ async function start() {
   $('#manage').addEventListener('click', () => api.openPoolManager().catch(showError));
   $('#contacts').addEventListener('click', () => audience.openContactsWindow().catch(showError)); // issue 17 §2
   $('#templates').addEventListener('click', () => api.openTemplatesWindow().catch(showError)); // issue 17 §1
+  $('#schedules').addEventListener('click', () => schedules.openSchedulesWindow().catch(showError)); // issue 17 §3
   $('#connect').addEventListener('click', () => {
     const done = addConnection();
     toast(t('main.qrOpened'));

@@ -33,7 +33,14 @@
     requireAuth();
     const wid = toWid(contactId);
     if (!wid.isUser()) return undefined;
-    return (await api.get('picture', { id: wid.user })).url ?? null;
+    const url = (await api.get('picture', { id: wid.user })).url ?? null;
+    // A picture the simulator hosts is a path on its own origin, as WhatsApp's are on its CDN's: made absolute.
+    if (url === null) return null;
+    try {
+      return new URL(url, window.location.origin).href;
+    } catch {
+      return url; // not an address at all: given as it is, for ZapPool to refuse
+    }
   }
 
   Object.assign(window.WPP.contact, { list, get, getProfilePictureUrl });
