@@ -32,8 +32,9 @@ from flask import Flask
 
 from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
-from backend.assembly import build_pool, build_service, build_settings
+from backend.assembly import build_pool, build_service, build_settings, open_sealed, seal_command
 from backend.auth import cli as auth_cli
+from backend.sealing import cli as sealing_cli
 from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
@@ -100,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="how much goes to the log (the terminal and <data>/logs/zapool.log)")
     parser.add_argument("--install-desktop-entry", action="store_true",
                         help="Linux: add ZapPool to the desktop's application menu, then exit")
+    sealing_cli.add_arguments(parser)  # issue 19: --seal, --passphrase-fd
     return parser.parse_args(argv)
 
 
@@ -147,12 +149,14 @@ class Parts:
         self.pool.start()
         if self.service.media is not None:
             self.service.media.start()
+        self.service.schedules.start()  # after the pool: its outbox takes what fell due while closed
         self.service.campaigns.driver.start()  # issue 17 §4: campaigns left running go on
         self.api.start()
 
     def stop(self) -> None:
         """The API first (no new work), then the numbers, the engine, the webhook deliveries."""
         self.api.stop()
+        self.service.schedules.stop()  # before the pool: no occurrence handed to a stopping outbox
         if self.service.media is not None:
             self.service.media.stop()
         self.service.campaigns.driver.close()  # before the pool: nothing new handed to a number's queue
@@ -166,7 +170,7 @@ def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
     """Build every part and hand each its collaborators; only the API's port is taken (a busy one fails here,
     before anything starts)."""
     runtime = EngineRuntime(settings)
-    pool = build_pool(settings, runtime)
+    pool = build_pool(settings, runtime, getattr(args, "sealer", None))
     pool.subscribe(show)
     webhooks = WebhookService.in_folder(settings.data_dir)
     auth = AuthService.in_folder(settings.data_dir)
@@ -315,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["auth"]:  # the built app has no `python -m backend.auth`: the same commands, here
         return auth_cli.main(argv[1:], prog="ZapPool auth")
+    if argv[:1] == ["seal"]:  # issue 19: seal the data folder, change its passphrase, rotate its key
+        return seal_command(argv[1:])
     if argv[:1] == [PROBE_QT_FLAG]:  # the built app probing Qt in a child of itself (runner.desktop_available)
         return probe_qt_here()
     args = parse_args(argv)
@@ -323,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ZapPool adicionado ao menu de aplicativos: {entry}")
         return 0
     settings = build_settings(args)
+    args.sealer = open_sealed(args, settings.data_dir)  # issue 19: a wrong passphrase stops here, nothing written
     keep_private(settings.data_dir)  # before anything writes there: the umask, and what an older run left
     lock = InstanceLock(settings.data_dir)
     if not lock.acquire():

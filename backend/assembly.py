@@ -8,6 +8,8 @@ the app runs. Building starts nothing.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from .audience import build_audience
@@ -23,11 +25,14 @@ from .groups import GroupsService
 from .host.paths import default_data_dir
 from .media import MediaService
 from .outbox.outbox import Outbox
+from .schedules import build_schedules
+from .reports import ReportService
 from .service import ZapPoolService
 from .store.history import HistoryLog
 from .store.media import KeptMedia, MediaFiles
 from .store.media_log import MediaLog
 from .store.messages import MessageStore
+from .store.reports import ReportStore
 from .store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path, saved_pool_limits,
                                 validate as validate_preferences)
 from .store.sessions import SessionStore
@@ -36,6 +41,11 @@ from .templates import TemplatesService
 from .webhooks.service import WebhookService
 from .whatsapp.pool import WhatsAppPool
 from .whatsapp.saved import SavedNumbers
+from .whatsapp.profiles import ProfileSnapshots
+from .host.instance import InstanceLock
+from .sealing import Sealer, SealingError
+from .sealing import cli as sealing_cli
+from .store.sealed import SealedFolder
 
 
 def build_settings(args: argparse.Namespace) -> Settings:
@@ -51,6 +61,8 @@ def build_settings(args: argparse.Namespace) -> Settings:
         settings.browser_path = saved_browser_path(settings.data_dir / "preferences.json")
     apply_pool_limits(saved_pool_limits(settings.data_dir / "preferences.json"), settings)
     apply_pool_limits(command_line_limits(args), settings)  # the command line wins for this run
+    if getattr(args, "snapshot_interval", None) is not None:  # issue 19: sealed profiles' snapshot period
+        settings.snapshot_interval_s = max(30.0, args.snapshot_interval)
     return settings
 
 
@@ -65,17 +77,20 @@ def command_line_limits(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"zapool: {exc.message}") from None
 
 
-def build_pool(settings: Settings, runtime: EngineRuntime) -> WhatsAppPool:
+def build_pool(settings: Settings, runtime: EngineRuntime, sealer: Sealer | None = None) -> WhatsAppPool:
     """The pool and what it is given: the numbers saved in whatsapp-sessions.json, and the outbox over
-    messages.db and media/. Nothing runs until pool.start()."""
-    kept = KeptMedia(settings.data_dir / "media" / "kept") if settings.media_keep_days > 0 else None
-    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), MediaFiles(settings.data_dir / "media", kept),
+    messages.db and media/ (those files sealed with `sealer` in a sealed data folder). Nothing runs until
+    pool.start()."""
+    kept = KeptMedia(settings.data_dir / "media" / "kept", sealer) if settings.media_keep_days > 0 else None
+    media = MediaFiles(settings.data_dir / "media", kept, sealer)
+    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), media,
                     pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
                     hourly_cap=settings.send_hourly_cap if settings.send_interval_s > 0 else 0,
                     daily_cap=settings.send_daily_cap if settings.send_interval_s > 0 else 0,
                     max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
                     retry_cap_s=settings.send_retry_cap_s)
-    saved = SavedNumbers(SessionStore(settings.persistence_path), settings.sessions_dir)
+    profiles = ProfileSnapshots(settings.data_dir, sealer) if sealer else None  # live in RAM, sealed at rest
+    saved = SavedNumbers(SessionStore(settings.persistence_path, sealer), settings.sessions_dir, profiles)
     return WhatsAppPool(settings, runtime, saved, outbox)
 
 
@@ -95,6 +110,8 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
                                        pictures=build_pictures(pool))  # profile pictures through ZapPool
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
+    service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates)  # issue 17 §3: /schedules
+    service.reports = ReportService(ReportStore(pool.outbox.store.database))  # issue 18: /reports/*
     service.campaigns = build_campaigns(pool, service.audience, service.templates)  # issue 17 §4: /campaigns
     return service
 
@@ -102,5 +119,29 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
 def build_media(pool: WhatsAppPool) -> MediaService:
     """Media both ways (issue 16 §2): its log in messages.db, its files in media/kept/; start() downloads."""
     outbox = pool.outbox
-    kept = outbox.media.kept or KeptMedia(pool.settings.data_dir / "media" / "kept")
+    kept = outbox.media.kept or KeptMedia(pool.settings.data_dir / "media" / "kept", outbox.media.sealer)
     return MediaService(pool, outbox, MediaLog(outbox.store.database), kept, outbox.media, pool.settings)
+
+
+# -- sealed data (issue 19) -------------------------------------------------------------------------------------
+
+def open_sealed(args: argparse.Namespace, data_dir: Path) -> Sealer | None:
+    """The data folder's sealer at start (None: not sealed); a wrong or missing passphrase exits non-zero with one
+    clear line, before anything in the folder is written."""
+    try:
+        return sealing_cli.open_folder(SealedFolder(data_dir), args.seal, args.passphrase_fd)
+    except SealingError as exc:
+        raise SystemExit(f"zapool: {exc.message}") from None
+
+
+def seal_command(argv: list[str]) -> int:
+    """`app.py seal ...` (sealing/cli.py), holding the data folder so ZapPool cannot run on it meanwhile."""
+    data = sealing_cli.parse_command(argv, default_data_dir()).data.resolve()
+    lock = InstanceLock(data)
+    if data.is_dir() and not lock.acquire():
+        print("zapool seal: o ZapPool está rodando nesta pasta de dados: feche-o antes", file=sys.stderr)
+        return 2
+    try:
+        return sealing_cli.main(argv, SealedFolder, default_data_dir())
+    finally:
+        lock.release()

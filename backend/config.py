@@ -77,6 +77,10 @@ class Settings:
     # picture host only. Origins listed here ("http://127.0.0.1:8900") are allowed besides, over http and on
     # loopback: the simulator's, for the tests and the demo mode (app.py --simulator). Empty: none.
     picture_origins: list[str] = field(default_factory=list)
+    # Sealed data folder (issue 19): a ready number's profile is snapshotted, sealed, snapshot_first_s after its
+    # login, then every snapshot_interval_s (and when its browser closes); a crash loses at most that much.
+    snapshot_first_s: float = 10.0
+    snapshot_interval_s: float = 180.0
 
     @property
     def persistence_path(self) -> Path:

@@ -21,6 +21,8 @@ from .host.logs import log_folder, open_folder
 from .media import MediaService, ServedMedia  # noqa: F401 - ServedMedia: what the API serves
 from .outbox.caps import read_limits
 from .templates import TemplatesService
+from .schedules import ScheduleService
+from .reports import ReportService
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore, apply_pool_limits
@@ -43,6 +45,8 @@ class ZapPoolService:
     contacts: ContactsService  # contacts, WhatsApp's chat list and history (issue 16 section 1), set by assembly.py
     audience: AudienceService  # the customer list, tags, opt-outs (issue 17 §2, backend/audience/), set by assembly.py
     templates: TemplatesService  # named message templates (issue 17 §1, backend/templates/), set by assembly.py
+    schedules: ScheduleService  # scheduled and recurring messages (issue 17 §3, backend/schedules/), by assembly.py
+    reports: ReportService  # response rate, response times, funnel, volumes (issue 18, backend/reports/), assembly.py
     campaigns: CampaignsService  # campaigns (issue 17 §4, backend/campaigns/), set by assembly.py
 
     def __init__(self, pool: WhatsAppPool, outbox: Outbox, preferences: PreferencesStore, auth: AuthService,

@@ -45,6 +45,7 @@ class Reason:
     BROWSER_NOT_FOUND = "browser_not_found"
     SHUTDOWN = "shutdown"              # ZapPool is closing
     SLEEPING = "sleeping"              # an on-demand number closed its browser after its quiet period
+    SNAPSHOT_UNREADABLE = "snapshot_unreadable"  # sealed data: its profile snapshot did not open (set aside)
 
 
 class MessageStatus(str, Enum):

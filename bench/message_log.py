@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.store.messages import MessageStore
+from bench import message_reports
 
 DAY_MS = 86_400_000
 CLIENTS = [f"numero{i:02d}" for i in range(10)]
@@ -177,6 +178,9 @@ def main() -> None:
         read_rows = reads(store, rng, args.samples, end_ms)
         full = writes(store, args.samples)
         total = sum(c.sent + c.received + c.pending + c.failed for c in store.counts().values())
+        rebuild_s = message_reports.rebuild_seconds(store)  # issue 18: the report tables, as the v4 migration
+        report_rows = message_reports.report_reads(store, end_ms, args.samples, CLIENTS[0], timed)
+        trigger_rows = message_reports.trigger_cost(store, args.samples, writes)
         store.close()
         size_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
     print(f"rows: {total:,}; file: {size_mb:,.0f} MB; bulk fill: {rate:,.0f} rows/s "
@@ -187,6 +191,11 @@ def main() -> None:
     life = sum(statistics.median(v) for _, v in full[:5])
     print(f"\none outgoing message's whole life (accept, claim, sent, 2 acks) at full size: {life:.1f} ms of "
           f"store time at p50 -> about {1000 / life:,.0f} messages/s from one writer")
+    print(f"\nreport tables rebuilt from the {total:,}-row log (the v4 migration's fill): {rebuild_s:.1f} s")
+    print(table(f"Reports of 90 days at {total:,} rows (ReportService, tz America/Sao_Paulo)", report_rows))
+    print(table("Per-message writes at full size, with and without the report triggers (alternating rounds)",
+                trigger_rows))
+    print("\n" + message_reports.summary_line(trigger_rows))
 
 
 if __name__ == "__main__":

@@ -77,8 +77,9 @@ class FakeWindow:
             self.destroyed = True
             self.events.closed.set()
 
-    def create_file_dialog(self, dialog_type: int, allow_multiple: bool = False) -> tuple[str, ...] | None:
-        self.gui.dialogs.append((dialog_type, allow_multiple))
+    def create_file_dialog(self, dialog_type: int, allow_multiple: bool = False,
+                           save_filename: str = "") -> tuple[str, ...] | None:
+        self.gui.dialogs.append((dialog_type, allow_multiple) if not save_filename else (dialog_type, save_filename))
         return self.gui.dialog_answer
 
     def pushed(self) -> list[dict[str, Any]]:
@@ -94,6 +95,7 @@ class FakeWebview:
 
     class FileDialog:
         OPEN = 10
+        SAVE = 30  # pywebview's values
 
     def __init__(self) -> None:
         self.windows: list[FakeWindow] = []

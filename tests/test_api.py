@@ -62,6 +62,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font",  # no data
+                             "ui.chart_library",  # issue 18: uPlot, no data
                              "meta.show_instance",  # its own credential: tests/test_instance_app.py
                              "media.media_link",  # its signed token: tests/test_bridge.py, test_media_links.py
                              "contacts.picture_link"):  # its signed token: tests/test_pictures.py
@@ -70,6 +71,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
         path = re.sub(r"<group:[^<>]+>", "120363012345678901@g.us", rule.rule)
         path = re.sub(r"<int:[^<>]+>", "1", path)  # a customer's id (/contacts/<int>)
         path = re.sub(r"<template:[^<>]+>", "tpl_0123456789abcdef", path)  # issue 17 §1: a template id
+        path = re.sub(r"<schedule:[^<>]+>", "sch_0123456789abcdef", path)  # issue 17 §3: a schedule id
         path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", "x1", path)
         routes += [(m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return routes

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ import pytest
 from backend.config import Settings
 from backend.engine import EngineRuntime
 from backend.engine.browser import discover_browser, use_sandbox, user_agent_for
-from backend.engine.wpp import ATTACHED, WppPage
-from backend.errors import BrowserNotFound
+from backend.engine.wpp import ATTACHED, CDP_CALL_MAX, WppPage
+from backend.errors import BrowserNotFound, EngineError
 from backend.whatsapp.client import WhatsAppClient
 from tests.conftest import PHONE, Recorder, connect, link, running_pool, wait_until
 
@@ -268,6 +269,65 @@ def test_an_event_whose_handling_fails_does_not_drop_the_rest_of_its_batch(runti
         runtime.call(wpp.close(), 30)
     assert seen[-2:] == ["quebra", "depois"]
     assert "Falha ao tratar o evento quebra" in caplog.text
+
+
+def test_page_calls_small_and_large_answer_alike_and_a_page_failure_is_an_engine_error(runtime, sim, tmp_path):
+    # Small calls go as DevTools' Runtime.evaluate on our own session, larger ones through Playwright's evaluate
+    # (CDP_CALL_MAX): both answer WhatsApp's receipt; a page whose own code throws outside bridge.js's answers
+    # is a Browser error saying what was being done, as Playwright's was.
+    context = runtime.call(runtime.launch_profile(tmp_path / "profile"), 30)
+    wpp = WppPage(context, sim.url, lambda _n, _p: None, lambda _r: None, 20)
+    try:
+        runtime.call(wpp.open(20), 30)
+        runtime.call(wpp.page.evaluate("window.__zap.callMany = null"), 10)
+        with pytest.raises(EngineError) as err:
+            runtime.call(wpp.call("conn.isAuthenticated"), 10)
+        assert err.value.message.startswith("Browser error while calling WPP.conn.isAuthenticated: TypeError")
+        runtime.call(wpp.page.reload(), 30)  # bridge.js again; the code (conn.auth_code_change) on screen
+        wait_until(lambda: runtime.call(wpp.call("conn.getAuthCode"), 10), 15, what="a QR code")
+        sim.control.scan(runtime.call(wpp.call("conn.getAuthCode"), 10)["fullCode"], PHONE)
+        wait_until(lambda: runtime.call(wpp.call("conn.isMainLoaded"), 10), 15, what="the main screen")
+        small = runtime.call(wpp.call("chat.sendTextMessage", "5521977776666@c.us", "oi", {"createChat": True}), 30)
+        large_text = "x" * (CDP_CALL_MAX + 1)
+        large = runtime.call(wpp.call("chat.sendTextMessage", "5521977776666@c.us", large_text, {}), 30)
+    finally:
+        runtime.call(wpp.close(), 30)
+    assert small["id"] and large["id"] and small["id"] != large["id"]
+    assert [m["text"] for m in sim.control.sent(PHONE)] == ["oi", large_text]
+
+
+def test_the_acks_of_a_burst_cross_to_python_a_few_per_call(runtime, sim, tmp_path):
+    # Each call of the page's events binding costs the driver and the engine loop alike (issue 15, item 1): acks
+    # wait up to ACK_BATCH_MS in the page (other events EVENT_BATCH_MS), so acks 40 ms apart share calls.
+    sim.control.configure(ack_delivered_ms=300, ack_read_ms=0)
+    events: list[tuple[str, Any]] = []
+    context = runtime.call(runtime.launch_profile(tmp_path / "profile"), 30)
+    wpp = WppPage(context, sim.url, lambda name, payload: events.append((name, payload)), lambda _r: None, 20)
+    try:
+        runtime.call(wpp.open(20), 30)
+        wait_until(lambda: any(n == "conn.auth_code_change" and p for n, p in list(events)), 15, what="a QR code")
+        sim.control.scan(next(p for n, p in list(events) if n == "conn.auth_code_change" and p)["fullCode"], PHONE)
+        wait_until(lambda: runtime.call(wpp.call("conn.isMainLoaded"), 10), 15, what="the main screen")
+        runtime.call(wpp.page.evaluate("""() => {
+            window.__zapCalls = [];
+            const send = window.__zapEvents;
+            window.__zapEvents = (b) => { window.__zapCalls.push(JSON.parse(b).map((e) => e[0])); send(b); };
+        }"""), 10)
+        sent = []
+        for n in range(8):
+            call = wpp.call("chat.sendTextMessage", "5521977776666@c.us", f"m{n}", {"createChat": True})
+            sent.append(runtime.call(call, 10)["id"])
+            time.sleep(0.04)
+        def delivered() -> set[str]:
+            return {i for n, p in list(events) if n == "chat.msg_ack_change" and p["ack"] == 2 for i in p["ids"]}
+
+        wait_until(lambda: set(sent) <= delivered(), 15, what="every delivered ack")
+        calls = runtime.call(wpp.page.evaluate("window.__zapCalls"), 10)
+    finally:
+        runtime.call(wpp.close(), 30)
+    acks = sum(batch.count("chat.msg_ack_change") for batch in calls)
+    with_acks = sum(1 for batch in calls if "chat.msg_ack_change" in batch)
+    assert acks >= 8 and with_acks <= acks / 2, f"{acks} acks crossed in {with_acks} calls: {calls}"
 
 
 @pytest.mark.skipif(not shutil.which("node"), reason="needs node to parse the scripts")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -676,6 +677,63 @@ def test_acks_arriving_one_by_one_are_written_together_and_each_moves_its_messag
     assert sorted(moved) == sorted(f"m{n}" for n in range(40))
     assert {store.get(f"m{n}").status for n in range(40)} == {"delivered"}
     assert transactions <= 6, f"{transactions} transactions for 40 acks that came within ~0.1 s"
+
+
+def _claim_steps(backlog: int, tmp_path: Path) -> int:
+    """SQLite's virtual-machine steps (counted in thousands) for one claim_auto with `backlog` auto-routed messages
+    waiting."""
+    store = MessageStore(tmp_path / f"backlog-{backlog}.db")
+    with store.database.write() as conn:  # one transaction: add_outgoing would fsync each
+        conn.executemany("INSERT INTO messages (id, direction, routing, chat, to_number, type, body, status, "
+                         "created_at, updated_at) VALUES (?, 'out', 'auto', ?, ?, 'chat', 'x', 'queued', ?, ?)",
+                         [(f"m{n}", f"{TO}@c.us", TO, n, n) for n in range(backlog)])
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    store.database._writer.set_progress_handler(count, 1000)
+    now = int(time.time() * 1000) + 60_000
+    assert store.claim_auto("a", now, now).id == "m0"
+    store.database._writer.set_progress_handler(None, 1000)
+    store.close()
+    return steps[0]
+
+
+def test_an_unpaced_numbers_claim_costs_the_same_whatever_the_backlog(tmp_path: Path):
+    """A number working through a backlog claims the oldest waiting message in one statement per message (issue 15,
+    item 1): that statement must read the queue's index in order, not sort the whole backlog on every claim, which
+    made a 3,000-message burst cost 1.2 ms of CPU per claim (docs/PERFORMANCE.md, "Item 1, sixth pass")."""
+    small, large = _claim_steps(50, tmp_path), _claim_steps(3000, tmp_path)
+    assert large <= small + 2, f"{small}k SQLite steps with 50 waiting, {large}k with 3,000"
+
+
+def _switches(native_id: int) -> int:
+    """How many times the OS has put this thread to sleep and woken it (voluntary context switches)."""
+    status = Path(f"/proc/self/task/{native_id}/status").read_text()
+    return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.MULTILINE).group(1))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux's per-thread counters")
+def test_acks_put_while_the_writer_lingers_do_not_wake_it_one_by_one(tmp_path: Path):
+    """Each wake-up of a thread costs CPU on both sides (issue 15, item 1): the ack writer sleeps through its linger
+    and takes what came, instead of being woken by every ack the page reports (about three per sent message)."""
+    store = MessageStore(tmp_path / "messages.db")
+    log = EventLog(store, linger_s=0.3)
+    log.start()
+    try:
+        assert log.flush(5)
+        before = _switches(log._thread.native_id)
+        for n in range(40):
+            log.put(("ack", "a", f"true_{TO}@c.us_W{n}", 2))
+            time.sleep(0.002)
+        assert log.flush(5)
+        woken = _switches(log._thread.native_id) - before
+    finally:
+        log.stop()
+        log.join(5)
+    assert woken <= 10, f"the writer was woken {woken} times for 40 acks in one linger"
 
 
 def test_a_write_left_unsynced_leaves_the_next_one_fsynced(tmp_path: Path):

@@ -24,6 +24,8 @@ from . import media
 from . import contacts
 from . import audience
 from . import templates
+from . import schedules
+from . import reports
 from . import campaigns
 from .errors import register_error_handlers
 
@@ -66,5 +68,7 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     app.register_blueprint(contacts.bp)
     app.register_blueprint(audience.bp)  # issue 17 §2: /contacts (the customer list), opt-outs
     app.register_blueprint(templates.bp)  # issue 17 §1
+    app.register_blueprint(schedules.bp)  # issue 17 §3
+    app.register_blueprint(reports.bp)  # issue 18: /reports/*
     app.register_blueprint(campaigns.bp)  # issue 17 §4
     return app

@@ -8,6 +8,8 @@ them, which must never run from this origin); its name is cleaned before it reac
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import unicodedata
 
@@ -59,8 +61,10 @@ def serve(found: ServedMedia, message_id: str) -> Response:
     if inline and PARAMS.match(params):  # e.g. a voice note's "codecs=opus", which players use
         mimetype = f"{mimetype}; {params}"
     name = safe_filename(found.filename, message_id, mimetype.split(";", 1)[0])
-    response = send_file(found.path, mimetype=mimetype, as_attachment=not inline,
-                         download_name=name, conditional=True, etag=True, max_age=0)
+    sealed = found.data is not None  # issue 19: a sealed file's clear bytes, opened by the media service
+    response = send_file(io.BytesIO(found.data) if sealed else found.path, mimetype=mimetype,
+                         as_attachment=not inline, download_name=name, conditional=True, max_age=0,
+                         etag=hashlib.sha256(found.data).hexdigest()[:32] if sealed else True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = MEDIA_CSP
     response.headers["Cache-Control"] = "private, no-cache"

@@ -4,6 +4,7 @@
     zapool_messages_*{client_id}             from the message log; "(unassigned)": auto-routed, no number yet
     zapool_pool_messages{kind}               the same, all numbers together
     zapool_webhook_deliveries{webhook_id,status}  deliveries kept on disk (7 days), when webhooks are on
+    zapool_report_*{client_id}               issue 18: the funnel's counters and the response-time histograms
 """
 
 from __future__ import annotations
@@ -95,8 +96,36 @@ def render(snapshot: dict[str, Any], open_streams: int) -> str:
     return out.text()
 
 
+def render_reports(lifetime: dict[str, dict[str, Any]], bounds: tuple[int, ...]) -> str:
+    """Issue 18's families: the funnel's counters and the (first) response-time histograms, per number, since
+    the log began (ReportService.lifetime)."""
+    out = Exposition()
+    for step in ("sent", "delivered", "read", "replied"):
+        out.family(f"zapool_report_funnel_{step}_total", "counter",
+                   f"Outgoing messages {step} (the delivery funnel), per number",
+                   [({"client_id": cid}, figures["funnel"][step] or 0) for cid, figures in lifetime.items()])
+    for kind, name, what in (("all", "zapool_report_response_time_seconds", "Response times"),
+                             ("first", "zapool_report_first_response_time_seconds", "First response times")):
+        samples: list[tuple[dict[str, str], float]] = []
+        for cid, figures in lifetime.items():
+            counts, running = figures[kind]["buckets"], 0
+            for bound, count in zip([*map(str, bounds), "+Inf"], counts):
+                running += count
+                samples.append(({"client_id": cid, "le": bound}, running))
+            samples += [({"client_id": cid, "_": "sum"}, round(figures[kind]["sum"], 3)),
+                        ({"client_id": cid, "_": "count"}, running)]
+        out.lines += [f"# HELP {name} {what} (a customer's message to the business's reply), per number",
+                      f"# TYPE {name} histogram"]
+        for labels, value in samples:
+            part = labels.pop("_", "bucket")
+            out.lines.append(f"{name}_{part}{_labels(labels)} {_number(value)}")
+    return out.text()
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus metrics: numbers' status, message counts, webhook deliveries, uptime."""
+    """Prometheus metrics: numbers' status, message counts, webhook deliveries, uptime, reports (issue 18)."""
     streams = current_app.extensions["zapool.streams"]
-    return Response(render(svc().metrics(), streams.open_count), content_type=CONTENT_TYPE)
+    reports = svc().reports
+    return Response(render(svc().metrics(), streams.open_count) + render_reports(*reports.lifetime()),
+                    content_type=CONTENT_TYPE)

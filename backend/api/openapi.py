@@ -22,6 +22,9 @@ from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIEN
                                AUDIENCE_SCHEMAS, with_import_body)
 from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
                                 TEMPLATE_SCHEMAS)
+from .openapi_schedules import (SCHEDULE_OPERATIONS, SCHEDULE_PATH_PARAMS, SCHEDULE_PATH_SCHEMAS, SCHEDULE_QUERY,
+                                SCHEDULE_SCHEMAS)
+from .openapi_reports import REPORT_OPERATIONS, REPORT_QUERY, REPORT_SCHEMAS
 from .openapi_campaigns import (CAMPAIGN_OPERATIONS, CAMPAIGN_PATH_PARAMS, CAMPAIGN_PATH_SCHEMAS,  # issue 17 §4
                                 CAMPAIGN_SCHEMAS, with_report_format)
 
@@ -97,6 +100,8 @@ QUERY: dict[str, dict[str, Any]] = {
                               "(pass the oldest item's waMessageId for the next page; fewer than limit: the start)."},
 }
 QUERY.update(AUDIENCE_QUERY)  # issue 17 §2
+QUERY.update(SCHEDULE_QUERY)  # issue 17 §3
+QUERY.update(REPORT_QUERY)  # issue 18
 PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digits with country code.",
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
@@ -106,6 +111,8 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                **AUDIENCE_PATH_PARAMS, **TEMPLATE_PATH_PARAMS}
 PATH_SCHEMAS = {"client_id": {**STRING, "pattern": CLIENT_ID}, **GROUP_PATH_SCHEMAS, **AUDIENCE_PATH_SCHEMAS,
                 **TEMPLATE_PATH_SCHEMAS}
+PATH_PARAMS.update(SCHEDULE_PATH_PARAMS)  # issue 17 §3
+PATH_SCHEMAS.update(SCHEDULE_PATH_SCHEMAS)
 PATH_PARAMS.update(CAMPAIGN_PATH_PARAMS)  # issue 17 §4
 PATH_SCHEMAS.update(CAMPAIGN_PATH_SCHEMAS)
 _SSE = {"description": "The event stream: `id: <n>` and `data: <Event as JSON>` frames (schema Event), and "
@@ -277,6 +284,8 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
     *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
     *(Op(**row) for row in PICTURE_OPERATIONS),  # backend/api/openapi_contacts.py: profile pictures (issue 16)
+    *(Op(**row) for row in SCHEDULE_OPERATIONS),  # backend/api/openapi_schedules.py (issue 17 §3)
+    *(Op(**row) for row in REPORT_OPERATIONS),  # backend/api/openapi_reports.py (issue 18)
     *(Op(**row) for row in CAMPAIGN_OPERATIONS),  # backend/api/openapi_campaigns.py (issue 17 §4)
 )
 
@@ -340,7 +349,8 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {"session": []}],
         "tags": [{"name": t} for t in ("clients", "messages", "contacts", "groups", "events", "webhooks", "auth", "ui",
-                                       "meta", "audience", "templates", "campaigns")],
+                                       "meta", "audience", "templates", "schedules", "reports",
+                                       "campaigns")],
         "paths": paths,
         "webhooks": {"poolEvent": {"post": {
             "summary": "A pool event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, "
@@ -355,7 +365,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
-                        **TEMPLATE_SCHEMAS, **CAMPAIGN_SCHEMAS,
+                        **TEMPLATE_SCHEMAS, **SCHEDULE_SCHEMAS, **REPORT_SCHEMAS, **CAMPAIGN_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

@@ -23,7 +23,8 @@ SESSION_COOKIE = "zapool_session"
 # token is its own credential (backend/media/links.py).
 PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font", "meta.show_instance",
                     "media.media_link",
-                    "contacts.picture_link"})  # its signed token too (backend/contacts/pictures.py)
+                    "contacts.picture_link",
+                    "ui.chart_library"})  # signed tokens; the Reports window's charts (uPlot, issue 18)
 # Reachable with a first-run session whose password must still be changed.
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.me", "auth.logout"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

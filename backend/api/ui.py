@@ -24,6 +24,10 @@ FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 # pages instead; its style sheet splits it by unicode-range, so a window loads only the pieces it shows.
 EMOJI_FONT = FRONTEND.parent / "node_modules" / "@fontsource" / "noto-emoji"
 EMOJI_FILES = re.compile(r"400\.css|files/noto-emoji-[a-z0-9]+-400-normal\.woff2?")
+# Issue 18: the Reports window's charts, uPlot (from npm, pinned in package.json), served the same way: its ES
+# module and its style sheet only.
+UPLOT = FRONTEND.parent / "node_modules" / "uplot" / "dist"
+UPLOT_FILES = re.compile(r"uPlot\.esm\.js|uPlot\.min\.css")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
@@ -74,6 +78,16 @@ def emoji_font(name: str) -> Response:
     response = _page(send_from_directory(EMOJI_FONT, name))
     # Kept a day, not revalidated on every page: Chromium drew text that waited for a piece answered 304 with
     # the system's font and never drew it again (tests/test_ui_icons.py). The files change only with the pin.
+    response.headers["Cache-Control"] = "max-age=86400"
+    return response
+
+
+@bp.get("/ui/vendor/uplot/<path:name>")
+def chart_library(name: str) -> Response:
+    """The charts' library (uPlot's ES module and style sheet; 404 for any other file), kept a day."""
+    if not UPLOT_FILES.fullmatch(name):
+        raise NotFound()
+    response = _page(send_from_directory(UPLOT, name))
     response.headers["Cache-Control"] = "max-age=86400"
     return response
 

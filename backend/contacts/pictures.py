@@ -64,7 +64,8 @@ class Picture:
 def build_pictures(pool: WhatsAppPool) -> ProfilePictures:
     """The proxy over <data>/pictures/, allowing the extra origins of the settings (the simulator's)."""
     settings = pool.settings
-    return ProfilePictures(pool, PictureFiles(settings.data_dir / "pictures"),
+    files = PictureFiles(settings.data_dir / "pictures", sealer=pool.outbox.media.sealer)  # sealed with media
+    return ProfilePictures(pool, files,
                            PictureFetcher(settings.picture_origins))
 
 

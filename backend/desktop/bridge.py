@@ -24,6 +24,8 @@ from ..validation import MAX_DOCUMENT_BYTES, MAX_MEDIA_BYTES, media_kind
 from .bridge_templates import TemplateOperations
 from .bridge_whatsapp import WhatsAppDataOperations
 from .bridge_audience import AudienceOperations
+from .bridge_schedules import ScheduleOperations
+from .bridge_reports import ReportOperations
 from .bridge_campaigns import CampaignOperations
 from .operations import ANYONE, DURING_PASSWORD_CHANGE, SIGNED_IN
 from .operations import arg as _arg
@@ -49,6 +51,14 @@ class Windows(Protocol):
     def open_templates_window(self) -> None:
         """Open or focus the Templates window (issue 17 §1)."""
 
+    def open_schedules_window(self) -> None:
+        """Open or focus the Scheduled messages window (issue 17 §3)."""
+
+    def open_reports_window(self) -> None:
+        """Open or focus the Reports window (issue 18)."""
+
+    def choose_save_path(self, filename: str) -> str | None:
+        """The native save dialog's chosen path, or None (the Reports window's CSV export)."""
     def open_campaigns_window(self) -> None:
         """Open or focus the Campaigns window (issue 17 §4)."""
 
@@ -125,8 +135,9 @@ def read_picked_file(path: str) -> dict[str, Any]:
             "size": len(raw)}
 
 
-class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations,  # + the issue 17 windows
-             CampaignOperations):
+class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations, ScheduleOperations,  # issue 17
+             ReportOperations,  # issue 18: the Reports window
+             CampaignOperations):  # issue 17 §4: the Campaigns window
     """The operations the desktop windows call; names and results are REST's (frontend/README.md)."""
 
     def __init__(self, service: ZapPoolService, session: DesktopSession, windows: Windows):

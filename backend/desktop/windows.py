@@ -5,6 +5,8 @@
     qr:<id> ("Conectar WhatsApp — <id>") ────────────── one per number
     chat:<id> ("Chat — <id>", ?chat=) ───────────────── one per number; opening it on a chat moves it there
     templates ("Modelos de mensagem", /ui/templates.html) one; the message templates (issue 17 §1)
+    schedules ("Mensagens agendadas", /ui/schedules.html) one; the scheduled messages (issue 17 §3)
+    reports ("Relatórios", /ui/reports.html) ─────────── one; response rate, times, funnel, volumes (issue 18)
 
 pywebview's calls may come from any thread. `evaluate_js` blocks its caller until the page answers (and would
 never return for a window closed meanwhile), so each window gets its own sender thread and queue: a slow or
@@ -51,6 +53,8 @@ QR = Kind("Conectar WhatsApp — {id}", 480, 680, (380, 560))
 CHAT = Kind("Chat — {id}", 1040, 760, (720, 480))
 CONTACTS = Kind("Contatos", 1100, 780, (720, 480))  # issue 17 §2: the customer list
 TEMPLATES = Kind("Modelos de mensagem", 980, 720, (640, 480))
+SCHEDULES = Kind("Mensagens agendadas", 980, 720, (640, 480))  # issue 17 §3
+REPORTS = Kind("Relatórios", 1180, 860, (760, 520))  # issue 18
 CAMPAIGNS = Kind("Campanhas", 1100, 820, (720, 520))  # issue 17 §4
 
 
@@ -154,6 +158,13 @@ class WindowManager:
         """The message templates (issue 17 §1), or the open window brought to the front."""
         self._open("templates", TEMPLATES, "/ui/templates.html")
 
+    def open_schedules_window(self) -> None:
+        """The scheduled messages (issue 17 §3), or the open window brought to the front."""
+        self._open("schedules", SCHEDULES, "/ui/schedules.html")
+
+    def open_reports_window(self) -> None:
+        """The Reports window (issue 18), or the open one brought to the front."""
+        self._open("reports", REPORTS, "/ui/reports.html")
     def open_campaigns_window(self) -> None:
         """The Campaigns window (issue 17 §4), or the open one brought to the front."""
         self._open("campaigns", CAMPAIGNS, "/ui/campaigns.html")
@@ -256,6 +267,18 @@ class WindowManager:
             return None
         chosen = window.create_file_dialog(self._gui().FileDialog.OPEN, allow_multiple=False)
         return str(chosen[0]) if chosen else None
+
+    def choose_save_path(self, filename: str) -> str | None:
+        """The native save-file dialog over the Reports window (else the main one), offering `filename`: the chosen
+        path, or None when cancelled (the windows do not download: pywebview's ALLOW_DOWNLOADS stays off)."""
+        with self._lock:
+            window = self._windows.get("reports") or self._windows.get("main")
+        if window is None:
+            return None
+        chosen = window.create_file_dialog(self._gui().FileDialog.SAVE, save_filename=filename)
+        if isinstance(chosen, (list, tuple)):
+            chosen = chosen[0] if chosen else None
+        return str(chosen) if chosen else None
 
     def number_connected(self, client_id: str) -> None:
         """Close the number's QR window once "Conectado ✓" has been seen for QR_CLOSE_DELAY_S (the page cannot

@@ -169,17 +169,28 @@
   // string per batch: the events of a short window (window.__zapBatchMs, from wpp.py) go in one call, and
   // whatever is waiting goes before the page unloads. Our own sends' `chat.new_message` stays here (Python
   // keeps only incoming ones). bench/chromium_share.py measures what this costs Chromium.
+  // Acks wait longer (window.__zapAckBatchMs): a burst's delivered and read acks then cross a few at a time
+  // rather than one or two per call, while an incoming message or a QR code still goes within __zapBatchMs.
   const queue = [];
+  let due = Infinity;  // when the pending flush runs (performance.now()), Infinity: none pending
+  let timer = null;
   const flush = () => {
+    clearTimeout(timer);
+    timer = null;
+    due = Infinity;
     if (!queue.length) return;
     const batch = JSON.stringify(queue);
     queue.length = 0;
     window.__zapEvents(batch);
   };
   const forward = (name, payload) => {
-    if (queue.push([name, payload]) > 1) return;
-    const wait = window.__zapBatchMs || 0;
-    if (wait > 0) setTimeout(flush, wait); else queueMicrotask(flush);
+    queue.push([name, payload]);
+    const wait = (name === 'chat.msg_ack_change' ? window.__zapAckBatchMs : window.__zapBatchMs) || 0;
+    const at = performance.now() + wait;
+    if (at >= due) return;  // an earlier flush takes this one along
+    clearTimeout(timer);
+    due = at;
+    if (wait > 0) timer = setTimeout(flush, wait); else queueMicrotask(flush);
   };
   window.addEventListener('pagehide', flush);
   // Our own messages stay here, but not our own gp2 notifications: a subject we changed is news for Python too.

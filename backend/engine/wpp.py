@@ -19,7 +19,7 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Page
 
-from ..errors import BrowserClosed, EngineTimeout, WhatsAppError
+from ..errors import BrowserClosed, EngineError, EngineTimeout, WhatsAppError
 from .errors import is_closed_error, map_playwright_errors
 from .wajs import bundle_path
 
@@ -88,11 +88,18 @@ EVENTS_BINDING = "__zapEvents"  # bridge.js -> Python: a JSON array of [name, pa
 # Events wait up to this long in the page to cross together (0: only those of one task). Acks, QR codes and
 # incoming messages arrive this much later; a burst's acks cross in a few calls (bench/chromium_share.py).
 EVENT_BATCH_MS = 25
+# Acks (chat.msg_ack_change) wait up to this long instead: a burst's delivered and read acks cross a few per call,
+# each crossing costing the driver and the engine loop alike (docs/PERFORMANCE.md, "Item 1, sixth pass"); nothing
+# waits on an ack, and the ack writer gathers them for 50 ms more anyway (outbox/event_log.py).
+ACK_BATCH_MS = 100
 UPLOAD_CHUNK = 3 * 1024 * 1024  # raw bytes per chunk: media crosses to the page in pieces
 # Raw bytes per read of a Blob from the page (WppPage.blob_chunk): 512 KiB was the fastest of 256 KiB-4 MiB in
 # bench/media_download.py (docs/PERFORMANCE.md), and bounds every string on the way to ~0.7 MB of base64.
 BLOB_CHUNK = 512 * 1024
 BLOB_VIA_IO = True  # read Blobs with DevTools' IO.read (False: FileReader in the page; bench/media_download.py)
+# A page call whose JSON argument is at most this long goes as DevTools' Runtime.evaluate on our own session
+# (docs/PERFORMANCE.md, "Item 1, sixth pass"); longer ones (media chunks) through Playwright's evaluate.
+CDP_CALL_MAX = 256 * 1024
 _BRIDGE_JS = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
 _upload_ids = itertools.count(1)
 
@@ -162,8 +169,10 @@ class WppPage:
         session.on("Runtime.bindingCalled", _fixed_signature(self._on_binding))
         await session.send("Runtime.enable")
         await session.send("Runtime.addBinding", {"name": EVENTS_BINDING})
+        ack_ms = max(int(batch_ms), ACK_BATCH_MS) if batch_ms > 0 else 0  # 0: every event of a task at once
         await self.context.add_init_script(f"window.__zapEventNames = {json.dumps(event_names)};\n"
-                                           f"window.__zapBatchMs = {int(batch_ms)};\n{_BRIDGE_JS}")
+                                           f"window.__zapBatchMs = {int(batch_ms)};\n"
+                                           f"window.__zapAckBatchMs = {ack_ms};\n{_BRIDGE_JS}")
 
     async def _title(self) -> str:
         """The page title, for error messages."""
@@ -314,7 +323,7 @@ class WppPage:
             raise BrowserClosed(f"The browser is closed (while {doing})")
         timeout = timeout_s or self._call_timeout_s
         with map_playwright_errors(doing):
-            task = asyncio.ensure_future(self.page.evaluate(_as_json(script), json.dumps(arg)))
+            task = asyncio.ensure_future(self._run_script(script, json.dumps(arg), doing))
             try:
                 while True:
                     try:
@@ -324,6 +333,21 @@ class WppPage:
                             raise EngineTimeout(f"Timed out after {timeout:.0f} s while {doing}") from None
             finally:
                 task.cancel()  # no-op once it finished
+
+    async def _run_script(self, script: str, arg: str, doing: str) -> str:
+        """`script` run on `arg` (JSON text) in the page's main world; its JSON answer. Through DevTools'
+        Runtime.evaluate on our own session when there is one and the argument is small: Playwright's evaluate
+        adds its own serialisation in the page and a driver-side wrapper around the same call, about 0.1 ms of
+        the driver's CPU and 0.05 ms of ours per send (bench.api_send_cost; docs/PERFORMANCE.md)."""
+        if self._cdp is None or len(arg) > CDP_CALL_MAX:
+            return await self.page.evaluate(_as_json(script), arg)
+        reply = await self._cdp.send("Runtime.evaluate", {"expression": f"({_as_json(script)})({json.dumps(arg)})",
+                                                          "awaitPromise": True, "returnByValue": True})
+        if "exceptionDetails" in reply:  # bridge.js answers failures as {error}: this is the page itself failing
+            details = reply["exceptionDetails"]
+            text = (details.get("exception") or {}).get("description") or details.get("text") or "exception"
+            raise EngineError(f"Browser error while {doing}: {str(text).splitlines()[0]}", details={"doing": doing})
+        return reply["result"]["value"]
 
     @staticmethod
     def _checked(name: str) -> str:

@@ -35,12 +35,14 @@ FINISHED_STEPS = frozenset({"sent", "failed"})
 
 @dataclass(frozen=True)
 class ServedMedia:
-    """A message's media file, ready to be served: where it is and what it says it is."""
+    """A message's media file, ready to be served: where it is and what it says it is; in a sealed data folder
+    (issue 19) its clear bytes too, opened here, since the file on disk is sealed."""
 
     path: Path
     mimetype: str
     filename: str | None
     size: int
+    data: bytes | None = None
 
 
 class MediaService:
@@ -130,7 +132,9 @@ class MediaService:
             raise MediaUnavailable(f"The media of message {message_id} is not available ({state})",
                                    details={"messageId": message_id, "state": state})
         path = self.kept.path(row.file or "")
-        return ServedMedia(path, row.mimetype or _guess(row.filename), row.filename, path.stat().st_size)
+        data = self.kept.read(row.file or "") if self.kept.sealer else None
+        return ServedMedia(path, row.mimetype or _guess(row.filename), row.filename, self.kept.size(row.file or ""),
+                           data)
 
     def link(self, client_id: str, message_id: str) -> dict[str, Any]:
         """A short-lived link to a message's media for a desktop window (see links.py), with what it is; the
@@ -170,7 +174,10 @@ class MediaService:
             raise MediaUnavailable(f"The media of message {message_id} is not available (removed)",
                                    details={"messageId": message_id, "state": "removed"})
         mimetype = record.media.get("mimetype") or _guess(record.media.get("filename"))
-        return ServedMedia(path, mimetype, record.media.get("filename"), path.stat().st_size)
+        if self.queued.sealer is None:
+            return ServedMedia(path, mimetype, record.media.get("filename"), path.stat().st_size)
+        data = self.queued.read(record.id) if path.parent == self.queued.folder else self.kept.read(path.name)
+        return ServedMedia(path, mimetype, record.media.get("filename"), len(data), data)
 
 
 def media_url(client_id: str, message_key: str) -> str:

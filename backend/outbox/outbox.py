@@ -151,6 +151,14 @@ class Outbox:
         """enqueue(), answering the message as accepted (what the API shows) rather than only its id."""
         return self._accept(draft)
 
+    def accept_once(self, message_id: str, draft: Callable[[], Draft]) -> tuple[MessageRecord, bool]:
+        """accept() under an id the caller derives (a scheduled occurrence), once: a later call with that id (after
+        a crash) returns the message as it is, accepts nothing; `draft()` only if needed. True: accepted now."""
+        existing = self.store.get(message_id)
+        if existing is not None:
+            return existing, False
+        return self._accept(draft(), message_id), True
+
     def send_and_wait(self, draft: Draft, timeout: float = 60.0) -> MessageRecord:
         """Send and return once WhatsApp has it (the seed's send); raises the failure's error if it failed."""
         return self._send_and_wait(draft, timeout)

@@ -3,7 +3,9 @@ kept to be shown (what numbers received, and what they sent, moved there once se
 
 SQLite holds the message, not the file: a 100 MB document in the database would bloat the WAL and every
 checkpoint. Each file is written atomically and fsynced before its message is accepted; once the message is
-sent or has failed it moves to kept/ (when kept media is on) or is deleted.
+sent or has failed it moves to kept/ (when kept media is on) or is deleted. In a sealed data folder (issue 19)
+every file is sealed (store/sealed.py): a queued `<id>` and its kept `out-<id>` share one role, so the move stays
+a rename.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .atomic import _fsync_dir, private_folder, write_atomic
+from ..sealing import Sealer
+from ..sealing.cipher import OVERHEAD
+from .atomic import _fsync_dir, private_folder
 from .full import refuse_when_full
+from .sealed import media_role, read_sealed, write_sealed
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +30,10 @@ log = logging.getLogger(__name__)
 class MediaFiles:
     """One file per pending media message, named by the message id."""
 
-    def __init__(self, folder: Path, kept: KeptMedia | None = None):
+    def __init__(self, folder: Path, kept: KeptMedia | None = None, sealer: Sealer | None = None):
         self.folder = private_folder(folder)  # a file's bytes are a customer's document: owner-only
         self.kept = kept  # where sent media goes to be shown later; None: deleted once sent
+        self.sealer = sealer  # None: sealing off
 
     def finish(self, message_id: str) -> None:
         """The message was sent or failed: keep its bytes in kept/ (to be shown in the chat), or delete them."""
@@ -44,12 +50,12 @@ class MediaFiles:
         return self.folder / message_id
 
     def write(self, message_id: str, data: bytes) -> None:
-        """Store the bytes durably (temp file, fsync, rename, fsync the folder)."""
-        write_atomic(self.path(message_id), data)
+        """Store the bytes durably (temp file, fsync, rename, fsync the folder), sealed when sealing is on."""
+        write_sealed(self.path(message_id), data, self.sealer, media_role(message_id))
 
     def read(self, message_id: str) -> bytes:
         """The bytes of a pending message; FileNotFoundError if they are gone."""
-        return self.path(message_id).read_bytes()
+        return read_sealed(self.path(message_id), self.sealer, media_role(message_id))
 
     def delete(self, message_id: str) -> None:
         """Forget a message's bytes (no error if already gone)."""
@@ -84,12 +90,22 @@ def received_name(client_id: str, wa_id: str) -> str:
 class KeptMedia:
     """dados/media/kept/: media files to show, each written whole or not at all, within a retention bound."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, sealer: Sealer | None = None):
         self.folder = private_folder(folder)
+        self.sealer = sealer  # None: sealing off
 
     def path(self, name: str) -> Path:
         """Where a kept file lives (names come from sent_name/received_name only)."""
         return self.folder / name
+
+    def read(self, name: str) -> bytes:
+        """A kept file's clear bytes (FileNotFoundError when it is gone)."""
+        return read_sealed(self.path(name), self.sealer, media_role(name))
+
+    def size(self, name: str) -> int:
+        """A kept file's clear size, without opening it."""
+        size = self.path(name).stat().st_size
+        return size - OVERHEAD if self.sealer else size
 
     def exists(self, name: str) -> bool:
         """True when the file is there."""
@@ -98,7 +114,10 @@ class KeptMedia:
     def write_stream(self, name: str, chunks: Iterable[bytes], max_bytes: int) -> tuple[int, str]:
         """Write the chunks to a temp file beside `name`, fsync it, rename it into place, fsync the folder; returns
         (size, sha256 hex). More than `max_bytes` raises ValueError; any failure leaves no file under `name` (a
-        kill -9 leaves only a `.tmp`, which sweep_temps() removes)."""
+        kill -9 leaves only a `.tmp`, which sweep_temps() removes). Sealed: the chunks are gathered (at most
+        `max_bytes`) and sealed whole, then written the same way."""
+        if self.sealer:
+            return self._write_sealed(name, chunks, max_bytes)
         target = self.path(name)
         digest, size = hashlib.sha256(), 0
         with refuse_when_full(target):
@@ -119,6 +138,16 @@ class KeptMedia:
                 raise
             _fsync_dir(self.folder)
         return size, digest.hexdigest()
+
+    def _write_sealed(self, name: str, chunks: Iterable[bytes], max_bytes: int) -> tuple[int, str]:
+        """write_stream() in a sealed folder: one AES-GCM seal over the whole file (bounded by `max_bytes`)."""
+        data = bytearray()
+        for chunk in chunks:
+            if len(data) + len(chunk) > max_bytes:
+                raise ValueError(f"more than {max_bytes} bytes")
+            data += chunk
+        write_sealed(self.path(name), bytes(data), self.sealer, media_role(name))
+        return len(data), hashlib.sha256(data).hexdigest()
 
     def sweep_temps(self) -> int:
         """Remove what downloads cut short left (a kill -9 mid-write): never shown, never complete."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..status import MessageStatus, Routing
+from .report_schema import REBUILD, SCHEMA_V4
 
 SCHEMA_V1 = """
 CREATE TABLE messages (
@@ -128,7 +129,8 @@ CREATE TABLE client_limits (
 CREATE INDEX ix_messages_client_sent ON messages (client_id, sent_at) WHERE sent_at IS NOT NULL;
 """
 
-MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]
+# v4 (issue 18): the report tables and their triggers (report_schema.py), filled from the rows already logged.
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4 + REBUILD]
 
 COLUMNS = ("seq, id, direction, client_id, routing, chat, to_number, sender, type, body, media, status, ack, "
            "wa_id, attempts, possible_duplicate, error_code, reason, notify_name, wa_t, next_attempt_at, "

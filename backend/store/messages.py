@@ -119,13 +119,14 @@ class MessageStore:
         number holds yet, accepted before `accepted_before` (epoch ms), in one statement (fsynced as claim: the
         key_id on disk before the page sees it); None when that one is not due. A number without pacing works
         through a backlog this way, with no router hand-off; one the router gave it meanwhile is older, so it
-        still goes first."""
+        still goes first. (`+created_at`: the queue's index in seq order, not the time index and a sort of the
+        whole backlog on every claim, which grew with the backlog: 1.2 ms per claim at 3,000 waiting.)"""
         rows = self._db.write_one(
             "UPDATE messages SET status = 'sending', client_id = ?, attempts = attempts + 1, "
             "key_id = coalesce(key_id, ?), updated_at = ? WHERE id = (SELECT id FROM ("
             "SELECT * FROM (SELECT id, seq FROM messages WHERE status = 'queued' AND client_id = ? "
             "ORDER BY seq LIMIT 1) UNION ALL SELECT * FROM (SELECT id, seq FROM messages WHERE status = 'queued' "
-            "AND client_id IS NULL AND next_attempt_at <= ? AND created_at < ? ORDER BY seq LIMIT 1)) ORDER BY seq "
+            "AND client_id IS NULL AND next_attempt_at <= ? AND +created_at < ? ORDER BY seq LIMIT 1)) ORDER BY seq "
             f"LIMIT 1) AND next_attempt_at <= ? RETURNING {COLUMNS}",
             (client_id, new_key_id(), self._now(), client_id, now_ms, accepted_before, now_ms))
         return MessageRecord.from_row(rows[0]) if rows else None

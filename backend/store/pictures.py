@@ -6,7 +6,8 @@ Files only, no index: one folder per number (named by a hash of its id, so remov
 with one rmtree) and one file per contact, named by a hash of (number, contact): a contact id never becomes a path.
 `<hash>.img` holds the bytes as fetched, `<hash>.miss` is empty; the file's modification time is when it was
 fetched, so expiry needs nothing else. Every file is owner-only (0600, written atomically like the rest of the
-data folder): who a number talks to is private.
+data folder): who a number talks to is private. In a sealed data folder (issue 19) a picture's bytes are sealed
+like media, with the file's place as its role.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import private_folder, write_atomic
+from ..sealing import SealedFileUnreadable, Sealer
+from .atomic import private_folder
+from .sealed import open_sealed, write_sealed
 
 log = logging.getLogger(__name__)
 IMAGE, MISS = ".img", ".miss"
@@ -37,9 +40,14 @@ class KeptPicture:
 class PictureFiles:
     """The picture cache on disk; thread-safe through atomic renames (two writers of one file: the last wins)."""
 
-    def __init__(self, folder: Path, clock: Callable[[], float] = time.time):
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.time, sealer: Sealer | None = None):
         self.folder = private_folder(folder)
         self._clock = clock
+        self._sealer = sealer
+
+    def _role(self, path: Path) -> str:
+        """A sealed picture's role: its place in the folder, so one contact's file cannot pass for another's."""
+        return "pictures/" + path.relative_to(self.folder).as_posix()
 
     def _path(self, client_id: str, contact_id: str, suffix: str) -> Path:
         """The file of a contact of a number: hashes only, whatever the ids hold."""
@@ -55,9 +63,12 @@ class PictureFiles:
             try:
                 fetched = path.stat().st_mtime
                 if now - fetched < max_age:
-                    return KeptPicture(path.read_bytes() if suffix == IMAGE else None, fetched)
+                    data = open_sealed(path.read_bytes(), self._sealer, self._role(path)) if suffix == IMAGE else None
+                    return KeptPicture(data, fetched)
             except FileNotFoundError:
                 continue
+            except SealedFileUnreadable:  # kept before the folder was sealed, or damaged: fetch it again
+                path.unlink(missing_ok=True)
         return None
 
     def keep(self, client_id: str, contact_id: str, data: bytes | None) -> None:
@@ -65,7 +76,10 @@ class PictureFiles:
         keep, drop = (IMAGE, MISS) if data is not None else (MISS, IMAGE)
         path = self._path(client_id, contact_id, keep)
         private_folder(path.parent)
-        write_atomic(path, data or b"")
+        if data is None:
+            write_sealed(path, b"", None, "")  # a miss is an empty file: nothing in it to seal
+        else:
+            write_sealed(path, data, self._sealer, self._role(path))
         now = self._clock()
         os.utime(path, (now, now))
         self._path(client_id, contact_id, drop).unlink(missing_ok=True)

@@ -5,7 +5,8 @@ The file looks exactly as the seed documents it::
     {"updatedAt": "...", "sessions": [{"clientId": ..., "status": ..., "phoneNumber": ..., "metadata": {...}}]}
 
 TinyDB keeps its own layout in memory; SeedShapeStorage converts on the way in and out, and writes
-atomically (temp file, fsync, rename). TinyDB is not thread-safe, so every access takes one lock.
+atomically (temp file, fsync, rename). TinyDB is not thread-safe, so every access takes one lock. In a sealed
+data folder (issue 19) that JSON is sealed on the way out and opened on the way in (store/sealed.py).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from typing import Any
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from .atomic import set_aside, write_atomic
+from ..sealing import SealedFileUnreadable, Sealer
+from .atomic import set_aside
+from .sealed import open_sealed, write_sealed
 
 log = logging.getLogger(__name__)
 TABLE = "_default"
+ROLE = "whatsapp-sessions.json"  # its role when sealed, whatever the file is called on disk
 
 
 def _now_iso() -> str:
@@ -52,8 +56,9 @@ def _parse(raw: bytes) -> list[dict[str, Any]]:
 class SeedShapeStorage(Storage):
     """A TinyDB storage over the seed's JSON shape, written atomically; a bad file is set aside."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, sealer: Sealer | None = None):
         self.path = Path(path)
+        self.sealer = sealer
         self.set_aside_as: Path | None = None
 
     def read(self) -> dict[str, dict[str, Any]] | None:
@@ -65,8 +70,8 @@ class SeedShapeStorage(Storage):
             self.set_aside_as = set_aside(self.path, "arquivo vazio")
             return None
         try:
-            sessions = _parse(raw)
-        except SessionsFileError as exc:
+            sessions = _parse(open_sealed(raw, self.sealer, ROLE))
+        except (SessionsFileError, SealedFileUnreadable) as exc:
             self.set_aside_as = set_aside(self.path, f"arquivo corrompido: {exc}")
             return None
         return {TABLE: {str(i): s for i, s in enumerate(sessions, start=1)}}
@@ -75,7 +80,7 @@ class SeedShapeStorage(Storage):
         """Write the seed's shape: updatedAt and the list of sessions."""
         sessions = list(data.get(TABLE, {}).values())
         doc = {"updatedAt": _now_iso(), "sessions": sessions}
-        write_atomic(self.path, json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8"))
+        write_sealed(self.path, json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8"), self.sealer, ROLE)
 
     def close(self) -> None:
         """Nothing held open between writes."""
@@ -84,13 +89,13 @@ class SeedShapeStorage(Storage):
 class SessionStore:
     """Client records by clientId; every change is on disk when the call returns."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, sealer: Sealer | None = None):
         self.path = path
         self._lock = threading.Lock()
         self._storage: SeedShapeStorage | None = None
 
         def storage_factory(p: str) -> SeedShapeStorage:
-            self._storage = SeedShapeStorage(p)
+            self._storage = SeedShapeStorage(p, sealer)
             return self._storage
 
         self._db = TinyDB(str(path), storage=storage_factory)

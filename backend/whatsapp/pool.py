@@ -97,6 +97,7 @@ class WhatsAppPool:
             self._clients[client.client_id] = client
             self._turns.join(client.client_id)
             self._counters["totalCreated"] += 1
+        client.profiles = self.saved.profiles  # issue 19: a sealed folder's profile snapshots (None: plain ones)
         client.subscribe(self._on_client_event)
         client.known_messages = functools.partial(self.outbox.known_incoming, client.client_id)
         self.events.emit(ClientEvent(client.client_id, "client_added", {"info": client.get_info()}))

@@ -26,6 +26,7 @@ from ..store.sessions import SessionStore
 from ..validation import CLIENT_ID_RE
 from ..worker import Worker
 from .client import WhatsAppClient
+from .profiles import ProfileSnapshots
 from .supervisor import RETRYABLE
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,10 @@ def parse_time(text: Any) -> datetime | None:
 class SavedNumbers:
     """The sessions file as the pool uses it: records to load, to save, to forget."""
 
-    def __init__(self, store: SessionStore, profiles_dir: Path):
+    def __init__(self, store: SessionStore, profiles_dir: Path, profiles: ProfileSnapshots | None = None):
         self.store = store
         self.profiles_dir = profiles_dir
+        self.profiles = profiles  # a sealed data folder's live profiles and sealed snapshots (issue 19)
         self._saved: dict[str, dict[str, Any]] = {}  # the last record written (or loaded) per number
         self._queued: dict[str, dict[str, Any]] = {}  # the newest record not written yet, per number
         self._queue_lock = threading.Lock()
@@ -78,10 +80,11 @@ class SavedNumbers:
         """The sessions file was bad and set aside: list again each number whose browser profile is still in
         dados/sessions/, as never started. Its login is in the profile, so connecting it needs no scan; its
         name and phone number come back from WhatsApp then."""
-        folder = self.profiles_dir
+        folder = self.profiles.folder if self.profiles else self.profiles_dir  # sealed: the snapshots' files
         if not folder.is_dir():
             return
-        found = sorted(p.name for p in folder.iterdir() if p.is_dir() and CLIENT_ID_RE.fullmatch(p.name))
+        found = sorted(p.name for p in folder.iterdir()
+                       if CLIENT_ID_RE.fullmatch(p.name) and (self.profiles is not None or p.is_dir()))
         for client_id in found:
             self.store.save({"clientId": client_id, "name": None, "status": S.IDLE.value, "reason": None,
                              "phoneNumber": None, "metadata": {}})

@@ -29,6 +29,7 @@ from ..validation import Media, check_client_id, check_text, phone_number
 from . import sending
 from .lookups import LookUpCache
 from .page_events import KnownMessages, PageEvents
+from .profiles import ProfileSnapshots, keep_snapshots
 from .qr import QrImage
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class ClientSession(PageEvents):
         self._info_lock = threading.Lock()
         self._op_lock: asyncio.Lock | None = None  # made on the engine loop: serializes connect/disconnect
         self._status_changed: asyncio.Event | None = None
+        self.profiles: ProfileSnapshots | None = None  # a sealed data folder's (profiles.py); set by the pool
+        self._snapshots: asyncio.Task[None] | None = None  # while ready, sealed snapshots of the live profile
 
     def _emit(self, name: str, **data: Any) -> None:
         """Deliver an event to subscribers (on the engine thread: they must not block)."""
@@ -107,6 +110,10 @@ class ClientSession(PageEvents):
             if old == S.QR_READY and new in (S.AUTHENTICATED, S.READY):
                 self.metadata.linked_at = self._now()
         log.info("[Client %s] %s -> %s%s", self.client_id, old.value, new.value, f" ({reason})" if reason else "")
+        if new == S.READY and self.profiles is not None and (self._snapshots is None or self._snapshots.done()):
+            self._snapshots = asyncio.get_running_loop().create_task(keep_snapshots(
+                self.profiles, self.client_id, self.settings.snapshot_first_s, self.settings.snapshot_interval_s,
+                lambda: self.status == S.READY and self.page_alive))
         if self._status_changed is not None:
             self._status_changed.set()
         self._emit("status", status=new.value, previous=old.value, reason=reason)
@@ -159,8 +166,11 @@ class ClientSession(PageEvents):
         return self.get_info()
 
     async def _open_page(self) -> None:
-        """Launch this client's profile and load WhatsApp Web in it."""
-        context = await self.runtime.launch_profile(self.profile_dir)
+        """Launch this client's profile (sealed data: unpacked from its snapshot) and load WhatsApp Web in it."""
+        profile = self.profile_dir
+        if self.profiles is not None:
+            profile = await asyncio.to_thread(self.profiles.prepare, self.client_id)
+        context = await self.runtime.launch_profile(profile)
         self.lookups.clear()  # a new login may be another account
         self._wpp = WppPage(context, self.settings.whatsapp_url, self._on_page_event, self._on_page_closed,
                             self.settings.call_timeout_s)
@@ -171,15 +181,24 @@ class ClientSession(PageEvents):
         with self._info_lock:
             self.metadata.last_error = exc.message
         await self._close_page()
+        if exc.code == "sealed_file_unreadable":  # no retry would open it: disconnected, saying why
+            self._set_status(S.DISCONNECTED, Reason.SNAPSHOT_UNREADABLE)
+            return log.error("[Client %s] instantâneo do perfil ilegível: %s", self.client_id, exc.message)
         reason = Reason.BROWSER_NOT_FOUND if exc.code == "browser_not_found" else Reason.LOAD_FAILED
         self._set_status(S.ERROR, reason)
         log.error("[Client %s] falha ao iniciar: %s", self.client_id, exc.message)
 
     async def _close_page(self) -> None:
-        """Close the browser if it is open."""
+        """Close the browser if it is open; sealed data: snapshot the profile if it was logged in, then remove the
+        live one."""
         wpp, self._wpp = self._wpp, None
         if wpp is not None:
             await wpp.close()
+        task, self._snapshots = self._snapshots, None
+        if task is not None:
+            task.cancel()
+        if self.profiles is not None and wpp is not None:
+            await asyncio.to_thread(self.profiles.close, self.client_id, task is not None)
 
     async def disconnect_async(self, reason: str = Reason.MANUAL) -> None:
         """See disconnect()."""
@@ -206,6 +225,8 @@ class ClientSession(PageEvents):
                     log.warning("[Client %s] logout no WhatsApp falhou: %s", self.client_id, exc.message)
             await self._close_page()
             await asyncio.to_thread(shutil.rmtree, self.profile_dir, True)
+            if self.profiles is not None:
+                await asyncio.to_thread(self.profiles.forget, self.client_id)
             with self._info_lock:
                 self.metadata.phone_number = None
             if self.status != S.IDLE:

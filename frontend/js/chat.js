@@ -375,6 +375,9 @@ function wireComposer() {
     }
   });
   quickReplies($('#message'), $('#quick-replies'), contactName); // issue 17 §1
+  $('#schedule').addEventListener('click', () => import('./schedule-dialog.js').then((m) => m.scheduleTyped( // §3
+    { clientId: CLIENT, chatId: current, textarea: $('#message'), hasAttachment: attachment !== null }))
+    .catch(showError)); // loaded on the first click: the window's first paint does not wait for it
   mentionPicker($('#message'), $('#mentions'), { clientId: CLIENT, chatId: () => current,
                                                  me: () => client?.phoneNumber, nameOf: (id) => members.name(id) });
   $('#attach').addEventListener('click', async () => {

@@ -43,6 +43,7 @@ const STRINGS = {
     'reason.load_failed': 'o WhatsApp Web não carregou',
     'reason.browser_not_found': 'nenhum navegador encontrado',
     'reason.shutdown': 'ZapPool encerrado',
+    'reason.snapshot_unreadable': 'o instantâneo selado do perfil não abriu (guardado à parte): escaneie o QR de novo',
 
     'login.title': 'Entrar — ZapPool',
     'login.heading': 'Entrar no ZapPool',
@@ -202,6 +203,7 @@ const STRINGS = {
     'chat.messagePlaceholder': 'Escreva uma mensagem',
     'chat.captionPlaceholder': 'Legenda (opcional)',
     'chat.send': 'Enviar',
+    'chat.schedule': 'Agendar envio', // issue 17 §3: the ⏰ button (its dialog's strings: i18n_schedules.js)
     'chat.attach': '📎 Anexar arquivo',
     'main.templates': '📝 Modelos de mensagem',
     'templates.title': 'Modelos de mensagem — ZapPool',
@@ -316,6 +318,7 @@ const STRINGS = {
     'reason.load_failed': 'WhatsApp Web did not load',
     'reason.browser_not_found': 'no browser found',
     'reason.shutdown': 'ZapPool stopped',
+    'reason.snapshot_unreadable': 'the sealed profile snapshot did not open (set aside): scan the QR code again',
 
     'login.title': 'Log in — ZapPool',
     'login.heading': 'Log in to ZapPool',
@@ -475,6 +478,7 @@ const STRINGS = {
     'chat.messagePlaceholder': 'Type a message',
     'chat.captionPlaceholder': 'Caption (optional)',
     'chat.send': 'Send',
+    'chat.schedule': 'Schedule for later', // issue 17 §3: the ⏰ button (its dialog's strings: i18n_schedules.js)
     'chat.attach': '📎 Attach file',
     'main.templates': '📝 Message templates',
     'templates.title': 'Message templates — ZapPool',

@@ -117,6 +117,19 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contato não encontrado na lista de clientes.',
     'error.optout_not_found': 'Esse número não está na lista de descadastrados.',
     'error.csv_unreadable': 'Não foi possível importar o arquivo: ele precisa ser um CSV com uma linha de cabeçalho e uma coluna de telefone (Telefone, Celular, WhatsApp), até 50.000 linhas e 8 MB.',
+    // issue 19: sealed data (backend/sealing/)
+    'error.sealing_error': 'Problema com as chaves da pasta de dados selada. Veja o log do ZapPool.',
+    'error.wrong_passphrase': 'Frase-senha incorreta: nada foi alterado.',
+    'error.passphrase_required': 'A pasta de dados está selada: informe a frase-senha.',
+    'error.keyring_unavailable': 'O chaveiro do sistema não está disponível: use uma frase-senha.',
+    'error.sealed_file_unreadable': 'Um arquivo selado está danificado ou foi trocado: ele foi guardado à parte.',
+    // issue 17 §3: scheduled messages (backend/schedules/)
+    'error.schedule_not_found': 'Esse agendamento não existe mais.',
+    'error.schedule_not_active': 'Esse agendamento já terminou ou foi cancelado: não pode mais ser alterado.',
+    'error.schedule_bad_time': 'Escolha uma data e hora válidas, no futuro e com o fuso horário.',
+    'error.schedule_unknown_timezone': 'Fuso horário desconhecido: escolha um da lista, por exemplo America/Sao_Paulo.',
+    'error.schedule_bad_rule': 'A regra de repetição não é aceita: use diária, semanal, mensal ou uma RRULE simples.',
+    'error.schedule_too_frequent': 'Um agendamento repete no máximo uma vez por hora.',
     // issue 17 §4: campaigns (backend/campaigns/)
     'error.campaign_not_found': 'Essa campanha não existe.',
     'error.campaign_template_unknown': 'O modelo escolhido não existe mais: escolha outro.',
@@ -239,6 +252,19 @@ export const ERROR_STRINGS = {
     'error.contact_not_found': 'Contact not found in the customer list.',
     'error.optout_not_found': 'That number is not in the opt-out list.',
     'error.csv_unreadable': 'The file could not be imported: it must be a CSV with a header line and a phone column (Telefone, Celular, WhatsApp, Phone), at most 50,000 rows and 8 MB.',
+    // issue 19: sealed data (backend/sealing/)
+    'error.sealing_error': 'Something is wrong with the sealed data folder\'s keys. See ZapPool\'s log.',
+    'error.wrong_passphrase': 'Wrong passphrase: nothing was changed.',
+    'error.passphrase_required': 'The data folder is sealed: give its passphrase.',
+    'error.keyring_unavailable': 'The system keyring is not available: use a passphrase.',
+    'error.sealed_file_unreadable': 'A sealed file is damaged or was swapped: it was set aside.',
+    // issue 17 §3: scheduled messages (backend/schedules/)
+    'error.schedule_not_found': 'That schedule no longer exists.',
+    'error.schedule_not_active': 'That schedule has finished or was cancelled: it can no longer be changed.',
+    'error.schedule_bad_time': 'Choose a valid date and time, in the future and with its time zone.',
+    'error.schedule_unknown_timezone': 'Unknown time zone: choose one from the list, e.g. America/Sao_Paulo.',
+    'error.schedule_bad_rule': 'That repeat rule is not taken: use daily, weekly, monthly or a simple RRULE.',
+    'error.schedule_too_frequent': 'A schedule repeats at most once an hour.',
     // issue 17 §4: campaigns (backend/campaigns/)
     'error.campaign_not_found': 'That campaign does not exist.',
     'error.campaign_template_unknown': 'The chosen template no longer exists: pick another.',

@@ -8,6 +8,8 @@ import { renderByStatus, renderStats } from './stats.js';
 import { addConnection } from './connect.js';
 import { startSettings } from './settings.js';
 import { audience } from './api-audience.js';
+import { schedules } from './api-schedules.js';
+import { reports } from './api-reports.js';
 import { campaigns } from './api-campaigns.js';
 
 let lastStats = null;
@@ -27,6 +29,8 @@ async function start() {
   $('#manage').addEventListener('click', () => api.openPoolManager().catch(showError));
   $('#contacts').addEventListener('click', () => audience.openContactsWindow().catch(showError)); // issue 17 §2
   $('#templates').addEventListener('click', () => api.openTemplatesWindow().catch(showError)); // issue 17 §1
+  $('#schedules').addEventListener('click', () => schedules.openSchedulesWindow().catch(showError)); // issue 17 §3
+  $('#reports').addEventListener('click', () => reports.openReportsWindow().catch(showError)); // issue 18
   $('#campaigns').addEventListener('click', () => campaigns.openCampaignsWindow().catch(showError)); // issue 17 §4
   $('#connect').addEventListener('click', () => {
     const done = addConnection();

@@ -13,6 +13,7 @@ import { editLimits } from './limits.js';
 import { openGroups } from './groups.js';
 import { READ_CHANNEL } from './chat-read.js';
 import { readUntil } from './sync.js';
+import './card-reports.js'; // issue 18: today's response rate and first response time on each card
 
 const STATUSES = ['ready', 'qr_ready', 'initializing', 'authenticated', 'disconnected', 'error', 'idle'];
 const NEEDS_SCAN = new Set(['logged_out', 'qr_timeout']);
