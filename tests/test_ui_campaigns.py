@@ -6,6 +6,7 @@ simulator."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -82,7 +83,7 @@ def test_create_follow_pause_resume_and_report_a_campaign(app) -> None:
     window.locator("#create-button").click()
     item = window.locator(".campaign-item")
     expect(item).to_have_count(1)
-    expect(item.locator(".campaign-progress")).to_contain_text("2 de 8 enviadas")  # moving, live
+    expect(item.locator(".campaign-progress")).to_contain_text(re.compile(r"\b[1-7] de 8 enviadas"))  # moving, live
     item.locator("[data-action=pause]").click()
     expect(item.locator(".campaign-status")).to_have_text("pausada")
     queued = ("() => fetch('/campaigns').then((r) => r.json()).then((all) => all[0].counts.queued)")
