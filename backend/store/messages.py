@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..status import Direction, Routing
+from ..status import Routing
 from .message_queries import chat_summary, check_limit, int_key, message_filters, where_clause
-from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, PENDING_STATUSES, SENT_STATUSES,
-                             MessageCounts, MessageRecord, Page, decode_cursor, encode_cursor)
+from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, SENT_STATUSES, MessageCounts, MessageRecord, Page,
+                             decode_cursor, encode_cursor, tally_counts, total_counts)
+from .limits import LimitStore
 from .sqlite_db import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class MessageStore:
     def database(self) -> Database:
         """The open messages.db, for the stores that keep their small tables in it (limits.py)."""
         return self._db
+
+    def limit_store(self) -> LimitStore:
+        """The per-number send limits, kept in this same file (they count its rows)."""
+        return LimitStore(self._db)
 
     def close(self) -> None:
         """Close the database; later calls raise."""
@@ -362,28 +367,13 @@ class MessageStore:
         generation = self._db.generation  # read before the query: a write during it makes the next call re-read
         rows = self._db.read().execute("SELECT client_id, direction, status, n FROM message_counts "
                                        "WHERE n > 0").fetchall()
-        tallies: dict[str, dict[str, int]] = {}
-        for client_id, direction, status, n in rows:
-            tally = tallies.setdefault(client_id, {"sent": 0, "received": 0, "pending": 0, "failed": 0})
-            tally[_bucket(direction, status)] += n
-        counts = {client_id: MessageCounts(**tally) for client_id, tally in tallies.items()}
+        counts = tally_counts(rows)
         self._counts = (generation, counts)
         return dict(counts)
 
     def totals(self) -> MessageCounts:
         """All numbers together (totalMessages is `sent`)."""
-        per_client = self.counts().values()
-        return MessageCounts(*(sum(getattr(c, f) for c in per_client) for f in ("sent", "received", "pending",
-                                                                                 "failed")))
-
-
-def _bucket(direction: str, status: str) -> str:
-    """Which count a (direction, status) adds to."""
-    if direction == Direction.IN:
-        return "received"
-    if status in SENT_STATUSES:
-        return "sent"
-    return "pending" if status in PENDING_STATUSES else "failed"
+        return total_counts(self.counts())
 
 
 def _int_or_none(value: Any) -> int | None:
