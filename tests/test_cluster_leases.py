@@ -42,6 +42,13 @@ def store(db: PgDatabase) -> ClusterStore:
     return ClusterStore(db)
 
 
+def time_passes(db: PgDatabase, client_id: str) -> None:
+    """The number's lease runs out, as if its TTL had passed (one test per behaviour waits for real)."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE leases SET expires_at = clock_timestamp() - interval '1 ms' WHERE client_id = %s",
+                     (client_id,))
+
+
 def writes(db: PgDatabase) -> list[tuple[str, str, int]]:
     """The fenced writes that were committed."""
     return [tuple(row) for row in db.all("SELECT client_id, node, token FROM writes ORDER BY token")]
@@ -87,9 +94,9 @@ def test_two_nodes_never_hold_one_lease_even_when_they_race_for_it(store: Cluste
 
 
 def test_an_expired_lease_is_taken_by_another_node_with_a_higher_token(store: ClusterStore):
-    first = store.acquire("5511999990001", "a", 0.3)
+    first = store.acquire("5511999990001", "a", 1.0)
     assert first is not None and store.acquire("5511999990001", "b", 30) is None
-    time.sleep(0.4)
+    time.sleep(1.1)  # real time: the database's clock decides
     second = store.acquire("5511999990001", "b", 30)
     assert second is not None and second.node == "b" and second.token > first.token
     assert store.heartbeat("a", 1, 30) == []  # a's heartbeat no longer renews it
@@ -97,11 +104,11 @@ def test_an_expired_lease_is_taken_by_another_node_with_a_higher_token(store: Cl
 
 
 def test_a_write_under_a_stale_token_is_refused_by_the_database(store: ClusterStore, db: PgDatabase):
-    old = store.acquire("5511999990001", "a", 0.3)
+    old = store.acquire("5511999990001", "a", 30)
     assert old is not None
     with store.fenced(old) as conn:
         conn.execute("INSERT INTO writes VALUES (%s, %s, %s)", (old.client_id, "a", old.token))
-    time.sleep(0.4)
+    time_passes(db, "5511999990001")
     new = store.acquire("5511999990001", "b", 30)
     assert new is not None
     with pytest.raises(LeaseLost):
@@ -116,25 +123,27 @@ def test_a_write_under_a_stale_token_is_refused_by_the_database(store: ClusterSt
     assert writes(db) == [("5511999990001", "a", old.token), ("5511999990001", "b", new.token)]
 
 
-def test_an_expired_lease_refuses_writes_even_before_anyone_takes_it(store: ClusterStore):
-    lease = store.acquire("5511999990001", "a", 0.2)
+def test_an_expired_lease_refuses_writes_even_before_anyone_takes_it(store: ClusterStore, db: PgDatabase):
+    lease = store.acquire("5511999990001", "a", 30)
     assert lease is not None
-    time.sleep(0.3)
+    with store.fenced(lease):
+        pass  # fine while it lasts
+    time_passes(db, "5511999990001")
     with pytest.raises(LeaseLost):
         with store.fenced(lease):
             pass
 
 
 def test_the_heartbeat_keeps_a_lease_for_many_ttls_and_a_drained_node_hands_it_over_at_once(store):
-    node = ClusterNode(store, "a", capacity=3, ttl_s=0.6, renew_every_s=0.15)
+    node = ClusterNode(store, "a", capacity=3, ttl_s=1.2, renew_every_s=0.2)
     node.start()
     try:
         lease = node.acquire("5511999990001")
         assert lease is not None
-        time.sleep(1.5)  # 2.5 TTLs
+        time.sleep(3.0)  # 2.5 TTLs
         assert store.acquire("5511999990001", "b", 30) is None
         assert node.lease("5511999990001").token == lease.token
-        assert [(n.name, n.alive, n.leases) for n in store.nodes(0.6)] == [("a", True, 1)]
+        assert [(n.name, n.alive, n.leases) for n in store.nodes(1.2)] == [("a", True, 1)]
     finally:
         node.stop()
     taken = store.acquire("5511999990001", "b", 30)

@@ -10,8 +10,10 @@ import pytest
 from backend.store.limits import LimitStore
 from backend.store.message_protocol import MessageLog, SendLimits
 from backend.store.messages import MessageStore
+from backend.store.pg_limits import PgLimitStore
+from backend.store.pg_messages import PgMessageStore
 
-STORES = {"sqlite": (MessageStore, LimitStore)}
+STORES = {"sqlite": (MessageStore, LimitStore), "postgres": (PgMessageStore, PgLimitStore)}
 
 
 def members(protocol: type) -> dict[str, inspect.Signature | None]:

@@ -276,6 +276,18 @@ def _bucket(direction: str, status: str) -> str:
     return "pending" if status in PENDING_STATUSES else "failed"
 
 
+def int_or_none(value: Any) -> int | None:
+    """An int, or None for anything else."""
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def incoming_media(msg: dict[str, Any]) -> str | None:
+    """JSON for the media fields of an incoming message (the bytes stay in WhatsApp)."""
+    if not msg.get("mimetype"):
+        return None
+    return json.dumps({"mimetype": msg.get("mimetype"), "filename": msg.get("filename"), "size": msg.get("size")})
+
+
 def encode_cursor(moment: int, key: int | str) -> str:
     """An opaque cursor for keyset pagination: the (time, key) of the last item shown."""
     return base64.urlsafe_b64encode(f"{moment}|{key}".encode()).decode().rstrip("=")

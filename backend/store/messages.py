@@ -17,7 +17,7 @@ from typing import Any
 from ..status import Routing
 from .message_queries import chat_summary, check_limit, int_key, message_filters, where_clause
 from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, SENT_STATUSES, MessageCounts, MessageRecord, Page,
-                             decode_cursor, encode_cursor, tally_counts, total_counts)
+                             decode_cursor, encode_cursor, incoming_media, int_or_none, tally_counts, total_counts)
 from .limits import LimitStore
 from .sqlite_db import Database
 
@@ -246,8 +246,8 @@ class MessageStore:
                     # sender: in a group (from = the group), the member who wrote (author)
                     (message_id, client_id, msg.get("from") or "unknown", msg.get("author") or msg.get("from"),
                      msg.get("type") or "chat",
-                     msg.get("body") if msg.get("body") is not None else msg.get("caption"), _incoming_media(msg),
-                     msg.get("id"), msg.get("notifyName") or None, _int_or_none(msg.get("t")), now, now))
+                     msg.get("body") if msg.get("body") is not None else msg.get("caption"), incoming_media(msg),
+                     msg.get("id"), msg.get("notifyName") or None, int_or_none(msg.get("t")), now, now))
                 added += cur.rowcount
         return added
 
@@ -374,15 +374,3 @@ class MessageStore:
     def totals(self) -> MessageCounts:
         """All numbers together (totalMessages is `sent`)."""
         return total_counts(self.counts())
-
-
-def _int_or_none(value: Any) -> int | None:
-    """An int, or None for anything else."""
-    return int(value) if isinstance(value, (int, float)) else None
-
-
-def _incoming_media(msg: dict[str, Any]) -> str | None:
-    """JSON for the media fields of an incoming message (the bytes stay in WhatsApp)."""
-    if not msg.get("mimetype"):
-        return None
-    return json.dumps({"mimetype": msg.get("mimetype"), "filename": msg.get("filename"), "size": msg.get("size")})

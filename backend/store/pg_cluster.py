@@ -55,6 +55,12 @@ BEGIN
         RAISE EXCEPTION 'stale lease on % (token %)', p_client, p_token USING ERRCODE = 'ZP001';
     END IF;
 END $$;
+-- The same as a condition, for a row's own claim: true, or ZP001 (never false).
+CREATE FUNCTION zapool_fence_ok(p_client text, p_token bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM zapool_fence(p_client, p_token);
+    RETURN true;
+END $$;
 """
 MIGRATIONS = [SCHEMA_V1]
 
@@ -109,6 +115,18 @@ class NodeRecord:
                 "heartbeatAt": self.heartbeat_at.isoformat().replace("+00:00", "Z")}
 
 
+@contextmanager
+def stale_lease_refused(client_id: str | None) -> Iterator[None]:
+    """Turn the database's refusal of a stale lease (ZP001, from zapool_fence) into LeaseLost."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if exc.sqlstate == STALE_LEASE:
+            raise LeaseLost("This node no longer holds the number's lease",
+                            details={"clientId": client_id}) from None
+        raise
+
+
 class ClusterStore:
     """Nodes, heartbeats and fenced leases over one PostgreSQL database (shared with the other stores)."""
 
@@ -140,15 +158,9 @@ class ClusterStore:
     def fenced(self, lease: Lease) -> Iterator[psycopg.Connection[Any]]:
         """A transaction that only commits under this lease: the database checks the token first (and holds the
         lease until the end); LeaseLost when the lease has expired or another node took it."""
-        try:
-            with self._db.transaction() as conn:
-                conn.execute("SELECT zapool_fence(%s, %s)", (lease.client_id, lease.token))
-                yield conn
-        except psycopg.Error as exc:
-            if exc.sqlstate == STALE_LEASE:
-                raise LeaseLost("This node no longer holds the number's lease",
-                                details={"clientId": lease.client_id, "token": lease.token}) from None
-            raise
+        with stale_lease_refused(lease.client_id), self._db.transaction() as conn:
+            conn.execute("SELECT zapool_fence(%s, %s)", (lease.client_id, lease.token))
+            yield conn
 
     def leases(self) -> list[Lease]:
         """Every unexpired lease, by number."""
