@@ -24,6 +24,7 @@ from . import media
 from . import contacts
 from . import audience
 from . import templates
+from . import cluster
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
@@ -65,4 +66,5 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     app.register_blueprint(contacts.bp)
     app.register_blueprint(audience.bp)  # issue 17 §2: /contacts (the customer list), opt-outs
     app.register_blueprint(templates.bp)  # issue 17 §1
+    app.register_blueprint(cluster.bp)  # issue 20: /cluster
     return app

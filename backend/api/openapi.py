@@ -22,6 +22,7 @@ from .openapi_audience import (AUDIENCE_OPERATIONS, AUDIENCE_PATH_PARAMS, AUDIEN
                                AUDIENCE_SCHEMAS, with_import_body)
 from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPLATE_PATH_SCHEMAS,
                                 TEMPLATE_SCHEMAS)
+from .openapi_cluster import CLUSTER_OPERATIONS, CLUSTER_SCHEMAS
 
 # Shared error answers: (status, description). Each is a component response with the Error envelope.
 ERRORS = {
@@ -272,6 +273,7 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in GROUP_OPERATIONS),  # backend/api/openapi_groups.py
     *(Op(**row) for row in AUDIENCE_OPERATIONS),  # backend/api/openapi_audience.py (issue 17 §2)
     *(Op(**row) for row in TEMPLATE_OPERATIONS),  # backend/api/openapi_templates.py
+    *(Op(**row) for row in CLUSTER_OPERATIONS),  # backend/api/openapi_cluster.py (issue 20)
 )
 
 
@@ -348,7 +350,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
-                        **TEMPLATE_SCHEMAS,
+                        **TEMPLATE_SCHEMAS, **CLUSTER_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},
