@@ -5,6 +5,7 @@ messages taken back (and only those). The outbox's whole behaviour on this store
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -14,6 +15,7 @@ from backend.errors import LeaseLost
 from backend.store.pg_cluster import ClusterStore
 from backend.store.pg_db import PgDatabase
 from backend.store.pg_messages import PgMessageStore
+from tests.conftest import wait_until
 
 TO = "5511988887777"
 FAR = 2**62  # "due now" for claims: any time after every message's next_attempt_at
@@ -143,3 +145,35 @@ def test_a_node_stalled_inside_its_claim_does_not_hold_up_the_others_shared_queu
         worker.start()
         worker.join(3)
         assert result == ["m1"], "node2 waited for node1's lock instead of taking the next message"
+
+
+def test_postgresql_restarted_the_store_waits_unavailable_then_resumes_with_nothing_lost(pg_server):
+    from backend.errors import Unavailable
+    from bench.postgres import PostgresServer
+
+    server = PostgresServer().start()  # its own: this test stops it
+    db = PgDatabase(server.create_database(), wait_s=1.0).open()
+    try:
+        store = PgMessageStore(db)
+        accept(store, "m1", "a")
+        server.stop()
+        with pytest.raises(Unavailable) as down:
+            accept(store, "m2", "a")
+        assert down.value.status == 503 and down.value.details["retryAfter"] >= 1
+        time.sleep(7)  # a longer outage: the pool's retry delay has grown meanwhile
+        server.start()
+        back_at = time.monotonic()
+
+        def accepted() -> bool:
+            try:
+                accept(store, "m2", "a")  # the same store: its pool replaces the dead connections
+                return True
+            except Unavailable:
+                return False
+
+        wait_until(accepted, timeout=15, what="the store to resume", every=0.2)
+        assert time.monotonic() - back_at < 4, "resumed seconds after the server, not after a grown back-off"
+        assert [store.claim_next("a", FAR).id for _ in range(2)] == ["m1", "m2"]
+    finally:
+        db.close()
+        server.close()

@@ -32,6 +32,10 @@ LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (component, version))"""
 RETRY_AFTER_S = 1
+# The pool retries a lost connection with a doubling delay for this long, then gives that attempt up; the next
+# call that finds no connection starts a fresh one at once. Short, so a restarted server is used again within
+# seconds (psycopg_pool's default, 5 minutes, let the delay grow to minutes during a long outage).
+RECONNECT_S = 5.0
 
 
 class PgDatabase:
@@ -44,7 +48,8 @@ class PgDatabase:
         self._wait_s = wait_s
         self._closed = False
         self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=False, name="zapool",
-                                    check=ConnectionPool.check_connection, kwargs={"autocommit": False})
+                                    check=ConnectionPool.check_connection, kwargs={"autocommit": False},
+                                    reconnect_timeout=RECONNECT_S)
 
     def open(self, *, timeout_s: float = 30.0) -> PgDatabase:
         """Open the pool, waiting up to `timeout_s` for the first connection; Unavailable if none comes."""
