@@ -7,7 +7,9 @@ executor runs pg_ctl as the current user, and initdb and pg_ctl refuse to run as
 Debian's `postgres` user through `runuser`, in a folder made theirs; as anyone else, as that user.
 
 The server trusts local connections (a loopback port and a socket in its own folder, nobody else's) and skips
-fsync: it holds test data only, and a test that restarts it stops it cleanly first.
+fsync: it holds test data only, and a test that restarts it stops it cleanly first. A benchmark that compares
+it with SQLite at synchronous=FULL asks for `durable=True`: PostgreSQL's own defaults (fsync, synchronous
+commit, full page writes).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def free_port() -> int:
 class PostgresServer:
     """One private PostgreSQL cluster: `start()`, `url(db)`, `create_database()`, `stop()`, `restart()`."""
 
-    def __init__(self, *, port: int | None = None):
+    def __init__(self, *, port: int | None = None, durable: bool = False):
+        self.durable = durable
         self.bindir = find_bindir()
         self.port = port or free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="zapool-pg-"))
@@ -76,8 +79,9 @@ class PostgresServer:
         if not self.data.exists():
             self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                       "--no-sync", "--no-locale")
-        options = (f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off -c full_page_writes=off "
-                   "-c synchronous_commit=off -c max_connections=200")
+        options = f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
         return self
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from backend.auth.service import AuthService
+from backend.store.pg_db import PgDatabase
+from backend.store.pg_messages import PgMessageStore
 from tests.api_support import FAST_SCRYPT, Api
 from tests.conftest import PHONE, link_number, wait_until
 from tests.ui_support import AppProcess
@@ -39,15 +41,23 @@ def nodes(tmp_path: Path, sim, pg_url: str) -> Iterator[Callable[..., tuple[AppP
         app.stop()
 
 
-def test_nodes_share_the_cluster_send_under_their_lease_and_a_stopped_node_is_drained(nodes, sim):
+def test_nodes_share_the_cluster_send_under_their_lease_and_a_stopped_node_is_drained(nodes, sim, pg_url):
     first, api1 = nodes("n1", "--node-capacity", "4", "--lease-ttl", "2")
     link_number(sim, PHONE, "vendas",
                 start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
                 code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
                 info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    # Queued by someone else into the shared outbox (another node's API): the owner's lane runs it all the same.
+    shared = PgMessageStore(PgDatabase(pg_url).open())
+    shared.add_outgoing("de-outro-no", client_id="vendas", to_number=TO, chat=f"{TO}@c.us", type="chat",
+                        body="Aceita por outro nó")
+    wait_until(lambda: [m["text"] for m in sim.control.sent(PHONE)] == ["Aceita por outro nó"], timeout=15,
+               what="the owner to send what another node accepted")
+    wait_until(lambda: shared.get("de-outro-no").status in ("sent", "delivered", "read"), what="marked sent")
+    shared.close()
     sent = api1.call("POST", "/messages?wait=true", {"to": TO, "text": "Olá do cluster", "clientId": "vendas"})
     assert sent.status == 200 and sent.json["status"] in ("sent", "delivered", "read"), sent.json
-    assert [m["text"] for m in sim.control.sent(PHONE)] == ["Olá do cluster"]
+    assert [m["text"] for m in sim.control.sent(PHONE)] == ["Aceita por outro nó", "Olá do cluster"]
 
     second, api2 = nodes("n2", "--node-capacity", "6", "--lease-ttl", "2")
     seen = api2.call("GET", "/cluster").json  # any node answers for the whole cluster

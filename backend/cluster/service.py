@@ -99,13 +99,27 @@ class ClusterService:
             wanted, self._wanted = self._wanted, set()
             unwanted, self._unwanted = self._unwanted, set()
         for client_id in sorted(wanted):
-            if self._holds(client_id) or self.node.acquire(client_id) is not None:
+            if self._holds(client_id):
+                continue
+            if self.node.acquire(client_id) is not None:
+                self._took_over(client_id)
                 continue
             log.warning("[Cluster] %s: outro nó tem o lease; este nó não vai conduzir o número", client_id)
             unwanted.add(client_id)
         for client_id in sorted(unwanted):
             self._stop_number(client_id)
         return self.node.renew_every_s
+
+    def _took_over(self, client_id: str) -> None:
+        """A number is now this node's: take back what its last owner left in flight (looked for on WhatsApp
+        before sending again), and run its queue here, where other nodes' API calls may have put messages."""
+        if self._pool is None:
+            return
+        outbox = self._pool.outbox
+        for record in outbox.store.recover_in_flight():
+            log.warning("[Cluster] %s: mensagem %s estava em envio por um lease vencido; procurada no WhatsApp "
+                        "antes de reenviar", record.client_id, record.id)
+        outbox.wake(client_id, follow=True)
 
     def _lost(self, lease: Lease) -> None:
         """This node lost a number's lease (heartbeat thread): stop driving it, from this service's worker."""

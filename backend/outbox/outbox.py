@@ -226,8 +226,7 @@ class Outbox:
         """A synchronous send ran out of time: cancel it if it has not started, else say it may still go."""
         reason = f"Not sent within {timeout:g} s; cancelled"
         if self.store.cancel_queued(message_id, EngineTimeout.code, reason):
-            record = self.get(message_id)
-            self._finished(record)
+            self._finished(self.get(message_id))
             raise EngineTimeout(reason, details={"messageId": message_id})
         record = self.get(message_id)
         if not record.finished:
@@ -330,10 +329,11 @@ class Outbox:
         """Of these WhatsApp ids, those of messages this number received that are in the log already."""
         return self.store.known_incoming(client_id, wa_ids)
 
-    def wake(self, client_id: str) -> None:
-        """A number became ready: its waiting messages (and auto-routed ones) can go."""
+    def wake(self, client_id: str, *, follow: bool = False) -> None:
+        """A number became ready: its messages can go; `follow`: run its lane even if none was queued here (cluster)."""
         with self._lock:
             lane = self._lanes.get(client_id)
+        lane = self._lane(client_id) if lane is None and follow else lane
         if lane is not None:
             lane.kick()
         self._kick_router()
