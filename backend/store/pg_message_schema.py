@@ -64,6 +64,9 @@ CREATE TABLE message_count_deltas (
     status    text NOT NULL,
     n         integer NOT NULL
 );
+-- Emptied by every fold: vacuumed after a fixed number of dead rows, not a fraction of a table that is ~empty.
+ALTER TABLE message_count_deltas SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
+                                      autovacuum_vacuum_insert_scale_factor = 0);
 
 CREATE FUNCTION zapool_count_messages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -99,9 +99,13 @@ class PgMessageStore:
         """The clock in epoch milliseconds."""
         return int(self._clock() * 1000)
 
-    def _write(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
-        """One statement in its own transaction; LeaseLost when a fence in it refuses."""
+    def _write(self, sql: str, args: Any = (), *, durable: bool = True) -> list[dict[str, Any]]:
+        """One statement in its own transaction; LeaseLost when a fence in it refuses. `durable=False` where
+        MessageStore skips the fsync (a write whose loss a restart repairs): the commit does not wait for the
+        WAL flush (synchronous_commit off: a crash may lose it, never corrupt)."""
         with stale_lease_refused(None), self._db.transaction() as conn:
+            if not durable:
+                conn.execute("SET LOCAL synchronous_commit = off")
             return _rows(conn, sql, args)
 
     def _claim(self, client_id: str, sql: str, args: dict[str, Any]) -> MessageRecord | None:
@@ -132,6 +136,7 @@ class PgMessageStore:
         """Give a waiting auto-routed message to a number; False if it is no longer waiting for one."""
         with self._db.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (NUMBER_TURN, client_id))
+            conn.execute("SET LOCAL synchronous_commit = off")  # as MessageStore: lost, the message waits again
             return bool(conn.execute("UPDATE messages SET client_id = %s, updated_at = %s WHERE id = %s AND "
                                      "status = 'queued' AND routing = 'auto' AND client_id IS NULL RETURNING id",
                                      (client_id, self._now(), message_id)).fetchone())
@@ -173,7 +178,8 @@ class PgMessageStore:
         return _record(self._write(
             "UPDATE messages SET status = 'sent', wa_id = %s, chat = coalesce(%s, chat), ack = greatest(coalesce("
             "%s, 1), 1), sent_at = %s, updated_at = %s, error_code = NULL, reason = NULL WHERE id = %s AND "
-            f"status = 'sending' AND {CLAIM_CURRENT} RETURNING {COLUMNS}", (wa_id, chat, ack, now, now, message_id)))
+            f"status = 'sending' AND {CLAIM_CURRENT} RETURNING {COLUMNS}", (wa_id, chat, ack, now, now, message_id),
+            durable=False))
 
     def mark_failed(self, message_id: str, code: str, reason: str) -> bool:
         """A message that will not be sent: failed with why; False if it already finished."""
@@ -230,6 +236,7 @@ class PgMessageStore:
         """Apply (client_id, wa_id, ack) forward only; returns those with no row yet (see MessageStore)."""
         unmatched, now = [], self._now()
         with self._db.transaction() as conn:
+            conn.execute("SET LOCAL synchronous_commit = off")  # as MessageStore: the newest acks may be lost
             for client_id, wa_id, ack in acks:
                 moved = conn.execute(
                     "UPDATE messages SET ack = %(ack)s, status = %(status)s, updated_at = %(now)s, delivered_at = "
