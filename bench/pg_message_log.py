@@ -99,7 +99,8 @@ def main() -> None:
     finally:
         server.close()
     print(side_by_side(f"Reads at {args.rows:,} rows", merged(rounds["lite"]["r"]), merged(rounds["pg"]["r"])))
-    print(side_by_side(f"Per-message writes at {args.rows:,} rows (each durable: fsync / synchronous commit)",
+    print(side_by_side(f"Per-message writes at {args.rows:,} rows (durable as each store commits them: fsync / "
+                       "synchronous commit, but mark_sent and acks on both)",
                        merged(rounds["lite"]["w"]), merged(rounds["pg"]["w"])))
     print(f"\nload average after: {os.getloadavg()}")
 
