@@ -42,7 +42,7 @@ def nodes(tmp_path: Path, sim, pg_url: str) -> Iterator[Callable[..., tuple[AppP
 
 
 def test_nodes_share_the_cluster_send_under_their_lease_and_a_stopped_node_is_drained(nodes, sim, pg_url):
-    first, api1 = nodes("n1", "--node-capacity", "4", "--lease-ttl", "2")
+    first, api1 = nodes("n1", "--node-capacity", "4", "--lease-ttl", "5")
     link_number(sim, PHONE, "vendas",
                 start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
                 code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
@@ -59,7 +59,7 @@ def test_nodes_share_the_cluster_send_under_their_lease_and_a_stopped_node_is_dr
     assert sent.status == 200 and sent.json["status"] in ("sent", "delivered", "read"), sent.json
     assert [m["text"] for m in sim.control.sent(PHONE)] == ["Aceita por outro nó", "Olá do cluster"]
 
-    second, api2 = nodes("n2", "--node-capacity", "6", "--lease-ttl", "2")
+    second, api2 = nodes("n2", "--node-capacity", "6", "--lease-ttl", "5")
     seen = api2.call("GET", "/cluster").json  # any node answers for the whole cluster
     assert seen["node"] == "n2"
     assert [(n["name"], n["alive"], n["capacity"], n["leases"]) for n in seen["nodes"]] == [
@@ -72,7 +72,7 @@ def test_nodes_share_the_cluster_send_under_their_lease_and_a_stopped_node_is_dr
     after = api2.call("GET", "/cluster").json
     assert after["leases"] == []  # drained: given up at once, not left to expire
     wait_until(lambda: [n["alive"] for n in api2.call("GET", "/cluster").json["nodes"]] == [False, True],
-               timeout=10, what="n1 no longer alive")
+               timeout=20, what="n1 no longer alive")
 
 
 def test_without_a_database_there_is_no_cluster_to_show(nodes):
