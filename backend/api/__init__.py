@@ -26,6 +26,7 @@ from . import audience
 from . import templates
 from . import schedules
 from . import reports
+from . import cluster
 from .errors import register_error_handlers
 
 MAX_BODY_BYTES = guard.MEDIA_BODY  # waitress's cap for any route; guard.py caps each route below it
@@ -69,4 +70,5 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     app.register_blueprint(templates.bp)  # issue 17 §1
     app.register_blueprint(schedules.bp)  # issue 17 §3
     app.register_blueprint(reports.bp)  # issue 18: /reports/*
+    app.register_blueprint(cluster.bp)  # issue 20: /cluster
     return app
