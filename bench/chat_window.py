@@ -46,7 +46,7 @@ WATCH = """([screen, chats, bubbles]) => Promise.all([screen, chats].map((want) 
     && document.querySelectorAll('#thread .bubble').length >= bubbles;
   if (done()) { resolve(performance.now()); return; }
   new MutationObserver((_, obs) => { if (done()) { obs.disconnect(); resolve(performance.now()); } })
-    .observe(document.body, { childList: true, subtree: true });
+    .observe(document, { childList: true, subtree: true });  // the body may not be parsed yet
 })))"""
 SCREEN = 15  # chats a 860-pixel-high window shows
 SCROLL = """(want) => new Promise((resolve) => {
