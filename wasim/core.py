@@ -335,6 +335,7 @@ class Sim:
                 "sessions": [self._describe(s) for s in self.sessions.values()],
                 "devices": [{"deviceId": d.device_id, "phone": d.phone} for d in self.devices.values()],
                 "lookups": self.lookups,
+                "chatLists": list(self.mail.list_counts),
             }
 
     def _describe(self, s: Session) -> dict[str, Any]:
