@@ -125,7 +125,8 @@ def _window(stack: ExitStack, pw: Any, root: Path) -> tuple[Page, str]:
     return page, f"{url}/ui/chat.html?client=vendas"
 
 
-def run(rounds: int, pages: int, before: Path | None = None, show_timeline: bool = False) -> dict[str, Any]:
+def run(rounds: int, pages: int, before: Path | None = None, show_timeline: bool = False,
+        settle_ms: int = 0) -> dict[str, Any]:
     """Every figure per checkout ("after": this one; "before": `before`, if given), rounds alternating between
     them, with the load average at the start."""
     load = os.getloadavg()
@@ -139,7 +140,9 @@ def run(rounds: int, pages: int, before: Path | None = None, show_timeline: bool
         for _ in range(rounds):
             for name, (page, base) in windows.items():
                 out[name]["list"].append(first_paint(page, base, 0))
+                page.wait_for_timeout(settle_ms)  # the reads after the first paint end before the next load
                 out[name]["opened"].append(first_paint(page, f"{base}&chat={BIG}@c.us", PAGE))
+                page.wait_for_timeout(settle_ms)
         if show_timeline:
             for name, (page, base) in windows.items():
                 out[name]["timeline"] = timeline(page, f"{base}&chat={BIG}@c.us")
@@ -154,8 +157,11 @@ def main() -> None:
                         help="a checkout of another commit, measured side by side (rounds alternate)")
     parser.add_argument("--timeline", action="store_true",
                         help="also print one load's requests (opened on the long chat), per checkout")
+    parser.add_argument("--settle-ms", type=int, default=0,
+                        help="wait this long after each load (0: the next load starts at once, beside the late "
+                             "reads of the one before)")
     args = parser.parse_args()
-    result = run(args.rounds, args.pages, args.before_tree, args.timeline)
+    result = run(args.rounds, args.pages, args.before_tree, args.timeline, args.settle_ms)
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in result['load'])}, "
           f"at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name in ("before", "after"):
