@@ -32,7 +32,8 @@ from flask import Flask
 
 from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
-from backend.assembly import build_pool, build_service, build_settings, open_sealed, seal_command
+from backend.assembly import (add_cluster_options, build_cluster, build_pool, build_service, build_settings,
+                              open_sealed, seal_command)
 from backend.auth import cli as auth_cli
 from backend.sealing import cli as sealing_cli
 from backend.auth.service import AuthService
@@ -102,6 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--install-desktop-entry", action="store_true",
                         help="Linux: add ZapPool to the desktop's application menu, then exit")
     sealing_cli.add_arguments(parser)  # issue 19: --seal, --passphrase-fd
+    add_cluster_options(parser)  # issue 20: --database, --node, --node-capacity, --lease-ttl
     return parser.parse_args(argv)
 
 
@@ -146,6 +148,8 @@ class Parts:
     def start(self) -> None:
         """Webhook deliveries, then the pool (saved numbers listed, outbox running), then the API."""
         self.webhooks.start()
+        if self.service.cluster is not None:  # the node joins first: the numbers it starts take leases
+            self.service.cluster.start()
         self.pool.start()
         if self.service.media is not None:
             self.service.media.start()
@@ -161,6 +165,8 @@ class Parts:
             self.service.media.stop()
         self.service.campaigns.driver.close()  # before the pool: nothing new handed to a number's queue
         self.pool.shutdown()
+        if self.service.cluster is not None:  # drained: its numbers' leases are given up
+            self.service.cluster.stop()
         self.service.audience.stop()  # after the pool: no incoming keyword left to handle
         self.runtime.stop()
         self.webhooks.stop()
@@ -170,11 +176,12 @@ def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
     """Build every part and hand each its collaborators; only the API's port is taken (a busy one fails here,
     before anything starts)."""
     runtime = EngineRuntime(settings)
-    pool = build_pool(settings, runtime, getattr(args, "sealer", None))
+    cluster = build_cluster(settings)  # None unless --database
+    pool = build_pool(settings, runtime, getattr(args, "sealer", None), cluster)
     pool.subscribe(show)
     webhooks = WebhookService.in_folder(settings.data_dir)
     auth = AuthService.in_folder(settings.data_dir)
-    service = build_service(pool, auth, webhooks)
+    service = build_service(pool, auth, webhooks, cluster)
     app = create_app(service, auth, app_config(args))
     api = ApiServer(app, auth, args.host, args.port)
     webhooks.guard_targets(not is_loopback(api.host) and not args.allow_private_webhooks)

@@ -8,9 +8,10 @@ the app runs. Building starts nothing.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .audience import build_audience
 from .campaigns import build_campaigns
@@ -47,6 +48,9 @@ from .sealing import Sealer, SealingError
 from .sealing import cli as sealing_cli
 from .store.sealed import SealedFolder
 
+if TYPE_CHECKING:  # cluster mode's modules (and psycopg) load only with --database: build_cluster
+    from .cluster.service import ClusterService
+
 
 def build_settings(args: argparse.Namespace) -> Settings:
     """Settings from the command line; the browser from the preferences when --browser does not name one."""
@@ -63,6 +67,7 @@ def build_settings(args: argparse.Namespace) -> Settings:
     apply_pool_limits(command_line_limits(args), settings)  # the command line wins for this run
     if getattr(args, "snapshot_interval", None) is not None:  # issue 19: sealed profiles' snapshot period
         settings.snapshot_interval_s = max(30.0, args.snapshot_interval)
+    cluster_settings(args, settings)
     return settings
 
 
@@ -77,13 +82,14 @@ def command_line_limits(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"zapool: {exc.message}") from None
 
 
-def build_pool(settings: Settings, runtime: EngineRuntime, sealer: Sealer | None = None) -> WhatsAppPool:
+def build_pool(settings: Settings, runtime: EngineRuntime, sealer: Sealer | None = None,
+               cluster: ClusterService | None = None) -> WhatsAppPool:
     """The pool and what it is given: the numbers saved in whatsapp-sessions.json, and the outbox over
-    messages.db and media/ (those files sealed with `sealer` in a sealed data folder). Nothing runs until
-    pool.start()."""
+    messages.db (in cluster mode: the cluster's shared, fenced outbox) and media/ (those files sealed with
+    `sealer` in a sealed data folder). Nothing runs until pool.start()."""
     kept = KeptMedia(settings.data_dir / "media" / "kept", sealer) if settings.media_keep_days > 0 else None
-    media = MediaFiles(settings.data_dir / "media", kept, sealer)
-    outbox = Outbox(MessageStore(settings.data_dir / "messages.db"), media,
+    store = cluster.message_store() if cluster else MessageStore(settings.data_dir / "messages.db")
+    outbox = Outbox(store, MediaFiles(settings.data_dir / "media", kept, sealer),
                     pacing_s=settings.send_interval_s, jitter_s=settings.send_jitter_s,
                     hourly_cap=settings.send_hourly_cap if settings.send_interval_s > 0 else 0,
                     daily_cap=settings.send_daily_cap if settings.send_interval_s > 0 else 0,
@@ -94,7 +100,8 @@ def build_pool(settings: Settings, runtime: EngineRuntime, sealer: Sealer | None
     return WhatsAppPool(settings, runtime, saved, outbox)
 
 
-def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | None = None) -> ZapPoolService:
+def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | None = None,
+                  cluster: ClusterService | None = None) -> ZapPoolService:
     """The service the REST API and the windows share. The pool's events feed its event bus (SSE, the
     windows) and the webhooks (subscribe those nowhere else: each subscription queues its own deliveries)."""
     media = build_media(pool)  # first: it gives each media message's event the URL of its bytes
@@ -106,13 +113,17 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
     service.media = media
-    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(pool.outbox.store.database),
+    service.contacts = ContactsService(pool, pool.outbox, HistoryLog(local_log(pool)),
                                        pictures=build_pictures(pool))  # profile pictures through ZapPool
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
     service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates)  # issue 17 §3: /schedules
-    service.reports = ReportService(ReportStore(pool.outbox.store.database))  # issue 18: /reports/*
-    service.campaigns = build_campaigns(pool, service.audience, service.templates)  # issue 17 §4: /campaigns
+    service.reports = ReportService(ReportStore(local_log(pool)))  # issue 18: /reports/*
+    service.cluster = cluster  # issue 20: this node, /cluster
+    if cluster is not None:
+        cluster.attach(pool)
+    # issue 17 §4: /campaigns (its counts read the local log: docs/CLUSTER.md, what is not built yet)
+    service.campaigns = build_campaigns(pool, service.audience, service.templates, local_log(pool))
     return service
 
 
@@ -120,7 +131,7 @@ def build_media(pool: WhatsAppPool) -> MediaService:
     """Media both ways (issue 16 §2): its log in messages.db, its files in media/kept/; start() downloads."""
     outbox = pool.outbox
     kept = outbox.media.kept or KeptMedia(pool.settings.data_dir / "media" / "kept", outbox.media.sealer)
-    return MediaService(pool, outbox, MediaLog(outbox.store.database), kept, outbox.media, pool.settings)
+    return MediaService(pool, outbox, MediaLog(local_log(pool)), kept, outbox.media, pool.settings)
 
 
 # -- sealed data (issue 19) -------------------------------------------------------------------------------------
@@ -145,3 +156,56 @@ def seal_command(argv: list[str]) -> int:
         return sealing_cli.main(argv, SealedFolder, default_data_dir())
     finally:
         lock.release()
+
+
+# -- cluster mode (issue 20, docs/CLUSTER.md) -----------------------------------------------------------------
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """The command line of a cluster node: --database makes this process one node of the cluster."""
+    parser.add_argument("--database", metavar="URL",
+                        help="PostgreSQL URL (postgresql://user@host/db) shared by the cluster's nodes: cluster "
+                             "mode (default: the embedded stores in the data folder)")
+    parser.add_argument("--node", metavar="NAME", help="this node's name in the cluster (default: the host name)")
+    parser.add_argument("--node-capacity", type=int, metavar="N", help="how many numbers this node may drive")
+    parser.add_argument("--lease-ttl", type=float, metavar="SECONDS",
+                        help="how long a number's lease outlives this node's last heartbeat (default 15)")
+
+
+def cluster_settings(args: argparse.Namespace, settings: Settings) -> None:
+    """Cluster mode's settings from the command line; a bad one stops the start."""
+    url = getattr(args, "database", None)
+    if url is None:
+        return
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SystemExit("zapool: --database takes a PostgreSQL URL (postgresql://...)")
+    settings.database_url = url
+    settings.node_name = getattr(args, "node", None) or socket.gethostname()
+    capacity = getattr(args, "node_capacity", None)
+    ttl = getattr(args, "lease_ttl", None)
+    if (capacity is not None and capacity < 0) or (ttl is not None and ttl <= 0):
+        raise SystemExit("zapool: --node-capacity is 0 or more, --lease-ttl more than 0 seconds")
+    settings.node_capacity = settings.max_clients if capacity is None else capacity
+    settings.lease_ttl_s = settings.lease_ttl_s if ttl is None else ttl
+
+
+def build_cluster(settings: Settings) -> ClusterService | None:
+    """This node of the cluster over its PostgreSQL (migrated); None without --database. Starts nothing."""
+    if settings.database_url is None:
+        return None
+    from .cluster.service import ClusterService  # here: the desktop build carries no psycopg (zapool.spec)
+    return ClusterService.connect(settings.database_url, settings.node_name or socket.gethostname(),
+                                  capacity=settings.node_capacity, ttl_s=settings.lease_ttl_s)
+
+
+def local_log(pool: WhatsAppPool) -> Any:
+    """The SQLite database of the logs not on PostgreSQL yet (history pages, media): messages.db's own, or in
+    cluster mode a node-local messages.db, opened once (docs/CLUSTER.md, what is not built yet)."""
+    store = pool.outbox.store
+    if isinstance(store, MessageStore):
+        return store.database
+    if pool.settings.data_dir not in _LOCAL_LOGS:
+        _LOCAL_LOGS[pool.settings.data_dir] = MessageStore(pool.settings.data_dir / "messages.db")
+    return _LOCAL_LOGS[pool.settings.data_dir].database
+
+
+_LOCAL_LOGS: dict[Any, MessageStore] = {}

@@ -81,6 +81,13 @@ class Settings:
     # login, then every snapshot_interval_s (and when its browser closes); a crash loses at most that much.
     snapshot_first_s: float = 10.0
     snapshot_interval_s: float = 180.0
+    # Cluster mode (issue 20, docs/CLUSTER.md): with a PostgreSQL URL this process is one node, named node_name
+    # (None: the machine's host name), of a cluster sharing that database; it drives at most node_capacity
+    # numbers, each under a lease that outlives its last heartbeat by lease_ttl_s. None: the embedded stores.
+    database_url: str | None = None
+    node_name: str | None = None
+    node_capacity: int = 10
+    lease_ttl_s: float = 15.0
 
     @property
     def persistence_path(self) -> Path:

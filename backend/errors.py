@@ -13,7 +13,8 @@
     │   ├── MediaNotFound         404 media_not_found     (no such message, or it has no media)
     │   └── MediaUnavailable      404 media_unavailable   (media not here: downloading, expired, too large, removed)
     ├── Conflict                  409 conflict
-    │   └── ClientNotReady        409 client_not_ready
+    │   ├── ClientNotReady        409 client_not_ready
+    │   └── LeaseLost             409 lease_lost    (cluster: this node no longer owns the number; fencing)
     ├── TooManyAttempts           429 too_many_attempts   (details.retryAfter: seconds)
     ├── Unavailable               503 unavailable         (details.retryAfter, when trying later helps)
     ├── StorageFull               507 storage_full        (the data folder's disk is full: nothing was written)
@@ -133,6 +134,13 @@ class ClientNotReady(Conflict):
     """The number is not connected, so it cannot send or look up."""
 
     code = "client_not_ready"
+
+
+class LeaseLost(Conflict):
+    """Cluster mode: this node's lease on a number expired or passed to another node, so the database refused
+    a write made under it (its fencing token is no longer the number's current one)."""
+
+    code = "lease_lost"
 
 
 class TooManyAttempts(ZapPoolError):

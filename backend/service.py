@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .audience import AudienceService
 from .campaigns import CampaignsService
@@ -32,6 +32,9 @@ from .webhooks.service import WebhookService
 from .whatsapp.client import WhatsAppClient
 from .whatsapp.pool import WhatsAppPool
 from .whatsapp.qr import QrImage
+
+if TYPE_CHECKING:
+    from .cluster.service import ClusterService
 
 log = logging.getLogger(__name__)
 S = ClientStatus
@@ -60,6 +63,7 @@ class ZapPoolService:
         self.bus = bus
         self.webhooks = webhooks
         self.media: MediaService | None = None  # media both ways (issue 16 §2): set by backend.assembly.build_service
+        self.cluster: ClusterService | None = None  # cluster mode (issue 20): this node; set by assembly.py
 
     # -- the seed's handlers ------------------------------------------------------------------------------
 

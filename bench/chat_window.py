@@ -46,7 +46,7 @@ WATCH = """([screen, chats, bubbles]) => Promise.all([screen, chats].map((want) 
     && document.querySelectorAll('#thread .bubble').length >= bubbles;
   if (done()) { resolve(performance.now()); return; }
   new MutationObserver((_, obs) => { if (done()) { obs.disconnect(); resolve(performance.now()); } })
-    .observe(document.body, { childList: true, subtree: true });
+    .observe(document, { childList: true, subtree: true });  // the body may not be parsed yet
 })))"""
 SCREEN = 15  # chats a 860-pixel-high window shows
 SCROLL = """(want) => new Promise((resolve) => {
@@ -89,6 +89,21 @@ def first_paint(page: Page, url: str, bubbles: int) -> list[float]:
     return page.evaluate(WATCH, [SCREEN, CHATS, bubbles]) + page.evaluate(PARTS)
 
 
+# One load's requests (ms from navigation start: sent, first byte, last byte), to see what waits for what.
+TIMELINE = r"""() => performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, ''),
+  e.startTime, e.responseStart, e.responseEnd])
+  .concat([['DOMContentLoaded', 0, 0, performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd]])"""
+
+
+def timeline(page: Page, url: str) -> list[list[Any]]:
+    """The requests of one load of `url`, once a screenful of the list and the thread's newest page show, and
+    the reads that follow (the event stream's open re-reads) had a second to go out."""
+    page.goto(url, wait_until="commit")
+    page.evaluate(WATCH, [SCREEN, CHATS, PAGE if "&chat=" in url else 0])
+    page.wait_for_timeout(1000)
+    return page.evaluate(TIMELINE)
+
+
 def history_pages(page: Page, url: str, pages: int) -> list[float]:
     """ms per history page, scrolling up `pages` times from the newest page of the long chat."""
     page.goto(url)
@@ -110,7 +125,8 @@ def _window(stack: ExitStack, pw: Any, root: Path) -> tuple[Page, str]:
     return page, f"{url}/ui/chat.html?client=vendas"
 
 
-def run(rounds: int, pages: int, before: Path | None = None) -> dict[str, Any]:
+def run(rounds: int, pages: int, before: Path | None = None, show_timeline: bool = False,
+        settle_ms: int = 0) -> dict[str, Any]:
     """Every figure per checkout ("after": this one; "before": `before`, if given), rounds alternating between
     them, with the load average at the start."""
     load = os.getloadavg()
@@ -124,7 +140,12 @@ def run(rounds: int, pages: int, before: Path | None = None) -> dict[str, Any]:
         for _ in range(rounds):
             for name, (page, base) in windows.items():
                 out[name]["list"].append(first_paint(page, base, 0))
+                page.wait_for_timeout(settle_ms)  # the reads after the first paint end before the next load
                 out[name]["opened"].append(first_paint(page, f"{base}&chat={BIG}@c.us", PAGE))
+                page.wait_for_timeout(settle_ms)
+        if show_timeline:
+            for name, (page, base) in windows.items():
+                out[name]["timeline"] = timeline(page, f"{base}&chat={BIG}@c.us")
     return out
 
 
@@ -134,8 +155,13 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=10)
     parser.add_argument("--before-tree", type=Path, default=None,
                         help="a checkout of another commit, measured side by side (rounds alternate)")
+    parser.add_argument("--timeline", action="store_true",
+                        help="also print one load's requests (opened on the long chat), per checkout")
+    parser.add_argument("--settle-ms", type=int, default=0,
+                        help="wait this long after each load (0: the next load starts at once, beside the late "
+                             "reads of the one before)")
     args = parser.parse_args()
-    result = run(args.rounds, args.pages, args.before_tree)
+    result = run(args.rounds, args.pages, args.before_tree, args.timeline, args.settle_ms)
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in result['load'])}, "
           f"at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name in ("before", "after"):
@@ -158,6 +184,8 @@ def main() -> None:
         for what, values in series.items():
             print(f"{what}: median {statistics.median(values):.1f} ms, max {max(values):.1f} ms "
                   f"(n={len(values)}: {', '.join(f'{v:.0f}' for v in values)})")
+        for name_, sent, first, last in r.get("timeline", []):
+            print(f"  {name_[:72]:<72} {sent:7.1f} {first:7.1f} {last:7.1f}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ -n "${ZAPOOL_TEST_TOOLS:-}" ]; then
   command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
   command -v dbus-daemon >/dev/null 2>&1 || need_apt+=(dbus-daemon)
+  # And PostgreSQL's server programs: the cluster tests start a throw-away server with them (bench/postgres.py).
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 \
+    || need_apt+=(postgresql)
 fi
 # The desktop windows under X11: Qt's xcb platform plugin loads these (offscreen and Wayland do not need them).
 ldconfig_cmd=$(command -v ldconfig || echo /sbin/ldconfig)

@@ -21,7 +21,7 @@ from backend.whatsapp.pool import WhatsAppPool
 from wasim import SimServer
 
 # The API tests' `stack` fixture and the desktop tests' `desk` fixture live with their other helpers.
-pytest_plugins = ["tests.api_support", "tests.desktop_support", "tests.webhook_support"]
+pytest_plugins = ["tests.api_support", "tests.desktop_support", "tests.webhook_support", "tests.pg_support"]
 
 # Short codes and acks so tests run in seconds; the defaults are the real site's (60 s, then 20 s).
 # main_ready_on_qr: like the real WA-JS 4.6.0, conn.main_ready fires once per load, on the QR screen too.

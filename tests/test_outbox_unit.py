@@ -1,5 +1,6 @@
 """The outbox's own logic, fast: the real Outbox over a real messages.db and media folder, a FakeSender for the
-pool and its browsers, and a clock the test moves.
+pool and its browsers, and a clock the test moves. Every rig test runs twice: on the desktop's SQLite store and
+on cluster mode's PostgreSQL store (the run's throw-away server), the same outbox over either.
 
 What is ours is tested here: routing, pacing, retries with backoff, ambiguous failures, crash recovery, acks,
 stopping. The same behaviours on real Chromium and the simulator stay in tests/test_outbox.py.
@@ -34,7 +35,10 @@ from backend.outbox.sender import Attempt
 from backend.outbox.event_log import EventLog
 from backend.store.media import MediaFiles
 from backend.store.limits import StoredLimits
+from backend.store.message_protocol import MessageLog
 from backend.store.messages import MessageStore
+from backend.store.pg_db import PgDatabase
+from backend.store.pg_messages import PgMessageStore
 from tests.conftest import wait_until
 
 T0 = 1_800_000_000.0
@@ -209,7 +213,7 @@ class Rig:
     """An outbox under test with its store, sender and clock."""
 
     outbox: Outbox
-    store: MessageStore
+    store: MessageLog
     sender: FakeSender
     clock: FakeClock
 
@@ -242,8 +246,18 @@ class Rig:
                           what=f"{message_id} to be {statuses}", every=0.002)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[FakeClock], MessageLog]:
+    """Opens the test's message store (a second one sees what the first left): messages.db in tmp_path's
+    dados/, or a database of the run's PostgreSQL server."""
+    if request.param == "sqlite":
+        return lambda clock: MessageStore(tmp_path / "dados" / "messages.db", clock=clock.now)
+    url = request.getfixturevalue("pg_url")
+    return lambda clock: PgMessageStore(PgDatabase(url).open(), clock=clock.now)
+
+
 @pytest.fixture
-def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
+def make_rig(tmp_path: Path, open_store: Callable[[FakeClock], MessageLog]) -> Iterator[Callable[..., Rig]]:
     """Outboxes on tmp_path's dados/ (a second one sees what the first left), started unless asked not to;
     each is stopped and its store closed after the test."""
     made: list[Rig] = []
@@ -257,7 +271,7 @@ def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
         numbers = list(numbers)
         sender = FakeSender(clock, numbers, set(numbers if ready is None else ready),
                             whatsapp=[] if whatsapp is None else whatsapp)
-        store = MessageStore(tmp_path / "dados" / "messages.db", clock=clock.now)
+        store = open_store(clock)
         settings = {"pacing_s": 0.0, "jitter_s": 0.0, "max_attempts": 3, "retry_base_s": 2.0,
                     "retry_cap_s": 60.0, "idle_poll_s": 0.05, **options}
         outbox = Outbox(store, MediaFiles(tmp_path / "dados" / "media"), clock=clock, rng=random.Random(SEED),

@@ -645,3 +645,27 @@ def test_control_api_errors_and_phone_page(sim: SimServer):
     assert sim.control.state()["network"] == "down"
     sim.control.reset()
     assert sim.control.state()["network"] == "up"
+
+
+def test_chat_list_is_in_whatsapps_order_and_pages_as_wa_js_does(tab: Tab, sim: SimServer):
+    """WhatsApp's order (pinned first, then the most recent by `t`, whatever order the history came in), and
+    WA-JS 4.6.0's paging: `count` chats from the chat `id` (direction 'after', the default: it and those below
+    it; 'before': the `count` above it), cut after the filters. Only a plain first page is cut on the server,
+    which records how many chats each read took (-1: all)."""
+    now = int(time.time())
+    a, b, c, d = "5511911110001", "5511922220002", "5511933330003", "5511944440004"
+    sim.control.history(PHONE, a, [{"text": "a", "t": now - 100}])
+    sim.control.history(PHONE, b, [{"text": "b", "t": now - 300}], unread=1)
+    sim.control.history(PHONE, c, [{"text": "c", "t": now - 200}])
+    sim.control.history(PHONE, d, [{"text": "d", "t": now - 900}], pinned=True)
+    tab.link(sim, PHONE)
+    users = "(o) => WPP.chat.list(o).then(l => l.map(c => c.id._serialized.split('@')[0]))"
+    before = len(sim.control.state()["chatLists"])
+
+    assert tab.js(users, {}) == [d, a, c, b]
+    assert tab.js(users, {"count": 2}) == [d, a]
+    assert tab.js(users, {"count": 2, "id": f"{a}@c.us"}) == [a, c]
+    assert tab.js(users, {"count": 2, "id": f"{b}@c.us", "direction": "before"}) == [a, c]
+    assert tab.js(users, {"count": 5, "id": f"{c}@c.us", "direction": "before"}) == [d, a]
+    assert tab.js(users, {"count": 1, "onlyWithUnreadMessage": True}) == [b]
+    assert sim.control.state()["chatLists"][before:] == [-1, 2, -1, -1, -1, -1]

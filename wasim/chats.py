@@ -6,6 +6,7 @@ import base64
 import binascii
 import itertools
 import re
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,9 @@ class Mailbox:
         self.chats: dict[str, dict[str, Chat]] = {}
         self.sent: dict[str, list[dict[str, Any]]] = {}
         self.held: dict[str, list[dict[str, Any]]] = {}
+        # How many chats each WPP.chat.list read asked the server for (-1: all), the latest 100: what a first page
+        # of the chat window costs WhatsApp's page is counted here (GET /_sim/state's chatLists).
+        self.list_counts: deque[int] = deque(maxlen=100)
         self.generation += 1
 
     def dump(self) -> dict[str, Any]:
@@ -74,8 +78,12 @@ class Mailbox:
         """The chat of phone with peer, created on demand."""
         chats = self.chats.setdefault(phone, {})
         if peer not in chats and create:
-            chats[peer] = Chat(peer=peer, seq=next(self._seq), t=now_ms() // 1000)
+            chats[peer] = Chat(peer=peer, seq=next(self._seq), t=self.server_ms() // 1000)
         return chats.get(peer)
+
+    def server_ms(self) -> int:
+        """WhatsApp's servers' time (epoch ms): the machine's, less the configured clock lag."""
+        return now_ms() - self.sim.config.clock_lag_ms
 
     def next_seq(self) -> int:
         """The next place at the top of a chat list (groups take theirs from here too)."""
@@ -152,7 +160,7 @@ class Mailbox:
                 raise SimFail(400, f"unknown message type {kind!r}")
             if not isinstance(msg_id, str) or not MSG_ID_RE.match(msg_id):
                 raise SimFail(400, "bad message id")
-            at = now_ms()
+            at = self.server_ms()
             caption = None if kind == "chat" else _text_or_none(meta.get("caption"))
             record = {"id": f"true_{to}@c.us_{msg_id}", "to": to, "type": kind, "text": text if kind == "chat" else caption,
                       "filename": _text_or_none(meta.get("filename")), "mimetype": _text_or_none(meta.get("mimetype")),
@@ -199,7 +207,7 @@ class Mailbox:
         with self.sim.lock:
             to, sender = valid_phone(body.get("to"), "to"), valid_phone(body.get("from"), "from")
             name = _text_or_none(body.get("notifyName")) or ""
-            t = now_ms() // 1000
+            t = self.server_ms() // 1000
             wire: dict[str, Any] = {"id": new_msg_id(), "fromMe": False, "from": sender, "to": to, "t": t,
                                     "notifyName": name}
             wire.update(_content(body.get("text"), body.get("media")))
@@ -257,15 +265,19 @@ class Mailbox:
     # --- reading --------------------------------------------------------------------------------------
 
     def chat_list(self, sid: Any, count: Any) -> list[dict[str, Any]]:
-        """WPP.chat.list: people and groups, most recent first."""
+        """WPP.chat.list: people and groups, pinned first (the latest pinned on top), then the most recent (by
+        `t`, then by activity within a second), as WhatsApp orders its chat list; `count` (the first `count`,
+        recorded in list_counts) or all."""
         with self.sim.lock:
             session = self.sim.linked_session(sid)
+            self.list_counts.append(count if isinstance(count, int) and count >= 0 else -1)
             book = self.sim.book.books.get(session.phone or "", {})
             # ChatModel.name is the name saved on the phone, when the contact is saved (WhatsApp's own rule).
             chats = [(c.seq, {**c.view(), **({"name": book[c.peer].name} if c.peer in book and book[c.peer].name
                                              else {})})
                      for c in self.chats.get(session.phone or "", {}).values()]
-            chats = sorted(chats + self.sim.groups.chat_views(session.phone or ""), key=lambda e: e[0], reverse=True)
+            chats = sorted(chats + self.sim.groups.chat_views(session.phone or ""),
+                           key=lambda e: (e[1]["pin"] or 0, e[1]["t"] or 0, e[0]), reverse=True)
             if isinstance(count, int) and count >= 0:
                 chats = chats[:count]
             return [view for _, view in chats]

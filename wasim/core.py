@@ -336,6 +336,7 @@ class Sim:
                 "devices": [{"deviceId": d.device_id, "phone": d.phone} for d in self.devices.values()],
                 "lookups": self.lookups,
                 "pictures": self.book.counts(),  # profile picture URLs asked for, pictures downloaded
+                "chatLists": list(self.mail.list_counts),
             }
 
     def _describe(self, s: Session) -> dict[str, Any]:

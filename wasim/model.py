@@ -50,6 +50,9 @@ class Config:
     # Real WA-JS 4.6.0 emits conn.main_ready once per load, on the QR screen too (the default, as the real
     # site); false gives the simpler order authenticated -> main_loaded -> main_ready after a scan.
     main_ready_on_qr: bool = True
+    # WhatsApp's servers' clock this far behind the machine's: the `t` of the messages a phone sends and receives
+    # from now on (a machine whose clock runs ahead of WhatsApp's orders its own log differently from chat.list).
+    clock_lag_ms: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply known keys after checking their types; unknown keys are refused."""

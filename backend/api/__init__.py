@@ -26,6 +26,7 @@ from . import audience
 from . import templates
 from . import schedules
 from . import reports
+from . import cluster
 from . import campaigns
 from .errors import register_error_handlers
 
@@ -70,5 +71,6 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     app.register_blueprint(templates.bp)  # issue 17 §1
     app.register_blueprint(schedules.bp)  # issue 17 §3
     app.register_blueprint(reports.bp)  # issue 18: /reports/*
+    app.register_blueprint(cluster.bp)  # issue 20: /cluster
     app.register_blueprint(campaigns.bp)  # issue 17 §4
     return app

@@ -25,6 +25,7 @@ from .openapi_templates import (TEMPLATE_OPERATIONS, TEMPLATE_PATH_PARAMS, TEMPL
 from .openapi_schedules import (SCHEDULE_OPERATIONS, SCHEDULE_PATH_PARAMS, SCHEDULE_PATH_SCHEMAS, SCHEDULE_QUERY,
                                 SCHEDULE_SCHEMAS)
 from .openapi_reports import REPORT_OPERATIONS, REPORT_QUERY, REPORT_SCHEMAS
+from .openapi_cluster import CLUSTER_OPERATIONS, CLUSTER_SCHEMAS
 from .openapi_campaigns import (CAMPAIGN_OPERATIONS, CAMPAIGN_PATH_PARAMS, CAMPAIGN_PATH_SCHEMAS,  # issue 17 §4
                                 CAMPAIGN_SCHEMAS, with_report_format)
 
@@ -286,6 +287,7 @@ OPERATIONS: tuple[Op, ...] = (
     *(Op(**row) for row in PICTURE_OPERATIONS),  # backend/api/openapi_contacts.py: profile pictures (issue 16)
     *(Op(**row) for row in SCHEDULE_OPERATIONS),  # backend/api/openapi_schedules.py (issue 17 §3)
     *(Op(**row) for row in REPORT_OPERATIONS),  # backend/api/openapi_reports.py (issue 18)
+    *(Op(**row) for row in CLUSTER_OPERATIONS),  # backend/api/openapi_cluster.py (issue 20)
     *(Op(**row) for row in CAMPAIGN_OPERATIONS),  # backend/api/openapi_campaigns.py (issue 17 §4)
 )
 
@@ -365,7 +367,7 @@ def build_document() -> dict[str, Any]:
         }}},
         "components": {
             "schemas": {**SCHEMAS, **EVENT_SCHEMAS, **_LIST_OF, **GROUP_SCHEMAS, **CONTACT_SCHEMAS, **AUDIENCE_SCHEMAS,
-                        **TEMPLATE_SCHEMAS, **SCHEDULE_SCHEMAS, **REPORT_SCHEMAS, **CAMPAIGN_SCHEMAS,
+                        **TEMPLATE_SCHEMAS, **SCHEDULE_SCHEMAS, **REPORT_SCHEMAS, **CLUSTER_SCHEMAS, **CAMPAIGN_SCHEMAS,
                         "Chat": {**SCHEMAS["Chat"], "properties": {**SCHEMAS["Chat"]["properties"], **CHAT_FIELDS}}},
             "responses": {name: {"description": text, "content": error_content}
                           for name, (_status, text) in ERRORS.items()},

@@ -31,13 +31,14 @@ __all__ = ["EVENTS", "CampaignAudienceEmpty", "CampaignClientUnknown", "Campaign
            "build_campaigns"]
 
 
-def build_campaigns(pool: WhatsAppPool, audience: AudienceService, templates: TemplatesService, *,
-                    clock: Callable[[], float] = time.time,
+def build_campaigns(pool: WhatsAppPool, audience: AudienceService, templates: TemplatesService,
+                    log_db: Any = None, *, clock: Callable[[], float] = time.time,
                     draw: Callable[[float, float], float] | None = None) -> CampaignsService:
-    """The service over <data>/campaigns.db and the message log, with its driver (`service.driver`), which
-    start() starts: the pool's outbox must be running first."""
+    """The service over <data>/campaigns.db and the message log (`log_db`: messages.db's Database, the pool's
+    outbox's own when not given), with its driver (`service.driver`), which start() starts: the pool's outbox
+    must be running first."""
     store = CampaignStore(pool.settings.data_dir / "campaigns.db")
-    service = CampaignsService(store, CampaignLog(pool.outbox.store.database), pool, audience, templates,
+    service = CampaignsService(store, CampaignLog(log_db or pool.outbox.store.database), pool, audience, templates,
                                check_tags, clock, draw)
     service.driver = CampaignDriver(service)
     return service

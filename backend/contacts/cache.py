@@ -9,8 +9,9 @@ open. Expiry:
   phone expects to see it soon, and a profile picture URL from WhatsApp's CDN expires by itself after a while;
 - the whole address book (the contact picker): 60 seconds, so typing in the picker or reopening it is local
   while a contact saved on the phone a minute ago still shows up;
-- WhatsApp's chat list, read afresh for the first page of GET chats and kept 10 seconds for the pages after
-  it (a snapshot to page through: one page call for a list of 500 chats, not one per page);
+- WhatsApp's whole chat list, read for the pages of GET chats after the first (the first asks WhatsApp for its
+  first chats only) and kept 10 seconds (a snapshot to page through: one page call for a list of 500 chats,
+  not one per page); a new first page drops it, so the pages after it read the list afresh;
 - invalidated on change: a message from a contact drops that contact (its push name comes with the message and
   may be new) and the address book (it may be a new contact); a number leaving ready drops all of its entries
   (the next login may be another account); at most 5,000 contacts kept per number (oldest first).
@@ -79,6 +80,11 @@ class ContactCache:
         """Keep the chat list just read for the pages after the first."""
         with self._lock:
             self._listed[client_id] = (self._clock() + LISTED_S, chats)
+
+    def drop_listed(self, client_id: str) -> None:
+        """A new first page was read: the pages after it must not come from an older snapshot."""
+        with self._lock:
+            self._listed.pop(client_id, None)
 
     def changed(self, client_id: str, contact_id: str) -> None:
         """A contact wrote (its push name may be new, it may be new itself): drop it and the address book."""

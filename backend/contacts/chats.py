@@ -19,6 +19,9 @@ from ..store.message_schema import decode_cursor, encode_cursor, iso_ms
 
 MERGED = "merged"  # the key part of a merged list's cursor (an offset); a log cursor has a chat id there
 LOG_PAGES = 20  # at 500 a page: the log's 10,000 most recent conversations join WhatsApp's list
+# The first page asks WhatsApp for this many chats beyond it: room for chats active within the same second
+# at the page's lower edge (see first_page).
+MARGIN = 10
 
 
 def merged_page(outbox: Outbox, client_id: str, listed: list[Any], cursor: str | None, limit: int) -> dict[str, Any]:
@@ -34,6 +37,33 @@ def merged_page(outbox: Outbox, client_id: str, listed: list[Any], cursor: str |
     items = merge(client_id, _log_chats(outbox, client_id), [c for c in listed if isinstance(c, dict)])
     end = offset + limit
     return {"items": items[offset:end], "nextCursor": encode_cursor(end, MERGED) if end < len(items) else None}
+
+
+def first_page(outbox: Outbox, client_id: str, head: list[Any], asked: int, limit: int) -> dict[str, Any] | None:
+    """The first page from WhatsApp's first `asked` chats only (chat.list({count}), in WhatsApp's order: pinned
+    first, then the most recent), merged with the whole log; None when they do not settle it.
+
+    Reading WhatsApp's whole list of hundreds of chats through the page gated the chat window's first paint
+    (docs/PERFORMANCE.md). Every chat WhatsApp lists after its first `asked` is unpinned and no more recent than
+    the least recent of them (the edge), so the page is settled when each of its chats is one of WhatsApp's
+    first `asked` and pinned or more recent than the edge. A log chat more recent than the edge that WhatsApp
+    did not list among them (a message ZapPool sent a moment ago, or to a chat WhatsApp lists further down or
+    not at all) leaves it unsettled: the caller reads the whole list, so nothing ZapPool sent goes missing."""
+    listed = [c for c in head if isinstance(c, dict)]
+    items = merge(client_id, _log_chats(outbox, client_id), listed)
+    top = items[:limit]
+    if len(head) >= asked and not _settled(top, listed, limit):
+        return None
+    return {"items": top, "nextCursor": encode_cursor(limit, MERGED) if limit < len(items) else None}
+
+
+def _settled(top: list[dict[str, Any]], listed: list[dict[str, Any]], limit: int) -> bool:
+    """Can no chat after WhatsApp's first ones (`listed`) belong among the merged page's chats `top`?"""
+    unpinned = [c.get("t") if isinstance(c.get("t"), int) else 0 for c in listed if not c.get("pin")]
+    if len(top) < limit or not unpinned:  # all of them pinned: more pinned chats may follow
+        return False
+    edge = iso_ms(min(unpinned) * 1000)
+    return all(c["onWhatsApp"] and (c["pinned"] or (c["lastAt"] or "") > edge) for c in top)
 
 
 def _log_chats(outbox: Outbox, client_id: str) -> dict[str, dict[str, Any]]:

@@ -11,9 +11,10 @@ from ..errors import NotFound, Unavailable, ZapPoolError
 from ..events.hub import ClientEvent
 from ..outbox.outbox import Outbox
 from ..store.history import HistoryLog
+from ..whatsapp.client import WhatsAppClient
 from ..whatsapp.pool import WhatsAppPool
 from .cache import ContactCache
-from .chats import merged_page
+from .chats import MARGIN, first_page, merged_page
 from .ids import before_key, chat_id, contact_id
 from .pictures import Picture, ProfilePictures
 
@@ -96,12 +97,33 @@ class ContactsService:
         if client.status.value != "ready":
             page = self.outbox.list_chats(client_id, cursor=cursor, limit=limit)
             return {"items": [c.to_dict() for c in page.items], "nextCursor": page.next_cursor}
-        listed = self.cache.listed(client_id) if cursor else None  # a later page: the snapshot of the first
+        if cursor is None:
+            first = self._first_page(client, client_id, limit)
+            if first is not None:
+                return first
+        listed = self.cache.listed(client_id) if cursor else None  # a later page: the snapshot, if still young
         if listed is None:
             found = client.wpp_call("chat.list", {})
             listed = found if isinstance(found, list) else []
             self.cache.keep_listed(client_id, listed)
         return merged_page(self.outbox, client_id, listed, cursor, limit)
+
+    def _first_page(self, client: WhatsAppClient, client_id: str, limit: int) -> dict[str, Any] | None:
+        """The first page from WhatsApp's first chats only (chats.first_page), None when they do not settle it.
+        The pages after it read the whole list afresh: a snapshot older than this page may miss a chat that
+        this page's fresher order pushed down past it."""
+        asked = limit + MARGIN
+        found = client.wpp_call("chat.list", {"count": asked})
+        head = found if isinstance(found, list) else []
+        if len(head) < asked:
+            self.cache.keep_listed(client_id, head)  # that was the whole list
+        else:
+            self.cache.drop_listed(client_id)
+        page = first_page(self.outbox, client_id, head, asked, limit)
+        if page is None:
+            log.debug("[Pool] primeira página das conversas de %s: uma conversa do log fora das %d primeiras do "
+                      "WhatsApp, lista inteira lida", client_id, asked)
+        return page
 
     def history(self, client_id: str, raw_chat: str, before: str, limit: int = 50) -> dict[str, Any]:
         """The `limit` messages of a chat before the message `before` (or its newest, before=now), from

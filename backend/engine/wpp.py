@@ -39,7 +39,8 @@ WPP_FUNCTIONS: dict[str, str] = {
     "chat.sendTextMessage": "(chatId, text, SendMessageOptions) -> SendMessageReturn {id, ack}",
     "chat.sendFileMessage": "(chatId, File, FileMessageOptions) -> SendMessageReturn {id, ack}",
     "chat.getMessageById": "(MsgKey string) -> MsgModel; throws msg_not_found (chat_not_found: no such chat)",
-    "chat.list": "(ChatListOptions {onlyWithUnreadMessage, ...}) -> ChatModel[]: the chats (catch-up: unread ones)",
+    "chat.list": "(ChatListOptions {count, onlyWithUnreadMessage, ...}) -> ChatModel[]: the chats, pinned first, "
+                 "then newest (catch-up: unread ones; the chat list's first page: the first count)",
     "chat.getMessages": "(chatId, GetMessagesOptions {count: -1, onlyUnread}) -> RawMessage[]: a chat's messages",
     "chat.markIsRead": "(chatId) -> {wid, unreadCount}: the chat read on the phone too; sends SEEN (blue ticks)",
     # Groups (backend/groups/): dist/group/functions/*.d.ts. Refusals throw WPPError codes (group_you_are_not_admin...).

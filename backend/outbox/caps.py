@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import InvalidInput
-from ..store.limits import LimitStore, StoredLimits
+from ..store.limits import StoredLimits
+from ..store.message_protocol import SendLimits
 
 HOUR_S = 3600.0
 RATE_LIMITED = "rate_limited"  # the error_code a held message shows while it waits for its window
@@ -73,7 +74,7 @@ def next_day_start(now: float) -> float:
 class Caps:
     """Every number's limits (the defaults unless set), stored, and the check a lane makes before a send."""
 
-    def __init__(self, store: LimitStore, defaults: Limits):
+    def __init__(self, store: SendLimits, defaults: Limits):
         self.store = store
         self.defaults = defaults
         self._lock = threading.Lock()

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from ..store.messages import MessageStore
+from ..store.message_protocol import MessageLog
 from ..worker import Worker
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ BATCH_MAX = 1000
 class EventLog(Worker):
     """Writes acks and incoming messages in batches; acks that beat their message's receipt wait here."""
 
-    def __init__(self, store: MessageStore, on_acked: Callable[[list[str]], None] | None = None,
+    def __init__(self, store: MessageLog, on_acked: Callable[[list[str]], None] | None = None,
                  linger_s: float = ACK_LINGER_S):
         super().__init__("outbox-events")
         self.store = store

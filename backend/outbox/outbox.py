@@ -29,8 +29,8 @@ from ..errors import ClientNotReady, Conflict, EngineTimeout, NotFound, ZapPoolE
 from ..status import MessageStatus
 from ..store.media import MediaFiles
 from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
-from ..store.limits import LimitStore, StoredLimits
-from ..store.messages import MessageStore
+from ..store.limits import StoredLimits
+from ..store.message_protocol import MessageLog
 from ..validation import chat_of
 from .caps import Caps, Hold, Limits
 from .sender import NO_SENDER, Sender
@@ -63,7 +63,7 @@ class OutboxState(Enum):
 class Outbox:
     """Accepts messages durably and sends them through the pool; also the reader of the message log."""
 
-    def __init__(self, store: MessageStore, media: MediaFiles, *, pacing_s: float = 1.0,
+    def __init__(self, store: MessageLog, media: MediaFiles, *, pacing_s: float = 1.0,
                  jitter_s: float = 1.0, hourly_cap: int = 0, daily_cap: int = 0,
                  max_attempts: int = 5, retry_base_s: float = 2.0, retry_cap_s: float = 60.0,
                  idle_poll_s: float = 2.0, clock: Callable[[], float] = time.time,
@@ -73,7 +73,7 @@ class Outbox:
         self.media = media
         _pacing(pacing_s, jitter_s)  # checked
         # Each number's pacing and caps (caps.py): set per number (kept in messages.db), else these defaults.
-        self.caps = Caps(LimitStore(store.database), Limits(float(pacing_s), float(jitter_s), hourly_cap, daily_cap))
+        self.caps = Caps(store.limit_store(), Limits(float(pacing_s), float(jitter_s), hourly_cap, daily_cap))
         # Called with (client id, Hold, the record held) when a number's cap holds a message (the pool emits
         # `rate_limited`); once per message and window, from the lane's thread, so it must not block.
         self.on_held: Callable[[str, Hold, MessageRecord], None] | None = None
@@ -234,8 +234,7 @@ class Outbox:
         """A synchronous send ran out of time: cancel it if it has not started, else say it may still go."""
         reason = f"Not sent within {timeout:g} s; cancelled"
         if self.store.cancel_queued(message_id, EngineTimeout.code, reason):
-            record = self.get(message_id)
-            self._finished(record)
+            self._finished(self.get(message_id))
             raise EngineTimeout(reason, details={"messageId": message_id})
         record = self.get(message_id)
         if not record.finished:
@@ -338,10 +337,11 @@ class Outbox:
         """Of these WhatsApp ids, those of messages this number received that are in the log already."""
         return self.store.known_incoming(client_id, wa_ids)
 
-    def wake(self, client_id: str) -> None:
-        """A number became ready: its waiting messages (and auto-routed ones) can go."""
+    def wake(self, client_id: str, *, follow: bool = False) -> None:
+        """A number became ready: its messages can go; `follow`: run its lane even if none was queued here (cluster)."""
         with self._lock:
             lane = self._lanes.get(client_id)
+        lane = self._lane(client_id) if lane is None and follow else lane
         if lane is not None:
             lane.kick()
         self._kick_router()

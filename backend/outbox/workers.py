@@ -26,7 +26,7 @@ from ..errors import BrowserClosed, ClientNotReady, EngineTimeout, InvalidInput,
 from ..status import Routing
 from ..store.media import MediaFiles
 from ..store.message_schema import MessageRecord
-from ..store.messages import MessageStore
+from ..store.message_protocol import MessageLog
 from ..validation import PhoneNumber
 from ..worker import Worker
 from .caps import RATE_LIMITED, Caps, Hold
@@ -79,7 +79,7 @@ class RetryPolicy:
 class Context:
     """What the workers share; built by Outbox."""
 
-    store: MessageStore
+    store: MessageLog
     sender: Sender
     media: MediaFiles
     clock: Callable[[], float]

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidInput
-from ..status import MessageStatus, Routing
+from ..status import Direction, MessageStatus, Routing
 from .report_schema import REBUILD, SCHEMA_V4
 
 SCHEMA_V1 = """
@@ -252,6 +252,42 @@ class Page:
 
     items: list[Any] = field(default_factory=list)
     next_cursor: str | None = None
+
+
+def tally_counts(rows: Any) -> dict[str, MessageCounts]:
+    """Per number, the counts from (client_id, direction, status, n) rows of message_counts."""
+    tallies: dict[str, dict[str, int]] = {}
+    for client_id, direction, status, n in rows:
+        tally = tallies.setdefault(client_id, {"sent": 0, "received": 0, "pending": 0, "failed": 0})
+        tally[_bucket(direction, status)] += n
+    return {client_id: MessageCounts(**tally) for client_id, tally in tallies.items()}
+
+
+def total_counts(per_client: dict[str, MessageCounts]) -> MessageCounts:
+    """All numbers together (totalMessages is `sent`)."""
+    return MessageCounts(*(sum(getattr(c, f) for c in per_client.values())
+                           for f in ("sent", "received", "pending", "failed")))
+
+
+def _bucket(direction: str, status: str) -> str:
+    """Which count a (direction, status) adds to."""
+    if direction == Direction.IN:
+        return "received"
+    if status in SENT_STATUSES:
+        return "sent"
+    return "pending" if status in PENDING_STATUSES else "failed"
+
+
+def int_or_none(value: Any) -> int | None:
+    """An int, or None for anything else."""
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def incoming_media(msg: dict[str, Any]) -> str | None:
+    """JSON for the media fields of an incoming message (the bytes stay in WhatsApp)."""
+    if not msg.get("mimetype"):
+        return None
+    return json.dumps({"mimetype": msg.get("mimetype"), "filename": msg.get("filename"), "size": msg.get("size")})
 
 
 def encode_cursor(moment: int, key: int | str) -> str:

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..status import Direction, Routing
+from ..status import Routing
 from .message_queries import chat_summary, check_limit, int_key, message_filters, where_clause
-from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, PENDING_STATUSES, SENT_STATUSES,
-                             MessageCounts, MessageRecord, Page, decode_cursor, encode_cursor)
+from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, SENT_STATUSES, MessageCounts, MessageRecord, Page,
+                             decode_cursor, encode_cursor, incoming_media, int_or_none, tally_counts, total_counts)
+from .limits import LimitStore
 from .sqlite_db import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class MessageStore:
     def database(self) -> Database:
         """The open messages.db, for the stores that keep their small tables in it (limits.py)."""
         return self._db
+
+    def limit_store(self) -> LimitStore:
+        """The per-number send limits, kept in this same file (they count its rows)."""
+        return LimitStore(self._db)
 
     def close(self) -> None:
         """Close the database; later calls raise."""
@@ -242,8 +247,8 @@ class MessageStore:
                     # sender: in a group (from = the group), the member who wrote (author)
                     (message_id, client_id, msg.get("from") or "unknown", msg.get("author") or msg.get("from"),
                      msg.get("type") or "chat",
-                     msg.get("body") if msg.get("body") is not None else msg.get("caption"), _incoming_media(msg),
-                     msg.get("id"), msg.get("notifyName") or None, _int_or_none(msg.get("t")), now, now))
+                     msg.get("body") if msg.get("body") is not None else msg.get("caption"), incoming_media(msg),
+                     msg.get("id"), msg.get("notifyName") or None, int_or_none(msg.get("t")), now, now))
                 added += cur.rowcount
         return added
 
@@ -363,37 +368,10 @@ class MessageStore:
         generation = self._db.generation  # read before the query: a write during it makes the next call re-read
         rows = self._db.read().execute("SELECT client_id, direction, status, n FROM message_counts "
                                        "WHERE n > 0").fetchall()
-        tallies: dict[str, dict[str, int]] = {}
-        for client_id, direction, status, n in rows:
-            tally = tallies.setdefault(client_id, {"sent": 0, "received": 0, "pending": 0, "failed": 0})
-            tally[_bucket(direction, status)] += n
-        counts = {client_id: MessageCounts(**tally) for client_id, tally in tallies.items()}
+        counts = tally_counts(rows)
         self._counts = (generation, counts)
         return dict(counts)
 
     def totals(self) -> MessageCounts:
         """All numbers together (totalMessages is `sent`)."""
-        per_client = self.counts().values()
-        return MessageCounts(*(sum(getattr(c, f) for c in per_client) for f in ("sent", "received", "pending",
-                                                                                 "failed")))
-
-
-def _bucket(direction: str, status: str) -> str:
-    """Which count a (direction, status) adds to."""
-    if direction == Direction.IN:
-        return "received"
-    if status in SENT_STATUSES:
-        return "sent"
-    return "pending" if status in PENDING_STATUSES else "failed"
-
-
-def _int_or_none(value: Any) -> int | None:
-    """An int, or None for anything else."""
-    return int(value) if isinstance(value, (int, float)) else None
-
-
-def _incoming_media(msg: dict[str, Any]) -> str | None:
-    """JSON for the media fields of an incoming message (the bytes stay in WhatsApp)."""
-    if not msg.get("mimetype"):
-        return None
-    return json.dumps({"mimetype": msg.get("mimetype"), "filename": msg.get("filename"), "size": msg.get("size")})
+        return total_counts(self.counts())

@@ -212,13 +212,17 @@ function onPersonActs(event) {
   markRead().then(() => loadChats()).catch(() => {});
 }
 
+/** Marks the open conversation read once the person acted; resolves to whether it was marked (here and on
+ *  WhatsApp: the list's badges change). */
 async function markRead() {
-  if (!current || !acted || document.visibilityState !== 'visible') return;
+  if (!current || !acted || document.visibilityState !== 'visible') return false;
   try {
     const result = await api.markChatRead(CLIENT, current);
     if (result.marked > 0) READ_CHANNEL?.postMessage({ clientId: CLIENT, chatId: current });
+    return true;
   } catch (error) {
     console.warn('[ZapPool]', error);
+    return false;
   }
 }
 
@@ -239,8 +243,7 @@ async function openChat(chatId) {
   try {
     await loadThread();
     renderChats(); // a contact's name learnt from the thread shows at once, not after the read and the list
-    await markRead();
-    await loadChats();
+    if (await markRead()) await loadChats(); // the badges changed; else the list's own read is enough
   } catch (error) {
     showError(error);
   }

@@ -148,17 +148,33 @@
   }
 
   // ---- reading ----
+  const FILTERS = ['onlyUsers', 'onlyGroups', 'onlyCommunities', 'onlyNewsletter', 'onlyWithUnreadMessage',
+    'onlyArchived', 'withLabels'];
+
+  // WA-JS 4.6.0's list(): WhatsApp's order (pinned first, then the most recent), the filters, then `count` chats
+  // from the chat `id` (direction 'after', the default: it and those below it; 'before': the `count` above it).
   async function list(options = {}) {
     requireAuth();
+    const count = options.count == null ? Infinity : options.count;
+    // WhatsApp keeps its chats in the page; here they come from the server, which cuts a plain first page itself.
+    const plain = options.id == null && !FILTERS.some((k) => options[k]) && Number.isInteger(count) && count >= 0;
     // Group entries take their ChatModel from wpp_group.js (groupMetadata, author-keyed last message).
     const groupModel = window.__wasim.groupChatModel;
-    let chats = (await api.get('chats')).map((c) => (c.isGroup && groupModel ? groupModel(c) : chatModel(c)));
-    if (options.onlyWithUnreadMessage) chats = chats.filter((c) => c.unreadCount > 0);
+    const all = (await api.get('chats', plain ? { count } : {}))
+      .map((c) => (c.isGroup && groupModel ? groupModel(c) : chatModel(c)));
+    let chats = all;
     if (options.onlyUsers) chats = chats.filter((c) => !c.isGroup);
     if (options.onlyGroups) chats = chats.filter((c) => c.isGroup);
     if (options.onlyCommunities || options.onlyNewsletter) chats = [];
+    if (options.onlyWithUnreadMessage) chats = chats.filter((c) => c.unreadCount > 0);
     if (options.onlyArchived) chats = chats.filter((c) => c.archive);
-    return Number.isInteger(options.count) && options.count >= 0 ? chats.slice(0, options.count) : chats;
+    if (options.withLabels) chats = []; // no chat of the simulator carries a label
+    const wanted = options.id == null ? null : toWid(options.id)._serialized;
+    const anchor = wanted && all.find((c) => c.id._serialized === wanted); // ChatStore.get: filtered out gives -1
+    const at = anchor ? chats.indexOf(anchor) : 0;
+    if (options.direction !== 'before') return chats.slice(at, at + count);
+    const start = Math.max(at - count, 0);
+    return chats.slice(start, start + count >= at ? at : start + count);
   }
 
   async function getMessages(chatId, options = {}) {

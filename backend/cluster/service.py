@@ -1,0 +1,137 @@
+"""ClusterService (`service.cluster`): this node in the cluster, the leases of the numbers it drives, and the
+cluster as /cluster shows it.
+
+Which numbers a node drives is still its own data folder's (spreading them across nodes by capacity, and
+restoring one from a snapshot on another node, come next: docs/CLUSTER.md). What this guarantees already:
+a number this node starts is taken under a lease as soon as it starts (a Worker asks the database, never the
+engine thread that reports the start); a number whose lease another node holds is stopped here, and so is one
+whose lease this node loses. The outbox claims and marks a number's messages only under that lease
+(PgMessageStore's fence), so even a node that has not noticed yet cannot send from the shared outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ..errors import ZapPoolError
+from ..events.hub import ClientEvent
+from ..store.pg_cluster import ClusterStore, Lease
+from ..store.pg_db import PgDatabase
+from ..store.pg_messages import PgMessageStore
+from ..whatsapp.pool import WhatsAppPool
+from ..worker import Worker
+from .node import ClusterNode
+
+log = logging.getLogger(__name__)
+# A number in one of these statuses is being driven by this node: it must hold the number's lease.
+DRIVING = frozenset({"initializing", "qr_ready", "authenticated", "ready"})
+
+
+class ClusterService:
+    """This node: `start()` joins and keeps the leases, `overview()` for /cluster, `stop()` drains."""
+
+    def __init__(self, node: ClusterNode, store: ClusterStore, db: PgDatabase):
+        self.node = node
+        self.store = store
+        self.db = db
+        self._pool: WhatsAppPool | None = None
+        self._wanted: set[str] = set()
+        self._unwanted: set[str] = set()  # numbers to stop here: their lease is another node's
+        self._lock = threading.Lock()
+        self._worker = Worker(f"cluster-leases-{node.name}", self._take_leases)
+        node.on_lost(self._lost)
+
+    @classmethod
+    def connect(cls, url: str, name: str, *, capacity: int, ttl_s: float) -> ClusterService:
+        """Open the cluster's database (migrated) and make this node; nothing runs until start()."""
+        db = PgDatabase(url).open()
+        store = ClusterStore(db)
+        return cls(ClusterNode(store, name, capacity=capacity, ttl_s=ttl_s), store, db)
+
+    def message_store(self) -> PgMessageStore:
+        """The shared outbox and message log, fenced by this node's leases: a number's messages are claimed
+        and marked only under its lease (LeaseLost otherwise, refused by the database if the node is stale)."""
+        return PgMessageStore(self.db, fence=lambda client_id: self.node.lease(client_id).token)
+
+    def attach(self, pool: WhatsAppPool) -> None:
+        """Follow the pool's numbers: take the lease of each one it starts."""
+        self._pool = pool
+        pool.subscribe(self._status, {"status"})
+
+    def start(self) -> None:
+        """Join the cluster and start taking the leases of the numbers this node drives."""
+        self.node.start()
+        self._worker.start()
+
+    def stop(self) -> None:
+        """Stop taking leases and give every lease up (drained: others may take the numbers at once)."""
+        self._worker.stop()
+        self._worker.join(5)
+        self.node.stop(release=True)
+        self.db.close()
+
+    def overview(self) -> dict[str, Any]:
+        """The cluster as /cluster shows it: this node's name, every node, every live lease, the capacity."""
+        nodes = self.store.nodes(self.node.ttl_s)
+        leases = self.store.leases()
+        alive = [n for n in nodes if n.alive]
+        return {"node": self.node.name, "nodes": [n.to_dict() for n in nodes],
+                "leases": [lease.to_dict() for lease in leases],
+                "capacity": {"total": sum(n.capacity for n in alive if not n.draining), "used": len(leases),
+                             "nodesAlive": len(alive)}}
+
+    def _status(self, event: ClientEvent) -> None:
+        """A number changed status (engine thread: never wait here): one being driven needs its lease."""
+        if event.data.get("status") in DRIVING and not self._holds(event.client_id):
+            with self._lock:
+                self._wanted.add(event.client_id)
+            self._worker.kick()
+
+    def _holds(self, client_id: str) -> bool:
+        """Whether this node holds the number's lease now."""
+        return any(lease.client_id == client_id for lease in self.node.held())
+
+    def _take_leases(self) -> float:
+        """Take the lease of each number started here; stop one whose lease another node holds."""
+        with self._lock:
+            wanted, self._wanted = self._wanted, set()
+            unwanted, self._unwanted = self._unwanted, set()
+        for client_id in sorted(wanted):
+            if self._holds(client_id):
+                continue
+            if self.node.acquire(client_id) is not None:
+                self._took_over(client_id)
+                continue
+            log.warning("[Cluster] %s: outro nó tem o lease; este nó não vai conduzir o número", client_id)
+            unwanted.add(client_id)
+        for client_id in sorted(unwanted):
+            self._stop_number(client_id)
+        return self.node.renew_every_s
+
+    def _took_over(self, client_id: str) -> None:
+        """A number is now this node's: take back what its last owner left in flight (looked for on WhatsApp
+        before sending again), and run its queue here, where other nodes' API calls may have put messages."""
+        if self._pool is None:
+            return
+        outbox = self._pool.outbox
+        for record in outbox.store.recover_in_flight():
+            log.warning("[Cluster] %s: mensagem %s estava em envio por um lease vencido; procurada no WhatsApp "
+                        "antes de reenviar", record.client_id, record.id)
+        outbox.wake(client_id, follow=True)
+
+    def _lost(self, lease: Lease) -> None:
+        """This node lost a number's lease (heartbeat thread): stop driving it, from this service's worker."""
+        with self._lock:
+            self._unwanted.add(lease.client_id)
+        self._worker.kick()
+
+    def _stop_number(self, client_id: str) -> None:
+        """Close the number's browser here (its login stays on disk)."""
+        if self._pool is None:
+            return
+        try:
+            self._pool.disconnect(client_id)
+        except ZapPoolError as exc:
+            log.warning("[Cluster] %s não foi parado: %s", client_id, exc.message)

@@ -1,0 +1,81 @@
+"""Cluster mode from the command line (issue 20): `app.py --headless --database URL --node NAME` nodes on one
+real PostgreSQL, a number linked on the simulator and sent through the shared, fenced outbox, /cluster read
+from any node, and a stopped node drained (its lease given up at once, itself no longer alive)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.auth.service import AuthService
+from backend.store.pg_db import PgDatabase
+from backend.store.pg_messages import PgMessageStore
+from tests.api_support import FAST_SCRYPT, Api
+from tests.conftest import PHONE, link_number, wait_until
+from tests.ui_support import AppProcess
+
+pytestmark = [pytest.mark.process, pytest.mark.browser]
+TO = "5511988887777"
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, sim, pg_url: str) -> Iterator[Callable[..., tuple[AppProcess, Api]]]:
+    """Starts app.py processes, each on its own data folder with an API key (cluster nodes unless
+    database=None); all stopped after."""
+    started: list[AppProcess] = []
+
+    def start(name: str, *extra: str, database: str | None = pg_url) -> tuple[AppProcess, Api]:
+        data = tmp_path / name / "dados"
+        auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
+        auth.reset_password("senha-forte-123")
+        _, key = auth.create_api_key("testes")
+        cluster = ("--database", database, "--node", name) if database else ()
+        app = AppProcess(data, sim.url).start("--send-interval", "0", "--no-restore", *cluster, *extra)
+        started.append(app)
+        return app, Api(app.url, key)
+
+    yield start
+    for app in started:
+        app.stop()
+
+
+def test_nodes_share_the_cluster_send_under_their_lease_and_a_stopped_node_is_drained(nodes, sim, pg_url):
+    first, api1 = nodes("n1", "--node-capacity", "4", "--lease-ttl", "5")
+    link_number(sim, PHONE, "vendas",
+                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
+                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
+                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    # Queued by someone else into the shared outbox (another node's API): the owner's lane runs it all the same.
+    shared = PgMessageStore(PgDatabase(pg_url).open())
+    shared.add_outgoing("de-outro-no", client_id="vendas", to_number=TO, chat=f"{TO}@c.us", type="chat",
+                        body="Aceita por outro nó")
+    wait_until(lambda: [m["text"] for m in sim.control.sent(PHONE)] == ["Aceita por outro nó"], timeout=15,
+               what="the owner to send what another node accepted")
+    wait_until(lambda: shared.get("de-outro-no").status in ("sent", "delivered", "read"), what="marked sent")
+    shared.close()
+    sent = api1.call("POST", "/messages?wait=true", {"to": TO, "text": "Olá do cluster", "clientId": "vendas"})
+    assert sent.status == 200 and sent.json["status"] in ("sent", "delivered", "read"), sent.json
+    assert [m["text"] for m in sim.control.sent(PHONE)] == ["Aceita por outro nó", "Olá do cluster"]
+
+    second, api2 = nodes("n2", "--node-capacity", "6", "--lease-ttl", "5")
+    seen = api2.call("GET", "/cluster").json  # any node answers for the whole cluster
+    assert seen["node"] == "n2"
+    assert [(n["name"], n["alive"], n["capacity"], n["leases"]) for n in seen["nodes"]] == [
+        ("n1", True, 4, 1), ("n2", True, 6, 0)]
+    assert [(lease["clientId"], lease["node"]) for lease in seen["leases"]] == [("vendas", "n1")]
+    assert seen["capacity"] == {"total": 10, "used": 1, "nodesAlive": 2}
+    assert api2.call("GET", f"/messages/{sent.json['id']}").json["status"] in ("sent", "delivered", "read")
+
+    assert first.stop() == 0
+    after = api2.call("GET", "/cluster").json
+    assert after["leases"] == []  # drained: given up at once, not left to expire
+    wait_until(lambda: [n["alive"] for n in api2.call("GET", "/cluster").json["nodes"]] == [False, True],
+               timeout=20, what="n1 no longer alive")
+
+
+def test_without_a_database_there_is_no_cluster_to_show(nodes):
+    _, api = nodes("alone", database=None)
+    refused = api.call("GET", "/cluster")
+    assert refused.status == 404 and refused.json["error"]["details"]["reason"] == "not_clustered"
