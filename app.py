@@ -33,7 +33,7 @@ from flask import Flask
 from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
 from backend.assembly import (add_cluster_options, build_cluster, build_pool, build_service, build_settings,
-                              open_sealed, seal_command)
+                              open_sealed, seal_command, start_around_pool, stop_around_pool)
 from backend.auth import cli as auth_cli
 from backend.sealing import cli as sealing_cli
 from backend.auth.service import AuthService
@@ -146,28 +146,15 @@ class Parts:
     api: ApiServer
 
     def start(self) -> None:
-        """Webhook deliveries, then the pool (saved numbers listed, outbox running), then the API."""
+        """Webhook deliveries, then the pool and the capabilities around it (assembly.py's order), then the API."""
         self.webhooks.start()
-        if self.service.cluster is not None:  # the node joins first: the numbers it starts take leases
-            self.service.cluster.start()
-        self.pool.start()
-        if self.service.media is not None:
-            self.service.media.start()
-        self.service.schedules.start()  # after the pool: its outbox takes what fell due while closed
-        self.service.campaigns.driver.start()  # issue 17 §4: campaigns left running go on
+        start_around_pool(self.service, self.pool)
         self.api.start()
 
     def stop(self) -> None:
-        """The API first (no new work), then the numbers, the engine, the webhook deliveries."""
+        """The API first (no new work), then the capabilities and the numbers, the engine, the webhook deliveries."""
         self.api.stop()
-        self.service.schedules.stop()  # before the pool: no occurrence handed to a stopping outbox
-        if self.service.media is not None:
-            self.service.media.stop()
-        self.service.campaigns.driver.close()  # before the pool: nothing new handed to a number's queue
-        self.pool.shutdown()
-        if self.service.cluster is not None:  # drained: its numbers' leases are given up
-            self.service.cluster.stop()
-        self.service.audience.stop()  # after the pool: no incoming keyword left to handle
+        stop_around_pool(self.service, self.pool)
         self.runtime.stop()
         self.webhooks.stop()
 

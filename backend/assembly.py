@@ -127,6 +127,29 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     return service
 
 
+def start_around_pool(service: ZapPoolService, pool: WhatsAppPool) -> None:
+    """The pool and the capabilities that run beside it, each after what it needs."""
+    if service.cluster is not None:  # the node joins first: the numbers it starts take leases
+        service.cluster.start()
+    pool.start()
+    if service.media is not None:
+        service.media.start()
+    service.schedules.start()  # after the pool: its outbox takes what fell due while closed
+    service.campaigns.driver.start()  # issue 17 §4: campaigns left running go on
+
+
+def stop_around_pool(service: ZapPoolService, pool: WhatsAppPool) -> None:
+    """start_around_pool's parts stopped, each before what it hands work to."""
+    service.schedules.stop()  # before the pool: no occurrence handed to a stopping outbox
+    if service.media is not None:
+        service.media.stop()
+    service.campaigns.driver.close()  # before the pool: nothing new handed to a number's queue
+    pool.shutdown()
+    if service.cluster is not None:  # drained: its numbers' leases are given up
+        service.cluster.stop()
+    service.audience.stop()  # after the pool: no incoming keyword left to handle
+
+
 def build_media(pool: WhatsAppPool) -> MediaService:
     """Media both ways (issue 16 §2): its log in messages.db, its files in media/kept/; start() downloads."""
     outbox = pool.outbox
