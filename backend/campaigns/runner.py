@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ClientNotReady, ZapPoolError
-from ..drafts import media_draft, text_draft
+from ..drafts import Draft, media_draft, text_draft
 from ..status import MessageStatus
 from ..store.campaigns import (CLAIMED, DONE, HANDED_OVER, PENDING, SKIPPED_MISSING, SKIPPED_NOT_ON_WA, SKIPPED_OPTOUT,
                                CampaignLog, CampaignStore, Recipient, StoredCampaign, message_id_of)
@@ -201,15 +201,18 @@ class Runner:
         self._claimed_of(campaign_id)[r.seq] = (client_id, message_id)
         for key in [k for k in self._given if k[0] == client_id and k[1] <= now]:
             self._given[key] += 1
-        if not existing:
-            to = PhoneNumber(r.phone)  # normalised when imported (audience/importer.py): not parsed again
-            if "media" in fields:
-                media = dict(fields["media"])
-                caption = media.pop("caption", None)
-                draft = media_draft(client_id, to, media, {"caption": caption} if caption else None)
-            else:
-                draft = text_draft(client_id, to, fields["text"])
-            self.outbox._accept(draft, message_id)  # noqa: SLF001 - the outbox's accept under a chosen id
+        if not existing:  # the outbox accepts an id once: a claim repeated after a crash sends nothing twice
+            self.outbox.accept_once(message_id, lambda: campaign_draft(client_id, r.phone, fields))
+
+
+def campaign_draft(client_id: str, phone: str, fields: dict[str, Any]) -> Draft:
+    """One recipient's rendered message as the outbox takes it: text, or media with the text as its caption."""
+    to = PhoneNumber(phone)  # normalised when imported (audience/importer.py): not parsed again
+    if "media" not in fields:
+        return text_draft(client_id, to, fields["text"])
+    media = dict(fields["media"])
+    caption = media.pop("caption", None)
+    return media_draft(client_id, to, media, {"caption": caption} if caption else None)
 
 
 def values_of(name: str, variables: dict[str, str]) -> dict[str, str]:
