@@ -109,6 +109,17 @@ def api_key(data: Path) -> str:
     return auth.create_api_key("bench", rate_per_minute=100_000)[1]
 
 
+def link_with(tree: Path, sim_url: str, data: Path, phones: list[str]) -> str:
+    """link() and api_key() run by `tree`'s own code, so each app's data folder is in its own format (a log made
+    by a newer schema is refused by an older app); the API key as the last line printed."""
+    script = ("import sys; from pathlib import Path; from bench.api_send_cost import api_key, link; "
+              "from wasim.control import SimControl; url, data = sys.argv[1], Path(sys.argv[2]); "
+              "link(url, SimControl(url), data, sys.argv[3:]); print(api_key(data))")
+    done = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", script, sim_url, str(data), *phones], cwd=tree,
+                          capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(tree)})
+    return done.stdout.strip().splitlines()[-1]
+
+
 @contextmanager
 def run_app(name: str, tree: Path, data: Path, sim_url: str, phones: list[str], key: str) -> Iterator[App]:
     """`app.py --headless` from `tree` on `data`, until its numbers are ready; terminated on the way out."""
@@ -241,8 +252,8 @@ def running_apps(trees: dict[str, Path], tmp: Path, sims: dict[str, Simulator]) 
             data = tmp / name
             phones = [f"5511977{i}{n:05d}" for n in range(NUMBERS)]
             _proc, sim_url, control = sims[name]
-            link(sim_url, control, data, phones)
-            apps.append(stack.enter_context(run_app(name, tree, data, sim_url, phones, api_key(data))))
+            key = link_with(tree, sim_url, data, phones)
+            apps.append(stack.enter_context(run_app(name, tree, data, sim_url, phones, key)))
         yield apps
 
 
