@@ -147,7 +147,9 @@ def stop_around_pool(service: ZapPoolService, pool: WhatsAppPool) -> None:
     pool.shutdown()
     if service.cluster is not None:  # drained: its numbers' leases are given up
         service.cluster.stop()
-    service.audience.stop()  # after the pool: no incoming keyword left to handle
+    service.audience.stop()  # after the pool: no incoming keyword left to handle (closes audience.db)
+    service.campaigns.store.close()
+    service.templates.close()
 
 
 def build_media(pool: WhatsAppPool) -> MediaService:

@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 
-from backend.assembly import build_service
+from backend.assembly import build_service, stop_around_pool
 from backend.api import create_app
 from backend.api.openapi import build_document
 from backend.api.server import ApiServer
@@ -277,6 +277,14 @@ def api_app(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookService | No
     return create_app(build_service(pool, auth, webhooks), auth, test_config)
 
 
+def shut_down(server: ApiServer, pool: WhatsAppPool) -> None:
+    """The API, then the capabilities around the pool and the pool, as app.py stops them. Their stores are
+    closed too: a test run builds hundreds of stacks, and each left open kept its databases' files open (over
+    1,000 descriptors, where waitress's select() loop stops accepting)."""
+    server.stop()
+    stop_around_pool(server.app.extensions["zapool.service"], pool)
+
+
 @contextmanager
 def api_stack(runtime, settings: Settings, *, webhooks: WebhookService | None = None,
               test_config: dict[str, Any] | None = None) -> Iterator[Stack]:
@@ -292,8 +300,7 @@ def api_stack(runtime, settings: Settings, *, webhooks: WebhookService | None = 
     try:
         yield Stack(pool, auth, server, Api(server.url, key), key_id)
     finally:
-        server.stop()
-        pool.shutdown()
+        shut_down(server, pool)
         if webhooks is not None:
             webhooks.stop()
 

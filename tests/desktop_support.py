@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from backend.assembly import build_service
+from backend.assembly import build_service, stop_around_pool
 from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.auth.service import AuthService
@@ -141,7 +141,7 @@ def desk(runtime, settings) -> Iterator[Desk]:
     server = ApiServer(create_app(service, auth), auth, port=0).start()
     yield Desk(pool, service, auth, session, windows, bridge, gui, server)
     server.stop()
-    pool.shutdown()
+    stop_around_pool(service, pool)
     pool.outbox.store.close()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from backend.assembly import build_service
+from backend.assembly import build_service, stop_around_pool
 from backend.api import create_app
 from backend.api.server import ApiServer
 from backend.auth.service import AuthService
@@ -57,9 +57,7 @@ def _stack(runtime, settings: Settings, sim, **overrides: Any) -> Iterator[Media
     connect(pool, sim, "c1")
     yield MediaStack(service, Api(server.url, key), events)
     server.stop()
-    assert service.media is not None
-    service.media.stop()
-    pool.shutdown()
+    stop_around_pool(service, pool)
 
 
 @pytest.fixture

@@ -178,7 +178,8 @@ class ApiServer:
             self._server = create_server(app, host=self.host, port=port, threads=threads, ident="ZapPool",
                                          max_request_body_size=app.config.get("MAX_CONTENT_LENGTH") or 1 << 30,
                                          connection_limit=CONNECTION_LIMIT, channel_timeout=CHANNEL_TIMEOUT_S,
-                                         cleanup_interval=CLEANUP_INTERVAL_S, **_proxy(app))
+                                         cleanup_interval=CLEANUP_INTERVAL_S, **_proxy(app),
+                                         asyncore_use_poll=True)  # select() fails past descriptor 1023
         except OSError as exc:  # the port is taken, or the address is not this machine's
             raise Unavailable(f"Cannot listen on {self.host}:{port}: {exc.strerror or exc}",
                               details={"host": self.host, "port": port}, code="address_unavailable") from None

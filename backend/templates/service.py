@@ -31,6 +31,10 @@ class TemplatesService:
         self._store = store
         self._rng = rng or random.SystemRandom()
 
+    def close(self) -> None:
+        """Close templates.db (at shutdown)."""
+        self._store.close()
+
     def list(self) -> list[dict[str, Any]]:
         """Every template, by name."""
         return [_to_dict(t) for t in self._store.all()]
