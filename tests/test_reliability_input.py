@@ -95,9 +95,11 @@ def test_ids_that_try_to_leave_the_data_folder_are_refused(stack: Stack, setting
             assert reply.status in (404, 422), where
             # media_not_found: a message id is a key looked up in the log, never a path (backend/media/);
             # invalid_input: a contact id that is no phone number (backend/contacts/ids.py); media_link_invalid: a
-            # media link's token is only ever checked as a signature (backend/media/links.py).
+            # media link's token is only ever checked as a signature (backend/media/links.py); picture_link_invalid:
+            # so is a picture link's, and its contact id is hashed, never a path (backend/store/pictures.py).
             assert reply.json["error"]["code"] in ("not_found", "invalid_client_id", "invalid_number", "invalid_input",
-                                                   "media_not_found", "media_link_invalid"), where
+                                                   "media_not_found", "media_link_invalid",
+                                                   "picture_link_invalid"), where
     assert tree(settings.data_dir.parent) - outside <= {str(p.relative_to(settings.data_dir.parent))
                                                         for p in settings.data_dir.rglob("*")}
     assert tree(ROOT / "frontend") | set(os.listdir(ROOT)) == repo, "nothing written in the program's folder"

@@ -95,7 +95,10 @@ def test_a_window_opened_on_a_conversation_reads_the_list_once_for_itself(page: 
     page.on("request", note)
     try:
         _open(page, app)
-        time.sleep(1.5)  # the event stream's open and anything late
+        deadline = time.monotonic() + 15  # the event stream's open (slow on a loaded CI machine)
+        while len(reads) < 2 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(1500)  # anything late: a third read would come now
     finally:
         page.remove_listener("request", note)
 

@@ -63,7 +63,8 @@ _DAY_OR_TIME = {**STRING, "maxLength": 40,
                 "description": "A date (2026-12-01: local midnight; for `to`, the whole day) or a date and time "
                                "(2026-12-01T08:00, local unless it has an offset)."}
 REPORT_QUERY: dict[str, dict[str, Any]] = {
-    "clientId": {"schema": {**STRING, "maxLength": 6500},
+    # Its own key (QUERY is shared by every operation: a "clientId" here gave GET /messages this maxLength too).
+    "reportClientId": {"name": "clientId", "schema": {**STRING, "maxLength": 6500},
                  "description": "Numbers to report on, comma-separated or repeated (default: every number)."},
     "from": {"schema": _DAY_OR_TIME, "description": "Start of the period (default: 6 days before `to`'s day)."},
     "to": {"schema": _DAY_OR_TIME, "description": "End of the period (default: now)."},
@@ -78,7 +79,7 @@ REPORT_QUERY: dict[str, dict[str, Any]] = {
     "format": {"schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
                "description": "csv: the report's table as a CSV download."},
 }
-_QUERY = ("clientId", "from", "to", "tz", "groups", "businessHours", "format")
+_QUERY = ("reportClientId", "from", "to", "tz", "groups", "businessHours", "format")
 
 
 def _answer(schema: str) -> dict[str, Any]:
