@@ -278,6 +278,19 @@ def _bucket(direction: str, status: str) -> str:
     return "pending" if status in PENDING_STATUSES else "failed"
 
 
+INCOMING_COLUMNS = ("id, direction, client_id, chat, sender, type, body, media, status, wa_id, notify_name, wa_t, "
+                    "created_at, updated_at")
+
+
+def incoming_row(client_id: str, message_id: str, msg: dict[str, Any], now: int) -> tuple[Any, ...]:
+    """A received WhatsApp message as INCOMING_COLUMNS' values after `id, direction` ('in') and before `status`
+    ('received'): both message stores log it the same way. In a group (from = the group) the sender is the
+    member who wrote (author)."""
+    return (message_id, client_id, msg.get("from") or "unknown", msg.get("author") or msg.get("from"),
+            msg.get("type") or "chat", msg.get("body") if msg.get("body") is not None else msg.get("caption"),
+            incoming_media(msg), msg.get("id"), msg.get("notifyName") or None, int_or_none(msg.get("t")), now, now)
+
+
 def int_or_none(value: Any) -> int | None:
     """An int, or None for anything else."""
     return int(value) if isinstance(value, (int, float)) else None

@@ -29,7 +29,7 @@ from ..status import Routing
 from . import pg_cluster
 from .message_queries import chat_summary, check_limit, int_key, message_filters, where_clause
 from .message_schema import (ACK_STATUS, COLUMNS, SENT_STATUSES, MessageCounts, MessageRecord, Page,
-                             decode_cursor, encode_cursor, incoming_media, int_or_none, tally_counts, total_counts)
+                             INCOMING_COLUMNS, decode_cursor, encode_cursor, incoming_row, tally_counts, total_counts)
 from .messages import HOLD_FOR_CHECK_MS, new_key_id
 from .pg_cluster import stale_lease_refused
 from .pg_db import PgDatabase
@@ -256,17 +256,12 @@ class PgMessageStore:
     def add_incoming(self, items: list[tuple[str, str, dict[str, Any]]]) -> int:
         """Log (client_id, message id, WhatsApp message dict) as received; repeats are ignored. Returns added."""
         now, added = self._now(), 0
+        values = "%s, 'in', " + ", ".join(["%s"] * 6) + ", 'received', " + ", ".join(["%s"] * 5)
         with self._db.transaction() as conn:
             for client_id, message_id, msg in items:
-                cur = conn.execute(
-                    "INSERT INTO messages (id, direction, client_id, chat, sender, type, body, media, status, "
-                    "wa_id, notify_name, wa_t, created_at, updated_at) "
-                    "VALUES (%s, 'in', %s, %s, %s, %s, %s, %s, 'received', %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (client_id, wa_id) WHERE wa_id IS NOT NULL DO NOTHING",
-                    (message_id, client_id, msg.get("from") or "unknown", msg.get("author") or msg.get("from"),
-                     msg.get("type") or "chat",
-                     msg.get("body") if msg.get("body") is not None else msg.get("caption"), incoming_media(msg),
-                     msg.get("id"), msg.get("notifyName") or None, int_or_none(msg.get("t")), now, now))
+                cur = conn.execute(f"INSERT INTO messages ({INCOMING_COLUMNS}) VALUES ({values}) "
+                                   "ON CONFLICT (client_id, wa_id) WHERE wa_id IS NOT NULL DO NOTHING",
+                                   incoming_row(client_id, message_id, msg, now))
                 added += cur.rowcount
         return added
 
