@@ -72,22 +72,24 @@ def asset(name: str) -> Response:
 
 @bp.get("/ui/vendor/noto-emoji/<path:name>")
 def emoji_font(name: str) -> Response:
-    """The icon font's style sheet and its pieces (the regular weight only; 404 for any other file)."""
-    if not EMOJI_FILES.fullmatch(name):
-        raise NotFound()
-    response = _page(send_from_directory(EMOJI_FONT, name))
-    # Kept a day, not revalidated on every page: Chromium drew text that waited for a piece answered 304 with
-    # the system's font and never drew it again (tests/test_ui_icons.py). The files change only with the pin.
-    response.headers["Cache-Control"] = "max-age=86400"
-    return response
+    """The icon font's style sheet and its pieces (the regular weight only; 404 for any other file). Kept a day,
+    not revalidated on every page: Chromium drew text that waited for a piece answered 304 with the system's
+    font and never drew it again (tests/test_ui_icons.py). The files change only with the pin."""
+    return _vendor_file(EMOJI_FONT, EMOJI_FILES, name)
 
 
 @bp.get("/ui/vendor/uplot/<path:name>")
 def chart_library(name: str) -> Response:
     """The charts' library (uPlot's ES module and style sheet; 404 for any other file), kept a day."""
-    if not UPLOT_FILES.fullmatch(name):
+    return _vendor_file(UPLOT, UPLOT_FILES, name)
+
+
+def _vendor_file(folder: Path, allowed: re.Pattern[str], name: str) -> Response:
+    """A pinned npm package's file named by `allowed` (404 for any other), cached a day: it changes only with
+    the pin in package-lock.json."""
+    if not allowed.fullmatch(name):
         raise NotFound()
-    response = _page(send_from_directory(UPLOT, name))
+    response = _page(send_from_directory(folder, name))
     response.headers["Cache-Control"] = "max-age=86400"
     return response
 
