@@ -22,7 +22,7 @@ from backend.api.server import ApiServer
 from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.webhooks.service import WebhookService
-from tests.api_support import FAST_SCRYPT, api_app
+from tests.api_support import FAST_SCRYPT, api_app, shut_down
 from tests.conftest import running_pool
 
 FUZZ_EXAMPLES = int(os.environ.get("ZAPOOL_FUZZ_EXAMPLES", "25"))
@@ -43,8 +43,7 @@ def server(runtime, sim_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
     _, key = auth.create_api_key("fuzz", rate_per_minute=100_000)  # 1,870 requests in a minute or two
     api = ApiServer(api_app(pool, auth, webhooks), auth, port=0).start()
     yield api.url, key
-    api.stop()
-    pool.shutdown()
+    shut_down(api, pool)
     webhooks.stop()
 
 

@@ -26,7 +26,7 @@ from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.webhooks.service import WebhookService
 from backend.whatsapp.pool import WhatsAppPool
-from tests.api_support import FAST_SCRYPT, Api, api_app
+from tests.api_support import FAST_SCRYPT, Api, api_app, shut_down
 from tests.conftest import running_pool, wait_until
 
 SIZE_MB = 64
@@ -116,8 +116,7 @@ def zap(disk: Disk, tmp_path: Path, runtime, sim) -> Iterator[Zap]:
     try:
         yield Zap(data, pool, auth, api)
     finally:
-        server.stop()
-        pool.shutdown()
+        shut_down(server, pool)
         webhooks.stop()
         pool.outbox.store.close()
 

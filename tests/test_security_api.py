@@ -18,7 +18,7 @@ from backend.api.server import ApiServer, app_config
 from backend.auth.service import AuthService
 from backend.desktop.bridge import DesktopSession
 from backend.store.preferences import PreferencesStore
-from tests.api_support import FAST_SCRYPT, api_app
+from tests.api_support import FAST_SCRYPT, api_app, shut_down
 from tests.conftest import running_pool
 
 PASSWORD = "senha-forte-123"
@@ -98,8 +98,7 @@ def _serve(runtime, settings, password: str | None, config: dict[str, Any] | Non
     try:
         yield server, auth
     finally:
-        server.stop()
-        pool.shutdown()
+        shut_down(server, pool)
 
 
 # -- finding 1: DNS rebinding, and claiming a fresh install ----------------------------------------------------
@@ -144,8 +143,7 @@ def test_listening_wider_answers_to_its_own_address_and_the_allowed_names_only(r
         named = request(server.port, "GET", "/health", host=f"zap.lan:{server.port}")
         rebound = request(server.port, "GET", "/health", host=f"evil.example:{server.port}")
     finally:
-        server.stop()
-        pool.shutdown()
+        shut_down(server, pool)
 
     assert server.host == "0.0.0.0" and own.status == 200 and named.status == 200
     assert rebound.status == 421 and "--allowed-host" in rebound.json["error"]["message"]
