@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ..status import Routing
-from .message_queries import chat_summary, check_limit, int_key, message_filters, where_clause
+from .message_queries import SELECT, chats_page, chats_page_query, messages_page, messages_page_query
 from .message_schema import (ACK_STATUS, COLUMNS, MIGRATIONS, SENT_STATUSES, MessageCounts, MessageRecord, Page,
-                             INCOMING_COLUMNS, decode_cursor, encode_cursor, incoming_row, tally_counts, total_counts)
+                             INCOMING_COLUMNS, incoming_row, tally_counts, total_counts)
 from .limits import LimitStore
 from .sqlite_db import Database
 
 log = logging.getLogger(__name__)
-SELECT = f"SELECT {COLUMNS} FROM messages"
 # A message that may be out already stays with the number that may have sent it, which alone can look for it,
 # for this long while that number is down; then it goes back to routing like any other (it may arrive twice).
 HOLD_FOR_CHECK_MS = 10 * 60 * 1000
@@ -318,17 +317,8 @@ class MessageStore:
                       since: int | None = None, until: int | None = None, cursor: str | None = None,
                       limit: int = 50) -> Page:
         """Messages newest first, filtered; since/until are epoch ms (until exclusive)."""
-        where, args = message_filters(client_id, chat, direction, since, until)
-        if cursor:
-            moment, seq = decode_cursor(cursor)
-            where.append("(created_at, seq) < (?, ?)")
-            args += [moment, int_key(seq)]
-        limit = check_limit(limit)
-        sql = f"{SELECT} {where_clause(where)} ORDER BY created_at DESC, seq DESC LIMIT ?"
-        rows = self._db.read().execute(sql, (*args, limit + 1)).fetchall()
-        items = [MessageRecord.from_row(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(items, encode_cursor(items[-1].created_at, items[-1].seq) if more else None)
+        sql, args, limit = messages_page_query(client_id, chat, direction, since, until, cursor, limit)
+        return messages_page(self._db.read().execute(sql, args).fetchall(), limit)
 
     def chat_messages(self, client_id: str, chat: str, *, cursor: str | None = None, limit: int = 50) -> Page:
         """The messages of one conversation of one number, newest first."""
@@ -336,20 +326,8 @@ class MessageStore:
 
     def list_chats(self, client_id: str, *, cursor: str | None = None, limit: int = 50) -> Page:
         """A number's conversations, most recent first, each with its last message and unread count."""
-        where, args = ["c.client_id = ?"], [client_id]
-        if cursor:
-            moment, chat = decode_cursor(cursor)
-            where.append("(c.last_at, c.chat) < (?, ?)")
-            args += [moment, chat]
-        limit = check_limit(limit)
-        cols = ", ".join(f"m.{c.strip()}" for c in COLUMNS.split(","))
-        sql = (f"SELECT c.client_id AS c_client, c.chat AS c_chat, c.last_at AS c_last_at, c.unread AS c_unread, "
-               f"c.total AS c_total, {cols} FROM chats c LEFT JOIN messages m ON m.seq = c.last_seq "
-               f"{where_clause(where)} ORDER BY c.last_at DESC, c.chat DESC LIMIT ?")
-        rows = self._db.read().execute(sql, (*args, limit + 1)).fetchall()
-        items = [chat_summary(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(items, encode_cursor(items[-1].last_at, items[-1].chat) if more else None)
+        sql, args, limit = chats_page_query(client_id, cursor, limit)
+        return chats_page(self._db.read().execute(sql, args).fetchall(), limit)
 
     def counts(self) -> dict[str, MessageCounts]:
         """Per number: sent, received, pending, failed ('' holds auto-routed messages not yet given one).

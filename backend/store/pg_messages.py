@@ -27,16 +27,15 @@ from psycopg.rows import dict_row
 
 from ..status import Routing
 from . import pg_cluster
-from .message_queries import chat_summary, check_limit, int_key, message_filters, where_clause
+from .message_queries import SELECT, chats_page, chats_page_query, messages_page, messages_page_query
 from .message_schema import (ACK_STATUS, COLUMNS, SENT_STATUSES, MessageCounts, MessageRecord, Page,
-                             INCOMING_COLUMNS, decode_cursor, encode_cursor, incoming_row, tally_counts, total_counts)
+                             INCOMING_COLUMNS, incoming_row, tally_counts, total_counts)
 from .messages import HOLD_FOR_CHECK_MS, new_key_id
 from .pg_cluster import stale_lease_refused
 from .pg_db import PgDatabase
 from .pg_limits import PgLimitStore
 from .pg_message_schema import FOLD_COUNTS, FOLD_LOCK, MIGRATIONS
 
-SELECT = f"SELECT {COLUMNS} FROM messages"
 HELD = "possible_duplicate AND key_id IS NOT NULL AND updated_at > %(held_after)s"
 # A row's claim must still be its number's current lease (no claim_token: this store does not fence).
 CLAIM_CURRENT = "(claim_token IS NULL OR zapool_fence_ok(client_id, claim_token))"
@@ -332,17 +331,9 @@ class PgMessageStore:
                       since: int | None = None, until: int | None = None, cursor: str | None = None,
                       limit: int = 50) -> Page:
         """Messages newest first, filtered; since/until are epoch ms (until exclusive)."""
-        where, args = message_filters(client_id, chat, direction, since, until)
-        if cursor:
-            moment, seq = decode_cursor(cursor)
-            where.append("(created_at, seq) < (?, ?)")
-            args += [moment, int_key(seq)]
-        limit = check_limit(limit)
-        sql = f"{SELECT} {where_clause(where)} ORDER BY created_at DESC, seq DESC LIMIT ?".replace("?", "%s")
+        sql, args, limit = messages_page_query(client_id, chat, direction, since, until, cursor, limit)
         with self._db.transaction() as conn:
-            rows = _rows(conn, sql, (*args, limit + 1))
-        items = [MessageRecord.from_row(r) for r in rows[:limit]]
-        return Page(items, encode_cursor(items[-1].created_at, items[-1].seq) if len(rows) > limit else None)
+            return messages_page(_rows(conn, sql.replace("?", "%s"), args), limit)
 
     def chat_messages(self, client_id: str, chat: str, *, cursor: str | None = None, limit: int = 50) -> Page:
         """The messages of one conversation of one number, newest first."""
@@ -350,20 +341,9 @@ class PgMessageStore:
 
     def list_chats(self, client_id: str, *, cursor: str | None = None, limit: int = 50) -> Page:
         """A number's conversations, most recent first, each with its last message and unread count."""
-        where, args = ["c.client_id = %s"], [client_id]
-        if cursor:
-            moment, chat = decode_cursor(cursor)
-            where.append("(c.last_at, c.chat) < (%s, %s)")
-            args += [moment, chat]
-        limit = check_limit(limit)
-        cols = ", ".join(f"m.{c.strip()}" for c in COLUMNS.split(","))
-        sql = (f"SELECT c.client_id AS c_client, c.chat AS c_chat, c.last_at AS c_last_at, c.unread AS c_unread, "
-               f"c.total AS c_total, {cols} FROM chats c LEFT JOIN messages m ON m.seq = c.last_seq "
-               f"{where_clause(where)} ORDER BY c.last_at DESC, c.chat DESC LIMIT %s")
+        sql, args, limit = chats_page_query(client_id, cursor, limit)
         with self._db.transaction() as conn:
-            rows = _rows(conn, sql, (*args, limit + 1))
-        items = [chat_summary(r) for r in rows[:limit]]
-        return Page(items, encode_cursor(items[-1].last_at, items[-1].chat) if len(rows) > limit else None)
+            return chats_page(_rows(conn, sql.replace("?", "%s"), args), limit)
 
     def counts(self) -> dict[str, MessageCounts]:
         """Per number: sent, received, pending, failed ('' holds auto-routed messages not yet given one). Folds
