@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.csv_cells import csv_cell
 from backend.errors import InvalidInput
 from backend.reports import ReportService
 from backend.store.message_schema import MIGRATIONS
@@ -254,3 +255,11 @@ def test_the_reports_strings_exist_in_both_languages() -> None:
     portuguese, english = source.split("\n  en: {", 1)
     keys = [set(re.findall(r"'((?:reports|main)\.[A-Za-z.]+)':", part)) for part in (portuguese, english)]
     assert keys[0] == keys[1] and len(keys[0]) > 40
+
+
+def test_every_export_quotes_what_a_spreadsheet_would_run() -> None:
+    """The one guard both exports use (reports' tables, a campaign's per-recipient CSV): each formula start,
+    and a contact name that tries a DDE payload, come out as text; numbers and plain text unchanged."""
+    hostile = ["=1+1", "+55 11", "-2", "@SUM(A1)", "\tx", "\rx", "=cmd|' /C calc'!A0"]
+    assert [csv_cell(v) for v in hostile] == ["'" + v for v in hostile]
+    assert [csv_cell(v) for v in ("Maria", "5511999990000", 3, 0.5, None)] == ["Maria", "5511999990000", 3, 0.5, ""]

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..clock import iso
+from ..csv_cells import csv_cell
 from ..errors import InvalidInput, ZapPoolError
 from ..events.hub import ClientEvent
 from ..store.campaigns import (CANCELLED, PENDING, SKIPPED_MISSING, SKIPPED_OPTOUT, CampaignLog, CampaignStore,
@@ -182,8 +183,8 @@ class CampaignsService:
             outcome = self.log.outcome([r.message_id for r in rows if r.message_id])
             for r in rows:
                 item = report.recipient(r, outcome.get(r.message_id or ""))
-                writer.writerow([r.phone, _csv_safe(r.name), item["status"], item["clientId"] or "",
-                                 item["messageId"] or "", item["error"] or "", "yes" if r.message_id in replied else ""])
+                writer.writerow([csv_cell(cell) for cell in (r.phone, r.name, item["status"], item["clientId"],
+                                 item["messageId"], item["error"], "yes" if r.message_id in replied else "")])
             after = rows[-1].seq
         return out.getvalue()
 
@@ -312,11 +313,6 @@ def _cursor(raw: str | None) -> int:
     if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 9:
         raise InvalidInput("cursor must be the nextCursor of the page before", details={"field": "cursor"})
     return int(raw)
-
-
-def _csv_safe(text: str) -> str:
-    """A name as a CSV cell a spreadsheet will not run as a formula (=, +, -, @ first)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 __all__ = ["EVENTS", "CampaignsService", "message_id_of"]
