@@ -202,3 +202,15 @@ class WhatsAppError(EngineError):
     """WhatsApp Web (through WA-JS) rejected a call; `details.wppCode` holds its own code."""
 
     code = "whatsapp_error"
+
+
+def stored_error(code: str | None, message: str, details: dict[str, Any]) -> ZapPoolError:
+    """A failure kept on disk by its code (a failed message's error_code) raised again as the class it was, so a
+    synchronous send answers 404 for a number not on WhatsApp as the first attempt did; unknown codes stay 500."""
+    classes: dict[str, type[ZapPoolError]] = {}
+    pending: list[type[ZapPoolError]] = [ZapPoolError]
+    while pending:
+        cls = pending.pop()
+        classes.setdefault(cls.code, cls)
+        pending.extend(c for c in cls.__subclasses__() if c.__module__ == __name__)
+    return classes.get(code or "", ZapPoolError)(message, code=code, details=details)

@@ -23,9 +23,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from .. import errors
 from ..drafts import Draft, media_draft, text_draft
-from ..errors import ClientNotReady, Conflict, EngineTimeout, NotFound, ZapPoolError
+from ..errors import ClientNotReady, Conflict, EngineTimeout, NotFound, ZapPoolError, stored_error
 from ..status import MessageStatus
 from ..store.media import MediaFiles
 from ..store.message_schema import ChatSummary, MessageCounts, MessageRecord, Page
@@ -38,17 +37,6 @@ from .event_log import EventLog
 from .workers import Context, Lane, Pacing, RetryPolicy, Router, Worker
 
 log = logging.getLogger(__name__)
-
-
-def _error_classes() -> dict[str, type[ZapPoolError]]:
-    """Every ZapPoolError subclass by its code, to raise a stored failure as the error it was."""
-    found: dict[str, type[ZapPoolError]] = {}
-    pending: list[type[ZapPoolError]] = [ZapPoolError]
-    while pending:
-        cls = pending.pop()
-        found.setdefault(cls.code, cls)
-        pending.extend(c for c in cls.__subclasses__() if c.__module__ == errors.__name__)
-    return found
 
 
 class OutboxState(Enum):
@@ -241,13 +229,10 @@ class Outbox:
             raise EngineTimeout(f"Still sending after {timeout:g} s: it may yet be sent",
                                 details={"messageId": message_id, "status": record.status})
 
-    _ERRORS = _error_classes()
-
     def _error_of(self, record: MessageRecord) -> ZapPoolError:
         """The stored failure as the ZapPoolError it was."""
-        cls = self._ERRORS.get(record.error_code or "", ZapPoolError)
-        return cls(record.reason or "The message was not sent", code=record.error_code,
-                   details={"messageId": record.id, "clientId": record.client_id, "to": record.to_number})
+        return stored_error(record.error_code, record.reason or "The message was not sent",
+                            {"messageId": record.id, "clientId": record.client_id, "to": record.to_number})
 
     # -- workers' callbacks ------------------------------------------------------------------------------
 
