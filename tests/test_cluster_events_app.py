@@ -1,0 +1,73 @@
+"""One cluster seen from any node (issue 20), on two real `app.py` nodes, a real PostgreSQL and the simulator:
+an SSE client on one node sees what the other node's number received, /clients/all and /stats list the whole
+cluster with each number's node, /health answers for each node, /metrics labels its samples by node, and a
+message accepted by one node's API is sent by the owner without waiting for its poll."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.api_support import EventStream
+from tests.conftest import PHONE, link_number, wait_until
+from tests.test_cluster_app import nodes  # noqa: F401 - the two-node rig (a fixture)
+
+pytestmark = [pytest.mark.process, pytest.mark.browser]
+CONTACT = "5521977776666"
+
+
+def test_one_cluster_seen_from_any_node(nodes, sim):  # noqa: F811 - the fixture imported above
+    _, api1 = nodes("n1", "--node-capacity", "4", "--lease-ttl", "5")
+    _, api2 = nodes("n2", "--node-capacity", "6", "--lease-ttl", "5")
+    link_number(sim, PHONE, "vendas",
+                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
+                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
+                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    on_owner = EventStream(api1.base, "/events?types=message,message_status", key=api1.key)
+    elsewhere = EventStream(api2.base, "/events?types=message,message_status", key=api2.key)
+    try:
+        sim.control.incoming(PHONE, CONTACT, "Oi, <b>chegou</b>?")
+        seen = elsewhere.wait_event("message", lambda e: e["data"]["message"]["body"] == "Oi, <b>chegou</b>?", timeout=10)
+        assert (seen["clientId"], seen["node"]) == ("vendas", "n1")
+        on_owner.wait_event("message")
+        time.sleep(1.5)  # n1 also heard its own notification by now: it must not show the message twice
+        assert [e["node"] for e in on_owner.of_type("message")] == ["n1"]
+        assert len(elsewhere.of_type("message")) == 1
+
+        # Accepted by n2's API (auto-routed: n2 drives no number), sent by n1, its statuses seen on n2's stream.
+        accepted = api2.call("POST", "/messages", {"to": CONTACT, "text": "Resposta via n2"})
+        assert accepted.status == 202, accepted.json
+        elsewhere.wait_event("message_status", lambda e: e["data"]["message"]["id"] == accepted.json["id"]
+                             and e["data"]["status"] == "sent" and e["node"] == "n1", timeout=15)
+    finally:
+        on_owner.close()
+        elsewhere.close()
+
+    listed = api2.call("GET", "/clients/all").json
+    assert [(c["clientId"], c["status"], c["node"]) for c in listed] == [("vendas", "ready", "n1")]
+    stats = api2.call("GET", "/stats").json
+    assert (stats["currentClients"], stats["readyClients"], stats["clientsByStatus"]) == (1, 1, {"ready": 1})
+    assert [(n["node"], n["currentClients"]) for n in stats["nodes"]] == [("n2", 0), ("n1", 1)]
+
+    owner, other = api1.call("GET", "/health", key=None), api2.call("GET", "/health", key=None)
+    assert owner.status == other.status == 200
+    assert {k: owner.json[k] for k in ("status", "node", "database", "events", "leases")} == {
+        "status": "ok", "node": "n1", "database": "ok", "events": "listening", "leases": 1}
+    assert (other.json["node"], other.json["leases"], other.json["clients"]) == ("n2", 0, 0)
+
+    text = api1.call("GET", "/metrics").body.decode()
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert samples and all('node="n1"' in line for line in samples)
+    assert 'zapool_client_status{node="n1",client_id="vendas",status="ready"} 1' in samples
+    assert re.search(r'^zapool_messages_sent_total\{node="n1",client_id="vendas"\} 1$', text, re.M)
+    assert "vendas" not in api2.call("GET", "/metrics").body.decode()  # n2 reports only what it drives
+
+
+def test_the_embedded_default_shows_no_node(nodes):  # noqa: F811 - the fixture imported above
+    _, api = nodes("alone", database=None)
+    health = api.call("GET", "/health", key=None).json
+    assert set(health) == {"status", "version", "clients", "readyClients"}
+    assert "nodes" not in api.call("GET", "/stats").json
+    assert "node=" not in api.call("GET", "/metrics").body.decode()
