@@ -178,7 +178,7 @@ def sse_rounds(sim: SimServer, a: Node, b: Node, phone: str, rounds: int) -> dic
         text = f"entrada {i}"
         started = time.monotonic()
         sim.control.incoming(phone, CONTACT, text)
-        wait(lambda: text in own.seen and text in other.seen, 20)
+        wait(lambda text=text: text in own.seen and text in other.seen, 20)
         out["own"].append(own.seen[text] - started)
         out["relayed"].append(other.seen[text] - started)
         time.sleep(0.3)

@@ -88,7 +88,7 @@ def test_a_message_queued_on_another_node_wakes_this_nodes_lanes(two_nodes):
 
 
 def test_a_forged_or_malformed_notification_is_ignored(two_nodes, pg_url):
-    a, b = two_nodes
+    _, b = two_nodes
     forged = ['not json', '[1]', '{"node":"x","type":"rm -rf","clientId":"v","data":{}}',
               '{"node":"x","type":"message","clientId":5,"data":{}}', '{"node":"x","ref":999999}',
               '{"node":"x","type":"message","clientId":"v","data":"text"}']

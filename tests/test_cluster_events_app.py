@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.api_support import EventStream
-from tests.conftest import PHONE, link_number, wait_until
+from tests.conftest import PHONE, link_number
 from tests.test_cluster_app import nodes  # noqa: F401 - the two-node rig (a fixture)
 
 pytestmark = [pytest.mark.process, pytest.mark.browser]
@@ -29,7 +29,8 @@ def test_one_cluster_seen_from_any_node(nodes, sim):  # noqa: F811 - the fixture
     elsewhere = EventStream(api2.base, "/events?types=message,message_status", key=api2.key)
     try:
         sim.control.incoming(PHONE, CONTACT, "Oi, <b>chegou</b>?")
-        seen = elsewhere.wait_event("message", lambda e: e["data"]["message"]["body"] == "Oi, <b>chegou</b>?", timeout=10)
+        seen = elsewhere.wait_event("message", lambda e: e["data"]["message"]["body"] == "Oi, <b>chegou</b>?",
+                                    timeout=10)
         assert (seen["clientId"], seen["node"]) == ("vendas", "n1")
         on_owner.wait_event("message")
         time.sleep(1.5)  # n1 also heard its own notification by now: it must not show the message twice
@@ -61,7 +62,7 @@ def test_one_cluster_seen_from_any_node(nodes, sim):  # noqa: F811 - the fixture
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert samples and all('node="n1"' in line for line in samples)
     assert 'zapool_client_status{node="n1",client_id="vendas",status="ready"} 1' in samples
-    assert re.search(r'^zapool_messages_sent_total\{node="n1",client_id="vendas"\} 1$', text, re.M)
+    assert re.search(r'^zapool_messages_sent_total\{node="n1",client_id="vendas"\} 1$', text, re.MULTILINE)
     assert "vendas" not in api2.call("GET", "/metrics").body.decode()  # n2 reports only what it drives
 
 

@@ -6,10 +6,10 @@ lent to others between calls and would lose the LISTEN). NOTIFY is delivered onl
 commit time and is not kept: a node that is not listening (PostgreSQL restarting, the node's connection being
 re-made) misses what was sent meanwhile (docs/CLUSTER.md, "Events across nodes").
 
-A notification's payload is at most 8000 bytes (PostgreSQL's limit). Most envelopes fit (a status change is
-~200 bytes, a received text ~600: bench/cluster_events.py); one that does not (a long text, a big location or
-vCard) is written to `cluster_events` and only its row id goes over NOTIFY, read by the listeners. Those rows
-are deleted after EVENT_ROWS_KEPT.
+A notification's payload is at most 8000 bytes (PostgreSQL's limit). Most envelopes fit (bench/cluster_events.py:
+an ack ~190 bytes, a received text ~430, a message_status ~700); one that does not (a long text, a big
+location or vCard) is written to `cluster_events` and only its row id goes over NOTIFY, read by the listeners.
+Those rows are deleted after EVENT_ROWS_KEPT.
 
 `node_views` holds each node's numbers (GET /clients/all's items) and its statistics (GET /stats), written by
 the node on every change and heartbeat, so any node answers for the whole cluster in one query.
@@ -30,6 +30,9 @@ from .pg_db import RETRY_AFTER_S, PgDatabase
 
 CHANNEL = "zapool_events"
 NOTIFY_LIMIT = 8000  # bytes: PostgreSQL refuses a longer payload ("payload string too long")
+# The listening connection only reads: without TCP keepalives a silently cut network (a partition) would leave it
+# waiting forever. With these, libpq notices within ~25 s and the relay connects again.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 EVENT_ROWS_KEPT = "1 hour"  # an envelope too big for NOTIFY is read within milliseconds; kept for late readers
 
 SCHEMA_V1 = """
@@ -135,7 +138,7 @@ class Listener:
         """Open the connection and LISTEN (Unavailable while PostgreSQL does not answer)."""
         self.close()
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout_s)
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout_s, **KEEPALIVES)
             conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.OperationalError as exc:
             raise Unavailable("The cluster's database does not answer",
