@@ -9,18 +9,20 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.api_support import EventStream
-from tests.conftest import PHONE, link_number
+from tests.conftest import PHONE, link_number, wait_until
 from tests.test_cluster_app import nodes  # noqa: F401 - the two-node rig (a fixture)
+from tests.ui_support import launch_browser, log_in
 
 pytestmark = [pytest.mark.process, pytest.mark.browser]
 CONTACT = "5521977776666"
 
 
 def test_one_cluster_seen_from_any_node(nodes, sim):  # noqa: F811 - the fixture imported above
-    _, api1 = nodes("n1", "--node-capacity", "4", "--lease-ttl", "5")
-    _, api2 = nodes("n2", "--node-capacity", "6", "--lease-ttl", "5")
+    _, api1 = nodes("n1", "--node-capacity", "4", "--lease-ttl", "15")
+    second, api2 = nodes("n2", "--node-capacity", "6", "--lease-ttl", "15")
     link_number(sim, PHONE, "vendas",
                 start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
                 code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
@@ -65,6 +67,22 @@ def test_one_cluster_seen_from_any_node(nodes, sim):  # noqa: F811 - the fixture
     assert re.search(r'^zapool_messages_sent_total\{node="n1",client_id="vendas"\} 1$', text, re.MULTILINE)
     assert "vendas" not in api2.call("GET", "/metrics").body.decode()  # n2 reports only what it drives
 
+    with sync_playwright() as pw:  # n2's pool window shows n1's number, with its node
+        browser = launch_browser(pw)
+        try:
+            page = browser.new_context(locale="pt-BR").new_page()
+            log_in(page, second.url, "senha-forte-123")
+            page.goto(second.url + "/ui/pool.html")
+            card = page.locator('.card[data-client-id="vendas"]')
+            expect(card.locator('dd[data-role="node"]')).to_have_text("n1")
+            expect(card.locator(".badge")).to_have_class(re.compile("status-ready"))
+        finally:
+            browser.close()
+
+    api1.call("POST", "/clients/vendas/disconnect")  # a change on n1 shows on n2 at once, not at a heartbeat
+    wait_until(lambda: [c["status"] for c in api2.call("GET", "/clients/all").json] == ["disconnected"],
+               timeout=3, what="n2 to list vendas as disconnected")  # heartbeat: 5 s
+
 
 def test_the_embedded_default_shows_no_node(nodes):  # noqa: F811 - the fixture imported above
     _, api = nodes("alone", database=None)
@@ -72,3 +90,4 @@ def test_the_embedded_default_shows_no_node(nodes):  # noqa: F811 - the fixture 
     assert set(health) == {"status", "version", "clients", "readyClients"}
     assert "nodes" not in api.call("GET", "/stats").json
     assert "node=" not in api.call("GET", "/metrics").body.decode()
+    assert all("node" not in item for item in api.call("GET", "/clients/all").json)
