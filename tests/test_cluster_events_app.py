@@ -91,3 +91,31 @@ def test_the_embedded_default_shows_no_node(nodes):  # noqa: F811 - the fixture 
     assert "nodes" not in api.call("GET", "/stats").json
     assert "node=" not in api.call("GET", "/metrics").body.decode()
     assert all("node" not in item for item in api.call("GET", "/clients/all").json)
+
+
+def test_postgresql_restarted_health_says_degraded_then_events_flow_again(nodes, pg_server):  # noqa: F811
+    from bench.postgres import PostgresServer
+
+    server = PostgresServer().start()  # its own: this test stops it
+    try:
+        url = server.create_database()
+        _, api1 = nodes("n1", database=url)
+        _, api2 = nodes("n2", database=url)
+        server.stop()
+        down = api1.call("GET", "/health", key=None)
+        assert down.status == 503
+        assert (down.json["status"], down.json["database"], down.json["node"]) == ("degraded", "unreachable", "n1")
+        server.start()
+        for api in (api1, api2):
+            wait_until(lambda api=api: api.call("GET", "/health", key=None).json["events"] == "listening",
+                       timeout=20, what="listening again")
+            assert api.call("GET", "/health", key=None).status == 200
+        stream = EventStream(api2.base, "/events?types=client_added", key=api2.key)
+        try:
+            api1.call("POST", "/clients", {"clientId": "depois"})
+            added = stream.wait_event("client_added", timeout=20)
+            assert (added["clientId"], added["node"]) == ("depois", "n1")
+        finally:
+            stream.close()
+    finally:
+        server.close()

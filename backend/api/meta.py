@@ -28,9 +28,9 @@ def health() -> tuple[Response, int]:
     """Is ZapPool up: version and how many numbers are connected (this process's own). A cluster node adds its
     name, whether its PostgreSQL answers and the other nodes are heard, its leases; 503 while the database
     does not answer (a load balancer sends the API elsewhere)."""
-    pool = svc().pool.get_stats()
-    body = {"status": "ok", "version": __version__, "clients": pool["currentClients"],
-            "readyClients": pool["readyClients"]}
+    pool = svc().pool  # its numbers in memory: /health answers even while a cluster's database does not
+    body = {"status": "ok", "version": __version__, "clients": len(pool.clients()),
+            "readyClients": len(pool.get_ready_clients())}
     cluster = svc().cluster
     if cluster is not None and cluster.views is not None:  # issue 20: this node's part
         body.update(cluster.views.health(cluster.relay.listening))

@@ -112,11 +112,14 @@ class EventStore:
             "FROM node_views v LEFT JOIN nodes n ON n.name = v.node ORDER BY v.node", (ttl_s,))
         return [NodeView(node, list(clients), dict(stats), bool(alive)) for node, clients, stats, alive in rows]
 
-    def reachable(self) -> bool:
-        """Whether the database answers now (GET /health)."""
+    def reachable(self, timeout_s: int = 2) -> bool:
+        """Whether the database answers now (GET /health): a connection of its own, made within `timeout_s`, so
+        a down server is told in seconds (the pool would wait its full wait for a connection) and a busy pool
+        is not mistaken for a down server."""
         try:
-            self._db.one("SELECT 1")
-        except Unavailable:
+            with psycopg.connect(self._db.url, connect_timeout=timeout_s, autocommit=True) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
             return False
         return True
 
