@@ -76,11 +76,15 @@ def test_one_cluster_seen_from_any_node(nodes, sim):  # noqa: F811 - the fixture
             card = page.locator('.card[data-client-id="vendas"]')
             expect(card.locator('dd[data-role="node"]')).to_have_text("n1")
             expect(card.locator(".badge")).to_have_class(re.compile("status-ready"))
+            api1.call("POST", "/clients", {"clientId": "suporte"})  # added on n1 while n2's window is open
+            added = page.locator('.card[data-client-id="suporte"]')
+            expect(added.locator('dd[data-role="node"]')).to_have_text("n1")
         finally:
             browser.close()
 
     api1.call("POST", "/clients/vendas/disconnect")  # a change on n1 shows on n2 at once, not at a heartbeat
-    wait_until(lambda: [c["status"] for c in api2.call("GET", "/clients/all").json] == ["disconnected"],
+    wait_until(lambda: [c["status"] for c in api2.call("GET", "/clients/all").json if c["clientId"] == "vendas"]
+               == ["disconnected"],
                timeout=3, what="n2 to list vendas as disconnected")  # heartbeat: 5 s
 
 
