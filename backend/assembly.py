@@ -122,6 +122,8 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.cluster = cluster  # issue 20: this node, /cluster
     if cluster is not None:
         cluster.attach(pool)
+        from .cluster.relay import connect_events  # issue 20: events across nodes, the cluster's views
+        connect_events(cluster, pool, bus)
     # issue 17 §4: /campaigns (its counts read the local log: docs/CLUSTER.md, what is not built yet)
     service.campaigns = build_campaigns(pool, service.audience, service.templates, local_log(pool))
     return service
@@ -131,6 +133,8 @@ def start_around_pool(service: ZapPoolService, pool: WhatsAppPool) -> None:
     """The pool and the capabilities that run beside it, each after what it needs."""
     if service.cluster is not None:  # the node joins first: the numbers it starts take leases
         service.cluster.start()
+        from .cluster.relay import start_events  # issue 20: hear the other nodes before the numbers start
+        start_events(service.cluster)
     pool.start()
     if service.media is not None:
         service.media.start()
@@ -145,6 +149,9 @@ def stop_around_pool(service: ZapPoolService, pool: WhatsAppPool) -> None:
         service.media.stop()
     service.campaigns.driver.close()  # before the pool: nothing new handed to a number's queue
     pool.shutdown()
+    if service.cluster is not None:  # issue 20: the last events sent, then no more listening
+        from .cluster.relay import stop_events
+        stop_events(service.cluster)
     if service.cluster is not None:  # drained: its numbers' leases are given up
         service.cluster.stop()
     service.audience.stop()  # after the pool: no incoming keyword left to handle (closes audience.db)

@@ -72,12 +72,14 @@ class ZapPoolService:
         return self.pool.get_ready_clients()
 
     def list_all_clients_info(self) -> list[dict[str, Any]]:
-        """Every number with its status and metadata (list-all-clients-info)."""
-        return self.pool.get_all_clients_info()
+        """Every number with its status and metadata (list-all-clients-info); a cluster's, each with its node."""
+        views = self.cluster.views if self.cluster is not None else None
+        return views.all_clients(self.pool.get_all_clients_info()) if views else self.pool.get_all_clients_info()
 
     def get_pool_stats(self) -> dict[str, Any]:
-        """The seed's statistics (get-pool-stats)."""
-        return self.pool.get_stats()
+        """The seed's statistics (get-pool-stats); a cluster's added up, with each node's under `nodes`."""
+        views = self.cluster.views if self.cluster is not None else None
+        return views.stats(self.pool.get_stats()) if views else self.pool.get_stats()
 
     def disconnect_client(self, client_id: str) -> dict[str, Any]:
         """Close the number's browser, keeping its login (disconnect-client)."""

@@ -24,11 +24,18 @@ def _docs_html() -> str:
 
 
 @bp.get("/health")
-def health() -> Response:
-    """Is ZapPool up: version and how many numbers are connected."""
-    stats = svc().get_pool_stats()
-    return jsonify({"status": "ok", "version": __version__, "clients": stats["currentClients"],
-                    "readyClients": stats["readyClients"]})
+def health() -> tuple[Response, int]:
+    """Is ZapPool up: version and how many numbers are connected (this process's own). A cluster node adds its
+    name, whether its PostgreSQL answers and the other nodes are heard, its leases; 503 while the database
+    does not answer (a load balancer sends the API elsewhere)."""
+    pool = svc().pool  # its numbers in memory: /health answers even while a cluster's database does not
+    body = {"status": "ok", "version": __version__, "clients": len(pool.clients()),
+            "readyClients": len(pool.get_ready_clients())}
+    cluster = svc().cluster
+    if cluster is not None and cluster.views is not None:  # issue 20: this node's part
+        body.update(cluster.views.health(cluster.relay.listening))
+        body["status"] = "ok" if body["database"] == "ok" else "degraded"
+    return jsonify(body), 200 if body["status"] == "ok" else 503
 
 
 @bp.get("/openapi.json")

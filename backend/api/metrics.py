@@ -5,10 +5,14 @@
     zapool_pool_messages{kind}               the same, all numbers together
     zapool_webhook_deliveries{webhook_id,status}  deliveries kept on disk (7 days), when webhooks are on
     zapool_report_*{client_id}               issue 18: the funnel's counters and the response-time histograms
+
+In cluster mode (issue 20) every sample also carries `node="<this node>"`, and the per-number message families
+count the numbers this node drives (the log is shared: each node would otherwise report every number's).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app
@@ -122,10 +126,33 @@ def render_reports(lifetime: dict[str, dict[str, Any]], bounds: tuple[int, ...])
     return out.text()
 
 
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{)?")
+
+
+def with_node(text: str, node: str) -> str:
+    """Every sample line of an exposition labelled `node="<node>"` first (HELP/TYPE lines as they are)."""
+    label = f'node="{_escape(node)}"'
+
+    def labelled(line: str) -> str:
+        match = SAMPLE.match(line)
+        if line.startswith("#") or match is None:
+            return line
+        name, brace = match.group(1), match.group(2)
+        rest = line[match.end():]
+        return f"{name}{{{label}," + rest if brace else f"{name}{{{label}}}" + rest
+
+    return "\n".join(labelled(line) for line in text.split("\n"))
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus metrics: numbers' status, message counts, webhook deliveries, uptime, reports (issue 18)."""
     streams = current_app.extensions["zapool.streams"]
     reports = svc().reports
-    return Response(render(svc().metrics(), streams.open_count) + render_reports(*reports.lifetime()),
+    snapshot, cluster = svc().metrics(), svc().cluster
+    if cluster is not None:  # issue 20: this node's numbers, labelled with this node
+        own = {client_id for client_id, _ in snapshot["clients"]}
+        snapshot["messages"] = {cid: c for cid, c in snapshot["messages"].items() if cid in own}
+    text = render(snapshot, streams.open_count) + render_reports(*reports.lifetime())
+    return Response(with_node(text, cluster.node.name) if cluster is not None else text,
                     content_type=CONTENT_TYPE)

@@ -139,7 +139,7 @@ _MESSAGES = ("clientId", "chat", "direction", "since", "until") + _PAGE
 OPERATIONS: tuple[Op, ...] = (
     # meta
     Op("get", "/health", "meta.health", "Is ZapPool up: version and how many numbers are connected.",
-       {"200": "Health"}, public=True, tags=("meta",)),
+       {"200": "Health", "503": "Health"}, public=True, tags=("meta",)),
     Op("get", "/openapi.json", "meta.openapi", "This contract, as OpenAPI 3.1 JSON.",
        {"200": _DOCUMENT}, tags=("meta",)),
     Op("get", "/docs", "meta.docs", "This contract as readable HTML (works offline).", {"200": _HTML}, tags=("meta",)),

@@ -82,7 +82,8 @@ EVENT_DATA: dict[str, Schema] = {
 def _event(type_: str, data: Schema) -> Schema:
     """One event type's whole shape."""
     return obj({"id": INTEGER, "type": {"const": type_}, "clientId": nullable(STRING), "data": data,
-                "timestamp": TIME}, description=data.get("description"))
+                "timestamp": TIME, "node": STRING}, optional=("node",),  # node: cluster mode (issue 20)
+               description=data.get("description"))
 
 
 EVENT_SCHEMAS: dict[str, Schema] = {

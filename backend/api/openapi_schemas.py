@@ -78,13 +78,18 @@ CLIENT_INFO = obj({
     "isReady": BOOLEAN,
     "onDemand": {**BOOLEAN, "description": "browser only while there is something to send (PATCH to change)"},
     "sleeping": {**BOOLEAN, "description": "an on-demand number at rest, no browser: a message wakes it"},
-}, description="One number: the seed's shape (clientId, status, phoneNumber, qrCode, metadata, isReady).")
+    "node": {**STRING, "description": "cluster mode (issue 20): the node that drives the number"},
+}, optional=("node",), description="One number: the seed's shape (clientId, status, phoneNumber, qrCode, metadata, "
+                                   "isReady); in cluster mode GET /clients/all lists every node's, with `node`.")
 
 STATS = obj({
     "totalCreated": INTEGER, "totalConnected": INTEGER, "totalDisconnected": INTEGER, "totalMessages": INTEGER,
     "currentClients": INTEGER, "maxClients": INTEGER, "readyClients": INTEGER,
     "clientsByStatus": {"type": "object", "additionalProperties": INTEGER},
-}, extra=False, description="The seed's pool statistics, exactly its eight fields.")
+    "nodes": {"type": "array", "items": {"type": "object", "properties": {"node": STRING}, "required": ["node"]},
+              "description": "cluster mode (issue 20): each alive node's own statistics, with its name"},
+}, optional=("nodes",), extra=False, description="The seed's pool statistics, exactly its eight fields; in cluster "
+   "mode the alive nodes' added up (totalMessages: the shared log's), and `nodes`.")
 
 # Where a message's media stands (media_log.py): being downloaded, here, gone from WhatsApp, over the size cap,
 # or removed by the retention bound.
@@ -168,7 +173,14 @@ SCHEMAS: dict[str, Schema] = {
     "PairingCode": obj({"clientId": STRING, "code": STRING, "phoneNumber": STRING}),
     "NumberCheck": obj({"number": STRING, "exists": BOOLEAN, "id": nullable(STRING)}),
     "Restored": obj({"restored": INTEGER, "total": INTEGER}),
-    "Health": obj({"status": {"const": "ok"}, "version": STRING, "clients": INTEGER, "readyClients": INTEGER}),
+    "Health": obj({"status": {"type": "string", "enum": ["ok", "degraded"]}, "version": STRING, "clients": INTEGER,
+                   "readyClients": INTEGER,
+                   # cluster mode (issue 20): this node, its PostgreSQL, whether it hears the others, its leases
+                   "node": STRING, "database": {"type": "string", "enum": ["ok", "unreachable"]},
+                   "events": {"type": "string", "enum": ["listening", "not_listening"]}, "leases": INTEGER},
+                  optional=("node", "database", "events", "leases"),
+                  description="clients: this process's numbers. A cluster node adds node, database, events, leases; "
+                              "degraded (503) while its PostgreSQL does not answer."),
     "Session": obj({"username": STRING, "mustChangePassword": BOOLEAN}),
     "Me": obj({"kind": {"type": "string", "enum": ["api_key", "session"]}, "id": STRING,
                "mustChangePassword": BOOLEAN}),

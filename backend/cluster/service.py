@@ -32,6 +32,9 @@ DRIVING = frozenset({"initializing", "qr_ready", "authenticated", "ready"})
 class ClusterService:
     """This node: `start()` joins and keeps the leases, `overview()` for /cluster, `stop()` drains."""
 
+    relay: Any = None  # issue 20: events across nodes (cluster/relay.py EventRelay), set by assembly.py
+    views: Any = None  # issue 20: /clients/all, /stats, /health for the cluster (cluster/views.py), assembly.py
+
     def __init__(self, node: ClusterNode, store: ClusterStore, db: PgDatabase):
         self.node = node
         self.store = store

@@ -38,6 +38,7 @@ class BusEvent:
     client_id: str | None
     data: dict[str, Any]
     timestamp: str
+    node: str | None = None  # cluster mode (issue 20): the node whose number it happened on
 
     @cached_property
     def frame(self) -> bytes:
@@ -46,8 +47,9 @@ class BusEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape streams and windows show."""
-        return {"id": self.id, "type": self.type, "clientId": self.client_id, "data": self.data,
-                "timestamp": self.timestamp}
+        shown = {"id": self.id, "type": self.type, "clientId": self.client_id, "data": self.data,
+                 "timestamp": self.timestamp}
+        return shown if self.node is None else {**shown, "node": self.node}
 
 
 def sse_frame(event_id: int, payload: dict[str, Any]) -> bytes:
@@ -79,6 +81,7 @@ class EventBus:
         self._first_id = self._next_id
         self._cond = threading.Condition()
         self._closed = False
+        self.node: str | None = None  # cluster mode: this node's name, on the events of its own numbers
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -86,14 +89,16 @@ class EventBus:
         """The pool's subscriber: number and keep a pool event (None once closed)."""
         return self.emit(event.name, event.client_id or None, event.data)
 
-    def emit(self, type_: str, client_id: str | None, data: dict[str, Any]) -> BusEvent | None:
-        """Number and keep an event of any kind; wakes every waiting reader."""
-        stamp = iso(self._now()) or ""
+    def emit(self, type_: str, client_id: str | None, data: dict[str, Any], *, node: str | None = None,
+             timestamp: str | None = None) -> BusEvent | None:
+        """Number and keep an event of any kind; wakes every waiting reader. `node`/`timestamp`: another
+        node's event relayed here (cluster mode), with the moment it happened there."""
+        stamp = timestamp or iso(self._now()) or ""
         with self._cond:
             if self._closed:
                 return None
             event_id = self._next_id
-            event = BusEvent(event_id, type_, client_id, data, stamp)
+            event = BusEvent(event_id, type_, client_id, data, stamp, node or self.node)
             self._slots[event_id % self.capacity] = event
             self._next_id += 1
             self._cond.notify_all()

@@ -35,6 +35,8 @@ export function buildCard(info, actions) {
     badge: el('span', { class: 'badge', dataset: { role: 'badge' } }),
     reason: el('p', { class: 'reason' }),
     phone: el('dd', { dataset: { role: 'phone' } }),
+    nodeTerm: el('dt', {}, t('card.node')), // cluster mode (issue 20): the node driving the number
+    node: el('dd', { dataset: { role: 'node' } }),
     created: el('dd', { dataset: { role: 'created' } }),
     messages: el('dd', { dataset: { role: 'messages' } }),
     unread: el('span', { class: 'unread', dataset: { role: 'unread' } }),
@@ -63,7 +65,7 @@ export function buildCard(info, actions) {
       el('dt', {}, t('card.created')), parts.created,
       el('dt', {}, t('card.messages')), parts.messages,
       el('dt', {}, t('card.unread')), el('dd', {}, parts.unread),
-      el('dt', {}, t('card.today')), parts.today),
+      el('dt', {}, t('card.today')), parts.today, parts.nodeTerm, parts.node),
     el('div', { class: 'switch card-mode' }, parts.mode, parts.modeLabel),
     parts.group);
 
@@ -93,6 +95,8 @@ export function buildCard(info, actions) {
     parts.mode.checked = Boolean(current.onDemand);
     parts.modeLabel.textContent = t('card.onDemand');
     parts.phone.textContent = formatPhone(current.phoneNumber);
+    parts.node.textContent = current.node || '';  // a name from the cluster's database: text, never HTML
+    parts.nodeTerm.hidden = parts.node.hidden = !current.node;
     parts.created.textContent = formatDate(current.metadata?.createdAt);
     parts.messages.textContent = String(current.metadata?.messageCount ?? 0);
     const count = unread ?? Number(parts.unread.dataset.count || 0);

@@ -134,6 +134,7 @@ const STRINGS = {
     'pool.added': 'Conexão {name} adicionada.',
     'pool.removed': 'Conexão {name} removida.',
     'card.phone': 'Telefone',
+    'card.node': 'Nó do cluster', // issue 20: the node that drives the number (cluster mode only)
     'card.unnamed': 'Número sem nome',
     'card.created': 'Criado em',
     'card.messages': 'Mensagens',
@@ -409,6 +410,7 @@ const STRINGS = {
     'pool.added': 'Connection {name} added.',
     'pool.removed': 'Connection {name} removed.',
     'card.phone': 'Phone',
+    'card.node': 'Cluster node', // issue 20: the node that drives the number (cluster mode only)
     'card.unnamed': 'Unnamed number',
     'card.created': 'Created',
     'card.messages': 'Messages',

@@ -313,8 +313,8 @@ function onEvent(event) {
       loadAll().catch(showError);
       return;
     case 'client_added':
-      if (!clients.has(id)) {
-        clients.set(id, event.data.info);
+      if (!clients.has(id)) {  // another node's number (cluster mode) is shown with that node
+        clients.set(id, event.node ? { ...event.data.info, node: event.node } : event.data.info);
         order = arrange([...order, id]);
         render();
       }
