@@ -39,6 +39,7 @@ class Folder(Protocol):
     data_dir: Path
 
     def write(self, path: Path, data: bytes) -> None: ...
+    def use(self, sealer: Sealer) -> None: ...
     def has_data(self) -> bool: ...
     def reseal(self, sealer: Sealer) -> int: ...
     def clear_files(self, sealer: Sealer) -> list[Path]: ...
@@ -80,7 +81,9 @@ def open_folder(folder: Folder, seal: bool, fd: int | None, prompt: Callable[[st
             return None
         if folder.has_data():
             raise SealingError("esta pasta de dados já tem números ou mídia: sele-a com `app.py seal convert`")
-        return keys.create(passphrase or _new_passphrase(prompt), use_keyring=True)
+        sealer = keys.create(passphrase or _new_passphrase(prompt), use_keyring=True)
+        folder.use(sealer)
+        return sealer
     try:
         sealer = keys.unlock(passphrase)
     except PassphraseRequired:
@@ -88,6 +91,7 @@ def open_folder(folder: Folder, seal: bool, fd: int | None, prompt: Callable[[st
     if keys.converting or keys.rotating:
         raise SealingError("uma conversão ou troca de chave ficou pela metade: termine com `app.py seal "
                            f"{'convert' if keys.converting else 'rotate'}`")
+    folder.use(sealer)  # the databases open with keys derived from it
     return sealer
 
 
