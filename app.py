@@ -338,6 +338,8 @@ def serve(args: argparse.Namespace, settings: Settings, lock: InstanceLock) -> i
     """Everything from the log file to the clean stop, on a data folder this process holds."""
     log_file = setup_logging(settings.data_dir, args.log_level)
     log.info("[ZapPool] dados em %s; log em %s", settings.data_dir, log_file)
+    if getattr(args, "seal_note", None):  # issue 19: a new packaged folder with no keyring stays plain
+        log.warning("[Sealing] %s", args.seal_note)
     desktop = want_windows(args)
     # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.
     received: list[int] = []

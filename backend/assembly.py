@@ -165,7 +165,8 @@ def open_sealed(args: argparse.Namespace, data_dir: Path) -> Sealer | None:
     """The data folder's sealer at start (None: not sealed); a wrong or missing passphrase exits non-zero with one
     clear line, before anything in the folder is written."""
     try:
-        return sealing_cli.open_folder(SealedFolder(data_dir), args.seal, args.passphrase_fd)
+        seal, args.seal_note = sealing_cli.seal_by_default(data_dir, getattr(sys, "frozen", False))
+        return sealing_cli.open_folder(SealedFolder(data_dir), args.seal or seal, args.passphrase_fd)
     except SealingError as exc:
         raise SystemExit(f"zapool: {exc.message}") from None
 

@@ -28,9 +28,12 @@ from typing import Protocol
 from . import backup, vault
 from .cipher import Sealer
 from .errors import PassphraseRequired, SealingError
+from .keys import FILE_NAME as KEY_FILE
 from .keys import KeyFile
 
 ENV = "ZAPOOL_PASSPHRASE"
+NOT_SEALED = ("pasta de dados nova não selada: sem chaveiro do sistema; defina uma frase-senha "
+              "(`app.py seal convert`) para selá-la")
 
 
 class Folder(Protocol):
@@ -93,6 +96,18 @@ def open_folder(folder: Folder, seal: bool, fd: int | None, prompt: Callable[[st
                            f"{'convert' if keys.converting else 'rotate'}`")
     folder.use(sealer)  # the databases open with keys derived from it
     return sealer
+
+
+def seal_by_default(data_dir: Path, frozen: bool) -> tuple[bool, str | None]:
+    """Whether a new data folder of the packaged app seals itself with the keyring (issue 19: sealed by default
+    on installs where a keyring exists), and the line to log when it stays plain. Only a folder that does not
+    exist yet or is empty: an existing one is converted on purpose (`seal convert`), never behind the user's
+    back. Without a keyring the folder stays plain, said once (the folder is no longer new at the next start)."""
+    if not frozen or (data_dir / KEY_FILE).exists() or (data_dir.is_dir() and any(data_dir.iterdir())):
+        return False, None
+    if vault.available():
+        return True, None
+    return False, NOT_SEALED
 
 
 def _new_passphrase(prompt: Callable[[str], str | None]) -> str | None:
