@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
+from backend.desktop.unlock import UNLOCK_FLAG, ask_in_window, run_unlock_window
 from backend.desktop.windows import WindowManager
 from backend.engine import EngineRuntime
 from backend.errors import BrowserNotFound, ZapPoolError
@@ -302,6 +304,16 @@ def want_windows(args: argparse.Namespace) -> bool:
     return available
 
 
+def passphrase_prompt(args: argparse.Namespace, data_dir: Path) -> Callable[[str], str | None]:
+    """How to ask for a sealed folder's passphrase: a window in desktop mode (nothing else to type into when the
+    app was double-clicked), else the terminal; a new passphrase (--seal without a keyring) only at a terminal."""
+    def prompt(text: str) -> str | None:
+        if (data_dir / "sealed.key").is_file() and want_windows(args):
+            return ask_in_window(data_dir)
+        return sealing_cli.ask(text)
+    return prompt
+
+
 def allow_webengine_as_root() -> None:
     """QtWebEngine (Chromium) refuses to start as root with its sandbox on: turn it off only then."""
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_CHROMIUM_FLAGS" not in os.environ:
@@ -317,13 +329,17 @@ def main(argv: list[str] | None = None) -> int:
         return seal_command(argv[1:])
     if argv[:1] == [PROBE_QT_FLAG]:  # the built app probing Qt in a child of itself (runner.desktop_available)
         return probe_qt_here()
+    if argv[:1] == [UNLOCK_FLAG] and len(argv) == 2:  # issue 19: the passphrase window, a child of ZapPool
+        allow_webengine_as_root()
+        return run_unlock_window(lambda passphrase: sealing_cli.passphrase_error(Path(argv[1]), passphrase))
     args = parse_args(argv)
     if args.install_desktop_entry:
         entry, _icon = install_desktop_entry()
         print(f"ZapPool adicionado ao menu de aplicativos: {entry}")
         return 0
     settings = build_settings(args)
-    args.sealer = open_sealed(args, settings.data_dir)  # issue 19: a wrong passphrase stops here, nothing written
+    # issue 19: a wrong passphrase stops here, nothing written; the desktop app asks in a window
+    args.sealer = open_sealed(args, settings.data_dir, passphrase_prompt(args, settings.data_dir))
     keep_private(settings.data_dir)  # before anything writes there: the umask, and what an older run left
     lock = InstanceLock(settings.data_dir)
     if not lock.acquire():

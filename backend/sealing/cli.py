@@ -110,6 +110,21 @@ def seal_by_default(data_dir: Path, frozen: bool) -> tuple[bool, str | None]:
     return False, NOT_SEALED
 
 
+def passphrase_error(data_dir: Path, passphrase: str) -> dict[str, str] | None:
+    """None when `passphrase` opens the folder's key file, else the error's {code, message} (the passphrase
+    window's check: reading only, a wrong one changes nothing)."""
+    try:
+        KeyFile(data_dir, _refuse_writes).unlock(passphrase)
+    except SealingError as exc:
+        return {"code": exc.code, "message": exc.message}
+    return None
+
+
+def _refuse_writes(path: Path, _data: bytes) -> None:
+    """The key file's writer while only checking: unlocking never writes."""
+    raise SealingError(f"{path.name}: nada é gravado ao conferir a frase-senha")
+
+
 def _new_passphrase(prompt: Callable[[str], str | None]) -> str | None:
     """A new passphrase typed twice, or None when the keyring will do (or nobody is at a terminal)."""
     if vault.available():
