@@ -12,6 +12,7 @@ terminal prompt left empty. The check comes from app.py (sealing is not the desk
 
 from __future__ import annotations
 
+import http.server
 import logging
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from ..config import DESKTOP_USER_AGENT, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 UNLOCK_FLAG = "--unlock-window"
-PAGE = PROJECT_ROOT / "frontend" / "unlock.html"
+FRONTEND = PROJECT_ROOT / "frontend"
 CHILD_EXIT_S = 10.0  # the window's process, once it gave the passphrase, ends by itself or is ended
 MAX_PASSPHRASE = 1024  # characters: longer is not a passphrase anybody types, and scrypt would still read it
 # A check answers None when the passphrase opens the folder, else the error envelope's body {code, message}.
@@ -67,9 +68,34 @@ def run_unlock_window(check: Check) -> int:
         # the GUI thread that waits on the call.
         threading.Timer(0.2, lambda: [window.destroy() for window in list(webview.windows)]).start()
 
-    webview.create_window("ZapPool", str(PAGE), js_api=UnlockApi(check, done), width=460, height=420)
-    webview.start(gui=default_gui(), http_server=True, private_mode=True, user_agent=DESKTOP_USER_AGENT)
+    server = _page_server()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/ui/unlock.html"
+    webview.create_window("ZapPool", url, js_api=UnlockApi(check, done), width=460, height=420)
+    try:
+        webview.start(gui=default_gui(), private_mode=True, user_agent=DESKTOP_USER_AGENT)
+    finally:
+        server.shutdown()
     return 0 if opened else 1
+
+
+class _Frontend(http.server.SimpleHTTPRequestHandler):
+    """frontend/ at /ui/, as the API serves it (the page and its scripts, styles and icons; nothing else)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, directory=str(FRONTEND), **kwargs)
+
+    def translate_path(self, path: str) -> str:
+        """Only /ui/...: the standard handler then keeps the path inside frontend/."""
+        return super().translate_path(path.removeprefix("/ui")) if path.startswith("/ui/") else str(FRONTEND / "-")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the standard handler's name
+        """Quiet: the page's requests are not worth a line each."""
+
+
+def _page_server() -> http.server.ThreadingHTTPServer:
+    """The window's page server on a free loopback port (the API is not up yet: no passphrase, no stores)."""
+    return http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Frontend)
 
 
 def child_command(data_dir: Path) -> list[str]:
