@@ -3,7 +3,9 @@
 `sqlite3` here is SQLCipher's build of SQLite (sqlcipher3-wheels: page-level AES-256 with an HMAC per page, the
 WAL's frames included) when it is installed, else the standard library's. Every store imports it from here, so
 one set of exception classes and one `Row` serve every connection: an unkeyed SQLCipher connection is plain SQLite
-(3.51, newer than most Pythons' own), and a keyed one reads and writes a sealed file.
+(3.51, newer than most Pythons' own), and a keyed one reads and writes a sealed file. Never open a store's file
+with the standard library's sqlite3 in the same process while the store has it open: two SQLite libraries do not
+see each other's POSIX locks within one process (and closing one's descriptor drops the other's locks).
 
 A sealed folder (its `sealed.key` is there) registers its Sealer with `seal_folder`; each database then opens with
 a raw 256-bit key derived from the data key for that file (`PRAGMA key = "x'...'"`: a passphrase key would run
