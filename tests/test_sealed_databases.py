@@ -93,6 +93,19 @@ def test_a_clear_database_found_later_in_a_sealed_folder_is_sealed_before_use(tm
     assert _in_clear(data) == []
 
 
+def test_a_damaged_clear_database_in_a_sealed_folder_is_removed_not_set_aside_in_clear(tmp_path: Path):
+    plain = tmp_path / "plain"
+    _log(plain).close()
+    damaged = bytearray((plain / "messages.db").read_bytes())
+    damaged[4096:8192] = b"\xff" * 4096  # a page of the clear log overwritten: quick_check fails
+    data = _sealed_folder(tmp_path)
+    (data / "messages.db").write_bytes(bytes(damaged))
+    store = MessageStore(data / "messages.db")  # a new, sealed log
+    assert store.get("m1") is None
+    store.close()
+    assert _in_clear(data) == [] and not is_clear(data / "messages.db")
+
+
 def test_rotate_rekeys_the_databases_and_nothing_is_lost(tmp_path: Path):
     data = tmp_path / "dados"
     _log(data).close()

@@ -114,11 +114,15 @@ class Database:
 
     def _sealed(self, keys: list[bytes]) -> bytes:
         """A sealed folder's database brought to its current key (a clear one sealed, one under a rotation's old
-        key re-keyed) and that key; a clear file too damaged to export is set aside first, as a plain folder's."""
+        key re-keyed) and that key. A clear file too damaged to export is removed, not set aside as in a plain
+        folder: nothing of a sealed folder stays in clear, and a new log is started as for any bad file."""
         if self.path.exists() and self.path.stat().st_size and is_clear(self.path):
             why = problem(self.path, self.migrations, self.cache_kib)
             if why:
-                self._set_aside(f"não é um banco SQLite válido ({why})")
+                log.warning("[Store] %s: banco em claro danificado numa pasta selada (%s): removido", self.path.name,
+                            why)
+                for doomed in (self.path, wal_of(self.path), self.path.with_name(self.path.name + "-shm")):
+                    doomed.unlink(missing_ok=True)
         seal_in_place(self.path, keys)
         return keys[0]
 
