@@ -23,7 +23,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +40,7 @@ from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
-from backend.desktop.unlock import UNLOCK_FLAG, ask_in_window, run_unlock_window
+from backend.desktop.unlock import UNLOCK_FLAG, run_unlock_window, window_or_terminal
 from backend.desktop.windows import WindowManager
 from backend.engine import EngineRuntime
 from backend.errors import BrowserNotFound, ZapPoolError
@@ -304,16 +303,6 @@ def want_windows(args: argparse.Namespace) -> bool:
     return available
 
 
-def passphrase_prompt(args: argparse.Namespace, data_dir: Path) -> Callable[[str], str | None]:
-    """How to ask for a sealed folder's passphrase: a window in desktop mode (nothing else to type into when the
-    app was double-clicked), else the terminal; a new passphrase (--seal without a keyring) only at a terminal."""
-    def prompt(text: str) -> str | None:
-        if (data_dir / "sealed.key").is_file() and want_windows(args):
-            return ask_in_window(data_dir)
-        return sealing_cli.ask(text)
-    return prompt
-
-
 def allow_webengine_as_root() -> None:
     """QtWebEngine (Chromium) refuses to start as root with its sandbox on: turn it off only then."""
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_CHROMIUM_FLAGS" not in os.environ:
@@ -338,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ZapPool adicionado ao menu de aplicativos: {entry}")
         return 0
     settings = build_settings(args)
-    # issue 19: a wrong passphrase stops here, nothing written; the desktop app asks in a window
-    args.sealer = open_sealed(args, settings.data_dir, passphrase_prompt(args, settings.data_dir))
+    ask = window_or_terminal(settings.data_dir, lambda: want_windows(args), sealing_cli.ask)  # desktop: a window
+    args.sealer = open_sealed(args, settings.data_dir, ask)  # issue 19: a wrong passphrase stops here, nothing written
     keep_private(settings.data_dir)  # before anything writes there: the umask, and what an older run left
     lock = InstanceLock(settings.data_dir)
     if not lock.acquire():
@@ -354,7 +343,7 @@ def serve(args: argparse.Namespace, settings: Settings, lock: InstanceLock) -> i
     """Everything from the log file to the clean stop, on a data folder this process holds."""
     log_file = setup_logging(settings.data_dir, args.log_level)
     log.info("[ZapPool] dados em %s; log em %s", settings.data_dir, log_file)
-    if getattr(args, "seal_note", None):  # issue 19: a new packaged folder with no keyring stays plain
+    if getattr(args, "seal_note", None):  # issue 19: a new packaged folder with no keyring stays plain, said once
         log.warning("[Sealing] %s", args.seal_note)
     desktop = want_windows(args)
     # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.

@@ -28,6 +28,8 @@ UNLOCK_FLAG = "--unlock-window"
 FRONTEND = PROJECT_ROOT / "frontend"
 CHILD_EXIT_S = 10.0  # the window's process, once it gave the passphrase, ends by itself or is ended
 MAX_PASSPHRASE = 1024  # characters: longer is not a passphrase anybody types, and scrypt would still read it
+KEY_FILE = "sealed.key"  # sealing's key file: a folder without it has no passphrase to ask for in a window
+Prompt = Callable[[str], str | None]
 # A check answers None when the passphrase opens the folder, else the error envelope's body {code, message}.
 Check = Callable[[str], dict[str, Any] | None]
 
@@ -119,3 +121,15 @@ def ask_in_window(data_dir: Path) -> str | None:
         child.kill()
         child.wait()
     return line or None
+
+
+def window_or_terminal(data_dir: Path, windows: Callable[[], bool], terminal: Prompt) -> Prompt:
+    """How to ask for a sealed folder's passphrase: this window in desktop mode (a double-clicked app has no
+    terminal), else `terminal`; a new passphrase (--seal on a new folder without a keyring) only at a terminal.
+    `windows` is asked only when a passphrase is really needed (it may probe the display)."""
+    def prompt(text: str) -> str | None:
+        """One passphrase, from the window or the terminal."""
+        if (data_dir / KEY_FILE).is_file() and windows():
+            return ask_in_window(data_dir)
+        return terminal(text)
+    return prompt

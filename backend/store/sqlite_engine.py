@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..sealing.errors import SealingError
 
@@ -84,7 +84,7 @@ def key_pragma(key: bytes) -> str:
     return f"x'{key.hex()}'"
 
 
-def connect(path: Path | str, key: bytes | None = None, **kwargs) -> sqlite3.Connection:
+def connect(path: Path | str, key: bytes | None = None, **kwargs: Any) -> sqlite3.Connection:
     """A connection to `path`, keyed when `key` is given (before anything reads the file)."""
     conn = sqlite3.connect(path, **kwargs)
     if key is not None:
