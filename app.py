@@ -40,6 +40,7 @@ from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
 from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
+from backend.desktop.unlock import UNLOCK_FLAG, run_unlock_window, window_or_terminal
 from backend.desktop.windows import WindowManager
 from backend.engine import EngineRuntime
 from backend.errors import BrowserNotFound, ZapPoolError
@@ -317,13 +318,17 @@ def main(argv: list[str] | None = None) -> int:
         return seal_command(argv[1:])
     if argv[:1] == [PROBE_QT_FLAG]:  # the built app probing Qt in a child of itself (runner.desktop_available)
         return probe_qt_here()
+    if argv[:1] == [UNLOCK_FLAG] and len(argv) == 2:  # issue 19: the passphrase window, a child of ZapPool
+        allow_webengine_as_root()
+        return run_unlock_window(lambda passphrase: sealing_cli.passphrase_error(Path(argv[1]), passphrase))
     args = parse_args(argv)
     if args.install_desktop_entry:
         entry, _icon = install_desktop_entry()
         print(f"ZapPool adicionado ao menu de aplicativos: {entry}")
         return 0
     settings = build_settings(args)
-    args.sealer = open_sealed(args, settings.data_dir)  # issue 19: a wrong passphrase stops here, nothing written
+    ask = window_or_terminal(settings.data_dir, lambda: want_windows(args), sealing_cli.ask)  # desktop: a window
+    args.sealer = open_sealed(args, settings.data_dir, ask)  # issue 19: a wrong passphrase stops here, nothing written
     keep_private(settings.data_dir)  # before anything writes there: the umask, and what an older run left
     lock = InstanceLock(settings.data_dir)
     if not lock.acquire():
@@ -338,6 +343,8 @@ def serve(args: argparse.Namespace, settings: Settings, lock: InstanceLock) -> i
     """Everything from the log file to the clean stop, on a data folder this process holds."""
     log_file = setup_logging(settings.data_dir, args.log_level)
     log.info("[ZapPool] dados em %s; log em %s", settings.data_dir, log_file)
+    if getattr(args, "seal_note", None):  # issue 19: a new packaged folder with no keyring stays plain, said once
+        log.warning("[Sealing] %s", args.seal_note)
     desktop = want_windows(args)
     # The handler only records the signal: taking a lock inside a signal handler (Event.set) can deadlock.
     received: list[int] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,8 @@ def build_pool(settings: Settings, runtime: EngineRuntime, sealer: Sealer | None
     """The pool and what it is given: the numbers saved in whatsapp-sessions.json, and the outbox over
     messages.db (in cluster mode: the cluster's shared, fenced outbox) and media/ (those files sealed with
     `sealer` in a sealed data folder). Nothing runs until pool.start()."""
+    if sealer:  # the folder's databases open with keys derived from it (store/sqlite_engine.py)
+        SealedFolder(settings.data_dir).use(sealer)
     kept = KeptMedia(settings.data_dir / "media" / "kept", sealer) if settings.media_keep_days > 0 else None
     store = cluster.message_store() if cluster else MessageStore(settings.data_dir / "messages.db")
     outbox = Outbox(store, MediaFiles(settings.data_dir / "media", kept, sealer),
@@ -168,11 +171,14 @@ def build_media(pool: WhatsAppPool) -> MediaService:
 
 # -- sealed data (issue 19) -------------------------------------------------------------------------------------
 
-def open_sealed(args: argparse.Namespace, data_dir: Path) -> Sealer | None:
+def open_sealed(args: argparse.Namespace, data_dir: Path, prompt: Callable[[str], str | None] = sealing_cli.ask
+                ) -> Sealer | None:
     """The data folder's sealer at start (None: not sealed); a wrong or missing passphrase exits non-zero with one
-    clear line, before anything in the folder is written."""
+    clear line, before anything in the folder is written. `prompt`: asks for the passphrase (a terminal's, or
+    the desktop app's window)."""
     try:
-        return sealing_cli.open_folder(SealedFolder(data_dir), args.seal, args.passphrase_fd)
+        seal, args.seal_note = sealing_cli.seal_by_default(data_dir, getattr(sys, "frozen", False))
+        return sealing_cli.open_folder(SealedFolder(data_dir), args.seal or seal, args.passphrase_fd, prompt)
     except SealingError as exc:
         raise SystemExit(f"zapool: {exc.message}") from None
 

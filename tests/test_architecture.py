@@ -68,6 +68,7 @@ ONLY_IN = {"playwright": "backend.engine", "sqlite3": "backend.store", "tinydb":
            "flask": "backend.api", "werkzeug": "backend.api", "waitress": "backend.api",
            "webview": "backend.desktop", "PyQt6": "backend.desktop",
            "psycopg": "backend.store", "psycopg_pool": "backend.store", "keyring": "backend.sealing"}
+ONLY_IN["sqlcipher3"] = "backend.store"  # issue 19: SQLCipher's SQLite, the sealed folders' databases
 
 
 def module_name(path: Path) -> str:

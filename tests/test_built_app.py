@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 
 from backend.host.instance import running_instance
+from backend.sealing import KeyFile
+from backend.store.messages import MessageStore
+from backend.store.sealed import SealedFolder
 from bench.built_app import app_node, free_port, window_env, window_page
 from bench.webkit_page import webkit_window_page
 from tests.conftest import wait_until
@@ -113,6 +116,27 @@ def test_a_second_launch_of_the_built_app_leaves_the_first_alone(running, app_pa
     assert second.returncode == 0 and "já está aberto" in second.stdout and url in second.stdout
     with urllib.request.urlopen(url + "/health", timeout=10) as response:
         assert json.loads(response.read())["status"] == "ok", "the first one still serves"
+
+
+def test_the_built_app_seals_a_folders_databases_with_sqlcipher(app_path, tmp_path: Path) -> None:
+    """Issue 19: SQLCipher (sqlcipher3) is packed: the built app's `seal convert` seals a clear messages.db, and
+    the built app opens it again to re-key it (rotate), and nothing is lost."""
+    data, secret = tmp_path / "dados", "Pedido 7310 do app empacotado"
+    store = MessageStore(data / "messages.db")
+    store.add_outgoing("m1", client_id="loja", to_number="5511977776666", chat="5511977776666@c.us", type="text",
+                       body=secret)
+    store.close()
+    env = {**os.environ, "ZAPOOL_PASSPHRASE": "frase do app",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    for command, said in (("convert", "pasta de dados selada"), ("rotate", "chave trocada")):
+        done = subprocess.run([str(app_path), "seal", "--data", str(data), command], env=env, capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0 and said in done.stdout, done.stdout + done.stderr
+    assert secret.encode() not in (data / "messages.db").read_bytes()
+    SealedFolder(data).use(KeyFile(data, SealedFolder(data).write).unlock("frase do app"))
+    store = MessageStore(data / "messages.db")
+    assert store.get("m1").body == secret
+    store.close()
 
 
 def test_the_built_app_runs_the_demo_on_its_bundled_simulator(app_path, tmp_path: Path) -> None:

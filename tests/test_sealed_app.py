@@ -4,8 +4,8 @@ runtime folder wiped (a reboot). After each, nothing in the data folder holds in
 the contact's name, the document's bytes or the simulator's device id; and the number comes back without a scan,
 the last time from its sealed snapshot alone.
 
-The message log (messages.db) is not sealed yet (issue 19 step 5, docs/PERFORMANCE.md says what was measured):
-what it holds in clear is checked apart, as an expected failure with that reason, never skipped silently.
+The databases (messages.db, webhooks.db, ...) are sealed by SQLCipher (issue 19 step 5): they are grepped apart,
+-wal and -shm included, so a failure says which part leaks.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.process
 PHONE, CONTACT = "5511999990001", "5511988887777"
 SENT, RECEIVED, NAME = "Pedido 4471 confirmado", "Chegou o boleto 9932?", "Josefina Quaresma"
 DOC = b"%PDF-1.4 contrato sigiloso " * 200
-DATABASES = ("messages.db", "webhooks.db", "audience.db", "templates.db")
+DATABASES = ("messages.db", "webhooks.db", "audience.db", "templates.db", "schedules.db", "campaigns.db")
 
 
 def _secrets(phone: SimServer, sim_state: Path) -> dict[str, bytes]:
@@ -161,7 +161,5 @@ def test_a_backup_imported_in_another_folder_brings_the_number_back_without_a_sc
     assert run.restored_from_backup
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 step 5 not done: messages.db and the other databases are not "
-                                       "sealed yet (docs/PERFORMANCE.md, issue 19's section)")
 def test_the_databases_hold_nothing_in_clear(run: Run):
     assert run.databases == []

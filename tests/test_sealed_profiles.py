@@ -80,7 +80,7 @@ def test_an_existing_folder_converted_in_place_keeps_its_numbers_logged_in(runti
     plain.outbox.store.close()
     assert (settings.sessions_dir / "loja" / "Default" / "IndexedDB").is_dir()
     sealer = KeyFile(settings.data_dir, write_atomic).create("frase", use_keyring=False)
-    assert SealedFolder(settings.data_dir).reseal(sealer) == 2  # the profile and whatsapp-sessions.json
+    assert SealedFolder(settings.data_dir).reseal(sealer) == 3  # the profile, whatsapp-sessions.json, messages.db
     assert not (settings.sessions_dir / "loja").exists() and SealedFolder(settings.data_dir).clear_files(sealer) == []
     devices = len(sim.control.state()["devices"])
     pool = build_pool(settings, runtime, sealer)

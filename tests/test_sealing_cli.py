@@ -150,7 +150,7 @@ def test_the_keyring_opens_a_sealed_folder_unattended(tmp_path: Path):
 
 def test_a_backup_is_one_sealed_file_that_imports_elsewhere_with_the_passphrase(tmp_path: Path):
     data = _folder(tmp_path)
-    with sqlite3.connect(data / "messages.db") as db:  # the databases are not sealed: the backup seals them
+    with sqlite3.connect(data / "messages.db") as db:  # convert seals it, the backup seals it again
         db.execute("CREATE TABLE m (body TEXT)")
         db.execute("INSERT INTO m VALUES ('segredo do banco 8812')")
     db.close()

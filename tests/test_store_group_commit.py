@@ -8,13 +8,13 @@ way an fsync in progress holds it in the app).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 from backend.store.message_schema import MessageRecord
 from backend.store.messages import MessageStore
+from backend.store.sqlite_engine import sqlite3  # the stores' SQLite: same locks, same exceptions
 from tests.conftest import wait_until
 
 TO = "5511988887777"

@@ -5,7 +5,6 @@ busy disk."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ import pytest
 from backend.events.hub import ClientEvent
 from backend.webhooks import intake
 from backend.webhooks.service import WebhookService
+from backend.store.sqlite_engine import sqlite3  # the stores' SQLite: same locks, same exceptions
 from tests.conftest import wait_until
 from tests.webhook_support import webhook_services
 

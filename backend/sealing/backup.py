@@ -7,8 +7,8 @@ The key file travels as it is (it opens only with the passphrase: the keyring's 
 machine); the folder itself, as a tar stream, is sealed with the data key in chunks of 1 MiB, each AES-256-GCM
 with its index and a last-chunk flag as associated data, so chunks cannot be reordered, dropped or cut off at
 the end unnoticed, and a large media folder never sits whole in memory. What is sealed already stays sealed
-inside; the databases (not sealed yet) are sealed by the backup. Left out: the live profiles (runtime/), the
-logs, the instance's lock and address files, and files set aside as bad.
+inside (the databases are SQLCipher files, sealed again by the backup's stream). Left out: the live profiles
+(runtime/), the logs, the instance's lock and address files, and files set aside as bad.
 """
 
 from __future__ import annotations

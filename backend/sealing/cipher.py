@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import SealedFileUnreadable
 
@@ -41,6 +43,7 @@ class Sealer:
         if current not in keys:
             raise ValueError("the current key must be one of the keys")
         self._aead = {kid: AESGCM(key) for kid, key in keys.items()}
+        self._keys = dict(keys)
         self.current = current
 
     @property
@@ -67,6 +70,13 @@ class Sealer:
         except InvalidTag:
             raise SealedFileUnreadable(f"{role}: conteúdo alterado, cortado ou trocado por outro arquivo") from None
 
+    def database_keys(self, role: str) -> list[bytes]:
+        """The raw 256-bit SQLCipher keys of the database `role` (its file name), the current one first, then
+        those of the keys a rotation has not dropped yet. Derived (HKDF-SHA256, the role as info) rather than the
+        data key itself: each database has its own key, and none of them opens a sealed file."""
+        order = [self.current, *sorted(kid for kid in self._keys if kid != self.current)]
+        return [_derive(self._keys[kid], "sqlcipher/" + role) for kid in order]
+
     def needs_reseal(self, blob: bytes) -> bool:
         """True when `blob` is clear or sealed with a key other than the current one (a rotation's leftovers)."""
         return not is_sealed(blob) or key_id_of(blob) != self.current
@@ -75,6 +85,11 @@ class Sealer:
 def _aad(header: bytes, role: str) -> bytes:
     """What the tag covers besides the ciphertext: the header (magic, key id, nonce) and the file's role."""
     return header + b"\0" + role.encode("utf-8")
+
+
+def _derive(key: bytes, info: str) -> bytes:
+    """A 256-bit key for one use of the data key (HKDF-SHA256, no salt: the data key is already random)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode("utf-8")).derive(key)
 
 
 def new_key() -> bytes:

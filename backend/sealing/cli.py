@@ -28,9 +28,12 @@ from typing import Protocol
 from . import backup, vault
 from .cipher import Sealer
 from .errors import PassphraseRequired, SealingError
+from .keys import FILE_NAME as KEY_FILE
 from .keys import KeyFile
 
 ENV = "ZAPOOL_PASSPHRASE"
+NOT_SEALED = ("pasta de dados nova não selada: sem chaveiro do sistema; defina uma frase-senha "
+              "(`app.py seal convert`) para selá-la")
 
 
 class Folder(Protocol):
@@ -39,6 +42,7 @@ class Folder(Protocol):
     data_dir: Path
 
     def write(self, path: Path, data: bytes) -> None: ...
+    def use(self, sealer: Sealer) -> None: ...
     def has_data(self) -> bool: ...
     def reseal(self, sealer: Sealer) -> int: ...
     def clear_files(self, sealer: Sealer) -> list[Path]: ...
@@ -80,7 +84,9 @@ def open_folder(folder: Folder, seal: bool, fd: int | None, prompt: Callable[[st
             return None
         if folder.has_data():
             raise SealingError("esta pasta de dados já tem números ou mídia: sele-a com `app.py seal convert`")
-        return keys.create(passphrase or _new_passphrase(prompt), use_keyring=True)
+        sealer = keys.create(passphrase or _new_passphrase(prompt), use_keyring=True)
+        folder.use(sealer)
+        return sealer
     try:
         sealer = keys.unlock(passphrase)
     except PassphraseRequired:
@@ -88,7 +94,35 @@ def open_folder(folder: Folder, seal: bool, fd: int | None, prompt: Callable[[st
     if keys.converting or keys.rotating:
         raise SealingError("uma conversão ou troca de chave ficou pela metade: termine com `app.py seal "
                            f"{'convert' if keys.converting else 'rotate'}`")
+    folder.use(sealer)  # the databases open with keys derived from it
     return sealer
+
+
+def seal_by_default(data_dir: Path, frozen: bool) -> tuple[bool, str | None]:
+    """Whether a new data folder of the packaged app seals itself with the keyring (issue 19: sealed by default
+    on installs where a keyring exists), and the line to log when it stays plain. Only a folder that does not
+    exist yet or is empty: an existing one is converted on purpose (`seal convert`), never behind the user's
+    back. Without a keyring the folder stays plain, said once (the folder is no longer new at the next start)."""
+    if not frozen or (data_dir / KEY_FILE).exists() or (data_dir.is_dir() and any(data_dir.iterdir())):
+        return False, None
+    if vault.available():
+        return True, None
+    return False, NOT_SEALED
+
+
+def passphrase_error(data_dir: Path, passphrase: str) -> dict[str, str] | None:
+    """None when `passphrase` opens the folder's key file, else the error's {code, message} (the passphrase
+    window's check: reading only, a wrong one changes nothing)."""
+    try:
+        KeyFile(data_dir, _refuse_writes).unlock(passphrase)
+    except SealingError as exc:
+        return {"code": exc.code, "message": exc.message}
+    return None
+
+
+def _refuse_writes(path: Path, _data: bytes) -> None:
+    """The key file's writer while only checking: unlocking never writes."""
+    raise SealingError(f"{path.name}: nada é gravado ao conferir a frase-senha")
 
 
 def _new_passphrase(prompt: Callable[[str], str | None]) -> str | None:

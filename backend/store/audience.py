@@ -14,13 +14,13 @@ An import is one transaction (`upsert_many`): either every valid row is in, or n
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .sqlite_db import Database
+from .sqlite_engine import sqlite3
 
 MIGRATIONS = ["""
 CREATE TABLE customers (

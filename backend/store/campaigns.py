@@ -20,7 +20,6 @@ cancelled. (`queued` is kept for the REST shape: a claimed recipient whose messa
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .sqlite_db import Database
+from .sqlite_engine import sqlite3
 
 MIGRATIONS = ["""
 CREATE TABLE campaigns (

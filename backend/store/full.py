@@ -8,12 +8,12 @@ can tell a full disk (nothing written, try again once space is freed) from a bug
 from __future__ import annotations
 
 import errno
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StorageFull
+from .sqlite_engine import sqlite3
 
 FULL_ERRNOS = frozenset(n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if n is not None)
 

@@ -15,7 +15,6 @@ transaction, and only if the schedule is still where the caller saw it (a cancel
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .sqlite_db import Database
+from .sqlite_engine import sqlite3
 
 SCHEMA_V1 = """
 CREATE TABLE schedules (

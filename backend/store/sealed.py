@@ -17,6 +17,7 @@ from pathlib import Path
 from ..sealing import Sealer, is_sealed
 from ..sealing.cipher import HEADER_BYTES
 from .atomic import write_atomic
+from .sqlite_engine import is_clear, seal_folder, seal_in_place
 
 
 # The parts of a Chromium profile WhatsApp Web needs to stay logged in (whatsapp/profiles.py says how this was
@@ -70,7 +71,8 @@ class SealedFolder:
     """The files of a data folder that are sealed when sealing is on, each with its role: converting a folder
     (clear files sealed) and finishing a rotation (files sealed with an old key sealed again) are one walk,
     file by file, each written atomically, so a crash half-way leaves every file whole and the walk can run
-    again. The databases are not among them (docs/PERFORMANCE.md, issue 19's section, says why)."""
+    again. The databases (`*.db`) are sealed by SQLCipher page by page instead (sqlite_engine.py): converting or
+    rotating brings each one to the current key, itself resumable."""
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
@@ -78,6 +80,14 @@ class SealedFolder:
     def write(self, path: Path, data: bytes) -> None:
         """The key file's writer: atomic, owner-only."""
         write_atomic(path, data)
+
+    def use(self, sealer: Sealer) -> None:
+        """The folder is unlocked: its databases open with keys derived from `sealer`'s from now on."""
+        seal_folder(self.data_dir, sealer)
+
+    def databases(self) -> list[Path]:
+        """The folder's SQLite databases (messages.db, webhooks.db, schedules.db, ...)."""
+        return sorted(p for p in self.data_dir.glob("*.db") if p.is_file())
 
     def files(self) -> list[tuple[Path, str]]:
         """(path, role) of every file to seal: whatsapp-sessions.json, queued and kept media, contacts' pictures,
@@ -105,7 +115,10 @@ class SealedFolder:
     def reseal(self, sealer: Sealer) -> int:
         """Seal every clear file and re-seal every file sealed with another key; how many were written. A plain
         profile folder (sessions/<id>/) becomes a sealed snapshot, and is removed only once that is on disk."""
+        self.use(sealer)
         written = self._seal_profiles(sealer)
+        for path in self.databases():  # clear ones exported sealed, a rotation's old key replaced
+            written += seal_in_place(path, sealer.database_keys(path.name))
         for path, role in self.files():
             raw = path.read_bytes()
             if sealer.needs_reseal(raw):
@@ -128,7 +141,8 @@ class SealedFolder:
         """The files still clear or under an old key (none, once a conversion or rotation has finished)."""
         profiles = self.data_dir / "sessions"
         plain = sorted(p for p in profiles.iterdir() if p.is_dir()) if profiles.is_dir() else []
-        return plain + [path for path, _ in self.files() if sealer.needs_reseal(_head(path))]
+        clear_databases = [p for p in self.databases() if p.stat().st_size and is_clear(p)]
+        return plain + clear_databases + [path for path, _ in self.files() if sealer.needs_reseal(_head(path))]
 
 
 def _head(path: Path) -> bytes:

@@ -7,8 +7,9 @@ connection, which never writes: what is set aside is exactly what was found.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+from .sqlite_engine import connect, sqlite3
 
 WAL_MAGIC = (0x377F0682, 0x377F0683)  # the first 4 bytes of every WAL SQLite writes (two checksum byte orders)
 WAL_HEADER_BYTES = 32
@@ -49,13 +50,14 @@ def _expected(migrations: list[str], version: int) -> dict[str, list[str]]:
         conn.close()
 
 
-def problem(path: Path, migrations: list[str], cache_kib: int) -> str | None:
+def problem(path: Path, migrations: list[str], cache_kib: int, key: bytes | None = None) -> str | None:
     """Why the file (with its WAL) is not a sound database of this schema; None when it is, when it is new or
-    empty, and when a newer ZapPool wrote it (that one is refused, never set aside: see above)."""
+    empty, and when a newer ZapPool wrote it (that one is refused, never set aside: see above). `key`: a sealed
+    folder's SQLCipher key for it."""
     if not path.exists() or path.stat().st_size == 0:
         return None
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = connect(f"{path.resolve().as_uri()}?mode=ro", key, uri=True)
     except sqlite3.DatabaseError as exc:
         return str(exc)
     try:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from ..errors import StoreClosed, ZapPoolError
 from .atomic import PRIVATE_FILE, private_file, private_folder, set_aside
 from .full import refuse_when_full
 from .sqlite_check import not_a_wal, problem, wal_of
+from .sqlite_engine import connect, is_clear, keys_for, seal_in_place, sqlite3
 
 log = logging.getLogger(__name__)
 # Each thread that reads has its own connection (waitress's workers, a lane per number, the router, ...) and
@@ -70,6 +70,7 @@ class Database:
         self._closed = False
         self.generation = 0  # committed write transactions so far: lets readers cache until the next one
         private_folder(path.parent)
+        self._key: bytes | None = None  # SQLCipher's raw key in a sealed folder (sqlite_engine.py), else None
         self._writer = self._open_checked()
         self._relaxed: sqlite3.Connection | None = None  # the NORMAL-sync writer, opened on first use
         self._queue: list[_Queued] = []  # write_one's statements waiting for the next group commit
@@ -79,7 +80,7 @@ class Database:
 
     def _connect(self) -> sqlite3.Connection:
         """A connection in autocommit mode (transactions are explicit), usable from any thread."""
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn = connect(self.path, self._key, isolation_level=None, check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
         return conn
 
@@ -89,11 +90,14 @@ class Database:
         bad_wal = not_a_wal(self.path)
         if bad_wal:
             self._set_aside_wal(bad_wal)
-        why = problem(self.path, self.migrations, self.cache_kib)
+        keys = keys_for(self.path)
+        if keys:
+            self._key = self._sealed(keys)
+        why = problem(self.path, self.migrations, self.cache_kib, self._key)
         if why and wal_of(self.path).exists():
             # Another database's WAL (a backup restored over the file, say) is merged page by page: try without it.
             self._set_aside_wal(f"o banco não passa na verificação com ele ({why})")
-            why = problem(self.path, self.migrations, self.cache_kib)
+            why = problem(self.path, self.migrations, self.cache_kib, self._key)
         if why:
             self._set_aside(f"não é um banco SQLite válido ({why})")
         self._make_private()
@@ -107,6 +111,20 @@ class Database:
             conn = self._connect()
             self._prepare(conn)
         return conn
+
+    def _sealed(self, keys: list[bytes]) -> bytes:
+        """A sealed folder's database brought to its current key (a clear one sealed, one under a rotation's old
+        key re-keyed) and that key. A clear file too damaged to export is removed, not set aside as in a plain
+        folder: nothing of a sealed folder stays in clear, and a new log is started as for any bad file."""
+        if self.path.exists() and self.path.stat().st_size and is_clear(self.path):
+            why = problem(self.path, self.migrations, self.cache_kib)
+            if why:
+                log.warning("[Store] %s: banco em claro danificado numa pasta selada (%s): removido", self.path.name,
+                            why)
+                for doomed in (self.path, wal_of(self.path), self.path.with_name(self.path.name + "-shm")):
+                    doomed.unlink(missing_ok=True)
+        seal_in_place(self.path, keys)
+        return keys[0]
 
     def _make_private(self) -> None:
         """The file owner-only before SQLite opens it (it then makes -wal and -shm with the same mode), and a

@@ -9,7 +9,6 @@ The name is unique without regard to case, so "Boas-vindas" and "boas-vindas" ca
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .sqlite_db import Database
+from .sqlite_engine import sqlite3
 
 SCHEMA_V1 = """
 CREATE TABLE templates (

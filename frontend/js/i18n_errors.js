@@ -124,6 +124,7 @@ export const ERROR_STRINGS = {
     'error.passphrase_required': 'A pasta de dados está selada: informe a frase-senha.',
     'error.keyring_unavailable': 'O chaveiro do sistema não está disponível: use uma frase-senha.',
     'error.sealed_file_unreadable': 'Um arquivo selado está danificado ou foi trocado: ele foi guardado à parte.',
+    'error.sealed_database_unreadable': 'Um banco de dados selado não abre com as chaves desta pasta: nada foi alterado.',
     // issue 17 §3: scheduled messages (backend/schedules/)
     'error.schedule_not_found': 'Esse agendamento não existe mais.',
     'error.schedule_not_active': 'Esse agendamento já terminou ou foi cancelado: não pode mais ser alterado.',
@@ -260,6 +261,7 @@ export const ERROR_STRINGS = {
     'error.passphrase_required': 'The data folder is sealed: give its passphrase.',
     'error.keyring_unavailable': 'The system keyring is not available: use a passphrase.',
     'error.sealed_file_unreadable': 'A sealed file is damaged or was swapped: it was set aside.',
+    'error.sealed_database_unreadable': 'A sealed database does not open with this folder\'s keys: nothing was changed.',
     // issue 17 §3: scheduled messages (backend/schedules/)
     'error.schedule_not_found': 'That schedule no longer exists.',
     'error.schedule_not_active': 'That schedule has finished or was cancelled: it can no longer be changed.',
