@@ -76,5 +76,7 @@ class History:
     def tables(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every report table, sorted, for comparing two ways of computing them."""
         read = self.store.database.read()
-        return {t: sorted(tuple(r) for r in read.execute(f"SELECT * FROM {t}"))
-                for t in ("report_hours", "report_failures", "report_chats", "report_waits", "report_buckets")}
+        tables = {t: f"SELECT * FROM {t}" for t in ("report_hours", "report_failures", "report_chats", "report_waits",
+                                                    "report_buckets")}
+        tables["report_wait_days"] = "SELECT * FROM report_wait_days WHERE n <> 0"  # emptied rows may stay
+        return {t: sorted(tuple(r) for r in read.execute(sql)) for t, sql in tables.items()}

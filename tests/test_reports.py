@@ -192,6 +192,9 @@ def test_a_log_from_before_reports_is_counted_when_first_opened(tmp_path: Path) 
     reports = ReportService(ReportStore(store.database))
     summary = reports.summary(DAY)
     assert summary["firstResponseTime"]["median"] == 240.0 and summary["outgoing"] == 1
+    binned = ReportService(ReportStore(store.database), exact_waits=0).response_times(
+        {"from": "2026-11-29", "to": "2026-12-01"})  # 30 Nov is a whole day inside: read from report_wait_days
+    assert binned["all"]["count"] == 1 and binned["all"]["mean"] == 240.0
     store.close()
 
 
@@ -263,3 +266,26 @@ def test_every_export_quotes_what_a_spreadsheet_would_run() -> None:
     hostile = ["=1+1", "+55 11", "-2", "@SUM(A1)", "\tx", "\rx", "=cmd|' /C calc'!A0"]
     assert [csv_cell(v) for v in hostile] == ["'" + v for v in hostile]
     assert [csv_cell(v) for v in ("Maria", "5511999990000", 3, 0.5, None)] == ["Maria", "5511999990000", 3, 0.5, ""]
+
+
+def test_a_long_period_read_from_the_day_histogram_stays_within_five_percent(history: History) -> None:
+    """Past EXACT_WAITS waits, response times come from report_wait_days (whole UTC days) and the period's
+    ragged ends (São Paulo's midnight is 03:00 UTC); here the same history read both ways: the counts, the
+    buckets and the mean are the same, median and p90 within 5%."""
+    lengths = ["00:00:07", "00:00:45", "00:03:10", "00:20:00", "02:00:00", "00:01:30", "00:09:59"]
+    for day in range(1, 6):
+        for n, length in enumerate(lengths[: day + 2]):
+            chat = f"5511999{day}{n:05d}@c.us"
+            hours, minutes, seconds = (int(x) for x in length.split(":"))
+            history.customer(f"2026-12-0{day}T{n + 1:02d}:00:00", chat=chat)
+            history.business(f"2026-12-0{day}T{n + 1 + hours:02d}:{minutes:02d}:{seconds:02d}", chat=chat)
+    history.customer("2026-12-05T23:00", chat="5511999800001@c.us")  # never answered
+    period = {"from": "2026-12-01", "to": "2026-12-05", "tz": "America/Sao_Paulo"}
+    exact = history.reports.response_times(period)
+    binned = ReportService(ReportStore(history.store.database), clock=lambda: history.now,
+                           exact_waits=0).response_times(period)
+    assert binned["all"]["count"] == exact["all"]["count"] == 23  # 2 asked before São Paulo's 1 Dec
+    assert binned["unanswered"] == exact["unanswered"] and binned["rows"] == exact["rows"]
+    assert binned["all"]["mean"] == exact["all"]["mean"]
+    for figure in ("median", "p90"):
+        assert abs(binned["all"][figure] - exact["all"][figure]) <= 0.05 * exact["all"][figure], figure

@@ -14,14 +14,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import InvalidInput
-from ..store.report_schema import BUCKET_BOUNDS_S
+from ..store.report_schema import BUCKET_BOUNDS_S, LENGTH_BOUNDS_MS
 from ..store.reports import GROUPS, ReportQuery, ReportStore, StoredReportSettings
 from ..validation import CLIENT_ID_RE
-from .figures import BusinessHours, spread
+from .figures import BusinessHours, histogram_spread, spread
 from .period import Period, read_period
-from .tables import BUCKETS, bucket_rows, heatmap_rows, to_csv, volume_rows
+from .tables import BUCKETS, bucket_rows, heatmap_rows, histogram_counts, sorted_counts, to_csv, volume_rows
 
 MAX_CLIENTS = 100
+# Up to this many waits in a period, response times are exact (each wait's length read and sorted); past it,
+# on the clock, they come from the per-day length histogram (docs/REPORTS.md: within 5%, the mean exact).
+EXACT_WAITS = 20_000
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,11 @@ def _flag(params: Mapping[str, Any], name: str) -> bool:
 class ReportService:
     """Reports over one message log."""
 
-    def __init__(self, store: ReportStore, *, clock: Callable[[], float] = time.time):
+    def __init__(self, store: ReportStore, *, clock: Callable[[], float] = time.time,
+                 exact_waits: int = EXACT_WAITS):
         self._store = store
         self._clock = clock
+        self._exact_waits = exact_waits
 
     def ask(self, params: Mapping[str, Any]) -> Ask:
         """Read a report query; InvalidInput naming the field that is wrong."""
@@ -124,11 +129,26 @@ class ReportService:
     def response_times(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """First response and response times: spread and distribution (rows: one per bucket)."""
         ask = self.ask(params)
-        (first, first_n), (every, every_n) = (self._times(ask, first_only=f) for f in (True, False))
-        return {**self._frame(ask), "first": spread(first), "all": spread(every),
-                "unanswered": {"first": first_n - len(first), "all": every_n - len(every)},
-                "waitingAnswered": round(len(every) / every_n, 4) if every_n else None,
-                "rows": bucket_rows(first, every), "buckets": [label for label, _ in BUCKETS]}
+        first, first_n = self._times(ask, first_only=True)
+        every, every_counts, every_n = self._every(ask)
+        return {**self._frame(ask), "first": spread(first), "all": every,
+                "unanswered": {"first": first_n - len(first), "all": every_n - every["count"]},
+                "waitingAnswered": round(every["count"] / every_n, 4) if every_n else None,
+                "rows": bucket_rows(sorted_counts(first), every_counts), "buckets": [label for label, _ in BUCKETS]}
+
+    def _every(self, ask: Ask) -> tuple[dict[str, Any], list[int], int]:
+        """Every wait's response time: the spread, the counts per bucket of BUCKETS, and how many waits there
+        were. Exact for business hours and for periods of up to EXACT_WAITS waits; from the per-day length
+        histogram past that (a year of a busy number is a few hundred thousand waits: reading each would be a
+        scan per view)."""
+        if ask.hours is None:
+            histogram = self._store.length_histogram(ask.query)
+            if histogram.answered + histogram.unanswered > self._exact_waits:
+                return (histogram_spread(histogram.counts, LENGTH_BOUNDS_MS, histogram.total_ms),
+                        histogram_counts(histogram.counts, LENGTH_BOUNDS_MS),
+                        histogram.answered + histogram.unanswered)
+        times, waits = self._times(ask, first_only=False)
+        return spread(times), sorted_counts(times), waits
 
     def funnel(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """sent -> delivered -> read -> replied per number (rows), their total, and failures by reason."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..status import Direction, MessageStatus, Routing
-from .report_schema import REBUILD, SCHEMA_V4
+from .report_schema import REBUILD, SCHEMA_V4, SCHEMA_V5
 
 SCHEMA_V1 = """
 CREATE TABLE messages (
@@ -130,7 +130,7 @@ CREATE INDEX ix_messages_client_sent ON messages (client_id, sent_at) WHERE sent
 """
 
 # v4 (issue 18): the report tables and their triggers (report_schema.py), filled from the rows already logged.
-MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4 + REBUILD]
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4 + REBUILD, SCHEMA_V5]
 
 COLUMNS = ("seq, id, direction, client_id, routing, chat, to_number, sender, type, body, media, status, ack, "
            "wa_id, attempts, possible_duplicate, error_code, reason, notify_name, wa_t, next_attempt_at, "

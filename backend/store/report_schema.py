@@ -261,3 +261,65 @@ INSERT INTO report_chats (client_id, chat, last_at, wait_seq, out_since, out_cre
     GROUP BY client_id, chat;
 DROP TABLE temp.report_events;
 """.replace("BUCKET_OF_WAIT", BUCKET.format(d="answered_at - asked_at"))
+
+
+# -- schema v5: response-time lengths per day, so a long period's distribution is a few small rows ----------------
+
+def _length_bounds(ratio: float = 1.05, most_ms: int = 31 * 86_400_000) -> tuple[int, ...]:
+    """Upper bounds (ms, inclusive) of the wait-length buckets: a geometric series from 1 s by `ratio` (a
+    percentile read from them is within half a step, ~2.5%, of the exact one), with the display buckets'
+    bounds (BUCKET_BOUNDS_S) among them so the distribution's counts stay exact."""
+    bounds, bound = {s * 1000 for s in BUCKET_BOUNDS_S}, 1000.0
+    while bound < most_ms:
+        bounds.add(int(round(bound)))
+        bound *= ratio
+    return tuple(sorted(bounds))
+
+
+LENGTH_BOUNDS_MS = _length_bounds()
+UNANSWERED = -1  # the bucket of the waits not answered (yet)
+# SQLCipher's SQLite has no ln(): the bucket is one CASE over the bounds (a few hundred integer compares).
+LENGTH_BUCKET = "(CASE WHEN {w}.answered_at IS NULL THEN -1 " + " ".join(
+    f"WHEN {{w}}.answered_at - {{w}}.asked_at <= {b} THEN {i}" for i, b in enumerate(LENGTH_BOUNDS_MS)) + \
+    f" ELSE {len(LENGTH_BOUNDS_MS)} END)"
+
+SCHEMA_V5 = f"""
+-- Per number, UTC day of the ask (asked_at // 86,400,000), first or not, group or not, and length bucket
+-- (LENGTH_BOUNDS_MS; -1: not answered): how many waits and their summed length. Kept by triggers on report_waits.
+CREATE TABLE report_wait_days (
+    client_id TEXT NOT NULL,
+    day       INTEGER NOT NULL,
+    opens     INTEGER NOT NULL,
+    grp       INTEGER NOT NULL,
+    bucket    INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    total_ms  INTEGER NOT NULL,
+    PRIMARY KEY (client_id, day, opens, grp, bucket)
+) WITHOUT ROWID;
+
+CREATE TRIGGER tr_wait_days_in AFTER INSERT ON report_waits BEGIN
+    INSERT INTO report_wait_days VALUES (NEW.client_id, NEW.asked_at / 86400000, NEW.opens, NEW.grp,
+                                         {LENGTH_BUCKET.format(w="NEW")}, 1,
+                                         coalesce(NEW.answered_at - NEW.asked_at, 0))
+        ON CONFLICT DO UPDATE SET n = n + 1, total_ms = total_ms + excluded.total_ms;
+END;
+CREATE TRIGGER tr_wait_days_answered AFTER UPDATE OF answered_at ON report_waits
+WHEN OLD.answered_at IS NULL AND NEW.answered_at IS NOT NULL BEGIN
+    UPDATE report_wait_days SET n = n - 1
+        WHERE client_id = OLD.client_id AND day = OLD.asked_at / 86400000 AND opens = OLD.opens
+          AND grp = OLD.grp AND bucket = -1;
+    INSERT INTO report_wait_days VALUES (NEW.client_id, NEW.asked_at / 86400000, NEW.opens, NEW.grp,
+                                         {LENGTH_BUCKET.format(w="NEW")}, 1, NEW.answered_at - NEW.asked_at)
+        ON CONFLICT DO UPDATE SET n = n + 1, total_ms = total_ms + excluded.total_ms;
+END;
+CREATE TRIGGER tr_wait_days_gone AFTER DELETE ON report_waits BEGIN
+    UPDATE report_wait_days SET n = n - 1, total_ms = total_ms - coalesce(OLD.answered_at - OLD.asked_at, 0)
+        WHERE client_id = OLD.client_id AND day = OLD.asked_at / 86400000 AND opens = OLD.opens
+          AND grp = OLD.grp AND bucket = {LENGTH_BUCKET.format(w="OLD")};
+END;
+
+INSERT INTO report_wait_days
+    SELECT client_id, asked_at / 86400000, opens, grp, {LENGTH_BUCKET.format(w="report_waits")}, count(*),
+           coalesce(sum(answered_at - asked_at), 0)
+    FROM report_waits GROUP BY 1, 2, 3, 4, 5;
+"""

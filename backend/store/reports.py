@@ -7,15 +7,17 @@ under 200,000 rows; 90 days of one number about 2,200), `report_waits` per numbe
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .report_schema import BUCKET_BOUNDS_S, REBUILD
+from .report_schema import BUCKET_BOUNDS_S, LENGTH_BOUNDS_MS, REBUILD, UNANSWERED
 from .sqlite_db import Database
 
 HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
 GROUPS = ("exclude", "include", "only")
 HOUR_FIELDS = ("incoming", "sent", "delivered", "read", "replied", "failed", "conv_in", "conv_out")
 
@@ -53,6 +55,21 @@ class LocalRow:
     incoming: int
     sent: int
     failed: int
+
+
+@dataclass(frozen=True)
+class LengthHistogram:
+    """A period's waits by length: answered ones per LENGTH_BOUNDS_MS bucket (an extra last one: longer than
+    every bound), their summed length, and how many are not answered."""
+
+    counts: list[int]
+    total_ms: int
+    unanswered: int
+
+    @property
+    def answered(self) -> int:
+        """How many waits were answered."""
+        return sum(self.counts)
 
 
 class ReportStore:
@@ -137,6 +154,33 @@ class ReportStore:
         where += " AND opens = 1" if first_only else " AND opens IN (0, 1)"
         rows = self._db.read().execute(f"SELECT answered_at - asked_at FROM report_waits WHERE {where}", args)
         return [row[0] for row in rows]
+
+    def length_histogram(self, query: ReportQuery) -> LengthHistogram:
+        """Every wait of the period (first or not) by length: the whole UTC days inside it from
+        `report_wait_days` (a few hundred rows per number and day, whatever the traffic), the ragged ends (less
+        than a day each, as a zone's midnight is rarely UTC's) from `report_waits` itself."""
+        first_day, end_day = -(-query.start_ms // DAY_MS), query.end_ms // DAY_MS
+        counts, total, unanswered = [0] * (len(LENGTH_BOUNDS_MS) + 1), 0, 0
+        edges = [(query.start_ms, query.end_ms)]
+        if first_day < end_day:
+            edges = [(query.start_ms, first_day * DAY_MS), (end_day * DAY_MS, query.end_ms)]
+            where, args = self._where(query, "day", first_day, end_day)
+            for bucket, n, summed in self._db.read().execute(
+                    f"SELECT bucket, sum(n), sum(total_ms) FROM report_wait_days WHERE {where} AND opens IN (0, 1) "
+                    "GROUP BY bucket", args):
+                if bucket == UNANSWERED:
+                    unanswered += n
+                else:
+                    counts[bucket] += n
+                total += summed
+        for start, end in edges:
+            for length in self.durations(replace(query, start_ms=start, end_ms=end), first_only=False):
+                if length is None:
+                    unanswered += 1
+                else:
+                    counts[bisect.bisect_left(LENGTH_BOUNDS_MS, length)] += 1
+                    total += length
+        return LengthHistogram(counts, total, unanswered)
 
     def lifetime(self) -> dict[str, dict[str, Any]]:
         """Per number, since the log began: the funnel's counts and the response-time histograms ({"first",
