@@ -297,13 +297,13 @@ CREATE TABLE report_wait_days (
     PRIMARY KEY (client_id, day, opens, grp, bucket)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER tr_wait_days_in AFTER INSERT ON report_waits BEGIN
+CREATE TRIGGER tr_report_days_in AFTER INSERT ON report_waits BEGIN
     INSERT INTO report_wait_days VALUES (NEW.client_id, NEW.asked_at / 86400000, NEW.opens, NEW.grp,
                                          {LENGTH_BUCKET.format(w="NEW")}, 1,
                                          coalesce(NEW.answered_at - NEW.asked_at, 0))
         ON CONFLICT DO UPDATE SET n = n + 1, total_ms = total_ms + excluded.total_ms;
 END;
-CREATE TRIGGER tr_wait_days_answered AFTER UPDATE OF answered_at ON report_waits
+CREATE TRIGGER tr_report_days_answered AFTER UPDATE OF answered_at ON report_waits
 WHEN OLD.answered_at IS NULL AND NEW.answered_at IS NOT NULL BEGIN
     UPDATE report_wait_days SET n = n - 1
         WHERE client_id = OLD.client_id AND day = OLD.asked_at / 86400000 AND opens = OLD.opens
@@ -312,7 +312,7 @@ WHEN OLD.answered_at IS NULL AND NEW.answered_at IS NOT NULL BEGIN
                                          {LENGTH_BUCKET.format(w="NEW")}, 1, NEW.answered_at - NEW.asked_at)
         ON CONFLICT DO UPDATE SET n = n + 1, total_ms = total_ms + excluded.total_ms;
 END;
-CREATE TRIGGER tr_wait_days_gone AFTER DELETE ON report_waits BEGIN
+CREATE TRIGGER tr_report_days_gone AFTER DELETE ON report_waits BEGIN
     UPDATE report_wait_days SET n = n - 1, total_ms = total_ms - coalesce(OLD.answered_at - OLD.asked_at, 0)
         WHERE client_id = OLD.client_id AND day = OLD.asked_at / 86400000 AND opens = OLD.opens
           AND grp = OLD.grp AND bucket = {LENGTH_BUCKET.format(w="OLD")};
