@@ -40,6 +40,7 @@ class Draft:
     body: str | None
     media: dict[str, Any] | None = None  # what the log keeps: mimetype, filename, size, sha256, options
     data: bytes | None = None
+    tag: str | None = None  # who sent it, for the reports' funnel: a campaign's id (None: a person or the API)
 
 
 def text_draft(client_id: str | None, to: str, text: str, region: str | None = None) -> Draft:

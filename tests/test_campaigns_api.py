@@ -130,6 +130,9 @@ def test_a_campaign_paused_resumed_and_reported(stack: Stack, sim) -> None:
         assert report["funnel"]["total"] == 6 and report["funnel"]["sent"] == 5
         assert report["counts"]["skipped"]["optedOut"] == 1
         assert [(n["clientId"], n["sent"], n["replied"]) for n in report["perNumber"]] == [("vendas", 5, 1)]
+        by_campaign = stack.api.call("GET", f"/reports/funnel?campaignId={made.json['id']}").json
+        assert (by_campaign["total"]["sent"], by_campaign["total"]["replied"]) == (5, 1)  # its messages carry its id
+        assert stack.api.call("GET", "/reports/funnel?campaignId=cmp_0000000000000000").json["total"]["sent"] == 0
         exported = stack.api.call("GET", f"{one}/report?format=csv")
         assert exported.headers["Content-Type"].startswith("text/csv")
         lines = list(csv.DictReader(io.StringIO(exported.body.decode())))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -202,17 +203,18 @@ class Runner:
         for key in [k for k in self._given if k[0] == client_id and k[1] <= now]:
             self._given[key] += 1
         if not existing:  # the outbox accepts an id once: a claim repeated after a crash sends nothing twice
-            self.outbox.accept_once(message_id, lambda: campaign_draft(client_id, r.phone, fields))
+            self.outbox.accept_once(message_id, lambda: campaign_draft(client_id, r.phone, fields, campaign_id))
 
 
-def campaign_draft(client_id: str, phone: str, fields: dict[str, Any]) -> Draft:
-    """One recipient's rendered message as the outbox takes it: text, or media with the text as its caption."""
+def campaign_draft(client_id: str, phone: str, fields: dict[str, Any], campaign_id: str) -> Draft:
+    """One recipient's rendered message as the outbox takes it: text, or media with the text as its caption;
+    tagged with the campaign, so the reports' funnel can be read per campaign."""
     to = PhoneNumber(phone)  # normalised when imported (audience/importer.py): not parsed again
     if "media" not in fields:
-        return text_draft(client_id, to, fields["text"])
+        return replace(text_draft(client_id, to, fields["text"]), tag=campaign_id)
     media = dict(fields["media"])
     caption = media.pop("caption", None)
-    return media_draft(client_id, to, media, {"caption": caption} if caption else None)
+    return replace(media_draft(client_id, to, media, {"caption": caption} if caption else None), tag=campaign_id)
 
 
 def values_of(name: str, variables: dict[str, str]) -> dict[str, str]:

@@ -181,7 +181,7 @@ class Outbox:
         try:
             record = self.store.add_outgoing(message_id, client_id=draft.client_id, to_number=draft.number,
                                              chat=chat_of(draft.number), type=draft.type, body=draft.body,
-                                             media=draft.media)
+                                             media=draft.media, tag=draft.tag)
         except BaseException:
             self.media.delete(message_id)
             raise

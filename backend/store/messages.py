@@ -73,14 +73,16 @@ class MessageStore:
     # -- the outbox's writes -----------------------------------------------------------------------------
 
     def add_outgoing(self, message_id: str, *, client_id: str | None, to_number: str, chat: str, type: str,
-                     body: str | None, media: dict[str, Any] | None = None) -> MessageRecord:
-        """Accept a message: it is on disk, queued, when this returns. client_id None: any ready number."""
+                     body: str | None, media: dict[str, Any] | None = None,
+                     tag: str | None = None) -> MessageRecord:
+        """Accept a message: it is on disk, queued, when this returns. client_id None: any ready number; `tag`:
+        the campaign that sent it (the reports' funnel by campaign)."""
         now = self._now()
         (row,) = self._db.write_one(
             "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media, status,"
-            f" created_at, updated_at) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING {COLUMNS}",
+            f" created_at, updated_at, tag) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING {COLUMNS}",
             (message_id, client_id, Routing.AUTO if client_id is None else Routing.PINNED, chat, to_number, type,
-             body, json.dumps(media) if media else None, now, now))
+             body, json.dumps(media) if media else None, now, now, tag))
         return MessageRecord.from_row(row)
 
     def assign(self, message_id: str, client_id: str) -> bool:

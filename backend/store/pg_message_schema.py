@@ -135,7 +135,10 @@ CREATE TABLE client_limits (
 );
 """
 
-MIGRATIONS = [SCHEMA_V1]
+# v2: who sent a message (a campaign's id), as messages.db's v4 keeps it for the reports' funnel.
+SCHEMA_V2 = "ALTER TABLE messages ADD COLUMN tag text;"
+
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2]
 
 # Fold the appended count deltas into message_counts (one folder at a time; new deltas wait for the next fold).
 FOLD_COUNTS = """

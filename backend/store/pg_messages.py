@@ -121,14 +121,16 @@ class PgMessageStore:
     # -- the outbox's writes -----------------------------------------------------------------------------
 
     def add_outgoing(self, message_id: str, *, client_id: str | None, to_number: str, chat: str, type: str,
-                     body: str | None, media: dict[str, Any] | None = None) -> MessageRecord:
-        """Accept a message: committed, queued, when this returns. client_id None: any ready number."""
+                     body: str | None, media: dict[str, Any] | None = None,
+                     tag: str | None = None) -> MessageRecord:
+        """Accept a message: committed, queued, when this returns. client_id None: any ready number; `tag`:
+        the campaign that sent it."""
         now = self._now()
         rows = self._write(
             "INSERT INTO messages (id, direction, client_id, routing, chat, to_number, type, body, media, status,"
-            " created_at, updated_at) VALUES (%s, 'out', %s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s) "
+            " created_at, updated_at, tag) VALUES (%s, 'out', %s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s, %s) "
             f"RETURNING {COLUMNS}", (message_id, client_id, (Routing.AUTO if client_id is None else Routing.PINNED).value,
-                                     chat, to_number, type, body, json.dumps(media) if media else None, now, now))
+                                     chat, to_number, type, body, json.dumps(media) if media else None, now, now, tag))
         return MessageRecord.from_row(rows[0])
 
     def assign(self, message_id: str, client_id: str) -> bool:
