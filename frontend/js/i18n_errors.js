@@ -114,6 +114,10 @@ export const ERROR_STRINGS = {
     'field.description': 'Descrição do grupo',
     'field.participants': 'Participantes',
     'field.invite': 'Link de convite',
+    // issue 18: the Reports window's settings form
+    'field.conversationGapHours': 'Nova conversa após (horas)',
+    'field.responseTargetMinutes': 'Meta de resposta (minutos)',
+    'field.businessHours': 'Horário comercial',
     // issue 17 §2: the customer list (backend/audience/)
     'error.contact_not_found': 'Contato não encontrado na lista de clientes.',
     'error.optout_not_found': 'Esse número não está na lista de descadastrados.',
@@ -251,6 +255,10 @@ export const ERROR_STRINGS = {
     'field.description': 'Group description',
     'field.participants': 'Participants',
     'field.invite': 'Invite link',
+    // issue 18: the Reports window's settings form
+    'field.conversationGapHours': 'New conversation after (hours)',
+    'field.responseTargetMinutes': 'Response target (minutes)',
+    'field.businessHours': 'Business hours',
     // issue 17 §2: the customer list (backend/audience/)
     'error.contact_not_found': 'Contact not found in the customer list.',
     'error.optout_not_found': 'That number is not in the opt-out list.',

@@ -10,6 +10,8 @@ import { $, $$, busy, debounce, el, showError, toast } from './dom.js';
 import { showPage, startPage } from './session.js';
 import { barChart, dailyChart, heatmapTable, resizeCharts } from './report-charts.js';
 import { duration } from './report-format.js';
+import { startSettings } from './report-settings.js';
+import { campaigns } from './api-campaigns.js';
 
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
@@ -20,7 +22,8 @@ function isoDay(date) {
 
 function query() {
   return { clientId: $('#report-client').value, from: $('#report-from').value, to: $('#report-to').value,
-           tz: ZONE, groups: $('#report-groups').value, businessHours: $('#report-business').checked ? 'true' : '' };
+           tz: ZONE, groups: $('#report-groups').value, businessHours: $('#report-business').checked ? 'true' : '',
+           campaignId: $('#report-campaign').value };
 }
 
 const percent = (rate) => (rate === null || rate === undefined ? t('reports.none') : `${Math.round(rate * 100)}%`);
@@ -115,6 +118,8 @@ async function exportCsv(button) {
 async function fillNumbers() {
   const clients = await api.listAllClientsInfo();
   $('#report-client').append(...clients.map((c) => el('option', { value: c.clientId, text: c.name || c.clientId })));
+  const sent = await campaigns.listCampaigns(); // the funnel of one campaign: its messages carry its id
+  $('#report-campaign').append(...sent.map((c) => el('option', { value: c.id, text: c.name })));
 }
 
 async function start() {
@@ -132,6 +137,7 @@ async function start() {
   window.addEventListener('resize', debounce(resizeCharts, 150));
   showPage();
   await fillNumbers().catch(showError);
+  await startSettings(load).catch(showError);
   await load();
 }
 
