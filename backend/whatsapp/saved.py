@@ -22,7 +22,7 @@ from typing import Any
 from ..clock import iso
 from ..errors import StorageFull
 from ..status import ClientStatus
-from ..store.sessions import SessionStore
+from ..store.session_protocol import SessionRecords
 from ..validation import CLIENT_ID_RE
 from ..worker import Worker
 from .client import WhatsAppClient
@@ -46,7 +46,7 @@ def parse_time(text: Any) -> datetime | None:
 class SavedNumbers:
     """The sessions file as the pool uses it: records to load, to save, to forget."""
 
-    def __init__(self, store: SessionStore, profiles_dir: Path, profiles: ProfileSnapshots | None = None):
+    def __init__(self, store: SessionRecords, profiles_dir: Path, profiles: ProfileSnapshots | None = None):
         self.store = store
         self.profiles_dir = profiles_dir
         self.profiles = profiles  # a sealed data folder's live profiles and sealed snapshots (issue 19)
