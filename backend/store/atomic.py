@@ -60,10 +60,10 @@ def write_atomic(path: Path, data: bytes) -> None:
             except FileNotFoundError:
                 pass
             raise
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the rename itself durable (POSIX; Windows has no directory handles to sync)."""
     if os.name != "posix":
         return

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..sealing import Sealer
 from ..sealing.cipher import OVERHEAD
-from .atomic import _fsync_dir, private_folder
+from .atomic import fsync_dir, private_folder
 from .full import refuse_when_full
 from .sealed import media_role, read_sealed, write_sealed
 
@@ -43,7 +43,7 @@ class MediaFiles:
             os.replace(self.path(message_id), self.kept.path(sent_name(message_id)))
         except FileNotFoundError:
             return
-        _fsync_dir(self.kept.folder)
+        fsync_dir(self.kept.folder)
 
     def path(self, message_id: str) -> Path:
         """Where a message's bytes live (ids are hex, so they name files safely)."""
@@ -136,7 +136,7 @@ class KeptMedia:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
         return size, digest.hexdigest()
 
     def _write_sealed(self, name: str, chunks: Iterable[bytes], max_bytes: int) -> tuple[int, str]:

@@ -158,16 +158,6 @@ def _export_sealed(path: Path, key: bytes) -> None:
     with copy.open("rb+") as handle:
         os.fsync(handle.fileno())
     os.replace(copy, path)
-    _fsync_dir(path.parent)
+    from .atomic import fsync_dir  # here: atomic -> full -> this module at import time
+    fsync_dir(path.parent)
     log.info("[Store] %s: banco convertido para selado", path.name)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (POSIX; Windows has no directory handles to fsync)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
