@@ -209,7 +209,7 @@ function showConversation() {
 function onPersonActs(event) {
   if (acted || !event.isTrusted) return;
   acted = true;
-  markRead().then(() => loadChats()).catch(() => {});
+  markRead().then((marked) => marked && loadChats()).catch(() => {});
 }
 
 /** Marks the open conversation read once the person acted; resolves to whether it was marked (here and on
@@ -418,7 +418,10 @@ async function start() {
   for (const type of ['pointerdown', 'keydown', 'wheel', 'touchstart']) {
     document.addEventListener(type, onPersonActs, { capture: true, passive: true });
   }
-  document.addEventListener('visibilitychange', () => markRead().then(() => loadChats()).catch(() => {}));
+  // Only a read that changed the badges needs the list again; a window being hidden (or unloaded) reads nothing.
+  document.addEventListener('visibilitychange', () => {
+    markRead().then((marked) => marked && loadChats()).catch(() => {});
+  });
   window.addEventListener('zapool:language', () => {
     showConversation();
     renderChats();
