@@ -45,7 +45,7 @@ from .whatsapp.pool import WhatsAppPool
 from .whatsapp.saved import SavedNumbers
 from .whatsapp.profiles import ProfileSnapshots
 from .host.instance import InstanceLock
-from .sealing import Sealer, SealingError
+from .sealing import Sealer, SealingError, WrongPassphrase
 from .sealing import cli as sealing_cli
 from .store.sealed import SealedFolder
 
@@ -99,7 +99,10 @@ def build_pool(settings: Settings, runtime: EngineRuntime, sealer: Sealer | None
                     max_attempts=settings.send_max_attempts, retry_base_s=settings.send_retry_base_s,
                     retry_cap_s=settings.send_retry_cap_s)
     profiles = ProfileSnapshots(settings.data_dir, sealer) if sealer else None  # live in RAM, sealed at rest
-    saved = SavedNumbers(SessionStore(settings.persistence_path, sealer), settings.sessions_dir, profiles)
+    registry = cluster.sessions() if cluster else None  # issue 20, placed mode: the cluster's numbers
+    if cluster is not None and registry is not None:
+        profiles = cluster.profiles(settings.data_dir)  # started under the lease, snapshots in PostgreSQL
+    saved = SavedNumbers(registry or SessionStore(settings.persistence_path, sealer), settings.sessions_dir, profiles)
     return WhatsAppPool(settings, runtime, saved, outbox)
 
 
@@ -230,9 +233,14 @@ def build_cluster(settings: Settings) -> ClusterService | None:
     """This node of the cluster over its PostgreSQL (migrated); None without --database. Starts nothing."""
     if settings.database_url is None:
         return None
+    from .cluster.keys import cluster_passphrase
     from .cluster.service import ClusterService  # here: the desktop build carries no psycopg (zapool.spec)
-    return ClusterService.connect(settings.database_url, settings.node_name or socket.gethostname(),
-                                  capacity=settings.node_capacity, ttl_s=settings.lease_ttl_s)
+    try:
+        return ClusterService.connect(settings.database_url, settings.node_name or socket.gethostname(),
+                                      capacity=settings.node_capacity, ttl_s=settings.lease_ttl_s,
+                                      passphrase=cluster_passphrase())
+    except WrongPassphrase as exc:
+        raise SystemExit(f"zapool: {exc.message}") from None
 
 
 def local_log(pool: WhatsAppPool) -> Any:

@@ -14,7 +14,7 @@ from .audience import AudienceService
 from .campaigns import CampaignsService
 from .auth.service import AuthService
 from .contacts.service import ContactsService
-from .errors import Conflict, InvalidInput, Unavailable, ZapPoolError
+from .errors import Conflict, InvalidInput, NotFound, Unavailable, ZapPoolError
 from .events.bus import EventBus
 from .groups import GroupsService
 from .host.logs import log_folder, open_folder
@@ -168,14 +168,30 @@ class ZapPoolService:
              timeout_s: float = 60.0) -> dict[str, Any]:
         """Accept a text or media message (round-robin when no client); wait=True returns once sent or failed."""
         client_id = client_id if client_id is not None else payload.get("clientId")
-        if client_id is not None:
-            self.pool.get(client_id)
+        elsewhere = self._other_node(client_id) if client_id is not None else None
         draft = self._draft(client_id, payload)
+        if elsewhere is not None:  # cluster mode: the number's node sends it from the shared outbox
+            from .cluster.remote import send_elsewhere
+            return send_elsewhere(self.outbox, draft, elsewhere, wait=wait, timeout_s=timeout_s).to_dict()
         if wait and client_id is not None:
             self.pool.wake_for_send(client_id)  # a sleeping on-demand number: it must be ready to be waited on
         if wait:
             return self.outbox.send_and_wait(draft, timeout_s).to_dict()
         return self.outbox.accept(draft).to_dict()
+
+    def _other_node(self, client_id: str) -> str | None:
+        """None for a number of this pool; the node driving it in a cluster; NotFound when nobody does."""
+        try:
+            self.pool.get(client_id)
+            return None
+        except NotFound:
+            if self.cluster is None:
+                raise
+            from .cluster.remote import other_node
+            node = other_node(self.cluster, client_id)
+            if node is None:
+                raise
+            return node
 
     def _draft(self, client_id: str | None, payload: dict[str, Any]) -> Draft:
         """The message checked once, here: every layer below trusts the Draft."""

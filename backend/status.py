@@ -46,6 +46,8 @@ class Reason:
     SHUTDOWN = "shutdown"              # ZapPool is closing
     SLEEPING = "sleeping"              # an on-demand number closed its browser after its quiet period
     SNAPSHOT_UNREADABLE = "snapshot_unreadable"  # sealed data: its profile snapshot did not open (set aside)
+    HANDED_OFF = "handed_off"          # cluster mode: another node drives it now
+    ELSEWHERE = "driven_elsewhere"     # cluster mode: another node holds its lease, so it was not started here
 
 
 class MessageStatus(str, Enum):

@@ -47,8 +47,9 @@ ALLOWED: dict[str, set[str]] = {
                           "backend.templates", "backend.audience"},
     # Issue 18: reports read the message log's aggregates.
     "backend.reports": {"backend.store"},
-    # Issue 20: a node's leases, heartbeats and rebalancing over the shared PostgreSQL stores.
-    "backend.cluster": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp"},
+    # Issue 20: a node's leases, heartbeats and placement over the shared PostgreSQL stores; the login snapshots
+    # it keeps there are sealed with the cluster's key (sealing: crypto over bytes).
+    "backend.cluster": {"backend.store", "backend.events", "backend.outbox", "backend.whatsapp", "backend.sealing"},
     "backend.service": {"backend.store", "backend.host", "backend.events", "backend.outbox", "backend.whatsapp",
                         "backend.webhooks", "backend.auth", "backend.contacts", "backend.media", "backend.groups",
                         "backend.templates", "backend.audience", "backend.schedules", "backend.campaigns",

@@ -1,28 +1,39 @@
 """ClusterService (`service.cluster`): this node in the cluster, the leases of the numbers it drives, and the
 cluster as /cluster shows it.
 
-Which numbers a node drives is still its own data folder's (spreading them across nodes by capacity, and
-restoring one from a snapshot on another node, come next: docs/CLUSTER.md). What this guarantees already:
-a number this node starts is taken under a lease as soon as it starts (a Worker asks the database, never the
-engine thread that reports the start); a number whose lease another node holds is stopped here, and so is one
-whose lease this node loses. The outbox claims and marks a number's messages only under that lease
-(PgMessageStore's fence), so even a node that has not noticed yet cannot send from the shared outbox.
+Two ways to run, by whether the nodes share a passphrase (`ZAPOOL_CLUSTER_PASSPHRASE`, cluster/keys.py):
+- **placed** (with it): the registry of numbers is the cluster's (PostgreSQL), each number's login snapshot
+  too, sealed with the cluster's key; placement.py spreads the numbers over the nodes by capacity, and a dead
+  or leaving node's numbers start on the others from their snapshots, without a scan (placer.py). A browser
+  starts only under the number's lease (registry.py, ClusterProfiles).
+- **pinned** (without it: a snapshot in the database would have to be in clear): each node drives the numbers
+  of its own data folder, as before; the lease is taken as soon as a number starts, and a number whose lease
+  another node holds is stopped here. Nothing moves when a node dies.
+Either way the outbox claims and marks a number's messages only under its lease (PgMessageStore's fence), so
+even a node that has not noticed it lost a number cannot send from the shared outbox.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from ..errors import ZapPoolError
 from ..events.hub import ClientEvent
+from ..sealing import Sealer
 from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
 from ..store.pg_messages import PgMessageStore
+from ..store.pg_sessions import PgSessionStore
+from ..store.pg_snapshots import PgClusterKeys, PgSnapshotShelf
 from ..whatsapp.pool import WhatsAppPool
 from ..worker import Worker
+from .keys import PASSPHRASE_ENV, snapshot_sealer
 from .node import ClusterNode
+from .placer import Placer
+from .registry import ClusterProfiles, NodeSessions
 
 log = logging.getLogger(__name__)
 # A number in one of these statuses is being driven by this node: it must hold the number's lease.
@@ -35,10 +46,14 @@ class ClusterService:
     relay: Any = None  # issue 20: events across nodes (cluster/relay.py EventRelay), set by assembly.py
     views: Any = None  # issue 20: /clients/all, /stats, /health for the cluster (cluster/views.py), assembly.py
 
-    def __init__(self, node: ClusterNode, store: ClusterStore, db: PgDatabase):
+    def __init__(self, node: ClusterNode, store: ClusterStore, db: PgDatabase, sealer: Sealer | None = None):
+        """`sealer`: the cluster's snapshot key (placed mode); None: pinned mode."""
         self.node = node
         self.store = store
         self.db = db
+        self.sealer = sealer
+        self.registry = PgSessionStore(db) if sealer else None  # placed mode: every number of the cluster
+        self.placer: Placer | None = None
         self._pool: WhatsAppPool | None = None
         self._wanted: set[str] = set()
         self._unwanted: set[str] = set()  # numbers to stop here: their lease is another node's
@@ -47,11 +62,28 @@ class ClusterService:
         node.on_lost(self._lost)
 
     @classmethod
-    def connect(cls, url: str, name: str, *, capacity: int, ttl_s: float) -> ClusterService:
-        """Open the cluster's database (migrated) and make this node; nothing runs until start()."""
+    def connect(cls, url: str, name: str, *, capacity: int, ttl_s: float,
+                passphrase: str | None = None) -> ClusterService:
+        """Open the cluster's database (migrated) and make this node, placed when given the cluster's passphrase
+        (WrongPassphrase when it does not open the cluster's key); nothing runs until start()."""
         db = PgDatabase(url).open()
         store = ClusterStore(db)
-        return cls(ClusterNode(store, name, capacity=capacity, ttl_s=ttl_s), store, db)
+        sealer = snapshot_sealer(PgClusterKeys(db), passphrase) if passphrase else None
+        if sealer is None:
+            log.warning("[Cluster] sem %s: cada nó conduz os números da sua própria pasta; se um nó cair, os "
+                        "números dele não passam a outro sem escanear de novo", PASSPHRASE_ENV)
+        return cls(ClusterNode(store, name, capacity=capacity, ttl_s=ttl_s), store, db, sealer)
+
+    def sessions(self) -> NodeSessions | None:
+        """Placed mode: the shared registry as this node writes it (only under its leases); pinned: None."""
+        return NodeSessions(self.registry, self.node) if self.registry is not None else None
+
+    def profiles(self, data_dir: Path) -> ClusterProfiles | None:
+        """Placed mode: profiles started under the lease, their snapshots in the cluster's database."""
+        if self.sealer is None:
+            return None
+        shelf = PgSnapshotShelf(self.db, fence=lambda client_id: self.node.lease(client_id).token)
+        return ClusterProfiles(data_dir, self.sealer, shelf, self.node)
 
     def message_store(self) -> PgMessageStore:
         """The shared outbox and message log, fenced by this node's leases: a number's messages are claimed
@@ -62,6 +94,8 @@ class ClusterService:
         """Follow the pool's numbers: take the lease of each one it starts."""
         self._pool = pool
         pool.subscribe(self._status, {"status"})
+        if self.registry is not None:
+            self.placer = Placer(self.node, self.registry, pool, self._took_over)
 
     def start(self) -> None:
         """Join the cluster and start taking the leases of the numbers this node drives."""
@@ -111,6 +145,8 @@ class ClusterService:
             unwanted.add(client_id)
         for client_id in sorted(unwanted):
             self._stop_number(client_id)
+        if self.placer is not None:
+            self.placer.tick()
         return self.node.renew_every_s
 
     def _took_over(self, client_id: str) -> None:
@@ -131,10 +167,14 @@ class ClusterService:
         self._worker.kick()
 
     def _stop_number(self, client_id: str) -> None:
-        """Close the number's browser here (its login stays on disk)."""
+        """Close the number's browser here (its login stays on disk; placed mode: the number leaves this pool,
+        its saved state left for the node that holds it)."""
         if self._pool is None:
             return
         try:
-            self._pool.disconnect(client_id)
+            if self.placer is not None:
+                self._pool.hand_off(client_id)
+            else:
+                self._pool.disconnect(client_id)
         except ZapPoolError as exc:
             log.warning("[Cluster] %s não foi parado: %s", client_id, exc.message)

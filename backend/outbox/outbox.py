@@ -208,7 +208,7 @@ class Outbox:
                 self._waiters.pop(message_id, None)
         record = self.get(message_id)
         if record.status == MessageStatus.FAILED:
-            raise self._error_of(record)
+            raise self.error_of(record)
         return record
 
     def _require_sender(self, client_id: str | None) -> None:
@@ -229,7 +229,7 @@ class Outbox:
             raise EngineTimeout(f"Still sending after {timeout:g} s: it may yet be sent",
                                 details={"messageId": message_id, "status": record.status})
 
-    def _error_of(self, record: MessageRecord) -> ZapPoolError:
+    def error_of(self, record: MessageRecord) -> ZapPoolError:
         """The stored failure as the ZapPoolError it was."""
         return stored_error(record.error_code, record.reason or "The message was not sent",
                             {"messageId": record.id, "clientId": record.client_id, "to": record.to_number})

@@ -168,6 +168,12 @@ class ClusterStore:
                             "WHERE expires_at > clock_timestamp() ORDER BY client_id")
         return [Lease(*row) for row in rows]
 
+    def holder(self, client_id: str) -> str | None:
+        """The node holding the number's live lease, or None."""
+        row = self._db.one("SELECT node FROM leases WHERE client_id = %s AND expires_at > clock_timestamp()",
+                           (client_id,))
+        return str(row[0]) if row else None
+
     def nodes(self, ttl_s: float) -> list[NodeRecord]:
         """Every node that ever joined, alive when its heartbeat is younger than `ttl_s`, with its live leases."""
         rows = self._db.all(

@@ -292,6 +292,28 @@ class WhatsAppPool:
         then()
         self.events.emit(ClientEvent(client_id, "client_removed", {}))
 
+    # -- cluster mode: numbers placed on this node and handed to another (cluster/placer.py) ------------------
+
+    def adopt(self, record: dict[str, Any], start: bool) -> None:
+        """A number of the shared registry placed on this node: listed as if saved here; `start`: connected on
+        the engine loop without waiting (restored from its login snapshot)."""
+        self.saved.remember(record)
+        self._load(record)
+        if start:
+            future = asyncio.run_coroutine_threadsafe(self.get(record["clientId"]).initialize_async(),
+                                                      self.runtime.loop)
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())  # logged by the client
+
+    def hand_off(self, client_id: str) -> None:
+        """The number goes to another node: off this pool without a word to the registry (its saved state is
+        what the next node restores), then its browser closed (a logged-in profile's snapshot saved)."""
+        client = self.get(client_id)
+        with self._lock:
+            self._clients.pop(client_id, None)
+            self._turns.leave(client_id)
+        self.runtime.call(self._quiet(client_id), 5)
+        self.runtime.call(client.disconnect_async(Reason.HANDED_OFF), self.settings.load_timeout_s)
+
     async def _quiet(self, client_id: str) -> None:
         """The user takes over this client: stop any automatic reconnection of it."""
         self.supervisor.cancel(client_id)

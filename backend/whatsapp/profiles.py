@@ -21,11 +21,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from ..errors import ZapPoolError
 from ..sealing import SealedFileUnreadable, Sealer
-from ..store.atomic import private_folder, set_aside
-from ..store.sealed import KEPT_PARTS, pack_profile, read_sealed, snapshot_role, unpack_profile, write_sealed
+from ..store.atomic import private_folder, set_aside, write_atomic
+from ..store.sealed import KEPT_PARTS, pack_profile, snapshot_role, unpack_profile
 
 log = logging.getLogger(__name__)
 MIN_ROOM = 256 * 1024 * 1024  # a RAM folder with less free room than this is not used for live profiles
@@ -49,11 +50,64 @@ def _room(folder: Path) -> int:
     return stats.f_bavail * stats.f_frsize
 
 
-class ProfileSnapshots:
-    """Live profiles in the runtime folder and their sealed snapshots in `<data>/snapshots/`."""
+class SnapshotShelf(Protocol):
+    """Where sealed snapshots rest: the data folder's `snapshots/` (FileShelf), or in cluster mode the cluster's
+    PostgreSQL (store/pg_snapshots.py), where whichever node takes the number next finds it."""
 
-    def __init__(self, data_dir: Path, sealer: Sealer, root: Path | None = None):
+    def read(self, client_id: str) -> bytes | None:
+        """The number's sealed snapshot, or None."""
+        ...
+
+    def write(self, client_id: str, sealed: bytes) -> None:
+        """Keep this sealed snapshot in place of the previous one, whole or not at all."""
+        ...
+
+    def set_aside(self, client_id: str) -> None:
+        """Move an unreadable snapshot out of the way, never deleting it."""
+        ...
+
+    def remove(self, client_id: str) -> None:
+        """Forget the number's snapshot."""
+        ...
+
+
+class FileShelf:
+    """Sealed snapshots as files, `<data>/snapshots/<client id>`, written atomically."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, client_id: str) -> Path:
+        """The number's snapshot file."""
+        return self.folder / client_id
+
+    def read(self, client_id: str) -> bytes | None:
+        """The file's bytes, or None when there is none."""
+        try:
+            return self.path(client_id).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, client_id: str, sealed: bytes) -> None:
+        """Temp + fsync + rename: the previous file stays until the new one is complete."""
+        write_atomic(self.path(client_id), sealed)
+
+    def set_aside(self, client_id: str) -> None:
+        """Renamed beside, never deleted."""
+        set_aside(self.path(client_id), "instantâneo do perfil ilegível")
+
+    def remove(self, client_id: str) -> None:
+        """The file deleted."""
+        self.path(client_id).unlink(missing_ok=True)
+
+
+class ProfileSnapshots:
+    """Live profiles in the runtime folder and their sealed snapshots on a shelf (`<data>/snapshots/` unless
+    another is given)."""
+
+    def __init__(self, data_dir: Path, sealer: Sealer, root: Path | None = None, shelf: SnapshotShelf | None = None):
         self.folder = data_dir / "snapshots"
+        self.shelf: SnapshotShelf = shelf or FileShelf(self.folder)
         self.sealer = sealer
         self.root = root or runtime_root(data_dir)
 
@@ -62,7 +116,7 @@ class ProfileSnapshots:
         return self.root / client_id
 
     def snapshot_path(self, client_id: str) -> Path:
-        """Its sealed snapshot."""
+        """Its sealed snapshot's file (on the data folder's shelf)."""
         return self.folder / client_id
 
     def prepare(self, client_id: str) -> Path:
@@ -72,12 +126,17 @@ class ProfileSnapshots:
         live = self.live_dir(client_id)
         if (live / KEPT_PARTS[0]).is_dir():
             return live
-        snapshot = self.snapshot_path(client_id)
-        if snapshot.is_file():
+        return self.restore(client_id)
+
+    def restore(self, client_id: str) -> Path:
+        """A live profile unpacked from the number's snapshot (any live one replaced), or a new empty one."""
+        live = self.live_dir(client_id)
+        sealed = self.shelf.read(client_id)
+        if sealed is not None:
             try:
-                packed = read_sealed(snapshot, self.sealer, snapshot_role(client_id))
+                packed = self.sealer.open(sealed, snapshot_role(client_id))
             except SealedFileUnreadable:
-                set_aside(snapshot, "instantâneo do perfil ilegível")
+                self.shelf.set_aside(client_id)
                 raise
             shutil.rmtree(live, ignore_errors=True)
             unpack_profile(packed, private_folder(live))
@@ -91,8 +150,9 @@ class ProfileSnapshots:
         if not (live / KEPT_PARTS[0]).is_dir():
             return None
         started = time.perf_counter()
-        write_sealed(self.snapshot_path(client_id), pack_profile(live), self.sealer, snapshot_role(client_id))
-        size, took = self.snapshot_path(client_id).stat().st_size, time.perf_counter() - started
+        sealed = self.sealer.seal(pack_profile(live), snapshot_role(client_id))
+        self.shelf.write(client_id, sealed)
+        size, took = len(sealed), time.perf_counter() - started
         log.info("[Client %s] instantâneo selado do perfil: %d KiB em %.0f ms", client_id, size // 1024, took * 1000)
         return size, took
 
@@ -106,7 +166,7 @@ class ProfileSnapshots:
 
     def forget(self, client_id: str) -> None:
         """Logged out or removed: no snapshot and no live profile left."""
-        self.snapshot_path(client_id).unlink(missing_ok=True)
+        self.shelf.remove(client_id)
         shutil.rmtree(self.live_dir(client_id), ignore_errors=True)
 
 

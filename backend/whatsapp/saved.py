@@ -43,6 +43,12 @@ def parse_time(text: Any) -> datetime | None:
         return None
 
 
+def restorable(record: dict[str, Any]) -> bool:
+    """A saved record of a number that was connected, or cut off by accident (not on purpose): worth starting."""
+    return record.get("status") in RESTORABLE or (
+        record.get("status") == S.DISCONNECTED.value and record.get("reason") in RETRYABLE)
+
+
 class SavedNumbers:
     """The sessions file as the pool uses it: records to load, to save, to forget."""
 
@@ -92,12 +98,16 @@ class SavedNumbers:
             log.warning("[Pool] %d número(s) listado(s) de novo a partir das pastas de perfil (%s): conecte-os, "
                         "o login continua no perfil", len(found), ", ".join(found))
 
+    def remember(self, record: dict[str, Any]) -> None:
+        """A record this pool did not load at start (cluster mode: a number placed on this node) counts as
+        loaded: its saved status is what restoring it reads."""
+        self._saved[str(record["clientId"])] = record
+
     def was_connected(self, client_id: str) -> bool:
         """Ready or authenticated when last saved, or cut off by accident (not on purpose): worth restoring."""
         with self._queue_lock:  # the newest record counts, written or still queued
             record = self._queued.get(client_id) or self._saved.get(client_id, {})
-        return record.get("status") in RESTORABLE or (
-            record.get("status") == S.DISCONNECTED.value and record.get("reason") in RETRYABLE)
+        return restorable(record)
 
     def save(self, client: WhatsAppClient) -> None:
         """Queue the client's record (the seed's fields plus name and reason); never touches the disk."""

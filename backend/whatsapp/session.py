@@ -184,6 +184,9 @@ class ClientSession(PageEvents):
         if exc.code == "sealed_file_unreadable":  # no retry would open it: disconnected, saying why
             self._set_status(S.DISCONNECTED, Reason.SNAPSHOT_UNREADABLE)
             return log.error("[Client %s] instantâneo do perfil ilegível: %s", self.client_id, exc.message)
+        if exc.code == "lease_lost":  # cluster mode: another node drives it; no browser was started here
+            self._set_status(S.DISCONNECTED, Reason.ELSEWHERE)
+            return log.warning("[Client %s] não iniciado: %s", self.client_id, exc.message)
         reason = Reason.BROWSER_NOT_FOUND if exc.code == "browser_not_found" else Reason.LOAD_FAILED
         self._set_status(S.ERROR, reason)
         log.error("[Client %s] falha ao iniciar: %s", self.client_id, exc.message)

@@ -44,6 +44,8 @@ const STRINGS = {
     'reason.browser_not_found': 'nenhum navegador encontrado',
     'reason.shutdown': 'ZapPool encerrado',
     'reason.snapshot_unreadable': 'o instantâneo selado do perfil não abriu (guardado à parte): escaneie o QR de novo',
+    'reason.handed_off': 'passou para outro nó do cluster',
+    'reason.driven_elsewhere': 'outro nó do cluster conduz este número',
 
     'login.title': 'Entrar — ZapPool',
     'login.heading': 'Entrar no ZapPool',
@@ -320,6 +322,8 @@ const STRINGS = {
     'reason.browser_not_found': 'no browser found',
     'reason.shutdown': 'ZapPool stopped',
     'reason.snapshot_unreadable': 'the sealed profile snapshot did not open (set aside): scan the QR code again',
+    'reason.handed_off': 'moved to another node of the cluster',
+    'reason.driven_elsewhere': 'another node of the cluster drives this number',
 
     'login.title': 'Log in — ZapPool',
     'login.heading': 'Log in to ZapPool',
