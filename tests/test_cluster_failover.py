@@ -10,14 +10,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backend.auth.service import AuthService
 from backend.store.pg_db import PgDatabase
+from backend.store.pg_messages import PgMessageStore
 from tests.api_support import FAST_SCRYPT, Api
 from tests.conftest import link_number, wait_until
 from tests.ui_support import ROOT, AppProcess
@@ -127,3 +130,113 @@ def test_a_node_with_another_passphrase_stops_and_says_why(nodes, tmp_path, pg_u
     assert refused.returncode != 0
     assert "ZAPOOL_CLUSTER_PASSPHRASE does not open this cluster's snapshot key" in refused.stderr
     assert "Traceback" not in refused.stderr + refused.stdout
+
+
+class SteadyLoad:
+    """Messages sent through one node's API to every number in turn, 5 a second, from a thread (without
+    waiting: accepted into the shared outbox), until stopped. Keeps what was accepted and what was refused."""
+
+    def __init__(self, api: Api, numbers: list[str]):
+        self.api, self.numbers = api, numbers
+        self.accepted: dict[str, tuple[str, str]] = {}  # message id -> (number, text)
+        self.refused: list[tuple[int, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> SteadyLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.wait(0.2):
+            client_id, text = self.numbers[i % len(self.numbers)], f"carga {i}"
+            reply = self.api.call("POST", "/messages", {"to": CUSTOMER, "text": text, "clientId": client_id})
+            if reply.status in (200, 202):
+                self.accepted[reply.json["id"]] = (client_id, text)
+            else:
+                self.refused.append((reply.status, reply.json))
+            i += 1
+
+
+def senders_in_turn(sent: list[dict[str, Any]]) -> list[str]:
+    """The tabs that sent for one phone, in order, each once per turn: [a, b] when b took over from a;
+    [a, b, a] would be two places sending for one number at once."""
+    turns: list[str] = []
+    for record in sorted(sent, key=lambda r: r["at"]):
+        if not turns or turns[-1] != record["session"]:
+            turns.append(record["session"])
+    return turns
+
+
+def test_kill_9_under_a_steady_send_load_every_accepted_message_is_sent_by_one_node_at_a_time(nodes, sim, pg_url):
+    started = {name: nodes(name) for name in ("n1", "n2", "n3")}
+    numbers = {f"num{i}": phone_of(i) for i in range(6)}
+    for i, (client_id, phone) in enumerate(numbers.items()):
+        link(sim, started[f"n{i % 3 + 1}"][1], client_id, phone)
+    api1 = started["n1"][1]
+    shared = PgDatabase(pg_url).open()
+    wait_until(lambda: shared.one("SELECT count(*) FROM profile_snapshots")[0] == 6, timeout=30,
+               what="a login snapshot of every number", every=0.25)
+    lost = sorted(c for c, n in holders(api1).items() if n == "n3")
+
+    with SteadyLoad(started["n2"][1], list(numbers)) as load:  # through n2's API, n2 survives
+        time.sleep(2)
+        os.killpg(started["n3"][0].proc.pid, signal.SIGKILL)
+        wait_until(lambda: (now := ready_where(api1)) and all(now.get(c) in ("n1", "n2") for c in lost),
+                   timeout=60, what="n3's numbers ready elsewhere", every=0.5)
+        time.sleep(2)
+    assert load.refused == [] and len(load.accepted) > 30
+
+    store = PgMessageStore(shared)
+    wait_until(lambda: all(store.get(m).status in ("sent", "delivered", "read") for m in load.accepted),
+               timeout=60, what="every accepted message sent", every=0.5)
+    for client_id, phone in numbers.items():
+        sent = sim.control.sent(phone)
+        texts = [r["text"] for r in sent]
+        wanted = [text for number, text in load.accepted.values() if number == client_id]
+        assert set(wanted) <= set(texts), (client_id, sorted(set(wanted) - set(texts)))
+        assert len(texts) - len(set(texts)) <= 1, (client_id, texts)  # at most the one in flight, again
+        turns = senders_in_turn(sent)
+        assert len(turns) == (2 if client_id in lost else 1), (client_id, turns)
+    shared.close()
+
+
+def test_a_node_paused_past_its_leases_sends_nothing_when_it_resumes(nodes, sim, pg_url):
+    started = {name: nodes(name) for name in ("n1", "n2")}
+    numbers = {f"num{i}": phone_of(i) for i in range(4)}
+    for i, (client_id, phone) in enumerate(numbers.items()):
+        link(sim, started[f"n{i % 2 + 1}"][1], client_id, phone)
+    api1 = started["n1"][1]
+    shared = PgDatabase(pg_url).open()
+    wait_until(lambda: shared.one("SELECT count(*) FROM profile_snapshots")[0] == 4, timeout=30,
+               what="a login snapshot of every number", every=0.25)
+    paused = started["n2"][0].proc.pid  # the node's own process: its browsers keep running, as in a long GC pause
+    moved = sorted(c for c, n in holders(api1).items() if n == "n2")
+
+    with SteadyLoad(api1, list(numbers)) as load:
+        time.sleep(1)
+        os.kill(paused, signal.SIGSTOP)
+        try:
+            wait_until(lambda: (now := ready_where(api1)) and all(now.get(c) == "n1" for c in moved),
+                       timeout=60, what="the paused node's numbers ready on n1", every=0.5)
+        finally:
+            os.kill(paused, signal.SIGCONT)
+        time.sleep(4)  # the resumed node finds its leases gone: whatever it had claimed is refused
+    assert load.refused == []
+
+    store = PgMessageStore(shared)
+    wait_until(lambda: all(store.get(m).status in ("sent", "delivered", "read") for m in load.accepted),
+               timeout=60, what="every accepted message sent", every=0.5)
+    for client_id, phone in numbers.items():
+        sent = sim.control.sent(phone)
+        texts = [r["text"] for r in sent]
+        assert {t for n, t in load.accepted.values() if n == client_id} <= set(texts), client_id
+        assert len(texts) - len(set(texts)) <= 1, (client_id, texts)
+        turns = senders_in_turn(sent)
+        assert len(turns) == len(set(turns)), (client_id, turns)  # no tab sent again after another took over
+    shared.close()

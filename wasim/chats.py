@@ -164,7 +164,8 @@ class Mailbox:
             caption = None if kind == "chat" else _text_or_none(meta.get("caption"))
             record = {"id": f"true_{to}@c.us_{msg_id}", "to": to, "type": kind, "text": text if kind == "chat" else caption,
                       "filename": _text_or_none(meta.get("filename")), "mimetype": _text_or_none(meta.get("mimetype")),
-                      "size": size, "sha256": sha256, "ack": 1, "at": at}
+                      "size": size, "sha256": sha256, "ack": 1, "at": at,
+                      "session": session.id}  # which tab sent it: two tabs sending for one phone show here
             wire = {"id": msg_id, "fromMe": True, "from": phone, "to": to, "body": text if kind == "chat" else "",
                     "type": kind, "t": at // 1000, "notifyName": "", "ack": 1, "caption": caption,
                     "filename": record["filename"], "mimetype": record["mimetype"], "size": size}

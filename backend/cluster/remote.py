@@ -23,7 +23,7 @@ def send_elsewhere(outbox: Outbox, draft: Draft, node: str, *, wait: bool, timeo
     """Accept the message for the number's node `node`; with `wait`, return once it was sent or raise its
     failure (EngineTimeout after `timeout_s`: cancelled if it had not started)."""
     if draft.data is not None:
-        raise Conflict(f"Media for this number is sent through its node ({node}) for now",
+        raise Conflict(f"Media for this number is sent through its node ({node or 'none now'}) for now",
                        details={"clientId": draft.client_id, "node": node}, code="other_node")
     record = outbox.accept(draft)
     if not wait:
@@ -48,6 +48,11 @@ def _outcome(outbox: Outbox, record: MessageRecord) -> MessageRecord:
 
 
 def other_node(cluster: Any, client_id: str) -> str | None:
-    """The node driving this number when it is not this one (None: here, or nowhere)."""
+    """The node driving this number when it is not this one; in placed mode a registered number between two
+    nodes (its node died, nobody took it yet) is "" (its messages wait in the shared outbox for its next node).
+    None: a number of this node, or unknown to the cluster."""
     holder = cluster.store.holder(client_id)
-    return holder if holder is not None and holder != cluster.node.name else None
+    if holder is not None:
+        return holder if holder != cluster.node.name else None
+    registered = cluster.registry is not None and cluster.registry.get(client_id) is not None
+    return "" if registered else None
