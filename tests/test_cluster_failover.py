@@ -42,12 +42,12 @@ def nodes(tmp_path: Path, sim, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("ZAPOOL_CLUSTER_PASSPHRASE", PASSPHRASE)
     started: list[AppProcess] = []
 
-    def start(name: str) -> tuple[AppProcess, Api]:
+    def start(name: str, database: str = pg_url) -> tuple[AppProcess, Api]:
         data = tmp_path / name / "dados"
         auth = AuthService.in_folder(data, scrypt=FAST_SCRYPT)
         auth.reset_password("senha-forte-123")
         _, key = auth.create_api_key("testes")
-        app = AppProcess(data, sim.url).start("--send-interval", "0", "--database", pg_url, "--node", name,
+        app = AppProcess(data, sim.url).start("--send-interval", "0", "--database", database, "--node", name,
                                               "--node-capacity", "5", "--lease-ttl", TTL)
         started.append(app)
         return app, Api(app.url, key)
@@ -240,3 +240,41 @@ def test_a_node_paused_past_its_leases_sends_nothing_when_it_resumes(nodes, sim,
         turns = senders_in_turn(sent)
         assert len(turns) == len(set(turns)), (client_id, turns)  # no tab sent again after another took over
     shared.close()
+
+
+def test_postgresql_restarted_under_load_the_nodes_wait_and_every_number_comes_back(nodes, sim):
+    from bench.postgres import PostgresServer
+
+    server = PostgresServer().start()  # its own: this test stops it
+    try:
+        url = server.create_database()
+        started = {name: nodes(name, url) for name in ("n1", "n2", "n3")}
+        numbers = {f"num{i}": phone_of(i) for i in range(6)}
+        for i, (client_id, phone) in enumerate(numbers.items()):
+            link(sim, started[f"n{i % 3 + 1}"][1], client_id, phone)
+        api1 = started["n1"][1]
+        shared = PgDatabase(url).open()
+        wait_until(lambda: shared.one("SELECT count(*) FROM profile_snapshots")[0] == 6, timeout=30,
+                   what="a login snapshot of every number", every=0.25)
+        with SteadyLoad(api1, list(numbers)) as load:
+            time.sleep(2)
+            server.stop("immediate")  # as a crash: longer than the leases (4 s), so every node lets go
+            time.sleep(6)
+            server.start()
+            wait_until(lambda: len(ready_where(api1)) == 6, timeout=90, what="every number ready again",
+                       every=0.5)
+            time.sleep(2)
+        assert {status for status, _ in load.refused} <= {503}, load.refused  # refused only while it was down
+        store = PgMessageStore(shared)
+        wait_until(lambda: all(store.get(m).status in ("sent", "delivered", "read") for m in load.accepted),
+                   timeout=60, what="every accepted message sent", every=0.5)
+        for client_id, phone in numbers.items():
+            sent = sim.control.sent(phone)
+            texts = [r["text"] for r in sent]
+            assert {t for n, t in load.accepted.values() if n == client_id} <= set(texts), client_id
+            assert len(texts) - len(set(texts)) <= 1, (client_id, texts)
+            turns = senders_in_turn(sent)
+            assert len(turns) == len(set(turns)), (client_id, turns)
+        shared.close()
+    finally:
+        server.close()
