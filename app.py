@@ -32,7 +32,7 @@ from flask import Flask
 
 from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
-from backend.assembly import (add_cluster_options, build_cluster, build_pool, build_service, build_settings,
+from backend.assembly import (add_cluster_options, build_auth, build_cluster, build_pool, build_service, build_settings,
                               open_sealed, seal_command, start_around_pool, stop_around_pool)
 from backend.auth import cli as auth_cli
 from backend.sealing import cli as sealing_cli
@@ -168,7 +168,7 @@ def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
     pool = build_pool(settings, runtime, getattr(args, "sealer", None), cluster)
     pool.subscribe(show)
     webhooks = WebhookService.in_folder(settings.data_dir)
-    auth = AuthService.in_folder(settings.data_dir)
+    auth = build_auth(settings.data_dir, cluster)  # in cluster mode the cluster's admin and API keys
     service = build_service(pool, auth, webhooks, cluster)
     app = create_app(service, auth, app_config(args))
     api = ApiServer(app, auth, args.host, args.port)

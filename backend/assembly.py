@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .audience import build_audience
 from .campaigns import build_campaigns
-from .auth.service import AuthService
+from .auth.service import AUTH_FILE, AuthService
 from .config import Settings
 from .contacts.service import ContactsService
 from .contacts.pictures import build_pictures
@@ -30,6 +30,7 @@ from .outbox.outbox import Outbox
 from .schedules import build_schedules
 from .reports import ReportService
 from .service import ZapPoolService
+from .store.accounts import AccountsStore
 from .store.history import HistoryLog
 from .store.media import KeptMedia, MediaFiles
 from .store.media_log import MediaLog
@@ -241,6 +242,13 @@ def build_cluster(settings: Settings) -> ClusterService | None:
                                       passphrase=cluster_passphrase())
     except WrongPassphrase as exc:
         raise SystemExit(f"zapool: {exc.message}") from None
+
+
+def build_auth(data_dir: Path, cluster: ClusterService | None) -> AuthService:
+    """The accounts: the data folder's auth.json, or in cluster mode the cluster's (that file merged in)."""
+    if cluster is None:
+        return AuthService.in_folder(data_dir)
+    return AuthService(cluster.accounts(AccountsStore(data_dir / AUTH_FILE)))
 
 
 def local_log(pool: WhatsAppPool) -> Any:

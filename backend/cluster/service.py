@@ -23,6 +23,8 @@ from typing import Any
 from ..errors import ZapPoolError
 from ..events.hub import ClientEvent
 from ..sealing import Sealer
+from ..store.accounts import AccountsStore
+from ..store.pg_accounts import PgAccountsStore
 from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
 from ..store.pg_messages import PgMessageStore
@@ -73,6 +75,10 @@ class ClusterService:
             log.warning("[Cluster] sem %s: cada nó conduz os números da sua própria pasta; se um nó cair, os "
                         "números dele não passam a outro sem escanear de novo", PASSPHRASE_ENV)
         return cls(ClusterNode(store, name, capacity=capacity, ttl_s=ttl_s), store, db, sealer)
+
+    def accounts(self, local: AccountsStore) -> PgAccountsStore:
+        """The admin and the API keys of the cluster (this node's own merged in): a key works on every node."""
+        return PgAccountsStore(self.db, local)
 
     def sessions(self) -> NodeSessions | None:
         """Placed mode: the shared registry as this node writes it (only under its leases); pinned: None."""

@@ -108,7 +108,7 @@ def _fields(raw: Any, spec: dict[str, tuple[type, bool]], where: str) -> dict[st
     return values
 
 
-def _parse(raw: bytes) -> tuple[AdminRecord, dict[str, ApiKeyRecord]]:
+def parse_auth(raw: bytes) -> tuple[AdminRecord, dict[str, ApiKeyRecord]]:
     """The records in a file's bytes; AuthFileError when they are not auth.json's shape."""
     if not raw.strip():
         raise AuthFileError("empty file")
@@ -128,7 +128,7 @@ def _parse(raw: bytes) -> tuple[AdminRecord, dict[str, ApiKeyRecord]]:
     return AdminRecord(password=password, **admin), {k.id: k for k in keys}
 
 
-def _dump(admin: AdminRecord, keys: dict[str, ApiKeyRecord]) -> bytes:
+def dump_auth(admin: AdminRecord, keys: dict[str, ApiKeyRecord]) -> bytes:
     """auth.json's bytes for these records."""
     doc = {"version": FORMAT_VERSION, "admin": asdict(admin), "api_keys": [asdict(k) for k in keys.values()]}
     return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
@@ -155,7 +155,7 @@ class AccountsStore:
         # An unreadable file (permissions) raises: better not to start than to fall back to admin/admin.
         raw = self.path.read_bytes()
         try:
-            return _parse(raw)
+            return parse_auth(raw)
         except AuthFileError as exc:
             self.set_aside_as = set_aside(self.path, f"arquivo inválido: {exc}")
         # Starting over means the admin password is admin/admin again and every API key stops working.
@@ -185,7 +185,7 @@ class AccountsStore:
         if seen is None or seen == self._seen:
             return  # unchanged; or deleted while running: keep what is in memory, it is written back next time
         try:
-            self._admin, self._keys = _parse(self.path.read_bytes())
+            self._admin, self._keys = parse_auth(self.path.read_bytes())
             log.info("[Auth] %s alterado por outro processo: recarregado", self.path.name)
         except AuthFileError as exc:
             # Keep the working state rather than fall back to admin/admin while running; the next write
@@ -198,7 +198,7 @@ class AccountsStore:
 
     def _write(self, admin: AdminRecord, keys: dict[str, ApiKeyRecord]) -> None:
         """Write first, then adopt: if the disk refuses, memory still matches the file."""
-        write_atomic(self.path, _dump(admin, keys))
+        write_atomic(self.path, dump_auth(admin, keys))
         self._admin, self._keys = admin, keys
         self._seen = self._signature()
 

@@ -1,0 +1,72 @@
+"""The cluster's admin and API keys in PostgreSQL (issue 20, backend/store/pg_accounts.py): any node answers
+the API, so a key made through one node works on every node, one revoked through another stops within a
+second, and each node's own auth.json is merged in at start without bringing back what the cluster revoked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.auth.service import AuthService
+from backend.store.accounts import AccountsStore
+from backend.store.pg_accounts import PgAccountsStore
+from backend.store.pg_db import PgDatabase
+from tests.api_support import FAST_SCRYPT
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def db(pg_url: str) -> Iterator[PgDatabase]:
+    """The cluster's database."""
+    database = PgDatabase(pg_url).open()
+    yield database
+    database.close()
+
+
+def node_auth(db: PgDatabase, folder: Path, clock: Clock) -> AuthService:
+    """A node's AuthService over the cluster's accounts, its own auth.json merged in."""
+    return AuthService(PgAccountsStore(db, AccountsStore(folder / "auth.json"), clock), scrypt=FAST_SCRYPT)
+
+
+def test_a_key_made_on_one_node_works_on_another_and_a_revocation_reaches_it_within_a_second(db, tmp_path):
+    clock = Clock()
+    a, b = node_auth(db, tmp_path / "a", clock), node_auth(db, tmp_path / "b", clock)
+    a.reset_password("senha-do-cluster")
+    key_id, key = a.create_api_key("erp")
+    clock.now += 1.1
+    assert b.verify_api_key(key) == key_id
+    b.revoke_api_key(key_id)
+    assert b.verify_api_key(key) is None  # at once on the node that revoked it
+    clock.now += 1.1
+    assert a.verify_api_key(key) is None  # within a second on the other
+
+
+def test_each_nodes_own_accounts_are_merged_in_without_undoing_a_revocation(db, tmp_path):
+    clock = Clock()
+    first = AuthService.in_folder(tmp_path / "a", scrypt=FAST_SCRYPT)
+    first.reset_password("senha-do-primeiro")
+    kept_id, kept = first.create_api_key("crm")
+    second = AuthService.in_folder(tmp_path / "b", scrypt=FAST_SCRYPT)
+    second.reset_password("senha-do-segundo")
+    other_id, other = second.create_api_key("erp")
+
+    on_a = node_auth(db, tmp_path / "a", clock)
+    on_b = node_auth(db, tmp_path / "b", clock)  # its keys join; the first node's admin stays the cluster's
+    assert on_b.verify_api_key(kept) == kept_id and on_a.verify_api_key(other) is None  # a reads within 1 s
+    clock.now += 1.1
+    assert on_a.verify_api_key(other) == other_id
+    assert on_b.login("admin", "senha-do-primeiro") is not None
+    on_a.revoke_api_key(kept_id)
+    again = node_auth(db, tmp_path / "a", clock)  # node a restarts, its auth.json still holds the key active
+    assert again.verify_api_key(kept) is None
