@@ -50,11 +50,12 @@ CONTACT = "5521977776666"
 class Node:
     """One app.py node from `tree`, on its own data folder with an API key."""
 
-    def __init__(self, tree: Path, folder: Path, name: str, sim_url: str, db_url: str):
+    def __init__(self, tree: Path, folder: Path, name: str, sim_url: str, db_url: str, rate: int | None = None):
+        """`rate`: the API key's requests a minute (None: the API's default)."""
         data = folder / name
         auth = AuthService.in_folder(data, scrypt=ScryptParams(n=2 ** 10, r=8, p=1))
         auth.reset_password("senha-forte-123")
-        _, self.key = auth.create_api_key("bench")
+        _, self.key = auth.create_api_key("bench", rate)
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "--headless", "--port", "0", "--data", str(data), "--whatsapp-url", sim_url,
              "--send-interval", "0", "--no-restore", "--database", db_url, "--node", name, "--lease-ttl", "5"],

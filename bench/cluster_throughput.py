@@ -87,7 +87,8 @@ class Cluster:
     def __init__(self, label: str, folder: Path, db_url: str, sim: SimControl, sim_url: str, per_node: list[int]):
         self.label, self.db_url = label, db_url
         os.environ["ZAPOOL_CLUSTER_PASSPHRASE"] = PASSPHRASE
-        self.nodes = [Node(ROOT, folder / label, f"{label}{i}", sim_url, db_url) for i in range(len(per_node))]
+        self.nodes = [Node(ROOT, folder / label, f"{label}{i}", sim_url, db_url, rate=100_000)
+                      for i in range(len(per_node))]
         self.numbers: list[str] = []
         for i, (node, count) in enumerate(zip(self.nodes, per_node)):
             for j in range(count):
