@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .audience import AudienceService
@@ -23,6 +24,7 @@ from .outbox.caps import read_limits
 from .templates import TemplatesService
 from .schedules import ScheduleService
 from .reports import ReportService
+from .sealing import KeyFile, vault
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore, apply_pool_limits
@@ -273,6 +275,14 @@ class ZapPoolService:
         folder = log_folder(self.pool.settings.data_dir)
         return {"path": str(folder), "opened": open_folder(folder)}
 
+    def sealing_state(self) -> dict[str, Any]:
+        """Issue 19: is the data folder sealed, opened how, and could this system's keyring seal it; the
+        command that turns it on (the folder's own path in it)."""
+        data_dir = self.pool.settings.data_dir
+        state = KeyFile(data_dir, write=_read_only).describe()
+        return {**state, "keyringAvailable": vault.available(),
+                "command": f"app.py seal --data {data_dir} convert"}
+
     # -- API keys ---------------------------------------------------------------------------------------
 
     def list_api_keys(self) -> list[dict[str, Any]]:
@@ -329,3 +339,8 @@ class ZapPoolService:
             "events": {"published": self.bus.published},
             "uptimeSeconds": time.time() - STARTED_AT,
         }
+
+
+def _read_only(path: Path, _data: bytes) -> None:
+    """sealing_state() reads the key file only: a write would be a bug."""
+    raise RuntimeError(f"{path.name} is only read here")

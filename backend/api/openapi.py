@@ -271,6 +271,9 @@ OPERATIONS: tuple[Op, ...] = (
        {"200": "Preferences"}, tags=("ui",)),
     Op("put", "/preferences", "ui.set_preferences", "Change some preferences; a bad value changes none.",
        {"200": "Preferences"}, body="PreferencesChange", errors=WITH_BODY + WRITES, tags=("ui",)),
+    Op("get", "/sealing", "ui.sealing_state",
+       "Whether the data folder is sealed at rest (issue 19), opened by the keyring and/or a passphrase, and the "
+       "command that seals it.", {"200": "SealingState"}, tags=("ui",)),
     Op("post", "/logs/open", "ui.open_logs_folder",
        "Show the log files' folder in this computer's file manager (opened: false when it has none).",
        {"200": "LogsFolder"}, tags=("ui",)),

@@ -189,6 +189,8 @@ SCHEMAS: dict[str, Schema] = {
                     description="marked: how many incoming messages were unread."),
     "Preferences": obj(PREFERENCES),
     "LogsFolder": obj({"path": STRING, "opened": BOOLEAN}),
+    "SealingState": obj({"sealed": BOOLEAN, "keyring": BOOLEAN, "passphrase": BOOLEAN, "unfinished": BOOLEAN,
+                         "keyringAvailable": BOOLEAN, "command": STRING}),
     # Request bodies: the fields the views check, with the types they check.
     "NewClient": request_obj({"clientId": {**STRING, "pattern": CLIENT_ID}, "name": STRING, "onDemand": BOOLEAN},
                              optional=("clientId", "name", "onDemand")),

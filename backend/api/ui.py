@@ -115,3 +115,9 @@ def set_preferences() -> Response:
 def open_logs_folder() -> Response:
     """Show the log files' folder in this computer's file manager; the answer says where it is."""
     return jsonify(svc().open_logs_folder())
+
+
+@bp.get("/sealing")
+def sealing_state() -> Response:
+    """Issue 19: whether the data folder is sealed, opened how, and whether this system has a keyring."""
+    return jsonify(svc().sealing_state())

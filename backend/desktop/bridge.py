@@ -312,6 +312,11 @@ class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations, Sch
         return self._service.revoke_api_key(_arg(key_id, "keyId", str))
 
     @_operation()
+    def sealing_state(self) -> dict[str, Any]:
+        """Whether the data folder is sealed (issue 19): GET /sealing's answer."""
+        return self._service.sealing_state()
+
+    @_operation()
     def open_logs_folder(self) -> dict[str, Any]:
         """Show the log files' folder in the file manager: `{path, opened}`."""
         return self._service.open_logs_folder()

@@ -153,6 +153,15 @@ class KeyFile:
             log.warning("[Sealing] chaveiro do sistema indisponível (%s); usando a frase-senha", exc.message)
             return None
 
+    def describe(self) -> dict[str, Any]:
+        """What the settings window says about the folder, read without unlocking anything: sealed or not,
+        opened by the keyring and/or a passphrase, a conversion or a rotation left half done."""
+        if not self.exists():
+            return {"sealed": False, "keyring": False, "passphrase": False, "unfinished": False}
+        self._doc = self._read()
+        return {"sealed": True, "keyring": self.uses_keyring, "passphrase": self.has_passphrase,
+                "unfinished": self.converting or self.rotating}
+
     def current_key(self) -> bytes:
         """The current data key itself (unlocked): for a backup's stream, never written anywhere."""
         return self._keys[self._doc["current"]]

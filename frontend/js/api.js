@@ -301,6 +301,7 @@ const desktop = {
   openChatWindow: (id, chatId = null) => bridge('open_chat_window', id, chatId),
   pickFile: () => bridge('pick_file'),
   openLogsFolder: () => bridge('open_logs_folder'),
+  sealingState: () => bridge('sealing_state'),
   // groups (groups.js; REST: /clients/{id}/groups)
   listGroups: (id) => bridge('list_groups', id),
   createGroup: (id, subject, participants) => bridge('create_group', id, subject, participants),
@@ -402,6 +403,7 @@ const browser = {
   },
   pickFile: () => pickFileInBrowser(),
   openLogsFolder: () => rest('POST', '/logs/open'),
+  sealingState: () => rest('GET', '/sealing'),
   // groups (groups.js)
   listGroups: (id) => rest('GET', `/clients/${enc(id)}/groups`),
   createGroup: (id, subject, participants) => rest('POST', `/clients/${enc(id)}/groups`, { subject, participants }),

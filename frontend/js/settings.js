@@ -1,5 +1,5 @@
 // The small settings area of the main screen: language, notifications, the browser WhatsApp Web runs in and
-// the logs folder, API keys (listed, created and shown once, revoked).
+// the logs folder, sealed data (sealing-state.js), API keys (listed, created and shown once, revoked).
 
 import { api } from './api.js';
 import { setLanguage, t } from './i18n.js';
@@ -7,6 +7,7 @@ import { $, busy, confirmDialog, el, formatDate, showError, toast } from './dom.
 import { fillLanguagePicker } from './language-picker.js';
 import { browserCanNotify, rememberNotifications } from './notify.js';
 import { startPoolSettings } from './pool-settings.js';
+import { showSealing } from './sealing-state.js';
 
 function showPermission() {
   const canAsk = browserCanNotify() && $('#notifications').checked;
@@ -149,4 +150,5 @@ export function startSettings(prefs) {
   });
   window.addEventListener('zapool:language', () => { loadKeys(); showPermission(); });
   loadKeys();
+  showSealing();
 }
