@@ -33,7 +33,7 @@ from flask import Flask
 from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
 from backend.assembly import (add_cluster_options, build_auth, build_cluster, build_pool, build_service, build_settings,
-                              open_sealed, seal_command, start_around_pool, stop_around_pool)
+                              open_sealed, seal_as_requested, seal_command, start_around_pool, stop_around_pool)
 from backend.auth import cli as auth_cli
 from backend.sealing import cli as sealing_cli
 from backend.auth.service import AuthService
@@ -334,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     if not lock.acquire():
         return already_running(lock)
     try:
+        seal_as_requested(args, settings.data_dir)  # issue 19: the settings' "seal at the next start"
         return serve(args, settings, lock)
     finally:
         lock.release()

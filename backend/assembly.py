@@ -48,6 +48,7 @@ from .whatsapp.profiles import ProfileSnapshots
 from .host.instance import InstanceLock
 from .sealing import Sealer, SealingError, WrongPassphrase
 from .sealing import cli as sealing_cli
+from .sealing import request as seal_request
 from .store.sealed import SealedFolder
 
 if TYPE_CHECKING:  # cluster mode's modules (and psycopg) load only with --database: build_cluster
@@ -180,11 +181,20 @@ def open_sealed(args: argparse.Namespace, data_dir: Path, prompt: Callable[[str]
     """The data folder's sealer at start (None: not sealed); a wrong or missing passphrase exits non-zero with one
     clear line, before anything in the folder is written. `prompt`: asks for the passphrase (a terminal's, or
     the desktop app's window)."""
+    if seal_request.pending(data_dir):  # the settings asked: sealed once the folder's lock is held (app.py)
+        args.seal_note = None
+        return None
     try:
         seal, args.seal_note = sealing_cli.seal_by_default(data_dir, getattr(sys, "frozen", False))
         return sealing_cli.open_folder(SealedFolder(data_dir), args.seal or seal, args.passphrase_fd, prompt)
     except SealingError as exc:
         raise SystemExit(f"zapool: {exc.message}") from None
+
+
+def seal_as_requested(args: argparse.Namespace, data_dir: Path) -> None:
+    """Holding the folder's lock: seal it now if the settings asked at the last run (sealing/request.py)."""
+    if args.sealer is None:
+        args.sealer = seal_request.seal_if_requested(SealedFolder(data_dir))
 
 
 def seal_command(argv: list[str]) -> int:

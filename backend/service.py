@@ -24,7 +24,8 @@ from .outbox.caps import read_limits
 from .templates import TemplatesService
 from .schedules import ScheduleService
 from .reports import ReportService
-from .sealing import KeyFile, vault
+from .sealing import KeyFile, KeyringUnavailable, vault
+from .sealing import request as seal_request
 from .outbox.outbox import Outbox
 from .status import ClientStatus
 from .store.preferences import PreferencesStore, apply_pool_limits
@@ -280,8 +281,19 @@ class ZapPoolService:
         command that turns it on (the folder's own path in it)."""
         data_dir = self.pool.settings.data_dir
         state = KeyFile(data_dir, write=_read_only).describe()
-        return {**state, "keyringAvailable": vault.available(),
+        return {**state, "keyringAvailable": vault.available(), "sealAtNextStart": seal_request.requested(data_dir),
                 "command": f"app.py seal --data {data_dir} convert"}
+
+    def request_sealing(self, wanted: Any) -> dict[str, Any]:
+        """Seal the data folder the next time ZapPool opens (or cancel that): the settings' switch, where the
+        system keyring can hold the key (sealing/request.py). Conflict without one."""
+        if not isinstance(wanted, bool):
+            raise InvalidInput("'sealAtNextStart' is true or false", details={"field": "sealAtNextStart"})
+        try:
+            seal_request.request(self.pool.settings.data_dir, wanted)
+        except KeyringUnavailable as exc:
+            raise Conflict(exc.message, code="keyring_unavailable") from None
+        return self.sealing_state()
 
     # -- API keys ---------------------------------------------------------------------------------------
 

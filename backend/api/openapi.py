@@ -274,6 +274,10 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/sealing", "ui.sealing_state",
        "Whether the data folder is sealed at rest (issue 19), opened by the keyring and/or a passphrase, and the "
        "command that seals it.", {"200": "SealingState"}, tags=("ui",)),
+    Op("put", "/sealing", "ui.request_sealing",
+       "Seal the data folder the next time ZapPool opens, or cancel that (needs the system keyring: 409 "
+       "keyring_unavailable otherwise).", {"200": "SealingState"}, body="SealingRequest",
+       errors=WITH_BODY + WRITES + ("Conflict",), tags=("ui",)),
     Op("post", "/logs/open", "ui.open_logs_folder",
        "Show the log files' folder in this computer's file manager (opened: false when it has none).",
        {"200": "LogsFolder"}, tags=("ui",)),

@@ -190,7 +190,8 @@ SCHEMAS: dict[str, Schema] = {
     "Preferences": obj(PREFERENCES),
     "LogsFolder": obj({"path": STRING, "opened": BOOLEAN}),
     "SealingState": obj({"sealed": BOOLEAN, "keyring": BOOLEAN, "passphrase": BOOLEAN, "unfinished": BOOLEAN,
-                         "keyringAvailable": BOOLEAN, "command": STRING}),
+                         "keyringAvailable": BOOLEAN, "sealAtNextStart": BOOLEAN, "command": STRING}),
+    "SealingRequest": request_obj({"sealAtNextStart": BOOLEAN}),
     # Request bodies: the fields the views check, with the types they check.
     "NewClient": request_obj({"clientId": {**STRING, "pattern": CLIENT_ID}, "name": STRING, "onDemand": BOOLEAN},
                              optional=("clientId", "name", "onDemand")),

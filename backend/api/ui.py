@@ -121,3 +121,9 @@ def open_logs_folder() -> Response:
 def sealing_state() -> Response:
     """Issue 19: whether the data folder is sealed, opened how, and whether this system has a keyring."""
     return jsonify(svc().sealing_state())
+
+
+@bp.put("/sealing")
+def request_sealing() -> Response:
+    """Seal the data folder the next time ZapPool opens, or cancel that: {"sealAtNextStart": bool}."""
+    return jsonify(svc().request_sealing(json_body().get("sealAtNextStart")))

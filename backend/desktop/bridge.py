@@ -317,6 +317,11 @@ class Bridge(WhatsAppDataOperations, AudienceOperations, TemplateOperations, Sch
         return self._service.sealing_state()
 
     @_operation()
+    def request_sealing(self, wanted: Any) -> dict[str, Any]:
+        """Seal the data folder at the next start, or cancel that: PUT /sealing's answer."""
+        return self._service.request_sealing(wanted)
+
+    @_operation()
     def open_logs_folder(self) -> dict[str, Any]:
         """Show the log files' folder in the file manager: `{path, opened}`."""
         return self._service.open_logs_folder()

@@ -302,6 +302,7 @@ const desktop = {
   pickFile: () => bridge('pick_file'),
   openLogsFolder: () => bridge('open_logs_folder'),
   sealingState: () => bridge('sealing_state'),
+  requestSealing: (wanted) => bridge('request_sealing', wanted),
   // groups (groups.js; REST: /clients/{id}/groups)
   listGroups: (id) => bridge('list_groups', id),
   createGroup: (id, subject, participants) => bridge('create_group', id, subject, participants),
@@ -404,6 +405,7 @@ const browser = {
   pickFile: () => pickFileInBrowser(),
   openLogsFolder: () => rest('POST', '/logs/open'),
   sealingState: () => rest('GET', '/sealing'),
+  requestSealing: (wanted) => rest('PUT', '/sealing', { sealAtNextStart: wanted }),
   // groups (groups.js)
   listGroups: (id) => rest('GET', `/clients/${enc(id)}/groups`),
   createGroup: (id, subject, participants) => rest('POST', `/clients/${enc(id)}/groups`, { subject, participants }),

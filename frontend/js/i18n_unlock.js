@@ -18,6 +18,9 @@ export const UNLOCK_STRINGS = {
     'sealing.both': 'Selados: conversas, mídias e logins dos números ficam criptografados no disco; o chaveiro do sistema ou a frase-senha abre a chave.',
     'sealing.unfinished': 'Selagem pela metade (a conversão ou a troca de chave parou): rode de novo o comando no terminal para terminá-la.',
     'sealing.offKeyring': 'Não selados: conversas, mídias e logins estão sem criptografia no disco. Para selar, feche o ZapPool e rode no terminal:',
+    'sealing.requested': 'Serão selados na próxima vez que o ZapPool abrir (o chaveiro do sistema guardará a chave). Ou rode no terminal, com o ZapPool fechado:',
+    'sealing.request': '🔒 Selar ao abrir de novo',
+    'sealing.cancel': 'Cancelar a selagem',
     'sealing.offNoKeyring': 'Não selados: este sistema não tem chaveiro (Secret Service, Keychain ou Cofre de credenciais), então a selagem precisa de uma frase-senha. Feche o ZapPool e rode no terminal:',
   },
   en: {
@@ -33,6 +36,9 @@ export const UNLOCK_STRINGS = {
     'sealing.both': 'Sealed: conversations, media and the numbers\' logins are encrypted on disk; the system keyring or the passphrase opens the key.',
     'sealing.unfinished': 'Sealing is half done (the conversion or key change stopped): run the command in a terminal again to finish it.',
     'sealing.offKeyring': 'Not sealed: conversations, media and logins are unencrypted on disk. To seal them, close ZapPool and run in a terminal:',
+    'sealing.requested': 'They will be sealed the next time ZapPool opens (the system keyring will hold the key). Or run in a terminal, with ZapPool closed:',
+    'sealing.request': '🔒 Seal at the next start',
+    'sealing.cancel': 'Cancel sealing',
     'sealing.offNoKeyring': 'Not sealed: this system has no keyring (Secret Service, Keychain or Credential Locker), so sealing needs a passphrase. Close ZapPool and run in a terminal:',
   },
 };

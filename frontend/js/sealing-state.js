@@ -1,14 +1,16 @@
 // The settings' "Sealed data" lines (issue 19): whether this data folder is encrypted at rest and, when it is
-// not, why (no keyring here, or never turned on) and the terminal command that seals it.
+// not, why (no keyring here, or never turned on), the terminal command that seals it and, where the keyring can
+// hold the key, a button that seals it the next time ZapPool opens (sealing/request.py).
 
 import { api } from './api.js';
 import './i18n_unlock.js';
 import { t } from './i18n.js';
-import { $ } from './dom.js';
+import { $, busy, showError } from './dom.js';
 
 let shown = null; // the last state read, shown again in another language
 
 function stateText(state) {
+  if (!state.sealed && state.sealAtNextStart) return t('sealing.requested');
   if (!state.sealed) return t(state.keyringAvailable ? 'sealing.offKeyring' : 'sealing.offNoKeyring');
   if (state.unfinished) return t('sealing.unfinished');
   if (state.keyring && state.passphrase) return t('sealing.both');
@@ -20,6 +22,20 @@ function render() {
   $('#sealing-state').textContent = stateText(shown);
   $('#sealing-command').hidden = shown.sealed && !shown.unfinished;
   $('#sealing-command-text').textContent = shown.command;
+  const button = $('#sealing-request');
+  button.hidden = shown.sealed || !shown.keyringAvailable;
+  button.textContent = t(shown.sealAtNextStart ? 'sealing.cancel' : 'sealing.request');
+}
+
+async function toggleRequest(event) {
+  await busy(event.currentTarget, async () => {
+    try {
+      shown = await api.requestSealing(!shown.sealAtNextStart);
+      render();
+    } catch (error) {
+      showError(error);
+    }
+  });
 }
 
 export async function showSealing() {
@@ -33,3 +49,4 @@ export async function showSealing() {
 }
 
 window.addEventListener('zapool:language', render);
+$('#sealing-request')?.addEventListener('click', toggleRequest);
