@@ -35,6 +35,7 @@ from ..drafts import MediaFile, media_draft
 from ..validation import Media, PhoneNumber, check_client_id
 from .client import ClientMetadata, WhatsAppClient
 from .on_demand import OnDemand, check_on_demand
+from .placed import PlacedNumbers
 from .saved import SavedNumbers, parse_time
 from .supervisor import RETRYABLE, Supervisor
 from .turns import Turns
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 S = ClientStatus
 
 
-class WhatsAppPool:
+class WhatsAppPool(PlacedNumbers):
     """Up to `max_clients` WhatsApp numbers, health-checked, reconnected, persisted and restored."""
 
     def __init__(self, settings: Settings, runtime: EngineRuntime, saved: SavedNumbers, outbox: Outbox,
@@ -291,28 +292,6 @@ class WhatsAppPool:
             self._turns.leave(client_id)
         then()
         self.events.emit(ClientEvent(client_id, "client_removed", {}))
-
-    # -- cluster mode: numbers placed on this node and handed to another (cluster/placer.py) ------------------
-
-    def adopt(self, record: dict[str, Any], start: bool) -> None:
-        """A number of the shared registry placed on this node: listed as if saved here; `start`: connected on
-        the engine loop without waiting (restored from its login snapshot)."""
-        self.saved.remember(record)
-        self._load(record)
-        if start:
-            future = asyncio.run_coroutine_threadsafe(self.get(record["clientId"]).initialize_async(),
-                                                      self.runtime.loop)
-            future.add_done_callback(lambda done: done.cancelled() or done.exception())  # logged by the client
-
-    def hand_off(self, client_id: str) -> None:
-        """The number goes to another node: off this pool without a word to the registry (its saved state is
-        what the next node restores), then its browser closed (a logged-in profile's snapshot saved)."""
-        client = self.get(client_id)
-        with self._lock:
-            self._clients.pop(client_id, None)
-            self._turns.leave(client_id)
-        self.runtime.call(self._quiet(client_id), 5)
-        self.runtime.call(client.disconnect_async(Reason.HANDED_OFF), self.settings.load_timeout_s)
 
     async def _quiet(self, client_id: str) -> None:
         """The user takes over this client: stop any automatic reconnection of it."""
