@@ -5,7 +5,7 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { $, busy, chatNumber, debounce, formatPhone, formatSize, param, showError } from './dom.js';
+import { $, busy, chatNumber, debounce, formatPhone, param, showError } from './dom.js';
 import { showPage, startPage } from './session.js';
 import { displayName } from './card.js';
 import { bubble, fromEvent, messageKey, messageTime } from './bubble.js';
@@ -16,8 +16,7 @@ import { contactPicker } from './contact-picker.js';
 import { avatar } from './avatar.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
 import { groupParts, isGroupChat, memberNames } from './group-thread.js';
-import { quickReplies } from './quick-replies.js';
-import { mentionPicker } from './mention-picker.js';
+import { clearAttachment, currentAttachment, showAttachment, wireComposer } from './chat-composer.js';
 
 const CLIENT = param('client');
 const FIRST_CHATS = 50; // the first read of the list: more than a screenful, painted at once
@@ -35,7 +34,6 @@ const thread = new Map(); // messageKey -> message record
 let acted = false;
 const nodes = new Map(); // messageKey -> <li>
 const names = new Map(); // chat id -> the contact's name, when WhatsApp told it
-let attachment = null; // {data, mimetype, filename, size} chosen to go with the next send
 const members = memberNames(CLIENT); // a group's authors and mentioned members, by number
 // The window's first reads, sent before the login check and the language come back (they need neither to
 // start); each is taken once, by the first load that wants it.
@@ -252,16 +250,10 @@ async function openChat(chatId) {
 
 // -- sending ------------------------------------------------------------------------------------------------
 
-function showAttachment() {
-  $('#attachment').hidden = !attachment;
-  $('#attachment-name').textContent = attachment
-    ? t('chat.attachment', { name: attachment.filename, size: formatSize(attachment.size) }) : '';
-  $('#message').placeholder = t(attachment ? 'chat.captionPlaceholder' : 'chat.messagePlaceholder');
-}
-
 async function send() {
   const box = $('#message');
   const text = box.value.trim();
+  const attachment = currentAttachment();
   if (!current || (!text && !attachment)) return;
   const to = isGroupChat(current) ? current : chatNumber(current); // a group goes by its id
   try {
@@ -269,8 +261,7 @@ async function send() {
       ? await api.sendMedia(CLIENT, to, { ...attachment, caption: text || undefined })
       : await api.sendText(CLIENT, to, text);
     box.value = '';
-    attachment = null;
-    showAttachment();
+    clearAttachment();
     if (record.chatId && record.chatId !== current) await openChat(record.chatId);
     upsert(record);
     renderThread();
@@ -365,43 +356,6 @@ function wireChatList() {
   });
 }
 
-/** The compose bar: Enter sends, "/" quick replies, "@" mentions in a group, a file attached or removed. */
-function wireComposer() {
-  $('#composer').addEventListener('submit', (event) => {
-    event.preventDefault();
-    busy($('#send'), send);
-  });
-  $('#message').addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      busy($('#send'), send);
-    }
-  });
-  quickReplies($('#message'), $('#quick-replies'), contactName); // issue 17 §1
-  $('#schedule').addEventListener('click', () => import('./schedule-dialog.js').then((m) => m.scheduleTyped( // §3
-    { clientId: CLIENT, chatId: current, textarea: $('#message'), hasAttachment: attachment !== null }))
-    .catch(showError)); // loaded on the first click: the window's first paint does not wait for it
-  mentionPicker($('#message'), $('#mentions'), { clientId: CLIENT, chatId: () => current,
-                                                 me: () => client?.phoneNumber, nameOf: (id) => members.name(id) });
-  $('#attach').addEventListener('click', async () => {
-    try {
-      const picked = await api.pickFile();
-      if (picked) {
-        attachment = picked;
-        showAttachment();
-        $('#message').focus();
-      }
-    } catch (error) {
-      showError(error);
-    }
-  });
-  $('#remove-attachment').addEventListener('click', () => {
-    attachment = null;
-    showAttachment();
-    $('#attach').focus();
-  });
-}
-
 async function start() {
   Object.assign(early, { client: api.getClient(CLIENT), chats: api.listChats(CLIENT, null, FIRST_CHATS),
                          ...(current ? { [`thread:${current}`]: api.chatMessages(CLIENT, current) } : {}) });
@@ -409,7 +363,8 @@ async function start() {
   await startPage();
   api.subscribe(onEvent, { clientId: CLIENT });
   wireChatList();
-  wireComposer();
+  wireComposer({ send, clientId: CLIENT, chatId: () => current, me: () => client?.phoneNumber,
+                 nameOf: (id) => members.name(id), contactName });
   onScrollTop($('#thread-log'), (box) => { if (hasOlder(older)) showOlder(box); });
   $('#older').addEventListener('click', (event) => busy(event.currentTarget, async () => {
     const box = $('#thread');
