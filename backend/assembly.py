@@ -132,6 +132,9 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
         cluster.attach(pool)
         from .cluster.relay import connect_events  # issue 20: events across nodes, the cluster's views
         connect_events(cluster, pool, bus)
+        if webhooks is not None:  # issue 20: one webhook list for the cluster, copied here every heartbeat
+            webhooks.share(cluster.webhook_list())
+            cluster.every_beat(webhooks.sync)
     # issue 17 §4: /campaigns (its counts read the local log: docs/CLUSTER.md, what is not built yet)
     service.campaigns = build_campaigns(pool, service.audience, service.templates, local_log(pool))
     return service

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from ..store.pg_db import PgDatabase
 from ..store.pg_messages import PgMessageStore
 from ..store.pg_sessions import PgSessionStore
 from ..store.pg_snapshots import PgClusterKeys, PgSnapshotShelf
+from ..store.pg_webhooks import PgWebhookList
 from ..whatsapp.pool import WhatsAppPool
 from ..worker import Worker
 from .keys import PASSPHRASE_ENV, snapshot_sealer
@@ -56,6 +58,7 @@ class ClusterService:
         self.sealer = sealer
         self.registry = PgSessionStore(db) if sealer else None  # placed mode: every number of the cluster
         self.placer: Placer | None = None
+        self._beat_hooks: list[Callable[[], None]] = []
         self._pool: WhatsAppPool | None = None
         self._wanted: set[str] = set()
         self._unwanted: set[str] = set()  # numbers to stop here: their lease is another node's
@@ -153,7 +156,20 @@ class ClusterService:
             self._stop_number(client_id)
         if self.placer is not None:
             self.placer.tick()
+        for hook in list(self._beat_hooks):
+            try:
+                hook()
+            except ZapPoolError as exc:  # the database away: the next heartbeat tries again
+                log.warning("[Cluster] tarefa do batimento falhou: %s", exc.message)
         return self.node.renew_every_s
+
+    def every_beat(self, hook: Callable[[], None]) -> None:
+        """Run `hook` on this service's worker once per heartbeat (the webhook list's copy, for one)."""
+        self._beat_hooks.append(hook)
+
+    def webhook_list(self) -> PgWebhookList:
+        """The cluster's webhook subscriptions (every node sends them its own numbers' events)."""
+        return PgWebhookList(self.db)
 
     def _took_over(self, client_id: str) -> None:
         """A number is now this node's: take back what its last owner left in flight (looked for on WhatsApp

@@ -169,6 +169,22 @@ class WebhookStore:
             conn.execute("DELETE FROM deliveries WHERE webhook_id = ?", (webhook_id,))
             return conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,)).rowcount == 1
 
+    def mirror(self, records: list[WebhookRecord]) -> tuple[list[str], list[str]]:
+        """Cluster mode: make the subscriptions exactly `records` (the cluster's list), in one transaction; the
+        ids added and the ids removed (their deliveries with them)."""
+        wanted = {record.id: record for record in records}
+        with self._db.write() as conn:
+            have = {row[0] for row in conn.execute("SELECT id FROM webhooks")}
+            added = [r for r in records if r.id not in have]
+            gone = sorted(have - set(wanted))
+            conn.executemany("INSERT INTO webhooks (id, url, events, secret, created_at, active) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", [(r.id, r.url, json.dumps(r.events), r.secret,
+                                                            r.created_at, int(r.active)) for r in added])
+            for webhook_id in gone:
+                conn.execute("DELETE FROM deliveries WHERE webhook_id = ?", (webhook_id,))
+                conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+        return [r.id for r in added], gone
+
     # -- the queue: writes -----------------------------------------------------------------------------
 
     def enqueue(self, rows: Iterable[NewDelivery]) -> None:

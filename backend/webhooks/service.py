@@ -116,6 +116,8 @@ class StatusGate:
 class WebhookService:
     """Webhook subscriptions and their deliveries; `publish()` is the pool's event subscriber."""
 
+    shared: Any = None  # issue 20, cluster mode: the cluster's list (store/pg_webhooks.py PgWebhookList), share()
+
     def __init__(self, store: WebhookStore, *, http_timeout_s: float = 10, max_attempts: int = 8,
                  base_delay_s: float = 2, cap_delay_s: float = 600, concurrency: int = 4,
                  retention_days: float = 7, clock: Callable[[], float] = time.time,
@@ -188,6 +190,8 @@ class WebhookService:
                 raise Conflict(f"At most {MAX_WEBHOOKS} webhooks", details={"maxWebhooks": MAX_WEBHOOKS},
                                code="too_many_webhooks")
             record = self._store.add_webhook("wh_" + secrets.token_hex(8), url, names, secret)
+            if self.shared is not None:  # cluster mode: every node sends this webhook its numbers' events
+                self._share(record)
             self._refresh()
         log.info("[Webhooks] webhook %s criado para %s (%s)", record.id, url.split("?", 1)[0], ",".join(names))
         return {**_webhook_dict(record), "secret": secret}
@@ -203,7 +207,8 @@ class WebhookService:
     def remove(self, webhook_id: Any) -> None:
         """Delete a webhook, its secret and its deliveries, queued ones included (NotFound if there is none)."""
         with self._lock:
-            if not isinstance(webhook_id, str) or not self._store.delete_webhook(webhook_id):
+            shared = isinstance(webhook_id, str) and self.shared is not None and self.shared.remove(webhook_id)
+            if not isinstance(webhook_id, str) or not (self._store.delete_webhook(webhook_id) or shared):
                 raise _not_found(webhook_id)
             self._refresh()
         log.info("[Webhooks] webhook %s removido", webhook_id)
@@ -227,6 +232,35 @@ class WebhookService:
         for (hook_id, status), n in self._store.delivery_counts().items():
             counts.setdefault(hook_id, {})[status] = n
         return counts
+
+    # -- cluster mode (issue 20: store/pg_webhooks.py) ------------------------------------------------------
+
+    def share(self, shared: Any) -> None:
+        """Join the cluster's list: this node's own subscriptions are added to it, then it is taken as this
+        node's (sync() keeps it so at every heartbeat)."""
+        self.shared = shared
+        for record in self._store.webhooks():
+            shared.add(record)
+        self.sync()
+
+    def sync(self) -> None:
+        """Take the cluster's list: webhooks added or removed through other nodes since the last time."""
+        if self.shared is None:
+            return
+        records = self.shared.all()
+        with self._lock:
+            added, gone = self._store.mirror(records)
+            if added or gone:
+                self._refresh()
+                log.info("[Webhooks] lista do cluster: %d webhook(s) novo(s), %d removido(s)", len(added), len(gone))
+
+    def _share(self, record: WebhookRecord) -> None:
+        """Put a new subscription on the cluster's list; if the database refuses, it is not kept here either."""
+        try:
+            self.shared.add(record)
+        except Exception:
+            self._store.delete_webhook(record.id)
+            raise
 
     def _require(self, webhook_id: Any) -> WebhookRecord:
         """The webhook or NotFound."""
