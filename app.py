@@ -32,8 +32,9 @@ from flask import Flask
 
 from backend.api import create_app
 from backend.api.server import ApiServer, add_options, app_config, is_loopback
-from backend.assembly import (add_cluster_options, build_auth, build_cluster, build_pool, build_service, build_settings,
-                              open_sealed, seal_as_requested, seal_command, start_around_pool, stop_around_pool)
+from backend.assembly import (add_cluster_options, advertise_node, build_auth, build_cluster, build_pool,
+                              build_service, build_settings, open_sealed, seal_as_requested, seal_command,
+                              start_around_pool, stop_around_pool)
 from backend.auth import cli as auth_cli
 from backend.sealing import cli as sealing_cli
 from backend.auth.service import AuthService
@@ -172,6 +173,7 @@ def assemble(args: argparse.Namespace, settings: Settings) -> Parts:
     service = build_service(pool, auth, webhooks, cluster)
     app = create_app(service, auth, app_config(args))
     api = ApiServer(app, auth, args.host, args.port)
+    advertise_node(cluster, getattr(args, "node_url", None), api.host, api.port)  # issue 20: calls forwarded here
     webhooks.guard_targets(not is_loopback(api.host) and not args.allow_private_webhooks)
     return Parts(runtime, pool, webhooks, auth, service, app, api)
 

@@ -222,6 +222,9 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
                              "mode (default: the embedded stores in the data folder)")
     parser.add_argument("--node", metavar="NAME", help="this node's name in the cluster (default: the host name)")
     parser.add_argument("--node-capacity", type=int, metavar="N", help="how many numbers this node may drive")
+    parser.add_argument("--node-url", metavar="URL",
+                        help="where the other nodes reach this node's API (default: the address it listens on; "
+                             "the host name when it listens on every interface)")
     parser.add_argument("--lease-ttl", type=float, metavar="SECONDS",
                         help="how long a number's lease outlives this node's last heartbeat (default 15)")
 
@@ -255,6 +258,16 @@ def build_cluster(settings: Settings) -> ClusterService | None:
                                       passphrase=cluster_passphrase())
     except WrongPassphrase as exc:
         raise SystemExit(f"zapool: {exc.message}") from None
+
+
+def advertise_node(cluster: ClusterService | None, given: str | None, host: str, port: int) -> None:
+    """Cluster mode: the address the other nodes forward calls about this node's numbers to (api/forward.py)."""
+    if cluster is None:
+        return
+    if given and not given.startswith(("http://", "https://")):
+        raise SystemExit("zapool: --node-url takes an http:// or https:// address")
+    shown = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    cluster.node.api_url = given or f"http://{shown}:{port}"
 
 
 def build_auth(data_dir: Path, cluster: ClusterService | None) -> AuthService:

@@ -114,8 +114,9 @@ class ZapPoolService:
         return self.pool.set_on_demand(client_id, on_demand)
 
     def get_client(self, client_id: str) -> dict[str, Any]:
-        """One number's info."""
-        return self.pool.get(client_id).get_info()
+        """One number's info; in cluster mode with the node that drives it, as /clients/all gives it."""
+        info = self.pool.get(client_id).get_info()
+        return {**info, "node": self.cluster.node.name} if self.cluster is not None else info
 
     def remove_client(self, client_id: str) -> None:
         """The seed's "Remover": log out, delete the profile, forget the number."""
@@ -181,6 +182,19 @@ class ZapPoolService:
         if wait:
             return self.outbox.send_and_wait(draft, timeout_s).to_dict()
         return self.outbox.accept(draft).to_dict()
+
+    def node_token(self) -> str | None:
+        """Cluster mode: the token a call forwarded between nodes carries (api/forward.py); None otherwise."""
+        return self.cluster.forward_token() if self.cluster is not None else None
+
+    def forward_target(self, client_id: str) -> tuple[str, str] | None:
+        """Cluster mode: (node, its API address) when another node drives this number; None to answer here."""
+        if self.cluster is None or any(c.client_id == client_id for c in self.pool.clients()):
+            return None
+        from .cluster.remote import other_node
+        node = other_node(self.cluster, client_id)
+        url = self.cluster.store.api_url(node) if node else None
+        return (node, url) if node and url else None
 
     def _other_node(self, client_id: str) -> str | None:
         """None for a number of this pool; the node driving it in a cluster; NotFound when nobody does."""

@@ -27,6 +27,7 @@ from . import templates
 from . import schedules
 from . import reports
 from . import cluster
+from . import forward
 from . import campaigns
 from .errors import register_error_handlers
 
@@ -61,6 +62,7 @@ def create_app(service: ZapPoolService, auth: AuthService, test_config: dict[str
     guard.install(app)
     security.install(app, auth)
     ratelimit.install(app, auth)  # after the credential check: it counts the key that check found
+    forward.install(app)  # issue 20: a call about another node's number goes to that node
     events.install(app, service.bus)
     for blueprint in (clients.bp, messages.bp, webhooks.bp, metrics.bp, meta.bp, ui.bp):
         app.register_blueprint(blueprint)

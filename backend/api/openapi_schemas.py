@@ -80,7 +80,7 @@ CLIENT_INFO = obj({
     "sleeping": {**BOOLEAN, "description": "an on-demand number at rest, no browser: a message wakes it"},
     "node": {**STRING, "description": "cluster mode (issue 20): the node that drives the number"},
 }, optional=("node",), description="One number: the seed's shape (clientId, status, phoneNumber, qrCode, metadata, "
-                                   "isReady); in cluster mode GET /clients/all lists every node's, with `node`.")
+                                   "isReady); in cluster mode with `node` (GET /clients/all lists every node's).")
 
 STATS = obj({
     "totalCreated": INTEGER, "totalConnected": INTEGER, "totalDisconnected": INTEGER, "totalMessages": INTEGER,

@@ -46,6 +46,7 @@ class ClusterNode:
         self._held: dict[str, tuple[Lease, float]] = {}  # client_id -> (lease, local deadline)
         self._listeners: list[LostListener] = []
         self._worker = Worker(f"cluster-{name}", self._beat, error_pause_s=self.renew_every_s)
+        self.api_url: str | None = None  # where the other nodes reach this node's API (set once it listens)
 
     def start(self) -> None:
         """Join the cluster (the first heartbeat, so the node is listed at once), then keep beating."""
@@ -105,7 +106,7 @@ class ClusterNode:
         before = self._snapshot()  # a lease taken during the heartbeat is not judged by it
         try:
             renewed = {lease.client_id: lease for lease in self.store.heartbeat(self.name, self.capacity,
-                                                                                 self.ttl_s)}
+                                                                                 self.ttl_s, self.api_url)}
         except Exception:
             self._lose([lease for lease, deadline in before if self._clock() >= deadline])
             raise

@@ -59,6 +59,7 @@ class ClusterService:
         self.registry = PgSessionStore(db) if sealer else None  # placed mode: every number of the cluster
         self.placer: Placer | None = None
         self._beat_hooks: list[Callable[[], None]] = []
+        self._forward_token: str | None = None
         self._pool: WhatsAppPool | None = None
         self._wanted: set[str] = set()
         self._unwanted: set[str] = set()  # numbers to stop here: their lease is another node's
@@ -162,6 +163,12 @@ class ClusterService:
             except ZapPoolError as exc:  # the database away: the next heartbeat tries again
                 log.warning("[Cluster] tarefa do batimento falhou: %s", exc.message)
         return self.node.renew_every_s
+
+    def forward_token(self) -> str:
+        """The token calls forwarded between nodes carry (api/forward.py): the cluster's, read once."""
+        if self._forward_token is None:
+            self._forward_token = self.store.secret("forward")
+        return self._forward_token
 
     def every_beat(self, hook: Callable[[], None]) -> None:
         """Run `hook` on this service's worker once per heartbeat (the webhook list's copy, for one)."""

@@ -14,6 +14,7 @@ database is one. TTLs are seconds (floats: tests use fractions of a second).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,7 +63,13 @@ BEGIN
     RETURN true;
 END $$;
 """
-MIGRATIONS = [SCHEMA_V1]
+# v2: each node's API address (another node forwards there the calls about the numbers it drives), and the
+# cluster's shared secrets (the token a forwarded call carries between nodes).
+SCHEMA_V2 = """
+ALTER TABLE nodes ADD COLUMN api_url text;
+CREATE TABLE cluster_secrets (name text PRIMARY KEY, value text NOT NULL);
+"""
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2]
 
 ACQUIRE = """
 INSERT INTO leases AS l (client_id, node, token, acquired_at, expires_at)
@@ -73,8 +80,10 @@ ON CONFLICT (client_id) DO UPDATE
     WHERE l.expires_at <= clock_timestamp()
 RETURNING client_id, node, token, expires_at"""
 HEARTBEAT = """
-INSERT INTO nodes (name, capacity, started_at, heartbeat_at) VALUES (%s, %s, clock_timestamp(), clock_timestamp())
-ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity, heartbeat_at = excluded.heartbeat_at"""
+INSERT INTO nodes (name, capacity, started_at, heartbeat_at, api_url)
+VALUES (%s, %s, clock_timestamp(), clock_timestamp(), %s)
+ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity, heartbeat_at = excluded.heartbeat_at,
+    api_url = coalesce(excluded.api_url, nodes.api_url)"""
 RENEW = """
 UPDATE leases SET expires_at = clock_timestamp() + make_interval(secs => %s)
 WHERE node = %s AND expires_at > clock_timestamp()
@@ -134,11 +143,12 @@ class ClusterStore:
         self._db = db
         db.migrate("cluster", MIGRATIONS)
 
-    def heartbeat(self, node: str, capacity: int, ttl_s: float) -> list[Lease]:
-        """The node is alive: record it and push forward every lease it still holds, in one transaction. Returns
-        the leases renewed; one the node believed it held and is missing here has expired or changed hands."""
+    def heartbeat(self, node: str, capacity: int, ttl_s: float, api_url: str | None = None) -> list[Lease]:
+        """The node is alive: record it (and its API's address) and push forward every lease it still holds, in
+        one transaction. Returns the leases renewed; one the node believed it held and is missing here has
+        expired or changed hands."""
         with self._db.transaction() as conn:
-            conn.execute(HEARTBEAT, (node, capacity))
+            conn.execute(HEARTBEAT, (node, capacity, api_url))
             return [Lease(*row) for row in conn.execute(RENEW, (ttl_s, node))]
 
     def acquire(self, client_id: str, node: str, ttl_s: float) -> Lease | None:
@@ -173,6 +183,18 @@ class ClusterStore:
         row = self._db.one("SELECT node FROM leases WHERE client_id = %s AND expires_at > clock_timestamp()",
                            (client_id,))
         return str(row[0]) if row else None
+
+    def api_url(self, node: str) -> str | None:
+        """The API address a node gave at its last heartbeat, or None."""
+        row = self._db.one("SELECT api_url FROM nodes WHERE name = %s", (node,))
+        return row[0] if row else None
+
+    def secret(self, name: str) -> str:
+        """A random secret shared by the nodes, made by the first one to ask."""
+        with self._db.transaction() as conn:
+            conn.execute("INSERT INTO cluster_secrets (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                         (name, secrets.token_urlsafe(32)))
+            return conn.execute("SELECT value FROM cluster_secrets WHERE name = %s", (name,)).fetchone()[0]
 
     def nodes(self, ttl_s: float) -> list[NodeRecord]:
         """Every node that ever joined, alive when its heartbeat is younger than `ttl_s`, with its live leases."""

@@ -1,0 +1,68 @@
+"""Any node answers for any number (issue 20): a call about a number another node of the cluster drives
+(`/clients/<id>/...`: its info, QR code, disconnect, reconnect, logout, removal, limits, groups, chats...) is
+passed to that node's API and its answer returned as it came, status and body.
+
+The entry node checks the caller's credentials and counts its rate first; the call then goes to the owner with
+the cluster's node token (`X-ZapPool-Node-Token`, a random secret every node reads from PostgreSQL), which the
+owner accepts in place of a key and never forwards again. Where each node listens is what it wrote at its last
+heartbeat (`--node-url`, default the address it listens on). A node that does not answer: 503 `unavailable`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import urllib.error
+import urllib.request
+
+from flask import Flask, Response, current_app, g, request
+
+from ..errors import Unavailable
+
+log = logging.getLogger(__name__)
+TOKEN_HEADER = "X-ZapPool-Node-Token"
+PASSED_HEADERS = ("Content-Type", "Accept", "Accept-Language")
+TIMEOUT_S = 150  # longer than any call a node answers itself (a reconnect waits for the page to load)
+
+
+def node_token_matches() -> bool:
+    """Whether this request carries the cluster's node token (a call forwarded by another node)."""
+    token = current_app.extensions["zapool.service"].node_token()
+    given = request.headers.get(TOKEN_HEADER)
+    return bool(token and given and hmac.compare_digest(given, token))
+
+
+def forward_if_elsewhere() -> Response | None:
+    """A call about another node's number: that node's answer; None to answer here."""
+    client_id = (request.view_args or {}).get("client_id")
+    if client_id is None or request.headers.get(TOKEN_HEADER):
+        return None
+    service = current_app.extensions["zapool.service"]
+    target = service.forward_target(client_id)
+    if target is None:
+        return None
+    return _pass_to(*target, service.node_token())
+
+
+def _pass_to(node: str, base: str, token: str) -> Response:
+    """The same call on `base`, with the node token instead of the caller's credentials."""
+    path = request.full_path if request.query_string else request.path
+    headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
+    outgoing = urllib.request.Request(base.rstrip("/") + path, data=request.get_data() or None,
+                                      method=request.method, headers={**headers, TOKEN_HEADER: token})
+    try:
+        with urllib.request.urlopen(outgoing, timeout=TIMEOUT_S) as reply:
+            status, body, kind = reply.status, reply.read(), reply.headers.get("Content-Type")
+    except urllib.error.HTTPError as answer:
+        status, body, kind = answer.code, answer.read(), answer.headers.get("Content-Type")
+    except (OSError, ValueError) as exc:
+        log.warning("[Cluster] chamada para o nó %s sem resposta: %s", node, exc)
+        raise Unavailable(f"The node that drives this number ({node}) does not answer",
+                          details={"node": node, "retryAfter": 5}) from None
+    g.forwarded_to = node
+    return Response(body, status=status, content_type=kind)
+
+
+def install(app: Flask) -> None:
+    """After the credential check and the rate limit: forward what belongs to another node."""
+    app.before_request(forward_if_elsewhere)

@@ -1,0 +1,43 @@
+"""Any node answers for any number (issue 20, backend/api/forward.py): two `app.py` nodes on one real
+PostgreSQL, a number linked on n1, and every call about it made through n2's API: its info, disconnect,
+reconnect (no scan), its QR refusal, all answered by n1 as n1 answers them. The token between nodes opens
+nothing without the cluster's secret, and a caller without credentials is refused at the entry node."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api_support import Api
+from tests.conftest import PHONE, link_number, wait_until
+from tests.test_cluster_app import nodes  # noqa: F401 - the fixture: app.py nodes with an API key each
+
+pytestmark = [pytest.mark.process, pytest.mark.browser]
+
+
+def test_calls_about_another_nodes_number_are_answered_by_that_node(nodes, sim):  # noqa: F811
+    _, api1 = nodes("n1", "--lease-ttl", "5")
+    link_number(sim, PHONE, "vendas",
+                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
+                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
+                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    _, api2 = nodes("n2", "--lease-ttl", "5")
+
+    info = api2.call("GET", "/clients/vendas")
+    assert info.status == 200 and (info.json["status"], info.json["phoneNumber"], info.json["node"]) == (
+        "ready", PHONE, "n1")
+    assert api2.call("POST", "/clients/vendas/disconnect").status == 200
+    assert api1.call("GET", "/clients/vendas").json["status"] == "disconnected"  # done on n1
+    again = api2.call("POST", "/clients/vendas/reconnect")
+    assert again.status == 200, again.json
+    wait_until(lambda: api2.call("GET", "/clients/vendas").json["status"] == "ready", timeout=30,
+               what="reconnected on n1 without a scan", every=0.25)
+    refused = api2.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"})
+    assert refused.status == 409  # n1's own answer: no QR code while it is ready
+    assert api2.call("GET", "/clients/nada").status == 404
+
+
+def test_the_node_token_opens_nothing_without_the_clusters_secret(nodes):  # noqa: F811
+    app1, api1 = nodes("n1", "--lease-ttl", "5")
+    forged = Api(app1.url, None).call("GET", "/clients/all", headers={"X-ZapPool-Node-Token": "adivinhado"})
+    assert forged.status == 401
+    assert Api(app1.url, None).call("GET", "/clients/vendas").status == 401
