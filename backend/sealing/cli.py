@@ -6,6 +6,7 @@ command beside the API-key one.
     app.py seal [--data DIR] convert       seal an existing folder in place (resumable after a crash)
     app.py seal [--data DIR] passphrase    change (or set) the passphrase
     app.py seal [--data DIR] rotate        a new data key, every file sealed again (resumable)
+    app.py seal [--data DIR] unseal        the way back: every file clear again, the keys removed (resumable)
     app.py seal [--data DIR] export FILE   the whole folder in one encrypted file (backup.py)
     app.py seal --data NEW import FILE     that file into a new folder, on any machine, with the passphrase
 
@@ -46,6 +47,7 @@ class Folder(Protocol):
     def has_data(self) -> bool: ...
     def reseal(self, sealer: Sealer) -> int: ...
     def clear_files(self, sealer: Sealer) -> list[Path]: ...
+    def unseal(self, sealer: Sealer) -> int: ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,9 +93,10 @@ def open_folder(folder: Folder, seal: bool, fd: int | None, prompt: Callable[[st
         sealer = keys.unlock(passphrase)
     except PassphraseRequired:
         sealer = keys.unlock(prompt("Frase-senha da pasta de dados: ") or None)
-    if keys.converting or keys.rotating:
-        raise SealingError("uma conversão ou troca de chave ficou pela metade: termine com `app.py seal "
-                           f"{'convert' if keys.converting else 'rotate'}`")
+    if keys.converting or keys.rotating or keys.unsealing:
+        left = "convert" if keys.converting else "rotate" if keys.rotating else "unseal"
+        raise SealingError(f"uma conversão, troca de chave ou retirada do selo ficou pela metade: termine com "
+                           f"`app.py seal {left}`")
     folder.use(sealer)  # the databases open with keys derived from it
     return sealer
 
@@ -147,6 +150,7 @@ def parse_command(argv: list[str], default_data: Path, prog: str = "app.py seal"
     change = commands.add_parser("passphrase", help="change or set the passphrase")
     change.add_argument("--new-fd", type=int, metavar="N", help="read the new passphrase from descriptor N")
     commands.add_parser("rotate", help="a new data key; every file sealed again (run it again after a crash)")
+    commands.add_parser("unseal", help="every file clear again, then the keys removed (run it again after a crash)")
     commands.add_parser("export", help="the whole folder in one encrypted file").add_argument("file", type=Path)
     commands.add_parser("import", help="a backup into the new folder --data (opens with the passphrase)"
                         ).add_argument("file", type=Path)
@@ -182,6 +186,8 @@ def run_command(args: argparse.Namespace, folder: Folder, prompt: Callable[[str]
         new = given_passphrase(args.new_fd) if args.new_fd is not None else _typed_twice(prompt)
         keys.change_passphrase(new)
         return "frase-senha trocada"
+    if args.command == "unseal":
+        return _unseal(keys, folder, sealer)
     if args.command == "rotate":
         sealer = keys.begin_rotation(passphrase or _typed_once(keys, prompt))
     elif not keys.converting:
@@ -192,6 +198,17 @@ def run_command(args: argparse.Namespace, folder: Folder, prompt: Callable[[str]
         return f"chave trocada; {written} arquivo(s) selado(s) de novo"
     keys.mark_converting(False)
     return f"pasta de dados selada; {written} arquivo(s) selado(s)"
+
+
+def _unseal(keys: KeyFile, folder: Folder, sealer: Sealer) -> str:
+    """Every file clear again, then the keys removed: the key file goes last, so a crash half-way leaves a
+    folder the same command finishes (and that ZapPool refuses to start on meanwhile)."""
+    if keys.converting or keys.rotating:
+        raise SealingError("uma conversão ou troca de chave ficou pela metade: termine-a antes de tirar o selo")
+    keys.mark_unsealing()
+    written = folder.unseal(sealer)
+    keys.remove()
+    return f"pasta de dados sem selo; {written} arquivo(s) gravado(s) em claro"
 
 
 def _import(file: Path, keys: KeyFile, passphrase: str | None) -> str:

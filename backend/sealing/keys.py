@@ -53,6 +53,26 @@ class KeyFile:
         """True while an existing folder is being sealed in place (some files may still be clear)."""
         return bool(self._doc.get("converting"))
 
+    @property
+    def unsealing(self) -> bool:
+        """True while the folder is being turned back to clear (`seal unseal`: some files may be clear already)."""
+        return bool(self._doc.get("unsealing"))
+
+    def mark_unsealing(self) -> None:
+        """Say in the file that the folder is being turned back to clear (set before the first file)."""
+        self._doc["unsealing"] = True
+        self._save()
+
+    def remove(self) -> None:
+        """The folder is clear again: the keyring's entry forgotten, then the key file deleted (last)."""
+        entry = self._doc.get("keyringEntry")
+        if entry:
+            try:
+                vault.forget(entry)
+            except SealingError as exc:  # the keyring away: an orphan entry opens nothing without the file
+                log.warning("[Sealing] entrada do chaveiro não removida: %s", exc.message)
+        self.path.unlink(missing_ok=True)
+
     def mark_converting(self, converting: bool) -> None:
         """Say in the file that a conversion is under way (set before the first file, cleared after the last)."""
         self._doc["converting"] = converting
@@ -160,7 +180,7 @@ class KeyFile:
             return {"sealed": False, "keyring": False, "passphrase": False, "unfinished": False}
         self._doc = self._read()
         return {"sealed": True, "keyring": self.uses_keyring, "passphrase": self.has_passphrase,
-                "unfinished": self.converting or self.rotating}
+                "unfinished": self.converting or self.rotating or self.unsealing}
 
     def current_key(self) -> bytes:
         """The current data key itself (unlocked): for a backup's stream, never written anywhere."""

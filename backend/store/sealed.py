@@ -10,6 +10,7 @@ moving it there is a rename, not a re-seal. With no sealer (sealing off) these a
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..sealing import Sealer, is_sealed
 from ..sealing.cipher import HEADER_BYTES
 from .atomic import write_atomic
-from .sqlite_engine import is_clear, seal_folder, seal_in_place
+from .sqlite_engine import is_clear, seal_folder, seal_in_place, unseal_in_place
 
 
 # The parts of a Chromium profile WhatsApp Web needs to stay logged in (whatsapp/profiles.py says how this was
@@ -136,6 +137,35 @@ class SealedFolder:
             shutil.rmtree(profile)
             done += 1
         return done
+
+    def unseal(self, sealer: Sealer) -> int:
+        """The way back: every database and file written clear, each snapshot unpacked into the number's plain
+        profile folder (sessions/<id>/) and removed once that is on disk; how many were written. Each step is
+        whole or not done, so a crash half-way is finished by running it again."""
+        written = 0
+        for path in self.databases():
+            written += unseal_in_place(path, sealer.database_keys(path.name))
+        for path, role in self.files():
+            raw = path.read_bytes()
+            if not is_sealed(raw):
+                continue
+            if role.startswith("snapshot/"):
+                self._unpack_snapshot(path, sealer.open(raw, role))
+            else:
+                write_atomic(path, sealer.open(raw, role))
+            written += 1
+        return written
+
+    def _unpack_snapshot(self, path: Path, packed: bytes) -> None:
+        """A number's snapshot back into sessions/<id>/ (beside first, then renamed), then the snapshot removed."""
+        profile = self.data_dir / "sessions" / path.name
+        beside = profile.with_name(profile.name + ".unsealing")
+        shutil.rmtree(beside, ignore_errors=True)
+        beside.mkdir(parents=True)
+        unpack_profile(packed, beside)
+        shutil.rmtree(profile, ignore_errors=True)
+        os.replace(beside, profile)
+        path.unlink()
 
     def clear_files(self, sealer: Sealer) -> list[Path]:
         """The files still clear or under an old key (none, once a conversion or rotation has finished)."""

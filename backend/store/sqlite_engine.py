@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 KEY_FILE = "sealed.key"
 CLEAR_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every clear SQLite file; a sealed one starts random
 SEALING_SUFFIX = ".sealing"  # the sealed copy while it is written
+UNSEALING_SUFFIX = ".unsealing"  # the clear copy while it is written (unseal_in_place)
 
 
 class SealedDatabaseUnreadable(SealingError):
@@ -161,3 +162,36 @@ def _export_sealed(path: Path, key: bytes) -> None:
     from .atomic import fsync_dir  # here: atomic -> full -> this module at import time
     fsync_dir(path.parent)
     log.info("[Store] %s: banco convertido para selado", path.name)
+
+
+def unseal_in_place(path: Path, keys: list[bytes]) -> bool:
+    """The way back (`app.py seal unseal`): a sealed database exported into a clear copy beside it, fsynced and
+    renamed over it, as _export_sealed does the other way (a crash leaves one whole file, a half copy is
+    removed next time); True when it had to change. SealedDatabaseUnreadable when no key opens it."""
+    copy = Path(str(path) + UNSEALING_SUFFIX)
+    copy.unlink(missing_ok=True)
+    if not path.exists() or path.stat().st_size == 0 or is_clear(path):
+        return False
+    key = next((k for k in keys if _opens(path, k)), None)
+    if key is None:
+        raise SealedDatabaseUnreadable(f"{path.name}: as chaves desta pasta de dados não abrem este banco; nada "
+                                       "foi alterado", details={"path": str(path)})
+    conn = connect(path, key, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("ATTACH DATABASE ? AS clear KEY ''", (str(copy),))
+        conn.execute("SELECT sqlcipher_export('clear')")
+        conn.execute(f"PRAGMA clear.user_version = {int(version)}")
+        conn.execute("DETACH DATABASE clear")
+    finally:
+        conn.close()
+    for extra in ("-wal", "-shm"):
+        Path(str(path) + extra).unlink(missing_ok=True)
+    with copy.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(copy, path)
+    from .atomic import fsync_dir  # here: atomic -> full -> this module at import time
+    fsync_dir(path.parent)
+    log.info("[Store] %s: banco convertido de volta para sem selo", path.name)
+    return True
