@@ -54,8 +54,8 @@ def webkit_window_page(node: Path, inspector: str) -> dict | None:
             found = TARGET.search(response.read().decode("utf-8", "replace"))
     except OSError:
         return None
-    if found is None:
-        return None
+    if found is None or html.unescape(found.group(1)) == "about:blank":
+        return None  # no window yet, or its first navigation not listed yet (the inspector's list lags the page)
     try:
         done = subprocess.run([str(node), "-e", WEBKIT_EVALUATE, f"ws://{inspector}{found.group(2)}",
                                LOGIN_STATE_NOW], check=False, capture_output=True, text=True, timeout=30)
