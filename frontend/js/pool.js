@@ -1,5 +1,6 @@
 // The pool manager: stats, one card per number, the seed's actions, search, status filter, and an order the
-// person sets by dragging (or with the arrow keys on a card's handle), saved as the cardOrder preference.
+// person sets by dragging (or with the arrow keys on a card's handle), saved as the cardOrder preference
+// (card-order.js).
 // Everything stays current through the event stream: a status event repaints its card at once.
 
 import { api } from './api.js';
@@ -13,6 +14,7 @@ import { editLimits } from './limits.js';
 import { openGroups } from './groups.js';
 import { READ_CHANNEL } from './chat-read.js';
 import { readUntil } from './sync.js';
+import { CardOrder } from './card-order.js';
 import './card-reports.js'; // issue 18: today's response rate and first response time on each card
 
 const STATUSES = ['ready', 'qr_ready', 'initializing', 'authenticated', 'disconnected', 'error', 'idle'];
@@ -22,23 +24,16 @@ const clients = new Map(); // clientId -> ClientInfo
 const unread = new Map(); // clientId -> unread messages over its chats
 const limits = new Map(); // clientId -> its limits and today's count (GET /clients/{id}/limits)
 const cards = new Map(); // clientId -> card (card.js)
-let order = []; // clientIds in the order the cards show
-let saved = []; // the cardOrder preference as last read or written
-let dragging = null;
+const order = new CardOrder({ cards: () => cards.values(), cardOf: (id) => cards.get(id),
+                              nameOf: (id) => displayName(clients.get(id)), place: () => place() });
 
 // -- state from the server ------------------------------------------------------------------------------------
-
-function arrange(ids) {
-  // Saved order first (for the ids that still exist), then newcomers in the pool's own order.
-  const known = saved.filter((id) => ids.includes(id));
-  return [...known, ...ids.filter((id) => !known.includes(id))];
-}
 
 async function loadAll() {
   const infos = await api.listAllClientsInfo();
   clients.clear();
   for (const info of infos) clients.set(info.clientId, info);
-  order = arrange(infos.map((i) => i.clientId));
+  order.arrange(infos.map((i) => i.clientId));
   render();
   loadStats();
   for (const id of clients.keys()) {
@@ -111,7 +106,7 @@ function render() {
       cards.delete(id);
     }
   }
-  for (const id of order) {
+  for (const id of order.ids) {
     if (!cards.has(id)) cards.set(id, makeCard(clients.get(id)));
     cards.get(id).update(clients.get(id), unread.get(id) ?? 0, limits.get(id));
   }
@@ -122,7 +117,7 @@ function render() {
 /** Put the cards in `order`, moving only what is out of place. */
 function place() {
   const list = $('#cards');
-  order.forEach((id, index) => {
+  order.ids.forEach((id, index) => {
     const root = cards.get(id)?.root;
     if (root && list.children[index] !== root) list.insertBefore(root, list.children[index] || null);
   });
@@ -156,65 +151,6 @@ function fillStatusFilter() {
   select.replaceChildren(el('option', { value: '' }, t('pool.filterAll')),
     ...STATUSES.map((s) => el('option', { value: s }, t(`status.${s}`))));
   select.value = value;
-}
-
-// -- ordering ----------------------------------------------------------------------------------------------
-
-async function saveOrder() {
-  saved = [...order];
-  try {
-    await api.setPreferences({ cardOrder: saved });
-  } catch (error) {
-    showError(error);
-  }
-}
-
-function move(id, to) {
-  const from = order.indexOf(id);
-  if (from < 0 || to < 0 || to >= order.length || to === from) return;
-  order.splice(from, 1);
-  order.splice(to, 0, id);
-  place();
-  saveOrder();
-}
-
-/** Arrow keys on a card's handle move the card; the handle keeps the focus. */
-function moveByKey(id, event) {
-  const from = order.indexOf(id);
-  const to = { ArrowUp: from - 1, ArrowLeft: from - 1, ArrowDown: from + 1, ArrowRight: from + 1,
-               Home: 0, End: order.length - 1 }[event.key];
-  if (to === undefined) return;
-  event.preventDefault();
-  move(id, Math.max(0, Math.min(order.length - 1, to)));
-  cards.get(id).handle.focus();
-  $('#moved').textContent = t('pool.moved', { name: displayName(clients.get(id)),
-                                              position: order.indexOf(id) + 1, count: order.length });
-}
-
-function draggable(card, id) {
-  const { root } = card;
-  root.addEventListener('dragstart', (event) => {
-    dragging = id;
-    event.dataTransfer.effectAllowed = 'move';
-    event.dataTransfer.setData('text/plain', id);
-    root.classList.add('dragging');
-  });
-  root.addEventListener('dragend', () => {
-    dragging = null;
-    for (const c of cards.values()) c.root.classList.remove('dragging', 'drop-target');
-  });
-  root.addEventListener('dragover', (event) => {
-    if (!dragging || dragging === id) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = 'move';
-    root.classList.add('drop-target');
-  });
-  root.addEventListener('dragleave', () => root.classList.remove('drop-target'));
-  root.addEventListener('drop', (event) => {
-    event.preventDefault();
-    root.classList.remove('drop-target');
-    if (dragging && dragging !== id) move(dragging, order.indexOf(id)); // takes the place of the card under it
-  });
 }
 
 // -- actions -----------------------------------------------------------------------------------------------
@@ -284,12 +220,12 @@ const actions = {
       showError(error);
     }).finally(() => { box.disabled = false; });
   },
-  move: moveByKey,
+  move: (id, event) => order.moveByKey(id, event),
 };
 
 function makeCard(info) {
   const card = buildCard(info, actions);
-  draggable(card, info.clientId);
+  order.draggable(card, info.clientId);
   return card;
 }
 
@@ -298,7 +234,7 @@ function forget(id) {
   clients.delete(id);
   unread.delete(id);
   limits.delete(id);
-  order = order.filter((x) => x !== id);
+  order.remove(id);
   render();
   statsSoon();
   if (focusNext) $('#add').focus();
@@ -315,7 +251,7 @@ function onEvent(event) {
     case 'client_added':
       if (!clients.has(id)) {  // another node's number (cluster mode) is shown with that node
         clients.set(id, event.node ? { ...event.data.info, node: event.node } : event.data.info);
-        order = arrange([...order, id]);
+        order.add(id);
         render();
       }
       statsSoon();
@@ -365,7 +301,7 @@ function onEvent(event) {
 
 async function start() {
   const { prefs } = await startPage();
-  saved = prefs.cardOrder || [];
+  order.remember(prefs.cardOrder);
   fillStatusFilter();
   $('#search').addEventListener('input', applyFilter);
   $('#status-filter').addEventListener('change', applyFilter);
