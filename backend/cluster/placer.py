@@ -59,8 +59,8 @@ class Placer:
         self._hand_over(surplus(self.node.name, nodes))
 
     def _take(self, records: dict[str, dict[str, Any]], unowned: list[str], nodes: list[Any]) -> None:
-        """Take and adopt what the rule gives this node (a number it handed over lately only if nobody else
-        can: handing over and taking back would go round)."""
+        """Take and adopt what the rule gives this node, except a number it handed over less than a TTL ago
+        (left to the others: handing over and taking back would go round)."""
         now = self._clock()
         for client_id, name in assign(unowned, nodes).items():
             if name != self.node.name or now - self.handed.get(client_id, -1e9) < self.node.ttl_s:
