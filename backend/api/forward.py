@@ -15,7 +15,7 @@ import logging
 import urllib.error
 import urllib.request
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 
 from ..errors import Unavailable
 
@@ -59,7 +59,6 @@ def _pass_to(node: str, base: str, token: str) -> Response:
         log.warning("[Cluster] chamada para o nó %s sem resposta: %s", node, exc)
         raise Unavailable(f"The node that drives this number ({node}) does not answer",
                           details={"node": node, "retryAfter": 5}) from None
-    g.forwarded_to = node
     return Response(body, status=status, content_type=kind)
 
 
