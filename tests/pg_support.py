@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from backend.store.pg_db import PgDatabase
 from bench.postgres import PostgresServer
 
 POSTGRES_FIXTURES = frozenset({"pg_server", "pg_url"})
@@ -35,3 +36,11 @@ def pg_server() -> Iterator[PostgresServer]:
 def pg_url(pg_server: PostgresServer) -> str:
     """A new empty database on the run's server: its libpq URL."""
     return pg_server.create_database()
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[PgDatabase]:
+    """The test's new database, opened; closed after."""
+    database = PgDatabase(pg_url).open()
+    yield database
+    database.close()

@@ -4,7 +4,6 @@ second, and each node's own auth.json is merged in at start without bringing bac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,9 @@ class Clock:
 
 
 @pytest.fixture
-def db(pg_url: str) -> Iterator[PgDatabase]:
-    """The cluster's database."""
-    database = PgDatabase(pg_url).open()
-    yield database
-    database.close()
+def db(pg_db: PgDatabase) -> PgDatabase:
+    """The cluster's database (pg_support.py's, opened)."""
+    return pg_db
 
 
 def node_auth(db: PgDatabase, folder: Path, clock: Clock) -> AuthService:

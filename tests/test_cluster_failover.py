@@ -137,6 +137,25 @@ def senders_in_turn(sent: list[dict[str, Any]]) -> list[str]:
     return turns
 
 
+def assert_each_sent_once_by_one_tab_at_a_time(sim, store: PgMessageStore, numbers: dict[str, str],
+                                               load: SteadyLoad) -> list[list[str]]:
+    """Every accepted message sent (at most one twice per number, the one in flight), and for each number no tab
+    sending again after another took over; returns each number's tabs in turn."""
+    wait_until(lambda: all(store.get(m).status in ("sent", "delivered", "read") for m in load.accepted),
+               timeout=60, what="every accepted message sent", every=0.5)
+    all_turns = []
+    for client_id, phone in numbers.items():
+        sent = sim.control.sent(phone)
+        texts = [r["text"] for r in sent]
+        wanted = {text for number, text in load.accepted.values() if number == client_id}
+        assert wanted <= set(texts), (client_id, sorted(wanted - set(texts)))
+        assert len(texts) - len(set(texts)) <= 1, (client_id, texts)
+        turns = senders_in_turn(sent)
+        assert len(turns) == len(set(turns)), (client_id, turns)
+        all_turns.append(turns)
+    return all_turns
+
+
 def test_kill_9_under_load_numbers_come_back_elsewhere_without_a_scan_and_a_new_node_takes_its_share(
         nodes, sim, pg_url):
     """Three nodes, two numbers linked through each; kill -9 of one under a steady load: its numbers ready on the
@@ -164,17 +183,8 @@ def test_kill_9_under_load_numbers_come_back_elsewhere_without_a_scan_and_a_new_
     assert sorted(holders(api1).values()) == ["n1", "n1", "n1", "n2", "n2", "n2"]
     print(f"failover: kill -9 -> {len(lost)} numbers ready elsewhere in {failover_s:.1f} s (lease TTL {TTL} s)")
 
-    store = PgMessageStore(shared)
-    wait_until(lambda: all(store.get(m).status in ("sent", "delivered", "read") for m in load.accepted),
-               timeout=60, what="every accepted message sent", every=0.5)
-    for client_id, phone in numbers.items():
-        sent = sim.control.sent(phone)
-        texts = [r["text"] for r in sent]
-        wanted = [text for number, text in load.accepted.values() if number == client_id]
-        assert set(wanted) <= set(texts), (client_id, sorted(set(wanted) - set(texts)))
-        assert len(texts) - len(set(texts)) <= 1, (client_id, texts)  # at most the one in flight, again
-        turns = senders_in_turn(sent)
-        assert len(turns) == (2 if client_id in lost else 1), (client_id, turns)
+    turns = assert_each_sent_once_by_one_tab_at_a_time(sim, PgMessageStore(shared), numbers, load)
+    assert [len(t) for t in turns] == [2 if c in lost else 1 for c in numbers]  # the dead node's, then the new
     shared.close()
 
     _, api4 = nodes("n4")
@@ -209,16 +219,7 @@ def test_a_node_paused_past_its_leases_sends_nothing_when_it_resumes(nodes, sim,
         time.sleep(4)  # the resumed node finds its leases gone: whatever it had claimed is refused
     assert load.refused == []
 
-    store = PgMessageStore(shared)
-    wait_until(lambda: all(store.get(m).status in ("sent", "delivered", "read") for m in load.accepted),
-               timeout=60, what="every accepted message sent", every=0.5)
-    for client_id, phone in numbers.items():
-        sent = sim.control.sent(phone)
-        texts = [r["text"] for r in sent]
-        assert {t for n, t in load.accepted.values() if n == client_id} <= set(texts), client_id
-        assert len(texts) - len(set(texts)) <= 1, (client_id, texts)
-        turns = senders_in_turn(sent)
-        assert len(turns) == len(set(turns)), (client_id, turns)  # no tab sent again after another took over
+    assert_each_sent_once_by_one_tab_at_a_time(sim, PgMessageStore(shared), numbers, load)
     shared.close()
 
 
@@ -247,16 +248,7 @@ def test_postgresql_restarted_under_load_the_nodes_wait_and_every_number_comes_b
                        every=0.5)
             time.sleep(2)
         assert {status for status, _ in load.refused} <= {503}, load.refused  # refused only while it was down
-        store = PgMessageStore(shared)
-        wait_until(lambda: all(store.get(m).status in ("sent", "delivered", "read") for m in load.accepted),
-                   timeout=60, what="every accepted message sent", every=0.5)
-        for client_id, phone in numbers.items():
-            sent = sim.control.sent(phone)
-            texts = [r["text"] for r in sent]
-            assert {t for n, t in load.accepted.values() if n == client_id} <= set(texts), client_id
-            assert len(texts) - len(set(texts)) <= 1, (client_id, texts)
-            turns = senders_in_turn(sent)
-            assert len(turns) == len(set(turns)), (client_id, turns)
+        assert_each_sent_once_by_one_tab_at_a_time(sim, PgMessageStore(shared), numbers, load)
         shared.close()
     finally:
         server.close()

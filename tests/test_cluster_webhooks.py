@@ -19,11 +19,9 @@ TARGET = "http://127.0.0.1:9/hook"
 
 
 @pytest.fixture
-def db(pg_url: str) -> Iterator[PgDatabase]:
-    """The cluster's database."""
-    database = PgDatabase(pg_url).open()
-    yield database
-    database.close()
+def db(pg_db: PgDatabase) -> PgDatabase:
+    """The cluster's database (pg_support.py's, opened)."""
+    return pg_db
 
 
 @pytest.fixture

@@ -154,6 +154,13 @@ def _export_sealed(path: Path, key: bytes) -> None:
         conn.execute("DETACH DATABASE sealed")
     finally:
         conn.close()
+    _replace_with(copy, path)
+    log.info("[Store] %s: banco convertido para selado", path.name)
+
+
+def _replace_with(copy: Path, path: Path) -> None:
+    """The exported copy takes the database's place: the old WAL and shared-memory files go first (no frame of
+    the old file is ever read against the new one), the copy is fsynced, renamed over, and the folder fsynced."""
     for extra in ("-wal", "-shm"):
         Path(str(path) + extra).unlink(missing_ok=True)
     with copy.open("rb+") as handle:
@@ -161,7 +168,6 @@ def _export_sealed(path: Path, key: bytes) -> None:
     os.replace(copy, path)
     from .atomic import fsync_dir  # here: atomic -> full -> this module at import time
     fsync_dir(path.parent)
-    log.info("[Store] %s: banco convertido para selado", path.name)
 
 
 def unseal_in_place(path: Path, keys: list[bytes]) -> bool:
@@ -186,12 +192,6 @@ def unseal_in_place(path: Path, keys: list[bytes]) -> bool:
         conn.execute("DETACH DATABASE clear")
     finally:
         conn.close()
-    for extra in ("-wal", "-shm"):
-        Path(str(path) + extra).unlink(missing_ok=True)
-    with copy.open("rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(copy, path)
-    from .atomic import fsync_dir  # here: atomic -> full -> this module at import time
-    fsync_dir(path.parent)
+    _replace_with(copy, path)
     log.info("[Store] %s: banco convertido de volta para sem selo", path.name)
     return True
