@@ -6,6 +6,12 @@ each profile unpacked from its sealed snapshot into the RAM runtime folder), and
 `--messages` texts and `--documents` documents (pacing off) from call to the simulated phone's receipt. Then the
 snapshot of each ready number, sealed: its size and time.
 
+The simulator runs in its own process (`python -m wasim`), so what is measured is ZapPool: this process and its
+Chromium. Their CPU time (utime+stime of the process tree, from /proc) is read before and after each round's
+sends and reported per message: on this 2-core machine the run's 10 Chromium saturate the CPU, so wall-clock
+throughput moves with whatever else the machine does, and CPU per message is the steadier figure of what
+sealing costs (throughput on a CPU-bound machine goes as its inverse).
+
     .venv/bin/python -m bench.sealed --numbers 10 --rounds 3 --messages 300 --documents 30 [--keyring]
 
 --keyring: the data key wrapped by a keyring instead of a passphrase (keyrings.alt's file backend, chosen with
@@ -30,8 +36,8 @@ from backend.engine import EngineRuntime
 from backend.sealing import KeyFile, Sealer
 from backend.store.atomic import write_atomic
 from backend.whatsapp.pool import WhatsAppPool
+from bench.cluster_throughput import cpu_seconds, start_simulator
 from bench.polling import wait_until
-from wasim import SimServer
 
 PASSPHRASE: str | None = "frase do benchmark"
 DOC = base64.b64encode(os.urandom(200_000)).decode()
@@ -50,33 +56,33 @@ def open_pool(settings: Settings, sealer: Sealer | None) -> Iterator[WhatsAppPoo
         engine.stop()
 
 
-def settings_for(sim: SimServer, data: Path) -> Settings:
+def settings_for(sim_url: str, data: Path) -> Settings:
     """No pacing, no periodic snapshot during the measures (the one at close is what a stop costs)."""
-    return Settings(data_dir=data, whatsapp_url=sim.url, send_interval_s=0, send_jitter_s=0,
+    return Settings(data_dir=data, whatsapp_url=sim_url, send_interval_s=0, send_jitter_s=0,
                     snapshot_first_s=3600, snapshot_interval_s=3600)
 
 
-def link(sim: SimServer, data: Path, sealer: Sealer | None, count: int, offset: int) -> None:
+def link(sim: Simulator, data: Path, sealer: Sealer | None, count: int, offset: int) -> None:
     """`count` numbers linked in `data` (phones numbered from `offset`), then a clean stop."""
-    with open_pool(settings_for(sim, data), sealer) as pool:
+    with open_pool(settings_for(sim.url, data), sealer) as pool:
         for n in range(count):
             pool.create_and_initialize(f"n{n}")
             sim.control.scan(pool.get(f"n{n}").qr.code, f"55119{offset + n:06d}")
         wait_until(lambda: len(pool.get_ready_clients()) == count, 180, "all linked")
 
 
-def start_once(sim: SimServer, data: Path, sealed: bool, count: int, messages: int, documents: int
+def start_once(sim: Simulator, data: Path, sealed: bool, count: int, messages: int, documents: int
                ) -> dict[str, float]:
     """One restart: unlock (sealed), restore until all ready, then the sends; seconds and msg/s."""
     began = time.perf_counter()
     sealer = KeyFile(data, write_atomic).unlock(PASSPHRASE) if sealed else None
     unlocked = time.perf_counter()
-    with open_pool(settings_for(sim, data), sealer) as pool:
+    with open_pool(settings_for(sim.url, data), sealer) as pool:
         result = pool.restore_persisted_sessions()
         ready = time.perf_counter()
         assert result == {"restored": count, "total": count}, result
         sent_before = pool.outbox.totals().sent
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds([os.getpid()])
         for n in range(messages):
             pool.outbox.enqueue_text(None, "5511988887777", f"mensagem {n}")
         for n in range(documents):
@@ -84,15 +90,31 @@ def start_once(sim: SimServer, data: Path, sealed: bool, count: int, messages: i
                                                                "filename": f"d{n}.pdf", "data": DOC})
         total = messages + documents
         wait_until(lambda: pool.outbox.totals().sent - sent_before >= total, 600, "all sent", every=0.1)
-        sent = time.perf_counter()
-    return {"unlock": unlocked - began, "ready": ready - began, "send": total / (sent - start)}
+        sent, cpu_sent = time.perf_counter(), cpu_seconds([os.getpid()])
+    return {"unlock": unlocked - began, "ready": ready - began, "send": total / (sent - start),
+            "cpu_ms": (cpu_sent - cpu_start) / total * 1000}
 
 
-def snapshots(sim: SimServer, data: Path, sealer: Sealer, count: int) -> list[tuple[int, float]]:
+def snapshots(sim: Simulator, data: Path, sealer: Sealer, count: int) -> list[tuple[int, float]]:
     """Each ready number's sealed snapshot: (bytes, seconds)."""
-    with open_pool(settings_for(sim, data), sealer) as pool:
+    with open_pool(settings_for(sim.url, data), sealer) as pool:
         pool.restore_persisted_sessions()
         return [pool.saved.profiles.save(f"n{n}") for n in range(count)]
+
+
+class Simulator:
+    """`python -m wasim` in its own process, without delivery or read receipts (the sends are what is timed)."""
+
+    def __init__(self) -> None:
+        self.proc, self.control, self.url = start_simulator()
+        self.control.configure(ack_delivered_ms=0, ack_read_ms=0)
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -109,7 +131,7 @@ def main() -> None:
         PASSPHRASE = None
         os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
     runs: dict[str, list[dict[str, float]]] = {"plain": [], "sealed": []}
-    with SimServer(port=0, ack_delivered_ms=None, ack_read_ms=None) as sim, tempfile.TemporaryDirectory() as tmp:
+    with Simulator() as sim, tempfile.TemporaryDirectory() as tmp:
         folders = {"plain": Path(tmp) / "plain", "sealed": Path(tmp) / "sealed"}
         folders["sealed"].mkdir()
         os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "keyring")  # keyrings.alt's file, when --keyring
@@ -125,7 +147,7 @@ def main() -> None:
         sizes = snapshots(sim, folders["sealed"], KeyFile(folders["sealed"], write_atomic).unlock(PASSPHRASE),
                           args.numbers)
         print(f"load average after: {os.getloadavg()}")
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("unlock", "ready", "send")} for k, v in runs.items()}
+    med = {k: {m: statistics.median(r[m] for r in v) for m in ("unlock", "ready", "send", "cpu_ms")} for k, v in runs.items()}
     print(f"\n| {args.numbers} numbers, {args.rounds} rounds (medians) | plain | sealed | sealed/plain |")
     print("|---|---|---|---|")
     print(f"| start -> all ready | {med['plain']['ready']:.2f} s | {med['sealed']['ready']:.2f} s "
@@ -136,6 +158,11 @@ def main() -> None:
     print(f"| send throughput ({args.messages} texts + {args.documents} documents of 200 KB) | "
           f"{med['plain']['send']:.1f} msg/s | {med['sealed']['send']:.1f} msg/s | "
           f"{med['sealed']['send'] / med['plain']['send']:.2f}x |")
+    print(f"| CPU per message, ZapPool and its Chromium (from /proc) | {med['plain']['cpu_ms']:.2f} ms | "
+          f"{med['sealed']['cpu_ms']:.2f} ms | {med['sealed']['cpu_ms'] / med['plain']['cpu_ms']:.2f}x |")
+    rounds = [s["send"] / p["send"] for p, s in zip(runs["plain"], runs["sealed"])]
+    print(f"\nrounds' own send ratios (sealed/plain): {', '.join(f'{r:.2f}' for r in rounds)}; "
+          f"median {statistics.median(rounds):.2f}")
     kib, ms = [s / 1024 for s, _ in sizes], [t * 1000 for _, t in sizes]
     print(f"\nsnapshot per number: size median {statistics.median(kib):.1f} KiB (max {max(kib):.1f}), "
           f"time median {statistics.median(ms):.0f} ms (max {max(ms):.0f} ms)")

@@ -103,6 +103,21 @@ def test_a_short_conversation_sits_at_the_bottom_of_the_thread(page: Page, app: 
     assert g["lastTop"] - g["logTop"] >= 200, g
 
 
+def test_a_chat_window_opened_again_takes_its_scripts_from_the_browsers_cache(page: Page, app: AppProcess):
+    """Before, every open revalidated each of its ~30 files with the server before the first read could leave
+    (issue 16's first paint); under the frontend's versioned address they are kept (frontend_version.py)."""
+    url = f"{app.url}/ui/chat.html?client=loja&chat={QUIET}%40c.us"
+    loads = []
+    for _ in range(2):
+        page.goto("about:blank")
+        page.goto(url)
+        page.locator("#thread .bubble").last.get_by_text("Só uma").wait_for()
+        loads.append(page.evaluate("""() => performance.getEntriesByType('resource')
+            .filter((e) => e.name.includes('/ui/v/')).map((e) => [e.name, e.transferSize])"""))
+
+    assert len(loads[1]) > 20, loads[1]
+    assert [name for name, size in loads[1] if size > 0] == [], "asked the server again"  # 0: from the cache
+
 
 def test_the_chat_window_asks_for_every_module_at_once():
     """chat.html preloads every module chat.js imports, directly or not: one missing makes the browser find it

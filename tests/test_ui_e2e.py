@@ -700,7 +700,9 @@ def test_in_the_desktop_api_js_calls_the_bridge_and_takes_pushed_events(session:
         expect(card.locator("h3")).to_have_text("Balcão")
         expect(card.locator(".badge")).to_have_text("Aguardando QR")
         expect(card.locator('[data-role="today"]')).to_have_text("7 de 250")  # the bridge's get_client_limits
-        assert page.evaluate("import('/ui/js/api.js').then(m => m.api.mode)") == "desktop"
+        # The page's own api.js (its modules are under the frontend's versioned address, frontend_version.py).
+        assert page.evaluate("import(new URL('api.js', document.querySelector('script[type=module]').src))"
+                             ".then(m => m.api.mode)") == "desktop"
 
         # Events come from the bridge's push, not from a stream of this page's own.
         page.evaluate("""window.__zapoolEvent({id: 1, type: 'status', clientId: 'fake',

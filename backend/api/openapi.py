@@ -107,6 +107,7 @@ PATH_PARAMS = {"client_id": "The number's id.", "number": "A phone number, digit
                "message_id": "ZapPool's message id.", "chat_id": "A chat id, e.g. 5511999990001@c.us.",
                "webhook_id": "The webhook's id.", "key_id": "The API key's id.",
                "name": "A path inside the frontend folder, e.g. pool.html or js/api.js.",
+               "version": "The frontend's version, as the pages name it (a signature of its files).",
                "contact_id": "A contact: digits with country code, or digits@c.us.",
                "token": "A media link's signed token, as the desktop bridge gave it.", **GROUP_PATH_PARAMS,
                **AUDIENCE_PATH_PARAMS, **TEMPLATE_PATH_PARAMS}
@@ -285,6 +286,9 @@ OPERATIONS: tuple[Op, ...] = (
        tags=("ui",)),
     Op("get", "/ui/{name}", "ui.asset", "A file of the desktop app's frontend (page, script, style, image).",
        {"200": _FILE}, public=True, tags=("ui",)),
+    Op("get", "/ui/v/{version}/{name}", "ui.versioned_asset",
+       "A script, style sheet or image of the frontend under a version the pages name; kept a year by the browser "
+       "when the version is the current one.", {"200": _FILE}, public=True, tags=("ui",)),
     Op("get", "/ui/vendor/noto-emoji/{name}", "ui.emoji_font",
        "The windows' icon font (Noto Emoji): its style sheet and its pieces, kept a day by the browser.",
        {"200": _FILE}, public=True, tags=("ui",)),

@@ -22,8 +22,8 @@ from .guard import is_https
 SESSION_COOKIE = "zapool_session"
 # meta.show_instance checks its own credential: the data folder's instance token; media.media_link's signed
 # token is its own credential (backend/media/links.py).
-PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font", "meta.show_instance",
-                    "media.media_link",
+PUBLIC = frozenset({"meta.health", "auth.login", "ui.index", "ui.asset", "ui.versioned_asset", "ui.emoji_font",
+                    "meta.show_instance", "media.media_link",
                     "contacts.picture_link",
                     "ui.chart_library"})  # signed tokens; the Reports window's charts (uPlot, issue 18)
 # Reachable with a first-run session whose password must still be changed.

@@ -17,6 +17,7 @@ from ..config import DESKTOP_AGENT_MARK
 from ..errors import ZapPoolError
 from .body import json_body
 from .clients import svc
+from .frontend_version import signature, versioned_page
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 # The icons of the seed's buttons are emoji ("🔗 Gerenciar Conexões"), and a fresh Linux has no emoji font: they
@@ -61,13 +62,36 @@ def _page(response: Response) -> Response:
 @bp.get("/")
 def index() -> Response:
     """The login page."""
-    return _page(send_from_directory(FRONTEND, "index.html"))
+    return _html_page("index.html")
 
 
 @bp.get("/ui/<path:name>")
 def asset(name: str) -> Response:
-    """A page, script, style sheet or image of the frontend (404 for anything outside frontend/)."""
+    """A page, script, style sheet or image of the frontend (404 for anything outside frontend/). A page names
+    its files under the current version (frontend_version.py)."""
+    if name.endswith(".html") and "/" not in name:
+        return _html_page(name)
     return _page(send_from_directory(FRONTEND, name))
+
+
+@bp.get("/ui/v/<version>/<path:name>")
+def versioned_asset(version: str, name: str) -> Response:
+    """A script, style sheet or image under a version: kept a year when it is the current one, so a window
+    opened again loads from the browser's cache; revalidated as any file otherwise."""
+    response = _page(send_from_directory(FRONTEND, name))
+    if version == signature(FRONTEND):
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def _html_page(name: str) -> Response:
+    """One of frontend/'s pages, its files' addresses versioned; revalidated on every open."""
+    if not (FRONTEND / name).is_file():
+        raise NotFound()
+    html = versioned_page((FRONTEND / name).read_text(encoding="utf-8"), signature(FRONTEND))
+    response = Response(html, mimetype="text/html")
+    response.add_etag()
+    return _page(response.make_conditional(request))
 
 
 @bp.get("/ui/vendor/noto-emoji/<path:name>")
