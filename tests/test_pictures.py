@@ -13,7 +13,7 @@ import pytest
 
 from backend.contacts.picture_fetch import PictureFetcher
 from backend.contacts.pictures import ProfilePictures
-from tests.api_support import PHONE, Stack, api_stack, connect
+from tests.api_support import PHONE, EventStream, Stack, api_stack, connect
 from tests.desktop_support import error, link, ok, sign_in
 from tests.picture_cdn import GOOD_PNG, PictureCdn
 from tests.test_reliability_disk import Disk, disk  # noqa: F401 - the 64 MB tmpfs fixture, filled on demand
@@ -96,12 +96,40 @@ def test_a_full_disk_still_shows_the_picture(runtime, settings, sim, disk: Disk)
 def test_bad_ids_and_unknown_numbers(pictures, sim):
     connect(pictures, sim)
     bad = pictures.api.call("GET", "/clients/vendas/contacts/..%5C..%5Cetc%3Cb%3E/picture")
-    group = pictures.api.call("GET", "/clients/vendas/contacts/120363012345678901@g.us/picture")
+    lid = pictures.api.call("GET", "/clients/vendas/contacts/12345678901234@lid/picture")
     unknown = pictures.api.call("GET", f"/clients/fantasma/contacts/{ANA}/picture")
     assert (bad.status, bad.json["error"]["details"]["field"]) == (422, "contactId")
-    assert group.status == 422
+    assert lid.status == 422
     assert (unknown.status, unknown.json["error"]["code"]) == (404, "not_found")
     assert sim.control.state()["pictures"]["calls"] == 0
+
+
+def test_a_groups_picture_is_served_and_a_new_one_replaces_the_kept_one(pictures, sim):
+    """A group's icon through the same proxy; when a member sets another, group_updated says so and the next look
+    shows the new picture, not the one kept for a day. A group the number is not in shows it none."""
+    connect(pictures, sim)
+    gid = sim.control.group(ANA, "create", subject="Família", participants=[PHONE])["gid"]
+    other = sim.control.group(ANA, "create", subject="Sem nós", participants=[BRUNO])["gid"]
+    sim.control.group(ANA, "icon", groupId=other, picture=True)
+    events = EventStream(pictures.server.url, "/events?types=group_updated", key=pictures.api.key)
+    path = f"/clients/vendas/groups/{gid}/picture"
+
+    none = pictures.api.call("GET", path)
+    sim.control.group(ANA, "icon", groupId=gid, picture=True)
+    events.wait_event("group_updated", lambda e: e["data"] == {"groupId": gid, "author": f"{ANA}@c.us",
+                                                               "picture": True})
+    first = pictures.api.call("GET", path)
+    sim.control.group(ANA, "icon", groupId=gid, picture=True)
+    events.wait_for(lambda evs: [e for e in evs if e["type"] == "group_updated"][1:], what="the second change")
+    second = pictures.api.call("GET", path)
+    the_windows_way = pictures.api.call("GET", f"/clients/vendas/contacts/{gid}/picture")
+    not_ours = pictures.api.call("GET", f"/clients/vendas/groups/{other}/picture")
+
+    assert (none.status, none.json["error"]["code"]) == (404, "picture_not_found")
+    assert first.status == second.status == 200 and first.body.startswith(b"\x89PNG")
+    assert second.body != first.body and the_windows_way.body == second.body
+    assert (not_ours.status, not_ours.json["error"]["code"]) == (404, "picture_not_found")
+    assert sim.control.state()["pictures"] == {"calls": 4, "fetches": 2}
 
 
 def test_hostile_picture_urls_from_the_page_are_refused_and_nothing_is_kept(pictures, sim, cdn):

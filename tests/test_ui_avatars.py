@@ -143,3 +143,27 @@ def test_in_the_desktop_the_pictures_come_through_one_signed_link_per_number(win
     pictures = sorted(url.split("/", 3)[3] for url in asked if "/picture" in url)
     assert [c for c in calls if c[0] == "contact_picture_link"] == [["contact_picture_link", ["fake"]]]
     assert pictures == [f"picture-links/not-a-token/{ANA}%40c.us", f"picture-links/not-a-token/{BRUNO}%40c.us"]
+
+
+# The colour of an avatar's picture (the simulator draws each picture one colour, new for each version).
+PIXEL = """img => { const c = document.createElement('canvas'); c.width = c.height = 1;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0, 1, 1); return Array.from(g.getImageData(0, 0, 1, 1).data); }"""
+
+
+def test_a_groups_picture_shows_and_a_new_one_replaces_it_while_the_window_is_open(window):
+    """Last here: it puts a group on top of the list. Before, every group kept its initials."""
+    page, sim = window
+    page.goto(page.url.split("?")[0] + "?client=vendas")
+    gid = sim.control.group(ANA, "create", subject="Família Souza", participants=[PHONE])["gid"]
+    sim.control.group(ANA, "icon", groupId=gid, picture=True)
+    sim.control.group(ANA, "send", groupId=gid, text="oi, família")  # the newest chat: on top of the list
+    group = page.locator(f'.chat-item[data-chat-id="{gid}"] .avatar')
+    expect(group).to_have_class(re.compile(r"\bhas-picture\b"))
+    before = group.locator("img").evaluate(PIXEL)
+
+    sim.control.group(ANA, "icon", groupId=gid, picture=True)  # Ana sets another one
+
+    expect(group.locator("img")).to_have_attribute("src", re.compile(r"/picture\?v=1$"))
+    expect(group).to_have_class(re.compile(r"\bhas-picture\b"))
+    group.locator("img").evaluate("img => img.decode()")
+    assert group.locator("img").evaluate(PIXEL) != before

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -578,6 +579,34 @@ def test_group_chats_are_listed_paged_back_and_marked_read(linked: Tab, sim: Sim
     read = linked.js("(g) => WPP.chat.markIsRead(g).then(r => [r.wid._serialized, r.unreadCount])", gid)
     assert read == [gid, 0]
     assert linked.js("WPP.chat.list({onlyGroups: true}).then(l => l[0].unreadCount)") == 0
+
+
+def test_a_groups_picture_is_set_by_its_members_and_shown_to_them_only(linked: Tab, sim: SimServer):
+    """The `icon` action (WPP.group.setIcon/removeIcon): a gp2 `picture` notice in the group's chat, the picture
+    through WPP.contact.getProfilePictureUrl(groupId) for members only; in a restricted group, admins only."""
+    ana, beto = "5511977770002", "5511977770003"
+    gid = sim.control.group(ana, "create", subject="Família", participants=[PHONE, beto])["gid"]
+    apart = sim.control.group(ana, "create", subject="Sem nós", participants=[beto])["gid"]
+    url = "(g) => WPP.contact.getProfilePictureUrl(g)"
+    assert linked.js(url, gid) is None
+
+    first = sim.control.group(beto, "icon", groupId=gid, picture=True)
+    notice = linked.wait_event("chat.new_message", lambda m: m["type"] == "gp2")
+    sim.control.group(ana, "icon", groupId=apart, picture=True)
+    shown = linked.js(url, gid)
+    served = urllib.request.urlopen(shown).status
+    sim.control.group_configure(gid, restrict=True)
+    with pytest.raises(SimError) as refused:
+        sim.control.group(beto, "icon", groupId=gid, picture=True)
+    sim.control.group(ana, "icon", groupId=gid, picture=None)
+
+    assert first is True and notice["subtype"] == "picture"
+    assert shown.startswith(sim.url + "_sim/pp?group=") and served == 200
+    assert linked.js(url, apart) is None, "a group we are not in"
+    assert (refused.value.status, refused.value.body["code"]) == (403, "you_are_not_allowed_set_group_picture")
+    assert linked.js(url, gid) is None
+    with pytest.raises(urllib.error.HTTPError):  # the old picture's URL stops working, as an expired CDN URL
+        urllib.request.urlopen(shown)
 
 
 def test_group_mentions_follow_detect_mentioned_and_at_all_mentions_everyone_else(linked: Tab, sim: SimServer):

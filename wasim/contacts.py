@@ -6,6 +6,8 @@ contact saved with `picture: true` gets `/_sim/pp?phone=&number=&v=` on the simu
 it absolute), a small PNG of one colour drawn from the number and the version; setting a new one changes the
 version, so the old URL stops working, as an expired CDN URL does. Any other string is given as it is (tests point
 it at a hostile server). Counted for tests: `getProfilePictureUrl` calls answered and picture downloads served.
+A group's picture (its icon, set by a member: groups.py's `icon` action) is hosted the same way,
+`/_sim/pp?group=&v=`, and shown to the group's members only.
 """
 
 from __future__ import annotations
@@ -107,12 +109,16 @@ class Phonebook:
             chat = self.sim.mail.chats.get(phone, {}).get(str(number))
             return Contact(number=str(number), pushname=_push_name(chat)).view() if chat else None
 
-    def picture(self, sid: Any, number: Any) -> dict[str, Any]:
-        """WPP.contact.getProfilePictureUrl: the URL, or null (no picture, or hidden by privacy)."""
+    def picture(self, sid: Any, number: Any, server: Any = None) -> dict[str, Any]:
+        """WPP.contact.getProfilePictureUrl: the URL, or null (no picture, or hidden by privacy); for a group
+        (server g.us), its picture when this phone is a member."""
         with self.sim.lock:
             phone = self.sim.linked_session(sid).phone or ""
-            contact = self.books.get(phone, {}).get(str(number))
             self.picture_calls += 1
+            if server == "g.us":
+                group = self.sim.groups.groups.get(f"{number}@g.us")
+                return {"url": group.picture if group and phone in group.participants else None}
+            contact = self.books.get(phone, {}).get(str(number))
             return {"url": contact.picture if contact else None}
 
     def set_picture(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -133,16 +139,25 @@ class Phonebook:
         """GET /_sim/pp?...: a hosted picture's PNG while it is the contact's current one, else 404."""
         query = {k: v[-1] for k, v in parse_qs(urlsplit(path).query).items()}
         with self.sim.lock:
-            contact = self.books.get(query.get("phone", ""), {}).get(query.get("number", ""))
-            if contact is None or contact.picture != path:
+            if "group" in query:
+                owner: Any = self.sim.groups.groups.get(query["group"])
+            else:
+                owner = self.books.get(query.get("phone", ""), {}).get(query.get("number", ""))
+            if owner is None or owner.picture != path:
                 raise SimFail(404, "no such picture (removed, or replaced by a newer one)")
             self.picture_fetches += 1
-        return png(PICTURE_SIDE, _colour(f"{query.get('number')}:{query.get('v')}")), "image/png"
+        seed = query.get("group") or query.get("number")
+        return png(PICTURE_SIDE, _colour(f"{seed}:{query.get('v')}")), "image/png"
 
     def _hosted(self, phone: str, number: str) -> str:
         """A new URL path of a picture hosted here (the version makes earlier ones stop working)."""
         self._version += 1
         return f"{PICTURE_PATH}?phone={phone}&number={number}&v={self._version}"
+
+    def hosted_group_picture(self, group_id: str) -> str:
+        """A new URL path of a group's picture hosted here (the caller holds the lock)."""
+        self._version += 1
+        return f"{PICTURE_PATH}?group={group_id}&v={self._version}"
 
 
 def _colour(seed: str) -> tuple[int, int, int]:

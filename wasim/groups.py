@@ -48,6 +48,7 @@ class Group:
     messages: list[dict[str, Any]] = field(default_factory=list)
     unread: dict[str, int] = field(default_factory=dict)  # per member: messages of others not read yet
     seq: int = 0  # the chat list's order, shared with the person-to-person chats (Mailbox.next_seq)
+    picture: str | None = None  # the group's picture (its icon) as a URL, hosted by the Phonebook; None: none
 
     def view(self) -> dict[str, Any]:
         """The group as the page receives it (phones as digits; the page makes Wids)."""
@@ -237,6 +238,15 @@ class Groups:
         self._notice(group, phone, "description", value)
         return True
 
+    def _icon(self, phone: str, group: Group, body: dict[str, Any]) -> bool:
+        """WPP.group.setIcon (body.picture true: a new picture hosted here) or removeIcon (null); as the subject."""
+        if group.restrict and not group.participants.get(phone):
+            raise SimFail(403, f"You are not allowed to set group picture in {group.id}",
+                          "you_are_not_allowed_set_group_picture")
+        group.picture = self.sim.book.hosted_group_picture(group.id) if body.get("picture") is True else None
+        self._notice(group, phone, "picture", "")
+        return True
+
     def _invite(self, phone: str, group: Group, _body: dict[str, Any]) -> str:
         self._admin(group, phone)
         return group.invite
@@ -334,7 +344,7 @@ class Groups:
             self.sim.mail.deliver(member, {"type": "group", "event": event}, keep=True)
 
     def _notice(self, group: Group, author: str, subtype: str, text: str) -> None:
-        """A gp2 notification message (subject or description changed) in every member's chat."""
+        """A gp2 notification message (subject, description or picture changed) in every member's chat."""
         wire = {"id": new_msg_id(), "group": group.id, "author": author, "t": now_ms() // 1000, "notifyName": "",
                 "type": "gp2", "subtype": subtype, "body": text, "mentions": []}
         for member in group.participants:
@@ -355,9 +365,9 @@ class Groups:
 
 
 _ACTIONS = {"add": Groups._add, "remove": Groups._remove, "promote": Groups._promote, "demote": Groups._demote,
-            "subject": Groups._subject, "description": Groups._description, "invite": Groups._invite,
-            "revoke": Groups._revoke, "leave": Groups._leave, "send": Groups._send, "find": Groups._find,
-            "read": Groups._read}
+            "subject": Groups._subject, "description": Groups._description, "icon": Groups._icon,
+            "invite": Groups._invite, "revoke": Groups._revoke, "leave": Groups._leave, "send": Groups._send,
+            "find": Groups._find, "read": Groups._read}
 
 
 def _mentions(body: dict[str, Any], group: Group, author: str) -> list[str]:

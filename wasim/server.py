@@ -137,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_sim/api/media": lambda: self._media(q()),
             "/_sim/api/contacts": lambda: self.sim.book.listing(q().get("sid"), q().get("mine") == "1"),
             "/_sim/api/contact": lambda: {"contact": self.sim.book.get(q().get("sid"), q().get("id"))},
-            "/_sim/api/picture": lambda: self.sim.book.picture(q().get("sid"), q().get("id")),
+            "/_sim/api/picture": lambda: self.sim.book.picture(q().get("sid"), q().get("id"), q().get("server")),
             "/_sim/pp": lambda: self._send(200, *self.sim.book.image(self.path)),  # a hosted profile picture
         })
 

@@ -31,17 +31,17 @@ def get_contact(client_id: str, contact_id: str) -> Response:
 def contact_picture(client_id: str, contact_id: str) -> Response:
     """The contact's profile picture: image bytes of the type read from them, or 404 picture_not_found."""
     found = svc().contacts.picture(client_id, contact_id)
-    return _image(found.data, found.mimetype)
+    return image_response(found.data, found.mimetype)
 
 
 @bp.get("/picture-links/<token>/<contact_id>")
 def picture_link(token: str, contact_id: str) -> Response:
     """A picture through a desktop window's signed link (the link is the credential: contacts/pictures.py)."""
     found = svc().contacts.picture_by_link(token, contact_id)
-    return _image(found.data, found.mimetype)
+    return image_response(found.data, found.mimetype)
 
 
-def _image(data: bytes, mimetype: str) -> Response:
+def image_response(data: bytes, mimetype: str) -> Response:
     """Checked image bytes, which no browser may take for anything else or run."""
     response = Response(data, mimetype=mimetype)
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -11,6 +11,8 @@ from ..errors import InvalidInput
 from ..service import ZapPoolService
 from ..validation import GROUP_ID_PATTERN
 from .body import field, json_body
+from .clients import svc
+from .contacts import image_response
 
 
 class GroupIdConverter(BaseConverter):
@@ -73,6 +75,13 @@ def change_group(client_id: str, group_id: str) -> Response:
         raise InvalidInput(f"Unknown field {unknown[0][:64]!r}: only subject and description can be changed",
                            details={"field": unknown[0][:64]})
     return jsonify(groups().update(client_id, group_id, field(body, "subject", str), field(body, "description", str)))
+
+
+@bp.get(f"{BASE}/<group:group_id>/picture")
+def group_picture(client_id: str, group_id: str) -> Response:
+    """The group's picture (its icon), through ZapPool's picture proxy as a contact's is; 404 picture_not_found."""
+    found = svc().contacts.picture(client_id, group_id)
+    return image_response(found.data, found.mimetype)
 
 
 @bp.delete(f"{BASE}/<group:group_id>")

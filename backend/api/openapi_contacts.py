@@ -52,10 +52,15 @@ PICTURE_OPERATIONS: tuple[dict[str, Any], ...] = (
      "description": "ZapPool asks the number's WhatsApp for the picture URL and fetches it itself (https, WhatsApp's "
                     "picture host only, no redirects, at most 1 MB), so a page never loads WhatsApp's URL. "
                     + _PICTURE_TEXT},
+    {"method": "get", "path": "/clients/{client_id}/groups/{group_id}/picture", "endpoint": "groups.group_picture",
+     "summary": "A group's picture (its icon), fetched and kept by ZapPool.",
+     "ok": {"200": _PICTURE}, "errors": _PICTURE_ERRORS, "tags": ("groups",),
+     "description": "As a contact's picture. A member changing it sends group_updated with picture: true, and "
+                    "ZapPool drops its copy, so the next look has the new one. " + _PICTURE_TEXT},
     {"method": "get", "path": "/picture-links/{token}/{contact_id}", "endpoint": "contacts.picture_link",
      "summary": "A contact's profile picture through the link a desktop window was given (no credentials).",
      "ok": {"200": _PICTURE}, "errors": _PICTURE_ERRORS, "public": True, "tags": ("contacts",),
-     "description": "The bridge's contact_picture_link gives a window one signed link per number (12 hours, this "
-                    "run of ZapPool only); 404 picture_link_invalid: forged, expired or from an earlier run. "
+     "description": "A contact's or a group's (contact_id …@g.us). The bridge's contact_picture_link gives a window "
+                    "one signed link per number (12 hours, this run of ZapPool only); 404 picture_link_invalid: forged, expired or from an earlier run. "
                     + _PICTURE_TEXT},
 )

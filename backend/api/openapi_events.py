@@ -59,8 +59,10 @@ EVENT_DATA: dict[str, Schema] = {
         description="Members of a group the number is in were added, removed, promoted to or demoted from admin, "
                     "joined by link or left; `author` did it."),
     "group_updated": obj({"groupId": STRING, "author": nullable(STRING), "subject": nullable(STRING),
-                          "description": nullable(STRING)}, optional=("subject", "description"),
-                         description="A group's subject or description changed (only the field that changed is given)."),
+                          "description": nullable(STRING), "picture": {"const": True}},
+                         optional=("subject", "description", "picture"),
+                         description="A group's subject, description or picture changed (only the field that "
+                                     "changed is given; picture: the new one is GET .../groups/{groupId}/picture)."),
     # issue 17 §2 (backend/audience/optout.py): clientId is the number that received the keyword
     "contact.opted_out": obj({"optOut": ref("OptOut")},
                              description="A contact wrote an opt-out keyword (SAIR, PARAR...): opted out, and "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..errors import InvalidInput
+from ..validation import GROUP_ID_RE
 
 CONTACT_RE = re.compile(r"^(\d{5,20})(@c\.us)?$")
 CHAT_RE = re.compile(r"^(\d{5,20}@c\.us|\d{5,20}(-\d{1,20})?@g\.us|\d{5,20}@lid)$")
@@ -20,6 +21,17 @@ def contact_id(raw: str) -> str:
     if not match:
         raise InvalidInput("A contact id is a phone number with its country code (digits), or digits@c.us",
                            details={"field": "contactId"})
+    return f"{match.group(1)}@c.us"
+
+
+def picture_id(raw: str) -> str:
+    """Whose picture: a contact (as contact_id takes it) or a group (…@g.us); else invalid_input."""
+    if GROUP_ID_RE.fullmatch(raw or ""):
+        return raw
+    match = CONTACT_RE.match(raw or "")
+    if not match:
+        raise InvalidInput("A picture is a contact's (digits with country code, or digits@c.us) or a group's "
+                           "(…@g.us)", details={"field": "contactId"})
     return f"{match.group(1)}@c.us"
 
 

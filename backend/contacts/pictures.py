@@ -6,7 +6,9 @@ at whom, from which machine), and the URL expires within days. ZapPool asks the 
 (`WPP.contact.getProfilePictureUrl`), fetches it under picture_fetch.py's rules, and keeps the result on disk
 (store/pictures.py): a picture IMAGE_S, a contact without one (or hiding it) MISS_S, so opening a chat list of
 500 chats asks WhatsApp once a day per contact, not 500 times per open. A refused or failed fetch is not kept:
-the next look tries again. Two requests for the same contact at once fetch once.
+the next look tries again. Two requests for the same contact at once fetch once. A group's picture (its icon) is
+served the same way, by the group's id; when a member changes it (WhatsApp's `gp2` notice `picture`, a
+`group_updated` event with `picture: true`) the kept copy is dropped, so the next look fetches the new one.
 
 The desktop windows have no login cookie: the bridge's `contact_picture_link` gives a window one signed link per
 number, `/picture-links/<token>/<contactId>`, which its `<img>` elements load (itsdangerous, as media/links.py:
@@ -29,7 +31,7 @@ from ..errors import NotFound, StorageFull
 from ..events.hub import ClientEvent
 from ..store.pictures import PictureFiles
 from ..whatsapp.pool import WhatsAppPool
-from .ids import contact_id
+from .ids import picture_id
 from .picture_fetch import PictureFetcher, sniff
 
 log = logging.getLogger(__name__)
@@ -81,12 +83,12 @@ class ProfilePictures:
         self._fetching: dict[tuple[str, str], threading.Lock] = {}
         self._swept = 0.0
         self._signer = URLSafeTimedSerializer(secrets.token_bytes(32), salt=SALT)
-        pool.subscribe(self._on_event, {"client_removed"})
+        pool.subscribe(self._on_event, {"client_removed", "group_updated"})
 
     def open(self, client_id: str, raw_contact: str) -> Picture:
         """A contact's picture; PictureNotFound when it has none or hides it, PictureRefused when WhatsApp's URL
-        or answer broke a rule, NotFound for an unknown number, invalid_input for a bad contact id."""
-        cid = contact_id(raw_contact)
+        or answer broke a rule, NotFound for an unknown number, invalid_input for a bad contact or group id."""
+        cid = picture_id(raw_contact)
         self.pool.get(client_id)
         kept = self._kept(client_id, cid)
         if kept is not None:
@@ -136,8 +138,11 @@ class ProfilePictures:
             self.files.sweep(max(self.image_s, self.miss_s))
 
     def _on_event(self, event: ClientEvent) -> None:
-        """A removed number's pictures go with it."""
-        self.files.forget(event.client_id)
+        """A removed number's pictures go with it; a group's changed picture is fetched again at the next look."""
+        if event.name == "client_removed":
+            self.files.forget(event.client_id)
+        elif event.data.get("picture") and isinstance(event.data.get("groupId"), str):
+            self.files.drop(event.client_id, event.data["groupId"])
 
     # -- the desktop windows' links -----------------------------------------------------------------------
 

@@ -84,6 +84,11 @@ class PictureFiles:
         os.utime(path, (now, now))
         self._path(client_id, contact_id, drop).unlink(missing_ok=True)
 
+    def drop(self, client_id: str, contact_id: str) -> None:
+        """Forget what was kept of one contact's (or group's) picture: it changed."""
+        for suffix in (IMAGE, MISS):
+            self._path(client_id, contact_id, suffix).unlink(missing_ok=True)
+
     def forget(self, client_id: str) -> None:
         """Remove every picture of a number (it was removed from ZapPool)."""
         folder = self._path(client_id, "", IMAGE).parent

@@ -1,5 +1,5 @@
 """WA-JS's group events turned into ZapPool's: who joined, left, was promoted or demoted in a group, and the
-group's subject or description changed (WhatsApp tells that with a `gp2` notification message in the group's
+group's subject, description or picture changed (WhatsApp tells that with a `gp2` notification message in the group's
 chat, which is news about the group, not a message someone wrote: it never becomes a `message` event).
 
 Functions of the ClientSession (its `_emit` and `metadata`), called from page_events' handlers. Everything in a
@@ -18,7 +18,7 @@ MAX_TEXT = 2048
 # WA-JS's group.participant_changed actions -> ZapPool's words.
 ACTIONS = {"add": "added", "remove": "removed", "promote": "promoted", "demote": "demoted", "join": "joined",
            "leaver": "left"}
-NOTICES = {"subject": "subject", "description": "description"}  # gp2 subtypes -> the field that changed
+NOTICES = {"subject": "subject", "description": "description", "picture": "picture"}  # gp2 subtype -> field
 
 
 class _Session(Protocol):
@@ -51,11 +51,13 @@ def on_participants(session: _Session, payload: Any, my_id: str | None) -> None:
 
 
 def on_notice(session: _Session, msg: dict[str, Any]) -> None:
-    """A `gp2` notification: the subject or the description changed -> `group_updated` (other kinds are dropped:
-    participant changes come as group.participant_changed)."""
+    """A `gp2` notification: the subject, the description or the picture changed -> `group_updated` with the new
+    text, or `picture: true` (the picture itself is GET .../groups/{id}/picture); other kinds are dropped:
+    participant changes come as group.participant_changed."""
     field = NOTICES.get(str(msg.get("subtype")))
     group_id = next((g for g in (msg.get("from"), msg.get("to")) if isinstance(g, str) and GROUP_ID_RE.match(g)), None)
     if field is None or group_id is None:
         return
     author = msg.get("author") if isinstance(msg.get("author"), str) and USER_ID_RE.match(msg["author"]) else None
-    session._emit("group_updated", groupId=group_id, author=author, **{field: _text(msg.get("notice"))})
+    value = True if field == "picture" else _text(msg.get("notice"))
+    session._emit("group_updated", groupId=group_id, author=author, **{field: value})

@@ -13,7 +13,7 @@ import { readUntil } from './sync.js';
 import { READ_CHANNEL } from './chat-read.js';
 import { chatItem, chatTitle, unreadOf, visibleChats } from './chat-list.js';
 import { contactPicker } from './contact-picker.js';
-import { avatar } from './avatar.js';
+import { avatar, pictureChanged } from './avatar.js';
 import { PAGE, hasOlder, historyState, keepingPosition, loadOlder, onScrollTop } from './chat-history.js';
 import { groupParts, isGroupChat, memberNames } from './group-thread.js';
 import { clearAttachment, currentAttachment, showAttachment, wireComposer } from './chat-composer.js';
@@ -323,6 +323,10 @@ function onEvent(event) {
     }
     case 'message_ack':
       refreshThread();
+      return;
+    case 'group_updated': // a new subject or picture: the list and the heading show it
+      if (event.data.picture) pictureChanged(CLIENT, event.data.groupId);
+      refreshChats();
       return;
     case 'client_removed':
       client = { ...(client || { clientId: CLIENT }), status: 'disconnected' };

@@ -28,12 +28,13 @@
     return res.contact ? contactModel(res.contact) : undefined;
   }
 
-  // null when there is no picture or the contact's privacy settings hide it, as WhatsApp answers.
+  // null when there is no picture or the contact's privacy settings hide it, as WhatsApp answers. A group's id
+  // gives the group's picture (WA-JS asks WhatsApp's ProfilePicThumb store, which holds both).
   async function getProfilePictureUrl(contactId) {
     requireAuth();
     const wid = toWid(contactId);
-    if (!wid.isUser()) return undefined;
-    const url = (await api.get('picture', { id: wid.user })).url ?? null;
+    if (!wid.isUser() && !wid.isGroup()) return undefined;
+    const url = (await api.get('picture', { id: wid.user, server: wid.server })).url ?? null;
     // A picture the simulator hosts is a path on its own origin, as WhatsApp's are on its CDN's: made absolute.
     if (url === null) return null;
     try {
