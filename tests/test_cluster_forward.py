@@ -5,6 +5,8 @@ nothing without the cluster's secret, and a caller without credentials is refuse
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.api_support import Api
@@ -12,10 +14,11 @@ from tests.conftest import PHONE, link_number, wait_until
 from tests.test_cluster_app import nodes  # noqa: F401 - the fixture: app.py nodes with an API key each
 
 pytestmark = [pytest.mark.process, pytest.mark.browser]
+PEER = "5521977776666"
 
 
 def test_calls_about_another_nodes_number_are_answered_by_that_node(nodes, sim):  # noqa: F811
-    _, api1 = nodes("n1", "--lease-ttl", "5")
+    _, api1 = nodes("n1", "--lease-ttl", "5", "--allow-picture-origin", sim.url)
     link_number(sim, PHONE, "vendas",
                 start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
                 code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
@@ -34,6 +37,34 @@ def test_calls_about_another_nodes_number_are_answered_by_that_node(nodes, sim):
     refused = api2.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"})
     assert refused.status == 409  # n1's own answer: no QR code while it is ready
     assert api2.call("GET", "/clients/nada").status == 404
+
+
+def test_a_forwarded_answer_keeps_its_headers_and_a_download_resumes(nodes, sim):  # noqa: F811
+    """The owner's headers come back through the entry node: a media download's Content-Disposition, a Range
+    answered 206, a picture's cache and content policy (before, only Content-Type came back)."""
+    _, api1 = nodes("n1", "--lease-ttl", "5", "--allow-picture-origin", sim.url)
+    link_number(sim, PHONE, "vendas",
+                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
+                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
+                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    _, api2 = nodes("n2", "--lease-ttl", "5")
+    document = bytes(range(256)) * 40
+    sim.control.contacts(PHONE, [{"number": PEER, "name": "Ana", "picture": True}])
+    wa_id = sim.control.incoming(PHONE, PEER, media={"type": "document", "mimetype": "application/pdf",
+                                                     "filename": "pedido.pdf",
+                                                     "data": base64.b64encode(document).decode()})["id"]
+    path = f"/clients/vendas/messages/{wa_id}/media"
+
+    whole = wait_until(lambda: (r := api2.call("GET", path)).status == 200 and r, timeout=20,
+                       what="the document kept on n1", every=0.25)
+    part = api2.call("GET", path, headers={"Range": "bytes=10-19"})
+    picture = api2.call("GET", f"/clients/vendas/contacts/{PEER}/picture")
+
+    assert whole.body == document and whole.headers["Content-Disposition"].startswith("attachment")
+    assert part.status == 206 and part.body == document[10:20]
+    assert part.headers["Content-Range"] == f"bytes 10-19/{len(document)}"
+    assert picture.status == 200 and picture.headers["Cache-Control"] == "private, max-age=3600"
+    assert picture.headers["Content-Security-Policy"] == "default-src 'none'"
 
 
 def test_the_node_token_opens_nothing_without_the_clusters_secret(nodes):  # noqa: F811

@@ -6,6 +6,11 @@ The entry node checks the caller's credentials and counts its rate first; the ca
 the cluster's node token (`X-ZapPool-Node-Token`, a random secret every node reads from PostgreSQL), which the
 owner accepts in place of a key and never forwards again. Where each node listens is what it wrote at its last
 heartbeat (`--node-url`, default the address it listens on). A node that does not answer: 503 `unavailable`.
+
+Headers: the caller's content and conditional headers go along (Range and If-None-Match, so a media download
+resumes and a picture revalidates as on the owner); the owner's answer comes back with its headers (the media's
+Content-Disposition and Content-Range, a picture's Cache-Control and Content-Security-Policy, Retry-After),
+except those that describe one connection, which the entry node's server sets for its own.
 """
 
 from __future__ import annotations
@@ -21,7 +26,11 @@ from ..errors import Unavailable
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-ZapPool-Node-Token"
-PASSED_HEADERS = ("Content-Type", "Accept", "Accept-Language")
+PASSED_HEADERS = ("Content-Type", "Accept", "Accept-Language", "Range", "If-Range", "If-None-Match",
+                  "If-Modified-Since")
+# One connection's headers (RFC 9110 §7.6.1), and what the entry node's own server writes: not passed back.
+CONNECTION_HEADERS = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
+                                "trailer", "content-length", "date", "server", "set-cookie"})
 TIMEOUT_S = 150  # longer than any call a node answers itself (a reconnect waits for the page to load)
 
 
@@ -52,14 +61,15 @@ def _pass_to(node: str, base: str, token: str) -> Response:
                                       method=request.method, headers={**headers, TOKEN_HEADER: token})
     try:
         with urllib.request.urlopen(outgoing, timeout=TIMEOUT_S) as reply:
-            status, body, kind = reply.status, reply.read(), reply.headers.get("Content-Type")
+            status, body, answered = reply.status, reply.read(), reply.headers
     except urllib.error.HTTPError as answer:
-        status, body, kind = answer.code, answer.read(), answer.headers.get("Content-Type")
+        status, body, answered = answer.code, answer.read(), answer.headers
     except (OSError, ValueError) as exc:
         log.warning("[Cluster] chamada para o nó %s sem resposta: %s", node, exc)
         raise Unavailable(f"The node that drives this number ({node}) does not answer",
                           details={"node": node, "retryAfter": 5}) from None
-    return Response(body, status=status, content_type=kind)
+    kept = [(name, value) for name, value in answered.items() if name.lower() not in CONNECTION_HEADERS]
+    return Response(body, status=status, headers=kept)
 
 
 def install(app: Flask) -> None:

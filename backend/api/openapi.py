@@ -130,6 +130,8 @@ _DOCUMENT = {"description": "The OpenAPI document.", "content": {"application/js
 _MEDIA = {"description": "The media's bytes: Content-Type as WhatsApp gave it, Content-Disposition inline or "
                          "attachment with a cleaned file name, X-Content-Type-Options: nosniff; Range works.",
           "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}
+_MEDIA_PART = {"description": "The part a Range header asked for, with Content-Range.",
+               "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}
 _HTML = {"description": "An HTML page.", "content": {"text/html": {"schema": STRING}}}
 _FILE = {"description": "The file, with its own content type.", "content": {"*/*": {"schema": STRING}}}
 _LIST_OF = {name: {"type": "array", "items": ref(item)}
@@ -213,7 +215,8 @@ OPERATIONS: tuple[Op, ...] = (
        errors=("Invalid",) + ENGINE, tags=("messages",),
        description="The log's messages (cursor paging); with ?before=, the page before it from WhatsApp."),
     Op("get", "/clients/{client_id}/messages/{message_id}/media", "media.message_media",
-       "A message's media, received or sent: the bytes with their content type.", {"200": _MEDIA},
+       "A message's media, received or sent: the bytes with their content type.",
+       {"200": _MEDIA, "206": _MEDIA_PART},
        errors=("Unavailable",), tags=("messages",),
        description="message_id: ZapPool's message id, or the WhatsApp id of a message the number received. "
                    "Images, audio and video of safe types are inline; anything else (HTML, SVG, scripts, "
@@ -222,7 +225,7 @@ OPERATIONS: tuple[Op, ...] = (
                    "WhatsApp no longer has it, too_large over the size cap, removed by the retention bound)."),
     Op("get", "/media-links/{token}", "media.media_link",
        "A message's media through a short-lived link the desktop window was given (no credentials).",
-       {"200": _MEDIA}, public=True, tags=("messages",),
+       {"200": _MEDIA, "206": _MEDIA_PART}, public=True, tags=("messages",),
        description="The desktop windows have no login cookie; the bridge's message_media_link gives them this "
                    "signed link (an hour, this run of ZapPool only), served as the route above. 404 "
                    "media_link_invalid: forged, expired or from an earlier run."),
