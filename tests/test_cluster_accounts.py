@@ -4,6 +4,10 @@ second, and each node's own auth.json is merged in at start without bringing bac
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,8 @@ from backend.store.accounts import AccountsStore
 from backend.store.pg_accounts import PgAccountsStore
 from backend.store.pg_db import PgDatabase
 from tests.api_support import FAST_SCRYPT
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Clock:
@@ -67,3 +73,32 @@ def test_each_nodes_own_accounts_are_merged_in_without_undoing_a_revocation(db, 
     on_a.revoke_api_key(kept_id)
     again = node_auth(db, tmp_path / "a", clock)  # node a restarts, its auth.json still holds the key active
     assert again.verify_api_key(kept) is None
+
+
+def test_the_terminals_key_commands_reach_a_running_cluster_with_database(db, pg_url, tmp_path):
+    """`ZapPool auth --database URL keys ...` acts on the cluster's records: a key made there works on a running
+    node within a second, and a revocation stops it, no node restarted (before, the commands wrote one folder's
+    auth.json, which a node merges only when it starts)."""
+    node = AuthService(PgAccountsStore(db, AccountsStore(tmp_path / "node" / "auth.json")), scrypt=FAST_SCRYPT)
+    node.reset_password("senha-do-cluster")
+
+    def terminal(*args: str) -> str:
+        done = subprocess.run([sys.executable, "app.py", "auth", "--data", str(tmp_path / "terminal"),
+                               "--database", pg_url, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    made = terminal("keys", "create", "erp")
+    key = re.search(r"^    (\S+)$", made, re.M).group(1)
+    key_id = re.search(r"id (\S+),", made).group(1)
+    time.sleep(1.1)  # a node looks at the cluster's records at most once a second
+    works = node.verify_api_key(key)
+    listed = terminal("keys", "list")
+    terminal("keys", "revoke", key_id)
+    time.sleep(1.1)
+
+    assert works == key_id and "erp" in listed and "active" in listed
+    assert node.verify_api_key(key) is None
+    refused = subprocess.run([sys.executable, "app.py", "auth", "--database", "mysql://x", "keys", "list"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "PostgreSQL URL" in refused.stderr and "Traceback" not in refused.stderr

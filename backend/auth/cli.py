@@ -5,8 +5,14 @@
     python -m backend.auth [--data DIR] keys list
     python -m backend.auth [--data DIR] keys revoke ID
     python -m backend.auth [--data DIR] password [--reset]
+    python -m backend.auth --database postgresql://... keys ...     (a cluster's keys and admin: issue 20)
 
 The built app takes the same commands after `auth`: `ZapPool auth keys create NAME`.
+
+With `--database`, the commands act on the cluster's records in PostgreSQL (store/pg_accounts.py), which every
+node reads at least once a second: a key made here works on every node, one revoked here stops on all, without
+restarting any. (Without it they act on one data folder's auth.json, which a node merges into the cluster only
+when it starts.)
 
 The terminal is this tool's interface, so it writes to stdout/stderr (streams passed in, for tests) rather than
 to the log; the log (stderr) still carries warnings such as a damaged auth.json being set aside.
@@ -26,7 +32,10 @@ from typing import TextIO
 
 from ..errors import InvalidInput, ZapPoolError
 from ..host.paths import default_data_dir
-from .service import AuthService
+from ..store.accounts import AccountsStore
+from ..store.pg_accounts import PgAccountsStore
+from ..store.pg_db import PgDatabase
+from .service import AUTH_FILE, AuthService
 
 Prompt = Callable[[str], str]
 
@@ -36,6 +45,9 @@ def parse_args(argv: list[str] | None, prog: str = "python -m backend.auth") -> 
     parser = argparse.ArgumentParser(prog=prog, description="Manage ZapPool's API keys and admin password.")
     parser.add_argument("--data", type=Path, default=default_data_dir(),
                         help="data folder holding auth.json (default: ZapPool's, as the app uses)")
+    parser.add_argument("--database", metavar="URL",
+                        help="a cluster's PostgreSQL URL (postgresql://...): act on the cluster's keys and admin, "
+                             "as every node sees them (this folder's auth.json is merged in first, as a node's is)")
     commands = parser.add_subparsers(dest="command", required=True)
     keys = commands.add_parser("keys", help="create, list or revoke API keys").add_subparsers(
         dest="action", required=True)
@@ -103,8 +115,13 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO
     """Run one command; 0 on success, 1 when ZapPool refused it (the reason goes to `err`)."""
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    auth = AuthService.in_folder(args.data)
+    database = None
     try:
+        if args.database:
+            database = _cluster_database(args.database)
+            auth = AuthService(PgAccountsStore(database, AccountsStore(args.data / AUTH_FILE)))
+        else:
+            auth = AuthService.in_folder(args.data)
         if args.command == "password":
             change_password(auth, args.reset, out, prompt)
         elif args.action == "create":
@@ -121,5 +138,16 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO
         if exc.code == "password_change_required":
             err.write("Run first: python -m backend.auth password\n")
         return 1
+    finally:
+        if database is not None:
+            database.close()
     return 0
+
+
+def _cluster_database(url: str) -> PgDatabase:
+    """The cluster's database, opened; invalid_input for a URL that is not PostgreSQL's, Unavailable when it
+    does not answer."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise InvalidInput("--database takes a PostgreSQL URL (postgresql://...)")
+    return PgDatabase(url).open(timeout_s=10)
 
