@@ -124,7 +124,8 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.contacts = ContactsService(pool, pool.outbox, HistoryLog(local_log(pool)),
                                        pictures=build_pictures(pool))  # profile pictures through ZapPool
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
-    service.templates = TemplatesService(TemplateStore(pool.settings.data_dir / "templates.db"))  # issue 17 §1
+    templates = cluster.template_store() if cluster else TemplateStore(pool.settings.data_dir / "templates.db")
+    service.templates = TemplatesService(templates)  # issue 17 §1; in cluster mode the cluster's (issue 20)
     service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates)  # issue 17 §3: /schedules
     service.reports = ReportService(ReportStore(local_log(pool)))  # issue 18: /reports/*
     service.cluster = cluster  # issue 20: this node, /cluster

@@ -79,3 +79,22 @@ def test_without_a_database_there_is_no_cluster_to_show(nodes):
     _, api = nodes("alone", database=None)
     refused = api.call("GET", "/cluster")
     assert refused.status == 404 and refused.json["error"]["details"]["reason"] == "not_clustered"
+
+
+def test_a_template_written_on_one_node_is_the_same_on_every_node(nodes):
+    """Templates live in the cluster's PostgreSQL (store/pg_templates.py): written through n1, listed, changed
+    and deleted through n2, and one name per cluster (before, each node had its own templates.db)."""
+    _, api1 = nodes("n1")
+    _, api2 = nodes("n2")
+    made = api1.call("POST", "/templates", {"name": "Boas-vindas", "text": "Oi {{nome}}, tudo bem?"})
+    assert made.status == 201, made.json
+
+    listed = api2.call("GET", "/templates")
+    taken = api2.call("POST", "/templates", {"name": "boas-vindas", "text": "outro"})
+    changed = api2.call("PATCH", f"/templates/{made.json['id']}", {"text": "Olá {{nome}}!"})
+
+    assert [t["name"] for t in listed.json] == ["Boas-vindas"]
+    assert taken.status == 409
+    assert changed.status == 200 and api1.call("GET", f"/templates/{made.json['id']}").json["text"] == "Olá {{nome}}!"
+    assert api2.call("DELETE", f"/templates/{made.json['id']}").status == 204
+    assert api1.call("GET", "/templates").json == []

@@ -1,13 +1,17 @@
 """Templates (issue 17 §1): rendering (variables, defaults, alternatives, a missing variable, sandbox escapes,
-the length cap), the store across a restart, and the service's checks; no browser."""
+the length cap), the store across a restart, and the service's checks; no browser. The store's tests run on
+both backends: the data folder's templates.db, and the cluster's PostgreSQL (issue 20, store/pg_templates.py)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from backend.errors import InvalidInput, InvalidMedia, InvalidText
+from backend.store.pg_db import PgDatabase
+from backend.store.pg_templates import PgTemplateStore
 from backend.store.templates import TemplateStore
 from backend.templates import TemplatesService
 from backend.templates.errors import (TemplateNameTaken, TemplateNotAllowed, TemplateNotFound, TemplateSyntax,
@@ -90,20 +94,37 @@ def test_the_output_is_capped_at_whatsapps_text_limit():
         parse("x" * (MAX_TEXT_CHARS + 1))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Callable[[], TemplateStore]]:
+    """Opens the template store of each kind, again at each call as a restart (or another node) does."""
+    opened: list[TemplateStore | PgDatabase] = []
+
+    def open_one() -> TemplateStore:
+        if request.param == "sqlite":
+            store = TemplateStore(tmp_path / "templates.db")
+            opened.append(store)
+            return store
+        db = PgDatabase(request.getfixturevalue("pg_url")).open()
+        opened.append(db)
+        return PgTemplateStore(db)  # type: ignore[return-value] - TemplateStore's interface
+
+    yield open_one
+    for each in opened:
+        each.close()
+
+
 @pytest.fixture
-def service(tmp_path):
-    store = TemplateStore(tmp_path / "templates.db")
-    yield TemplatesService(store, random.Random(1))
-    store.close()
+def service(open_store):
+    return TemplatesService(open_store(), random.Random(1))
 
 
-def test_templates_are_kept_across_a_restart_with_unique_names(tmp_path):
-    first = TemplatesService(TemplateStore(tmp_path / "templates.db"))
+def test_templates_are_kept_across_a_restart_with_unique_names(open_store):
+    first = TemplatesService(open_store())
     made = first.create({"name": "Boas-vindas", "text": "Oi {{nome}}"})
     with pytest.raises(TemplateNameTaken):
         first.create({"name": "boas-vindas", "text": "outro"})
 
-    again = TemplatesService(TemplateStore(tmp_path / "templates.db"))
+    again = TemplatesService(open_store())
 
     assert again.get(made["id"]) == made
     assert [t["name"] for t in again.list()] == ["Boas-vindas"]
@@ -122,6 +143,11 @@ def test_change_delete_and_not_found(service):
         service.get(made["id"])
     with pytest.raises(InvalidInput):
         service.create({"name": " ", "text": "x"})
+    other = service.create({"name": "b", "text": "dois"})
+    service.create({"name": "C", "text": "três"})
+    with pytest.raises(TemplateNameTaken):  # renamed onto another's name, in another case
+        service.update(other["id"], {"name": "c"}, partial=True)
+    assert [t["name"] for t in service.list()] == ["b", "C"]  # by name without regard to case
 
 
 def test_media_is_checked_as_post_messages_checks_it_and_sent_with_the_text_as_caption(service):

@@ -31,6 +31,7 @@ from ..store.pg_db import PgDatabase
 from ..store.pg_messages import PgMessageStore
 from ..store.pg_sessions import PgSessionStore
 from ..store.pg_snapshots import PgClusterKeys, PgSnapshotShelf
+from ..store.pg_templates import PgTemplateStore
 from ..store.pg_webhooks import PgWebhookList
 from ..whatsapp.pool import WhatsAppPool
 from ..worker import Worker
@@ -177,6 +178,10 @@ class ClusterService:
     def webhook_list(self) -> PgWebhookList:
         """The cluster's webhook subscriptions (every node sends them its own numbers' events)."""
         return PgWebhookList(self.db)
+
+    def template_store(self) -> PgTemplateStore:
+        """The cluster's message templates and quick replies: the same on every node."""
+        return PgTemplateStore(self.db)
 
     def _took_over(self, client_id: str) -> None:
         """A number is now this node's: take back what its last owner left in flight (looked for on WhatsApp
