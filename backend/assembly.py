@@ -126,7 +126,9 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
     templates = cluster.template_store() if cluster else TemplateStore(pool.settings.data_dir / "templates.db")
     service.templates = TemplatesService(templates)  # issue 17 §1; in cluster mode the cluster's (issue 20)
-    service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates)  # issue 17 §3: /schedules
+    # issue 17 §3: /schedules; in cluster mode the cluster's, each fired by the node driving its number (issue 20)
+    service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates, cluster=cluster and (
+        cluster.schedule_store(), cluster.held_numbers, service.check_number))
     service.reports = ReportService(ReportStore(local_log(pool)))  # issue 18: /reports/*
     service.cluster = cluster  # issue 20: this node, /cluster
     if cluster is not None:

@@ -196,6 +196,10 @@ class ZapPoolService:
         url = self.cluster.store.api_url(node) if node else None
         return (node, url) if node and url else None
 
+    def check_number(self, client_id: str) -> None:
+        """NotFound unless this pool or, in a cluster, another node has the number."""
+        self._other_node(client_id)
+
     def _other_node(self, client_id: str) -> str | None:
         """None for a number of this pool; the node driving it in a cluster; NotFound when nobody does."""
         try:

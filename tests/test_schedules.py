@@ -5,7 +5,7 @@ injected clock the tests move. The worker's steps are run one by one, except whe
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +19,8 @@ from backend.engine import EngineRuntime
 from backend.schedules import ScheduleService
 from backend.schedules.errors import ScheduleBadRule, ScheduleTooFrequent
 from backend.schedules.runner import occurrence_id
+from backend.store.pg_db import PgDatabase
+from backend.store.pg_schedules import PgScheduleStore
 from backend.store.schedules import ScheduleStore
 from backend.store.templates import TemplateStore
 from backend.templates import TemplatesService
@@ -49,11 +51,12 @@ class Parts:
     templates: TemplatesService
     clock: Clock
     data: Path
+    make_store: Callable[[], ScheduleStore]
     service: ScheduleService | None = None
 
     def open(self) -> ScheduleService:
-        """The schedule service on dados/schedules.db (again, after a restart)."""
-        self.service = ScheduleService(ScheduleStore(self.data / "schedules.db"), self.pool.outbox, self.pool,
+        """The schedule service on its store (again, after a restart)."""
+        self.service = ScheduleService(self.make_store(), self.pool.outbox, self.pool,
                                        self.templates, default_tz="America/Sao_Paulo", clock=self.clock)
         return self.service
 
@@ -79,17 +82,28 @@ class Parts:
                 return sorted(items, key=lambda m: m.created_at)
 
 
-@pytest.fixture
-def parts(tmp_path: Path) -> Iterator[Parts]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def parts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Parts]:
+    """On each store: dados/schedules.db, and the cluster's PostgreSQL (issue 20, store/pg_schedules.py)."""
     settings = Settings(data_dir=tmp_path / "dados", send_interval_s=0, send_jitter_s=0)
     pool = build_pool(settings, EngineRuntime(settings))
+    databases: list[PgDatabase] = []
+
+    def make_store() -> ScheduleStore:
+        if request.param == "sqlite":
+            return ScheduleStore(settings.data_dir / "schedules.db")
+        databases.append(PgDatabase(request.getfixturevalue("pg_url")).open())
+        return PgScheduleStore(databases[-1])  # type: ignore[return-value] - ScheduleStore's interface
+
     made = Parts(pool, TemplatesService(TemplateStore(settings.data_dir / "templates.db")),
-                 Clock(datetime(2026, 12, 31, 12, 0, tzinfo=timezone.utc)), settings.data_dir)
+                 Clock(datetime(2026, 12, 31, 12, 0, tzinfo=timezone.utc)), settings.data_dir, make_store)
     made.open()
     yield made
     if made.service is not None:
         made.service.stop()
     pool.outbox.store.close()
+    for database in databases:
+        database.close()
 
 
 def test_a_daily_schedule_fires_at_0900_brasilia_every_day_of_a_year_and_across_a_restart(parts):

@@ -29,6 +29,7 @@ from ..store.pg_accounts import PgAccountsStore
 from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
 from ..store.pg_messages import PgMessageStore
+from ..store.pg_schedules import PgScheduleStore
 from ..store.pg_sessions import PgSessionStore
 from ..store.pg_snapshots import PgClusterKeys, PgSnapshotShelf
 from ..store.pg_templates import PgTemplateStore
@@ -136,6 +137,14 @@ class ClusterService:
             with self._lock:
                 self._wanted.add(event.client_id)
             self._worker.kick()
+
+    def held_numbers(self) -> list[str]:
+        """The numbers this node drives now (holds the lease of): whose schedules it fires."""
+        return [lease.client_id for lease in self.node.held()]
+
+    def schedule_store(self) -> PgScheduleStore:
+        """The cluster's scheduled messages: made on any node, fired by the node that drives the number."""
+        return PgScheduleStore(self.db)
 
     def _holds(self, client_id: str) -> bool:
         """Whether this node holds the number's lease now."""

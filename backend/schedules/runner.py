@@ -16,14 +16,19 @@ Missed occurrences (ZapPool closed, the machine asleep): one handled more than O
 `missed: "skip"` it is skipped. A skip is recorded as a run (`skipped`, how late), visible in the schedule's
 lastRuns. The worker sleeps until the next occurrence due (at most IDLE_S, so a clock that jumps is noticed),
 and is kicked when a schedule is made, changed or cancelled.
+
+In a cluster (issue 20) every node runs this worker over the cluster's schedules (store/pg_schedules.py), each
+firing only its share: the schedules of the numbers it drives (`mine`), and those of no number in particular.
+Two nodes reaching the same occurrence queue it once: the firing holds the cluster's lock (`guard`), and the
+occurrence's message id is the same on every node.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from ..drafts import Draft
@@ -52,43 +57,50 @@ def epoch_ms(moment: datetime) -> int:
 
 
 class ScheduleRunner(Worker):
-    """Sends what is due; one thread (a Worker), sharing `lock` with the edits so a cancel and a firing never
-    cross."""
+    """Sends what is due; one thread (a Worker), holding the store's `guard` as the edits do, so a cancel and a
+    firing never cross. `mine`: the numbers whose schedules this process fires (None: every schedule)."""
 
     def __init__(self, store: ScheduleStore, outbox: Outbox, draft_of: Callable[[StoredSchedule], Draft],
-                 lock: threading.Lock, clock: Callable[[], datetime]):
+                 guard: Callable[[], AbstractContextManager[None]], clock: Callable[[], datetime],
+                 mine: Callable[[], Collection[str] | None] = lambda: None):
         super().__init__("schedules")
         self._store = store
         self._outbox = outbox
         self._draft_of = draft_of
-        self._lock = lock
+        self._guard = guard
         self._clock = clock
+        self._mine = mine
 
     def step(self) -> float:
         """Handle what is due now; sleep until the next occurrence (or IDLE_S)."""
         now_ms = epoch_ms(self._clock())
-        due = self._store.due(now_ms, BATCH)
+        due = self._store.due(now_ms, BATCH, self._mine())
         for schedule in due:
             self.handle(schedule.id, now_ms)
         if len(due) == BATCH:
             return 0.0
-        upcoming = self._store.next_due()
+        upcoming = self._store.next_due(self._mine())
         if upcoming is None:
             return IDLE_S
         return min(IDLE_S, max(0.0, (upcoming - epoch_ms(self._clock())) / 1000))
 
     def handle(self, schedule_id: str, now_ms: int) -> None:
         """One due schedule: its occurrence sent (on time, or late within grace) or skipped as missed."""
-        with self._lock:
+        with self._guard():
             schedule = self._store.get(schedule_id)
             if schedule is None or schedule.status != "active" or schedule.next_at is None \
-                    or schedule.next_at > now_ms:
-                return  # cancelled, changed or handled since the due list was read
+                    or schedule.next_at > now_ms or not self._is_mine(schedule):
+                return  # cancelled, changed, handled or moved to another node since the due list was read
             late_ms = now_ms - schedule.next_at
             if late_ms > timing.ON_TIME_S * 1000 and (schedule.missed == "skip" or late_ms > schedule.grace_s * 1000):
                 self._skip(schedule, now_ms)
             else:
                 self._fire(schedule, late_ms)
+
+    def _is_mine(self, schedule: StoredSchedule) -> bool:
+        """Whether this process fires the schedule (a cluster node: its number is driven here, or it has none)."""
+        clients = self._mine()
+        return clients is None or schedule.client_id is None or schedule.client_id in clients
 
     def _fire(self, schedule: StoredSchedule, late_ms: int) -> None:
         """Step 1 then step 2 of the module's doc."""

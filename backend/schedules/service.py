@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,17 +40,22 @@ class ScheduleService:
     """Make, read, change and cancel schedules; start() runs the worker that sends them."""
 
     def __init__(self, store: ScheduleStore, outbox: Outbox, pool: WhatsAppPool, templates: TemplatesService, *,
-                 default_tz: str = "UTC", clock: Callable[[], datetime] = utc_now):
+                 default_tz: str = "UTC", clock: Callable[[], datetime] = utc_now,
+                 mine: Callable[[], Collection[str] | None] = lambda: None,
+                 number_exists: Callable[[str], Any] | None = None):
         """`default_tz`: the zone of a schedule that names none (the machine's: timing.machine_zone());
-        `clock`: now, as an aware datetime (tests move it)."""
+        `clock`: now, as an aware datetime (tests move it). A cluster node (issue 20) passes `mine`, the numbers
+        whose schedules it fires (runner.py), and `number_exists`, which knows the other nodes' numbers too
+        (NotFound for a number no node has)."""
         self.default_tz = default_tz
         self._store = store
         self._outbox = outbox
         self._pool = pool
         self._templates = templates
         self._clock = clock
-        self._lock = threading.Lock()
-        self.runner = ScheduleRunner(store, outbox, self.draft_of, self._lock, clock)
+        self._lock = store.guard  # the runner's too: a cancel and a firing never cross
+        self._number_exists = number_exists or pool.get
+        self.runner = ScheduleRunner(store, outbox, self.draft_of, store.guard, clock, mine)
 
     def start(self) -> None:
         """Run the worker: what fell due while ZapPool was closed first (sent late or skipped)."""
@@ -96,7 +100,7 @@ class ScheduleService:
         """Change the fields given (an active schedule only: 409 once finished or cancelled); a new time, zone or
         rule moves the next occurrence from now on."""
         changes = _known(fields)
-        with self._lock:  # never across a firing of this schedule
+        with self._lock():  # never across a firing of this schedule
             old = self._active(self._one(schedule_id))
             stored = self._store.change(self._checked(changes, old))
         if stored is None:
@@ -107,7 +111,7 @@ class ScheduleService:
 
     def cancel(self, schedule_id: Any) -> dict[str, Any]:
         """Cancel an active schedule: nothing more is sent (an occurrence already queued stays queued)."""
-        with self._lock:
+        with self._lock():
             stored = self._store.cancel(self._one(schedule_id).id)
         if stored is None:
             raise _not_active(self._one(schedule_id))
@@ -141,7 +145,7 @@ class ScheduleService:
             fields = {k: v for k, v in fields.items() if k not in ("text", "templateId", "variables") or k in given}
         client_id = typed(fields.get("clientId"), "clientId", str, required=False)
         if client_id is not None:
-            self._pool.get(check_client_id(client_id))
+            self._number_exists(check_client_id(client_id))
         to = recipient(typed(fields.get("to"), "to", str), self._pool.settings.default_region)
         tz = timing.zone(fields.get("tz") or self.default_tz).key
         first = epoch_ms(timing.parse_at(fields.get("at")))

@@ -15,8 +15,10 @@ transaction, and only if the schedule is still where the caller saw it (a cancel
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -101,10 +103,18 @@ class ScheduleStore:
         self.path = path
         self._clock = clock
         self._db = Database(path, MIGRATIONS, cache_kib=2_000)
+        self._guard = threading.Lock()
 
     def close(self) -> None:
         """Close the database; later calls raise StoreClosed."""
         self._db.close()
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """The lock a schedule's firing and its edits share, so a cancel and a firing never cross (one process
+        holds this file; the cluster's store locks across nodes: pg_schedules.py)."""
+        with self._guard:
+            yield
 
     def _now(self) -> int:
         return int(self._clock() * 1000)
@@ -132,16 +142,20 @@ class ScheduleStore:
             (after, client_id, client_id, status, status, limit)).fetchall()
         return [StoredSchedule.from_row(row) for row in rows]
 
-    def due(self, now_ms: int, limit: int) -> list[StoredSchedule]:
-        """Active schedules whose next occurrence has come, the earliest first."""
+    def due(self, now_ms: int, limit: int, clients: Collection[str] | None = None) -> list[StoredSchedule]:
+        """Active schedules whose next occurrence has come, the earliest first; with `clients`, only those of
+        these numbers and of none in particular."""
+        share, args = _share(clients)
         rows = self._db.read().execute(
-            f"SELECT {COLUMNS} FROM schedules WHERE status = 'active' AND next_at <= ? ORDER BY next_at LIMIT ?",
-            (now_ms, limit)).fetchall()
+            f"SELECT {COLUMNS} FROM schedules WHERE status = 'active' AND next_at <= ? AND {share} "
+            "ORDER BY next_at LIMIT ?", (now_ms, *args, limit)).fetchall()
         return [StoredSchedule.from_row(row) for row in rows]
 
-    def next_due(self) -> int | None:
-        """The earliest next occurrence of any active schedule (epoch ms), or None."""
-        row = self._db.read().execute("SELECT min(next_at) FROM schedules WHERE status = 'active'").fetchone()
+    def next_due(self, clients: Collection[str] | None = None) -> int | None:
+        """The earliest next occurrence of an active schedule (of `clients`' share when given), or None."""
+        share, args = _share(clients)
+        row = self._db.read().execute(f"SELECT min(next_at) FROM schedules WHERE status = 'active' AND {share}",
+                                      args).fetchone()
         return row[0]
 
     def change(self, schedule: StoredSchedule) -> StoredSchedule | None:
@@ -191,6 +205,14 @@ class ScheduleStore:
         rows = self._db.read().execute("SELECT outcome, count(*) FROM runs WHERE schedule_id = ? GROUP BY outcome",
                                        (schedule_id,)).fetchall()
         return {row[0]: row[1] for row in rows}
+
+
+def _share(clients: Collection[str] | None) -> tuple[str, tuple[str, ...]]:
+    """The condition for `clients`' share (every schedule when None) and its arguments."""
+    if clients is None:
+        return "1", ()
+    names = tuple(clients)
+    return f"(client_id IS NULL OR client_id IN ({', '.join('?' * len(names)) or 'NULL'}))", names
 
 
 __all__ = ["Run", "ScheduleStore", "StoredSchedule", "replace"]
