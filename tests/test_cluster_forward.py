@@ -72,3 +72,25 @@ def test_the_node_token_opens_nothing_without_the_clusters_secret(nodes):  # noq
     forged = Api(app1.url, None).call("GET", "/clients/all", headers={"X-ZapPool-Node-Token": "adivinhado"})
     assert forged.status == 401
     assert Api(app1.url, None).call("GET", "/clients/vendas").status == 401
+
+
+def test_a_message_with_media_for_another_nodes_number_is_sent_through_any_node(nodes, sim):  # noqa: F811
+    """POST /messages naming n1's number, sent to n2 with a document: passed to n1, which accepts the bytes
+    and sends them (before: 409 other_node, the file being n2's)."""
+    _, api1 = nodes("n1", "--lease-ttl", "5")
+    link_number(sim, PHONE, "vendas",
+                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
+                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
+                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    _, api2 = nodes("n2", "--lease-ttl", "5")
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 8
+
+    sent = api2.call("POST", "/messages?wait=true", {
+        "clientId": "vendas", "to": PEER, "media": {"data": base64.b64encode(pdf).decode(),
+                                                    "mimetype": "application/pdf", "filename": "pedido.pdf",
+                                                    "caption": "segue o pedido"}})
+
+    assert sent.status == 200, sent.json
+    assert sent.json["status"] == "sent" and sent.json["clientId"] == "vendas"
+    received = [m for m in sim.control.sent(PHONE) if m.get("filename") == "pedido.pdf"]
+    assert len(received) == 1

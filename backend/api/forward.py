@@ -23,6 +23,7 @@ import urllib.request
 from flask import Flask, Response, current_app, request
 
 from ..errors import Unavailable
+from ..validation import CLIENT_ID_RE
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-ZapPool-Node-Token"
@@ -51,6 +52,21 @@ def forward_if_elsewhere() -> Response | None:
     if target is None:
         return None
     return _pass_to(*target, service.node_token())
+
+
+def forward_send_if_elsewhere() -> Response | None:
+    """`POST /messages` whose body names another node's number (`clientId`): passed whole to that node, as a
+    `/clients/<id>/messages` call is, so its media is accepted where it is sent (the shared outbox carries no
+    file between nodes) and `?wait=true` is answered by the node that sends; None to answer here."""
+    service = current_app.extensions["zapool.service"]
+    if service.cluster is None or request.headers.get(TOKEN_HEADER):
+        return None
+    body = request.get_json(silent=True)
+    client_id = body.get("clientId") if isinstance(body, dict) else None
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
+        return None
+    target = service.forward_target(client_id)
+    return _pass_to(*target, service.node_token()) if target is not None else None
 
 
 def _pass_to(node: str, base: str, token: str) -> Response:

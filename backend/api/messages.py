@@ -11,6 +11,7 @@ from ..errors import InvalidInput
 from ..status import Direction
 from .body import field, json_body, query_limit
 from .clients import svc
+from .forward import forward_send_if_elsewhere
 
 bp = Blueprint("messages", __name__)
 WAIT_TIMEOUT_S = 60.0
@@ -43,7 +44,11 @@ def _send(client_id: str | None) -> tuple[Response, int]:
 
 @bp.post("/messages")
 def send_message() -> tuple[Response, int]:
-    """Send through `clientId`, or through the next ready number in turn."""
+    """Send through `clientId`, or through the next ready number in turn. In a cluster, a `clientId` another
+    node drives: that node's answer (api/forward.py)."""
+    forwarded = forward_send_if_elsewhere()
+    if forwarded is not None:
+        return forwarded, forwarded.status_code
     return _send(None)
 
 
