@@ -751,17 +751,31 @@ def test_acks_put_while_the_writer_lingers_do_not_wake_it_one_by_one(tmp_path: P
 
 
 def test_a_write_left_unsynced_leaves_the_next_one_fsynced(tmp_path: Path):
-    """Writes whose loss a restart repairs (assign, mark_sent, acks) skip their fsync; the writer must be back to
-    synchronous=FULL right after, so the next accept or claim is on disk (and takes them along) before it returns."""
+    """Writes whose loss a restart repairs (assign, mark_sent, acks) skip their fsync (NORMAL); the next accept or
+    claim commits at synchronous=FULL, so it is on disk (and takes them along) before it returns, after a failed
+    relaxed write too. One writer connection switches between the two (sqlite_db.py says why)."""
     store = MessageStore(tmp_path / "messages.db")
     writer = store.database._writer
+    setting, commits = ["FULL"], []
+
+    def trace(sql: str) -> None:
+        if sql.startswith("PRAGMA synchronous ="):
+            setting[0] = sql.rsplit(" ", 1)[1]
+        elif sql == "COMMIT" or not sql.startswith(("BEGIN", "PRAGMA", "ROLLBACK")):
+            commits.append((sql.split()[0], setting[0]))
+
     store.add_outgoing("m1", client_id=None, to_number=TO, chat=f"{TO}@c.us", type="chat", body="x")
+    writer.set_trace_callback(trace)
+    setting[0] = store.database._synchronous
     with store.database.write(durable=False) as conn:
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1, "NORMAL inside"
     assert store.assign("m1", "a")
-    assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2, "FULL again after"
     with pytest.raises(RuntimeError):
         with store.database.write(durable=False):
             raise RuntimeError("a failing write")
-    assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2, "FULL again after a failed one too"
     assert store.claim("m1", "a") is not None
+    writer.set_trace_callback(None)
+
+    assert ("UPDATE", "NORMAL") in commits, commits  # the assign skipped its fsync
+    assert commits[-1][1] == "FULL", commits  # the claim, after the relaxed ones
+    assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2

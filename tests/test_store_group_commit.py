@@ -91,14 +91,20 @@ def test_one_failing_statement_in_a_group_fails_only_its_caller(tmp_path: Path):
 
 def test_a_group_with_a_durable_write_is_fsynced_even_if_the_others_need_not_be(tmp_path: Path):
     """mark_sent alone skips its fsync; queued with an accept it rides the accept's fsynced commit (the accept must
-    never lose its fsync to the relaxed connection)."""
+    never lose its fsync to the relaxed setting)."""
     store = MessageStore(tmp_path / "messages.db")
     _accept(store, "out")
     assert store.claim("out", "a") is not None
     committed_on: list[str] = []
-    store.database._writer.set_trace_callback(lambda sql: committed_on.append("full") if sql == "COMMIT" else None)
-    store.database._relaxed_writer().set_trace_callback(
-        lambda sql: committed_on.append("normal") if sql == "COMMIT" else None)
+    setting = [store.database._synchronous]  # the writer's synchronous setting as the trace follows it
+
+    def trace(sql: str) -> None:
+        if sql.startswith("PRAGMA synchronous ="):
+            setting[0] = sql.rsplit(" ", 1)[1]
+        elif sql == "COMMIT":
+            committed_on.append(setting[0].lower())
+
+    store.database._writer.set_trace_callback(trace)
     results = _while_writer_busy(store, {
         "sent": lambda: store.mark_sent("out", wa_id=f"true_{TO}@c.us_W1", chat=None, ack=1),
         "new": lambda: _accept(store, "new"),

@@ -4,9 +4,12 @@ Durability: `synchronous=FULL`. In WAL mode NORMAL survives a killed process but
 crash, which can drop the last commits: a message whose id was already returned to a caller, or the
 "sending" mark that tells a restart a message may already be out. FULL fsyncs the WAL at every commit
 (about 0.3 ms on this machine's disk), so anything a call reported as stored is still there after a crash.
-A write whose loss a restart repairs asks for `durable=False`: it commits on a second writer connection kept at
-NORMAL (still atomic, still there after a killed process; the next FULL commit fsyncs the shared WAL, its frames
-included), which saves the fsync's CPU (~0.1 ms of system time per commit here) and wall time on the send path.
+A write whose loss a restart repairs asks for `durable=False`: it commits at synchronous=NORMAL (still atomic,
+still there after a killed process; the next FULL commit fsyncs the WAL, its frames included), which saves the
+fsync's CPU (~0.1 ms of system time per commit here) and wall time on the send path. Both kinds commit on the
+one writer connection, which switches its `synchronous` between transactions: a second writer connection (as
+before) had its page cache dropped by each commit of the other, and read every page again, which in a sealed
+folder means decrypting it again (docs/PERFORMANCE.md, "Sealed send throughput").
 A write that is one statement goes through `write_one`, SQLite's implicit transaction: no BEGIN and COMMIT
 statements; statements from several threads at once are group-committed (one transaction, one fsync: see
 `write_one`). On the send path each statement counts twice: SQLite's work, and the GIL handed to another thread
@@ -72,7 +75,7 @@ class Database:
         private_folder(path.parent)
         self._key: bytes | None = None  # SQLCipher's raw key in a sealed folder (sqlite_engine.py), else None
         self._writer = self._open_checked()
-        self._relaxed: sqlite3.Connection | None = None  # the NORMAL-sync writer, opened on first use
+        self._synchronous = "FULL"  # the writer's setting now (a relaxed write switches it to NORMAL)
         self._queue: list[_Queued] = []  # write_one's statements waiting for the next group commit
         self._queue_lock = threading.Lock()
 
@@ -177,7 +180,7 @@ class Database:
         with self._lock:
             if self._closed:
                 raise StoreClosed(f"{self.path.name} is closed")
-            conn = self._writer if durable else self._relaxed_writer()
+            conn = self._writer_at(durable)
             with refuse_when_full(self.path):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -223,7 +226,7 @@ class Database:
         """The statements in one transaction, fsynced if any asks for it; raises (rolled back) if one fails."""
         if self._closed:
             raise StoreClosed(f"{self.path.name} is closed")
-        conn = self._writer if any(item.durable for item in batch) else self._relaxed_writer()
+        conn = self._writer_at(any(item.durable for item in batch))
         changes = conn.total_changes
         with refuse_when_full(self.path):
             conn.execute("BEGIN IMMEDIATE")
@@ -244,7 +247,7 @@ class Database:
         try:
             if self._closed:
                 raise StoreClosed(f"{self.path.name} is closed")
-            conn = self._writer if item.durable else self._relaxed_writer()
+            conn = self._writer_at(item.durable)
             changes = conn.total_changes
             with refuse_when_full(self.path):
                 item.rows = conn.execute(item.sql, item.args).fetchall()  # stepped to the end: committed
@@ -255,14 +258,14 @@ class Database:
         finally:
             item.done = True
 
-    def _relaxed_writer(self) -> sqlite3.Connection:
-        """The writer connection for writes a restart repairs: synchronous=NORMAL for good (caller holds the lock)."""
-        if self._relaxed is None:
-            conn = self._connect()
-            conn.execute(f"PRAGMA cache_size = -{min(READER_CACHE_KIB, self.cache_kib // 2)}")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._relaxed = conn
-        return self._relaxed
+    def _writer_at(self, durable: bool) -> sqlite3.Connection:
+        """The writer connection, its next commit fsynced (FULL) or not (NORMAL); caller holds the lock and is
+        outside a transaction (SQLite takes the setting between transactions only)."""
+        wanted = "FULL" if durable else "NORMAL"
+        if self._synchronous != wanted:
+            self._writer.execute(f"PRAGMA synchronous = {wanted}")
+            self._synchronous = wanted
+        return self._writer
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -298,6 +301,4 @@ class Database:
                 readers, self._readers = self._readers, []
             for conn in readers:
                 conn.close()
-            if self._relaxed is not None:
-                self._relaxed.close()
             self._writer.close()
