@@ -61,6 +61,7 @@ PICTURE_OPERATIONS: tuple[dict[str, Any], ...] = (
      "summary": "A contact's profile picture through the link a desktop window was given (no credentials).",
      "ok": {"200": _PICTURE}, "errors": _PICTURE_ERRORS, "public": True, "tags": ("contacts",),
      "description": "A contact's or a group's (contact_id …@g.us). The bridge's contact_picture_link gives a window "
-                    "one signed link per number (12 hours, this run of ZapPool only); 404 picture_link_invalid: forged, expired or from an earlier run. "
+                    "one signed link per number (12 hours, this run of ZapPool only); 404 picture_link_invalid: "
+                    "forged, expired or from an earlier run. "
                     + _PICTURE_TEXT},
 )
