@@ -123,7 +123,8 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.media = media
     service.contacts = ContactsService(pool, pool.outbox, HistoryLog(local_log(pool)),
                                        pictures=build_pictures(pool))  # profile pictures through ZapPool
-    service.audience = build_audience(pool.settings.data_dir, pool)  # issue 17 §2: /contacts, opt-outs
+    service.audience = build_audience(pool.settings.data_dir, pool,  # issue 17 §2: /contacts, opt-outs
+                                      cluster.audience_store() if cluster else None)  # the cluster's (issue 20)
     templates = cluster.template_store() if cluster else TemplateStore(pool.settings.data_dir / "templates.db")
     service.templates = TemplatesService(templates)  # issue 17 §1; in cluster mode the cluster's (issue 20)
     # issue 17 §3: /schedules; in cluster mode the cluster's, each fired by the node driving its number (issue 20)

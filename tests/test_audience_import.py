@@ -1,5 +1,7 @@
 """The customer list's CSV import (issue 17 §2) over a real audience.db: each flavour people export, written as
-real files, the per-line report, the whole-row rule, duplicates merged, encodings, the Brazilian ninth digit."""
+real files, the per-line report, the whole-row rule, duplicates merged, encodings, the Brazilian ninth digit.
+The store's tests run on both backends: audience.db, and the cluster's PostgreSQL (issue 20, store/pg_audience.py).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +12,21 @@ import pytest
 
 from backend.audience import AudienceService, CsvRefused
 from backend.audience.importer import MAX_IMPORT_BYTES, normalise_phone
-from backend.store.audience import AudienceStore
+from backend.store.audience import AudienceStore, NewCustomer, OptOut
+from backend.store.pg_audience import PgAudienceStore
+from backend.store.pg_db import PgDatabase
 
 
-@pytest.fixture
-def audience(tmp_path: Path) -> Iterator[AudienceService]:
-    service = AudienceService(AudienceStore(tmp_path / "audience.db"))
-    yield service
-    service.store.close()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def audience(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AudienceService]:
+    if request.param == "sqlite":
+        service = AudienceService(AudienceStore(tmp_path / "audience.db"))
+        yield service
+        service.store.close()
+        return
+    database = PgDatabase(request.getfixturevalue("pg_url")).open()
+    yield AudienceService(PgAudienceStore(database))  # type: ignore[arg-type] - AudienceStore's interface
+    database.close()
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> bytes:
@@ -142,6 +151,32 @@ def test_opt_outs_and_is_opted_out(audience: AudienceService) -> None:
     assert [o["phone"] for o in audience.optouts()["items"]] == ["5511987654321"]
     audience.opt_in("5511987654321")
     assert not audience.is_opted_out("5511987654321")
+
+
+def test_tags_search_and_a_campaigns_members_read_the_same_on_both_stores(audience: AudienceService) -> None:
+    """What SQLite did by its own rules (LIKE ignoring case, NOCASE tags, json_patch) the cluster's store must
+    do the same way: the campaigns read `members` from whichever store the node has."""
+    store = audience.store
+    now = "2026-12-05T10:00:00Z"
+    ana, bia, caio = store.upsert_many([NewCustomer("5511911110001", "Ana Souza", {"pedido": "1"}, ["VIP"]),
+                                        NewCustomer("5511911110002", "Bia", {}, ["vip", "Atacado"]),
+                                        NewCustomer("5511911110003", "", {"pedido": "3"}, [])], now)
+    store.upsert_many([NewCustomer("5511911110001", "", {"cidade": "Santos"}, ["Atacado"])], now)  # merged
+    store.opt_out(OptOut("5511911110002", now, "keyword", "m1", "loja"))
+    store.set_setting("keywords", ["SAIR", "PARAR"])
+
+    # One tag "VIP" whatever the case (which spelling an import keeps is the store's choice).
+    assert [(t["name"].casefold(), t["count"]) for t in store.tags()] == [("atacado", 2), ("vip", 2)]
+    assert [c.id for c in store.page(query="souza")] == [ana]
+    assert [c.id for c in store.page(tag="vip")] == [ana, bia]
+    assert store.get(ana).variables == {"pedido": "1", "cidade": "Santos"}
+    assert [t.casefold() for t in store.get(ana).tags] == ["atacado", "vip"]
+    assert store.members(["VIP"], ["pedido"]) == [("5511911110001", "Ana Souza", store.members(None, [])[0][2],
+                                                  False, False), ("5511911110002", "Bia", "{}", True, True)]
+    assert [m[4] for m in store.members(None, ["nome"])] == [False, False, True]  # caio has no name
+    assert [(o.phone, o.how) for _, o in store.optouts()] == [("5511911110002", "keyword")]
+    assert store.setting("keywords") == ["SAIR", "PARAR"]
+    assert store.delete(caio) and store.get(caio) is None and not store.delete(caio)
 
 
 def test_an_import_cut_short_by_a_full_disk_stores_none_of_its_rows(tmp_path: Path) -> None:

@@ -98,3 +98,21 @@ def test_a_template_written_on_one_node_is_the_same_on_every_node(nodes):
     assert changed.status == 200 and api1.call("GET", f"/templates/{made.json['id']}").json["text"] == "Olá {{nome}}!"
     assert api2.call("DELETE", f"/templates/{made.json['id']}").status == 204
     assert api1.call("GET", "/templates").json == []
+
+
+def test_the_customer_list_and_an_opt_out_are_the_same_on_every_node(nodes):
+    """The audience lives in the cluster's PostgreSQL (store/pg_audience.py): a customer added through n1 is
+    found through n2, and an opt-out recorded through n2 marks that customer on n1, where a campaign reads it
+    (before, each node had its own audience.db, and an opt-out heard by one node did not stop another's)."""
+    _, api1 = nodes("n1")
+    _, api2 = nodes("n2")
+    made = api1.call("POST", "/contacts", {"phone": "+55 11 91111-0001", "name": "Ana Souza", "tags": ["VIP"]})
+    assert made.status == 201, made.json
+
+    found = api2.call("GET", "/contacts?q=souza")
+    out = api2.call("POST", "/contacts/optouts", {"phone": "5511911110001"})
+    again = api1.call("GET", f"/contacts/{made.json['id']}")
+
+    assert [c["phone"] for c in found.json["items"]] == ["5511911110001"]
+    assert out.status == 201 and again.json["optedOut"] is True
+    assert [o["phone"] for o in api1.call("GET", "/contacts/optouts").json["items"]] == ["5511911110001"]

@@ -19,10 +19,11 @@ __all__ = ["OPTED_OUT_EVENT", "AudienceService", "ContactNotFound", "CsvRefused"
            "OptOutNotFound", "OptOutSettings", "build_audience"]
 
 
-def build_audience(data_dir: Path, pool: WhatsAppPool) -> AudienceService:
-    """The service over <data>/audience.db, with its opt-out settings and keyword listener (subscribed to the
-    pool's incoming messages here: the listener's worker thread starts only at the first message to handle)."""
-    store = AudienceStore(data_dir / "audience.db")
+def build_audience(data_dir: Path, pool: WhatsAppPool, store: AudienceStore | None = None) -> AudienceService:
+    """The service over <data>/audience.db (or `store`: a cluster's, issue 20), with its opt-out settings and
+    keyword listener (subscribed to the pool's incoming messages here: the listener's worker thread starts only
+    at the first message to handle)."""
+    store = store if store is not None else AudienceStore(data_dir / "audience.db")
     service = AudienceService(store)
     service.settings = OptOutSettings(store)
     service.listener = OptOutListener(store, pool, pool.outbox, service.settings)

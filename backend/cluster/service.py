@@ -26,6 +26,7 @@ from ..events.hub import ClientEvent
 from ..sealing import Sealer
 from ..store.accounts import AccountsStore
 from ..store.pg_accounts import PgAccountsStore
+from ..store.pg_audience import PgAudienceStore
 from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
 from ..store.pg_messages import PgMessageStore
@@ -141,6 +142,10 @@ class ClusterService:
     def held_numbers(self) -> list[str]:
         """The numbers this node drives now (holds the lease of): whose schedules it fires."""
         return [lease.client_id for lease in self.node.held()]
+
+    def audience_store(self) -> PgAudienceStore:
+        """The cluster's customer list and opt-outs: an opt-out any node hears stops every node's campaigns."""
+        return PgAudienceStore(self.db)
 
     def schedule_store(self) -> PgScheduleStore:
         """The cluster's scheduled messages: made on any node, fired by the node that drives the number."""
