@@ -161,3 +161,16 @@ def test_a_broken_rule_is_caught() -> None:
     source = "from ..engine import EngineRuntime\nimport sqlite3\nfrom ..store.messages import MessageStore\n"
     assert broken_rules(probe, source) == ["backend/outbox/probe.py:1: backend.outbox may not import backend.engine",
                                            "backend/outbox/probe.py:2: sqlite3 belongs in backend.store only"]
+
+
+def test_the_embedded_default_never_loads_the_postgresql_driver():
+    """The desktop app is built without psycopg (build/zapool.spec): app.py and everything it imports to start
+    without --database must not import it, nor the PostgreSQL stores (the auth CLI once did, at import)."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys, app; print(sorted(m for m in sys.modules if "
+                             "m.startswith(('psycopg', 'backend.store.pg_', 'backend.cluster'))))"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"

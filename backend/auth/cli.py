@@ -28,13 +28,11 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..errors import InvalidInput, ZapPoolError
 from ..host.paths import default_data_dir
 from ..store.accounts import AccountsStore
-from ..store.pg_accounts import PgAccountsStore
-from ..store.pg_db import PgDatabase
 from .service import AUTH_FILE, AuthService
 
 Prompt = Callable[[str], str]
@@ -118,8 +116,7 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO
     database = None
     try:
         if args.database:
-            database = _cluster_database(args.database)
-            auth = AuthService(PgAccountsStore(database, AccountsStore(args.data / AUTH_FILE)))
+            database, auth = _cluster_auth(args.database, args.data)
         else:
             auth = AuthService.in_folder(args.data)
         if args.command == "password":
@@ -144,10 +141,18 @@ def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO
     return 0
 
 
-def _cluster_database(url: str) -> PgDatabase:
-    """The cluster's database, opened; invalid_input for a URL that is not PostgreSQL's, Unavailable when it
-    does not answer."""
+def _cluster_auth(url: str, data: Path) -> tuple[Any, AuthService]:
+    """The cluster's database, opened, and the AuthService over its accounts (this folder's merged in);
+    invalid_input for a URL that is not PostgreSQL's or a build without psycopg (the desktop app's: cluster
+    nodes run from source), Unavailable when the database does not answer."""
     if not url.startswith(("postgresql://", "postgres://")):
         raise InvalidInput("--database takes a PostgreSQL URL (postgresql://...)")
-    return PgDatabase(url).open(timeout_s=10)
+    try:  # psycopg only when asked for
+        from ..store.pg_accounts import PgAccountsStore
+        from ..store.pg_db import PgDatabase
+    except ImportError:
+        raise InvalidInput("This build of ZapPool has no PostgreSQL driver: run `python -m backend.auth "
+                           "--database ...` from an installation from source, as a cluster node runs") from None
+    database = PgDatabase(url).open(timeout_s=10)
+    return database, AuthService(PgAccountsStore(database, AccountsStore(data / AUTH_FILE)))
 
