@@ -275,10 +275,11 @@ def advertise_node(cluster: ClusterService | None, given: str | None, host: str,
 
 
 def build_auth(data_dir: Path, cluster: ClusterService | None) -> AuthService:
-    """The accounts: the data folder's auth.json, or in cluster mode the cluster's (that file merged in)."""
+    """The accounts: the data folder's auth.json, or in cluster mode the cluster's (that file merged in), with
+    the cluster's login sessions."""
     if cluster is None:
         return AuthService.in_folder(data_dir)
-    return AuthService(cluster.accounts(AccountsStore(data_dir / AUTH_FILE)))
+    return AuthService(cluster.accounts(AccountsStore(data_dir / AUTH_FILE)), sessions=cluster.login_sessions())
 
 
 def local_log(pool: WhatsAppPool) -> Any:

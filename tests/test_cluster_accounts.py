@@ -16,6 +16,7 @@ from backend.auth.service import AuthService
 from backend.store.accounts import AccountsStore
 from backend.store.pg_accounts import PgAccountsStore
 from backend.store.pg_db import PgDatabase
+from backend.store.pg_login_sessions import TOUCH_S, PgLoginSessions
 from tests.api_support import FAST_SCRYPT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,3 +103,56 @@ def test_the_terminals_key_commands_reach_a_running_cluster_with_database(db, pg
     refused = subprocess.run([sys.executable, "app.py", "auth", "--database", "mysql://x", "keys", "list"],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "PostgreSQL URL" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def cluster_auth(db: PgDatabase, folder: Path, clock) -> AuthService:
+    """A node's AuthService with the cluster's accounts and login sessions."""
+    return AuthService(PgAccountsStore(db, AccountsStore(folder / "auth.json"), clock), clock=clock,
+                       scrypt=FAST_SCRYPT, sessions=PgLoginSessions(db), session_idle_s=600)
+
+
+def test_a_window_logged_in_through_one_node_is_logged_in_on_all_and_a_logout_ends_it_everywhere(db, tmp_path):
+    """The windows' login sessions in PostgreSQL (store/pg_login_sessions.py): no sticky sessions needed behind
+    a load balancer; before, each node knew only its own. The table keeps the token's digest, never the token."""
+    now = [1_800_000_000.0]
+    a, b = (cluster_auth(db, tmp_path / name, lambda: now[0]) for name in ("a", "b"))
+    a.reset_password("senha-do-cluster")
+    now[0] += 1.1  # b reads the cluster's accounts at most once a second
+    first = a.login("admin", "senha-do-cluster")
+    second = b.login("admin", "senha-do-cluster")
+
+    seen_on_b = b.session(first.token)
+    b.logout(first.token)
+    after_logout = a.session(first.token)
+    other = b.login("admin", "senha-do-cluster")
+    a.change_password("senha-do-cluster", "outra-senha-1", token=second.token)  # keeps its own session only
+    ended_by_the_change, kept = b.session(other.token), b.session(second.token)
+    now[0] += 1.1
+    third = b.login("admin", "outra-senha-1")
+    now[0] += 601  # idle past the limit
+    idle = a.session(third.token)
+    stored = db.all("SELECT key, username FROM cluster_login_sessions")
+
+    assert seen_on_b is not None and seen_on_b.username == "admin"
+    assert after_logout is None
+    assert ended_by_the_change is None and kept is not None
+    assert idle is None and a.session(second.token) is None
+    assert all(first.token not in row[0] and second.token not in row[0] for row in stored)
+
+
+def test_the_idle_clock_is_written_at_most_every_half_minute_not_per_request(db, tmp_path):
+    now = [1_800_000_000.0]
+    a = cluster_auth(db, tmp_path / "a", lambda: now[0])
+    a.reset_password("senha-do-cluster")
+    token = a.login("admin", "senha-do-cluster").token
+
+    def stored_last_seen() -> float:
+        return db.one("SELECT last_seen_at FROM cluster_login_sessions")[0]
+
+    now[0] += 10
+    a.session(token)
+    unchanged = stored_last_seen()
+    now[0] += TOUCH_S
+    a.session(token)
+
+    assert unchanged == 1_800_000_000.0 and stored_last_seen() == now[0]

@@ -116,3 +116,21 @@ def test_the_customer_list_and_an_opt_out_are_the_same_on_every_node(nodes):
     assert [c["phone"] for c in found.json["items"]] == ["5511911110001"]
     assert out.status == 201 and again.json["optedOut"] is True
     assert [o["phone"] for o in api1.call("GET", "/contacts/optouts").json["items"]] == ["5511911110001"]
+
+
+def test_a_browser_logged_in_through_one_node_is_logged_in_on_the_other(nodes):
+    """Login sessions in the cluster's PostgreSQL: the cookie n1 set opens n2 (no sticky sessions), and a logout
+    through n2 ends it on n1."""
+    app1, _ = nodes("n1")
+    app2, _ = nodes("n2")
+    logged = Api(app1.url, None).call("POST", "/auth/login", {"username": "admin", "password": "senha-forte-123"},
+                                      headers={"Origin": app1.url})
+    assert logged.status == 200, logged.json
+    cookie = {"Cookie": logged.headers["Set-Cookie"].split(";", 1)[0]}
+
+    on_n2 = Api(app2.url, None).call("GET", "/auth/me", headers=cookie)
+    out = Api(app2.url, None).call("POST", "/auth/logout", headers={**cookie, "Origin": app2.url})
+    on_n1 = Api(app1.url, None).call("GET", "/auth/me", headers=cookie)
+
+    assert on_n2.status == 200 and on_n2.json["kind"] == "session"
+    assert out.status == 200 and on_n1.status == 401

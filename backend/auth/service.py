@@ -33,6 +33,7 @@ from ..store.accounts import AccountsStore, AdminRecord, ApiKeyRecord
 from .keys import KEY_PREFIX, ApiKeyInfo, check_rate, key_digest, key_info
 from .passwords import (DEFAULT_PASSWORD, DEFAULT_SCRYPT, LoginThrottle, ScryptParams, hash_password,
                         validate_new_password, verify_password)
+from .sessions import MemorySessions, SessionTable, StoredSession
 
 log = logging.getLogger(__name__)
 AUTH_FILE = "auth.json"
@@ -86,8 +87,9 @@ class AuthService:
 
     def __init__(self, store: AccountsStore, *, clock: Callable[[], float] = time.time,
                  scrypt: ScryptParams = DEFAULT_SCRYPT, session_idle_s: float = 3600.0,
-                 session_max_s: float = 12 * 3600.0):
-        """`store`: where the password and the keys are kept (auth.json: see in_folder())."""
+                 session_max_s: float = 12 * 3600.0, sessions: SessionTable | None = None):
+        """`store`: where the password and the keys are kept (auth.json: see in_folder()); `sessions`: where
+        the login sessions are (this process's memory unless given: a cluster's are in PostgreSQL)."""
         self._store = store
         self._clock = clock
         self._scrypt = scrypt
@@ -96,8 +98,7 @@ class AuthService:
         # Printed in the terminal that started ZapPool (app.py), never stored: whoever presents it is the owner.
         self.owner_token = secrets.token_urlsafe(24)
         self._hash_lock = threading.Lock()  # one scrypt at a time: 128 MiB each
-        self._sessions_lock = threading.Lock()
-        self._sessions: dict[str, Session] = {}  # by SHA-256 of the token, so lookups compare no secrets
+        self._sessions: SessionTable = sessions if sessions is not None else MemorySessions()  # sessions.py
 
     @classmethod
     def in_folder(cls, data_dir: Path, *, clock: Callable[[], float] = time.time, **options: Any) -> AuthService:
@@ -193,9 +194,7 @@ class AuthService:
             hashed = hash_password(new, self._scrypt)
         now = self._clock()
         self._store.save_admin(replace(self._store.admin(), password=hashed, must_change=False, changed_at=_iso(now)))
-        keep = key_digest(keep_token) if keep_token else None
-        with self._sessions_lock:
-            self._sessions = {k: s for k, s in self._sessions.items() if s.username != username or k == keep}
+        self._sessions.drop_user(username, key_digest(keep_token) if keep_token else None)
         log.info("[Auth] senha de %s alterada", username)
 
     # -- sessions -------------------------------------------------------------------------------------------
@@ -216,31 +215,29 @@ class AuthService:
         now = self._clock()
         token = secrets.token_urlsafe(32)
         session = Session(token, username, now, now, source)
-        with self._sessions_lock:
-            self._sessions = {k: s for k, s in self._sessions.items() if not self._expired(s, now)}
-            self._sessions[key_digest(token)] = session
+        self._sessions.drop_expired(now - self._idle_s, now - self._max_s)
+        self._sessions.put(key_digest(token), StoredSession(username, now, now, source))
         log.info("[Auth] login de %s%s", username, f" ({source})" if source else "")
         return replace(session, must_change=self.must_change_password())
 
     def logout(self, token: str) -> None:
         """End a session (an unknown token is fine: the result is the same)."""
-        with self._sessions_lock:
-            self._sessions.pop(key_digest(token), None)
+        self._sessions.drop(key_digest(token))
 
     def session(self, token: str) -> Session | None:
         """The live session of `token`, its idle clock restarted; None if unknown or expired."""
         if not isinstance(token, str) or not token:
             return None
         now, key = self._clock(), key_digest(token)
-        with self._sessions_lock:
-            found = self._sessions.get(key)
-            if found is None or self._expired(found, now):
-                self._sessions.pop(key, None)
-                return None
-            self._sessions[key] = found = replace(found, last_seen_at=now)
-        return replace(found, must_change=self.must_change_password())
+        found = self._sessions.get(key)
+        if found is None or self._expired(found, now):
+            self._sessions.drop(key)
+            return None
+        self._sessions.touch(key, now)
+        return Session(token, found.username, found.created_at, now, found.source,
+                       must_change=self.must_change_password())
 
-    def _expired(self, session: Session, now: float) -> bool:
+    def _expired(self, session: StoredSession, now: float) -> bool:
         """Idle too long, or alive too long."""
         return now - session.last_seen_at > self._idle_s or now - session.created_at > self._max_s
 

@@ -29,6 +29,7 @@ from ..store.pg_accounts import PgAccountsStore
 from ..store.pg_audience import PgAudienceStore
 from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
+from ..store.pg_login_sessions import PgLoginSessions
 from ..store.pg_messages import PgMessageStore
 from ..store.pg_schedules import PgScheduleStore
 from ..store.pg_sessions import PgSessionStore
@@ -142,6 +143,10 @@ class ClusterService:
     def held_numbers(self) -> list[str]:
         """The numbers this node drives now (holds the lease of): whose schedules it fires."""
         return [lease.client_id for lease in self.node.held()]
+
+    def login_sessions(self) -> PgLoginSessions:
+        """The windows' login sessions: logged in through one node, logged in on all (no sticky sessions)."""
+        return PgLoginSessions(self.db)
 
     def audience_store(self) -> PgAudienceStore:
         """The cluster's customer list and opt-outs: an opt-out any node hears stops every node's campaigns."""
