@@ -128,7 +128,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     templates = cluster.template_store() if cluster else TemplateStore(pool.settings.data_dir / "templates.db")
     service.templates = TemplatesService(templates)  # issue 17 §1; in cluster mode the cluster's (issue 20)
     # issue 17 §3: /schedules; in cluster mode the cluster's, each fired by the node driving its number (issue 20)
-    share = (cluster.schedule_store(), cluster.held_numbers, service.check_number) if cluster else None
+    share = (cluster.schedule_store(), cluster.held_numbers, service.require_client) if cluster else None
     service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates, cluster=share)
     service.reports = ReportService(ReportStore(local_log(pool)))  # issue 18: /reports/*
     service.cluster = cluster  # issue 20: this node, /cluster

@@ -196,8 +196,8 @@ class ZapPoolService:
         url = self.cluster.store.api_url(node) if node else None
         return (node, url) if node and url else None
 
-    def check_number(self, client_id: str) -> None:
-        """NotFound unless this pool or, in a cluster, another node has the number."""
+    def require_client(self, client_id: str) -> None:
+        """NotFound unless this pool or, in a cluster, another node has the number `client_id`."""
         self._other_node(client_id)
 
     def _other_node(self, client_id: str) -> str | None:

@@ -63,6 +63,7 @@ def _routes(stack: Stack) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "meta.health", "auth.login", "ui.index", "ui.asset", "ui.emoji_font",  # no data
                              "ui.chart_library",  # issue 18: uPlot, no data
+                             "ui.versioned_asset",  # the frontend's files, versioned: tests/test_frontend_version.py
                              "meta.show_instance",  # its own credential: tests/test_instance_app.py
                              "media.media_link",  # its signed token: tests/test_bridge.py, test_media_links.py
                              "contacts.picture_link"):  # its signed token: tests/test_pictures.py
