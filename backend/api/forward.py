@@ -19,10 +19,11 @@ import hmac
 import logging
 import urllib.error
 import urllib.request
+from typing import Any
 
 from flask import Flask, Response, current_app, request
 
-from ..errors import Unavailable
+from ..errors import Unavailable, ZapPoolError
 from ..validation import CLIENT_ID_RE
 
 log = logging.getLogger(__name__)
@@ -55,18 +56,32 @@ def forward_if_elsewhere() -> Response | None:
 
 
 def forward_send_if_elsewhere() -> Response | None:
-    """`POST /messages` whose body names another node's number (`clientId`): passed whole to that node, as a
-    `/clients/<id>/messages` call is, so its media is accepted where it is sent (the shared outbox carries no
-    file between nodes) and `?wait=true` is answered by the node that sends; None to answer here."""
+    """`POST /messages` with media (or a media template) for another node's number (`clientId`): passed whole to
+    that node, as a `/clients/<id>/messages` call is, since the shared outbox carries no file between nodes; None
+    to answer here. A text is not passed on: accepted here into the shared outbox, it is sent by whichever node
+    drives the number, even if that node dies meanwhile (a forwarded call would then be 503)."""
     service = current_app.extensions["zapool.service"]
     if service.cluster is None or request.headers.get(TOKEN_HEADER):
         return None
     body = request.get_json(silent=True)
     client_id = body.get("clientId") if isinstance(body, dict) else None
-    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id) or not _carries_media(service, body):
         return None
     target = service.forward_target(client_id)
     return _pass_to(*target, service.node_token()) if target is not None else None
+
+
+def _carries_media(service: Any, body: dict[str, Any]) -> bool:
+    """Whether the message is media: its own, or its template's (an unknown template is refused here)."""
+    if body.get("media") is not None:
+        return True
+    template_id = body.get("templateId")
+    if not isinstance(template_id, str):
+        return False
+    try:
+        return service.templates.get(template_id).get("media") is not None
+    except ZapPoolError:
+        return False
 
 
 def _pass_to(node: str, base: str, token: str) -> Response:
