@@ -30,7 +30,7 @@ _last: dict[Path, tuple[float, str]] = {}
 
 def signature(frontend: Path) -> str:
     """A short signature of every file under the versioned folders: it changes when any of them changes.
-    Stat only (under a millisecond for the ~90 files), at most once a second, so an edit shows at the next open."""
+    A stat of each of the ~90 files, at most once a second, so an edit shows at the next open."""
     now = time.monotonic()
     kept = _last.get(frontend)
     if kept is not None and now - kept[0] < FRESH_S:

@@ -233,7 +233,7 @@ class AuthService:
         if found is None or self._expired(found, now):
             self._sessions.drop(key)
             return None
-        self._sessions.touch(key, now)
+        self._sessions.touch(key, found.last_seen_at, now)
         return Session(token, found.username, found.created_at, now, found.source,
                        must_change=self.must_change_password())
 

@@ -24,7 +24,7 @@ class SessionTable(Protocol):
 
     def get(self, key: str) -> StoredSession | None: ...
 
-    def touch(self, key: str, now: float) -> None: ...
+    def touch(self, key: str, seen: float, now: float) -> None: ...
 
     def drop(self, key: str) -> None: ...
 
@@ -50,8 +50,8 @@ class MemorySessions:
         with self._lock:
             return self._rows.get(key)
 
-    def touch(self, key: str, now: float) -> None:
-        """The session was used now (its idle clock restarts)."""
+    def touch(self, key: str, seen: float, now: float) -> None:
+        """The session, last seen at `seen`, was used now (its idle clock restarts)."""
         with self._lock:
             if key in self._rows:
                 self._rows[key] = self._rows[key]._replace(last_seen_at=now)

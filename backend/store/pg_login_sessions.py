@@ -46,8 +46,11 @@ class PgLoginSessions:
                                 "WHERE key = %s", (key,))
         return StoredSession(*row) if row else None
 
-    def touch(self, key: str, now: float) -> None:
-        """The session was used now: written when its stored idle clock is TOUCH_S old or more."""
+    def touch(self, key: str, seen: float, now: float) -> None:
+        """The session, last seen at `seen` (as get() read it), was used now: written only when that is TOUCH_S
+        old or more, so most requests of a window cost one read and no write."""
+        if now - seen < TOUCH_S:
+            return
         self._db.one("UPDATE cluster_login_sessions SET last_seen_at = %s WHERE key = %s AND last_seen_at <= %s "
                      "RETURNING key", (now, key, now - TOUCH_S))
 
