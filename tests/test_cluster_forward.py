@@ -17,12 +17,17 @@ pytestmark = [pytest.mark.process, pytest.mark.browser]
 PEER = "5521977776666"
 
 
+def link_vendas_on(api: Api, sim) -> None:
+    """The number "vendas" added through `api`'s node and linked by scanning its QR code on the simulator."""
+    link_number(sim, PHONE, "vendas",
+                start=lambda: api.call("POST", "/clients", {"clientId": "vendas"}).json,
+                code=lambda: api.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
+                info=lambda: api.call("GET", "/clients/vendas").json, timeout=30)
+
+
 def test_calls_about_another_nodes_number_are_answered_by_that_node(nodes, sim):  # noqa: F811
     _, api1 = nodes("n1", "--lease-ttl", "5", "--allow-picture-origin", sim.url)
-    link_number(sim, PHONE, "vendas",
-                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
-                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
-                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    link_vendas_on(api1, sim)
     _, api2 = nodes("n2", "--lease-ttl", "5")
 
     info = api2.call("GET", "/clients/vendas")
@@ -43,10 +48,7 @@ def test_a_forwarded_answer_keeps_its_headers_and_a_download_resumes(nodes, sim)
     """The owner's headers come back through the entry node: a media download's Content-Disposition, a Range
     answered 206, a picture's cache and content policy (before, only Content-Type came back)."""
     _, api1 = nodes("n1", "--lease-ttl", "5", "--allow-picture-origin", sim.url)
-    link_number(sim, PHONE, "vendas",
-                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
-                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
-                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    link_vendas_on(api1, sim)
     _, api2 = nodes("n2", "--lease-ttl", "5")
     document = bytes(range(256)) * 40
     sim.control.contacts(PHONE, [{"number": PEER, "name": "Ana", "picture": True}])
@@ -78,10 +80,7 @@ def test_a_message_with_media_for_another_nodes_number_is_sent_through_any_node(
     """POST /messages naming n1's number, sent to n2 with a document: passed to n1, which accepts the bytes
     and sends them (before: 409 other_node, the file being n2's)."""
     _, api1 = nodes("n1", "--lease-ttl", "5")
-    link_number(sim, PHONE, "vendas",
-                start=lambda: api1.call("POST", "/clients", {"clientId": "vendas"}).json,
-                code=lambda: api1.call("GET", "/clients/vendas/qr", headers={"Accept": "application/json"}).json["code"],
-                info=lambda: api1.call("GET", "/clients/vendas").json, timeout=30)
+    link_vendas_on(api1, sim)
     _, api2 = nodes("n2", "--lease-ttl", "5")
     pdf = b"%PDF-1.4\n" + bytes(range(256)) * 8
 
