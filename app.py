@@ -40,7 +40,8 @@ from backend.sealing import cli as sealing_cli
 from backend.auth.service import AuthService
 from backend.config import Settings
 from backend.desktop.entry import install_desktop_entry
-from backend.desktop.runner import PROBE_QT_FLAG, desktop_available, probe_qt_here, run_windows
+from backend.desktop.runner import (PROBE_QT_FLAG, desktop_available, exit_past_stranded_threads, probe_qt_here,
+                                    run_windows)
 from backend.desktop.unlock import UNLOCK_FLAG, run_unlock_window, window_or_terminal
 from backend.desktop.windows import WindowManager
 from backend.engine import EngineRuntime
@@ -399,4 +400,4 @@ def run_parts(args: argparse.Namespace, settings: Settings, lock: InstanceLock, 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_past_stranded_threads(main()))

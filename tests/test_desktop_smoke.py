@@ -103,6 +103,25 @@ def test_the_bridge_answers_javascript_in_a_real_window(tmp_path, gui):
     assert ["client_added", "loja"] in page["events"] and ["qr", "loja"] in page["events"], "pushed into the page"
 
 
+STRANDED = """
+import logging, sys, threading
+from backend.desktop.runner import exit_past_stranded_threads
+logging.basicConfig(level=logging.INFO)
+threading.Thread(target=threading.Event().wait, name="js-api").start()  # as pywebview's, left waiting
+print("Encerrado.", flush=True)
+sys.exit(exit_past_stranded_threads(3, grace_s=0.5))
+"""
+
+
+def test_a_gui_thread_left_waiting_does_not_keep_zapool_from_exiting():
+    """pywebview's GTK thread that injects the JavaScript API waits for the loop with no limit; a window closed
+    while its page loads left it waiting, and the app hung after "Encerrado." until killed (CI, SIGTERM test)."""
+    done = subprocess.run([sys.executable, "-c", STRANDED], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 3 and done.stdout == "Encerrado.\n"
+    assert "1 thread(s) do pywebview que não terminam: js-api" in done.stderr
+
+
 @contextlib.contextmanager
 def display_for(gui: str) -> Iterator[dict[str, str | None]]:
     """The environment for app.py's windows: Qt offscreen; for GTK an X server of its own (Xvfb picks a free
@@ -126,8 +145,9 @@ def test_app_opens_its_windows_by_default_and_sigterm_closes_them_cleanly(sim, t
     data = tmp_path / "dados"
     with display_for(gui) as screen:
         proc = subprocess.Popen([sys.executable, "app.py", "--data", str(data), "--whatsapp-url", sim.url,
-                                 "--client-id", "loja", "--port", "0"], cwd=ROOT, env=env(**screen),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                 "--client-id", "loja", "--port", "0"], cwd=ROOT,
+                                env=env(**screen, PYTHONFAULTHANDLER="1"), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
         output = Output(proc)
         try:
             output.wait_for("Interface:")
@@ -137,13 +157,13 @@ def test_app_opens_its_windows_by_default_and_sigterm_closes_them_cleanly(sim, t
             proc.send_signal(signal.SIGTERM)
             try:
                 code = proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            except subprocess.TimeoutExpired:  # hung: SIGABRT makes Python print where each thread is
+                proc.send_signal(signal.SIGABRT)
                 code = proc.wait(timeout=30)
         out = output.text()
 
     assert "janelas do ZapPool" in output.wait_for("Interface:") and f"({gui})" in opened
-    assert code == 0, out[-3000:]
+    assert code == 0, out[-8000:]
     assert "[Desktop] sinal 15 recebido: fechando as janelas" in out and "Encerrado." in out
     assert out.index("[Desktop] janelas fechadas") < out.index("Encerrando...")
     assert chromium_left(data) == ""

@@ -204,3 +204,26 @@ def run_windows(service: ZapPoolService, auth: AuthService, base_url: str, *,
         notifications.stop()
         session.logout()
         log.info("[Desktop] janelas fechadas")
+
+
+def exit_past_stranded_threads(code: int, grace_s: float = 2.0) -> int:
+    """`code`, once the threads ZapPool did not start have ended; or the process ended here with `code` when one
+    never will.
+
+    Why: pywebview (6.2) injects its JavaScript API into a page from a thread that is not a daemon and waits, with
+    no time limit, for the GTK loop to run a script. A window closed while its page is still loading (SIGTERM
+    just after start) leaves that thread waiting for a loop that has ended, and Python's exit waits for it: the
+    clean stop done ("Encerrado."), the process never ended. Called after the clean stop and the data folder's
+    lock, so nothing is left to save; the log and the output are flushed first."""
+    waiting = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in waiting:
+        thread.join(grace_s / len(waiting))
+    stranded = [t.name for t in waiting if t.is_alive()]
+    if not stranded:
+        return code
+    log.warning("[Desktop] encerrando sem esperar %d thread(s) do pywebview que não terminam: %s", len(stranded),
+                ", ".join(stranded))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
