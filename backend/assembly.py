@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .audience import build_audience
 from .campaigns import build_campaigns
+from .campaigns.service import Cluster as CampaignCluster
 from .auth.service import AUTH_FILE, AuthService
 from .config import Settings
 from .contacts.service import ContactsService
@@ -139,9 +140,16 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
         if webhooks is not None:  # issue 20: one webhook list for the cluster, copied here every heartbeat
             webhooks.share(cluster.webhook_list())
             cluster.every_beat(webhooks.sync)
-    # issue 17 §4: /campaigns (its counts read the local log: docs/CLUSTER.md, what is not built yet)
-    service.campaigns = build_campaigns(pool, service.audience, service.templates, local_log(pool))
+    # issue 17 §4: /campaigns; in cluster mode the cluster's, each node's numbers taking recipients (issue 20)
+    service.campaigns = build_campaigns(pool, service.audience, service.templates, local_log(pool),
+                                        cluster=campaigns_share(cluster, service) if cluster else None)
     return service
+
+
+def campaigns_share(cluster: ClusterService, service: ZapPoolService) -> tuple[Any, Any, CampaignCluster]:
+    """The cluster's campaign tables, its log's reads, and this node's part (its numbers, the number check)."""
+    store, log_ = cluster.campaign_stores()
+    return store, log_, CampaignCluster(mine=cluster.held_numbers, has_number=service.require_client)
 
 
 def start_around_pool(service: ZapPoolService, pool: WhatsAppPool) -> None:

@@ -24,7 +24,7 @@ from ..whatsapp.pool import WhatsAppPool
 from .driver import CampaignDriver
 from .errors import (CampaignAudienceEmpty, CampaignClientUnknown, CampaignNotFound, CampaignStateConflict,
                      CampaignTemplateUnknown, CampaignWindowInvalid)
-from .service import EVENTS, CampaignsService
+from .service import EVENTS, CampaignsService, Cluster
 
 __all__ = ["EVENTS", "CampaignAudienceEmpty", "CampaignClientUnknown", "CampaignDriver", "CampaignNotFound",
            "CampaignStateConflict", "CampaignTemplateUnknown", "CampaignWindowInvalid", "CampaignsService",
@@ -33,12 +33,17 @@ __all__ = ["EVENTS", "CampaignAudienceEmpty", "CampaignClientUnknown", "Campaign
 
 def build_campaigns(pool: WhatsAppPool, audience: AudienceService, templates: TemplatesService,
                     log_db: Any = None, *, clock: Callable[[], float] = time.time,
-                    draw: Callable[[float, float], float] | None = None) -> CampaignsService:
+                    draw: Callable[[float, float], float] | None = None,
+                    cluster: tuple[Any, Any, Cluster] | None = None) -> CampaignsService:
     """The service over <data>/campaigns.db and the message log (`log_db`: messages.db's Database, the pool's
     outbox's own when not given), with its driver (`service.driver`), which start() starts: the pool's outbox
-    must be running first."""
-    store = CampaignStore(pool.settings.data_dir / "campaigns.db")
-    service = CampaignsService(store, CampaignLog(log_db or pool.outbox.store.database), pool, audience, templates,
-                               check_tags, clock, draw)
+    must be running first. In cluster mode (issue 20) `cluster` is (the cluster's campaign store, its message
+    log's reads, what the node drives)."""
+    if cluster is not None:
+        store, log_, share = cluster
+    else:
+        store, log_, share = CampaignStore(pool.settings.data_dir / "campaigns.db"), None, None
+        log_ = CampaignLog(log_db or pool.outbox.store.database)
+    service = CampaignsService(store, log_, pool, audience, templates, check_tags, clock, draw, cluster=share)
     service.driver = CampaignDriver(service)
     return service

@@ -20,6 +20,13 @@ to the others, and the one message it held is taken back if the outbox never tri
 queued, no attempt, so it never reached WhatsApp) and goes from another number under the recipient's next id;
 one it was already sending stays with it (it may be out). The number's own pacing and hourly/daily caps
 (backend/outbox/caps.py) still hold in its outbox lane on top of the campaign's delay and allowance.
+
+In a cluster (issue 20, store/pg_campaigns.py) every node runs these steps over the same tables, each for the
+numbers it drives (`mine`): a claim succeeds only while the recipient is pending, so of two nodes reaching one
+recipient one gives it a number and the other goes to the next; each node settles only its own numbers' claimed
+recipients (another node's "not in the log yet" is that node between claim and enqueue, not a crash). A node
+that dies leaves its claimed recipients to whoever takes its numbers (their lease), and the shared outbox sends
+what it had queued.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import logging
 import random
 from dataclasses import replace
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ..errors import ClientNotReady, ZapPoolError
@@ -52,10 +59,14 @@ class Runner:
     each number may have its next message of a campaign, and when each was last given one."""
 
     def __init__(self, store: CampaignStore, log_: CampaignLog, outbox: Any, pool: Any, audience: Any,
-                 templates: Any, draw: Callable[[float, float], float] | None = None):
+                 templates: Any, draw: Callable[[float, float], float] | None = None,
+                 mine: Callable[[], Collection[str]] | None = None):
         self.store, self.log, self.outbox, self.pool = store, log_, outbox, pool
         self.audience, self.templates = audience, templates
         self.draw = draw or random.Random().uniform  # the random delay: injectable, as the outbox's backoff
+        # A cluster node (issue 20): the numbers it drives now. Other nodes claim and settle their own numbers'
+        # recipients in the same tables, so the claimed ones are read afresh at each step.
+        self.mine = mine
         self._next_at: dict[tuple[str, str], float] = {}
         self._last_given: dict[str, float] = {}
         self._given: dict[tuple[str, float], int] = {}  # (number, its day's start) -> campaign messages given
@@ -67,31 +78,44 @@ class Runner:
     def settle(self, campaign_id: str) -> set[str]:
         """Claimed recipients whose message the outbox finished -> done; one whose message is not in the log
         (killed between claim and enqueue) -> pending again (see the module's doc). Returns the numbers still
-        holding one of this campaign's messages."""
+        holding one of this campaign's messages. In a cluster a finished message is marked by any node (its
+        number may be gone for good: removed), the rest only by the node driving the number."""
         claimed = self._claimed_of(campaign_id)
         outcome = self.log.outcome([message_id for _, message_id in claimed.values() if message_id])
-        ready: set[str] | None = None  # asked only when a claimed message still waits in its number's queue
+        mine = None if self.mine is None else set(self.mine())
         busy = set()
         for seq, (client_id, message_id) in list(claimed.items()):
             found = outcome.get(message_id or "")
-            if found is None:
-                self.store.unclaim(campaign_id, seq)
-            elif found == ("failed", HANDED_OVER) or (
-                    found[0] == "queued" and client_id not in (ready := ready or set(self.pool.get_ready_clients()))
-                    and self.log.hand_back(message_id or "")):
-                self.store.hand_over(campaign_id, seq)  # its number went away before trying: another takes it
-                log.info("[Pool] campanha %s: %s saiu; a mensagem %s passa a outro número", campaign_id, client_id,
-                         message_id)
-            elif found[0] in FINISHED:
+            if found is not None and found[0] in FINISHED and found != ("failed", HANDED_OVER):
                 self.store.move(campaign_id, seq, DONE, only_from=(CLAIMED,), durable=False)
-            else:
+            elif mine is not None and client_id not in mine:
+                continue  # another node's number: that node settles it
+            elif not self._settled_here(campaign_id, seq, client_id, message_id, found):
                 busy.add(client_id or "")
                 continue
             del claimed[seq]
         return busy
 
+    def _settled_here(self, campaign_id: str, seq: int, client_id: str | None, message_id: str | None,
+                      found: tuple[str, str | None] | None) -> bool:
+        """A claimed recipient of one of this node's numbers, its message not finished: back to pending when its
+        message never reached the log; to another number when its own went away before trying it; False while
+        its number still holds it."""
+        if found is None:
+            self.store.unclaim(campaign_id, seq)
+            return True
+        if found == ("failed", HANDED_OVER) or (found[0] == "queued" and client_id not in self.pool.get_ready_clients()
+                                                and self.log.hand_back(message_id or "")):
+            self.store.hand_over(campaign_id, seq)  # its number went away before trying: another takes it
+            log.info("[Pool] campanha %s: %s saiu; a mensagem %s passa a outro número", campaign_id, client_id,
+                     message_id)
+            return True
+        return False
+
     def _claimed_of(self, campaign_id: str) -> dict[int, tuple[str | None, str | None]]:
         """The campaign's claimed recipients (read from the store once, then kept)."""
+        if self.mine is not None:
+            return {seq: (c, m) for seq, c, m in self.store.claimed(campaign_id)}
         known = self._claimed.get(campaign_id)
         if known is None:
             known = self._claimed[campaign_id] = {seq: (c, m) for seq, c, m in self.store.claimed(campaign_id)}
@@ -116,7 +140,9 @@ class Runner:
 
     def _turns(self, spec: Spec, busy: set[str]) -> list[str]:
         """The campaign's ready numbers without a message in flight, the one given one longest ago first."""
-        ready = [c for c in self.pool.get_ready_clients() if spec.client_ids is None or c in spec.client_ids]
+        every_ready = self.pool.get_ready_clients()
+        self._given = {k: v for k, v in self._given.items() if k[0] in every_ready}  # back later: counted again
+        ready = [c for c in every_ready if spec.client_ids is None or c in spec.client_ids]
         return sorted((c for c in ready if c not in busy), key=lambda c: self._last_given.get(c, 0.0))
 
     def given_today(self, spec: Spec, client_id: str, now: float) -> int:
@@ -152,7 +178,8 @@ class Runner:
             if fields is None:
                 self.store.move(campaign.id, r.seq, SKIPPED_MISSING, only_from=(PENDING,))
                 continue
-            self._send(campaign.id, r, client_id, fields, now)
+            if not self._send(campaign.id, r, client_id, fields, now):
+                continue  # another node's number took this recipient first: the next one
             self._next_at[(campaign.id, client_id)] = now + self.draw(spec.delay_min, spec.delay_max)
             self._last_given[client_id] = now
             return True
@@ -191,19 +218,22 @@ class Runner:
         except TemplateVariableMissing:
             return None
 
-    def _send(self, campaign_id: str, r: Recipient, client_id: str, fields: dict[str, Any], now: float) -> None:
-        """claim -> enqueue -> mark (the module's doc says why in this order)."""
+    def _send(self, campaign_id: str, r: Recipient, client_id: str, fields: dict[str, Any], now: float) -> bool:
+        """claim -> enqueue -> mark (the module's doc says why in this order); False when the recipient was no
+        longer pending (claimed by another node's number)."""
         existing, number = self.log.number_of(message_id_of(campaign_id, r.seq, r.attempt))
         if existing and number:  # accepted before a power cut lost its (not fsynced) claim: keep its number
             client_id = number
         message_id = self.store.claim(campaign_id, r.seq, client_id, int(now * 1000), r.attempt)
         if message_id is None:
-            return
-        self._claimed_of(campaign_id)[r.seq] = (client_id, message_id)
+            return False
+        if self.mine is None:  # kept between steps; a cluster node reads its claimed ones afresh
+            self._claimed_of(campaign_id)[r.seq] = (client_id, message_id)
         for key in [k for k in self._given if k[0] == client_id and k[1] <= now]:
             self._given[key] += 1
         if not existing:  # the outbox accepts an id once: a claim repeated after a crash sends nothing twice
             self.outbox.accept_once(message_id, lambda: campaign_draft(client_id, r.phone, fields, campaign_id))
+        return True
 
 
 def campaign_draft(client_id: str, phone: str, fields: dict[str, Any], campaign_id: str) -> Draft:

@@ -15,7 +15,8 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,11 +47,13 @@ class CampaignsService:
 
     def __init__(self, store: CampaignStore, log_: CampaignLog, pool: Any, audience: Any, templates: Any,
                  check_tags: Callable[..., list[str]], clock: Callable[[], float] = time.time,
-                 draw: Callable[[float, float], float] | None = None):
+                 draw: Callable[[float, float], float] | None = None, *, cluster: Cluster | None = None):
         self.store, self.log, self.pool, self.audience, self.templates = store, log_, pool, audience, templates
         self.check_tags = check_tags
         self.clock = clock
-        self.runner = Runner(store, log_, pool.outbox, pool, audience, templates, draw)
+        self.cluster = cluster  # issue 20: the numbers this node drives and the cluster's number check
+        self.runner = Runner(store, log_, pool.outbox, pool, audience, templates, draw,
+                             mine=cluster.mine if cluster else None)
         self._progress: dict[str, tuple[float, dict[str, Any]]] = {}
         self._specs: dict[str, Spec] = {}
         self._active: list[StoredCampaign] | None = None  # the driver's work list (_active_campaigns)
@@ -78,7 +81,7 @@ class CampaignsService:
         required = self._required(spec.template_id)
         for client_id in spec.client_ids or []:
             try:
-                self.pool.get(client_id)
+                self.cluster.has_number(client_id) if self.cluster else self.pool.get(client_id)
             except ZapPoolError:
                 raise CampaignClientUnknown(f"No number {client_id!r} in this ZapPool",
                                             details={"field": "clientIds", "clientId": client_id}) from None
@@ -242,7 +245,10 @@ class CampaignsService:
 
     def _active_campaigns(self) -> list[StoredCampaign]:
         """The scheduled and running campaigns (read again after any status change: every one goes through this
-        service, and `_changed()` forgets the list)."""
+        service, and `_changed()` forgets the list; in a cluster read at every step, as another node may have
+        made, paused or cancelled one)."""
+        if self.cluster is not None:
+            return self.store.with_status("scheduled", "running")
         active = self._active
         if active is None:
             seen = self._generation  # a change committed while reading must not leave a stale list kept
@@ -299,6 +305,15 @@ class CampaignsService:
         """A campaign event to SSE and the webhooks (through the pool's hub, as contact.opted_out goes)."""
         data = {"campaign": {k: summary[k] for k in ("id", "name", "status", "counts", "expectedEndAt")}}
         self.pool.events.emit(ClientEvent("", name, data))
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """What a cluster node's campaigns need from the cluster (issue 20): the numbers this node drives now, and
+    a check that a number is driven by some node (NotFound otherwise)."""
+
+    mine: Callable[[], Collection[str]]
+    has_number: Callable[[str], None]
 
 
 def _iso(ms: int | None) -> str | None:

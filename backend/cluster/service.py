@@ -27,6 +27,7 @@ from ..sealing import Sealer
 from ..store.accounts import AccountsStore
 from ..store.pg_accounts import PgAccountsStore
 from ..store.pg_audience import PgAudienceStore
+from ..store.pg_campaigns import PgCampaignLog, PgCampaignStore
 from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
 from ..store.pg_login_sessions import PgLoginSessions
@@ -155,6 +156,11 @@ class ClusterService:
     def schedule_store(self) -> PgScheduleStore:
         """The cluster's scheduled messages: made on any node, fired by the node that drives the number."""
         return PgScheduleStore(self.db)
+
+    def campaign_stores(self) -> tuple[PgCampaignStore, PgCampaignLog]:
+        """The cluster's campaigns and the shared log's reads about them: made on any node, their recipients
+        taken by every node's numbers."""
+        return PgCampaignStore(self.db), PgCampaignLog(self.db)
 
     def _holds(self, client_id: str) -> bool:
         """Whether this node holds the number's lease now."""

@@ -102,7 +102,7 @@ def message_id_of(campaign_id: str, seq: int, attempt: int = 0) -> str:
     return f"{campaign_id}.{seq:07d}" + (f".{attempt}" if attempt else "")
 
 
-def _range(campaign_id: str) -> tuple[str, str]:
+def campaign_range(campaign_id: str) -> tuple[str, str]:
     """The message-id range of one campaign ('.' then '/' sort next to each other)."""
     return f"{campaign_id}.", f"{campaign_id}/"
 
@@ -256,7 +256,7 @@ class CampaignLog:
     def statuses(self, campaign_id: str) -> list[tuple[str, str, str | None, int]]:
         """(client id, status, error code, how many) of the campaign's messages (those handed back unsent to be
         sent by another number are not counted: their recipient's next message is)."""
-        low, high = _range(campaign_id)
+        low, high = campaign_range(campaign_id)
         rows = self._db.read().execute(
             "SELECT coalesce(client_id, ''), status, CASE WHEN status = 'failed' THEN error_code END, count(*) "
             "FROM messages WHERE id >= ? AND id < ? AND coalesce(error_code, '') <> ? GROUP BY 1, 2, 3",
@@ -265,7 +265,7 @@ class CampaignLog:
 
     def replied(self, campaign_id: str) -> dict[str, int]:
         """Per number, how many recipients wrote back after their campaign message was sent."""
-        low, high = _range(campaign_id)
+        low, high = campaign_range(campaign_id)
         rows = self._db.read().execute(
             "SELECT o.client_id, count(*) FROM messages o WHERE o.id >= ? AND o.id < ? AND o.sent_at IS NOT NULL "
             "AND EXISTS (SELECT 1 FROM messages i WHERE i.chat = o.chat AND i.client_id = o.client_id AND "
@@ -274,7 +274,7 @@ class CampaignLog:
 
     def replied_ids(self, campaign_id: str) -> set[str]:
         """The message ids of the campaign whose recipient wrote back (the CSV's per-recipient column)."""
-        low, high = _range(campaign_id)
+        low, high = campaign_range(campaign_id)
         rows = self._db.read().execute(
             "SELECT o.id FROM messages o WHERE o.id >= ? AND o.id < ? AND o.sent_at IS NOT NULL AND EXISTS "
             "(SELECT 1 FROM messages i WHERE i.chat = o.chat AND i.client_id = o.client_id AND i.direction = 'in' "
