@@ -131,7 +131,8 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     # issue 17 §3: /schedules; in cluster mode the cluster's, each fired by the node driving its number (issue 20)
     share = (cluster.schedule_store(), cluster.held_numbers, service.require_client) if cluster else None
     service.schedules = build_schedules(pool.settings.data_dir, pool, service.templates, cluster=share)
-    service.reports = ReportService(ReportStore(local_log(pool)))  # issue 18: /reports/*
+    # issue 18: /reports/*; in cluster mode over the shared log's report tables (issue 20)
+    service.reports = ReportService(cluster.report_store() if cluster else ReportStore(local_log(pool)))
     service.cluster = cluster  # issue 20: this node, /cluster
     if cluster is not None:
         cluster.attach(pool)

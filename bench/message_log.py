@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.store.messages import MessageStore
+from backend.store.reports import ReportStore
 from bench import message_reports
 
 DAY_MS = 86_400_000
@@ -179,7 +180,8 @@ def main() -> None:
         full = writes(store, args.samples)
         total = sum(c.sent + c.received + c.pending + c.failed for c in store.counts().values())
         rebuild_s = message_reports.rebuild_seconds(store)  # issue 18: the report tables, as the v4 migration
-        report_rows = message_reports.report_reads(store, end_ms, args.samples, CLIENTS[0], timed)
+        report_rows = message_reports.report_reads(ReportStore(store.database), end_ms, args.samples, CLIENTS[0],
+                                                   timed)
         trigger_rows = message_reports.trigger_cost(store, args.samples, writes)
         store.close()
         size_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6

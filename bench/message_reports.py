@@ -38,11 +38,11 @@ def rebuild_seconds(store: MessageStore) -> float:
     return time.perf_counter() - started
 
 
-def report_reads(store: MessageStore, end_ms: int, samples: int, client: str,
+def report_reads(reports_store: ReportStore, end_ms: int, samples: int, client: str,
                  timed: Callable[[Callable[[], Any], int], list[float]]) -> list[tuple[str, list[float]]]:
     """Each report of the last 90 days, `samples` times, for every number and for one; then the store's reads
-    alone (SQLite's share of a summary)."""
-    reports_store = ReportStore(store.database)
+    alone (the database's share of a summary). `reports_store`: messages.db's, or the cluster's
+    (store/pg_reports.py: bench.pg_message_log)."""
     service = ReportService(reports_store, clock=lambda: end_ms / 1000)
     every = {"from": _iso(end_ms - 90 * DAY_MS), "to": _iso(end_ms), "tz": "America/Sao_Paulo"}
     one = {**every, "clientId": client}

@@ -5,7 +5,9 @@ final states, over 90 days) goes into a fresh messages.db (SQLite, WAL, synchron
 PostgreSQL 15 with its durable defaults (fsync and synchronous commit on: bench/postgres.py, durable=True),
 each with its store's schema and triggers (COPY for PostgreSQL, 10,000-row transactions for SQLite), then
 ANALYZE (autovacuum would, later). Then, through MessageStore and PgMessageStore themselves, alternating
-rounds so both see the same machine load: the reads the API and the outbox make, and one message's writes.
+rounds so both see the same machine load: the reads the API and the outbox make, and one message's writes; and
+the reports of 90 days through ReportService over ReportStore and PgReportStore (the cluster's report tables,
+made by their migration from the filled log: its time is printed).
 
     .venv/bin/python -m bench.pg_message_log --rows 1000000
 """
@@ -26,7 +28,10 @@ import psycopg
 from backend.store.messages import MessageStore
 from backend.store.pg_db import PgDatabase
 from backend.store.pg_messages import PgMessageStore
-from bench.message_log import DAY_MS, fake_rows, fill, pct, reads, writes
+from backend.store.pg_reports import PgReportStore
+from backend.store.reports import ReportStore
+from bench.message_log import CLIENTS, DAY_MS, fake_rows, fill, pct, reads, timed, writes
+from bench.message_reports import report_reads
 from bench.postgres import PostgresServer
 
 COLUMNS = ("id, direction, client_id, routing, chat, to_number, sender, type, body, status, ack, wa_id, attempts, "
@@ -83,17 +88,25 @@ def main() -> None:
             PgMessageStore(PgDatabase(url).open()).close()  # the schema, then the rows
             pg_rate = fill_pg(url, args.rows, end_ms - 90 * DAY_MS, random.Random(7))
             lite = MessageStore(Path(tmp) / "messages.db")
-            pg = PgMessageStore(PgDatabase(url).open())
+            pg_db = PgDatabase(url).open()
+            pg = PgMessageStore(pg_db)
+            started = time.perf_counter()
+            pg_reports = PgReportStore(pg_db)  # the migration: the tables, their triggers, a rebuild from the log
+            print(f"PostgreSQL report tables made from the {args.rows:,}-row log in "
+                  f"{time.perf_counter() - started:.1f} s", flush=True)
+            lite_reports = ReportStore(lite.database)
             pg.counts()  # the first read folds the fill's count deltas: once, not timed
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("VACUUM message_count_deltas")  # what autovacuum does next after such a fold
             print(f"rows {args.rows:,}; bulk fill: SQLite {lite_rate:,.0f} rows/s, PostgreSQL {pg_rate:,.0f} rows/s "
                   f"(COPY); load average before: {os.getloadavg()}", flush=True)
-            rounds: dict[str, dict[str, list[Any]]] = {"lite": {"r": [], "w": []}, "pg": {"r": [], "w": []}}
+            rounds: dict[str, dict[str, list[Any]]] = {k: {"r": [], "w": [], "rep": []} for k in ("lite", "pg")}
             for _ in range(2):
-                for key, store in (("lite", lite), ("pg", pg)):
+                for key, store, reports in (("lite", lite, lite_reports), ("pg", pg, pg_reports)):
                     rounds[key]["r"].append(reads(store, random.Random(11), args.samples, end_ms))  # type: ignore[arg-type]
                     rounds[key]["w"].append(writes(store, args.samples))  # type: ignore[arg-type]
+                    rounds[key]["rep"].append(report_reads(reports, end_ms, max(1, args.samples // 4), CLIENTS[0],
+                                                           timed))
             lite.close()
             pg.close()
     finally:
@@ -102,6 +115,8 @@ def main() -> None:
     print(side_by_side(f"Per-message writes at {args.rows:,} rows (durable as each store commits them: fsync / "
                        "synchronous commit, but mark_sent and acks on both)",
                        merged(rounds["lite"]["w"]), merged(rounds["pg"]["w"])))
+    print(side_by_side("Reports of 90 days (ReportService, zone America/Sao_Paulo)", merged(rounds["lite"]["rep"]),
+                       merged(rounds["pg"]["rep"])))
     print(f"\nload average after: {os.getloadavg()}")
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from backend.sealing import KeyFile
 from backend.store.atomic import write_atomic
 from backend.store.messages import MessageStore
+from backend.store.reports import ReportStore
 from backend.store.sqlite_engine import seal_folder, seal_in_place
 from bench import message_reports
 from bench.message_log import CLIENTS, DAY_MS, fill, pct, reads, timed
@@ -52,7 +53,7 @@ def one_round(folder: Path, end_ms: int, samples: int) -> dict[str, float]:
     out = {"open (s)": time.perf_counter() - started}
     try:
         rows = reads(store, random.Random(11), samples, end_ms)
-        rows += message_reports.report_reads(store, end_ms, samples, CLIENTS[0], timed)
+        rows += message_reports.report_reads(ReportStore(store.database), end_ms, samples, CLIENTS[0], timed)
     finally:
         store.close()
     out.update({name: pct(values, 50) for name, values in rows})

@@ -10,6 +10,8 @@ from typing import Any
 
 from backend.reports import ReportService
 from backend.store.messages import MessageStore
+from backend.store.pg_messages import PgMessageStore
+from backend.store.pg_reports import PgReportStore, SqliteStyle
 from backend.store.reports import ReportStore
 
 CUSTOMER = "5511999990001@c.us"
@@ -23,12 +25,19 @@ def ms(when: str) -> int:
 
 
 class History:
-    """A message log in a temp folder and a pen to write it at chosen times (UTC)."""
+    """A message log and a pen to write it at chosen times (UTC): messages.db in a temp folder, or with `pg`
+    (an open PgDatabase) the cluster's shared log on PostgreSQL, its report tables kept there (issue 20)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, pg: Any = None):
         self.now = ms("2026-12-20T00:00") / 1000
-        self.store = MessageStore(folder / "messages.db", clock=lambda: self.now)
-        self.reports = ReportService(ReportStore(self.store.database), clock=lambda: self.now)
+        if pg is None:
+            self.store = MessageStore(folder / "messages.db", clock=lambda: self.now)
+            self.database, report_store = self.store.database, ReportStore(self.store.database)
+        else:
+            self.store = PgMessageStore(pg, clock=lambda: self.now)
+            report_store = PgReportStore(pg)
+            self.database = SqliteStyle(pg)
+        self.reports = ReportService(report_store, clock=lambda: self.now)
         self._ids = itertools.count(1)
 
     def at(self, when: str) -> None:
@@ -70,12 +79,12 @@ class History:
 
     def delete(self, message_id: str) -> None:
         """Remove a message from the log (what a retention sweep or the owner's own tool would do)."""
-        with self.store.database.write() as conn:
+        with self.database.write() as conn:
             conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
     def tables(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every report table, sorted, for comparing two ways of computing them."""
-        read = self.store.database.read()
+        read = self.database.read()
         tables = {t: f"SELECT * FROM {t}" for t in ("report_hours", "report_failures", "report_chats", "report_waits",
                                                     "report_buckets")}
         tables["report_wait_days"] = "SELECT * FROM report_wait_days WHERE n <> 0"  # emptied rows may stay

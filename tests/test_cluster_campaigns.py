@@ -1,7 +1,8 @@
 """Campaigns in a cluster (issue 20, store/pg_campaigns.py, campaigns/runner.py): real `app.py` nodes on one
 real PostgreSQL and the simulator. A campaign made through one node is sent by every node's numbers, each
 recipient by one number; killed with SIGKILL, the node that made it takes nothing with it: the other node takes
-its number (from its login snapshot, no scan) and finishes the campaign. Before, a campaign lived in its node's
+its number (from its login snapshot, no scan) and finishes the campaign, and its reports count both nodes'
+messages. Before, a campaign lived in its node's
 campaigns.db and read a node-local log where the shared outbox's messages never were."""
 
 from __future__ import annotations
@@ -55,3 +56,5 @@ def test_a_campaign_is_sent_by_every_nodes_numbers_and_outlives_the_node_it_was_
     assert done["counts"]["sent"] == 40 and done["counts"]["pending"] == 0, done["counts"]
     after = {c["clientId"]: c["sent"] for c in api1.call("GET", f"{path}/report").json["perNumber"]}
     assert after["num1"] >= 4 and after["num0"] + after["num1"] == 40, after
+    # the reports read the shared log's report tables: n2's sends are counted on n1 (before, a node-local log: 0)
+    assert api1.call("GET", "/reports/summary").json["outgoing"] == 40

@@ -14,18 +14,24 @@ from backend.reports import ReportService
 from backend.store.message_schema import MIGRATIONS
 from backend.store.messages import MessageStore
 from backend.store.reports import ReportStore
+from backend.store.pg_db import PgDatabase
+from backend.store.pg_messages import PgMessageStore
+from backend.store.pg_reports import PgReportStore
 from backend.store.sqlite_db import Database
 from tests.report_support import CUSTOMER, GROUP, OTHER, History, ms
 
 DAY = {"from": "2026-11-30", "to": "2026-11-30"}
 
 
-@pytest.fixture
-def history(tmp_path: Path) -> Iterator[History]:
-    """An empty log with the clock in our hands."""
-    h = History(tmp_path)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
+    """An empty log with the clock in our hands: messages.db, or the cluster's log on PostgreSQL (issue 20)."""
+    pg = PgDatabase(request.getfixturevalue("pg_url")).open() if request.param == "postgres" else None
+    h = History(tmp_path, pg)
     yield h
     h.store.close()
+    if pg is not None:
+        pg.close()
 
 
 def docs_example(h: History) -> None:
@@ -198,6 +204,25 @@ def test_a_log_from_before_reports_is_counted_when_first_opened(tmp_path: Path) 
     store.close()
 
 
+@pytest.mark.postgres
+def test_a_cluster_log_written_before_its_report_tables_is_counted_when_they_are_made(pg_db: PgDatabase) -> None:
+    """Issue 20: a cluster whose shared log predates the report tables (a node of an older version wrote it)
+    has them built from the log by their migration."""
+    clock = [ms("2026-11-30T10:00") / 1000]
+    log = PgMessageStore(pg_db, clock=lambda: clock[0])
+    log.add_incoming([("n1", "a", {"from": CUSTOMER, "id": f"false_{CUSTOMER}_A", "body": "oi", "t": 1})])
+    clock[0] += 180
+    log.add_outgoing("b", client_id="n1", to_number=CUSTOMER[:13], chat=CUSTOMER, type="chat", body="olá")
+    log.claim("b", "n1")
+    clock[0] += 60
+    log.mark_sent("b", wa_id="wab", chat=CUSTOMER, ack=1)
+    assert pg_db.one("SELECT to_regclass('report_hours')") == (None,)
+
+    summary = ReportService(PgReportStore(pg_db), clock=lambda: clock[0]).summary(DAY)
+
+    assert summary["firstResponseTime"]["median"] == 240.0 and summary["outgoing"] == 1
+
+
 @pytest.mark.parametrize("params, field", [({"tz": "Mars/Olympus"}, "tz"), ({"tz": "../etc/passwd"}, "tz"),
                                            ({"groups": "some"}, "groups"), ({"from": "2026-12-02", "to": "2026-12-01"},
                                                                             "from"),
@@ -239,7 +264,10 @@ def test_csv_cells_never_run_as_spreadsheet_formulas() -> None:
     assert text == "clientId,n,none\r\n\"'=HYPERLINK(\"\"http://x\"\")\",3,\r\n"
 
 
-def test_history_fetched_from_whatsapp_counts_in_volumes_but_opens_no_wait(history: History) -> None:
+def test_history_fetched_from_whatsapp_counts_in_volumes_but_opens_no_wait(tmp_path: Path) -> None:
+    """messages.db only: in a cluster the fetched history stays with the node that drives the number
+    (docs/CLUSTER.md), and the shared log's reports count live traffic."""
+    history = History(tmp_path)
     from backend.store.history import HistoryLog
     history.customer("2026-11-30T10:00")
     older = [{"id": f"false_{CUSTOMER}_OLD{i}", "from": CUSTOMER, "body": "antes", "t": ms(f"2026-11-30T0{i}:00") // 1000}
@@ -250,6 +278,7 @@ def test_history_fetched_from_whatsapp_counts_in_volumes_but_opens_no_wait(histo
     assert (summary["incoming"], summary["customerConversations"], summary["outgoing"]) == (3, 1, 0)
     history.business("2026-11-30T10:05")
     assert history.reports.summary(DAY)["firstResponseTime"]["median"] == 300.0  # the live wait, untouched
+    history.store.close()
 
 
 def test_the_reports_strings_exist_in_both_languages() -> None:
@@ -282,7 +311,7 @@ def test_a_long_period_read_from_the_day_histogram_stays_within_five_percent(his
     history.customer("2026-12-05T23:00", chat="5511999800001@c.us")  # never answered
     period = {"from": "2026-12-01", "to": "2026-12-05", "tz": "America/Sao_Paulo"}
     exact = history.reports.response_times(period)
-    binned = ReportService(ReportStore(history.store.database), clock=lambda: history.now,
+    binned = ReportService(history.reports._store, clock=lambda: history.now,
                            exact_waits=0).response_times(period)
     assert binned["all"]["count"] == exact["all"]["count"] == 23  # 2 asked before São Paulo's 1 Dec
     assert binned["unanswered"] == exact["unanswered"] and binned["rows"] == exact["rows"]

@@ -150,9 +150,11 @@ def metrics() -> Response:
     streams = current_app.extensions["zapool.streams"]
     reports = svc().reports
     snapshot, cluster = svc().metrics(), svc().cluster
-    if cluster is not None:  # issue 20: this node's numbers, labelled with this node
+    lifetime, bounds = reports.lifetime()
+    if cluster is not None:  # issue 20: this node's numbers (the log and its reports are shared), labelled
         own = {client_id for client_id, _ in snapshot["clients"]}
         snapshot["messages"] = {cid: c for cid, c in snapshot["messages"].items() if cid in own}
-    text = render(snapshot, streams.open_count) + render_reports(*reports.lifetime())
+        lifetime = {cid: figures for cid, figures in lifetime.items() if cid in own}
+    text = render(snapshot, streams.open_count) + render_reports(lifetime, bounds)
     return Response(with_node(text, cluster.node.name) if cluster is not None else text,
                     content_type=CONTENT_TYPE)

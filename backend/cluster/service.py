@@ -32,6 +32,7 @@ from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
 from ..store.pg_login_sessions import PgLoginSessions
 from ..store.pg_messages import PgMessageStore
+from ..store.pg_reports import PgReportStore
 from ..store.pg_schedules import PgScheduleStore
 from ..store.pg_sessions import PgSessionStore
 from ..store.pg_snapshots import PgClusterKeys, PgSnapshotShelf
@@ -161,6 +162,10 @@ class ClusterService:
         """The cluster's campaigns and the shared log's reads about them: made on any node, their recipients
         taken by every node's numbers."""
         return PgCampaignStore(self.db), PgCampaignLog(self.db)
+
+    def report_store(self) -> PgReportStore:
+        """The report tables of the shared log: `/reports/*` on any node counts every node's messages."""
+        return PgReportStore(self.db)
 
     def _holds(self, client_id: str) -> bool:
         """Whether this node holds the number's lease now."""

@@ -88,7 +88,7 @@ class ReportStore:
         """The WHERE clause for a query over a table keyed (client_id, time, ..., grp): numbers first, so
         each is one index range."""
         clients = query.client_ids if query.client_ids is not None else tuple(self.clients())
-        terms = [f"client_id IN ({', '.join('?' * len(clients))})" if clients else "0",
+        terms = [f"client_id IN ({', '.join('?' * len(clients))})" if clients else "1 = 0",
                  f"{time_column} >= ?", f"{time_column} < ?"]
         args: list[Any] = [*clients, start, end]
         if query.groups == "exclude":
@@ -217,18 +217,17 @@ class ReportStore:
                          (settings.gap_ms, settings.target_s,
                           json.dumps(settings.business_hours) if settings.business_hours else None))
             if old_gap != settings.gap_ms:
-                _rebuild(conn)
+                self._rebuild(conn)
 
     def rebuild(self) -> None:
         """Recompute every report table from the log (what the v4 migration did at first open)."""
         with self._db.write() as conn:
-            _rebuild(conn)
+            self._rebuild(conn)
 
-
-def _rebuild(conn: Any) -> None:
-    """REBUILD's statements, one by one in the caller's transaction (executescript would commit it)."""
-    for statement in _statements(REBUILD):
-        conn.execute(statement)
+    def _rebuild(self, conn: Any) -> None:
+        """REBUILD's statements, one by one in the caller's transaction (executescript would commit it)."""
+        for statement in _statements(REBUILD):
+            conn.execute(statement)
 
 
 def _statements(script: str) -> Sequence[str]:
