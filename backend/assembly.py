@@ -18,6 +18,7 @@ from .audience import build_audience
 from .campaigns import build_campaigns
 from .campaigns.service import Cluster as CampaignCluster
 from .auth.service import AUTH_FILE, AuthService
+from .clock import epoch_or_none
 from .config import Settings
 from .contacts.service import ContactsService
 from .contacts.pictures import build_pictures
@@ -150,7 +151,14 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
 def campaigns_share(cluster: ClusterService, service: ZapPoolService) -> tuple[Any, Any, CampaignCluster]:
     """The cluster's campaign tables, its log's reads, and this node's part (its numbers, the number check)."""
     store, log_ = cluster.campaign_stores()
-    return store, log_, CampaignCluster(mine=cluster.held_numbers, has_number=service.require_client)
+    return store, log_, CampaignCluster(mine=cluster.held_numbers, has_number=service.require_client,
+                                        ready=lambda: ready_in_cluster(service))
+
+
+def ready_in_cluster(service: ZapPoolService) -> dict[str, float | None]:
+    """Every node's ready numbers (as /clients/all lists them) and when each was linked (epoch s)."""
+    return {c["clientId"]: epoch_or_none(c.get("metadata", {}).get("createdAt"))
+            for c in service.list_all_clients_info() if c.get("status") == "ready"}
 
 
 def start_around_pool(service: ZapPoolService, pool: WhatsAppPool) -> None:

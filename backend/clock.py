@@ -16,6 +16,16 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def epoch_or_none(text: object) -> float | None:
+    """Epoch seconds of an iso() text (read back from another node's view); None for anything else."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 EQUAL_JITTER = (0.5, 1.0)  # half of each step fixed, half random: never sooner than half the step
 
 

@@ -38,8 +38,12 @@ def test_a_campaign_is_sent_by_every_nodes_numbers_and_outlives_the_node_it_was_
                      headers=CSV).json["imported"] == 40
     template_id = api1.call("POST", "/templates", {"name": "oi", "text": "Oi {{nome}}!"}).json["id"]
 
-    made = api2.call("POST", "/campaigns", {"name": "Natal", "templateId": template_id, "audience": {"tags": ["natal"]},
-                                            "window": ALL_DAY, "delay": {"min": 0.4, "max": 0.4}, "warmup": False})
+    body = {"name": "Natal", "templateId": template_id, "audience": {"tags": ["natal"]}, "window": ALL_DAY,
+            "delay": {"min": 0.4, "max": 0.4}, "warmup": False}
+    previews = [api.call("POST", "/campaigns/preview", body).json["expectedDurationS"] for api in (api1, api2)]
+    assert previews == [20, 20]  # each node counts both nodes' numbers: 20 messages each, ~1 s a message
+
+    made = api2.call("POST", "/campaigns", body)
     assert made.status == 201, made.json
     path = f"/campaigns/{made.json['id']}"
     wait_until(lambda: min(len(sim.control.sent(phone_of(i))) for i in (0, 1)) >= 4, timeout=60,

@@ -23,8 +23,9 @@ one it was already sending stays with it (it may be out). The number's own pacin
 
 In a cluster (issue 20, store/pg_campaigns.py) every node runs these steps over the same tables, each for the
 numbers it drives (`mine`): a claim succeeds only while the recipient is pending, so of two nodes reaching one
-recipient one gives it a number and the other goes to the next; each node settles only its own numbers' claimed
-recipients (another node's "not in the log yet" is that node between claim and enqueue, not a crash). A node
+recipient one gives it a number and the other goes to the next; each node settles its own numbers' claimed
+recipients (another node's "not in the log yet" is that node between claim and enqueue, not a crash), and any
+node marks done a recipient whose message finished (its number may be gone for good). A node
 that dies leaves its claimed recipients to whoever takes its numbers (their lease), and the shared outbox sends
 what it had queued.
 """
@@ -113,7 +114,8 @@ class Runner:
         return False
 
     def _claimed_of(self, campaign_id: str) -> dict[int, tuple[str | None, str | None]]:
-        """The campaign's claimed recipients (read from the store once, then kept)."""
+        """The campaign's claimed recipients (read from the store once, then kept; in a cluster, every node's,
+        read at every step)."""
         if self.mine is not None:
             return {seq: (c, m) for seq, c, m in self.store.claimed(campaign_id)}
         known = self._claimed.get(campaign_id)

@@ -105,9 +105,7 @@ class CampaignsService:
             first.append({"phone": phone, "name": name, "text": text})
         states = [p[3] for p in people]
         start = max(now, spec.start_at)
-        numbers = {cid: (self.runner.linked_at(cid), self.runner.given_today(spec, cid, start))
-                   for cid in self.pool.get_ready_clients() if spec.client_ids is None or cid in spec.client_ids}
-        end = plan.expected_end(spec, start, states.count(PENDING), numbers)
+        end = plan.expected_end(spec, start, states.count(PENDING), self._numbers(spec, start))
         return {"messages": first, "audience": len(people), "reachable": states.count(PENDING),
                 "skipped": {"optedOut": states.count(SKIPPED_OPTOUT), "missingVariable": states.count(SKIPPED_MISSING)},
                 "expectedEndAt": None if end is None else _iso(int(end * 1000)),
@@ -152,10 +150,16 @@ class CampaignsService:
         if c.status in ("finished", CANCELLED):
             return _iso(c.finished_at)
         now = max(self.clock(), c.start_at / 1000)
-        numbers = {cid: (self.runner.linked_at(cid), self.runner.given_today(spec, cid, now))
-                   for cid in self.pool.get_ready_clients() if spec.client_ids is None or cid in spec.client_ids}
-        end = plan.expected_end(spec, now, counts["pending"] + counts["queued"], numbers)
+        end = plan.expected_end(spec, now, counts["pending"] + counts["queued"], self._numbers(spec, now))
         return None if end is None else _iso(int(end * 1000))
+
+    def _numbers(self, spec: Spec, at: float) -> dict[str, tuple[float | None, int]]:
+        """The ready numbers the campaign may use (in a cluster every node's): when each was linked (the
+        warm-up) and how many campaign messages it was given on `at`'s day."""
+        linked = self.cluster.ready() if self.cluster is not None else {
+            cid: self.runner.linked_at(cid) for cid in self.pool.get_ready_clients()}
+        return {cid: (when, self.runner.given_today(spec, cid, at)) for cid, when in linked.items()
+                if spec.client_ids is None or cid in spec.client_ids}
 
     def recipients(self, campaign_id: str, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
         """A page of recipients: [{phone, name, status, clientId, messageId, error}], `nextCursor`."""
@@ -309,11 +313,13 @@ class CampaignsService:
 
 @dataclass(frozen=True)
 class Cluster:
-    """What a cluster node's campaigns need from the cluster (issue 20): the numbers this node drives now, and
-    a check that a number is driven by some node (NotFound otherwise)."""
+    """What a cluster node's campaigns need from the cluster (issue 20): the numbers this node drives now, a
+    check that a number is driven by some node (NotFound otherwise), and every node's ready numbers with when
+    each was linked (the expected end counts them all)."""
 
     mine: Callable[[], Collection[str]]
     has_number: Callable[[str], None]
+    ready: Callable[[], dict[str, float | None]]
 
 
 def _iso(ms: int | None) -> str | None:

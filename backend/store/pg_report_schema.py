@@ -254,6 +254,9 @@ CREATE TRIGGER tr_report_delete AFTER DELETE ON messages FOR EACH ROW EXECUTE FU
 
 # Every report table from the log, set-based (report_schema.REBUILD's statements in PostgreSQL's terms), run
 # statement by statement in one transaction after the log's writers are held off (PgReportStore.rebuild).
+# `next_in_t` (the next customer message after each one) is a running min in reverse order: its frame starts at
+# the partition's start, so PostgreSQL adds rows to it as it goes; SQLite's "1 FOLLOWING to UNBOUNDED FOLLOWING"
+# frame is aggregated again for every row here (measured: 3.6 of 3.9 s for 50,000 rows).
 REBUILD = """
 DELETE FROM report_hours;
 DELETE FROM report_failures;
@@ -284,8 +287,8 @@ CREATE TEMP TABLE report_events ON COMMIT DROP AS
             SELECT e.*, (SELECT gap_ms FROM report_settings) AS gap,
                    lag(t) OVER w AS prev_t, lag(dir) OVER w AS prev_dir,
                    lead(t) OVER w AS next_t, lead(dir) OVER w AS next_dir, lead(seq) OVER w AS next_seq,
-                   min(CASE WHEN dir = 'in' THEN t END) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
-                       AS next_in_t
+                   min(CASE WHEN dir = 'in' THEN t END) OVER (PARTITION BY client_id, chat ORDER BY t DESC, seq DESC
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_in_t
             FROM (SELECT seq, client_id, chat, 'in'::text AS dir, created_at AS t, created_at, tag FROM messages
                   WHERE direction = 'in' AND client_id IS NOT NULL
                   UNION ALL
