@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -158,16 +159,19 @@ def assert_each_sent_once_by_one_tab_at_a_time(sim, store: PgMessageStore, numbe
 
 def test_kill_9_under_load_numbers_come_back_elsewhere_without_a_scan_and_a_new_node_takes_its_share(
         nodes, sim, pg_url):
-    """Three nodes, two numbers linked through each; kill -9 of one under a steady load: its numbers ready on the
-    others from their snapshots (no QR code scanned), every accepted message sent, at most one twice, one tab
-    sending per number at a time. Then a fourth node joins and ends up with two numbers, ready, sending."""
+    """Three nodes, three numbers linked through each (the issue's 3/3/3); kill -9 of one under a steady load: its
+    numbers ready on the others from their snapshots (no QR code scanned), every accepted message sent, at most
+    one twice, one tab sending per number at a time. Then a fourth node joins and ends up with three numbers,
+    ready, sending."""
     started = {name: nodes(name) for name in ("n1", "n2", "n3")}
-    numbers = {f"num{i}": phone_of(i) for i in range(6)}
+    numbers = {f"num{i}": phone_of(i) for i in range(9)}
     for i, (client_id, phone) in enumerate(numbers.items()):
         link(sim, started[f"n{i % 3 + 1}"][1], client_id, phone)
     api1 = started["n1"][1]
     shared = PgDatabase(pg_url).open()
-    wait_until(lambda: shared.one("SELECT count(*) FROM profile_snapshots")[0] == 6, timeout=30,
+    wait_until(lambda: sorted(holders(api1).values()) == ["n1"] * 3 + ["n2"] * 3 + ["n3"] * 3, timeout=30,
+               what="3/3/3", every=0.25)
+    wait_until(lambda: shared.one("SELECT count(*) FROM profile_snapshots")[0] == 9, timeout=30,
                what="a login snapshot of every number", every=0.25)
     lost = sorted(c for c, n in holders(api1).items() if n == "n3")
 
@@ -180,7 +184,7 @@ def test_kill_9_under_load_numbers_come_back_elsewhere_without_a_scan_and_a_new_
         failover_s = time.monotonic() - killed_at
         time.sleep(2)
     assert load.refused == [] and len(load.accepted) > 30
-    assert sorted(holders(api1).values()) == ["n1", "n1", "n1", "n2", "n2", "n2"]
+    assert sorted(Counter(holders(api1).values()).items()) in ([("n1", 4), ("n2", 5)], [("n1", 5), ("n2", 4)])
     print(f"failover: kill -9 -> {len(lost)} numbers ready elsewhere in {failover_s:.1f} s (lease TTL {TTL} s)")
 
     turns = assert_each_sent_once_by_one_tab_at_a_time(sim, PgMessageStore(shared), numbers, load)
@@ -188,10 +192,11 @@ def test_kill_9_under_load_numbers_come_back_elsewhere_without_a_scan_and_a_new_
     shared.close()
 
     _, api4 = nodes("n4")
-    wait_until(lambda: sorted(holders(api4).values()) == ["n1", "n1", "n2", "n2", "n4", "n4"], timeout=60,
-               what="the new node holding its share", every=0.25)
-    wait_until(lambda: sorted(ready_where(api4).values()) == ["n1", "n1", "n2", "n2", "n4", "n4"], timeout=60,
-               what="every number ready again, two on n4 (no QR code scanned)", every=0.25)
+    spread = ["n1"] * 3 + ["n2"] * 3 + ["n4"] * 3
+    wait_until(lambda: sorted(holders(api4).values()) == spread, timeout=60, what="the new node holding its share",
+               every=0.25)
+    wait_until(lambda: sorted(ready_where(api4).values()) == spread, timeout=60,
+               what="every number ready again, three on n4 (no QR code scanned)", every=0.25)
     for client_id in sorted(c for c, n in holders(api4).items() if n == "n4"):
         send_through(sim, api4, client_id, numbers[client_id], f"Agora no n4: {client_id}")
 
