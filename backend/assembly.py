@@ -115,7 +115,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     """The service the REST API and the windows share. The pool's events feed its event bus (SSE, the
     windows) and the webhooks (subscribe those nowhere else: each subscription queues its own deliveries)."""
     media = build_media(pool)  # first: it gives each media message's event the URL of its bytes
-    bus = EventBus()
+    bus = EventBus(first_id=cluster.first_event_id() if cluster else None)  # a cluster: ids no other node gives
     pool.subscribe(bus.publish)
     if webhooks is not None:
         pool.subscribe(webhooks.publish)

@@ -22,7 +22,7 @@ class Node:
 
     def __init__(self, url: str, name: str):
         self.db = PgDatabase(url, wait_s=1.0).open()
-        self.bus = EventBus()
+        self.bus = EventBus(first_id=EventStore(self.db).first_event_id())  # as build_service makes it
         self.bus.node = name
         self.woken: list[str | None] = []
         self.relay = EventRelay(EventStore(self.db), Listener(url), name, self.bus, self.woken.append)
@@ -64,6 +64,24 @@ def test_an_event_on_one_node_reaches_the_others_bus_once_and_never_comes_back_t
     assert a.seen() == [("message", "vendas", "a")]
     assert b.seen() == [("message", "vendas", "a")]
     assert (a.relay.relayed, b.relay.relayed) == (0, 1)
+
+
+def test_an_event_id_one_node_gave_resumes_nothing_on_another(two_nodes):
+    """A stream moved to another node with the last id the first one gave is told to read the state again (a
+    gap: SSE's `reset`), never handed the events after some unrelated event of that node's. Before, every bus
+    numbered from its start time in milliseconds: b's first id, a few ms after a's, was one of a's ids."""
+    a, b = two_nodes
+    b.raise_event("sac", "message", {"on": "b"})
+    b_id = b.bus.latest_id
+    for n in range(300):
+        a.raise_event("loja", "message", {"n": n})
+    wait_until(lambda: len(b.seen()) == 301 and len(a.seen()) == 301, what="each node's events relayed")
+
+    on_a = {e.data.get("n"): e.id for e in a.bus.after(a.bus.oldest_id() - 1).events}
+    assert a.bus.after(b_id).gap and b.bus.after(on_a[298]).gap
+    resumed = a.bus.after(on_a[298])  # on its own node an id resumes where it was
+    assert not resumed.gap and {"n": 299} in [e.data for e in resumed.events]
+    assert [e.data for e in b.bus.after(b_id).events][:2] == [{"n": 0}, {"n": 1}]
 
 
 def test_an_event_too_big_for_a_notification_goes_by_reference_intact(two_nodes):

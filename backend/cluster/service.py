@@ -30,6 +30,7 @@ from ..store.pg_audience import PgAudienceStore
 from ..store.pg_campaigns import PgCampaignLog, PgCampaignStore
 from ..store.pg_cluster import ClusterStore, Lease
 from ..store.pg_db import PgDatabase
+from ..store.pg_events import EventStore
 from ..store.pg_login_sessions import PgLoginSessions
 from ..store.pg_messages import PgMessageStore
 from ..store.pg_reports import PgReportStore
@@ -162,6 +163,10 @@ class ClusterService:
         """The cluster's campaigns and the shared log's reads about them: made on any node, their recipients
         taken by every node's numbers."""
         return PgCampaignStore(self.db), PgCampaignLog(self.db)
+
+    def first_event_id(self) -> int:
+        """Where this node's event ids start: a block no other node run of the cluster has (store/pg_events.py)."""
+        return EventStore(self.db).first_event_id()
 
     def report_store(self) -> PgReportStore:
         """The report tables of the shared log: `/reports/*` on any node counts every node's messages."""

@@ -5,7 +5,9 @@
 
 Ids increase by one per event. They start at the run's start time in epoch milliseconds, so an id kept by a
 client from an earlier run is older than every id of this one (ZapPool publishes far fewer than one event per
-millisecond) and resuming with it is answered with a gap, never with the wrong events. A reader that asks for
+millisecond) and resuming with it is answered with a gap, never with the wrong events. In a cluster each node run
+starts at a block of ids of its own instead (store/pg_events.py, first_event_id), so an id from another node is
+answered with a gap too. A reader that asks for
 the events after an id the ring no longer holds (or one it never gave out) is told so (`Batch.gap`): it has
 missed something and must read the state again.
 

@@ -11,6 +11,11 @@ an ack ~190 bytes, a received text ~430, a message_status ~700); one that does n
 location or vCard) is written to `cluster_events` and only its row id goes over NOTIFY, read by the listeners.
 Those rows are deleted after EVENT_ROWS_KEPT.
 
+Event ids (SSE's `id:`, what a reconnecting client resumes after) are numbered by each node's bus. Each node run
+takes the first id of a block of ID_BLOCK ids no other run of the cluster ever takes (a PostgreSQL sequence),
+so an id one node gave is never one another node holds: a stream resumed on another node is told to read the
+state again (a `reset`), never handed the events after some unrelated event of that node's.
+
 `node_views` holds each node's numbers (GET /clients/all's items) and its statistics (GET /stats), written by
 the node on every change and heartbeat, so any node answers for the whole cluster in one query.
 """
@@ -50,7 +55,10 @@ CREATE TABLE node_views (
     updated_at timestamptz NOT NULL
 );
 """
-MIGRATIONS = [SCHEMA_V1]
+# v2: every node run's event ids come from a block of its own (first_event_id).
+SCHEMA_V2 = "CREATE SEQUENCE event_id_blocks START 1000;"
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2]
+ID_BLOCK = 2 ** 32  # ids per node run; 2^53 (JavaScript's exact integers) / 2^32 leaves ~2 million runs
 
 
 def encode(envelope: dict[str, Any]) -> str:
@@ -74,6 +82,13 @@ class EventStore:
     def __init__(self, db: PgDatabase):
         self._db = db
         db.migrate("events", MIGRATIONS)
+
+    def first_event_id(self) -> int:
+        """The first event id of this node's run: the start of a block of ids no other run has had (above any
+        embedded run's ids too: those are epoch milliseconds, under 1000 * 2^32 until the year 2106)."""
+        row = self._db.one("SELECT nextval('event_id_blocks')")
+        assert row is not None
+        return int(row[0]) * ID_BLOCK
 
     def publish(self, node: str, envelopes: Sequence[dict[str, Any]]) -> int:
         """Send envelopes to every listening node, in order, in one transaction (delivered at its commit).
