@@ -123,3 +123,14 @@ def test_the_log_says_what_was_sent_and_who_wrote_back(backend):
     assert backend.log.statuses(CAMPAIGN.id) == [("loja", "sent", None, 2)]
     assert backend.log.replied(CAMPAIGN.id) == {"loja": 1} and backend.log.replied_ids(CAMPAIGN.id) == {ids[0]}
     assert not backend.log.hand_back(ids[1])  # sent: it stays with its number
+
+
+def test_each_change_of_the_counts_is_told_once_and_at_most_once_a_second(backend):
+    """campaign.progress in a cluster: every node advancing a campaign counts it, one tells each change."""
+    a, b = backend.node(), backend.node()
+    a.create(CAMPAIGN, PEOPLE)
+
+    assert a.progress_turn(CAMPAIGN.id, {"sent": 1}, 10_000, 1_000)
+    assert not b.progress_turn(CAMPAIGN.id, {"sent": 2}, 10_500, 1_000)  # within the second
+    assert not b.progress_turn(CAMPAIGN.id, {"sent": 1}, 11_000, 1_000)  # the same counts: told already
+    assert b.progress_turn(CAMPAIGN.id, {"sent": 2}, 11_000, 1_000)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 EVENTS = ("campaign.started", "campaign.progress", "campaign.paused", "campaign.finished")
 PREVIEW_COUNT = 3
 PROGRESS_EVERY_S = 1.0  # campaign.progress at most once a second per campaign (and once at the end)
+PROGRESS_EVERY_MS = int(PROGRESS_EVERY_S * 1000)
 
 
 class CampaignsService:
@@ -301,8 +302,10 @@ class CampaignsService:
         if time.monotonic() - last_at < PROGRESS_EVERY_S:
             return
         summary = self.get(campaign_id)
-        if summary["counts"] != last:
-            self._progress[campaign_id] = (time.monotonic(), summary["counts"])
+        self._progress[campaign_id] = (time.monotonic(), summary["counts"])
+        # told once per change, at most once a second, whichever node (in a cluster) counted it first
+        if summary["counts"] != last and self.store.progress_turn(campaign_id, summary["counts"],
+                                                                  int(time.time() * 1000), PROGRESS_EVERY_MS):
             self._emit("campaign.progress", summary)
 
     def _emit(self, name: str, summary: dict[str, Any]) -> None:

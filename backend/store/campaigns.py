@@ -57,6 +57,11 @@ CREATE TABLE recipients (
 ) WITHOUT ROWID;
 CREATE INDEX recipients_state ON recipients (campaign_id, state, seq);
 CREATE INDEX recipients_client_day ON recipients (client_id, queued_at) WHERE queued_at IS NOT NULL;
+""",
+# v2: the last campaign.progress told (when, and its counts), so a cluster's nodes tell each change once
+"""
+ALTER TABLE campaigns ADD COLUMN progress_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN progress TEXT;
 """]
 PENDING, CLAIMED, QUEUED, DONE, CANCELLED = "pending", "claimed", "queued", "done", "cancelled"
 HANDED_OVER = "campaign_handed_over"  # the error code of a message given back unsent (CampaignLog.hand_back)
@@ -122,7 +127,8 @@ class CampaignStore:
         transaction."""
         c = campaign
         with self.db.write() as conn:
-            conn.execute("INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            conn.execute("INSERT INTO campaigns (id, name, template_id, spec, status, total, created_at, start_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (c.id, c.name, c.template_id, json.dumps(c.spec), c.status, c.total, c.created_at,
                           c.start_at))
             conn.executemany("INSERT INTO recipients(campaign_id, seq, phone, name, vars, state) "
@@ -162,6 +168,15 @@ class CampaignStore:
                 conn.execute("UPDATE recipients SET state = 'cancelled' WHERE campaign_id = ? AND state = 'pending'",
                              (campaign_id,))
         return changed
+
+    def progress_turn(self, campaign_id: str, counts: dict[str, Any], now_ms: int, every_ms: int) -> bool:
+        """True when these counts are to be told now (campaign.progress): they differ from the last told, and
+        that was `every_ms` ago or more; recorded as told. Not fsynced: a crash tells them once more."""
+        return bool(self.db.write_one(
+            "UPDATE campaigns SET progress_at = ?, progress = ? WHERE id = ? AND progress_at <= ? AND "
+            "progress IS NOT ? RETURNING id", (now_ms, json.dumps(counts, sort_keys=True), campaign_id,
+                                               now_ms - every_ms, json.dumps(counts, sort_keys=True)),
+            durable=False))
 
     # -- the driver's steps --------------------------------------------------------------------------------
 

@@ -54,7 +54,12 @@ CREATE INDEX cluster_campaign_recipients_state ON cluster_campaign_recipients (c
 CREATE INDEX cluster_campaign_recipients_client_day ON cluster_campaign_recipients (client_id, queued_at)
     WHERE queued_at IS NOT NULL;
 """
-MIGRATIONS = [SCHEMA_V1]
+# v2: the last campaign.progress told, so each change is told once by one node, at most once a second
+SCHEMA_V2 = """
+ALTER TABLE cluster_campaigns ADD COLUMN progress_at bigint NOT NULL DEFAULT 0;
+ALTER TABLE cluster_campaigns ADD COLUMN progress jsonb;
+"""
+MIGRATIONS = [SCHEMA_V1, SCHEMA_V2]
 CAMPAIGN = "id, name, template_id, spec, status, total, created_at, start_at, started_at, finished_at"
 RECIPIENT = "campaign_id, seq, phone, name, vars, state, client_id, message_id, queued_at, attempt"
 R = "cluster_campaign_recipients"
@@ -111,6 +116,13 @@ class PgCampaignStore:
                 conn.execute(f"UPDATE {R} SET state = 'cancelled' WHERE campaign_id = %s AND state = 'pending'",
                              (campaign_id,))
         return changed
+
+    def progress_turn(self, campaign_id: str, counts: dict[str, Any], now_ms: int, every_ms: int) -> bool:
+        """True for the one node that is to tell these counts now (campaign.progress): they differ from the last
+        told by any node, and that was `every_ms` ago or more; recorded as told in the same statement."""
+        return self._db.one("UPDATE cluster_campaigns SET progress_at = %s, progress = %s WHERE id = %s AND "
+                            "progress_at <= %s AND progress IS DISTINCT FROM %s RETURNING id",
+                            (now_ms, Jsonb(counts), campaign_id, now_ms - every_ms, Jsonb(counts))) is not None
 
     # -- the drivers' steps (one per node) -----------------------------------------------------------------
 
