@@ -38,8 +38,8 @@ from .store.media import KeptMedia, MediaFiles
 from .store.media_log import MediaLog
 from .store.messages import MessageStore
 from .store.reports import ReportStore
-from .store.preferences import (PreferencesStore, apply_pool_limits, saved_browser_path, saved_pool_limits,
-                                validate as validate_preferences)
+from .store.preferences import (SHARED_LIMITS, PreferencesStore, apply_pool_limits, saved_browser_path,
+                                saved_pool_limits, validate as validate_preferences)
 from .store.sessions import SessionStore
 from .store.templates import TemplateStore
 from .templates import TemplatesService
@@ -119,7 +119,9 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     pool.subscribe(bus.publish)
     if webhooks is not None:
         pool.subscribe(webhooks.publish)
-    preferences = PreferencesStore(pool.settings.data_dir / "preferences.json")
+    preferences: Any = PreferencesStore(pool.settings.data_dir / "preferences.json")
+    if cluster is not None:  # issue 20: the person's choices are the cluster's; the machine's stay here
+        preferences = cluster.preferences(preferences)
     service = ZapPoolService(pool, pool.outbox, preferences, auth, bus, webhooks)
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
     service.media = media
@@ -139,6 +141,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
         cluster.attach(pool)
         from .cluster.relay import connect_events  # issue 20: events across nodes, the cluster's views
         connect_events(cluster, pool, bus)
+        cluster.every_beat(follow_cluster_limits(service))  # a pool limit set through another node
         if webhooks is not None:  # issue 20: one webhook list for the cluster, copied here every heartbeat
             webhooks.share(cluster.webhook_list())
             cluster.every_beat(webhooks.sync)
@@ -146,6 +149,20 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.campaigns = build_campaigns(pool, service.audience, service.templates, local_log(pool),
                                         cluster=campaigns_share(cluster, service) if cluster else None)
     return service
+
+
+def follow_cluster_limits(service: ZapPoolService) -> Callable[[], None]:
+    """A heartbeat hook: the pool limits in the cluster's preferences (set through any node) put on this node's
+    pool when they changed."""
+    applied: dict[str, Any] = {}
+
+    def follow() -> None:
+        limits = {k: v for k, v in service.get_preferences().items() if k in SHARED_LIMITS}
+        if limits != applied:
+            service.apply_pool_limits(limits)
+            applied.clear()
+            applied.update(limits)
+    return follow
 
 
 def campaigns_share(cluster: ClusterService, service: ZapPoolService) -> tuple[Any, Any, CampaignCluster]:

@@ -134,3 +134,24 @@ def test_a_browser_logged_in_through_one_node_is_logged_in_on_the_other(nodes):
 
     assert on_n2.status == 200 and on_n2.json["kind"] == "session"
     assert out.status == 200 and on_n1.status == 401
+
+
+def test_the_persons_preferences_are_the_clusters_and_the_machines_stay_on_it(nodes):
+    """Behind a load balancer the windows reach either node: the language, the cards' order and the pool's
+    health checks set through n1 are what n2 shows (store/pg_preferences.py); the browser's path and maxClients
+    describe one machine and stay on it. Before, each node kept its own preferences.json."""
+    _, api1 = nodes("n1")
+    _, api2 = nodes("n2")
+    changed = api1.call("PUT", "/preferences", {"language": "en", "cardOrder": ["sac", "vendas"], "maxClients": 7,
+                                                "healthCheckInterval": 30})
+    assert changed.status == 200, changed.json
+
+    on_n2 = api2.call("GET", "/preferences").json
+    mine = api2.call("PUT", "/preferences", {"maxClients": 3, "notifications": False}).json
+    on_n1 = api1.call("GET", "/preferences").json
+
+    assert (on_n2["language"], on_n2["cardOrder"], on_n2["healthCheckInterval"]) == ("en", ["sac", "vendas"], 30)
+    assert on_n2["maxClients"] is None and mine["maxClients"] == 3
+    assert (on_n1["maxClients"], on_n1["notifications"], on_n1["language"]) == (7, False, "en")
+    refused = api2.call("PUT", "/preferences", {"language": "klingon", "cardOrder": ["x"]})
+    assert refused.status == 422 and api1.call("GET", "/preferences").json["cardOrder"] == ["sac", "vendas"]

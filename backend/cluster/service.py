@@ -33,7 +33,9 @@ from ..store.pg_db import PgDatabase
 from ..store.pg_events import EventStore
 from ..store.pg_login_sessions import PgLoginSessions
 from ..store.pg_messages import PgMessageStore
+from ..store.pg_preferences import PgPreferences
 from ..store.pg_reports import PgReportStore
+from ..store.preferences import PreferencesStore
 from ..store.pg_schedules import PgScheduleStore
 from ..store.pg_sessions import PgSessionStore
 from ..store.pg_snapshots import PgClusterKeys, PgSnapshotShelf
@@ -163,6 +165,10 @@ class ClusterService:
         """The cluster's campaigns and the shared log's reads about them: made on any node, their recipients
         taken by every node's numbers."""
         return PgCampaignStore(self.db), PgCampaignLog(self.db)
+
+    def preferences(self, local: PreferencesStore) -> PgPreferences:
+        """The cluster's preferences, with this machine's own (`local`) for what describes it."""
+        return PgPreferences(self.db, local)
 
     def first_event_id(self) -> int:
         """Where this node's event ids start: a block no other node run of the cluster has (store/pg_events.py)."""

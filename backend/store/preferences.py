@@ -31,6 +31,10 @@ POOL_LIMITS: dict[str, tuple[str, type, float, float]] = {
     "reconnectDelay": ("reconnect_delay_s", float, 1, 3600),
     "onDemandIdle": ("on_demand_idle_s", float, 1, 86400),  # an on-demand number's quiet period
 }
+# Cluster mode (store/pg_preferences.py): what describes one machine stays in its preferences.json; the rest,
+# the pool limits below among them, is the cluster's.
+MACHINE_KEYS = ("browserPath", "maxClients")
+SHARED_LIMITS = tuple(k for k in (*POOL_LIMITS, "autoReconnect") if k not in MACHINE_KEYS)
 DEFAULTS: dict[str, Any] = {"language": "pt-BR", "notifications": True, "cardOrder": [], "browserPath": None,
                             "maxClients": None, "healthCheckInterval": None, "reconnectDelay": None,
                             "autoReconnect": None, "onDemandIdle": None}
