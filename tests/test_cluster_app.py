@@ -4,6 +4,11 @@ from any node, and a stopped node drained (its lease given up at once, itself no
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +19,7 @@ from backend.store.pg_db import PgDatabase
 from backend.store.pg_messages import PgMessageStore
 from tests.api_support import FAST_SCRYPT, Api
 from tests.conftest import PHONE, link_number, wait_until
+from tests.test_app import ROOT, Output, finish
 from tests.ui_support import AppProcess
 
 pytestmark = [pytest.mark.process, pytest.mark.browser]
@@ -155,3 +161,36 @@ def test_the_persons_preferences_are_the_clusters_and_the_machines_stay_on_it(no
     assert (on_n1["maxClients"], on_n1["notifications"], on_n1["language"]) == (7, False, "en")
     refused = api2.call("PUT", "/preferences", {"language": "klingon", "cardOrder": ["x"]})
     assert refused.status == 422 and api1.call("GET", "/preferences").json["cardOrder"] == ["sac", "vendas"]
+
+
+# app.py as the node's container image runs it: without the desktop's packages (deploy/Containerfile leaves out
+# pywebview, PyQt6 and PyGObject), any import of them failing as it would there.
+WITHOUT_DESKTOP = """
+import importlib.abc, runpy, sys
+class LeftOut(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("webview", "PyQt6", "gi", "cairo"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, LeftOut())
+sys.argv = ["app.py", *sys.argv[1:]]
+runpy.run_path("app.py", run_name="__main__")
+"""
+
+
+def test_a_node_runs_without_the_desktops_packages_as_its_container_image_has_it(tmp_path, sim, pg_url):
+    """The container image (deploy/Containerfile, not built on this machine: no container daemon) installs the
+    project's dependencies but the desktop's; a node started that way joins the cluster, answers /health and
+    stops cleanly on SIGTERM (the container's stop)."""
+    proc = subprocess.Popen([sys.executable, "-c", WITHOUT_DESKTOP, "--headless", "--port", "0", "--data",
+                             str(tmp_path / "dados"), "--whatsapp-url", sim.url, "--database", pg_url, "--node",
+                             "imagem"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(proc)
+    try:
+        url = output.wait_for("API REST:").split()[2]
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as reply:
+            health = json.loads(reply.read())
+    finally:
+        code, text, _ = finish(proc, output, signal.SIGTERM, group=False)
+
+    assert (health["node"], health["database"]) == ("imagem", "ok")
+    assert code == 0 and "Traceback" not in text, text[-3000:]
