@@ -115,6 +115,9 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     """The service the REST API and the windows share. The pool's events feed its event bus (SSE, the
     windows) and the webhooks (subscribe those nowhere else: each subscription queues its own deliveries)."""
     media = build_media(pool)  # first: it gives each media message's event the URL of its bytes
+    # before the bus too: a window told of a new group picture asks for it at once, and must find the kept copy
+    # already dropped (subscribers are called in order)
+    pictures = build_pictures(pool)
     bus = EventBus(first_id=cluster.first_event_id() if cluster else None)  # a cluster: ids no other node gives
     pool.subscribe(bus.publish)
     if webhooks is not None:
@@ -126,7 +129,7 @@ def build_service(pool: WhatsAppPool, auth: AuthService, webhooks: WebhookServic
     service.groups = GroupsService(pool.get, pool.settings.default_region)  # issue 16 §3: /clients/{id}/groups
     service.media = media
     service.contacts = ContactsService(pool, pool.outbox, HistoryLog(local_log(pool)),
-                                       pictures=build_pictures(pool))  # profile pictures through ZapPool
+                                       pictures=pictures)  # profile pictures through ZapPool
     service.audience = build_audience(pool.settings.data_dir, pool,  # issue 17 §2: /contacts, opt-outs
                                       cluster.audience_store() if cluster else None)  # the cluster's (issue 20)
     templates = cluster.template_store() if cluster else TemplateStore(pool.settings.data_dir / "templates.db")

@@ -6,6 +6,7 @@ share from the others, again without a scan. A node started with another passphr
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -257,3 +258,28 @@ def test_postgresql_restarted_under_load_the_nodes_wait_and_every_number_comes_b
         shared.close()
     finally:
         server.close()
+
+
+def test_media_a_dead_node_kept_is_fetched_again_by_the_node_that_takes_its_number(nodes, sim, pg_url):
+    """A document received while n1 drove the number was kept on n1's disk; n1 dies. Asked through n2, which
+    restored the number, it is downloaded again from WhatsApp (the shared log says it had media) and served
+    whole, where before the node that took the number answered 404 for ever."""
+    (first, api1), (_, api2) = nodes("n1"), nodes("n2")
+    link(sim, api1, "num0", phone_of(0))
+    shared = PgDatabase(pg_url).open()
+    wait_until(lambda: shared.one("SELECT count(*) FROM profile_snapshots")[0] == 1, timeout=30,
+               what="the number's login snapshot", every=0.25)
+    shared.close()
+    document = bytes(range(256)) * 40
+    wa_id = sim.control.incoming(phone_of(0), CUSTOMER, media={
+        "type": "document", "mimetype": "application/pdf", "filename": "boleto.pdf",
+        "data": base64.b64encode(document).decode()})["id"]
+    path = f"/clients/num0/messages/{wa_id}/media"
+    wait_until(lambda: api1.call("GET", path).status == 200, timeout=20, what="kept on n1", every=0.25)
+
+    os.killpg(first.proc.pid, signal.SIGKILL)
+    wait_until(lambda: ready_where(api2).get("num0") == "n2", timeout=60, what="num0 ready on n2", every=0.25)
+    got = wait_until(lambda: (r := api2.call("GET", path)).status == 200 and r, timeout=30,
+                     what="the document fetched again on n2", every=0.5)
+
+    assert got.body == document and got.headers["Content-Type"] == "application/pdf"

@@ -124,7 +124,7 @@ class MediaService:
         self.pool.get(client_id)  # NotFound for an unknown number
         row = self.log.get(client_id, message_id)
         if row is None:
-            row = self._row_of_record(client_id, message_id)
+            row = self._row_of_record(client_id, message_id) or self._fetch_again(client_id, message_id)
         if row is None:
             return self._queued(client_id, message_id)
         if not row.present or not self.kept.exists(row.file or ""):
@@ -157,6 +157,20 @@ class MediaService:
         if record.client_id != client_id or record.media is None:
             raise MediaNotFound(f"Message {message_id} of {client_id} has no media", details={"messageId": message_id})
         return self.log.get(client_id, record.wa_id or "") if record.direction == "in" else None
+
+    def _fetch_again(self, client_id: str, wa_id: str) -> MediaRow | None:
+        """A received message with media that this node never kept (cluster mode: another node drove the number
+        when it arrived, and died with the file; the log is shared, this media log is not): its download queued
+        now, from this node's page of the number, as on arrival (MediaUnavailable `pending` until it is here)."""
+        record = self.outbox.received(client_id, wa_id)
+        if record is None or record.media is None or record.type not in KINDS:
+            return None
+        size = record.media.get("size")
+        self.arrived(client_id, {"id": wa_id, "type": record.type, "mimetype": record.media.get("mimetype"),
+                                 "filename": record.media.get("filename"),
+                                 "size": size if isinstance(size, int) else None})
+        log.info("[Media] %s: mídia de %s não está neste nó; baixando de novo do WhatsApp", client_id, wa_id)
+        return self.log.get(client_id, wa_id)
 
     def _queued(self, client_id: str, message_id: str) -> ServedMedia:
         """An outgoing message whose media has no row yet: still queued (media/<id>), or never had media."""

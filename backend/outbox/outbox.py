@@ -347,6 +347,10 @@ class Outbox:
 
     # -- reads -----------------------------------------------------------------------------------------
 
+    def received(self, client_id: str, wa_id: str) -> MessageRecord | None:
+        """A message this number received, by WhatsApp's id, or None."""
+        return self.store.received(client_id, wa_id)
+
     def get(self, message_id: str) -> MessageRecord:
         """One message by id; NotFound if there is none."""
         record = self.store.get(message_id)

@@ -307,6 +307,10 @@ class MessageStore:
         """One message by ZapPool's id."""
         return self._one(f"{SELECT} WHERE id = ?", (message_id,))
 
+    def received(self, client_id: str, wa_id: str) -> MessageRecord | None:
+        """A message this number received, by WhatsApp's id (the log's unique (client_id, wa_id) index)."""
+        return self._one(f"{SELECT} WHERE client_id = ? AND wa_id = ? AND direction = 'in'", (client_id, wa_id))
+
     def get_many(self, message_ids: list[str]) -> list[MessageRecord]:
         """Messages by ZapPool's ids, in one read (those that exist, in no particular order)."""
         if not message_ids:

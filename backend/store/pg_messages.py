@@ -324,6 +324,10 @@ class PgMessageStore:
         """One message by ZapPool's id."""
         return self._one(f"{SELECT} WHERE id = %s", (message_id,))
 
+    def received(self, client_id: str, wa_id: str) -> MessageRecord | None:
+        """A message this number received, by WhatsApp's id."""
+        return self._one(f"{SELECT} WHERE client_id = %s AND wa_id = %s AND direction = 'in'", (client_id, wa_id))
+
     def get_many(self, message_ids: list[str]) -> list[MessageRecord]:
         """Messages by ZapPool's ids, in one read."""
         with self._db.transaction() as conn:
