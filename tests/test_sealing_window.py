@@ -11,6 +11,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -39,7 +40,7 @@ TRY = """(async (passphrase, lang) => {
   message.textContent = '';
   document.querySelector('#passphrase').value = passphrase;
   document.querySelector('#unlock-form').requestSubmit();
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1200; i++) {  // a minute: scrypt (128 MiB) on a loaded machine
     const text = message.textContent;
     if (text && text !== 'Verificando...' && text !== 'Checking...') {
       return {text, focused: document.activeElement.id, title: document.title};
@@ -61,9 +62,15 @@ def _page(devtools: str) -> str | None:
 
 
 def _evaluate(socket: str, expression: str) -> object:
-    done = subprocess.run([str(NODE), "-e", CDP_EVALUATE, socket, expression], capture_output=True, text=True,
-                          timeout=60, check=False)
-    return json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
+    """The expression's value in the window's page (None: it threw or timed out there). A DevTools connection
+    refused (the node script exits 1: seen once under a CI run's load) is tried again, twice at most."""
+    for _ in range(3):
+        done = subprocess.run([str(NODE), "-e", CDP_EVALUATE, socket, expression], capture_output=True, text=True,
+                              timeout=90, check=False)
+        if done.returncode == 0:
+            return json.loads(done.stdout) if done.stdout.strip() else None
+        time.sleep(1)
+    raise AssertionError(f"DevTools did not answer: {done.stderr[-500:]}")
 
 
 def _hashes(data: Path) -> dict[str, str]:
