@@ -302,10 +302,13 @@ class CampaignsService:
         if time.monotonic() - last_at < PROGRESS_EVERY_S:
             return
         summary = self.get(campaign_id)
-        self._progress[campaign_id] = (time.monotonic(), summary["counts"])
-        # told once per change, at most once a second, whichever node (in a cluster) counted it first
-        if summary["counts"] != last and self.store.progress_turn(campaign_id, summary["counts"],
-                                                                  int(time.time() * 1000), PROGRESS_EVERY_MS):
+        counts = summary["counts"]
+        # told once per change, at most once a second, whichever node (in a cluster) counted it first; counts not
+        # told (too soon by the stored clock) are asked about again at the next step, never dropped
+        told = counts != last and self.store.progress_turn(campaign_id, counts, int(time.time() * 1000),
+                                                           PROGRESS_EVERY_MS)
+        self._progress[campaign_id] = (time.monotonic(), counts if told else last)
+        if told:
             self._emit("campaign.progress", summary)
 
     def _emit(self, name: str, summary: dict[str, Any]) -> None:
